@@ -1,0 +1,63 @@
+"""The application factory: settings, database, routers, error handlers, health checks."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from lealtad import __version__
+from lealtad.config import Settings, load_settings
+from lealtad.db.engine import Database
+from lealtad.http import RequestIdMiddleware, configure_logging, error_response, install_error_handlers
+from lealtad.kit.clock import Clock, SystemClock
+from lealtad.ledger.api import router as ledger_router
+from lealtad.members.api import public as public_members_router
+from lealtad.members.api import router as members_router
+from lealtad.purchases.api import router as purchases_router
+from lealtad.tenancy.api import router as tenancy_router
+
+DESCRIPTION = """Lealtad: a loyalty platform for points, stamp cards, tiers and cashback.
+Authenticate with an API key (`Authorization: Bearer lk_...` or `X-API-Key`) or a staff token.
+Amounts are integers in the currency's minor units. Every error has the shape
+`{"error": {"code", "message", "details"}}`."""
+
+
+def create_app(
+    settings: Settings | None = None, db: Database | None = None, clock: Clock | None = None
+) -> FastAPI:
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+    app = FastAPI(title="Lealtad", version=__version__, description=DESCRIPTION)
+    app.state.settings = settings
+    app.state.db = db or Database(settings.effective_database_url)
+    app.state.clock = clock or SystemClock()
+    install_error_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+    for router in (tenancy_router, members_router, ledger_router, purchases_router, public_members_router):
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"])
+    def readyz() -> JSONResponse:
+        """The database answers and its schema is at the version this code expects."""
+        from lealtad.db.migrate import current_revision, head_revision
+
+        database: Database = app.state.db
+        try:
+            with database.read() as conn:
+                conn.execute(text("SELECT 1"))
+                current = current_revision(conn)
+        except Exception as exc:  # any failure here means "not ready", which is the answer
+            return error_response(503, "database_unavailable", str(exc)[:200])
+        if current != head_revision():
+            return error_response(
+                503, "migrations_pending", "run `lealtad migrate`", {"current": current}
+            )
+        return JSONResponse({"status": "ready", "database": database.dialect, "schema": current})
+
+    return app

@@ -1,0 +1,224 @@
+"""The `lealtad` command: demo, serve, migrate, business and API key set-up, ledger checks."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from lealtad.config import Settings, load_settings
+from lealtad.db.engine import Database
+from lealtad.errors import LealtadError
+from lealtad.kit.clock import SystemClock
+from lealtad.tenancy.model import Role
+
+app = typer.Typer(help="Lealtad loyalty platform / plataforma de fidelización", no_args_is_help=True)
+ledger_app = typer.Typer(help="Ledger checks and jobs / comprobaciones del libro mayor", no_args_is_help=True)
+business_app = typer.Typer(help="Businesses / negocios", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys / claves de API", no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(business_app, name="business")
+app.add_typer(apikey_app, name="apikey")
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except Exception as exc:  # a pydantic ValidationError, shown as the settings problem it is
+        err.print(f"[red]Invalid settings / configuración no válida:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _database(settings: Settings) -> Database:
+    return Database(settings.effective_database_url)
+
+
+def _fail(exc: LealtadError) -> typer.Exit:
+    err.print(f"[red]Error ({exc.code}):[/red] {exc.message}")
+    return typer.Exit(1)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations / aplica las migraciones."""
+    from lealtad.db.migrate import upgrade
+
+    settings = _settings()
+    db = _database(settings)
+    upgrade(db)
+    out.print(f"Database at the latest schema / base de datos al día: {db.engine.url.render_as_string(hide_password=True)}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535)] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
+) -> None:
+    """Serve the API / sirve la API."""
+    import uvicorn
+
+    settings = _settings()
+    os.environ.setdefault("LEALTAD_DATA_DIR", str(settings.data_dir))
+    settings.effective_secret_key  # noqa: B018  (created once here, before workers fork)
+    uvicorn.run(
+        "lealtad.api:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        access_log=False,
+        log_level=settings.log_level,
+    )
+
+
+@app.command()
+def demo(
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="start the server")] = True,
+    port: Annotated[int | None, typer.Option(min=1, max=65535)] = None,
+) -> None:
+    """Create the demo coffee shop and serve it / crea la cafetería de demostración y la sirve."""
+    from lealtad.db.migrate import upgrade
+    from lealtad.demo import seed
+
+    settings = _settings()
+    db = _database(settings)
+    out.print(f"Data directory / directorio de datos: {settings.data_dir}")
+    upgrade(db)
+    with out.status("Creating the demo business / creando el negocio de demostración..."):
+        info = seed(db, SystemClock().now())
+    base = f"http://{settings.host}:{port or settings.port}"
+    with db.read() as conn:
+        from lealtad.members import store as member_store
+
+        first = member_store.search(conn, info.business_id, limit=1, after=None)[0]
+    out.print(f"\n[bold]Lealtad demo[/bold] ({'created / creado' if info.created else 'already there / ya existía'})")
+    out.print(f"  API:         {base}/api/v1   docs: {base}/docs")
+    out.print(f"  Health:      {base}/healthz")
+    out.print(f"  Sign-up:     {base}/api/v1/public/{info.slug}/members")
+    out.print(f"  API key:     {info.api_key}")
+    out.print("  Staff logins / accesos del personal (business / negocio: demo-cafe):")
+    for email, password, role in info.logins:
+        out.print(f"    {role:8} {email}  {password}")
+    out.print(f"  Try / prueba: curl -H 'Authorization: Bearer {info.api_key}' {base}/api/v1/members/{first.id}/balance")
+    db.dispose()
+    if serve_after:
+        serve(host=None, port=port, workers=1)
+
+
+@ledger_app.command("verify")
+def ledger_verify(
+    business: Annotated[str | None, typer.Option(help="slug of one business; all if omitted")] = None,
+) -> None:
+    """Recompute every balance and lot from the journal / recalcula saldos y lotes desde el diario."""
+    from lealtad.ledger.verify import verify
+    from lealtad.tenancy import store as tenancy_store
+
+    db = _database(_settings())
+    with db.read() as conn:
+        business_id = None
+        if business is not None:
+            row = tenancy_store.business_by_slug(conn, business)
+            if row is None:
+                err.print(f"[red]No business / no existe el negocio:[/red] {business}")
+                raise typer.Exit(2)
+            business_id = row.id
+        problems = verify(conn, business_id)
+    if problems:
+        for problem in problems:
+            err.print(f"[red]MISMATCH[/red] {problem}")
+        err.print(f"{len(problems)} problem(s) / problema(s)")
+        raise typer.Exit(1)
+    out.print("Ledger verified: every balance and lot matches its postings / libro mayor correcto")
+
+
+@ledger_app.command("settle")
+def ledger_settle() -> None:
+    """Unlock pending points and expire what is due / desbloquea y caduca lo vencido."""
+    from lealtad.ledger.maturity import settle
+    from lealtad.tenancy import store as tenancy_store
+
+    db = _database(_settings())
+    now = SystemClock().now()
+    with db.read() as conn:
+        ids = [row.id for row in tenancy_store.all_businesses(conn)]
+    for business_id in ids:
+        while True:
+            with db.transaction() as conn:
+                done = settle(conn, business_id, now)
+            out.print(f"business {business_id}: unlocked {done.unlocked_units}, expired {done.expired_units}")
+            if not (done.unlocked_lots or done.expired_lots):
+                break
+
+
+@business_app.command("create")
+def business_create(
+    name: Annotated[str, typer.Argument(help="the business's name")],
+    owner_email: Annotated[str, typer.Option(help="the owner's login e-mail")],
+    owner_password: Annotated[str, typer.Option(help="at least 10 characters", prompt=True, hide_input=True)],
+    currency: Annotated[str, typer.Option(help="ISO 4217 code")] = "EUR",
+    timezone: Annotated[str, typer.Option(help="IANA time zone")] = "Europe/Madrid",
+    locale: Annotated[str, typer.Option(help="es or en")] = "es",
+    slug: Annotated[str | None, typer.Option(help="used in sign-up links")] = None,
+) -> None:
+    """Create a business and its owner / crea un negocio y su propietario."""
+    from lealtad.tenancy import service
+
+    db = _database(_settings())
+    now = SystemClock().now()
+    try:
+        with db.transaction() as conn:
+            bid = service.create_business(
+                conn, name=name, currency=currency, timezone=timezone, locale=locale, slug=slug, now=now
+            )
+            service.create_staff(
+                conn, bid, email=owner_email, name=owner_email, role=Role.owner,
+                password=owner_password, location_id=None, now=now,
+            )
+            row = service.get_business(conn, bid)
+    except LealtadError as exc:
+        raise _fail(exc) from exc
+    out.print(f"Business created / negocio creado: id={row.id} slug={row.slug} currency={row.currency}")
+
+
+@apikey_app.command("create")
+def apikey_create(
+    business: Annotated[str, typer.Option(help="the business slug")],
+    name: Annotated[str, typer.Option(help="what the key is for")] = "POS",
+    role: Annotated[Role, typer.Option(help="what the key may do")] = Role.staff,
+    location: Annotated[int | None, typer.Option(help="location id the key is tied to")] = None,
+) -> None:
+    """Create an API key; it is shown once / crea una clave de API; se muestra una sola vez."""
+    from lealtad.tenancy import service
+    from lealtad.tenancy import store as tenancy_store
+
+    db = _database(_settings())
+    try:
+        with db.transaction() as conn:
+            row = tenancy_store.business_by_slug(conn, business)
+            if row is None:
+                err.print(f"[red]No business / no existe el negocio:[/red] {business}")
+                raise typer.Exit(2)
+            _, key = service.create_api_key(
+                conn, row.id, name=name, role=role, location_id=location, now=SystemClock().now()
+            )
+    except LealtadError as exc:
+        raise _fail(exc) from exc
+    out.print(key)
+    err.print("Store it now: it is not shown again / guárdala ahora: no se vuelve a mostrar")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

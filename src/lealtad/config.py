@@ -1,0 +1,71 @@
+"""Settings from LEALTAD_* environment variables (and an optional .env), validated at start."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "lealtad"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LEALTAD_", env_file=".env", extra="ignore")
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str = ""
+    secret_key: str = ""
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    base_url: str = ""
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    staff_token_hours: int = Field(default=12, ge=1, le=24 * 30)
+
+    @model_validator(mode="after")
+    def _check_secrets(self) -> Settings:
+        if self.env == "prod":
+            if len(self.secret_key) < 32:
+                raise ValueError(
+                    "LEALTAD_SECRET_KEY must be set to at least 32 random characters in production"
+                )
+            if not self.database_url:
+                raise ValueError("LEALTAD_DATABASE_URL must be set in production")
+        return self
+
+    @cached_property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'lealtad.db'}"
+
+    @cached_property
+    def effective_secret_key(self) -> str:
+        """Outside production a random key is kept in the data directory, so that a development
+        install never signs tokens with a key published in the source."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret.key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+    @cached_property
+    def public_base_url(self) -> str:
+        return self.base_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

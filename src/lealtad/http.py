@@ -1,0 +1,163 @@
+"""The HTTP edge shared by all routers: the error envelope, its handlers, request ids and logs."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import time
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from lealtad.errors import LealtadError
+
+log = logging.getLogger("lealtad")
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorEnvelope(BaseModel):
+    error: ErrorBody
+
+
+_DESCRIPTIONS = {
+    400: "Malformed request",
+    401: "Missing or invalid credentials",
+    403: "The credentials do not allow this",
+    404: "Not found in this business",
+    409: "Conflicts with the current state",
+    422: "Invalid input",
+}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorEnvelope, "description": text} for status, text in _DESCRIPTIONS.items()
+}
+
+
+def error_response(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
+    body = {"error": {"code": code, "message": message, "details": jsonable_encoder(details)}}
+    return JSONResponse(body, status_code=status, headers={"X-Request-ID": request_id_var.get()})
+
+
+async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, LealtadError)
+    return error_response(exc.http_status, exc.code, exc.message, exc.details)
+
+
+def _clean_errors(errors: Any) -> list[dict[str, Any]]:
+    clean = []
+    for err in errors:
+        item = {"loc": list(err.get("loc", ())), "type": err.get("type"), "msg": err.get("msg")}
+        clean.append(item)
+    return clean
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = _clean_errors(exc.errors())
+    if any(e["type"] == "json_invalid" for e in errors):
+        return error_response(400, "malformed_json", "the request body is not valid JSON", errors)
+    return error_response(422, "invalid_request", "the request has invalid or missing fields", errors)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+    code = codes.get(exc.status_code, f"http_{exc.status_code}")
+    return error_response(exc.status_code, code, str(exc.detail))
+
+
+async def _data_error(_request: Request, exc: Exception) -> JSONResponse:
+    # The database refused a value the validators let through (a NUL byte, an out-of-range
+    # number): the input is bad, not the server.
+    log.warning("database refused a value: %s", exc)
+    return error_response(422, "invalid_value", "a value in the request cannot be stored")
+
+
+async def _integrity_error(_request: Request, exc: Exception) -> JSONResponse:
+    # Two requests raced past a uniqueness check; the loser gets what it would have got later.
+    log.info("integrity conflict: %s", exc)
+    return error_response(409, "conflict", "the request conflicts with a concurrent change")
+
+
+async def _busy_error(_request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database busy: %s", exc)
+    return error_response(503, "busy", "the database is busy; retry the request")
+
+
+async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return error_response(500, "internal_error", "something went wrong on our side")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(LealtadError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(OperationalError, _busy_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+class RequestIdMiddleware:
+    """Gives every request an id (or keeps the caller's), logs it with each line and returns it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        rid = incoming[:64] if incoming.isprintable() and incoming else uuid.uuid4().hex[:16]
+        token = request_id_var.set(rid)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [(k, v) for k, v in message.get("headers", []) if k != b"x-request-id"]
+                headers.append((b"x-request-id", rid.encode("latin-1")))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = (time.perf_counter() - started) * 1000
+            log.info("%s %s %s %.1fms", scope["method"], scope["path"], status, elapsed)
+            request_id_var.reset(token)
+
+
+class _RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        return True
+
+
+def configure_logging(level: str) -> None:
+    handler = logging.StreamHandler()
+    handler.addFilter(_RequestIdFilter())
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
+    )
+    root = logging.getLogger("lealtad")
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    root.propagate = False

@@ -1,0 +1,271 @@
+"""All SQL of the ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from lealtad.ledger.model import OpenLot
+from lealtad.ledger.tables import accounts, entries, idempotency_keys, lots, postings
+
+
+def account_id(
+    conn: Connection,
+    business_id: int,
+    key: str,
+    *,
+    code: str,
+    unit: str,
+    member_id: int | None,
+    now: datetime,
+) -> int:
+    """The id of an account, created on first use; safe when two writers create it at once."""
+    found = conn.execute(
+        select(accounts.c.id).where(accounts.c.business_id == business_id, accounts.c.key == key)
+    ).scalar()
+    if found is not None:
+        return int(found)
+    values = dict(
+        business_id=business_id,
+        key=key,
+        code=code,
+        unit=unit,
+        member_id=member_id,
+        balance=0,
+        created_at=now,
+    )
+    dialect_insert: Any = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    conn.execute(dialect_insert(accounts).values(**values).on_conflict_do_nothing())
+    return int(
+        conn.execute(
+            select(accounts.c.id).where(
+                accounts.c.business_id == business_id, accounts.c.key == key
+            )
+        ).scalar_one()
+    )
+
+
+def add_to_balance(conn: Connection, account: int, amount: int) -> None:
+    conn.execute(
+        update(accounts).where(accounts.c.id == account).values(balance=accounts.c.balance + amount)
+    )
+
+
+def take_from_balance(conn: Connection, account: int, amount: int) -> bool:
+    """Takes `amount` only if the balance covers it. The check and the write are one statement,
+    so two spenders can never both pass the check; on PostgreSQL it also locks the account row
+    for the rest of the transaction, which serialises every lot change of that account."""
+    result = conn.execute(
+        update(accounts)
+        .where(accounts.c.id == account, accounts.c.balance >= amount)
+        .values(balance=accounts.c.balance - amount)
+    )
+    return result.rowcount == 1
+
+
+def lock_balance(conn: Connection, account: int) -> int:
+    row = conn.execute(
+        select(accounts.c.balance).where(accounts.c.id == account).with_for_update()
+    ).scalar_one()
+    return int(row)
+
+
+def insert_entry(conn: Connection, **values: Any) -> int:
+    result = conn.execute(insert(entries).values(**values).returning(entries.c.id))
+    return int(result.scalar_one())
+
+
+def insert_lot(conn: Connection, **values: Any) -> int:
+    result = conn.execute(insert(lots).values(**values).returning(lots.c.id))
+    return int(result.scalar_one())
+
+
+def insert_postings(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(postings), list(rows))
+
+
+def open_lots(conn: Connection, account: int, lot_ids: Sequence[int] = ()) -> list[OpenLot]:
+    query = select(lots.c.id, lots.c.remaining, lots.c.expires_at, lots.c.origin_purchase_id).where(
+        lots.c.account_id == account, lots.c.remaining > 0
+    )
+    if lot_ids:
+        query = query.where(lots.c.id.in_(lot_ids))
+    return [OpenLot(r.id, r.remaining, r.expires_at, r.origin_purchase_id) for r in conn.execute(query)]
+
+
+def lot_remaining(conn: Connection, lot: int) -> int:
+    return int(conn.execute(select(lots.c.remaining).where(lots.c.id == lot)).scalar_one())
+
+
+def take_from_lot(conn: Connection, lot: int, amount: int) -> None:
+    conn.execute(update(lots).where(lots.c.id == lot).values(remaining=lots.c.remaining - amount))
+
+
+def member_balances(conn: Connection, business_id: int, member_id: int) -> dict[str, int]:
+    rows = conn.execute(
+        select(accounts.c.code, accounts.c.balance).where(
+            accounts.c.business_id == business_id, accounts.c.member_id == member_id
+        )
+    )
+    return {r.code: int(r.balance) for r in rows}
+
+
+def due_lots(
+    conn: Connection,
+    business_id: int,
+    now: datetime,
+    *,
+    column: str,
+    limit: int,
+    member_id: int | None = None,
+) -> list[Any]:
+    """Open member lots whose unlock or expiry date has come, with their account."""
+    col = lots.c[column]
+    query = (
+        select(
+            lots.c.id,
+            lots.c.remaining,
+            lots.c.expires_at,
+            lots.c.origin_purchase_id,
+            accounts.c.member_id,
+            accounts.c.code,
+            accounts.c.unit,
+        )
+        .join(accounts, accounts.c.id == lots.c.account_id)
+        .where(
+            lots.c.business_id == business_id,
+            lots.c.remaining > 0,
+            col.is_not(None),
+            col <= now,
+        )
+        .order_by(col, lots.c.id)
+        .limit(limit)
+    )
+    if member_id is not None:
+        query = query.where(accounts.c.member_id == member_id)
+    return list(conn.execute(query))
+
+
+def member_history(
+    conn: Connection, business_id: int, member_id: int, *, limit: int, before: int | None
+) -> list[Any]:
+    """A page of the member's entries, newest first, with the net change per member account."""
+    page = select(entries.c.id).where(
+        entries.c.business_id == business_id, entries.c.member_id == member_id
+    )
+    if before is not None:
+        page = page.where(entries.c.id < before)
+    ids = list(conn.execute(page.order_by(entries.c.id.desc()).limit(limit)).scalars())
+    if not ids:
+        return []
+    query = (
+        select(
+            entries.c.id,
+            entries.c.kind,
+            entries.c.memo,
+            entries.c.purchase_id,
+            entries.c.refund_id,
+            entries.c.actor,
+            entries.c.occurred_at,
+            entries.c.recorded_at,
+            accounts.c.code,
+            func.sum(postings.c.amount).label("amount"),
+        )
+        .join(postings, postings.c.entry_id == entries.c.id)
+        .join(accounts, accounts.c.id == postings.c.account_id)
+        .where(entries.c.id.in_(ids), accounts.c.member_id == member_id)
+        .group_by(entries.c.id, accounts.c.code)
+        .order_by(entries.c.id.desc(), accounts.c.code)
+    )
+    return list(conn.execute(query))
+
+
+def purchase_awards(conn: Connection, business_id: int, purchase_id: int) -> list[Any]:
+    """Net units each member account received from a purchase's earn entries."""
+    query = (
+        select(accounts.c.member_id, accounts.c.code, accounts.c.unit, func.sum(postings.c.amount))
+        .join(postings, postings.c.account_id == accounts.c.id)
+        .join(entries, entries.c.id == postings.c.entry_id)
+        .where(
+            entries.c.business_id == business_id,
+            entries.c.purchase_id == purchase_id,
+            entries.c.kind == "earn",
+            accounts.c.member_id.is_not(None),
+        )
+        .group_by(accounts.c.member_id, accounts.c.code, accounts.c.unit)
+    )
+    return list(conn.execute(query))
+
+
+def find_idempotent(conn: Connection, business_id: int, key: str) -> Any:
+    return conn.execute(
+        select(idempotency_keys).where(
+            and_(idempotency_keys.c.business_id == business_id, idempotency_keys.c.key == key)
+        )
+    ).first()
+
+
+def claim_idempotency_key(
+    conn: Connection, business_id: int, key: str, request_hash: str, now: datetime
+) -> bool:
+    """True when this call is the first with `key`. On PostgreSQL a second caller waits here until
+    the first commits, then sees its row: the stored answer, never a second award."""
+    dialect_insert: Any = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    result = conn.execute(
+        dialect_insert(idempotency_keys)
+        .values(
+            business_id=business_id,
+            key=key,
+            request_hash=request_hash,
+            status_code=0,
+            response={},
+            created_at=now,
+        )
+        .on_conflict_do_nothing()
+    )
+    return result.rowcount == 1
+
+
+def store_idempotent_response(
+    conn: Connection, business_id: int, key: str, status_code: int, response: Any
+) -> None:
+    conn.execute(
+        update(idempotency_keys)
+        .where(idempotency_keys.c.business_id == business_id, idempotency_keys.c.key == key)
+        .values(status_code=status_code, response=response)
+    )
+
+
+def next_expiry(
+    conn: Connection, business_id: int, member_id: int, code: str
+) -> tuple[datetime, int] | None:
+    """The soonest expiry date among the member's open lots, and how much expires then."""
+    soonest = (
+        select(func.min(lots.c.expires_at))
+        .join(accounts, accounts.c.id == lots.c.account_id)
+        .where(
+            accounts.c.business_id == business_id,
+            accounts.c.member_id == member_id,
+            accounts.c.code == code,
+            lots.c.remaining > 0,
+        )
+    ).scalar_subquery()
+    row = conn.execute(
+        select(lots.c.expires_at, func.sum(lots.c.remaining))
+        .join(accounts, accounts.c.id == lots.c.account_id)
+        .where(
+            accounts.c.business_id == business_id,
+            accounts.c.member_id == member_id,
+            accounts.c.code == code,
+            lots.c.remaining > 0,
+            lots.c.expires_at == soonest,
+        )
+        .group_by(lots.c.expires_at)
+    ).first()
+    return (row[0], int(row[1])) if row else None

@@ -1,0 +1,83 @@
+"""Member I/O."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Locale = Literal["es", "en"]
+
+
+class Consent(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: bool = False
+    sms: bool = False
+    push: bool = False
+
+
+class MemberIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=32)
+    birthday: date | None = None
+    locale: Locale | None = None
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    consent: Consent = Field(default_factory=Consent)
+    location_id: int | None = Field(default=None, ge=1)
+    staff_id: int | None = Field(default=None, ge=1, description="who enrolled the member")
+
+
+class MemberPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=32)
+    birthday: date | None = None
+    locale: Locale | None = None
+    tags: list[str] | None = Field(default=None, max_length=50)
+    consent: Consent | None = None
+
+
+class SignupIn(BaseModel):
+    """The self-service form: few fields, consent and acceptance of the program terms."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=32)
+    locale: Locale | None = None
+    accept_terms: bool
+    consent: Consent = Field(default_factory=Consent)
+    location_id: int | None = Field(default=None, ge=1)
+
+
+class ConsentOut(BaseModel):
+    granted: bool
+    at: str | None = None
+    source: str | None = None
+
+
+class MemberOut(BaseModel):
+    id: int
+    card_number: str
+    qr_token: str
+    name: str | None
+    email: str | None
+    phone: str | None
+    birthday: date | None
+    locale: str
+    tags: list[str]
+    consent: dict[str, ConsentOut]
+    enrolment_channel: str
+    enrolled_by_staff_id: int | None
+    enrolled_location_id: int | None
+    enrolled_at: datetime
+    status: str
+    balances: dict[str, int]

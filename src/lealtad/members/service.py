@@ -1,0 +1,200 @@
+"""Enrolment, profiles, look-up and cards."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from lealtad.errors import Conflict, Invalid, NotFound
+from lealtad.kit.clock import naive_utc
+from lealtad.ledger import service as ledger
+from lealtad.members import model, store
+from lealtad.members.schemas import Consent, MemberIn, MemberOut, MemberPatch
+from lealtad.tenancy import service as tenancy
+
+
+def _email(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    email = model.normalise_email(value)
+    if email is None:
+        raise Invalid(f"{value!r} is not an e-mail address", code="invalid_email")
+    return email
+
+
+def _phone(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    phone = model.normalise_phone(value)
+    if phone is None:
+        raise Invalid(f"{value!r} is not a phone number", code="invalid_phone")
+    return phone
+
+
+def _tags(values: list[str]) -> list[str]:
+    tags = []
+    for value in values:
+        tag = model.normalise_tag(value)
+        if tag is None:
+            raise Invalid(f"{value!r} is not a valid tag", code="invalid_tag")
+        if tag not in tags:
+            tags.append(tag)
+    return tags
+
+
+def _consent(consent: Consent, source: str, now: datetime, before: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
+    """Each channel keeps when and how its consent was last given or withdrawn."""
+    out = dict(before or {})
+    for channel in model.CHANNELS:
+        granted = bool(getattr(consent, channel))
+        if before is None or out.get(channel, {}).get("granted") != granted:
+            out[channel] = {"granted": granted, "at": now.isoformat(), "source": source}
+    return out
+
+
+def _unique(conn: Connection, business_id: int, member_id: int | None, email: str | None, phone: str | None) -> None:
+    for column, value in (("email", email), ("phone", phone)):
+        if value is None:
+            continue
+        found = store.member_by(conn, business_id, column, value)
+        if found is not None and found.id != member_id:
+            raise Conflict(
+                f"another member of this business already has this {column}",
+                code=f"duplicate_{column}",
+                details={"member_id": found.id},
+            )
+
+
+def enrol(
+    conn: Connection,
+    business_id: int,
+    data: MemberIn,
+    *,
+    channel: str,
+    now: datetime,
+    staff_id: int | None = None,
+    location_id: int | None = None,
+) -> int:
+    business = tenancy.get_business(conn, business_id)
+    if location_id is not None:
+        tenancy.get_location(conn, business_id, location_id)
+    if staff_id is not None:
+        tenancy.get_staff(conn, business_id, staff_id)
+    email, phone = _email(data.email), _phone(data.phone)
+    _unique(conn, business_id, None, email, phone)
+    card = model.new_card_number()
+    while store.card_number_taken(conn, business_id, card):
+        card = model.new_card_number()
+    member_id = store.insert_member(
+        conn,
+        business_id=business_id,
+        card_number=card,
+        card_version=1,
+        name=(data.name or "").strip() or None,
+        email=email,
+        phone=phone,
+        birthday=data.birthday,
+        locale=data.locale or business.locale,
+        tags=_tags(data.tags),
+        consent=_consent(data.consent, channel, now),
+        enrolment_channel=channel,
+        enrolled_by_staff_id=staff_id,
+        enrolled_location_id=location_id,
+        enrolled_at=naive_utc(now),
+        status="active",
+    )
+    ledger.open_member_accounts(conn, business_id, member_id, now)
+    return member_id
+
+
+def get(conn: Connection, business_id: int, member_id: int) -> Any:
+    row = store.member(conn, business_id, member_id)
+    if row is None:
+        raise NotFound(f"no member {member_id} in this business", code="member_not_found")
+    return row
+
+
+def find(
+    conn: Connection,
+    business_id: int,
+    secret_key: str,
+    *,
+    member_id: int | None = None,
+    card_number: str | None = None,
+    qr_token: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+) -> Any:
+    """The member named by exactly one of the identifiers; 404 when nothing in this business matches."""
+    given = [v for v in (member_id, card_number, qr_token, email, phone) if v is not None]
+    if len(given) != 1:
+        raise Invalid(
+            "name the member by exactly one of member_id, card_number, qr_token, email, phone",
+            code="member_reference",
+        )
+    row = None
+    if member_id is not None:
+        row = store.member(conn, business_id, member_id)
+    elif card_number is not None:
+        row = store.member_by(conn, business_id, "card_number", model.normalise_card_number(card_number))
+    elif qr_token is not None:
+        read = model.read_qr_token(secret_key, qr_token)
+        if read is not None and read[0] == business_id:
+            row = store.member(conn, business_id, read[1])
+            if row is not None and row.card_version != read[2]:
+                row = None
+    elif email is not None:
+        normal = model.normalise_email(email)
+        row = store.member_by(conn, business_id, "email", normal) if normal else None
+    elif phone is not None:
+        normal = model.normalise_phone(phone)
+        row = store.member_by(conn, business_id, "phone", normal) if normal else None
+    if row is None:
+        raise NotFound("no member of this business matches", code="member_not_found")
+    return row
+
+
+def update(conn: Connection, business_id: int, member_id: int, patch: MemberPatch, now: datetime) -> None:
+    row = get(conn, business_id, member_id)
+    values: dict[str, Any] = {}
+    fields = patch.model_fields_set
+    if "email" in fields:
+        values["email"] = _email(patch.email)
+    if "phone" in fields:
+        values["phone"] = _phone(patch.phone)
+    _unique(conn, business_id, member_id, values.get("email"), values.get("phone"))
+    if "name" in fields:
+        values["name"] = (patch.name or "").strip() or None
+    if "birthday" in fields:
+        values["birthday"] = patch.birthday
+    if "locale" in fields and patch.locale is not None:
+        values["locale"] = patch.locale
+    if "tags" in fields and patch.tags is not None:
+        values["tags"] = _tags(patch.tags)
+    if "consent" in fields and patch.consent is not None:
+        values["consent"] = _consent(patch.consent, "profile", now, row.consent)
+    if values:
+        store.update_member(conn, business_id, member_id, **values)
+
+
+def out(conn: Connection, row: Any, secret_key: str) -> MemberOut:
+    return MemberOut(
+        id=row.id,
+        card_number=row.card_number,
+        qr_token=model.qr_token(secret_key, row.business_id, row.id, row.card_version),
+        name=row.name,
+        email=row.email,
+        phone=row.phone,
+        birthday=row.birthday,
+        locale=row.locale,
+        tags=list(row.tags),
+        consent=row.consent,
+        enrolment_channel=row.enrolment_channel,
+        enrolled_by_staff_id=row.enrolled_by_staff_id,
+        enrolled_location_id=row.enrolled_location_id,
+        enrolled_at=row.enrolled_at,
+        status=row.status,
+        balances=ledger.balances(conn, row.business_id, row.id),
+    )

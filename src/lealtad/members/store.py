@@ -1,0 +1,44 @@
+"""All SQL of members."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from lealtad.members.tables import members
+
+
+def insert_member(conn: Connection, **values: Any) -> int:
+    return int(conn.execute(insert(members).values(**values).returning(members.c.id)).scalar_one())
+
+
+def member(conn: Connection, business_id: int, member_id: int) -> Any:
+    return conn.execute(
+        select(members).where(members.c.business_id == business_id, members.c.id == member_id)
+    ).first()
+
+
+def member_by(conn: Connection, business_id: int, column: str, value: str) -> Any:
+    return conn.execute(
+        select(members).where(members.c.business_id == business_id, members.c[column] == value)
+    ).first()
+
+
+def card_number_taken(conn: Connection, business_id: int, card_number: str) -> bool:
+    return member_by(conn, business_id, "card_number", card_number) is not None
+
+
+def update_member(conn: Connection, business_id: int, member_id: int, **values: Any) -> None:
+    conn.execute(
+        update(members)
+        .where(members.c.business_id == business_id, members.c.id == member_id)
+        .values(**values)
+    )
+
+
+def search(conn: Connection, business_id: int, *, limit: int, after: int | None) -> list[Any]:
+    query = select(members).where(members.c.business_id == business_id)
+    if after is not None:
+        query = query.where(members.c.id > after)
+    return list(conn.execute(query.order_by(members.c.id).limit(limit)))

@@ -1,0 +1,32 @@
+"""Members of a business's program and their cards."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Column, Date, DateTime, ForeignKey, Index, Integer, String, Table
+
+from lealtad.db.metadata import Id, business_column, id_column, metadata
+
+members = Table(
+    "members",
+    metadata,
+    id_column(),
+    business_column(),
+    Column("card_number", String(20), nullable=False),
+    # Bumped when a card is reissued, which invalidates every QR token signed for the old one.
+    Column("card_version", Integer, nullable=False, default=1),
+    Column("name", String(200), nullable=True),
+    Column("email", String(320), nullable=True),
+    Column("phone", String(32), nullable=True),
+    Column("birthday", Date, nullable=True),
+    Column("locale", String(10), nullable=False),
+    Column("tags", JSON, nullable=False),
+    Column("consent", JSON, nullable=False),
+    Column("enrolment_channel", String(16), nullable=False),
+    Column("enrolled_by_staff_id", Id, ForeignKey("staff_users.id"), nullable=True),
+    Column("enrolled_location_id", Id, ForeignKey("locations.id"), nullable=True),
+    Column("enrolled_at", DateTime, nullable=False),
+    Column("status", String(16), nullable=False, default="active"),
+    Index("uq_members_business_card", "business_id", "card_number", unique=True),
+    Index("uq_members_business_email", "business_id", "email", unique=True),
+    Index("uq_members_business_phone", "business_id", "phone", unique=True),
+)

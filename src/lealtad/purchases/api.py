@@ -1,0 +1,68 @@
+"""JSON routes for a POS or shop: purchases and refunds, idempotent."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from lealtad.deps import AppSettings, CurrentPrincipal, Db, IdempotencyKey, Now
+from lealtad.http import ERROR_RESPONSES
+from lealtad.kit.ids import IdPath, Limit
+from lealtad.members import service as members
+from lealtad.purchases import refunds, service, store
+from lealtad.purchases.schemas import PurchaseIn, PurchaseOut, RefundIn, RefundOut
+
+router = APIRouter(prefix="/api/v1", tags=["purchases"], responses=ERROR_RESPONSES)
+
+
+@router.post("/purchases", response_model=PurchaseOut, status_code=201)
+def record_purchase(
+    body: PurchaseIn,
+    principal: CurrentPrincipal,
+    db: Db,
+    now: Now,
+    settings: AppSettings,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Record a sale, with or without a member, and award what the program gives. Replaying the
+    same receipt (or Idempotency-Key) returns the first answer and awards nothing more."""
+    with db.transaction() as conn:
+        status, answer = service.record(
+            conn,
+            principal,
+            body,
+            secret_key=settings.effective_secret_key,
+            now=now,
+            idempotency_key=idempotency_key,
+        )
+    return JSONResponse(answer, status_code=status)
+
+
+@router.get("/purchases/{purchase_id}", response_model=PurchaseOut)
+def purchase(purchase_id: IdPath, principal: CurrentPrincipal, db: Db) -> PurchaseOut:
+    with db.read() as conn:
+        return service.get(conn, principal, purchase_id)
+
+
+@router.get("/members/{member_id}/purchases", response_model=list[PurchaseOut])
+def member_purchases(
+    member_id: IdPath, principal: CurrentPrincipal, db: Db, limit: Limit = 50
+) -> list[PurchaseOut]:
+    with db.read() as conn:
+        members.get(conn, principal.business_id, member_id)
+        rows = store.member_purchases(conn, principal.business_id, member_id, limit)
+        return [service.get(conn, principal, r.id) for r in rows]
+
+
+@router.post("/refunds", response_model=RefundOut, status_code=201)
+def refund(
+    body: RefundIn,
+    principal: CurrentPrincipal,
+    db: Db,
+    now: Now,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Refund all or part of a purchase; its awards are taken back in proportion."""
+    with db.transaction() as conn:
+        status, answer = refunds.refund(conn, principal, body, now=now, idempotency_key=idempotency_key)
+    return JSONResponse(answer, status_code=status)

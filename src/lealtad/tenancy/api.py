@@ -1,0 +1,173 @@
+"""JSON routes of tenancy: the caller's business, its locations, staff, API keys and audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from lealtad.errors import Forbidden
+from lealtad.deps import AppSettings, CurrentPrincipal, Db, Manager, Now, Owner
+from lealtad.http import ERROR_RESPONSES
+from lealtad.kit.ids import Cursor, IdPath, Limit
+from lealtad.rules.model import ProgramSettings
+from lealtad.tenancy import service, store
+from lealtad.tenancy.schemas import (
+    ApiKeyCreated,
+    ApiKeyIn,
+    ApiKeyOut,
+    AuditOut,
+    BusinessOut,
+    LocationIn,
+    LocationOut,
+    StaffIn,
+    StaffLoginIn,
+    StaffOut,
+    StaffToken,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["business"], responses=ERROR_RESPONSES)
+
+
+def _business_out(row: Any, base_url: str) -> BusinessOut:
+    return BusinessOut(
+        id=row.id,
+        slug=row.slug,
+        name=row.name,
+        currency=row.currency,
+        timezone=row.timezone,
+        locale=row.locale,
+        signup_url=f"{base_url}/join/{row.slug}",
+        program=service.program_of(row),
+    )
+
+
+def _staff_out(row: Any) -> StaffOut:
+    return StaffOut.model_validate(row, from_attributes=True)
+
+
+@router.post("/auth/staff-token", response_model=StaffToken, tags=["auth"])
+def staff_token(body: StaffLoginIn, db: Db, settings: AppSettings) -> StaffToken:
+    """Exchange a staff login for a bearer token (valid for LEALTAD_STAFF_TOKEN_HOURS)."""
+    with db.read() as conn:
+        token, staff = service.staff_login(
+            conn,
+            settings.effective_secret_key,
+            business_slug=body.business,
+            email=body.email,
+            password=body.password,
+        )
+    return StaffToken(
+        token=token, expires_in=settings.staff_token_hours * 3600, staff=_staff_out(staff)
+    )
+
+
+@router.get("/business", response_model=BusinessOut)
+def business(principal: CurrentPrincipal, db: Db, settings: AppSettings) -> BusinessOut:
+    with db.read() as conn:
+        return _business_out(service.get_business(conn, principal.business_id), settings.public_base_url)
+
+
+@router.get("/program", response_model=ProgramSettings, tags=["program"])
+def program(principal: CurrentPrincipal, db: Db) -> ProgramSettings:
+    with db.read() as conn:
+        return service.program_of(service.get_business(conn, principal.business_id))
+
+
+@router.put("/program", response_model=ProgramSettings, tags=["program"])
+def set_program(body: ProgramSettings, principal: Manager, db: Db, now: Now) -> ProgramSettings:
+    with db.transaction() as conn:
+        service.set_program(conn, principal, body, now)
+    return body
+
+
+@router.get("/locations", response_model=list[LocationOut])
+def locations(principal: CurrentPrincipal, db: Db) -> list[LocationOut]:
+    with db.read() as conn:
+        rows = store.business_locations(conn, principal.business_id)
+    return [LocationOut(id=r.id, name=r.name, timezone=r.timezone) for r in rows]
+
+
+@router.post("/locations", response_model=LocationOut, status_code=201)
+def create_location(body: LocationIn, principal: Manager, db: Db, now: Now) -> LocationOut:
+    with db.transaction() as conn:
+        location_id = service.create_location(
+            conn, principal.business_id, name=body.name, timezone=body.timezone, now=now
+        )
+        row = service.get_location(conn, principal.business_id, location_id)
+        service.audit(conn, principal, "location.create", f"location:{location_id}", now)
+    return LocationOut(id=row.id, name=row.name, timezone=row.timezone)
+
+
+@router.get("/locations/{location_id}", response_model=LocationOut)
+def location(location_id: IdPath, principal: CurrentPrincipal, db: Db) -> LocationOut:
+    with db.read() as conn:
+        row = service.get_location(conn, principal.business_id, location_id)
+    return LocationOut(id=row.id, name=row.name, timezone=row.timezone)
+
+
+@router.get("/staff", response_model=list[StaffOut])
+def staff(principal: Manager, db: Db) -> list[StaffOut]:
+    with db.read() as conn:
+        return [_staff_out(r) for r in store.business_staff(conn, principal.business_id)]
+
+
+@router.post("/staff", response_model=StaffOut, status_code=201)
+def create_staff(body: StaffIn, principal: Manager, db: Db, now: Now) -> StaffOut:
+    if not principal.role.allows(body.role):
+        raise Forbidden("you cannot create an account above your own role", code="role_required")
+    with db.transaction() as conn:
+        staff_id = service.create_staff(
+            conn,
+            principal.business_id,
+            email=body.email,
+            name=body.name,
+            role=body.role,
+            password=body.password,
+            location_id=body.location_id,
+            now=now,
+        )
+        service.audit(conn, principal, "staff.create", f"staff:{staff_id}", now, role=body.role.value)
+        return _staff_out(service.get_staff(conn, principal.business_id, staff_id))
+
+
+@router.get("/staff/{staff_id}", response_model=StaffOut)
+def staff_member(staff_id: IdPath, principal: Manager, db: Db) -> StaffOut:
+    with db.read() as conn:
+        return _staff_out(service.get_staff(conn, principal.business_id, staff_id))
+
+
+@router.get("/api-keys", response_model=list[ApiKeyOut])
+def api_keys(principal: Owner, db: Db) -> list[ApiKeyOut]:
+    with db.read() as conn:
+        rows = store.business_api_keys(conn, principal.business_id)
+    return [ApiKeyOut.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.post("/api-keys", response_model=ApiKeyCreated, status_code=201)
+def create_api_key(body: ApiKeyIn, principal: Owner, db: Db, now: Now) -> ApiKeyCreated:
+    with db.transaction() as conn:
+        key_id, key = service.create_api_key(
+            conn,
+            principal.business_id,
+            name=body.name,
+            role=body.role,
+            location_id=body.location_id,
+            now=now,
+        )
+        service.audit(conn, principal, "api_key.create", f"api_key:{key_id}", now, role=body.role.value)
+        row = store.api_key(conn, principal.business_id, key_id)
+    return ApiKeyCreated(**ApiKeyOut.model_validate(row, from_attributes=True).model_dump(), key=key)
+
+
+@router.delete("/api-keys/{api_key_id}", status_code=204)
+def revoke_api_key(api_key_id: IdPath, principal: Owner, db: Db, now: Now) -> None:
+    with db.transaction() as conn:
+        service.revoke_api_key(conn, principal, api_key_id, now)
+
+
+@router.get("/audit-log", response_model=list[AuditOut])
+def audit_log(principal: Manager, db: Db, limit: Limit = 50, before: Cursor = None) -> list[AuditOut]:
+    with db.read() as conn:
+        rows = store.audit_entries(conn, principal.business_id, limit, before)
+    return [AuditOut.model_validate(r, from_attributes=True) for r in rows]

@@ -1,0 +1,253 @@
+"""Use cases of tenancy: businesses, locations, staff, API keys, credentials, the audit log."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime
+from typing import Any
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import Connection
+
+from lealtad.errors import Conflict, Invalid, NotFound, Unauthorized
+from lealtad.kit.clock import naive_utc
+from lealtad.kit.money import is_known_currency
+from lealtad.rules.model import ProgramSettings
+from lealtad.tenancy import store
+from lealtad.tenancy.model import (
+    LOCALES,
+    SLUG,
+    Principal,
+    Role,
+    hash_secret,
+    is_timezone,
+    new_api_key,
+    parse_api_key,
+    slugify,
+)
+from lealtad.tenancy.passwords import MIN_LENGTH, check_password, hash_password
+
+
+def _check_timezone(name: str) -> None:
+    if not is_timezone(name):
+        raise Invalid(f"unknown time zone {name!r}", code="unknown_timezone")
+
+
+def create_business(
+    conn: Connection,
+    *,
+    name: str,
+    currency: str,
+    timezone: str,
+    locale: str,
+    now: datetime,
+    slug: str | None = None,
+    program: ProgramSettings | None = None,
+) -> int:
+    name = name.strip()
+    if not name:
+        raise Invalid("a business needs a name", code="invalid_name")
+    currency = currency.upper()
+    if not is_known_currency(currency):
+        raise Invalid(f"unknown currency {currency!r}", code="unknown_currency")
+    _check_timezone(timezone)
+    if locale not in LOCALES:
+        raise Invalid(f"locale must be one of {', '.join(LOCALES)}", code="unknown_locale")
+    if slug is None:
+        base = slugify(name)
+        slug, n = base, 1
+        while store.slug_taken(conn, slug):
+            n += 1
+            slug = f"{base[:58]}-{n}"
+    elif not SLUG.match(slug):
+        raise Invalid("a slug is lowercase letters, digits and dashes", code="invalid_slug")
+    elif store.slug_taken(conn, slug):
+        raise Conflict(f"the slug {slug!r} is taken", code="slug_taken")
+    return store.insert_business(
+        conn,
+        slug=slug,
+        name=name,
+        currency=currency,
+        timezone=timezone,
+        locale=locale,
+        program=(program or ProgramSettings()).as_json(),
+        created_at=naive_utc(now),
+    )
+
+
+def get_business(conn: Connection, business_id: int) -> Any:
+    row = store.business(conn, business_id)
+    if row is None:
+        raise NotFound("no such business", code="business_not_found")
+    return row
+
+
+def program_of(business: Any) -> ProgramSettings:
+    return ProgramSettings.model_validate(business.program)
+
+
+def set_program(
+    conn: Connection, principal: Principal, program: ProgramSettings, now: datetime
+) -> None:
+    before = get_business(conn, principal.business_id).program
+    store.update_business(conn, principal.business_id, program=program.as_json())
+    audit(conn, principal, "program.update", "program", now, before=before, after=program.as_json())
+
+
+def create_location(
+    conn: Connection, business_id: int, *, name: str, timezone: str | None, now: datetime
+) -> int:
+    business = get_business(conn, business_id)
+    timezone = timezone or business.timezone
+    _check_timezone(timezone)
+    return store.insert_location(
+        conn, business_id=business_id, name=name.strip(), timezone=timezone, created_at=naive_utc(now)
+    )
+
+
+def get_location(conn: Connection, business_id: int, location_id: int) -> Any:
+    row = store.location(conn, business_id, location_id)
+    if row is None:
+        raise NotFound(f"no location {location_id} in this business", code="location_not_found")
+    return row
+
+
+def create_staff(
+    conn: Connection,
+    business_id: int,
+    *,
+    email: str,
+    name: str,
+    role: Role,
+    password: str,
+    location_id: int | None,
+    now: datetime,
+) -> int:
+    email = email.strip().lower()
+    if len(password) < MIN_LENGTH:
+        raise Invalid(f"a password needs at least {MIN_LENGTH} characters", code="weak_password")
+    if location_id is not None:
+        get_location(conn, business_id, location_id)
+    if store.staff_by_email(conn, business_id, email) is not None:
+        raise Conflict(f"{email} already has a staff account here", code="duplicate_staff")
+    return store.insert_staff(
+        conn,
+        business_id=business_id,
+        email=email,
+        name=name.strip(),
+        role=role.value,
+        location_id=location_id,
+        password_hash=hash_password(password),
+        active=True,
+        created_at=naive_utc(now),
+    )
+
+
+def get_staff(conn: Connection, business_id: int, staff_id: int) -> Any:
+    row = store.staff(conn, business_id, staff_id)
+    if row is None:
+        raise NotFound(f"no staff member {staff_id} in this business", code="staff_not_found")
+    return row
+
+
+def create_api_key(
+    conn: Connection,
+    business_id: int,
+    *,
+    name: str,
+    role: Role,
+    location_id: int | None,
+    now: datetime,
+) -> tuple[int, str]:
+    """Returns the id and the full key; only its hash is stored, so it is shown once."""
+    if location_id is not None:
+        get_location(conn, business_id, location_id)
+    key, prefix, secret_hash = new_api_key()
+    key_id = store.insert_api_key(
+        conn,
+        business_id=business_id,
+        name=name.strip() or "API key",
+        prefix=prefix,
+        secret_hash=secret_hash,
+        role=role.value,
+        location_id=location_id,
+        created_at=naive_utc(now),
+    )
+    return key_id, key
+
+
+def revoke_api_key(conn: Connection, principal: Principal, key_id: int, now: datetime) -> None:
+    row = store.api_key(conn, principal.business_id, key_id)
+    if row is None:
+        raise NotFound(f"no API key {key_id} in this business", code="api_key_not_found")
+    if row.revoked_at is None:
+        store.revoke_api_key(conn, principal.business_id, key_id, naive_utc(now))
+        audit(conn, principal, "api_key.revoke", f"api_key:{key_id}", now)
+
+
+def principal_from_api_key(conn: Connection, presented: str) -> Principal:
+    parsed = parse_api_key(presented)
+    row = store.api_key_by_prefix(conn, parsed[0]) if parsed else None
+    if (
+        parsed is None
+        or row is None
+        or row.revoked_at is not None
+        or not hmac.compare_digest(row.secret_hash, hash_secret(parsed[1]))
+    ):
+        raise Unauthorized("the API key is not valid", code="invalid_api_key")
+    return Principal(
+        business_id=row.business_id,
+        role=Role(row.role),
+        location_id=row.location_id,
+        api_key_id=row.id,
+    )
+
+
+def _token_serializer(secret_key: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt="lealtad.staff-token")
+
+
+def staff_login(
+    conn: Connection, secret_key: str, *, business_slug: str, email: str, password: str
+) -> tuple[str, Any]:
+    business = store.business_by_slug(conn, business_slug)
+    staff = store.staff_by_email(conn, business.id, email.strip().lower()) if business else None
+    ok = check_password(staff.password_hash if staff else None, password)
+    if not ok or staff is None or not staff.active:
+        raise Unauthorized("wrong business, e-mail or password", code="invalid_credentials")
+    token = _token_serializer(secret_key).dumps({"b": staff.business_id, "s": staff.id})
+    return token, staff
+
+
+def principal_from_staff_token(
+    conn: Connection, secret_key: str, token: str, max_age_seconds: int
+) -> Principal:
+    try:
+        data = _token_serializer(secret_key).loads(token, max_age=max_age_seconds)
+        staff = store.staff(conn, int(data["b"]), int(data["s"]))
+    except SignatureExpired as exc:
+        raise Unauthorized("the session has expired; log in again", code="token_expired") from exc
+    except (BadSignature, KeyError, TypeError, ValueError) as exc:
+        raise Unauthorized("the token is not valid", code="invalid_token") from exc
+    if staff is None or not staff.active:
+        raise Unauthorized("the token is not valid", code="invalid_token")
+    return Principal(
+        business_id=staff.business_id,
+        role=Role(staff.role),
+        location_id=staff.location_id,
+        staff_id=staff.id,
+    )
+
+
+def audit(
+    conn: Connection, principal: Principal, action: str, target: str, now: datetime, **details: Any
+) -> None:
+    store.insert_audit(
+        conn,
+        business_id=principal.business_id,
+        actor=principal.actor,
+        action=action,
+        target=target,
+        details=details,
+        at=naive_utc(now),
+    )

@@ -1,0 +1,128 @@
+"""All SQL of tenancy. Every query below the business itself takes the business id."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from lealtad.tenancy.tables import api_keys, audit_log, businesses, locations, staff_users
+
+
+def _insert(conn: Connection, table: Any, **values: Any) -> int:
+    return int(conn.execute(insert(table).values(**values).returning(table.c.id)).scalar_one())
+
+
+def insert_business(conn: Connection, **values: Any) -> int:
+    return _insert(conn, businesses, **values)
+
+
+def business(conn: Connection, business_id: int) -> Any:
+    return conn.execute(select(businesses).where(businesses.c.id == business_id)).first()
+
+
+def business_by_slug(conn: Connection, slug: str) -> Any:
+    return conn.execute(select(businesses).where(businesses.c.slug == slug)).first()
+
+
+def all_businesses(conn: Connection) -> list[Any]:
+    return list(conn.execute(select(businesses).order_by(businesses.c.id)))
+
+
+def slug_taken(conn: Connection, slug: str) -> bool:
+    return conn.execute(select(businesses.c.id).where(businesses.c.slug == slug)).first() is not None
+
+
+def update_business(conn: Connection, business_id: int, **values: Any) -> None:
+    conn.execute(update(businesses).where(businesses.c.id == business_id).values(**values))
+
+
+def insert_location(conn: Connection, **values: Any) -> int:
+    return _insert(conn, locations, **values)
+
+
+def location(conn: Connection, business_id: int, location_id: int) -> Any:
+    return conn.execute(
+        select(locations).where(locations.c.business_id == business_id, locations.c.id == location_id)
+    ).first()
+
+
+def business_locations(conn: Connection, business_id: int) -> list[Any]:
+    return list(
+        conn.execute(
+            select(locations).where(locations.c.business_id == business_id).order_by(locations.c.id)
+        )
+    )
+
+
+def insert_staff(conn: Connection, **values: Any) -> int:
+    return _insert(conn, staff_users, **values)
+
+
+def staff(conn: Connection, business_id: int, staff_id: int) -> Any:
+    return conn.execute(
+        select(staff_users).where(
+            staff_users.c.business_id == business_id, staff_users.c.id == staff_id
+        )
+    ).first()
+
+
+def staff_by_email(conn: Connection, business_id: int, email: str) -> Any:
+    return conn.execute(
+        select(staff_users).where(
+            staff_users.c.business_id == business_id, staff_users.c.email == email
+        )
+    ).first()
+
+
+def business_staff(conn: Connection, business_id: int) -> list[Any]:
+    return list(
+        conn.execute(
+            select(staff_users)
+            .where(staff_users.c.business_id == business_id)
+            .order_by(staff_users.c.id)
+        )
+    )
+
+
+def insert_api_key(conn: Connection, **values: Any) -> int:
+    return _insert(conn, api_keys, **values)
+
+
+def api_key_by_prefix(conn: Connection, prefix: str) -> Any:
+    """The one look-up not scoped by business: the key itself is what names the business."""
+    return conn.execute(select(api_keys).where(api_keys.c.prefix == prefix)).first()
+
+
+def api_key(conn: Connection, business_id: int, key_id: int) -> Any:
+    return conn.execute(
+        select(api_keys).where(api_keys.c.business_id == business_id, api_keys.c.id == key_id)
+    ).first()
+
+
+def business_api_keys(conn: Connection, business_id: int) -> list[Any]:
+    return list(
+        conn.execute(
+            select(api_keys).where(api_keys.c.business_id == business_id).order_by(api_keys.c.id)
+        )
+    )
+
+
+def revoke_api_key(conn: Connection, business_id: int, key_id: int, at: datetime) -> None:
+    conn.execute(
+        update(api_keys)
+        .where(api_keys.c.business_id == business_id, api_keys.c.id == key_id)
+        .values(revoked_at=at)
+    )
+
+
+def insert_audit(conn: Connection, **values: Any) -> None:
+    conn.execute(insert(audit_log).values(**values))
+
+
+def audit_entries(conn: Connection, business_id: int, limit: int, before: int | None) -> list[Any]:
+    query = select(audit_log).where(audit_log.c.business_id == business_id)
+    if before is not None:
+        query = query.where(audit_log.c.id < before)
+    return list(conn.execute(query.order_by(audit_log.c.id.desc()).limit(limit)))

@@ -1,0 +1,72 @@
+"""Businesses, locations, staff users, API keys and the audit log."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Index, String, Table, Text
+
+from lealtad.db.metadata import Id, business_column, id_column, metadata
+
+businesses = Table(
+    "businesses",
+    metadata,
+    id_column(),
+    Column("slug", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("locale", String(10), nullable=False),
+    # The earning settings until the rules engine gives programs their own versioned tables.
+    Column("program", JSON, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+locations = Table(
+    "locations",
+    metadata,
+    id_column(),
+    business_column(),
+    Column("name", String(200), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+staff_users = Table(
+    "staff_users",
+    metadata,
+    id_column(),
+    business_column(),
+    Column("email", String(320), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("location_id", Id, ForeignKey("locations.id"), nullable=True),
+    Column("password_hash", Text, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime, nullable=False),
+    Index("uq_staff_users_business_email", "business_id", "email", unique=True),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    id_column(),
+    business_column(),
+    Column("name", String(200), nullable=False),
+    Column("prefix", String(16), nullable=False, unique=True),
+    Column("secret_hash", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("location_id", Id, ForeignKey("locations.id"), nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime, nullable=True),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    id_column(),
+    business_column(),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(100), nullable=False),
+    Column("target", String(200), nullable=False),
+    Column("details", JSON, nullable=False),
+    Column("at", DateTime, nullable=False),
+)
