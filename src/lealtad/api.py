@@ -9,7 +9,12 @@ from sqlalchemy import text
 from lealtad import __version__
 from lealtad.config import Settings, load_settings
 from lealtad.db.engine import Database
-from lealtad.http import RequestIdMiddleware, configure_logging, error_response, install_error_handlers
+from lealtad.http import (
+    RequestIdMiddleware,
+    configure_logging,
+    error_response,
+    install_error_handlers,
+)
 from lealtad.kit.clock import Clock, SystemClock
 from lealtad.ledger.api import router as ledger_router
 from lealtad.members.api import public as public_members_router
@@ -34,7 +39,13 @@ def create_app(
     app.state.clock = clock or SystemClock()
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
-    for router in (tenancy_router, members_router, ledger_router, purchases_router, public_members_router):
+    for router in (
+        tenancy_router,
+        members_router,
+        ledger_router,
+        purchases_router,
+        public_members_router,
+    ):
         app.include_router(router)
 
     @app.get("/healthz", tags=["operations"])

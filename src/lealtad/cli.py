@@ -15,8 +15,12 @@ from lealtad.errors import LealtadError
 from lealtad.kit.clock import SystemClock
 from lealtad.tenancy.model import Role
 
-app = typer.Typer(help="Lealtad loyalty platform / plataforma de fidelización", no_args_is_help=True)
-ledger_app = typer.Typer(help="Ledger checks and jobs / comprobaciones del libro mayor", no_args_is_help=True)
+app = typer.Typer(
+    help="Lealtad loyalty platform / plataforma de fidelización", no_args_is_help=True
+)
+ledger_app = typer.Typer(
+    help="Ledger checks and jobs / comprobaciones del libro mayor", no_args_is_help=True
+)
 business_app = typer.Typer(help="Businesses / negocios", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys / claves de API", no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
@@ -51,7 +55,9 @@ def migrate() -> None:
     settings = _settings()
     db = _database(settings)
     upgrade(db)
-    out.print(f"Database at the latest schema / base de datos al día: {db.engine.url.render_as_string(hide_password=True)}")
+    out.print(
+        f"Database at the latest schema / base de datos al día: {db.engine.url.render_as_string(hide_password=True)}"
+    )
 
 
 @app.command()
@@ -79,7 +85,9 @@ def serve(
 
 @app.command()
 def demo(
-    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="start the server")] = True,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="start the server")
+    ] = True,
     port: Annotated[int | None, typer.Option(min=1, max=65535)] = None,
 ) -> None:
     """Create the demo coffee shop and serve it / crea la cafetería de demostración y la sirve."""
@@ -97,7 +105,9 @@ def demo(
         from lealtad.members import store as member_store
 
         first = member_store.search(conn, info.business_id, limit=1, after=None)[0]
-    out.print(f"\n[bold]Lealtad demo[/bold] ({'created / creado' if info.created else 'already there / ya existía'})")
+    out.print(
+        f"\n[bold]Lealtad demo[/bold] ({'created / creado' if info.created else 'already there / ya existía'})"
+    )
     out.print(f"  API:         {base}/api/v1   docs: {base}/docs")
     out.print(f"  Health:      {base}/healthz")
     out.print(f"  Sign-up:     {base}/api/v1/public/{info.slug}/members")
@@ -105,7 +115,9 @@ def demo(
     out.print("  Staff logins / accesos del personal (business / negocio: demo-cafe):")
     for email, password, role in info.logins:
         out.print(f"    {role:8} {email}  {password}")
-    out.print(f"  Try / prueba: curl -H 'Authorization: Bearer {info.api_key}' {base}/api/v1/members/{first.id}/balance")
+    out.print(
+        f"  Try / prueba: curl -H 'Authorization: Bearer {info.api_key}' {base}/api/v1/members/{first.id}/balance"
+    )
     db.dispose()
     if serve_after:
         serve(host=None, port=port, workers=1)
@@ -113,7 +125,9 @@ def demo(
 
 @ledger_app.command("verify")
 def ledger_verify(
-    business: Annotated[str | None, typer.Option(help="slug of one business; all if omitted")] = None,
+    business: Annotated[
+        str | None, typer.Option(help="slug of one business; all if omitted")
+    ] = None,
 ) -> None:
     """Recompute every balance and lot from the journal / recalcula saldos y lotes desde el diario."""
     from lealtad.ledger.verify import verify
@@ -151,7 +165,9 @@ def ledger_settle() -> None:
         while True:
             with db.transaction() as conn:
                 done = settle(conn, business_id, now)
-            out.print(f"business {business_id}: unlocked {done.unlocked_units}, expired {done.expired_units}")
+            out.print(
+                f"business {business_id}: unlocked {done.unlocked_units}, expired {done.expired_units}"
+            )
             if not (done.unlocked_lots or done.expired_lots):
                 break
 
@@ -160,7 +176,9 @@ def ledger_settle() -> None:
 def business_create(
     name: Annotated[str, typer.Argument(help="the business's name")],
     owner_email: Annotated[str, typer.Option(help="the owner's login e-mail")],
-    owner_password: Annotated[str, typer.Option(help="at least 10 characters", prompt=True, hide_input=True)],
+    owner_password: Annotated[
+        str, typer.Option(help="at least 10 characters", prompt=True, hide_input=True)
+    ],
     currency: Annotated[str, typer.Option(help="ISO 4217 code")] = "EUR",
     timezone: Annotated[str, typer.Option(help="IANA time zone")] = "Europe/Madrid",
     locale: Annotated[str, typer.Option(help="es or en")] = "es",
@@ -174,16 +192,30 @@ def business_create(
     try:
         with db.transaction() as conn:
             bid = service.create_business(
-                conn, name=name, currency=currency, timezone=timezone, locale=locale, slug=slug, now=now
+                conn,
+                name=name,
+                currency=currency,
+                timezone=timezone,
+                locale=locale,
+                slug=slug,
+                now=now,
             )
             service.create_staff(
-                conn, bid, email=owner_email, name=owner_email, role=Role.owner,
-                password=owner_password, location_id=None, now=now,
+                conn,
+                bid,
+                email=owner_email,
+                name=owner_email,
+                role=Role.owner,
+                password=owner_password,
+                location_id=None,
+                now=now,
             )
             row = service.get_business(conn, bid)
     except LealtadError as exc:
         raise _fail(exc) from exc
-    out.print(f"Business created / negocio creado: id={row.id} slug={row.slug} currency={row.currency}")
+    out.print(
+        f"Business created / negocio creado: id={row.id} slug={row.slug} currency={row.currency}"
+    )
 
 
 @apikey_app.command("create")

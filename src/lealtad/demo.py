@@ -3,6 +3,7 @@ months of history, all written through the same services as the API."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -85,8 +86,14 @@ def seed(db: Database, now: datetime, *, members_count: int = 50, seed_value: in
             ("counter2@demo-cafe.example", "Counter Estación", Role.staff, loc_ids[1]),
         ):
             staff_ids[email] = tenancy.create_staff(
-                conn, bid, email=email, name=name, role=role, password=PASSWORD,
-                location_id=loc, now=start,
+                conn,
+                bid,
+                email=email,
+                name=name,
+                role=role,
+                password=PASSWORD,
+                location_id=loc,
+                now=start,
             )
         _, key = tenancy.create_api_key(
             conn, bid, name="demo POS", role=Role.manager, location_id=None, now=start
@@ -127,34 +134,73 @@ def seed(db: Database, now: datetime, *, members_count: int = 50, seed_value: in
             principal = Principal(bid, Role.staff, loc_ids[where], counters[where])
             with db.transaction() as conn:
                 purchases.record(
-                    conn, principal,
-                    PurchaseIn(receipt_id=f"R{receipt}", amount=amount, currency="EUR",
-                               member_id=member_id, channel="counter", occurred_at=at, items=items),
-                    secret_key="", now=at,
+                    conn,
+                    principal,
+                    PurchaseIn(
+                        receipt_id=f"R{receipt}",
+                        amount=amount,
+                        currency="EUR",
+                        member_id=member_id,
+                        channel="counter",
+                        occurred_at=at,
+                        items=items,
+                    ),
+                    secret_key="",
+                    now=at,
                 )
                 if rng.random() < 0.04:
-                    refunds.refund(conn, principal, RefundIn(refund_id=f"RF{receipt}",
-                                   receipt_id=f"R{receipt}", amount=amount // 2, occurred_at=at), now=at)
+                    refunds.refund(
+                        conn,
+                        principal,
+                        RefundIn(
+                            refund_id=f"RF{receipt}",
+                            receipt_id=f"R{receipt}",
+                            amount=amount // 2,
+                            occurred_at=at,
+                        ),
+                        now=at,
+                    )
             if rng.random() < 0.15:
                 with db.transaction() as conn:
-                    try:
-                        adjustments.spend(conn, bid, member_id, unit="points", amount=100,
-                                          memo="free coffee at the counter / café gratis",
-                                          actor=f"staff:{counters[where]}", now=at)
-                    except InsufficientBalance:
-                        pass
+                    with contextlib.suppress(InsufficientBalance):
+                        adjustments.spend(
+                            conn,
+                            bid,
+                            member_id,
+                            unit="points",
+                            amount=100,
+                            memo="free coffee at the counter / café gratis",
+                            actor=f"staff:{counters[where]}",
+                            now=at,
+                        )
         if n % 17 == 0:
             with db.transaction() as conn:
-                adjustments.adjust(conn, bid, member_id, unit="points", amount=50,
-                                   reason="apology for a wrong order / disculpa por un error",
-                                   actor=f"staff:{staff_ids['manager@demo-cafe.example']}", now=at)
+                adjustments.adjust(
+                    conn,
+                    bid,
+                    member_id,
+                    unit="points",
+                    amount=50,
+                    reason="apology for a wrong order / disculpa por un error",
+                    actor=f"staff:{staff_ids['manager@demo-cafe.example']}",
+                    now=at,
+                )
     for i in range(40):
         at = start + timedelta(days=rng.uniform(0, 119))
         with db.transaction() as conn:
-            purchases.record(conn, Principal(bid, Role.staff, loc_ids[i % 2]),
-                             PurchaseIn(receipt_id=f"A{i}", amount=rng.randint(150, 900),
-                                        currency="EUR", channel="counter", occurred_at=at),
-                             secret_key="", now=at)
+            purchases.record(
+                conn,
+                Principal(bid, Role.staff, loc_ids[i % 2]),
+                PurchaseIn(
+                    receipt_id=f"A{i}",
+                    amount=rng.randint(150, 900),
+                    currency="EUR",
+                    channel="counter",
+                    occurred_at=at,
+                ),
+                secret_key="",
+                now=at,
+            )
     with db.transaction() as conn:
         settle(conn, bid, now)
         info.logins = _logins(bid, conn)

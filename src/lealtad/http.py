@@ -69,7 +69,9 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     errors = _clean_errors(exc.errors())
     if any(e["type"] == "json_invalid" for e in errors):
         return error_response(400, "malformed_json", "the request body is not valid JSON", errors)
-    return error_response(422, "invalid_request", "the request has invalid or missing fields", errors)
+    return error_response(
+        422, "invalid_request", "the request has invalid or missing fields", errors
+    )
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:

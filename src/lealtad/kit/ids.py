@@ -11,4 +11,6 @@ MAX_ID = 2**63 - 1
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 Limit = Annotated[int, Query(ge=1, le=200)]
-Cursor = Annotated[int | None, Query(ge=1, le=MAX_ID, description="the last id of the previous page")]
+Cursor = Annotated[
+    int | None, Query(ge=1, le=MAX_ID, description="the last id of the previous page")
+]

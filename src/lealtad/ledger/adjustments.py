@@ -27,7 +27,9 @@ def adjust(
     expire_after_days: int | None = None,
 ) -> int:
     code = ACCOUNT_OF_UNIT[unit]
-    expires_at = now + timedelta(days=expire_after_days) if amount > 0 and expire_after_days else None
+    expires_at = (
+        now + timedelta(days=expire_after_days) if amount > 0 and expire_after_days else None
+    )
     entry = Entry(
         kind="adjust",
         memo=reason,

@@ -43,7 +43,9 @@ def history(
     """Every ledger entry of the member, newest first, with why it happened."""
     with db.read() as conn:
         members.get(conn, principal.business_id, member_id)
-        rows = store.member_history(conn, principal.business_id, member_id, limit=limit, before=before)
+        rows = store.member_history(
+            conn, principal.business_id, member_id, limit=limit, before=before
+        )
     out: dict[int, HistoryEntry] = {}
     for r in rows:
         entry = out.get(r.id)
@@ -64,7 +66,9 @@ def history(
 
 
 @router.post("/members/{member_id}/adjustments", response_model=AdjustmentOut, status_code=201)
-def adjust(member_id: IdPath, body: AdjustmentIn, principal: Manager, db: Db, now: Now) -> AdjustmentOut:
+def adjust(
+    member_id: IdPath, body: AdjustmentIn, principal: Manager, db: Db, now: Now
+) -> AdjustmentOut:
     """A manual correction with its reason (manager role and up). It cannot take a balance below
     zero; the reason shows in the member's history and the audit log."""
     if body.amount == 0:
@@ -84,11 +88,22 @@ def adjust(member_id: IdPath, body: AdjustmentIn, principal: Manager, db: Db, no
             expire_after_days=program.points_expire_after_days if body.unit == "points" else None,
         )
         tenancy.audit(
-            conn, principal, "ledger.adjust", f"member:{member_id}", now,
-            unit=body.unit, amount=body.amount, reason=body.reason, entry_id=entry_id,
+            conn,
+            principal,
+            "ledger.adjust",
+            f"member:{member_id}",
+            now,
+            unit=body.unit,
+            amount=body.amount,
+            reason=body.reason,
+            entry_id=entry_id,
         )
         held = service.balances(conn, principal.business_id, member_id)
     return AdjustmentOut(
-        entry_id=entry_id, member_id=member_id, unit=body.unit, amount=body.amount,
-        reason=body.reason.strip(), balances=held,
+        entry_id=entry_id,
+        member_id=member_id,
+        unit=body.unit,
+        amount=body.amount,
+        reason=body.reason.strip(),
+        balances=held,
     )

@@ -33,8 +33,9 @@ def settle(
     """Unlocks and expires up to `batch` due lots of each kind; call again while it finds some."""
     done = Settled()
     at = naive_utc(now)
-    due = {"limit": batch, "member_id": member_id}
-    for row in store.due_lots(conn, business_id, at, column="unlocks_at", **due):
+    for row in store.due_lots(
+        conn, business_id, at, column="unlocks_at", limit=batch, member_id=member_id
+    ):
         remaining = _still_open(conn, business_id, row, now)
         if not remaining:
             continue
@@ -58,7 +59,9 @@ def settle(
         service.post(conn, business_id, entry, now)
         done.unlocked_lots += 1
         done.unlocked_units += remaining
-    for row in store.due_lots(conn, business_id, at, column="expires_at", **due):
+    for row in store.due_lots(
+        conn, business_id, at, column="expires_at", limit=batch, member_id=member_id
+    ):
         remaining = _still_open(conn, business_id, row, now)
         if not remaining:
             continue

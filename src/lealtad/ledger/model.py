@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from lealtad.errors import InsufficientBalance, LealtadError
+from lealtad.kit.clock import naive_utc
 
 POINTS = "points"
 CASHBACK = "cashback"
@@ -134,7 +135,7 @@ def spend_order(lots: Iterable[OpenLot], prefer_purchase_id: int | None = None) 
 
     def rank(lot: OpenLot) -> tuple[int, datetime, int]:
         own = 0 if prefer_purchase_id and lot.origin_purchase_id == prefer_purchase_id else 1
-        return (own, lot.expires_at or far, lot.id)
+        return (own, naive_utc(lot.expires_at) if lot.expires_at else far, lot.id)
 
     return sorted(lots, key=rank)
 

@@ -66,7 +66,12 @@ def post(conn: Connection, business_id: int, entry: Entry, now: datetime) -> int
     for leg in legs:
         if isinstance(leg, SystemLeg):
             account = store.account_id(
-                conn, business_id, leg.key, code=leg.name, unit=leg.unit, member_id=None,
+                conn,
+                business_id,
+                leg.key,
+                code=leg.name,
+                unit=leg.unit,
+                member_id=None,
                 now=recorded,
             )
             rows.append(_posting(business_id, entry_id, account, leg.unit, leg.amount, None))

@@ -96,7 +96,9 @@ def open_lots(conn: Connection, account: int, lot_ids: Sequence[int] = ()) -> li
     )
     if lot_ids:
         query = query.where(lots.c.id.in_(lot_ids))
-    return [OpenLot(r.id, r.remaining, r.expires_at, r.origin_purchase_id) for r in conn.execute(query)]
+    return [
+        OpenLot(r.id, r.remaining, r.expires_at, r.origin_purchase_id) for r in conn.execute(query)
+    ]
 
 
 def lot_remaining(conn: Connection, lot: int) -> int:

@@ -1,10 +1,11 @@
-"""`lealtad ledger verify`: recompute every balance and lot from the journal and name what differs."""
+"""`lealtad ledger verify`: recompute every balance and lot from the journal, name what differs."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Select, func, select
 
 from lealtad.ledger.tables import accounts, lots, postings
 
@@ -27,13 +28,18 @@ def verify(conn: Connection, business_id: int | None = None) -> list[Mismatch]:
     return found
 
 
-def _scoped(query, column, business_id):  # type: ignore[no-untyped-def]
+def _scoped(query: Select[Any], column: Any, business_id: int | None) -> Select[Any]:
     return query if business_id is None else query.where(column == business_id)
 
 
 def _unbalanced_entries(conn: Connection, business_id: int | None) -> list[Mismatch]:
     query = _scoped(
-        select(postings.c.business_id, postings.c.entry_id, postings.c.unit, func.sum(postings.c.amount))
+        select(
+            postings.c.business_id,
+            postings.c.entry_id,
+            postings.c.unit,
+            func.sum(postings.c.amount),
+        )
         .group_by(postings.c.business_id, postings.c.entry_id, postings.c.unit)
         .having(func.sum(postings.c.amount) != 0),
         postings.c.business_id,
@@ -76,7 +82,14 @@ def _lot_remainders(conn: Connection, business_id: int | None) -> list[Mismatch]
         .subquery()
     )
     query = _scoped(
-        select(lots.c.business_id, lots.c.id, accounts.c.key, lots.c.amount, lots.c.remaining, posted.c.total)
+        select(
+            lots.c.business_id,
+            lots.c.id,
+            accounts.c.key,
+            lots.c.amount,
+            lots.c.remaining,
+            posted.c.total,
+        )
         .join(accounts, accounts.c.id == lots.c.account_id)
         .outerjoin(posted, posted.c.lot_id == lots.c.id),
         lots.c.business_id,
@@ -88,7 +101,9 @@ def _lot_remainders(conn: Connection, business_id: int | None) -> list[Mismatch]
         total = int(total or 0)
         if remaining != total or not 0 <= remaining <= amount:
             found.append(
-                Mismatch(b, key, f"lot {lot_id} remaining {remaining} but its postings sum to {total}")
+                Mismatch(
+                    b, key, f"lot {lot_id} remaining {remaining} but its postings sum to {total}"
+                )
             )
         open_by_account[(b, key)] = open_by_account.get((b, key), 0) + total
     balances = _scoped(

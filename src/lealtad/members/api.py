@@ -18,7 +18,9 @@ router = APIRouter(prefix="/api/v1", tags=["members"], responses=ERROR_RESPONSES
 
 
 @router.post("/members", response_model=MemberOut, status_code=201)
-def enrol(body: MemberIn, principal: CurrentPrincipal, db: Db, now: Now, settings: AppSettings) -> MemberOut:
+def enrol(
+    body: MemberIn, principal: CurrentPrincipal, db: Db, now: Now, settings: AppSettings
+) -> MemberOut:
     """Enrol a member. With a staff token the staff member and their location are recorded;
     an API key may name them in the body (a POS that knows its cashier)."""
     channel = "counter" if principal.staff_id else "api"
@@ -34,12 +36,18 @@ def enrol(body: MemberIn, principal: CurrentPrincipal, db: Db, now: Now, setting
             location_id=location_id,
             now=now,
         )
-        return service.out(conn, service.get(conn, principal.business_id, member_id), settings.effective_secret_key)
+        return service.out(
+            conn, service.get(conn, principal.business_id, member_id), settings.effective_secret_key
+        )
 
 
 @router.get("/members", response_model=list[MemberOut])
 def list_members(
-    principal: CurrentPrincipal, db: Db, settings: AppSettings, limit: Limit = 50, after: Cursor = None
+    principal: CurrentPrincipal,
+    db: Db,
+    settings: AppSettings,
+    limit: Limit = 50,
+    after: Cursor = None,
 ) -> list[MemberOut]:
     with db.read() as conn:
         rows = store.search(conn, principal.business_id, limit=limit, after=after)
@@ -74,18 +82,29 @@ def lookup(
 
 
 @router.get("/members/{member_id}", response_model=MemberOut)
-def member(member_id: IdPath, principal: CurrentPrincipal, db: Db, settings: AppSettings) -> MemberOut:
+def member(
+    member_id: IdPath, principal: CurrentPrincipal, db: Db, settings: AppSettings
+) -> MemberOut:
     with db.read() as conn:
-        return service.out(conn, service.get(conn, principal.business_id, member_id), settings.effective_secret_key)
+        return service.out(
+            conn, service.get(conn, principal.business_id, member_id), settings.effective_secret_key
+        )
 
 
 @router.patch("/members/{member_id}", response_model=MemberOut)
 def update_member(
-    member_id: IdPath, body: MemberPatch, principal: CurrentPrincipal, db: Db, now: Now, settings: AppSettings
+    member_id: IdPath,
+    body: MemberPatch,
+    principal: CurrentPrincipal,
+    db: Db,
+    now: Now,
+    settings: AppSettings,
 ) -> MemberOut:
     with db.transaction() as conn:
         service.update(conn, principal.business_id, member_id, body, now)
-        return service.out(conn, service.get(conn, principal.business_id, member_id), settings.effective_secret_key)
+        return service.out(
+            conn, service.get(conn, principal.business_id, member_id), settings.effective_secret_key
+        )
 
 
 def _card(member_id: int, principal: CurrentPrincipal, db: Db, settings: AppSettings) -> str:
@@ -98,7 +117,9 @@ CARD_RESPONSES = ERROR_RESPONSES | {200: {"content": {"image/svg+xml": {}, "imag
 
 
 @router.get("/members/{member_id}/card.svg", response_class=Response, responses=CARD_RESPONSES)
-def card_svg(member_id: IdPath, principal: CurrentPrincipal, db: Db, settings: AppSettings) -> Response:
+def card_svg(
+    member_id: IdPath, principal: CurrentPrincipal, db: Db, settings: AppSettings
+) -> Response:
     token = _card(member_id, principal, db, settings)
     return Response(cards.qr_image(token, "svg", 10), media_type="image/svg+xml")
 
@@ -119,7 +140,9 @@ public = APIRouter(prefix="/api/v1/public", tags=["public"], responses=ERROR_RES
 
 
 @public.post("/{business_slug}/members", response_model=MemberOut, status_code=201)
-def sign_up(business_slug: str, body: SignupIn, db: Db, now: Now, settings: AppSettings) -> MemberOut:
+def sign_up(
+    business_slug: str, body: SignupIn, db: Db, now: Now, settings: AppSettings
+) -> MemberOut:
     """Self-service sign-up from the business's link or QR poster; needs no credentials."""
     if not body.accept_terms:
         raise Invalid("the program terms must be accepted to join", code="terms_not_accepted")
@@ -139,4 +162,6 @@ def sign_up(business_slug: str, body: SignupIn, db: Db, now: Now, settings: AppS
         member_id = service.enrol(
             conn, business.id, data, channel="self", location_id=body.location_id, now=now
         )
-        return service.out(conn, service.get(conn, business.id, member_id), settings.effective_secret_key)
+        return service.out(
+            conn, service.get(conn, business.id, member_id), settings.effective_secret_key
+        )

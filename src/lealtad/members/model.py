@@ -36,9 +36,7 @@ def new_card_number() -> str:
 
 
 def is_card_number(value: str) -> bool:
-    return (
-        len(value) == CARD_DIGITS and value.isdigit() and luhn_digit(value[:-1]) == value[-1]
-    )
+    return len(value) == CARD_DIGITS and value.isdigit() and luhn_digit(value[:-1]) == value[-1]
 
 
 def normalise_card_number(value: str) -> str:
@@ -80,7 +78,8 @@ def _mac(secret: str, business_id: int, member_id: int, version: int) -> str:
 
 def qr_token(secret: str, business_id: int, member_id: int, version: int) -> str:
     """Upper-case letters, digits and dashes only: QR's alphanumeric mode, a small dense code."""
-    return f"LT1-{_b36(business_id)}-{_b36(member_id)}-{version}-{_mac(secret, business_id, member_id, version)}"
+    mac = _mac(secret, business_id, member_id, version)
+    return f"LT1-{_b36(business_id)}-{_b36(member_id)}-{version}-{mac}"
 
 
 def read_qr_token(secret: str, token: str) -> tuple[int, int, int] | None:

@@ -54,7 +54,9 @@ def _consent(consent: Consent, source: str, now: datetime, before: dict[str, Any
     return out
 
 
-def _unique(conn: Connection, business_id: int, member_id: int | None, email: str | None, phone: str | None) -> None:
+def _unique(
+    conn: Connection, business_id: int, member_id: int | None, email: str | None, phone: str | None
+) -> None:
     for column, value in (("email", email), ("phone", phone)):
         if value is None:
             continue
@@ -127,7 +129,7 @@ def find(
     email: str | None = None,
     phone: str | None = None,
 ) -> Any:
-    """The member named by exactly one of the identifiers; 404 when nothing in this business matches."""
+    """The member named by exactly one identifier; 404 when nothing in this business matches."""
     given = [v for v in (member_id, card_number, qr_token, email, phone) if v is not None]
     if len(given) != 1:
         raise Invalid(
@@ -138,7 +140,9 @@ def find(
     if member_id is not None:
         row = store.member(conn, business_id, member_id)
     elif card_number is not None:
-        row = store.member_by(conn, business_id, "card_number", model.normalise_card_number(card_number))
+        row = store.member_by(
+            conn, business_id, "card_number", model.normalise_card_number(card_number)
+        )
     elif qr_token is not None:
         read = model.read_qr_token(secret_key, qr_token)
         if read is not None and read[0] == business_id:
@@ -156,7 +160,9 @@ def find(
     return row
 
 
-def update(conn: Connection, business_id: int, member_id: int, patch: MemberPatch, now: datetime) -> None:
+def update(
+    conn: Connection, business_id: int, member_id: int, patch: MemberPatch, now: datetime
+) -> None:
     row = get(conn, business_id, member_id)
     values: dict[str, Any] = {}
     fields = patch.model_fields_set

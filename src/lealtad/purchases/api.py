@@ -64,5 +64,7 @@ def refund(
 ) -> JSONResponse:
     """Refund all or part of a purchase; its awards are taken back in proportion."""
     with db.transaction() as conn:
-        status, answer = refunds.refund(conn, principal, body, now=now, idempotency_key=idempotency_key)
+        status, answer = refunds.refund(
+            conn, principal, body, now=now, idempotency_key=idempotency_key
+        )
     return JSONResponse(answer, status_code=status)

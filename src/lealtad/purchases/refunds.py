@@ -14,8 +14,14 @@ from lealtad.kit.clock import naive_utc
 from lealtad.ledger import idempotency
 from lealtad.ledger import service as ledger
 from lealtad.ledger import store as ledger_store
-from lealtad.ledger.model import CASHBACK_ACCOUNT, PENDING_POINTS_ACCOUNT, POINTS_ACCOUNT, Entry
-from lealtad.ledger.model import MemberLeg, SystemLeg
+from lealtad.ledger.model import (
+    CASHBACK_ACCOUNT,
+    PENDING_POINTS_ACCOUNT,
+    POINTS_ACCOUNT,
+    Entry,
+    MemberLeg,
+    SystemLeg,
+)
 from lealtad.purchases import store
 from lealtad.purchases.schemas import RefundIn, RefundOut
 from lealtad.purchases.service import occurred
@@ -138,7 +144,9 @@ def _take_back(
                 held = ledger.lock_member_balance(conn, bid, member_id, code, unit, now)
                 take = min(left, held)
                 if take > 0:
-                    legs.append(MemberLeg(member_id, code, unit, -take, prefer_purchase_id=purchase.id))
+                    legs.append(
+                        MemberLeg(member_id, code, unit, -take, prefer_purchase_id=purchase.id)
+                    )
                     reversed_[code] = reversed_.get(code, 0) + take
                     left -= take
             taken = due - left

@@ -115,7 +115,9 @@ def record(
         )
         context = rules.MemberContext(member.id, frozenset(member.tags))
         found = rules.evaluate(fact, context, tenancy.program_of(business))
-        awards = post_awards(conn, principal, member.id, purchase_id, data.receipt_id, found, at, now)
+        awards = post_awards(
+            conn, principal, member.id, purchase_id, data.receipt_id, found, at, now
+        )
     body = PurchaseOut(
         id=purchase_id,
         receipt_id=data.receipt_id,
@@ -161,8 +163,16 @@ def post_awards(
             )
         )
         legs.append(SystemLeg("issued", award.unit, -award.amount))
-        out.append(AwardOut(account=code, unit=award.unit, amount=award.amount, reason=award.reason,
-                            expires_at=award.expires_at, unlocks_at=award.unlocks_at))
+        out.append(
+            AwardOut(
+                account=code,
+                unit=award.unit,
+                amount=award.amount,
+                reason=award.reason,
+                expires_at=award.expires_at,
+                unlocks_at=award.unlocks_at,
+            )
+        )
     if legs:
         entry = Entry(
             kind="earn",

@@ -10,12 +10,16 @@ from lealtad.purchases.tables import purchases, refunds
 
 
 def insert_purchase(conn: Connection, **values: Any) -> int:
-    return int(conn.execute(insert(purchases).values(**values).returning(purchases.c.id)).scalar_one())
+    return int(
+        conn.execute(insert(purchases).values(**values).returning(purchases.c.id)).scalar_one()
+    )
 
 
 def purchase(conn: Connection, business_id: int, purchase_id: int) -> Any:
     return conn.execute(
-        select(purchases).where(purchases.c.business_id == business_id, purchases.c.id == purchase_id)
+        select(purchases).where(
+            purchases.c.business_id == business_id, purchases.c.id == purchase_id
+        )
     ).first()
 
 
@@ -36,7 +40,9 @@ def lock_purchase(conn: Connection, business_id: int, purchase_id: int) -> Any:
 
 
 def set_refunded(conn: Connection, purchase_id: int, refunded: int) -> None:
-    conn.execute(update(purchases).where(purchases.c.id == purchase_id).values(refunded_amount=refunded))
+    conn.execute(
+        update(purchases).where(purchases.c.id == purchase_id).values(refunded_amount=refunded)
+    )
 
 
 def insert_refund(conn: Connection, **values: Any) -> int:
@@ -45,7 +51,9 @@ def insert_refund(conn: Connection, **values: Any) -> int:
 
 def refund_by_ref(conn: Connection, business_id: int, refund_id: str) -> Any:
     return conn.execute(
-        select(refunds).where(refunds.c.business_id == business_id, refunds.c.refund_id == refund_id)
+        select(refunds).where(
+            refunds.c.business_id == business_id, refunds.c.refund_id == refund_id
+        )
     ).first()
 
 

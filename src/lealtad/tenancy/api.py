@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from lealtad.errors import Forbidden
 from lealtad.deps import AppSettings, CurrentPrincipal, Db, Manager, Now, Owner
+from lealtad.errors import Forbidden
 from lealtad.http import ERROR_RESPONSES
 from lealtad.kit.ids import Cursor, IdPath, Limit
 from lealtad.rules.model import ProgramSettings
@@ -65,7 +65,9 @@ def staff_token(body: StaffLoginIn, db: Db, settings: AppSettings) -> StaffToken
 @router.get("/business", response_model=BusinessOut)
 def business(principal: CurrentPrincipal, db: Db, settings: AppSettings) -> BusinessOut:
     with db.read() as conn:
-        return _business_out(service.get_business(conn, principal.business_id), settings.public_base_url)
+        return _business_out(
+            service.get_business(conn, principal.business_id), settings.public_base_url
+        )
 
 
 @router.get("/program", response_model=ProgramSettings, tags=["program"])
@@ -127,7 +129,9 @@ def create_staff(body: StaffIn, principal: Manager, db: Db, now: Now) -> StaffOu
             location_id=body.location_id,
             now=now,
         )
-        service.audit(conn, principal, "staff.create", f"staff:{staff_id}", now, role=body.role.value)
+        service.audit(
+            conn, principal, "staff.create", f"staff:{staff_id}", now, role=body.role.value
+        )
         return _staff_out(service.get_staff(conn, principal.business_id, staff_id))
 
 
@@ -155,9 +159,13 @@ def create_api_key(body: ApiKeyIn, principal: Owner, db: Db, now: Now) -> ApiKey
             location_id=body.location_id,
             now=now,
         )
-        service.audit(conn, principal, "api_key.create", f"api_key:{key_id}", now, role=body.role.value)
+        service.audit(
+            conn, principal, "api_key.create", f"api_key:{key_id}", now, role=body.role.value
+        )
         row = store.api_key(conn, principal.business_id, key_id)
-    return ApiKeyCreated(**ApiKeyOut.model_validate(row, from_attributes=True).model_dump(), key=key)
+    return ApiKeyCreated(
+        **ApiKeyOut.model_validate(row, from_attributes=True).model_dump(), key=key
+    )
 
 
 @router.delete("/api-keys/{api_key_id}", status_code=204)
@@ -167,7 +175,9 @@ def revoke_api_key(api_key_id: IdPath, principal: Owner, db: Db, now: Now) -> No
 
 
 @router.get("/audit-log", response_model=list[AuditOut])
-def audit_log(principal: Manager, db: Db, limit: Limit = 50, before: Cursor = None) -> list[AuditOut]:
+def audit_log(
+    principal: Manager, db: Db, limit: Limit = 50, before: Cursor = None
+) -> list[AuditOut]:
     with db.read() as conn:
         rows = store.audit_entries(conn, principal.business_id, limit, before)
     return [AuditOut.model_validate(r, from_attributes=True) for r in rows]

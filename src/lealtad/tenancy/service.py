@@ -101,7 +101,11 @@ def create_location(
     timezone = timezone or business.timezone
     _check_timezone(timezone)
     return store.insert_location(
-        conn, business_id=business_id, name=name.strip(), timezone=timezone, created_at=naive_utc(now)
+        conn,
+        business_id=business_id,
+        name=name.strip(),
+        timezone=timezone,
+        created_at=naive_utc(now),
     )
 
 

@@ -31,7 +31,9 @@ def all_businesses(conn: Connection) -> list[Any]:
 
 
 def slug_taken(conn: Connection, slug: str) -> bool:
-    return conn.execute(select(businesses.c.id).where(businesses.c.slug == slug)).first() is not None
+    return (
+        conn.execute(select(businesses.c.id).where(businesses.c.slug == slug)).first() is not None
+    )
 
 
 def update_business(conn: Connection, business_id: int, **values: Any) -> None:
@@ -44,7 +46,9 @@ def insert_location(conn: Connection, **values: Any) -> int:
 
 def location(conn: Connection, business_id: int, location_id: int) -> Any:
     return conn.execute(
-        select(locations).where(locations.c.business_id == business_id, locations.c.id == location_id)
+        select(locations).where(
+            locations.c.business_id == business_id, locations.c.id == location_id
+        )
     ).first()
 
 

@@ -1,0 +1,94 @@
+"""Test helpers: a business with its locations, staff and keys, made through the services."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from lealtad.db.engine import Database
+from lealtad.members import service as members
+from lealtad.members.schemas import MemberIn
+from lealtad.rules.model import ProgramSettings
+from lealtad.tenancy import service as tenancy
+from lealtad.tenancy.model import Principal, Role
+
+PASSWORD = "correct horse battery"
+_counter = itertools.count(1)
+
+
+@dataclass
+class Shop:
+    id: int
+    slug: str
+    locations: list[int]
+    keys: dict[str, str]
+    staff: dict[str, int]
+    members: list[int] = field(default_factory=list)
+
+    def auth(self, role: str = "manager") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[role]}"}
+
+    def principal(self, role: Role = Role.manager) -> Principal:
+        return Principal(self.id, role, self.locations[0])
+
+
+def make_shop(
+    db: Database,
+    now: datetime,
+    *,
+    name: str = "Test café",
+    members_count: int = 2,
+    program: ProgramSettings | None = None,
+) -> Shop:
+    n = next(_counter)
+    with db.transaction() as conn:
+        bid = tenancy.create_business(
+            conn,
+            name=f"{name} {n}",
+            currency="EUR",
+            timezone="Europe/Madrid",
+            locale="es",
+            now=now,
+            program=program or ProgramSettings(points_per_unit=Decimal(1)),
+        )
+        slug = tenancy.get_business(conn, bid).slug
+        locations = [
+            tenancy.create_location(conn, bid, name=f"Store {i}", timezone=None, now=now)
+            for i in (1, 2)
+        ]
+        keys, staff = {}, {}
+        for role in Role:
+            _, keys[role.value] = tenancy.create_api_key(
+                conn, bid, name=role.value, role=role, location_id=locations[0], now=now
+            )
+            staff[role.value] = tenancy.create_staff(
+                conn,
+                bid,
+                email=f"{role.value}@shop{n}.example",
+                name=role.value,
+                role=role,
+                password=PASSWORD,
+                location_id=locations[0],
+                now=now,
+            )
+        shop = Shop(bid, slug, locations, keys, staff)
+        for i in range(members_count):
+            shop.members.append(
+                members.enrol(
+                    conn,
+                    bid,
+                    MemberIn(name=f"Member {i}", email=f"m{i}@shop{n}.example"),
+                    channel="api",
+                    now=now,
+                )
+            )
+    return shop
+
+
+def purchase_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"receipt_id": f"R-{next(_counter)}", "amount": 1000, "currency": "EUR"}
+    body.update(overrides)
+    return body
