@@ -161,18 +161,17 @@ def seed(db: Database, now: datetime, *, members_count: int = 50, seed_value: in
                         now=at,
                     )
             if rng.random() < 0.15:
-                with db.transaction() as conn:
-                    with contextlib.suppress(InsufficientBalance):
-                        adjustments.spend(
-                            conn,
-                            bid,
-                            member_id,
-                            unit="points",
-                            amount=100,
-                            memo="free coffee at the counter / café gratis",
-                            actor=f"staff:{counters[where]}",
-                            now=at,
-                        )
+                with db.transaction() as conn, contextlib.suppress(InsufficientBalance):
+                    adjustments.spend(
+                        conn,
+                        bid,
+                        member_id,
+                        unit="points",
+                        amount=100,
+                        memo="free coffee at the counter / café gratis",
+                        actor=f"staff:{counters[where]}",
+                        now=at,
+                    )
         if n % 17 == 0:
             with db.transaction() as conn:
                 adjustments.adjust(
