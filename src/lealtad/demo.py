@@ -161,7 +161,8 @@ def seed(db: Database, now: datetime, *, members_count: int = 50, seed_value: in
                         now=at,
                     )
             if rng.random() < 0.15:
-                with db.transaction() as conn, contextlib.suppress(InsufficientBalance):
+                # The suppress sits outside the transaction so that a refused spend rolls back.
+                with contextlib.suppress(InsufficientBalance), db.transaction() as conn:
                     adjustments.spend(
                         conn,
                         bid,
