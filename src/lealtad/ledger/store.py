@@ -230,8 +230,10 @@ def claim_idempotency_key(
             created_at=now,
         )
         .on_conflict_do_nothing()
+        # RETURNING, not rowcount: psycopg reports -1 for an INSERT .. ON CONFLICT DO NOTHING.
+        .returning(idempotency_keys.c.key)
     )
-    return result.rowcount == 1
+    return result.first() is not None
 
 
 def store_idempotent_response(

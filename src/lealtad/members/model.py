@@ -91,6 +91,8 @@ def read_qr_token(secret: str, token: str) -> tuple[int, int, int] | None:
         business_id, member_id, version = int(parts[1], 36), int(parts[2], 36), int(parts[3])
     except ValueError:
         return None
-    if not hmac.compare_digest(parts[4], _mac(secret, business_id, member_id, version)):
+    if not hmac.compare_digest(
+        parts[4].encode(), _mac(secret, business_id, member_id, version).encode()
+    ):
         return None
     return business_id, member_id, version

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lealtad.kit.ids import MAX_ID
+
 Locale = Literal["es", "en"]
 
 
@@ -28,8 +30,10 @@ class MemberIn(BaseModel):
     locale: Locale | None = None
     tags: list[str] = Field(default_factory=list, max_length=50)
     consent: Consent = Field(default_factory=Consent)
-    location_id: int | None = Field(default=None, ge=1)
-    staff_id: int | None = Field(default=None, ge=1, description="who enrolled the member")
+    location_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    staff_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="who enrolled the member"
+    )
 
 
 class MemberPatch(BaseModel):
@@ -55,7 +59,7 @@ class SignupIn(BaseModel):
     locale: Locale | None = None
     accept_terms: bool
     consent: Consent = Field(default_factory=Consent)
-    location_id: int | None = Field(default=None, ge=1)
+    location_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class ConsentOut(BaseModel):

@@ -8,9 +8,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lealtad.kit.ids import MAX_ID
 from lealtad.kit.money import MAX_MINOR
 
 Channel = Literal["counter", "online", "api"]
+# SQLite would store a NUL byte that PostgreSQL refuses; an id with one is refused on both.
+NO_NUL = r"^[^\x00]*$"
 
 
 class ItemIn(BaseModel):
@@ -25,13 +28,13 @@ class ItemIn(BaseModel):
 class PurchaseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    receipt_id: str = Field(min_length=1, max_length=100)
+    receipt_id: str = Field(min_length=1, max_length=100, pattern=NO_NUL)
     amount: int = Field(ge=0, le=MAX_MINOR, description="total in minor units (cents)")
     currency: str = Field(min_length=3, max_length=3)
-    member_id: int | None = Field(default=None, ge=1)
+    member_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     card_number: str | None = Field(default=None, max_length=40)
     qr_token: str | None = Field(default=None, max_length=200)
-    location_id: int | None = Field(default=None, ge=1)
+    location_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     channel: Channel = "api"
     occurred_at: datetime | None = None
     items: list[ItemIn] = Field(default_factory=list, max_length=500)
@@ -62,8 +65,10 @@ class PurchaseOut(BaseModel):
 class RefundIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    refund_id: str = Field(min_length=1, max_length=100)
-    receipt_id: str = Field(min_length=1, max_length=100, description="the purchase refunded")
+    refund_id: str = Field(min_length=1, max_length=100, pattern=NO_NUL)
+    receipt_id: str = Field(
+        min_length=1, max_length=100, pattern=NO_NUL, description="the purchase refunded"
+    )
     amount: int | None = Field(
         default=None, ge=1, le=MAX_MINOR, description="minor units; the whole rest if omitted"
     )

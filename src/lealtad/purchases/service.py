@@ -34,7 +34,10 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 def occurred(value: datetime | None, now: datetime) -> datetime:
     """When it happened, in UTC; a time without a zone is taken as UTC."""
-    at = as_utc(value) if value is not None else as_utc(now)
+    try:
+        at = as_utc(value) if value is not None else as_utc(now)
+    except OverflowError as exc:  # e.g. 0001-01-01T00:00+01:00 is before the first UTC instant
+        raise Invalid("occurred_at is out of range", code="occurred_out_of_range") from exc
     if at > as_utc(now) + CLOCK_SKEW:
         raise Invalid("occurred_at is in the future", code="occurred_in_future")
     return at

@@ -1,0 +1,1 @@
+"""Benchmarks: one script per target, each printing its figures (see docs/benchmarks.md)."""
