@@ -49,7 +49,13 @@ def test_fifty_concurrent_spends_against_a_balance_that_covers_ten_succeed_ten_t
         try:
             with db.transaction() as conn:
                 adjustments.spend(
-                    conn, shop.id, member, unit="points", amount=10, memo="coffee", actor="t",
+                    conn,
+                    shop.id,
+                    member,
+                    unit="points",
+                    amount=10,
+                    memo="coffee",
+                    actor="t",
                     now=clock.now(),
                 )
             return True
@@ -76,7 +82,9 @@ def test_the_same_purchase_sent_twenty_times_at_once_awards_once(
             )
 
     answers = _run_together(20, send)
-    assert all(answer == answers[0] for answer in answers), f"replays got different answers: {answers}"
+    assert all(answer == answers[0] for answer in answers), (
+        f"replays got different answers: {answers}"
+    )
     with db.read() as conn:
         assert ledger.balances(conn, shop.id, member)["points"] == 25
         assert verify(conn, shop.id) == []

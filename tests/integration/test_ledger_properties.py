@@ -72,7 +72,14 @@ def _apply(db: Database, shop, clock: FixedClock, receipts: list[str], op, op_nu
     elif kind == "adjust":
         with contextlib.suppress(InsufficientBalance), db.transaction() as conn:
             adjustments.adjust(
-                conn, shop.id, member, unit="points", amount=b, reason="fix", actor="t", now=now,
+                conn,
+                shop.id,
+                member,
+                unit="points",
+                amount=b,
+                reason="fix",
+                actor="t",
+                now=now,
                 expire_after_days=PROGRAM.points_expire_after_days,
             )
     elif kind == "wait":
@@ -90,7 +97,9 @@ def _check(db: Database, shop) -> None:  # type: ignore[no-untyped-def]
                 assert balance >= 0, f"member {member} {code} balance is negative: {balance}"
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(ops=st.lists(operations, min_size=1, max_size=25))
 def test_any_sequence_of_ledger_moves_keeps_balances_equal_to_postings_and_never_negative(
     db: Database, clock: FixedClock, ops: list
