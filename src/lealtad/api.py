@@ -21,6 +21,7 @@ from lealtad.members.api import public as public_members_router
 from lealtad.members.api import router as members_router
 from lealtad.purchases.api import router as purchases_router
 from lealtad.tenancy.api import router as tenancy_router
+from lealtad.web.pages import router as pages_router
 
 DESCRIPTION = """Lealtad: a loyalty platform for points, stamp cards, tiers and cashback.
 Authenticate with an API key (`Authorization: Bearer lk_...` or `X-API-Key`) or a staff token.
@@ -45,6 +46,7 @@ def create_app(
         ledger_router,
         purchases_router,
         public_members_router,
+        pages_router,
     ):
         app.include_router(router)
 

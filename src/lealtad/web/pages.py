@@ -1,0 +1,126 @@
+"""HTML pages. For now the landing page and the self-service sign-up reached from a business's
+link or QR poster; the wallet, counter and admin pages come with the web app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Header, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+
+from lealtad.deps import AppSettings, Db, Now
+from lealtad.errors import LealtadError, NotFound
+from lealtad.members import cards, model, service
+from lealtad.members.schemas import Consent, MemberIn
+from lealtad.tenancy import store as tenancy_store
+from lealtad.web.i18n import pick_language, translator
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+router = APIRouter(include_in_schema=False)
+
+Lang = Annotated[str | None, Query(max_length=5)]
+AcceptLanguage = Annotated[str | None, Header(max_length=200)]
+
+
+def _render(
+    request: Request, name: str, lang: str, status: int = 200, **context: Any
+) -> HTMLResponse:
+    context |= {"_": translator(lang), "lang": lang}
+    return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(
+    request: Request, lang: Lang = None, accept_language: AcceptLanguage = None
+) -> HTMLResponse:
+    return _render(request, "home.html", pick_language(lang, accept_language, "es"))
+
+
+def _business(db: Db, slug: str) -> Any:
+    with db.read() as conn:
+        business = tenancy_store.business_by_slug(conn, slug[:64])
+    if business is None:
+        raise NotFound("no such business", code="business_not_found")
+    return business
+
+
+@router.get("/join/{slug}", response_class=HTMLResponse)
+def join_form(
+    request: Request, slug: str, db: Db, lang: Lang = None, accept_language: AcceptLanguage = None
+) -> HTMLResponse:
+    business = _business(db, slug)
+    language = pick_language(lang, accept_language, business.locale)
+    return _render(request, "join.html", language, business=business, form={}, error=None)
+
+
+@router.post("/join/{slug}", response_class=HTMLResponse)
+def join(
+    request: Request,
+    slug: str,
+    db: Db,
+    now: Now,
+    settings: AppSettings,
+    name: Annotated[str, Form(max_length=200)] = "",
+    contact: Annotated[str, Form(max_length=320)] = "",
+    accept_terms: Annotated[bool, Form()] = False,
+    consent_email: Annotated[bool, Form()] = False,
+    lang: Annotated[str, Form(max_length=5)] = "es",
+) -> HTMLResponse:
+    business = _business(db, slug)
+    language = pick_language(lang, None, business.locale)
+    _ = translator(language)
+    form = {"name": name, "contact": contact}
+    error = None
+    if not name.strip():
+        error = _("Please tell us your name.")
+    elif not contact.strip():
+        error = _("Please give an e-mail address or a phone number.")
+    elif not accept_terms:
+        error = _("Please accept the program terms to join.")
+    if error:
+        return _render(
+            request, "join.html", language, 422, business=business, form=form, error=error
+        )
+    is_email = "@" in contact
+    data = MemberIn(
+        name=name,
+        email=contact if is_email else None,
+        phone=None if is_email else contact,
+        locale="es" if language == "es" else "en",
+        consent=Consent(email=consent_email and is_email),
+    )
+    try:
+        with db.transaction() as conn:
+            member_id = service.enrol(conn, business.id, data, channel="self", now=now)
+            member = service.get(conn, business.id, member_id)
+    except LealtadError as exc:
+        messages = {
+            "duplicate_email": _(
+                "This e-mail is already a member. Ask at the counter for your card."
+            ),
+            "duplicate_phone": _(
+                "This phone is already a member. Ask at the counter for your card."
+            ),
+            "invalid_email": _("That e-mail address does not look right."),
+            "invalid_phone": _("That phone number does not look right."),
+        }
+        error = messages.get(exc.code, exc.message)
+        return _render(
+            request,
+            "join.html",
+            language,
+            exc.http_status,
+            business=business,
+            form=form,
+            error=error,
+        )
+    token = model.qr_token(
+        settings.effective_secret_key, business.id, member.id, member.card_version
+    )
+    svg = Markup(cards.qr_image(token, "svg", 6).decode())  # noqa: S704  (segno's own SVG)
+    return _render(
+        request, "card.html", language, 201, business=business, member=member, qr_svg=svg
+    )

@@ -1,0 +1,89 @@
+"""The first pages: landing and self-service sign-up, in Spanish and English."""
+
+from __future__ import annotations
+
+import io
+
+import zxingcpp
+from PIL import Image
+
+from lealtad.web.i18n import LOCALES, pick_language
+
+
+def test_the_landing_page_speaks_spanish_and_english(client) -> None:
+    assert "plataforma de fidelización" in client.get("/?lang=es").text
+    assert "loyalty platform" in client.get("/?lang=en").text
+    assert "loyalty platform" in client.get("/", headers={"Accept-Language": "en-GB,en;q=0.9"}).text
+
+
+def test_the_sign_up_link_shows_a_form_in_the_business_language(client, shop) -> None:
+    business = client.get("/api/v1/business", headers=shop.auth()).json()
+    assert business["signup_url"].endswith(f"/join/{shop.slug}")
+    page = client.get(f"/join/{shop.slug}")
+    assert page.status_code == 200
+    assert "Únete al programa" in page.text
+    assert "Join the" in client.get(f"/join/{shop.slug}?lang=en").text
+
+
+def test_signing_up_from_the_link_gives_a_card_with_a_readable_qr(client, shop) -> None:
+    form = {"name": "Ana", "contact": "ana@example.org", "accept_terms": "true", "lang": "en"}
+    page = client.post(f"/join/{shop.slug}", data=form)
+    assert page.status_code == 201, page.text
+    assert "Welcome, Ana!" in page.text
+    found = client.get(
+        "/api/v1/members/lookup", params={"email": "ana@example.org"}, headers=shop.auth()
+    )
+    member = found.json()
+    assert member["enrolment_channel"] == "self"
+    assert member["card_number"] in page.text
+    png = client.get(f"/api/v1/members/{member['id']}/card.png", headers=shop.auth()).content
+    assert zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))[0].text == member["qr_token"]
+
+
+def test_sign_up_without_accepting_the_terms_explains_why_in_the_members_language(
+    client, shop
+) -> None:
+    form = {"name": "Ana", "contact": "+34 600 111 222", "lang": "es"}
+    page = client.post(f"/join/{shop.slug}", data=form)
+    assert page.status_code == 422
+    assert "aceptar las condiciones" in page.text
+    again = client.post(f"/join/{shop.slug}", data=form | {"accept_terms": "true"})
+    assert again.status_code == 201
+    duplicate = client.post(f"/join/{shop.slug}", data=form | {"accept_terms": "true"})
+    assert duplicate.status_code == 409
+    assert "ya es socio" in duplicate.text
+
+
+def test_an_unknown_business_link_is_a_404(client) -> None:
+    assert client.get("/join/no-such-business").status_code == 404
+
+
+def test_every_spanish_message_is_translated() -> None:
+    from babel.messages.pofile import read_po
+
+    with (LOCALES / "es" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        catalog = read_po(handle)
+    untranslated = [m.id for m in catalog if m.id and not m.string]
+    assert untranslated == []
+
+
+def test_language_choice_prefers_the_explicit_one_then_the_browser_then_the_business() -> None:
+    assert pick_language("en", "es", "es") == "en"
+    assert pick_language(None, "fr-FR,en;q=0.8", "es") == "en"
+    assert pick_language(None, None, "es") == "es"
+
+
+def test_every_message_the_pages_use_has_a_spanish_translation() -> None:
+    import re
+    from pathlib import Path
+
+    from lealtad.web.i18n import _catalog
+
+    web = Path(__file__).resolve().parents[2] / "src" / "lealtad" / "web"
+    sources = [*web.glob("templates/*.html"), *web.glob("*.py")]
+    used = {
+        m for path in sources for m in re.findall(r'_\("((?:[^"\\]|\\.)+)"\)', path.read_text())
+    }
+    assert used, "no messages found: the pattern no longer matches the templates"
+    missing = sorted(used - set(_catalog("es")))
+    assert missing == [], f"messages without a Spanish translation: {missing}"
