@@ -85,4 +85,4 @@ def _still_open(conn: Connection, business_id: int, row: Any, now: datetime) -> 
     """What the lot holds once its account is locked: a concurrent spend or settle may have
     taken it between the look-up and the lock."""
     service.lock_member_balance(conn, business_id, row.member_id, row.code, row.unit, now)
-    return store.lot_remaining(conn, row.id)
+    return store.lot_remaining(conn, business_id, row.id)

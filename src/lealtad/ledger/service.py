@@ -100,7 +100,7 @@ def _credit(
     conn: Connection, business_id: int, entry_id: int, leg: MemberLeg, now: datetime
 ) -> list[dict[str, Any]]:
     account = member_account(conn, business_id, leg.member_id, leg.code, leg.unit, now)
-    store.add_to_balance(conn, account, leg.amount)
+    store.add_to_balance(conn, business_id, account, leg.amount)
     lot = store.insert_lot(
         conn,
         business_id=business_id,
@@ -120,12 +120,12 @@ def _debit(
 ) -> list[dict[str, Any]]:
     account = member_account(conn, business_id, leg.member_id, leg.code, leg.unit, now)
     amount = -leg.amount
-    if not store.take_from_balance(conn, account, amount):
+    if not store.take_from_balance(conn, business_id, account, amount):
         raise InsufficientBalance(
             f"the {leg.code} balance does not cover {amount}",
             details={"account": leg.code, "requested": amount},
         )
-    lots = store.open_lots(conn, account, leg.lot_ids)
+    lots = store.open_lots(conn, business_id, account, leg.lot_ids)
     if leg.lot_ids:
         order = {lot_id: i for i, lot_id in enumerate(leg.lot_ids)}
         ordered = sorted(lots, key=lambda lot: order[lot.id])
@@ -133,7 +133,7 @@ def _debit(
         ordered = spend_order(lots, leg.prefer_purchase_id)
     rows = []
     for lot_id, take in allocate(ordered, amount):
-        store.take_from_lot(conn, lot_id, take)
+        store.take_from_lot(conn, business_id, lot_id, take)
         rows.append(_posting(business_id, entry_id, account, leg.unit, -take, lot_id))
     return rows
 
@@ -144,7 +144,7 @@ def lock_member_balance(
     """The balance, with the account locked until commit (PostgreSQL; SQLite's write transaction
     already excludes other writers)."""
     account = member_account(conn, business_id, member_id, code, unit, now)
-    return store.lock_balance(conn, account)
+    return store.lock_balance(conn, business_id, account)
 
 
 def balances(conn: Connection, business_id: int, member_id: int) -> dict[str, int]:

@@ -50,27 +50,35 @@ def account_id(
     )
 
 
-def add_to_balance(conn: Connection, account: int, amount: int) -> None:
+def add_to_balance(conn: Connection, business_id: int, account: int, amount: int) -> None:
     conn.execute(
-        update(accounts).where(accounts.c.id == account).values(balance=accounts.c.balance + amount)
+        update(accounts)
+        .where(accounts.c.business_id == business_id, accounts.c.id == account)
+        .values(balance=accounts.c.balance + amount)
     )
 
 
-def take_from_balance(conn: Connection, account: int, amount: int) -> bool:
+def take_from_balance(conn: Connection, business_id: int, account: int, amount: int) -> bool:
     """Takes `amount` only if the balance covers it. The check and the write are one statement,
     so two spenders can never both pass the check; on PostgreSQL it also locks the account row
     for the rest of the transaction, which serialises every lot change of that account."""
     result = conn.execute(
         update(accounts)
-        .where(accounts.c.id == account, accounts.c.balance >= amount)
+        .where(
+            accounts.c.business_id == business_id,
+            accounts.c.id == account,
+            accounts.c.balance >= amount,
+        )
         .values(balance=accounts.c.balance - amount)
     )
     return result.rowcount == 1
 
 
-def lock_balance(conn: Connection, account: int) -> int:
+def lock_balance(conn: Connection, business_id: int, account: int) -> int:
     row = conn.execute(
-        select(accounts.c.balance).where(accounts.c.id == account).with_for_update()
+        select(accounts.c.balance)
+        .where(accounts.c.business_id == business_id, accounts.c.id == account)
+        .with_for_update()
     ).scalar_one()
     return int(row)
 
@@ -90,9 +98,11 @@ def insert_postings(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         conn.execute(insert(postings), list(rows))
 
 
-def open_lots(conn: Connection, account: int, lot_ids: Sequence[int] = ()) -> list[OpenLot]:
+def open_lots(
+    conn: Connection, business_id: int, account: int, lot_ids: Sequence[int] = ()
+) -> list[OpenLot]:
     query = select(lots.c.id, lots.c.remaining, lots.c.expires_at, lots.c.origin_purchase_id).where(
-        lots.c.account_id == account, lots.c.remaining > 0
+        lots.c.business_id == business_id, lots.c.account_id == account, lots.c.remaining > 0
     )
     if lot_ids:
         query = query.where(lots.c.id.in_(lot_ids))
@@ -101,12 +111,17 @@ def open_lots(conn: Connection, account: int, lot_ids: Sequence[int] = ()) -> li
     ]
 
 
-def lot_remaining(conn: Connection, lot: int) -> int:
-    return int(conn.execute(select(lots.c.remaining).where(lots.c.id == lot)).scalar_one())
+def lot_remaining(conn: Connection, business_id: int, lot: int) -> int:
+    query = select(lots.c.remaining).where(lots.c.business_id == business_id, lots.c.id == lot)
+    return int(conn.execute(query).scalar_one())
 
 
-def take_from_lot(conn: Connection, lot: int, amount: int) -> None:
-    conn.execute(update(lots).where(lots.c.id == lot).values(remaining=lots.c.remaining - amount))
+def take_from_lot(conn: Connection, business_id: int, lot: int, amount: int) -> None:
+    conn.execute(
+        update(lots)
+        .where(lots.c.business_id == business_id, lots.c.id == lot)
+        .values(remaining=lots.c.remaining - amount)
+    )
 
 
 def member_balances(conn: Connection, business_id: int, member_id: int) -> dict[str, int]:
@@ -181,7 +196,11 @@ def member_history(
         )
         .join(postings, postings.c.entry_id == entries.c.id)
         .join(accounts, accounts.c.id == postings.c.account_id)
-        .where(entries.c.id.in_(ids), accounts.c.member_id == member_id)
+        .where(
+            entries.c.business_id == business_id,
+            entries.c.id.in_(ids),
+            accounts.c.member_id == member_id,
+        )
         .group_by(entries.c.id, accounts.c.code)
         .order_by(entries.c.id.desc(), accounts.c.code)
     )

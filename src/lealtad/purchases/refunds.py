@@ -85,10 +85,10 @@ def refund(
         occurred_at=naive_utc(at),
         recorded_at=naive_utc(now),
     )
-    store.set_refunded(conn, purchase.id, refunded_total)
+    store.set_refunded(conn, bid, purchase.id, refunded_total)
     reversed_, shortfall = _take_back(conn, principal, purchase, refund_id, owed, at, now)
     if shortfall:
-        store.set_refund_shortfall(conn, refund_id, shortfall)
+        store.set_refund_shortfall(conn, bid, refund_id, shortfall)
     body = RefundOut(
         id=refund_id,
         refund_id=data.refund_id,

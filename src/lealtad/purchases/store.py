@@ -39,9 +39,11 @@ def lock_purchase(conn: Connection, business_id: int, purchase_id: int) -> Any:
     ).first()
 
 
-def set_refunded(conn: Connection, purchase_id: int, refunded: int) -> None:
+def set_refunded(conn: Connection, business_id: int, purchase_id: int, refunded: int) -> None:
     conn.execute(
-        update(purchases).where(purchases.c.id == purchase_id).values(refunded_amount=refunded)
+        update(purchases)
+        .where(purchases.c.business_id == business_id, purchases.c.id == purchase_id)
+        .values(refunded_amount=refunded)
     )
 
 
@@ -78,5 +80,11 @@ def member_purchases(conn: Connection, business_id: int, member_id: int, limit: 
     )
 
 
-def set_refund_shortfall(conn: Connection, refund_id: int, shortfall: dict[str, int]) -> None:
-    conn.execute(update(refunds).where(refunds.c.id == refund_id).values(shortfall=shortfall))
+def set_refund_shortfall(
+    conn: Connection, business_id: int, refund_id: int, shortfall: dict[str, int]
+) -> None:
+    conn.execute(
+        update(refunds)
+        .where(refunds.c.business_id == business_id, refunds.c.id == refund_id)
+        .values(shortfall=shortfall)
+    )
