@@ -42,6 +42,28 @@ def _database(settings: Settings) -> Database:
     return Database(settings.effective_database_url)
 
 
+def _migrated_database(settings: Settings) -> Database:
+    """The database, refused with a clear message when its schema is not the current one."""
+    from lealtad.db.migrate import current_revision, head_revision
+
+    db = _database(settings)
+    try:
+        with db.read() as conn:
+            current = current_revision(conn)
+    except Exception as exc:  # unreachable server, bad URL: say so instead of a traceback
+        err.print(
+            f"[red]Cannot open the database / no se puede abrir la base de datos:[/red] {exc}"
+        )
+        raise typer.Exit(2) from exc
+    if current != head_revision():
+        err.print(
+            "[red]The database schema is not current; run `lealtad migrate` first / "
+            "la base de datos no está al día; ejecuta `lealtad migrate`[/red]"
+        )
+        raise typer.Exit(2)
+    return db
+
+
 def _fail(exc: LealtadError) -> typer.Exit:
     err.print(f"[red]Error ({exc.code}):[/red] {exc.message}")
     return typer.Exit(1)
@@ -133,7 +155,7 @@ def ledger_verify(
     from lealtad.ledger.verify import verify
     from lealtad.tenancy import store as tenancy_store
 
-    db = _database(_settings())
+    db = _migrated_database(_settings())
     with db.read() as conn:
         business_id = None
         if business is not None:
@@ -157,7 +179,7 @@ def ledger_settle() -> None:
     from lealtad.ledger.maturity import settle
     from lealtad.tenancy import store as tenancy_store
 
-    db = _database(_settings())
+    db = _migrated_database(_settings())
     now = SystemClock().now()
     with db.read() as conn:
         ids = [row.id for row in tenancy_store.all_businesses(conn)]
@@ -187,7 +209,7 @@ def business_create(
     """Create a business and its owner / crea un negocio y su propietario."""
     from lealtad.tenancy import service
 
-    db = _database(_settings())
+    db = _migrated_database(_settings())
     now = SystemClock().now()
     try:
         with db.transaction() as conn:
@@ -229,7 +251,7 @@ def apikey_create(
     from lealtad.tenancy import service
     from lealtad.tenancy import store as tenancy_store
 
-    db = _database(_settings())
+    db = _migrated_database(_settings())
     try:
         with db.transaction() as conn:
             row = tenancy_store.business_by_slug(conn, business)

@@ -8,7 +8,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,11 +52,11 @@ class Run:
         return f"exit {self.code}\n--- stdout\n{self.out}\n--- stderr\n{self.err}"
 
 
-def lealtad(data_dir: Path, *args: str, timeout: float = 120) -> Run:
+def lealtad(data_dir: Path, *args: str, timeout: float = 120, cwd: Path | None = None) -> Run:
     done = subprocess.run(
         [*lealtad_command(), *args],
         env=cli_env(data_dir),
-        cwd=data_dir,  # away from any .env in the checkout
+        cwd=cwd or data_dir,  # away from any .env in the checkout
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
@@ -102,18 +101,20 @@ def bar_uno(migrated: Path) -> Path:
     return migrated
 
 
-def test_migrate_creates_the_sqlite_database_in_the_data_directory_at_the_latest_schema(
+def test_migrate_creates_the_data_directory_and_its_sqlite_database_at_the_latest_schema(
     tmp_path: Path,
 ) -> None:
     from lealtad.db.migrate import head_revision
 
-    run = lealtad(tmp_path, "migrate")
+    data_dir = tmp_path / "fresh" / "install"  # as on a new machine: not there yet
+    run = lealtad(data_dir, "migrate", cwd=tmp_path)
     assert run.code == 0, run
-    assert (tmp_path / "lealtad.db").is_file()
-    assert str(tmp_path / "lealtad.db") in run.out
-    assert rows(tmp_path, "SELECT version_num FROM alembic_version") == [(head_revision(),)]
-    again = lealtad(tmp_path, "migrate")
+    assert (data_dir / "lealtad.db").is_file()
+    assert str(data_dir / "lealtad.db") in run.out
+    assert rows(data_dir, "SELECT version_num FROM alembic_version") == [(head_revision(),)]
+    again = lealtad(data_dir, "migrate")
     assert again.code == 0, again
+    assert rows(data_dir, "SELECT version_num FROM alembic_version") == [(head_revision(),)]
 
 
 def test_business_create_prints_the_slug_and_its_owner_can_log_in(bar_uno: Path) -> None:
@@ -189,10 +190,10 @@ class Demo:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     """One seeded demo for the module (seeding takes seconds); tests that change it use a copy."""
     data_dir = tmp_path_factory.mktemp("demo")
-    yield Demo(data_dir, lealtad(data_dir, "demo", "--no-serve"))
+    return Demo(data_dir, lealtad(data_dir, "demo", "--no-serve"))
 
 
 def copy_of(demo: Demo, tmp_path: Path) -> Path:
@@ -240,7 +241,8 @@ def test_demo_run_again_keeps_the_data_and_prints_a_new_working_key(
     key = API_KEY.search(run.out.split("API key:", 1)[1])
     assert key, run
     first_key = API_KEY.search(demo.run.out)
-    assert first_key and key.group(0) != first_key.group(0)
+    assert first_key
+    assert key.group(0) != first_key.group(0)
     with app_on(data_dir) as client:
         members = client.get(
             "/api/v1/members",
@@ -270,9 +272,7 @@ def test_ledger_verify_fails_and_names_the_account_whose_balance_was_altered_in_
             "SELECT id, key FROM ledger_accounts WHERE id = "
             "(SELECT min(id) FROM ledger_accounts WHERE member_id IS NOT NULL)"
         ).fetchall()
-        conn.execute(
-            "UPDATE ledger_accounts SET balance = balance + 7 WHERE id = ?", (account_id,)
-        )
+        conn.execute("UPDATE ledger_accounts SET balance = balance + 7 WHERE id = ?", (account_id,))
 
     run = lealtad(data_dir, "ledger", "verify")
     assert run.code != 0, run
@@ -317,3 +317,10 @@ def test_without_a_command_the_help_lists_the_commands_and_nothing_runs(tmp_path
     for command in ("demo", "serve", "migrate", "ledger", "business", "apikey"):
         assert command in run.text, run
     assert not (tmp_path / "lealtad.db").exists()
+
+
+def test_commands_on_a_database_that_was_never_migrated_say_to_run_migrate(tmp_path: Path) -> None:
+    run = lealtad(tmp_path, "ledger", "verify")
+    assert run.code == 2, str(run)
+    assert "lealtad migrate" in run.text
+    assert "Traceback" not in run.text

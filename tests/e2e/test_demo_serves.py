@@ -85,7 +85,9 @@ def test_lealtad_demo_serves_the_seeded_shop_and_its_printed_key_reads_a_balance
 
         with httpx.Client(base_url=base, timeout=5) as http:
             while True:
-                assert proc.poll() is None, f"the server exited ({proc.returncode}):\n{log.read_text()}"
+                assert proc.poll() is None, (
+                    f"the server exited ({proc.returncode}):\n{log.read_text()}"
+                )
                 try:
                     if http.get("/healthz").status_code == 200:
                         break
