@@ -10,7 +10,6 @@ import zxingcpp
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from lealtad.members.model import luhn_digit
 from tests.support import PASSWORD, Shop
 
 MEMBERS = "/api/v1/members"
@@ -30,6 +29,17 @@ def enrol(client: TestClient, shop: Shop, **body: Any) -> dict[str, Any]:
     resp = client.post(MEMBERS, json=body, headers=shop.auth("staff"))
     assert resp.status_code == 201, resp.text
     return resp.json()
+
+
+def lookup(client: TestClient, shop: Shop, **params: str) -> Any:
+    return client.get(f"{MEMBERS}/lookup", params=params, headers=shop.auth("staff"))
+
+
+def luhn_valid(number: str) -> bool:
+    """The Luhn check written out here, independent of the code under test."""
+    digits = [int(d) for d in reversed(number)]
+    doubled = [d * 2 - 9 if d * 2 > 9 else d * 2 for d in digits[1::2]]
+    return (sum(digits[0::2]) + sum(doubled)) % 10 == 0
 
 
 def assert_error(resp: Any, status: int, code: str) -> None:
@@ -162,11 +172,8 @@ def test_profile_fields_round_trip_normalised_and_a_patch_updates_them(
     assert again["birthday"] is None
     assert again["locale"] == "es"
     assert again["tags"] == ["gold"]
-    assert again["consent"]["email"] == {
-        "granted": False,
-        "at": again["consent"]["email"]["at"],
-        "source": "profile",
-    }
+    assert again["consent"]["email"]["granted"] is False
+    assert again["consent"]["email"]["source"] == "profile"
     assert again["consent"]["push"]["granted"] is True
     assert again["consent"]["sms"]["source"] == "api"
 
@@ -217,19 +224,14 @@ def test_a_member_is_found_by_card_number_qr_token_email_or_phone(
         {"email": "KAI@x.example"},
         {"phone": "+34622000111"},
     ):
-        resp = client.get(f"{MEMBERS}/lookup", params=params, headers=shop.auth("staff"))
+        resp = lookup(client, shop, **params)
         assert resp.status_code == 200, (params, resp.text)
         assert resp.json()["id"] == made["id"]
 
 
 def test_a_look_up_needs_exactly_one_identifier(client: TestClient, shop: Shop) -> None:
-    none = client.get(f"{MEMBERS}/lookup", headers=shop.auth("staff"))
-    assert_error(none, 422, "member_reference")
-    two = client.get(
-        f"{MEMBERS}/lookup",
-        params={"email": "m0@x.example", "phone": "600000000"},
-        headers=shop.auth("staff"),
-    )
+    assert_error(lookup(client, shop), 422, "member_reference")
+    two = lookup(client, shop, email="m0@x.example", phone="600000000")
     assert_error(two, 422, "member_reference")
 
 
@@ -256,20 +258,20 @@ def test_an_unknown_foreign_or_tampered_identifier_is_not_found(
         *({"qr_token": t} for t in tampered),
     ]
     for params in cases:
-        resp = client.get(f"{MEMBERS}/lookup", params=params, headers=shop.auth("staff"))
-        assert_error(resp, 404, "member_not_found")
+        assert_error(lookup(client, shop, **params), 404, "member_not_found")
 
 
 def test_a_card_number_is_ten_digits_with_a_luhn_check_digit_and_unique(
     client: TestClient, shop: Shop
 ) -> None:
+    assert luhn_valid("79927398713")  # the textbook example
+    assert not luhn_valid("79927398710")
     cards = [enrol(client, shop, name=f"N{i}")["card_number"] for i in range(12)]
     for card in cards:
         assert len(card) == 10
         assert card.isdigit()
-        assert luhn_digit(card[:-1]) == card[-1]
+        assert luhn_valid(card)
     assert len(set(cards)) == len(cards)
-    assert luhn_digit("7992739871") == "3"  # the textbook example: 79927398713
 
 
 def test_the_card_images_are_an_svg_and_a_png_whose_qr_code_finds_the_member(
@@ -287,9 +289,7 @@ def test_the_card_images_are_an_svg_and_a_png_whose_qr_code_finds_the_member(
     decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(png.content)))
     assert len(decoded) == 1
     assert decoded[0].text == made["qr_token"]
-    found = client.get(
-        f"{MEMBERS}/lookup", params={"qr_token": decoded[0].text}, headers=shop.auth("staff")
-    )
+    found = lookup(client, shop, qr_token=decoded[0].text)
     assert found.status_code == 200
     assert found.json()["id"] == made["id"]
 
