@@ -302,3 +302,12 @@ def test_the_card_of_a_member_of_another_business_is_not_found(
             f"{MEMBERS}/{other_shop.members[0]}/card.{kind}", headers=shop.auth("staff")
         )
         assert_error(resp, 404, "member_not_found")
+
+
+def test_public_sign_up_with_a_taken_email_does_not_reveal_the_member(client, shop) -> None:
+    taken = client.get(f"/api/v1/members/{shop.members[0]}", headers=shop.auth()).json()["email"]
+    body = {"name": "Eve", "email": taken, "accept_terms": True}
+    response = client.post(f"/api/v1/public/{shop.slug}/members", json=body)
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "duplicate_email"
+    assert response.json()["error"]["details"] is None

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from lealtad.kit.clock import naive_utc
+from lealtad.kit.clock import as_utc, naive_utc
 from lealtad.ledger import service, store
 from lealtad.ledger.model import POINTS_ACCOUNT, Entry, MemberLeg, SystemLeg
 
@@ -21,6 +21,14 @@ class Settled:
     expired_lots: int = 0
     expired_units: int = 0
 
+    def add(self, column: str, units: int) -> None:
+        if column == "unlocks_at":
+            self.unlocked_lots += 1
+            self.unlocked_units += units
+        else:
+            self.expired_lots += 1
+            self.expired_units += units
+
 
 def settle(
     conn: Connection,
@@ -30,55 +38,52 @@ def settle(
     batch: int = 1000,
     member_id: int | None = None,
 ) -> Settled:
-    """Unlocks and expires up to `batch` due lots of each kind; call again while it finds some."""
+    """Unlocks and expires up to `batch` due lots of each kind; call again while it finds some.
+    Unlocking goes first, so points that unlock already past their expiry expire in the same run."""
     done = Settled()
-    at = naive_utc(now)
-    for row in store.due_lots(
-        conn, business_id, at, column="unlocks_at", limit=batch, member_id=member_id
-    ):
-        remaining = _still_open(conn, business_id, row, now)
-        if not remaining:
-            continue
-        entry = Entry(
-            kind="unlock",
-            memo="pending points unlocked",
-            occurred_at=now,
-            member_id=row.member_id,
-            legs=(
-                MemberLeg(row.member_id, row.code, row.unit, -remaining, lot_ids=(row.id,)),
-                MemberLeg(
-                    row.member_id,
-                    POINTS_ACCOUNT,
-                    row.unit,
-                    remaining,
-                    expires_at=row.expires_at,
-                    origin_purchase_id=row.origin_purchase_id,
-                ),
-            ),
+    for column, build in (("unlocks_at", _unlock), ("expires_at", _expire)):
+        due = store.due_lots(
+            conn, business_id, naive_utc(now), column=column, limit=batch, member_id=member_id
         )
-        service.post(conn, business_id, entry, now)
-        done.unlocked_lots += 1
-        done.unlocked_units += remaining
-    for row in store.due_lots(
-        conn, business_id, at, column="expires_at", limit=batch, member_id=member_id
-    ):
-        remaining = _still_open(conn, business_id, row, now)
-        if not remaining:
-            continue
-        entry = Entry(
-            kind="expire",
-            memo=f"{row.unit} expired",
-            occurred_at=now,
-            member_id=row.member_id,
-            legs=(
-                MemberLeg(row.member_id, row.code, row.unit, -remaining, lot_ids=(row.id,)),
-                SystemLeg("expired", row.unit, remaining),
-            ),
-        )
-        service.post(conn, business_id, entry, now)
-        done.expired_lots += 1
-        done.expired_units += remaining
+        for row in due:
+            remaining = _still_open(conn, business_id, row, now)
+            if remaining:
+                service.post(conn, business_id, build(row, remaining), now)
+                done.add(column, remaining)
     return done
+
+
+def _unlock(row: Any, remaining: int) -> Entry:
+    return Entry(
+        kind="unlock",
+        memo="pending points unlocked",
+        occurred_at=as_utc(row.unlocks_at),
+        member_id=row.member_id,
+        legs=(
+            MemberLeg(row.member_id, row.code, row.unit, -remaining, lot_ids=(row.id,)),
+            MemberLeg(
+                row.member_id,
+                POINTS_ACCOUNT,
+                row.unit,
+                remaining,
+                expires_at=row.expires_at,
+                origin_purchase_id=row.origin_purchase_id,
+            ),
+        ),
+    )
+
+
+def _expire(row: Any, remaining: int) -> Entry:
+    return Entry(
+        kind="expire",
+        memo=f"{row.unit} expired",
+        occurred_at=as_utc(row.expires_at),
+        member_id=row.member_id,
+        legs=(
+            MemberLeg(row.member_id, row.code, row.unit, -remaining, lot_ids=(row.id,)),
+            SystemLeg("expired", row.unit, remaining),
+        ),
+    )
 
 
 def _still_open(conn: Connection, business_id: int, row: Any, now: datetime) -> int:

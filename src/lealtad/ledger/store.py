@@ -149,6 +149,7 @@ def due_lots(
             lots.c.id,
             lots.c.remaining,
             lots.c.expires_at,
+            lots.c.unlocks_at,
             lots.c.origin_purchase_id,
             accounts.c.member_id,
             accounts.c.code,

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from lealtad.deps import AppSettings, CurrentPrincipal, Db, Now
-from lealtad.errors import Invalid, NotFound
+from lealtad.errors import Conflict, Invalid, NotFound
 from lealtad.http import ERROR_RESPONSES
 from lealtad.kit.ids import Cursor, IdPath, Limit
 from lealtad.members import cards, model, service, store
@@ -159,9 +159,13 @@ def sign_up(
             locale=body.locale,
             consent=body.consent,
         )
-        member_id = service.enrol(
-            conn, business.id, data, channel="self", location_id=body.location_id, now=now
-        )
+        try:
+            member_id = service.enrol(
+                conn, business.id, data, channel="self", location_id=body.location_id, now=now
+            )
+        except Conflict as exc:
+            # Anyone can call this route: say that the contact is taken, never whose it is.
+            raise Conflict(exc.message, code=exc.code) from None
         return service.out(
             conn, service.get(conn, business.id, member_id), settings.effective_secret_key
         )
