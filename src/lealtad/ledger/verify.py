@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, func, select
 
-from lealtad.ledger.tables import accounts, lots, postings
+from lealtad.ledger.tables import accounts, entries, lots, postings
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class Mismatch:
 def verify(conn: Connection, business_id: int | None = None) -> list[Mismatch]:
     found: list[Mismatch] = []
     found += _unbalanced_entries(conn, business_id)
+    found += _empty_entries(conn, business_id)
     found += _account_balances(conn, business_id)
     found += _lot_remainders(conn, business_id)
     return found
@@ -49,6 +50,17 @@ def _unbalanced_entries(conn: Connection, business_id: int | None) -> list[Misma
         Mismatch(b, f"entry {e}", f"{unit} postings sum to {total}, not 0")
         for b, e, unit, total in conn.execute(query)
     ]
+
+
+def _empty_entries(conn: Connection, business_id: int | None) -> list[Mismatch]:
+    query = _scoped(
+        select(entries.c.business_id, entries.c.id).where(
+            ~select(postings.c.id).where(postings.c.entry_id == entries.c.id).exists()
+        ),
+        entries.c.business_id,
+        business_id,
+    )
+    return [Mismatch(b, f"entry {e}", "has no postings") for b, e in conn.execute(query)]
 
 
 def _account_balances(conn: Connection, business_id: int | None) -> list[Mismatch]:
