@@ -1,0 +1,321 @@
+"""A program as data: the earn rules, stamp cards, tiers, cashback and points policies that a
+business configures once. Validated here; compiled by rules.compile; stored per version."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from lealtad.kit.money import RoundingMode
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
+Rate = Annotated[Decimal, Field(ge=0, le=100_000, max_digits=14, decimal_places=6)]
+Units = Annotated[int, Field(ge=1, le=10**9)]
+
+TRIGGERS = (
+    "purchase",
+    "refund",
+    "enrolment",
+    "birthday",
+    "anniversary",
+    "referral",
+    "profile_completed",
+    "survey_answered",
+    "review_written",
+    "training_hours",
+    "custom",
+)
+Trigger = Literal[
+    "purchase",
+    "refund",
+    "enrolment",
+    "birthday",
+    "anniversary",
+    "referral",
+    "profile_completed",
+    "survey_answered",
+    "review_written",
+    "training_hours",
+    "custom",
+]
+Channel = Literal["counter", "online", "api"]
+_CUSTOM_EVENT = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ItemMatch(Strict):
+    """Items that count: by sku, category or tag, at least `min_quantity` of them in all."""
+
+    skus: list[str] = Field(default_factory=list, max_length=500)
+    categories: list[str] = Field(default_factory=list, max_length=100)
+    tags: list[str] = Field(default_factory=list, max_length=100)
+    min_quantity: Decimal = Field(default=Decimal(1), gt=0, le=100_000)
+
+    @model_validator(mode="after")
+    def _something(self) -> ItemMatch:
+        if not (self.skus or self.categories or self.tags):
+            raise ValueError("name at least one sku, category or item tag")
+        return self
+
+
+class TimeWindow(Strict):
+    """Local time at the purchase's location; may cross midnight (22:00-02:00)."""
+
+    start: time
+    end: time
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> TimeWindow:
+        if self.start == self.end:
+            raise ValueError("start and end are the same time")
+        return self
+
+
+class DateRange(Strict):
+    """Inclusive local dates of a seasonal or time-limited promotion."""
+
+    start: date | None = None
+    end: date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DateRange:
+        if self.start and self.end and self.end < self.start:
+            raise ValueError("end is before start")
+        return self
+
+
+class Conditions(Strict):
+    min_amount: int | None = Field(default=None, ge=0, le=10**12, description="minor units")
+    items: ItemMatch | None = None
+    locations: list[int] = Field(default_factory=list, max_length=1000)
+    channels: list[Channel] = Field(default_factory=list)
+    weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(
+        default_factory=list, description="0 = Monday"
+    )
+    time_window: TimeWindow | None = None
+    date_range: DateRange | None = None
+    tiers: list[Slug] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list, max_length=100)
+    segments: list[str] = Field(default_factory=list, max_length=100)
+    first_purchase: bool = False
+    every_nth_visit: int | None = Field(default=None, ge=2, le=1000)
+    referral_on: Literal["signup", "first_purchase", "every_purchase"] | None = None
+
+
+class PointsPerUnit(Strict):
+    """Points per currency unit spent (or per unit of an event's value, e.g. per training hour)."""
+
+    type: Literal["points_per_unit"] = "points_per_unit"
+    rate: Rate
+    rounding: RoundingMode = "floor"
+    per_item: bool = Field(
+        default=False, description="count only the matching items' value, not the whole ticket"
+    )
+
+
+class FixedPoints(Strict):
+    type: Literal["fixed_points"] = "fixed_points"
+    points: Units
+
+
+class Multiplier(Strict):
+    """Multiplies the other points of the same transaction; several add up (2x and 1.5x = 2.5x)."""
+
+    type: Literal["multiplier"] = "multiplier"
+    factor: Annotated[Decimal, Field(gt=1, le=100, max_digits=8, decimal_places=4)]
+
+
+class Stamps(Strict):
+    type: Literal["stamps"] = "stamps"
+    card: Slug
+    stamps: Units = 1
+    per_item: bool = Field(default=False, description="one stamp per matching item")
+
+
+class CashbackPercent(Strict):
+    type: Literal["cashback_percent"] = "cashback_percent"
+    percent: Annotated[Decimal, Field(gt=0, le=100, max_digits=8, decimal_places=4)]
+    rounding: RoundingMode = "floor"
+
+
+class CashbackFixed(Strict):
+    """`amount` back for every full `per` spent (both in minor units)."""
+
+    type: Literal["cashback_fixed"] = "cashback_fixed"
+    amount: Units
+    per: Units
+
+
+class InstantReward(Strict):
+    type: Literal["instant_reward"] = "instant_reward"
+    reward: Slug
+    quantity: Units = 1
+
+
+Action = Annotated[
+    PointsPerUnit
+    | FixedPoints
+    | Multiplier
+    | Stamps
+    | CashbackPercent
+    | CashbackFixed
+    | InstantReward,
+    Field(discriminator="type"),
+]
+
+CapPeriod = Literal["day", "week", "month", "year", "lifetime"]
+
+
+class Cap(Strict):
+    period: CapPeriod
+    max_units: Units
+
+
+class EarnRule(Strict):
+    id: Slug
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=1000)
+    trigger: Trigger = "purchase"
+    event: str | None = Field(default=None, description="the custom event's name")
+    conditions: Conditions = Field(default_factory=Conditions)
+    action: Action
+    award_to: Literal["member", "referrer", "both"] = "member"
+    caps: list[Cap] = Field(default_factory=list, max_length=5)
+    budget: int | None = Field(default=None, ge=1, le=10**12, description="units, all members")
+    priority: int = Field(default=100, ge=0, le=10_000, description="lower runs first")
+    stacking: Literal["stackable", "exclusive"] = "stackable"
+    stop_after: bool = False
+    active: bool = True
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EarnRule:
+        if self.trigger == "custom":
+            if not self.event or not _CUSTOM_EVENT.match(self.event):
+                raise ValueError("a custom trigger needs an event name like 'app.download'")
+        elif self.event is not None:
+            raise ValueError("only a custom trigger takes an event name")
+        if self.award_to != "member" and self.trigger != "referral":
+            raise ValueError("award_to referrer/both is only for referral rules")
+        if self.conditions.referral_on and self.trigger != "referral":
+            raise ValueError("referral_on is only for referral rules")
+        if isinstance(self.action, Multiplier) and self.caps:
+            raise ValueError("a multiplier is capped through the rules it multiplies")
+        if len({c.period for c in self.caps}) != len(self.caps):
+            raise ValueError("one cap per period")
+        return self
+
+
+class StampCard(Strict):
+    id: Slug
+    name: str = Field(min_length=1, max_length=200)
+    stamps_required: int = Field(ge=1, le=1000)
+    reward: Slug = Field(description="the reward a full card gives")
+
+
+class Tier(Strict):
+    id: Slug
+    name: str = Field(min_length=1, max_length=100)
+    threshold: Decimal = Field(ge=0, le=10**15, description="metric needed to qualify")
+    multiplier: Decimal = Field(default=Decimal(1), ge=1, le=100)
+    perks: list[str] = Field(default_factory=list, max_length=50)
+
+
+class TierWindow(Strict):
+    kind: Literal["rolling", "calendar"] = "rolling"
+    days: int = Field(default=365, ge=1, le=3650, description="for rolling windows")
+    period: Literal["month", "quarter", "year"] = Field(default="year", description="calendar")
+
+
+class TierPolicy(Strict):
+    metric: Literal["spend", "visits", "points_earned", "custom"] = "spend"
+    custom_event: str | None = Field(default=None, description="the event summed when custom")
+    window: TierWindow = Field(default_factory=TierWindow)
+    grace_days: int = Field(default=30, ge=0, le=3650)
+    levels: list[Tier] = Field(min_length=1, max_length=50)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TierPolicy:
+        thresholds = [t.threshold for t in self.levels]
+        if thresholds != sorted(thresholds) or len(set(thresholds)) != len(thresholds):
+            raise ValueError("tier thresholds must rise strictly, lowest tier first")
+        if self.metric == "custom" and not self.custom_event:
+            raise ValueError("a custom tier metric names its event")
+        return self
+
+
+class PointsPolicy(Strict):
+    expiry: Literal["never", "days", "end_of_month", "end_of_quarter", "end_of_year"] = "never"
+    expiry_days: int | None = Field(default=None, ge=1, le=36_500)
+    pending_days: int = Field(default=0, ge=0, le=365)
+    value_per_point: Decimal = Field(
+        default=Decimal(0), ge=0, le=10**6, description="minor units a point is worth at the till"
+    )
+
+    @model_validator(mode="after")
+    def _days(self) -> PointsPolicy:
+        if (self.expiry == "days") != (self.expiry_days is not None):
+            raise ValueError("expiry_days goes with expiry 'days', and only with it")
+        return self
+
+
+class CashbackPolicy(Strict):
+    redemption_minimum: int = Field(default=0, ge=0, le=10**12, description="minor units")
+
+
+class ProgramDefinition(Strict):
+    name: str = Field(default="Loyalty program", min_length=1, max_length=200)
+    points: PointsPolicy = Field(default_factory=PointsPolicy)
+    cashback: CashbackPolicy = Field(default_factory=CashbackPolicy)
+    stamp_cards: list[StampCard] = Field(default_factory=list, max_length=50)
+    tiers: TierPolicy | None = None
+    rules: list[EarnRule] = Field(default_factory=list, max_length=500)
+
+    @field_validator("rules")
+    @classmethod
+    def _unique_rules(cls, rules: list[EarnRule]) -> list[EarnRule]:
+        ids = [r.id for r in rules]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"rule ids must be unique: {', '.join(duplicates)}")
+        return rules
+
+    @model_validator(mode="after")
+    def _references(self) -> ProgramDefinition:
+        cards = {c.id for c in self.stamp_cards}
+        if len(cards) != len(self.stamp_cards):
+            raise ValueError("stamp card ids must be unique")
+        tiers = {t.id for t in self.tiers.levels} if self.tiers else set()
+        if self.tiers and len(tiers) != len(self.tiers.levels):
+            raise ValueError("tier ids must be unique")
+        for rule in self.rules:
+            if isinstance(rule.action, Stamps) and rule.action.card not in cards:
+                raise ValueError(f"rule {rule.id}: no stamp card {rule.action.card!r}")
+            unknown = set(rule.conditions.tiers) - tiers
+            if unknown:
+                raise ValueError(f"rule {rule.id}: no tier {', '.join(sorted(unknown))}")
+        return self
+
+    def as_json(self) -> dict[str, object]:
+        return self.model_dump(mode="json")
+
+
+def points_per_currency_unit(
+    rate: Decimal = Decimal(1), rounding: RoundingMode = "floor"
+) -> ProgramDefinition:
+    """The simplest program: N points per currency unit on every purchase."""
+    return ProgramDefinition(
+        rules=[
+            EarnRule(
+                id="base",
+                name="Points per purchase",
+                action=PointsPerUnit(rate=rate, rounding=rounding),
+            )
+        ]
+    )
