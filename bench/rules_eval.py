@@ -1,0 +1,75 @@
+"""P3: rule evaluations per second for a 10-rule program on one core.
+
+Run: uv run python bench/rules_eval.py [--seconds 3]
+Prints the median rate of five runs; target >= 300,000 evaluations/s (architecture.md, P3)."""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from lealtad.rules.compile import compile_program
+from lealtad.rules.definition import ProgramDefinition
+from lealtad.rules.facts import Facts, Item, MemberContext
+
+TEN_RULES = {
+    "stamp_cards": [{"id": "coffee", "name": "Coffee card", "stamps_required": 10, "reward": "free-coffee"}],
+    "tiers": {
+        "metric": "spend",
+        "levels": [
+            {"id": "green", "name": "Green", "threshold": "0"},
+            {"id": "gold", "name": "Gold", "threshold": "50000", "multiplier": "1.5"},
+        ],
+    },
+    "rules": [
+        {"id": "base", "name": "Base", "action": {"type": "points_per_unit", "rate": "1"}},
+        {"id": "big", "name": "Big ticket", "conditions": {"min_amount": 5000}, "action": {"type": "fixed_points", "points": 50}},
+        {"id": "coffee", "name": "Coffee stamp", "conditions": {"items": {"categories": ["coffee"]}}, "action": {"type": "stamps", "card": "coffee", "per_item": True}},
+        {"id": "happy", "name": "Happy hour", "conditions": {"weekdays": [0, 1, 2, 3, 4], "time_window": {"start": "15:00", "end": "17:00"}}, "action": {"type": "multiplier", "factor": "2"}},
+        {"id": "online", "name": "Online bonus", "conditions": {"channels": ["online"]}, "action": {"type": "fixed_points", "points": 10}},
+        {"id": "store2", "name": "New store", "conditions": {"locations": [2]}, "action": {"type": "fixed_points", "points": 20}},
+        {"id": "gold-only", "name": "Gold treat", "conditions": {"tiers": ["gold"]}, "action": {"type": "fixed_points", "points": 5}},
+        {"id": "vip-tag", "name": "VIP", "conditions": {"tags": ["vip"]}, "action": {"type": "cashback_percent", "percent": "2"}},
+        {"id": "fifth", "name": "Fifth visit", "conditions": {"every_nth_visit": 5}, "action": {"type": "fixed_points", "points": 25}},
+        {"id": "summer", "name": "Summer", "conditions": {"date_range": {"start": "2026-06-21", "end": "2026-09-22"}}, "action": {"type": "multiplier", "factor": "1.5"}},
+    ],
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=2.0)
+    args = parser.parse_args()
+    program = compile_program(ProgramDefinition.model_validate(TEN_RULES), 1)
+    facts = Facts(
+        trigger="purchase",
+        occurred_at=datetime(2026, 7, 8, 14, 30, tzinfo=UTC),
+        tz=ZoneInfo("Europe/Madrid"),
+        amount=1250,
+        channel="counter",
+        location_id=1,
+        items=(Item("LAT", Decimal(2), 290, "coffee"), Item("CRO", Decimal(1), 180, "bakery")),
+    )
+    member = MemberContext(7, tier="gold", tags=frozenset({"vip"}), visits_before=9)
+    awards = program.evaluate(facts, member)
+    rates = []
+    for _ in range(5):
+        n, started = 0, time.perf_counter()
+        deadline = started + args.seconds / 5
+        while time.perf_counter() < deadline:
+            for _ in range(1000):
+                program.evaluate(facts, member)
+            n += 1000
+        rates.append(n / (time.perf_counter() - started))
+    median = statistics.median(rates)
+    print(f"awards per evaluation: {len(awards)} ({', '.join(f'{a.rule_id}={a.amount}' for a in awards)})")
+    print(f"P3 rule evaluation, 10-rule program, one core: median {median:,.0f} evaluations/s")
+    print(f"target 300,000/s: ratio {median / 300_000:.2f}")
+
+
+if __name__ == "__main__":
+    main()
