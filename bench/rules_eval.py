@@ -17,7 +17,9 @@ from lealtad.rules.definition import ProgramDefinition
 from lealtad.rules.facts import Facts, Item, MemberContext
 
 TEN_RULES = {
-    "stamp_cards": [{"id": "coffee", "name": "Coffee card", "stamps_required": 10, "reward": "free-coffee"}],
+    "stamp_cards": [
+        {"id": "coffee", "name": "Coffee card", "stamps_required": 10, "reward": "free-coffee"}
+    ],
     "tiers": {
         "metric": "spend",
         "levels": [
@@ -27,15 +29,63 @@ TEN_RULES = {
     },
     "rules": [
         {"id": "base", "name": "Base", "action": {"type": "points_per_unit", "rate": "1"}},
-        {"id": "big", "name": "Big ticket", "conditions": {"min_amount": 5000}, "action": {"type": "fixed_points", "points": 50}},
-        {"id": "coffee", "name": "Coffee stamp", "conditions": {"items": {"categories": ["coffee"]}}, "action": {"type": "stamps", "card": "coffee", "per_item": True}},
-        {"id": "happy", "name": "Happy hour", "conditions": {"weekdays": [0, 1, 2, 3, 4], "time_window": {"start": "15:00", "end": "17:00"}}, "action": {"type": "multiplier", "factor": "2"}},
-        {"id": "online", "name": "Online bonus", "conditions": {"channels": ["online"]}, "action": {"type": "fixed_points", "points": 10}},
-        {"id": "store2", "name": "New store", "conditions": {"locations": [2]}, "action": {"type": "fixed_points", "points": 20}},
-        {"id": "gold-only", "name": "Gold treat", "conditions": {"tiers": ["gold"]}, "action": {"type": "fixed_points", "points": 5}},
-        {"id": "vip-tag", "name": "VIP", "conditions": {"tags": ["vip"]}, "action": {"type": "cashback_percent", "percent": "2"}},
-        {"id": "fifth", "name": "Fifth visit", "conditions": {"every_nth_visit": 5}, "action": {"type": "fixed_points", "points": 25}},
-        {"id": "summer", "name": "Summer", "conditions": {"date_range": {"start": "2026-06-21", "end": "2026-09-22"}}, "action": {"type": "multiplier", "factor": "1.5"}},
+        {
+            "id": "big",
+            "name": "Big ticket",
+            "conditions": {"min_amount": 5000},
+            "action": {"type": "fixed_points", "points": 50},
+        },
+        {
+            "id": "coffee",
+            "name": "Coffee stamp",
+            "conditions": {"items": {"categories": ["coffee"]}},
+            "action": {"type": "stamps", "card": "coffee", "per_item": True},
+        },
+        {
+            "id": "happy",
+            "name": "Happy hour",
+            "conditions": {
+                "weekdays": [0, 1, 2, 3, 4],
+                "time_window": {"start": "15:00", "end": "17:00"},
+            },
+            "action": {"type": "multiplier", "factor": "2"},
+        },
+        {
+            "id": "online",
+            "name": "Online bonus",
+            "conditions": {"channels": ["online"]},
+            "action": {"type": "fixed_points", "points": 10},
+        },
+        {
+            "id": "store2",
+            "name": "New store",
+            "conditions": {"locations": [2]},
+            "action": {"type": "fixed_points", "points": 20},
+        },
+        {
+            "id": "gold-only",
+            "name": "Gold treat",
+            "conditions": {"tiers": ["gold"]},
+            "action": {"type": "fixed_points", "points": 5},
+        },
+        {
+            "id": "vip-tag",
+            "name": "VIP",
+            "conditions": {"tags": ["vip"]},
+            "action": {"type": "cashback_percent", "percent": "2"},
+        },
+        {
+            "id": "fifth",
+            "name": "Fifth visit",
+            "conditions": {"every_nth_visit": 5},
+            "action": {"type": "fixed_points", "points": 25},
+        },
+        {
+            "id": "summer",
+            "name": "Summer",
+            "conditions": {"date_range": {"start": "2026-06-21", "end": "2026-09-22"}},
+            "action": {"type": "multiplier", "factor": "1.5"},
+        },
     ],
 }
 
@@ -66,7 +116,9 @@ def main() -> None:
             n += 1000
         rates.append(n / (time.perf_counter() - started))
     median = statistics.median(rates)
-    print(f"awards per evaluation: {len(awards)} ({', '.join(f'{a.rule_id}={a.amount}' for a in awards)})")
+    print(
+        f"awards per evaluation: {len(awards)} ({', '.join(f'{a.rule_id}={a.amount}' for a in awards)})"
+    )
     print(f"P3 rule evaluation, 10-rule program, one core: median {median:,.0f} evaluations/s")
     print(f"target 300,000/s: ratio {median / 300_000:.2f}")
 

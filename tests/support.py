@@ -11,7 +11,7 @@ from typing import Any
 from lealtad.db.engine import Database
 from lealtad.members import service as members
 from lealtad.members.schemas import MemberIn
-from lealtad.rules.model import ProgramSettings
+from lealtad.rules.definition import ProgramDefinition, points_per_currency_unit
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy.model import Principal, Role
 
@@ -41,7 +41,7 @@ def make_shop(
     *,
     name: str = "Test café",
     members_count: int = 2,
-    program: ProgramSettings | None = None,
+    program: ProgramDefinition | None = None,
     with_staff: bool = True,
 ) -> Shop:
     n = next(_counter)
@@ -53,7 +53,7 @@ def make_shop(
             timezone="Europe/Madrid",
             locale="es",
             now=now,
-            program=program or ProgramSettings(points_per_unit=Decimal(1)),
+            program=program or points_per_currency_unit(Decimal(1)),
         )
         slug = tenancy.get_business(conn, bid).slug
         locations = [

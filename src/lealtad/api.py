@@ -9,6 +9,7 @@ from sqlalchemy import text
 from lealtad import __version__
 from lealtad.config import Settings, load_settings
 from lealtad.db.engine import Database
+from lealtad.events.api import router as events_router
 from lealtad.http import (
     RequestIdMiddleware,
     configure_logging,
@@ -20,7 +21,9 @@ from lealtad.ledger.api import router as ledger_router
 from lealtad.members.api import public as public_members_router
 from lealtad.members.api import router as members_router
 from lealtad.purchases.api import router as purchases_router
+from lealtad.rules.api import router as program_router
 from lealtad.tenancy.api import router as tenancy_router
+from lealtad.tiers.api import router as tiers_router
 from lealtad.web.pages import router as pages_router
 
 DESCRIPTION = """Lealtad: a loyalty platform for points, stamp cards, tiers and cashback.
@@ -45,6 +48,9 @@ def create_app(
         members_router,
         ledger_router,
         purchases_router,
+        program_router,
+        events_router,
+        tiers_router,
         public_members_router,
         pages_router,
     ):

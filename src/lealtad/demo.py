@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from lealtad.db.engine import Database
 from lealtad.errors import InsufficientBalance
+from lealtad.kit.money import minor_exponent
 from lealtad.ledger import adjustments
 from lealtad.ledger.maturity import settle
 from lealtad.members import service as members
@@ -18,7 +19,7 @@ from lealtad.members.schemas import Consent, MemberIn
 from lealtad.purchases import refunds
 from lealtad.purchases import service as purchases
 from lealtad.purchases.schemas import ItemIn, PurchaseIn, RefundIn
-from lealtad.rules.model import ProgramSettings
+from lealtad.rules.templates import get_template
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy import store as tenancy_store
 from lealtad.tenancy.model import Principal, Role
@@ -26,14 +27,16 @@ from lealtad.tenancy.model import Principal, Role
 SLUG = "demo-cafe"
 PASSWORD = "demo-lealtad-2026"
 MENU = [
-    ("ESP", "coffee", 150),
-    ("CAP", "coffee", 260),
-    ("LAT", "coffee", 290),
-    ("TEA", "tea", 220),
+    ("ESP", "drinks", 150),
+    ("CAP", "drinks", 260),
+    ("LAT", "drinks", 290),
+    ("TEA", "drinks", 220),
     ("CRO", "bakery", 180),
     ("TOS", "food", 350),
     ("BOC", "food", 520),
 ]
+# Prices above are in euro cents; other templates' shops sell at their own scale.
+PRICE_SCALE = {"trade-b2b": 40}
 
 
 @dataclass
@@ -46,33 +49,45 @@ class DemoInfo:
     created: bool = True
 
 
-def _items(rng: random.Random) -> list[ItemIn]:
+def _items(rng: random.Random, scale: int) -> list[ItemIn]:
     picked = rng.sample(MENU, rng.randint(1, 3))
     return [
-        ItemIn(sku=sku, category=cat, quantity=Decimal(rng.randint(1, 2)), unit_price=price)
+        ItemIn(sku=sku, category=cat, quantity=Decimal(rng.randint(1, 2)), unit_price=price * scale)
         for sku, cat, price in picked
     ]
 
 
-def seed(db: Database, now: datetime, *, members_count: int = 50, seed_value: int = 7) -> DemoInfo:
+def seed(
+    db: Database,
+    now: datetime,
+    *,
+    template: str = "coffee-stamps",
+    members_count: int = 50,
+    seed_value: int = 7,
+) -> DemoInfo:
     rng = random.Random(seed_value)
+    chosen = get_template(template)
+    slug = SLUG if template == "coffee-stamps" else f"demo-{template}"
+    # Menu prices are euro cents; a currency without minor units (CLP) runs ~1,000 to the euro.
+    per_euro_cent = 10 if minor_exponent(chosen.currency) == 0 else 1
+    scale = PRICE_SCALE.get(template, 1) * per_euro_cent
     with db.transaction() as conn:
-        existing = tenancy_store.business_by_slug(conn, SLUG)
+        existing = tenancy_store.business_by_slug(conn, slug)
         if existing is not None:
             _, key = tenancy.create_api_key(
                 conn, existing.id, name="demo counter", role=Role.manager, location_id=None, now=now
             )
-            return DemoInfo(existing.id, SLUG, key, _logins(existing.id, conn), created=False)
+            return DemoInfo(existing.id, slug, key, _logins(existing.id, conn), created=False)
         start = now - timedelta(days=120)
         bid = tenancy.create_business(
             conn,
-            name="Café Lealtad (demo)",
-            currency="EUR",
+            name=f"Lealtad demo: {chosen.title_en}",
+            currency=chosen.currency,
             timezone="Europe/Madrid",
             locale="es",
-            slug=SLUG,
+            slug=slug,
             now=start,
-            program=ProgramSettings(points_per_unit=Decimal(10), points_expire_after_days=365),
+            program=chosen.build(),
         )
         loc_ids = [
             tenancy.create_location(conn, bid, name=name, timezone="Europe/Madrid", now=start)
@@ -98,7 +113,7 @@ def seed(db: Database, now: datetime, *, members_count: int = 50, seed_value: in
         _, key = tenancy.create_api_key(
             conn, bid, name="demo POS", role=Role.manager, location_id=None, now=start
         )
-    info = DemoInfo(bid, SLUG, key)
+    info = DemoInfo(bid, slug, key)
     counters = [staff_ids["counter1@demo-cafe.example"], staff_ids["counter2@demo-cafe.example"]]
     receipt = 1000
     for n in range(1, members_count + 1):
@@ -129,7 +144,7 @@ def seed(db: Database, now: datetime, *, members_count: int = 50, seed_value: in
             if at >= now:
                 break
             receipt += 1
-            items = _items(rng)
+            items = _items(rng, scale)
             amount = int(sum(i.unit_price * i.quantity for i in items))
             principal = Principal(bid, Role.staff, loc_ids[where], counters[where])
             with db.transaction() as conn:
@@ -139,7 +154,7 @@ def seed(db: Database, now: datetime, *, members_count: int = 50, seed_value: in
                     PurchaseIn(
                         receipt_id=f"R{receipt}",
                         amount=amount,
-                        currency="EUR",
+                        currency=chosen.currency,
                         member_id=member_id,
                         channel="counter",
                         occurred_at=at,
@@ -193,8 +208,8 @@ def seed(db: Database, now: datetime, *, members_count: int = 50, seed_value: in
                 Principal(bid, Role.staff, loc_ids[i % 2]),
                 PurchaseIn(
                     receipt_id=f"A{i}",
-                    amount=rng.randint(150, 900),
-                    currency="EUR",
+                    amount=rng.randint(150, 900) * scale,
+                    currency=chosen.currency,
                     channel="counter",
                     occurred_at=at,
                 ),

@@ -25,8 +25,33 @@ def _points(client: TestClient, shop: Shop, member: int) -> int:
     return int(response.json()["points"])
 
 
-def _set_program(client: TestClient, shop: Shop, **program) -> None:  # type: ignore[no-untyped-def]
-    response = client.put("/api/v1/program", json=program, headers=shop.auth("manager"))
+def _set_program(
+    client: TestClient,
+    shop: Shop,
+    points_per_unit: str = "1",
+    rounding: str = "floor",
+    points_expire_after_days: int | None = None,
+    pending_days: int = 0,
+) -> None:
+    points = {"pending_days": pending_days}
+    if points_expire_after_days:
+        points |= {"expiry": "days", "expiry_days": points_expire_after_days}
+    definition = {
+        "points": points,
+        "rules": [
+            {
+                "id": "base",
+                "name": "Points per purchase",
+                "action": {
+                    "type": "points_per_unit",
+                    "rate": points_per_unit,
+                    "rounding": rounding,
+                },
+            }
+        ],
+    }
+    body = {"definition": definition, "reason": "test set-up"}
+    response = client.put("/api/v1/program", json=body, headers=shop.auth("manager"))
     assert response.status_code == 200, response.text
 
 
@@ -236,7 +261,7 @@ def test_a_currency_without_minor_units_earns_per_whole_unit(client, db, clock) 
 
     from lealtad.members import service as members
     from lealtad.members.schemas import MemberIn
-    from lealtad.rules.model import ProgramSettings
+    from lealtad.rules.definition import points_per_currency_unit
     from lealtad.tenancy import service as tenancy
     from lealtad.tenancy.model import Role
 
@@ -248,7 +273,7 @@ def test_a_currency_without_minor_units_earns_per_whole_unit(client, db, clock) 
             timezone="Asia/Tokyo",
             locale="en",
             now=clock.now(),
-            program=ProgramSettings(points_per_unit=Decimal("0.01")),
+            program=points_per_currency_unit(Decimal("0.01")),
         )
         _, key = tenancy.create_api_key(
             conn, bid, name="pos", role=Role.staff, location_id=None, now=clock.now()

@@ -24,6 +24,8 @@ from tests.support import Shop, purchase_body
 
 API = "/api/v1"
 PUBLIC = "/api/v1/public"
+# Catalogue data that is the same for every business: there is nothing of B's to leak.
+SHARED = {"/api/v1/program/templates/{name}"}
 PATH_PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
 
 # A minimal valid body per request model, for routes that take one and whose model has required
@@ -71,6 +73,7 @@ def tenant_operations(app: FastAPI) -> list[Operation]:
         for op in api_operations(app)
         if op.path.startswith(API + "/")
         and not op.path.startswith(PUBLIC + "/")
+        and op.path not in SHARED
         and PATH_PARAM.search(op.path)
     ]
 
@@ -182,6 +185,21 @@ def create_resources(client: TestClient, b: Shop) -> Resources:
     assert resp.status_code == 201, resp.text
     api_key = resp.json()
 
+    # Two program changes, so B has a version 3 that A (at version 1) does not.
+    for rate in ("2", "3"):
+        definition = {
+            "rules": [
+                {"id": "base", "name": "Base", "action": {"type": "points_per_unit", "rate": rate}}
+            ]
+        }
+        resp = client.put(
+            f"{API}/program",
+            json={"definition": definition, "reason": "isolation probe"},
+            headers=owner,
+        )
+        assert resp.status_code == 200, resp.text
+    version = resp.json()["version"]
+
     resp = client.get(f"{API}/members/{member['id']}", headers=owner)
     assert resp.status_code == 200, resp.text
     return Resources(
@@ -191,6 +209,7 @@ def create_resources(client: TestClient, b: Shop) -> Resources:
             "location_id": location["id"],
             "staff_id": staff["id"],
             "api_key_id": api_key["id"],
+            "version": version,
         },
         member=resp.json(),
         receipt_id=receipt["receipt_id"],

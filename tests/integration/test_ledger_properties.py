@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 from datetime import timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,11 +21,13 @@ from lealtad.ledger.verify import verify
 from lealtad.purchases import refunds
 from lealtad.purchases import service as purchases
 from lealtad.purchases.schemas import PurchaseIn, RefundIn
-from lealtad.rules.model import ProgramSettings
+from lealtad.rules.definition import PointsPolicy, points_per_currency_unit
+from lealtad.rules.periods import expiry_for
 from tests.support import make_shop
 
-PROGRAM = ProgramSettings(
-    points_per_unit=Decimal("1.5"), rounding="half_up", points_expire_after_days=20, pending_days=3
+shop_zone = ZoneInfo("Europe/Madrid")
+PROGRAM = points_per_currency_unit(Decimal("1.5"), "half_up").model_copy(
+    update={"points": PointsPolicy(expiry="days", expiry_days=20, pending_days=3)}
 )
 
 members = st.integers(min_value=0, max_value=1)
@@ -80,7 +83,7 @@ def _apply(db: Database, shop, clock: FixedClock, receipts: list[str], op, op_nu
                 reason="fix",
                 actor="t",
                 now=now,
-                expire_after_days=PROGRAM.points_expire_after_days,
+                expires_at=expiry_for(now, "days", 20, shop_zone),
             )
     elif kind == "wait":
         clock.at = clock.at + timedelta(days=a, hours=1)

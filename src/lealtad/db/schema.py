@@ -1,9 +1,23 @@
 """Imports every domain's tables so that the shared MetaData is complete (for Alembic and tests)."""
 
+from lealtad.comms import tables as comms_tables
 from lealtad.db.metadata import metadata
+from lealtad.events import tables as event_tables
 from lealtad.ledger import tables as ledger_tables
 from lealtad.members import tables as member_tables
 from lealtad.purchases import tables as purchase_tables
+from lealtad.rules import tables as rule_tables
 from lealtad.tenancy import tables as tenancy_tables
+from lealtad.tiers import tables as tier_tables
 
-__all__ = ["ledger_tables", "member_tables", "metadata", "purchase_tables", "tenancy_tables"]
+__all__ = [
+    "comms_tables",
+    "event_tables",
+    "ledger_tables",
+    "member_tables",
+    "metadata",
+    "purchase_tables",
+    "rule_tables",
+    "tenancy_tables",
+    "tier_tables",
+]

@@ -3,7 +3,7 @@ member's balance (never below zero)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Connection
 
@@ -24,12 +24,12 @@ def adjust(
     reason: str,
     actor: str,
     now: datetime,
-    expire_after_days: int | None = None,
+    expires_at: datetime | None = None,
 ) -> int:
+    """A positive adjustment is a new lot (expiring when the program says); a negative one takes
+    from the soonest-expiring lots and never below zero."""
     code = ACCOUNT_OF_UNIT[unit]
-    expires_at = (
-        now + timedelta(days=expire_after_days) if amount > 0 and expire_after_days else None
-    )
+    expires_at = expires_at if amount > 0 else None
     entry = Entry(
         kind="adjust",
         memo=reason,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from fastapi import APIRouter
 
 from lealtad.deps import CurrentPrincipal, Db, Manager, Now
@@ -14,6 +16,8 @@ from lealtad.ledger.model import CASHBACK_ACCOUNT, PENDING_POINTS_ACCOUNT, POINT
 from lealtad.ledger.schemas import BalanceOut, HistoryEntry
 from lealtad.members import service as members
 from lealtad.purchases.schemas import AdjustmentIn, AdjustmentOut
+from lealtad.rules import service as programs
+from lealtad.rules.periods import expiry_for
 from lealtad.tenancy import service as tenancy
 
 router = APIRouter(prefix="/api/v1", tags=["ledger"], responses=ERROR_RESPONSES)
@@ -75,7 +79,9 @@ def adjust(
         raise Invalid("an adjustment moves a non-zero amount", code="zero_adjustment")
     with db.transaction() as conn:
         members.get(conn, principal.business_id, member_id)
-        program = tenancy.program_of(tenancy.get_business(conn, principal.business_id))
+        business = tenancy.get_business(conn, principal.business_id)
+        policy = programs.in_force(conn, principal.business_id, now).definition.points
+        expires = expiry_for(now, policy.expiry, policy.expiry_days, ZoneInfo(business.timezone))
         entry_id = adjustments.adjust(
             conn,
             principal.business_id,
@@ -85,7 +91,7 @@ def adjust(
             reason=body.reason.strip(),
             actor=principal.actor,
             now=now,
-            expire_after_days=program.points_expire_after_days if body.unit == "points" else None,
+            expires_at=expires if body.unit == "points" else None,
         )
         tenancy.audit(
             conn,

@@ -158,6 +158,7 @@ def sign_up(
             phone=body.phone,
             locale=body.locale,
             consent=body.consent,
+            referral_code=body.referral_code,
         )
         try:
             member_id = service.enrol(

@@ -35,6 +35,12 @@ def new_card_number() -> str:
     return body + luhn_digit(body)
 
 
+def new_referral_code() -> str:
+    """Eight characters from an alphabet without look-alikes (no 0/O, 1/I), easy to read aloud."""
+    alphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+    return "".join(secrets.choice(alphabet) for _ in range(8))
+
+
 def is_card_number(value: str) -> bool:
     return len(value) == CARD_DIGITS and value.isdigit() and luhn_digit(value[:-1]) == value[-1]
 

@@ -31,6 +31,7 @@ class MemberIn(BaseModel):
     tags: list[str] = Field(default_factory=list, max_length=50)
     consent: Consent = Field(default_factory=Consent)
     location_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    referral_code: str | None = Field(default=None, max_length=16, description="a friend's code")
     staff_id: int | None = Field(
         default=None, ge=1, le=MAX_ID, description="who enrolled the member"
     )
@@ -59,6 +60,7 @@ class SignupIn(BaseModel):
     locale: Locale | None = None
     accept_terms: bool
     consent: Consent = Field(default_factory=Consent)
+    referral_code: str | None = Field(default=None, max_length=16, description="a friend's code")
     location_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
@@ -84,4 +86,7 @@ class MemberOut(BaseModel):
     enrolled_location_id: int | None
     enrolled_at: datetime
     status: str
+    referral_code: str | None
+    referred_by_member_id: int | None
+    tier: str | None
     balances: dict[str, int]

@@ -12,7 +12,9 @@ from lealtad.kit.clock import naive_utc
 from lealtad.ledger import service as ledger
 from lealtad.members import model, store
 from lealtad.members.schemas import Consent, MemberIn, MemberOut, MemberPatch
+from lealtad.rules import lifecycle
 from lealtad.tenancy import service as tenancy
+from lealtad.tiers import service as tiers
 
 
 def _email(value: str | None) -> str | None:
@@ -89,6 +91,18 @@ def enrol(
     card = model.new_card_number()
     while store.card_number_taken(conn, business_id, card):
         card = model.new_card_number()
+    code = model.new_referral_code()
+    while store.member_by(conn, business_id, "referral_code", code) is not None:
+        code = model.new_referral_code()
+    referrer = None
+    if data.referral_code:
+        referrer = store.member_by(
+            conn, business_id, "referral_code", data.referral_code.strip().upper()
+        )
+        if referrer is None:
+            raise NotFound(
+                "no member of this business has that referral code", code="referral_not_found"
+            )
     member_id = store.insert_member(
         conn,
         business_id=business_id,
@@ -106,9 +120,24 @@ def enrol(
         enrolled_location_id=location_id,
         enrolled_at=naive_utc(now),
         status="active",
+        referral_code=code,
+        referred_by_member_id=referrer.id if referrer else None,
     )
     ledger.open_member_accounts(conn, business_id, member_id, now)
+    actor = f"staff:{staff_id}" if staff_id else channel
+    lifecycle.on_enrolment(conn, business_id, get(conn, business_id, member_id), now, actor)
+    _maybe_profile_completed(conn, business_id, member_id, now, actor)
     return member_id
+
+
+def _maybe_profile_completed(
+    conn: Connection, business_id: int, member_id: int, now: datetime, actor: str
+) -> None:
+    """The first time every profile field is filled in, the profile_completed rules run."""
+    row = get(conn, business_id, member_id)
+    if row.profile_completed_at is None and lifecycle.profile_complete(row):
+        store.update_member(conn, business_id, member_id, profile_completed_at=naive_utc(now))
+        lifecycle.fire(conn, business_id, row, "profile_completed", at=now, now=now, actor=actor)
 
 
 def get(conn: Connection, business_id: int, member_id: int) -> Any:
@@ -116,6 +145,11 @@ def get(conn: Connection, business_id: int, member_id: int) -> Any:
     if row is None:
         raise NotFound(f"no member {member_id} in this business", code="member_not_found")
     return row
+
+
+def lock(conn: Connection, business_id: int, member_id: int) -> None:
+    """Holds the member's row until commit (PostgreSQL; SQLite's write transaction already does)."""
+    store.lock_member(conn, business_id, member_id)
 
 
 def find(
@@ -183,6 +217,7 @@ def update(
         values["consent"] = _consent(patch.consent, "profile", now, row.consent)
     if values:
         store.update_member(conn, business_id, member_id, **values)
+        _maybe_profile_completed(conn, business_id, member_id, now, "profile")
 
 
 def out(conn: Connection, row: Any, secret_key: str) -> MemberOut:
@@ -202,5 +237,8 @@ def out(conn: Connection, row: Any, secret_key: str) -> MemberOut:
         enrolled_location_id=row.enrolled_location_id,
         enrolled_at=row.enrolled_at,
         status=row.status,
+        referral_code=row.referral_code,
+        referred_by_member_id=row.referred_by_member_id,
+        tier=tiers.current(conn, row.business_id, row.id),
         balances=ledger.balances(conn, row.business_id, row.id),
     )

@@ -19,6 +19,14 @@ def member(conn: Connection, business_id: int, member_id: int) -> Any:
     ).first()
 
 
+def lock_member(conn: Connection, business_id: int, member_id: int) -> None:
+    conn.execute(
+        select(members.c.id)
+        .where(members.c.business_id == business_id, members.c.id == member_id)
+        .with_for_update()
+    )
+
+
 def member_by(conn: Connection, business_id: int, column: str, value: str) -> Any:
     return conn.execute(
         select(members).where(members.c.business_id == business_id, members.c[column] == value)

@@ -26,7 +26,12 @@ members = Table(
     Column("enrolled_location_id", Id, ForeignKey("locations.id"), nullable=True),
     Column("enrolled_at", DateTime, nullable=False),
     Column("status", String(16), nullable=False, default="active"),
+    # Shared by the member to bring friends; not the card number, which pays at the till.
+    Column("referral_code", String(16), nullable=True),
+    Column("referred_by_member_id", Id, ForeignKey("members.id"), nullable=True),
+    Column("profile_completed_at", DateTime, nullable=True),
     Index("uq_members_business_card", "business_id", "card_number", unique=True),
     Index("uq_members_business_email", "business_id", "email", unique=True),
     Index("uq_members_business_phone", "business_id", "phone", unique=True),
+    Index("uq_members_business_referral", "business_id", "referral_code", unique=True),
 )

@@ -38,6 +38,17 @@ def record_purchase(
     return JSONResponse(answer, status_code=status)
 
 
+@router.post("/purchases/preview", response_model=PurchaseOut)
+def preview_purchase(
+    body: PurchaseIn, principal: CurrentPrincipal, db: Db, now: Now, settings: AppSettings
+) -> PurchaseOut:
+    """What this purchase would earn now, rule by rule, without recording anything."""
+    with db.read() as conn:
+        return service.preview(
+            conn, principal, body, secret_key=settings.effective_secret_key, now=now
+        )
+
+
 @router.get("/purchases/{purchase_id}", response_model=PurchaseOut)
 def purchase(purchase_id: IdPath, principal: CurrentPrincipal, db: Db) -> PurchaseOut:
     with db.read() as conn:

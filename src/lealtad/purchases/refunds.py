@@ -6,11 +6,13 @@ from collections import defaultdict
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
 from lealtad.errors import Conflict, Invalid, NotFound
 from lealtad.kit.clock import naive_utc
+from lealtad.kit.money import minor_exponent
 from lealtad.ledger import idempotency
 from lealtad.ledger import service as ledger
 from lealtad.ledger import store as ledger_store
@@ -22,9 +24,13 @@ from lealtad.ledger.model import (
     MemberLeg,
     SystemLeg,
 )
+from lealtad.members import service as members
 from lealtad.purchases import store
 from lealtad.purchases.schemas import RefundIn, RefundOut
 from lealtad.purchases.service import occurred
+from lealtad.rules import apply
+from lealtad.rules.facts import Facts
+from lealtad.tenancy import service as tenancy
 from lealtad.tenancy.model import Principal
 
 # Where each unit's award can sit, in the order a refund takes it back: points not yet unlocked
@@ -87,6 +93,7 @@ def refund(
     )
     store.set_refunded(conn, bid, purchase.id, refunded_total)
     reversed_, shortfall = _take_back(conn, principal, purchase, refund_id, owed, at, now)
+    tier_change = _after_refund(conn, principal, purchase, amount, at, now)
     if shortfall:
         store.set_refund_shortfall(conn, bid, refund_id, shortfall)
     body = RefundOut(
@@ -96,10 +103,43 @@ def refund(
         amount=amount,
         reversed=reversed_,
         shortfall=shortfall,
+        tier_changed=tier_change is not None,
         balances=ledger.balances(conn, bid, purchase.member_id) if purchase.member_id else None,
     ).model_dump(mode="json")
     idempotency.finish(conn, bid, key, 201, body)
     return 201, body
+
+
+def _after_refund(
+    conn: Connection, principal: Principal, purchase: Any, amount: int, at: datetime, now: datetime
+) -> tuple[str | None, str | None] | None:
+    """Runs the program's refund rules and re-checks the tier. A tier earned with the refunded
+    purchase is not taken away here: it holds until its window and grace run out, and the review
+    then counts spend net of refunds."""
+    if purchase.member_id is None:
+        return None
+    business = tenancy.get_business(conn, principal.business_id)
+    member = members.get(conn, principal.business_id, purchase.member_id)
+    facts = Facts(
+        trigger="refund",
+        occurred_at=at,
+        tz=ZoneInfo(business.timezone),
+        amount=amount,
+        exponent=minor_exponent(business.currency),
+    )
+    context = apply.context_for(conn, principal.business_id, member, purchase.id)
+    outcome = apply.apply(
+        conn,
+        principal.business_id,
+        context,
+        facts,
+        now=now,
+        actor=principal.actor,
+        # Not linked to the purchase: a later refund must not take back what a refund rule gave.
+        purchase_id=None,
+        memo=f"refund of {purchase.receipt_id}",
+    )
+    return outcome.tier_change
 
 
 def _owed_now(

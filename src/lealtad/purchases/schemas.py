@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,6 +22,7 @@ class ItemIn(BaseModel):
     sku: str = Field(min_length=1, max_length=100)
     category: str | None = Field(default=None, max_length=100)
     quantity: Decimal = Field(default=Decimal(1), gt=0, le=100_000, max_digits=12, decimal_places=3)
+    tags: list[str] = Field(default_factory=list, max_length=20)
     unit_price: int = Field(ge=0, le=MAX_MINOR)
 
 
@@ -38,9 +39,14 @@ class PurchaseIn(BaseModel):
     channel: Channel = "api"
     occurred_at: datetime | None = None
     items: list[ItemIn] = Field(default_factory=list, max_length=500)
+    cashback_redeem: int = Field(
+        default=0, ge=0, le=MAX_MINOR, description="cashback the member uses to pay (minor units)"
+    )
 
 
 class AwardOut(BaseModel):
+    rule_id: str
+    member_id: int
     account: str
     unit: str
     amount: int
@@ -56,9 +62,13 @@ class PurchaseOut(BaseModel):
     location_id: int | None
     amount: int
     currency: str
+    cashback_redeemed: int
     refunded_amount: int
     occurred_at: datetime
     awards: list[AwardOut]
+    cards_completed: list[dict[str, Any]]
+    tier: str | None
+    tier_changed: bool
     balances: dict[str, int] | None
 
 
@@ -82,6 +92,7 @@ class RefundOut(BaseModel):
     amount: int
     reversed: dict[str, int]
     shortfall: dict[str, int]
+    tier_changed: bool
     balances: dict[str, int] | None
 
 

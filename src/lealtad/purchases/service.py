@@ -1,32 +1,31 @@
-"""Recording a purchase: validate, find the member, evaluate the program, post the awards."""
+"""Recording a purchase: validate, find the member, apply the program, post the awards."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
 from lealtad.errors import Conflict, Invalid, NotFound
 from lealtad.kit.clock import as_utc, naive_utc
-from lealtad.kit.money import is_known_currency
-from lealtad.ledger import idempotency
+from lealtad.kit.money import is_known_currency, minor_exponent
+from lealtad.ledger import adjustments, idempotency
 from lealtad.ledger import service as ledger
-from lealtad.ledger.model import (
-    CASHBACK_ACCOUNT,
-    PENDING_POINTS_ACCOUNT,
-    POINTS_ACCOUNT,
-    Entry,
-    MemberLeg,
-    SystemLeg,
-)
 from lealtad.members import service as members
 from lealtad.purchases import store
 from lealtad.purchases.schemas import AwardOut, PurchaseIn, PurchaseOut
-from lealtad.rules import model as rules
+from lealtad.rules import apply
+from lealtad.rules import service as rules
+from lealtad.rules import store as rule_store
+from lealtad.rules.apply import Granted
+from lealtad.rules.facts import Facts, Item
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy.model import Principal
+from lealtad.tiers import service as tiers
 
 # A POS clock a little ahead of ours is normal; a sale dated tomorrow is not.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -53,6 +52,130 @@ def check_currency(currency: str, business: Any) -> None:
         )
 
 
+def _member(conn: Connection, bid: int, data: PurchaseIn, secret_key: str) -> Any:
+    if not (data.member_id or data.card_number or data.qr_token):
+        return None
+    return members.find(
+        conn,
+        bid,
+        secret_key,
+        member_id=data.member_id,
+        card_number=data.card_number,
+        qr_token=data.qr_token,
+    )
+
+
+def purchase_facts(
+    business: Any, location: Any, data: PurchaseIn, at: datetime, trigger: str = "purchase"
+) -> Facts:
+    return Facts(
+        trigger=trigger,
+        occurred_at=at,
+        tz=ZoneInfo(location.timezone if location is not None else business.timezone),
+        amount=data.amount - data.cashback_redeem,
+        exponent=minor_exponent(business.currency),
+        channel=data.channel,
+        location_id=location.id if location is not None else None,
+        items=tuple(
+            Item(i.sku, Decimal(i.quantity), i.unit_price, i.category, frozenset(i.tags))
+            for i in data.items
+        ),
+    )
+
+
+def _earn(
+    conn: Connection,
+    principal: Principal,
+    member: Any,
+    facts: Facts,
+    purchase_id: int | None,
+    receipt_id: str,
+    now: datetime,
+    *,
+    write: bool,
+) -> tuple[list[Granted], list[dict[str, Any]], tuple[str | None, str | None] | None]:
+    """The purchase's own awards and, for a referred member, the referral's."""
+    bid = principal.business_id
+    context = apply.context_for(conn, bid, member, purchase_id)
+    runs = [(facts, None)]
+    if member.referred_by_member_id:
+        stage: Literal["first_purchase", "purchase"] = (
+            "first_purchase" if context.visits_before == 0 else "purchase"
+        )
+        runs.append(
+            (replace(facts, trigger="referral", referral_stage=stage), member.referred_by_member_id)
+        )
+    granted: list[Granted] = []
+    cards: list[dict[str, Any]] = []
+    tier_change = None
+    for run_facts, referrer in runs:
+        if not write:
+            granted += apply.plan(conn, bid, context, run_facts, referrer_id=referrer)[1]
+            continue
+        outcome = apply.apply(
+            conn,
+            bid,
+            context,
+            run_facts,
+            now=now,
+            actor=principal.actor,
+            purchase_id=purchase_id,
+            referrer_id=referrer,
+            memo=f"purchase {receipt_id}",
+        )
+        granted += outcome.granted
+        cards += outcome.cards_completed
+        tier_change = tier_change or outcome.tier_change
+    return granted, cards, tier_change
+
+
+def _award_out(g: Granted) -> AwardOut:
+    return AwardOut(
+        rule_id=g.rule_id,
+        member_id=g.member_id,
+        account=g.account,
+        unit=g.unit,
+        amount=g.amount,
+        reason=g.reason,
+        expires_at=g.expires_at,
+        unlocks_at=g.unlocks_at,
+    )
+
+
+def _redeem_cashback(
+    conn: Connection,
+    principal: Principal,
+    business: Any,
+    member: Any,
+    data: PurchaseIn,
+    now: datetime,
+) -> None:
+    if data.cashback_redeem == 0:
+        return
+    if member is None:
+        raise Invalid("cashback can only be redeemed by a member", code="member_required")
+    if data.cashback_redeem > data.amount:
+        raise Invalid("cashback cannot pay more than the purchase", code="cashback_exceeds_amount")
+    program = rules.in_force(conn, business.id, now)
+    least = program.definition.cashback.redemption_minimum
+    if data.cashback_redeem < least:
+        raise Invalid(
+            f"cashback is redeemed from {least} (minor units) upwards",
+            code="below_redemption_minimum",
+            details={"minimum": least},
+        )
+    adjustments.spend(
+        conn,
+        business.id,
+        member.id,
+        unit="cashback",
+        amount=data.cashback_redeem,
+        memo=f"cashback paid purchase {data.receipt_id}",
+        actor=principal.actor,
+        now=now,
+    )
+
+
 def record(
     conn: Connection,
     principal: Principal,
@@ -72,23 +195,17 @@ def record(
     check_currency(data.currency, business)
     at = occurred(data.occurred_at, now)
     location_id = data.location_id or principal.location_id
-    if location_id is not None:
-        tenancy.get_location(conn, bid, location_id)
-    member = None
-    if data.member_id or data.card_number or data.qr_token:
-        member = members.find(
-            conn,
-            bid,
-            secret_key,
-            member_id=data.member_id,
-            card_number=data.card_number,
-            qr_token=data.qr_token,
-        )
+    location = tenancy.get_location(conn, bid, location_id) if location_id else None
+    member = _member(conn, bid, data, secret_key)
     if store.purchase_by_receipt(conn, bid, data.receipt_id) is not None:
         raise Conflict(
             f"receipt {data.receipt_id!r} was already recorded with another idempotency key",
             code="duplicate_receipt",
         )
+    if member is not None:
+        # One member's purchases are evaluated one at a time, so caps and visit counts hold.
+        members.lock(conn, bid, member.id)
+    _redeem_cashback(conn, principal, business, member, data, now)
     purchase_id = store.insert_purchase(
         conn,
         business_id=bid,
@@ -104,22 +221,13 @@ def record(
         occurred_at=naive_utc(at),
         recorded_at=naive_utc(now),
     )
-    awards: list[AwardOut] = []
+    granted: list[Granted] = []
+    cards: list[dict[str, Any]] = []
+    tier_change = None
     if member is not None:
-        fact = rules.Purchase(
-            amount=data.amount,
-            currency=data.currency.upper(),
-            occurred_at=at,
-            channel=data.channel,
-            location_id=location_id,
-            items=tuple(
-                rules.Item(i.sku, Decimal(i.quantity), i.unit_price, i.category) for i in data.items
-            ),
-        )
-        context = rules.MemberContext(member.id, frozenset(member.tags))
-        found = rules.evaluate(fact, context, tenancy.program_of(business))
-        awards = post_awards(
-            conn, principal, member.id, purchase_id, data.receipt_id, found, at, now
+        facts = purchase_facts(business, location, data, at)
+        granted, cards, tier_change = _earn(
+            conn, principal, member, facts, purchase_id, data.receipt_id, now, write=True
         )
     body = PurchaseOut(
         id=purchase_id,
@@ -128,72 +236,57 @@ def record(
         location_id=location_id,
         amount=data.amount,
         currency=data.currency.upper(),
+        cashback_redeemed=data.cashback_redeem,
         refunded_amount=0,
         occurred_at=at,
-        awards=awards,
+        awards=[_award_out(g) for g in granted],
+        cards_completed=cards,
+        tier=tiers.current(conn, bid, member.id) if member else None,
+        tier_changed=tier_change is not None,
         balances=ledger.balances(conn, bid, member.id) if member else None,
     ).model_dump(mode="json")
     idempotency.finish(conn, bid, key, 201, body)
     return 201, body
 
 
-def post_awards(
-    conn: Connection,
-    principal: Principal,
-    member_id: int,
-    purchase_id: int,
-    receipt_id: str,
-    awards: list[rules.Award],
-    at: datetime,
-    now: datetime,
-) -> list[AwardOut]:
-    legs: list[MemberLeg | SystemLeg] = []
-    out = []
-    for award in awards:
-        pending = award.unlocks_at is not None and as_utc(award.unlocks_at) > as_utc(now)
-        code = PENDING_POINTS_ACCOUNT if pending else POINTS_ACCOUNT
-        if award.unit == "cashback":
-            code = CASHBACK_ACCOUNT
-        legs.append(
-            MemberLeg(
-                member_id,
-                code,
-                award.unit,
-                award.amount,
-                expires_at=award.expires_at,
-                unlocks_at=award.unlocks_at if code == PENDING_POINTS_ACCOUNT else None,
-                origin_purchase_id=purchase_id,
-            )
-        )
-        legs.append(SystemLeg("issued", award.unit, -award.amount))
-        out.append(
-            AwardOut(
-                account=code,
-                unit=award.unit,
-                amount=award.amount,
-                reason=award.reason,
-                expires_at=award.expires_at,
-                unlocks_at=award.unlocks_at,
-            )
-        )
-    if legs:
-        entry = Entry(
-            kind="earn",
-            memo=f"purchase {receipt_id}: " + "; ".join(a.reason for a in awards),
-            legs=tuple(legs),
-            occurred_at=at,
-            member_id=member_id,
-            purchase_id=purchase_id,
-            actor=principal.actor,
-        )
-        ledger.post(conn, principal.business_id, entry, now)
-    return out
+def preview(
+    conn: Connection, principal: Principal, data: PurchaseIn, *, secret_key: str, now: datetime
+) -> PurchaseOut:
+    """What the purchase would earn now, without writing anything."""
+    bid = principal.business_id
+    business = tenancy.get_business(conn, bid)
+    check_currency(data.currency, business)
+    at = occurred(data.occurred_at, now)
+    location_id = data.location_id or principal.location_id
+    location = tenancy.get_location(conn, bid, location_id) if location_id else None
+    member = _member(conn, bid, data, secret_key)
+    granted: list[Granted] = []
+    if member is not None:
+        facts = purchase_facts(business, location, data, at)
+        granted = _earn(conn, principal, member, facts, None, data.receipt_id, now, write=False)[0]
+    return PurchaseOut(
+        id=0,
+        receipt_id=data.receipt_id,
+        member_id=member.id if member else None,
+        location_id=location_id,
+        amount=data.amount,
+        currency=data.currency.upper(),
+        cashback_redeemed=data.cashback_redeem,
+        refunded_amount=0,
+        occurred_at=at,
+        awards=[_award_out(g) for g in granted],
+        cards_completed=[],
+        tier=tiers.current(conn, bid, member.id) if member else None,
+        tier_changed=False,
+        balances=ledger.balances(conn, bid, member.id) if member else None,
+    )
 
 
 def get(conn: Connection, principal: Principal, purchase_id: int) -> PurchaseOut:
     row = store.purchase(conn, principal.business_id, purchase_id)
     if row is None:
         raise NotFound(f"no purchase {purchase_id} in this business", code="purchase_not_found")
+    awarded = rule_store.purchase_award_rules(conn, principal.business_id, purchase_id)
     return PurchaseOut(
         id=row.id,
         receipt_id=row.receipt_id,
@@ -201,8 +294,22 @@ def get(conn: Connection, principal: Principal, purchase_id: int) -> PurchaseOut
         location_id=row.location_id,
         amount=row.amount,
         currency=row.currency,
+        cashback_redeemed=0,
         refunded_amount=row.refunded_amount,
         occurred_at=as_utc(row.occurred_at),
-        awards=[],
+        awards=[
+            AwardOut(
+                rule_id=a.rule_id,
+                member_id=a.member_id,
+                account=a.unit,
+                unit=a.unit,
+                amount=a.amount,
+                reason=a.reason,
+            )
+            for a in awarded
+        ],
+        cards_completed=[],
+        tier=None,
+        tier_changed=False,
         balances=None,
     )

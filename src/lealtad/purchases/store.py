@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from lealtad.purchases.tables import purchases, refunds
 
@@ -88,3 +88,18 @@ def set_refund_shortfall(
         .where(refunds.c.business_id == business_id, refunds.c.id == refund_id)
         .values(shortfall=shortfall)
     )
+
+
+def visits_before(
+    conn: Connection, business_id: int, member_id: int, purchase_id: int | None
+) -> int:
+    """The member's earlier purchases that still count as visits (not fully refunded)."""
+    query = select(func.count()).where(
+        purchases.c.business_id == business_id,
+        purchases.c.member_id == member_id,
+        purchases.c.amount > 0,
+        purchases.c.refunded_amount < purchases.c.amount,
+    )
+    if purchase_id is not None:
+        query = query.where(purchases.c.id != purchase_id)
+    return int(conn.execute(query).scalar_one())

@@ -10,7 +10,6 @@ from lealtad.deps import AppSettings, CurrentPrincipal, Db, Manager, Now, Owner
 from lealtad.errors import Forbidden
 from lealtad.http import ERROR_RESPONSES
 from lealtad.kit.ids import Cursor, IdPath, Limit
-from lealtad.rules.model import ProgramSettings
 from lealtad.tenancy import service, store
 from lealtad.tenancy.schemas import (
     ApiKeyCreated,
@@ -38,7 +37,6 @@ def _business_out(row: Any, base_url: str) -> BusinessOut:
         timezone=row.timezone,
         locale=row.locale,
         signup_url=f"{base_url}/join/{row.slug}",
-        program=service.program_of(row),
     )
 
 
@@ -68,19 +66,6 @@ def business(principal: CurrentPrincipal, db: Db, settings: AppSettings) -> Busi
         return _business_out(
             service.get_business(conn, principal.business_id), settings.public_base_url
         )
-
-
-@router.get("/program", response_model=ProgramSettings, tags=["program"])
-def program(principal: CurrentPrincipal, db: Db) -> ProgramSettings:
-    with db.read() as conn:
-        return service.program_of(service.get_business(conn, principal.business_id))
-
-
-@router.put("/program", response_model=ProgramSettings, tags=["program"])
-def set_program(body: ProgramSettings, principal: Manager, db: Db, now: Now) -> ProgramSettings:
-    with db.transaction() as conn:
-        service.set_program(conn, principal, body, now)
-    return body
 
 
 @router.get("/locations", response_model=list[LocationOut])

@@ -8,7 +8,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from lealtad.kit.ids import MAX_ID
-from lealtad.rules.model import ProgramSettings
 from lealtad.tenancy.model import Role
 
 
@@ -20,7 +19,6 @@ class BusinessOut(BaseModel):
     timezone: str
     locale: str
     signup_url: str
-    program: ProgramSettings
 
 
 class LocationIn(BaseModel):

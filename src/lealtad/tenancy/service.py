@@ -12,7 +12,8 @@ from sqlalchemy import Connection
 from lealtad.errors import Conflict, Invalid, NotFound, Unauthorized
 from lealtad.kit.clock import naive_utc
 from lealtad.kit.money import is_known_currency
-from lealtad.rules.model import ProgramSettings
+from lealtad.rules import service as programs
+from lealtad.rules.definition import ProgramDefinition, points_per_currency_unit
 from lealtad.tenancy import store
 from lealtad.tenancy.model import (
     LOCALES,
@@ -42,7 +43,7 @@ def create_business(
     locale: str,
     now: datetime,
     slug: str | None = None,
-    program: ProgramSettings | None = None,
+    program: ProgramDefinition | None = None,
 ) -> int:
     name = name.strip()
     if not name:
@@ -63,16 +64,19 @@ def create_business(
         raise Invalid("a slug is lowercase letters, digits and dashes", code="invalid_slug")
     elif store.slug_taken(conn, slug):
         raise Conflict(f"the slug {slug!r} is taken", code="slug_taken")
-    return store.insert_business(
+    business_id = store.insert_business(
         conn,
         slug=slug,
         name=name,
         currency=currency,
         timezone=timezone,
         locale=locale,
-        program=(program or ProgramSettings()).as_json(),
         created_at=naive_utc(now),
     )
+    programs.first_version(
+        conn, business_id, program or points_per_currency_unit(), now, author="system"
+    )
+    return business_id
 
 
 def get_business(conn: Connection, business_id: int) -> Any:
@@ -80,18 +84,6 @@ def get_business(conn: Connection, business_id: int) -> Any:
     if row is None:
         raise NotFound("no such business", code="business_not_found")
     return row
-
-
-def program_of(business: Any) -> ProgramSettings:
-    return ProgramSettings.model_validate(business.program)
-
-
-def set_program(
-    conn: Connection, principal: Principal, program: ProgramSettings, now: datetime
-) -> None:
-    before = get_business(conn, principal.business_id).program
-    store.update_business(conn, principal.business_id, program=program.as_json())
-    audit(conn, principal, "program.update", "program", now, before=before, after=program.as_json())
 
 
 def create_location(

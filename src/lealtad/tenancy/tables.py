@@ -15,8 +15,6 @@ businesses = Table(
     Column("currency", String(3), nullable=False),
     Column("timezone", String(64), nullable=False),
     Column("locale", String(10), nullable=False),
-    # The earning settings until the rules engine gives programs their own versioned tables.
-    Column("program", JSON, nullable=False),
     Column("created_at", DateTime, nullable=False),
 )
 

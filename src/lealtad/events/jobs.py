@@ -1,0 +1,74 @@
+"""The daily program job: birthdays and anniversaries (once a year each, by event id), the tier
+review, and unlocking and expiring points. Idempotent: running it twice in a day changes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, select
+
+from lealtad.events import service as events
+from lealtad.events.schemas import EventIn
+from lealtad.ledger.maturity import settle
+from lealtad.members.tables import members
+from lealtad.rules.service import in_force
+from lealtad.tenancy import store as tenancy_store
+from lealtad.tenancy.model import Principal, Role
+from lealtad.tiers import service as tiers
+
+
+@dataclass
+class DailyRun:
+    birthdays: int = 0
+    anniversaries: int = 0
+    tier_changes: int = 0
+    unlocked: int = 0
+    expired: int = 0
+
+
+def run_daily(conn: Connection, business_id: int, now: datetime, secret_key: str) -> DailyRun:
+    business = tenancy_store.business(conn, business_id)
+    tz = ZoneInfo(business.timezone)
+    today = now.astimezone(tz).date()
+    # The same day's run always sends the same event, so a second run is a replay.
+    midnight = datetime.combine(today, time.min, tzinfo=tz)
+    done = DailyRun()
+    system = Principal(business_id, Role.owner)
+    rows = conn.execute(
+        select(members.c.id, members.c.birthday, members.c.enrolled_at).where(
+            members.c.business_id == business_id, members.c.status == "active"
+        )
+    ).all()
+    for member_id, birthday, enrolled_at in rows:
+        if birthday and (birthday.month, birthday.day) == (today.month, today.day):
+            _event(conn, system, member_id, "birthday", midnight, now, secret_key)
+            done.birthdays += 1
+        joined = enrolled_at.date()
+        if (joined.month, joined.day) == (today.month, today.day) and joined.year < today.year:
+            _event(conn, system, member_id, "anniversary", midnight, now, secret_key)
+            done.anniversaries += 1
+    policy = in_force(conn, business_id, now).definition.tiers
+    done.tier_changes = tiers.review(conn, business_id, policy, now, tz)
+    while True:
+        settled = settle(conn, business_id, now)
+        done.unlocked += settled.unlocked_units
+        done.expired += settled.expired_units
+        if not (settled.unlocked_lots or settled.expired_lots):
+            return done
+
+
+def _event(
+    conn: Connection,
+    system: Principal,
+    member_id: int,
+    name: str,
+    day: datetime,
+    now: datetime,
+    secret: str,
+) -> None:
+    body = EventIn(
+        event_id=f"{name}-{member_id}-{day.year}", name=name, member_id=member_id, occurred_at=day
+    )
+    events.record(conn, system, body, secret_key=secret, now=now)

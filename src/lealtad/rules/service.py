@@ -1,0 +1,141 @@
+"""Program versions: every change is a new version with its author, reason, diff and effective
+date; a transaction is evaluated with the version in force when it happened."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from threading import Lock
+from typing import Any
+
+from sqlalchemy import Connection
+
+from lealtad.comms.outbox import emit
+from lealtad.errors import Invalid, NotFound
+from lealtad.kit.clock import as_utc, naive_utc
+from lealtad.rules import store
+from lealtad.rules.compile import CompiledProgram, compile_program
+from lealtad.rules.definition import ProgramDefinition
+from lealtad.rules.diff import describe, diff
+
+# Compiling is cheap but not free; versions never change once written, so a compiled version
+# can be kept for as long as there is room.
+_CACHE_SIZE = 512
+_cache: OrderedDict[tuple[str, int, int], Program] = OrderedDict()
+_cache_lock = Lock()
+
+
+@dataclass(frozen=True)
+class Program:
+    business_id: int
+    version: int
+    effective_from: datetime
+    definition: ProgramDefinition
+    compiled: CompiledProgram
+
+
+def _program(conn: Connection, row: Any) -> Program:
+    # The database is part of the key: ids repeat across databases (tests, several tenants' DBs).
+    key = (str(conn.engine.url), row.business_id, row.version)
+    with _cache_lock:
+        found = _cache.get(key)
+        if found is not None:
+            _cache.move_to_end(key)
+            return found
+    definition = ProgramDefinition.model_validate(row.definition)
+    program = Program(
+        row.business_id,
+        row.version,
+        as_utc(row.effective_from),
+        definition,
+        compile_program(definition, row.version),
+    )
+    with _cache_lock:
+        _cache[key] = program
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return program
+
+
+def in_force(conn: Connection, business_id: int, at: datetime) -> Program:
+    row = store.version_in_force(conn, business_id, naive_utc(at))
+    if row is None:
+        raise NotFound("this business has no program yet", code="program_not_found")
+    return _program(conn, row)
+
+
+def get_version(conn: Connection, business_id: int, number: int) -> Program:
+    row = store.version(conn, business_id, number)
+    if row is None:
+        raise NotFound(f"no program version {number}", code="program_version_not_found")
+    return _program(conn, row)
+
+
+def first_version(
+    conn: Connection, business_id: int, definition: ProgramDefinition, now: datetime, author: str
+) -> None:
+    at = naive_utc(now)
+    store.insert_version(
+        conn,
+        business_id=business_id,
+        version=1,
+        effective_from=at,
+        definition=definition.as_json(),
+        author=author,
+        reason="program created",
+        diff=[],
+        created_at=at,
+    )
+
+
+def change(
+    conn: Connection,
+    business_id: int,
+    definition: ProgramDefinition,
+    *,
+    author: str,
+    reason: str,
+    now: datetime,
+    effective_from: datetime | None = None,
+) -> tuple[int, list[dict[str, Any]]]:
+    """Writes the next version and tells members' communications about it (program.changed)."""
+    start = as_utc(effective_from) if effective_from else as_utc(now)
+    if start < as_utc(now) - timedelta(minutes=5):
+        raise Invalid(
+            "a change takes effect now or later, never in the past",
+            code="effective_in_past",
+        )
+    number = store.latest_version_number(conn, business_id)
+    before = store.version(conn, business_id, number)
+    changes = diff(before.definition if before else {}, definition.as_json())
+    if before is not None and not changes:
+        raise Invalid("the program is unchanged", code="program_unchanged")
+    store.insert_version(
+        conn,
+        business_id=business_id,
+        version=number + 1,
+        effective_from=naive_utc(start),
+        definition=definition.as_json(),
+        author=author,
+        reason=reason,
+        diff=changes,
+        created_at=naive_utc(now),
+    )
+    emit(
+        conn,
+        business_id,
+        "program.changed",
+        {
+            "version": number + 1,
+            "effective_from": start.isoformat(),
+            "reason": reason,
+            "changes": describe(changes),
+        },
+        now,
+    )
+    return number + 1, changes
+
+
+def history(conn: Connection, business_id: int) -> list[Any]:
+    return store.versions(conn, business_id)

@@ -1,0 +1,107 @@
+"""All SQL of programs: versions, awards and rule budgets."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from lealtad.rules.tables import awards, program_versions, rule_budgets
+
+
+def insert_version(conn: Connection, **values: Any) -> None:
+    conn.execute(insert(program_versions).values(**values))
+
+
+def latest_version_number(conn: Connection, business_id: int) -> int:
+    found = conn.execute(
+        select(func.max(program_versions.c.version)).where(
+            program_versions.c.business_id == business_id
+        )
+    ).scalar()
+    return int(found or 0)
+
+
+def version_in_force(conn: Connection, business_id: int, at: datetime) -> Any:
+    """The version with the latest effective date not after `at`; the first one before it."""
+    query = select(program_versions).where(program_versions.c.business_id == business_id)
+    row = conn.execute(
+        query.where(program_versions.c.effective_from <= at)
+        .order_by(program_versions.c.effective_from.desc(), program_versions.c.version.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        row = conn.execute(query.order_by(program_versions.c.version).limit(1)).first()
+    return row
+
+
+def version(conn: Connection, business_id: int, number: int) -> Any:
+    return conn.execute(
+        select(program_versions).where(
+            program_versions.c.business_id == business_id, program_versions.c.version == number
+        )
+    ).first()
+
+
+def versions(conn: Connection, business_id: int) -> list[Any]:
+    return list(
+        conn.execute(
+            select(program_versions)
+            .where(program_versions.c.business_id == business_id)
+            .order_by(program_versions.c.version.desc())
+        )
+    )
+
+
+def insert_awards(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(awards), rows)
+
+
+def awarded_since(
+    conn: Connection, business_id: int, member_id: int, rule_id: str, since: datetime | None
+) -> int:
+    query = select(func.coalesce(func.sum(awards.c.amount), 0)).where(
+        awards.c.business_id == business_id,
+        awards.c.member_id == member_id,
+        awards.c.rule_id == rule_id,
+    )
+    if since is not None:
+        query = query.where(awards.c.occurred_at >= since)
+    return int(conn.execute(query).scalar_one())
+
+
+def purchase_award_rules(conn: Connection, business_id: int, purchase_id: int) -> list[Any]:
+    return list(
+        conn.execute(
+            select(
+                awards.c.rule_id,
+                awards.c.member_id,
+                awards.c.unit,
+                awards.c.amount,
+                awards.c.reason,
+            ).where(awards.c.business_id == business_id, awards.c.purchase_id == purchase_id)
+        )
+    )
+
+
+def take_budget(conn: Connection, business_id: int, rule_id: str, amount: int, budget: int) -> int:
+    """Takes up to `amount` from the rule's budget and returns what it got; the row lock taken by
+    the update makes concurrent purchases share the budget exactly."""
+    dialect_insert: Any = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    conn.execute(
+        dialect_insert(rule_budgets)
+        .values(business_id=business_id, rule_id=rule_id, spent=0)
+        .on_conflict_do_nothing()
+    )
+    key = (rule_budgets.c.business_id == business_id, rule_budgets.c.rule_id == rule_id)
+    spent = int(
+        conn.execute(select(rule_budgets.c.spent).where(*key).with_for_update()).scalar_one()
+    )
+    granted = max(0, min(amount, budget - spent))
+    if granted:
+        conn.execute(update(rule_budgets).where(*key).values(spent=rule_budgets.c.spent + granted))
+    return granted

@@ -1,0 +1,115 @@
+"""Tier use cases: check after each transaction, the periodic review, a manager's floor."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection
+
+from lealtad.comms.outbox import emit
+from lealtad.errors import Invalid
+from lealtad.kit.clock import as_utc, naive_utc
+from lealtad.rules.definition import TierPolicy
+from lealtad.tiers import model, store
+
+
+def metric(
+    conn: Connection,
+    business_id: int,
+    member_id: int,
+    policy: TierPolicy,
+    now: datetime,
+    tz: ZoneInfo,
+) -> Decimal:
+    since = naive_utc(model.window_start(policy, now, tz))
+    until = naive_utc(now)
+    if policy.metric == "spend":
+        return store.spend(conn, business_id, member_id, since, until)
+    if policy.metric == "visits":
+        return store.visits(conn, business_id, member_id, since, until)
+    if policy.metric == "points_earned":
+        return store.points_earned(conn, business_id, member_id, since, until)
+    assert policy.custom_event is not None
+    return store.event_total(conn, business_id, member_id, policy.custom_event, since, until)
+
+
+def current(conn: Connection, business_id: int, member_id: int) -> str | None:
+    row = store.status(conn, business_id, member_id)
+    return row.tier_id if row else None
+
+
+def check(
+    conn: Connection,
+    business_id: int,
+    member_id: int,
+    policy: TierPolicy | None,
+    now: datetime,
+    tz: ZoneInfo,
+) -> tuple[str | None, str | None] | None:
+    """Re-qualifies the member; returns (old tier, new tier) when it changed."""
+    if policy is None:
+        return None
+    row = store.status(conn, business_id, member_id)
+    before = row.tier_id if row else None
+    held = as_utc(row.held_until) if row and row.held_until else None
+    value = metric(conn, business_id, member_id, policy, now, tz)
+    decision = model.decide(policy, before, row.floor_tier_id if row else None, value, held, now)
+    values: dict[str, object] = {}
+    if decision.changed:
+        values |= {"tier_id": decision.tier_id, "since": naive_utc(now)}
+    if decision.extend or decision.changed:
+        until = model.held_until(policy, now, tz) if decision.tier_id else None
+        if held is not None and until is not None and not decision.changed:
+            until = max(until, held)
+        values["held_until"] = naive_utc(until) if until else None
+    if values:
+        store.save(conn, business_id, member_id, **values)
+    if not decision.changed:
+        return None
+    emit(
+        conn,
+        business_id,
+        "tier.changed",
+        {"member_id": member_id, "from": before, "to": decision.tier_id, "metric": str(value)},
+        now,
+    )
+    return before, decision.tier_id
+
+
+def set_floor(
+    conn: Connection,
+    business_id: int,
+    member_id: int,
+    policy: TierPolicy | None,
+    tier_id: str | None,
+    actor: str,
+    now: datetime,
+    tz: ZoneInfo,
+) -> tuple[str | None, str | None] | None:
+    if tier_id is not None and (policy is None or model.rank(policy, tier_id) < 0):
+        raise Invalid(f"the program has no tier {tier_id!r}", code="unknown_tier")
+    store.save(conn, business_id, member_id, floor_tier_id=tier_id, floor_set_by=actor)
+    return check(conn, business_id, member_id, policy, now, tz)
+
+
+def review(
+    conn: Connection, business_id: int, policy: TierPolicy | None, now: datetime, tz: ZoneInfo
+) -> int:
+    """Re-checks every member whose tier hold has run out; returns how many changed."""
+    if policy is None:
+        return 0
+    changed = 0
+    for member_id in store.due_for_review(conn, business_id, naive_utc(now), limit=10_000):
+        if check(conn, business_id, member_id, policy, now, tz):
+            changed += 1
+        else:
+            # Still qualifying or nothing lower to fall to: hold again from now.
+            store.save(
+                conn,
+                business_id,
+                member_id,
+                held_until=naive_utc(model.held_until(policy, now, tz)),
+            )
+    return changed
