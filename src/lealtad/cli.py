@@ -26,6 +26,8 @@ apikey_app = typer.Typer(help="API keys / claves de API", no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(business_app, name="business")
 app.add_typer(apikey_app, name="apikey")
+jobs_app = typer.Typer(help="Scheduled jobs / tareas programadas", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -111,6 +113,9 @@ def demo(
         bool, typer.Option("--serve/--no-serve", help="start the server")
     ] = True,
     port: Annotated[int | None, typer.Option(min=1, max=65535)] = None,
+    template: Annotated[
+        str, typer.Option(help="program template (see `lealtad templates`)")
+    ] = "coffee-stamps",
 ) -> None:
     """Create the demo coffee shop and serve it / crea la cafetería de demostración y la sirve."""
     from lealtad.db.migrate import upgrade
@@ -121,7 +126,10 @@ def demo(
     out.print(f"Data directory / directorio de datos: {settings.data_dir}")
     upgrade(db)
     with out.status("Creating the demo business / creando el negocio de demostración..."):
-        info = seed(db, SystemClock().now())
+        try:
+            info = seed(db, SystemClock().now(), template=template)
+        except LealtadError as exc:
+            raise _fail(exc) from exc
     base = f"http://{settings.host}:{port or settings.port}"
     with db.read() as conn:
         from lealtad.members import store as member_store
@@ -132,9 +140,10 @@ def demo(
     )
     out.print(f"  API:         {base}/api/v1   docs: {base}/docs")
     out.print(f"  Health:      {base}/healthz")
-    out.print(f"  Sign-up:     {base}/api/v1/public/{info.slug}/members")
+    out.print(f"  Sign-up:     {base}/join/{info.slug}")
+    out.print(f"  Program:     {template}")
     out.print(f"  API key:     {info.api_key}")
-    out.print("  Staff logins / accesos del personal (business / negocio: demo-cafe):")
+    out.print(f"  Staff logins / accesos del personal (business / negocio: {info.slug}):")
     for email, password, role in info.logins:
         out.print(f"    {role:8} {email}  {password}")
     out.print(
@@ -143,6 +152,39 @@ def demo(
     db.dispose()
     if serve_after:
         serve(host=None, port=port, workers=1)
+
+
+@app.command()
+def templates() -> None:
+    """List the built-in program templates / lista las plantillas de programa."""
+    from lealtad.rules.templates import TEMPLATES
+
+    for t in TEMPLATES.values():
+        out.print(f"[bold]{t.name}[/bold] ({t.currency})  {t.title_en} / {t.title_es}")
+        out.print(f"    {t.description_en}")
+        out.print(f"    {t.description_es}")
+
+
+@jobs_app.command("run")
+def jobs_run() -> None:
+    """Birthdays, anniversaries, tier review, unlocking and expiry; safe to run again /
+    cumpleaños, aniversarios, revisión de niveles, desbloqueo y caducidad."""
+    from lealtad.events.jobs import run_daily
+    from lealtad.tenancy import store as tenancy_store
+
+    settings = _settings()
+    db = _migrated_database(settings)
+    now = SystemClock().now()
+    with db.read() as conn:
+        ids = [row.id for row in tenancy_store.all_businesses(conn)]
+    for business_id in ids:
+        with db.transaction() as conn:
+            done = run_daily(conn, business_id, now, settings.effective_secret_key)
+        out.print(
+            f"business {business_id}: birthdays {done.birthdays}, anniversaries "
+            f"{done.anniversaries}, tier changes {done.tier_changes}, unlocked {done.unlocked}, "
+            f"expired {done.expired}"
+        )
 
 
 @ledger_app.command("verify")

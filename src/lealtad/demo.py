@@ -11,6 +11,8 @@ from decimal import Decimal
 
 from lealtad.db.engine import Database
 from lealtad.errors import InsufficientBalance
+from lealtad.events import service as events
+from lealtad.events.schemas import EventIn
 from lealtad.kit.money import minor_exponent
 from lealtad.ledger import adjustments
 from lealtad.ledger.maturity import settle
@@ -188,6 +190,23 @@ def seed(
                         actor=f"staff:{counters[where]}",
                         now=at,
                     )
+        if template == "trade-b2b" and n % 3 == 0:
+            # Contractors log the training they attended; the program pays points per hour.
+            when = min(at, now)
+            with db.transaction() as conn:
+                events.record(
+                    conn,
+                    Principal(bid, Role.manager, loc_ids[where]),
+                    EventIn(
+                        event_id=f"training-{member_id}",
+                        name="training_hours",
+                        member_id=member_id,
+                        value=Decimal(rng.choice([2, 4, 8])),
+                        occurred_at=when,
+                    ),
+                    secret_key="",
+                    now=when,
+                )
         if n % 17 == 0:
             with db.transaction() as conn:
                 adjustments.adjust(
