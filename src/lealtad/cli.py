@@ -165,6 +165,26 @@ def templates() -> None:
         out.print(f"    {t.description_es}")
 
 
+@app.command()
+def worker(
+    interval: Annotated[float, typer.Option(min=1, help="seconds between runs")] = 60.0,
+    once: Annotated[bool, typer.Option(help="run the jobs once and exit")] = False,
+) -> None:
+    """Run the background jobs / ejecuta las tareas de fondo."""
+    from lealtad.http import configure_logging
+    from lealtad.worker import run_forever, run_once
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    db = _migrated_database(settings)
+    if once:
+        for business_id, done in run_once(db, settings, SystemClock()).items():
+            out.print(f"business {business_id}: {done}")
+        return
+    out.print(f"Worker running every {interval:g}s / trabajador en marcha; Ctrl+C to stop")
+    run_forever(db, settings, interval=interval)
+
+
 @jobs_app.command("run")
 def jobs_run() -> None:
     """Birthdays, anniversaries, tier review, unlocking and expiry; safe to run again /

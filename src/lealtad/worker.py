@@ -1,0 +1,56 @@
+"""The background worker: runs the program's time-driven jobs (unlocking and expiring points,
+birthdays and anniversaries, the tier review) for every business, over and over. Each job is
+idempotent, so several workers, or a worker and `lealtad jobs run`, may overlap safely."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from lealtad.config import Settings
+from lealtad.db.engine import Database
+from lealtad.events.jobs import DailyRun, run_daily
+from lealtad.kit.clock import Clock, SystemClock
+from lealtad.tenancy import store as tenancy_store
+
+log = logging.getLogger("lealtad.worker")
+
+
+def run_once(db: Database, settings: Settings, clock: Clock) -> dict[int, DailyRun]:
+    with db.read() as conn:
+        ids = [row.id for row in tenancy_store.all_businesses(conn)]
+    done = {}
+    for business_id in ids:
+        # One transaction per business: a failure in one does not hold back the others.
+        try:
+            with db.transaction() as conn:
+                done[business_id] = run_daily(
+                    conn, business_id, clock.now(), settings.effective_secret_key
+                )
+        except Exception:
+            log.exception("daily jobs failed for business %s", business_id)
+    return done
+
+
+def run_forever(
+    db: Database,
+    settings: Settings,
+    *,
+    interval: float,
+    clock: Clock | None = None,
+    keep_going: Callable[[], bool] = lambda: True,
+) -> None:
+    clock = clock or SystemClock()
+    while keep_going():
+        started = time.monotonic()
+        for business_id, run in run_once(db, settings, clock).items():
+            if (
+                run.birthdays
+                or run.anniversaries
+                or run.tier_changes
+                or run.unlocked
+                or run.expired
+            ):
+                log.info("business %s: %s", business_id, run)
+        time.sleep(max(0.0, interval - (time.monotonic() - started)))
