@@ -54,6 +54,9 @@ def _item_counter(match: ItemMatch) -> Callable[[Sequence[Item]], tuple[Decimal,
     def count(items: Sequence[Item]) -> tuple[Decimal, int]:
         quantity, value = Decimal(0), 0
         for item in items:
+            # A free item (the 11th coffee) neither counts towards a condition nor earns.
+            if item.total <= 0:
+                continue
             if item.sku in skus or item.category in cats or (tags and item.tags & tags):
                 quantity += item.quantity
                 value += item.total
@@ -244,7 +247,10 @@ class CompiledProgram:
         their extra share of the transaction's points, rounded down."""
         key = f"custom:{facts.event}" if facts.trigger == "custom" else facts.trigger
         walk = self.walks.get(key)
-        tier_factor = self.tier_multipliers.get(member.tier or "")
+        # A tier's multiplier is a purchase benefit: birthday or training points are what they say.
+        tier_factor = (
+            self.tier_multipliers.get(member.tier or "") if facts.trigger == "purchase" else None
+        )
         if walk is None:
             return []
         local = facts.occurred_at.astimezone(facts.tz) if self.needs_local else facts.occurred_at

@@ -113,7 +113,7 @@ class PointsPerUnit(Strict):
     """Points per currency unit spent (or per unit of an event's value, e.g. per training hour)."""
 
     type: Literal["points_per_unit"] = "points_per_unit"
-    rate: Rate
+    rate: Annotated[Decimal, Field(gt=0, le=100_000, max_digits=14, decimal_places=6)]
     rounding: RoundingMode = "floor"
     per_item: bool = Field(
         default=False, description="count only the matching items' value, not the whole ticket"
@@ -197,7 +197,7 @@ class EarnRule(Strict):
     @model_validator(mode="after")
     def _consistent(self) -> EarnRule:
         if self.trigger == "custom":
-            if not self.event or not _CUSTOM_EVENT.match(self.event):
+            if not self.event or not _CUSTOM_EVENT.fullmatch(self.event):
                 raise ValueError("a custom trigger needs an event name like 'app.download'")
         elif self.event is not None:
             raise ValueError("only a custom trigger takes an event name")
@@ -205,6 +205,8 @@ class EarnRule(Strict):
             raise ValueError("award_to referrer/both is only for referral rules")
         if self.conditions.referral_on and self.trigger != "referral":
             raise ValueError("referral_on is only for referral rules")
+        if getattr(self.action, "per_item", False) and self.conditions.items is None:
+            raise ValueError("per_item needs an items condition saying which items count")
         if isinstance(self.action, Multiplier) and self.caps:
             raise ValueError("a multiplier is capped through the rules it multiplies")
         if len({c.period for c in self.caps}) != len(self.caps):
