@@ -50,7 +50,7 @@ def test_an_invalid_rule_is_a_422_naming_the_field_and_the_reason(client, shop) 
     where = error["details"][0]
     assert where["loc"][:4] == ["body", "definition", "rules", 0]
     assert "rate" in where["loc"]
-    assert "greater than or equal to 0" in where["msg"]
+    assert "greater than 0" in where["msg"]
     unknown_card = {"rules": [rule("s", {"type": "stamps", "card": "nope"})]}
     response = put_program(client, shop, unknown_card)
     assert response.status_code == 422
@@ -381,3 +381,30 @@ def test_the_templates_are_listed_and_adoptable(client, shop) -> None:
     assert bought["balances"]["reward.free-drink"] == 1
     assert bought["cards_completed"][0]["card"] == "coffee"
     assert client.get("/api/v1/program/templates/nope", headers=shop.auth()).status_code == 404
+
+
+def test_a_multiplier_is_cut_with_the_capped_points_it_multiplies(client, shop) -> None:
+    adopt(
+        client,
+        shop,
+        {
+            "rules": [
+                rule(
+                    "visit",
+                    {"type": "fixed_points", "points": 30},
+                    caps=[{"period": "day", "max_units": 50}],
+                ),
+                rule("double", {"type": "multiplier", "factor": "2"}),
+            ]
+        },
+    )
+    member = shop.members[0]
+    first = {
+        a["rule_id"]: a["amount"] for a in buy(client, shop, amount=100, member_id=member)["awards"]
+    }
+    second = {
+        a["rule_id"]: a["amount"] for a in buy(client, shop, amount=100, member_id=member)["awards"]
+    }
+    assert first == {"visit": 30, "double": 30}
+    # Only 20 of the 30 fit under the cap; the 2x bonus is on those 20, not on 30.
+    assert second == {"visit": 20, "double": 20}

@@ -34,7 +34,8 @@ from lealtad.tenancy import service as tenancy
 from lealtad.tenancy.model import Principal
 
 # Where each unit's award can sit, in the order a refund takes it back: points not yet unlocked
-# first, so the member keeps as much spendable balance as the refund allows.
+# first, so the member keeps as much spendable balance as the refund allows. A stamp card's
+# stamps come back from what is left on that card, its own account (decisions D12).
 SOURCES = {"points": (PENDING_POINTS_ACCOUNT, POINTS_ACCOUNT), "cashback": (CASHBACK_ACCOUNT,)}
 
 
@@ -180,7 +181,7 @@ def _take_back(
     for unit, by_member in owed.items():
         for member_id, due in by_member.items():
             left = due
-            for code in SOURCES.get(unit, ()):
+            for code in SOURCES.get(unit, (unit,) if unit.startswith("stamps.") else ()):
                 held = ledger.lock_member_balance(conn, bid, member_id, code, unit, now)
                 take = min(left, held)
                 if take > 0:

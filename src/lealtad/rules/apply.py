@@ -25,7 +25,7 @@ from lealtad.ledger.model import (
 )
 from lealtad.purchases import store as purchase_store
 from lealtad.rules import store
-from lealtad.rules.definition import EarnRule, ProgramDefinition
+from lealtad.rules.definition import EarnRule, Multiplier, ProgramDefinition
 from lealtad.rules.facts import Award, Facts, MemberContext
 from lealtad.rules.periods import expiry_for, period_start
 from lealtad.rules.service import Program, in_force
@@ -91,6 +91,62 @@ def _capped(
     return max(0, amount)
 
 
+def _is_bonus(award: Award, rules: dict[str, EarnRule]) -> bool:
+    rule = rules.get(award.rule_id)
+    return rule is None or isinstance(rule.action, Multiplier)
+
+
+def _allowed(
+    conn: Connection,
+    business_id: int,
+    awards: list[Award],
+    rules: dict[str, EarnRule],
+    context: MemberContext,
+    facts: Facts,
+    referrer_id: int | None,
+    take_budget: bool,
+) -> list[int]:
+    """Each award's amount after caps and budgets. Multiplier lines (a rule's or the tier's) are
+    cut in the same proportion as the points they multiply, so a cap cannot be got around by a
+    bonus computed on the uncapped figure."""
+    amounts = [0] * len(awards)
+    raw_base = capped_base = 0
+    for i, award in enumerate(awards):
+        member_id = context.member_id if award.recipient == "member" else referrer_id
+        if member_id is None or _is_bonus(award, rules):
+            continue
+        amounts[i] = _capped(
+            conn,
+            business_id,
+            award,
+            rules.get(award.rule_id),
+            member_id,
+            facts,
+            take_budget=take_budget,
+        )
+        if award.unit == "points" and award.recipient == "member":
+            raw_base += award.amount
+            capped_base += amounts[i]
+    for i, award in enumerate(awards):
+        if not _is_bonus(award, rules):
+            continue
+        scaled = award.amount * capped_base // raw_base if raw_base else 0
+        amounts[i] = (
+            _capped(
+                conn,
+                business_id,
+                award._replace(amount=scaled),
+                rules.get(award.rule_id),
+                context.member_id,
+                facts,
+                take_budget=take_budget,
+            )
+            if scaled > 0
+            else 0
+        )
+    return amounts
+
+
 def plan(
     conn: Connection,
     business_id: int,
@@ -106,21 +162,12 @@ def plan(
     program = program or in_force(conn, business_id, facts.occurred_at)
     rules = _rules(program.definition)
     policy = program.definition.points
+    awards = program.compiled.evaluate(facts, context)
+    amounts = _allowed(conn, business_id, awards, rules, context, facts, referrer_id, take_budget)
     granted = []
-    for award in program.compiled.evaluate(facts, context):
+    for award, amount in zip(awards, amounts, strict=True):
         member_id = context.member_id if award.recipient == "member" else referrer_id
-        if member_id is None:
-            continue
-        amount = _capped(
-            conn,
-            business_id,
-            award,
-            rules.get(award.rule_id),
-            member_id,
-            facts,
-            take_budget=take_budget,
-        )
-        if amount <= 0:
+        if member_id is None or amount <= 0:
             continue
         account, expires, unlocks = award.unit, None, None
         if award.unit == "points":
