@@ -264,3 +264,51 @@ def test_no_member_body_makes_a_5xx(client: TestClient, shop: Shop, body: Any) -
     assert resp.status_code < 500, (body, resp.text)
     if resp.status_code >= 400:
         assert_error(resp, resp.status_code)
+
+
+EVENT_KEYS = [
+    "event_id",
+    "name",
+    "member_id",
+    "card_number",
+    "email",
+    "value",
+    "properties",
+    "occurred_at",
+]
+RULE_KEYS = ["id", "name", "trigger", "event", "conditions", "action", "award_to", "caps", "budget",
+             "priority", "stacking", "stop_after", "active"]  # fmt: skip
+_events = itertools.count(1)
+
+
+@FUZZ
+@given(body=near(EVENT_KEYS, {"event_id": "FUZZ", "name": "survey_answered", "member_id": 1}))
+def test_no_event_body_makes_a_5xx(client: TestClient, shop: Shop, body: Any) -> None:
+    if isinstance(body, dict) and body.get("event_id") == "FUZZ":
+        body["event_id"] = f"FUZZ-{next(_events)}"
+        if body.get("member_id") == 1:
+            body["member_id"] = shop.members[0]
+    resp = post(client, shop, "/api/v1/events", body)
+    assert resp.status_code < 500, (body, resp.text)
+    if resp.status_code >= 400:
+        assert_error(resp, resp.status_code)
+
+
+@FUZZ
+@given(
+    rule=near(RULE_KEYS, {"id": "r", "name": "R", "action": {"type": "fixed_points", "points": 5}}),
+    extra=st.dictionaries(
+        st.sampled_from(["points", "cashback", "tiers", "stamp_cards"]), json_values, max_size=2
+    ),
+)
+def test_no_program_definition_makes_a_5xx(
+    client: TestClient, shop: Shop, rule: Any, extra: Any
+) -> None:
+    body = {"definition": {"rules": [rule], **extra}, "reason": "fuzzing the rule format"}
+    resp = client.put("/api/v1/program", json=body, headers=shop.auth("manager"))
+    assert resp.status_code < 500, (body, resp.text)
+    if resp.status_code >= 400:
+        assert_error(resp, resp.status_code)
+    else:
+        bought = post(client, shop, PURCHASES, purchase_body(member_id=shop.members[0]))
+        assert bought.status_code == 201, (body, bought.text)

@@ -408,3 +408,10 @@ def test_a_multiplier_is_cut_with_the_capped_points_it_multiplies(client, shop) 
     assert first == {"visit": 30, "double": 30}
     # Only 20 of the 30 fit under the cap; the 2x bonus is on those 20, not on 30.
     assert second == {"visit": 20, "double": 20}
+
+
+def test_an_effective_date_out_of_range_is_a_422(client, shop) -> None:
+    definition = {"rules": [rule("base", per_unit("2"))]}
+    for when in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-05:00"):
+        response = put_program(client, shop, definition, effective_from=when)
+        assert response.status_code == 422, response.text

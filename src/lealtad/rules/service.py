@@ -100,7 +100,10 @@ def change(
     effective_from: datetime | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
     """Writes the next version and tells members' communications about it (program.changed)."""
-    start = as_utc(effective_from) if effective_from else as_utc(now)
+    try:
+        start = as_utc(effective_from) if effective_from else as_utc(now)
+    except OverflowError as exc:
+        raise Invalid("effective_from is out of range", code="effective_out_of_range") from exc
     if start < as_utc(now) - timedelta(minutes=5):
         raise Invalid(
             "a change takes effect now or later, never in the past",
