@@ -415,3 +415,13 @@ def test_an_effective_date_out_of_range_is_a_422(client, shop) -> None:
     for when in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-05:00"):
         response = put_program(client, shop, definition, effective_from=when)
         assert response.status_code == 422, response.text
+
+
+def test_the_balance_lists_stamp_cards_and_rewards_by_name(client, shop) -> None:
+    template = client.get("/api/v1/program/templates/coffee-stamps", headers=shop.auth()).json()
+    adopt(client, shop, template["definition"])
+    member = shop.members[0]
+    items = [{"sku": "LAT", "category": "drinks", "quantity": 12, "unit_price": 290}]
+    buy(client, shop, amount=3480, member_id=member, items=items)
+    balance = client.get(f"/api/v1/members/{member}/balance", headers=shop.auth()).json()
+    assert (balance["stamps"], balance["rewards"]) == ({"coffee": 2}, {"free-drink": 1})

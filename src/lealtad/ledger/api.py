@@ -34,6 +34,8 @@ def balance(member_id: IdPath, principal: CurrentPrincipal, db: Db) -> BalanceOu
         points=held[POINTS_ACCOUNT],
         pending_points=held[PENDING_POINTS_ACCOUNT],
         cashback=held[CASHBACK_ACCOUNT],
+        stamps={k.removeprefix("stamps."): v for k, v in held.items() if k.startswith("stamps.")},
+        rewards={k.removeprefix("reward."): v for k, v in held.items() if k.startswith("reward.")},
         accounts=held,
         next_expiry=as_utc(expiry[0]) if expiry else None,
         next_expiry_amount=expiry[1] if expiry else 0,

@@ -12,6 +12,8 @@ class BalanceOut(BaseModel):
     points: int
     pending_points: int
     cashback: int
+    stamps: dict[str, int]
+    rewards: dict[str, int]
     accounts: dict[str, int]
     next_expiry: datetime | None
     next_expiry_amount: int
