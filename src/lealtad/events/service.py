@@ -15,8 +15,7 @@ from lealtad.kit.clock import naive_utc
 from lealtad.ledger import idempotency
 from lealtad.ledger import service as ledger
 from lealtad.members import service as members
-from lealtad.purchases.schemas import AwardOut
-from lealtad.purchases.service import occurred
+from lealtad.purchases.service import award_out, occurred
 from lealtad.rules import lifecycle
 from lealtad.rules.compile import EVENT_TRIGGERS
 from lealtad.tenancy.model import Principal
@@ -82,19 +81,7 @@ def record(
         event_id=data.event_id,
         name=data.name,
         member_id=member.id,
-        awards=[
-            AwardOut(
-                rule_id=g.rule_id,
-                member_id=g.member_id,
-                account=g.account,
-                unit=g.unit,
-                amount=g.amount,
-                reason=g.reason,
-                expires_at=g.expires_at,
-                unlocks_at=g.unlocks_at,
-            )
-            for g in outcome.granted
-        ],
+        awards=[award_out(g) for g in outcome.granted],
         balances=ledger.balances(conn, bid, member.id),
     ).model_dump(mode="json")
     idempotency.finish(conn, bid, key, 201, body)

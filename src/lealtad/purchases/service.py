@@ -129,7 +129,7 @@ def _earn(
     return granted, cards, tier_change
 
 
-def _award_out(g: Granted) -> AwardOut:
+def award_out(g: Granted) -> AwardOut:
     return AwardOut(
         rule_id=g.rule_id,
         member_id=g.member_id,
@@ -229,22 +229,9 @@ def record(
         granted, cards, tier_change = _earn(
             conn, principal, member, facts, purchase_id, data.receipt_id, now, write=True
         )
-    body = PurchaseOut(
-        id=purchase_id,
-        receipt_id=data.receipt_id,
-        member_id=member.id if member else None,
-        location_id=location_id,
-        amount=data.amount,
-        currency=data.currency.upper(),
-        cashback_redeemed=data.cashback_redeem,
-        refunded_amount=0,
-        occurred_at=at,
-        awards=[_award_out(g) for g in granted],
-        cards_completed=cards,
-        tier=tiers.current(conn, bid, member.id) if member else None,
-        tier_changed=tier_change is not None,
-        balances=ledger.balances(conn, bid, member.id) if member else None,
-    ).model_dump(mode="json")
+    answer = _answer(conn, bid, purchase_id, data, member, location_id, at, granted)
+    answer.cards_completed, answer.tier_changed = cards, tier_change is not None
+    body = answer.model_dump(mode="json")
     idempotency.finish(conn, bid, key, 201, body)
     return 201, body
 
@@ -264,8 +251,21 @@ def preview(
     if member is not None:
         facts = purchase_facts(business, location, data, at)
         granted = _earn(conn, principal, member, facts, None, data.receipt_id, now, write=False)[0]
+    return _answer(conn, bid, 0, data, member, location_id, at, granted)
+
+
+def _answer(
+    conn: Connection,
+    bid: int,
+    purchase_id: int,
+    data: PurchaseIn,
+    member: Any,
+    location_id: int | None,
+    at: datetime,
+    granted: list[Granted],
+) -> PurchaseOut:
     return PurchaseOut(
-        id=0,
+        id=purchase_id,
         receipt_id=data.receipt_id,
         member_id=member.id if member else None,
         location_id=location_id,
@@ -274,7 +274,7 @@ def preview(
         cashback_redeemed=data.cashback_redeem,
         refunded_amount=0,
         occurred_at=at,
-        awards=[_award_out(g) for g in granted],
+        awards=[award_out(g) for g in granted],
         cards_completed=[],
         tier=tiers.current(conn, bid, member.id) if member else None,
         tier_changed=False,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date, time
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -16,19 +16,6 @@ Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
 Rate = Annotated[Decimal, Field(ge=0, le=100_000, max_digits=14, decimal_places=6)]
 Units = Annotated[int, Field(ge=1, le=10**9)]
 
-TRIGGERS = (
-    "purchase",
-    "refund",
-    "enrolment",
-    "birthday",
-    "anniversary",
-    "referral",
-    "profile_completed",
-    "survey_answered",
-    "review_written",
-    "training_hours",
-    "custom",
-)
 Trigger = Literal[
     "purchase",
     "refund",
@@ -42,6 +29,7 @@ Trigger = Literal[
     "training_hours",
     "custom",
 ]
+TRIGGERS: tuple[str, ...] = get_args(Trigger)
 Channel = Literal["counter", "online", "api"]
 _CUSTOM_EVENT = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
 
