@@ -6,6 +6,7 @@ from lealtad.events import tables as event_tables
 from lealtad.ledger import tables as ledger_tables
 from lealtad.members import tables as member_tables
 from lealtad.purchases import tables as purchase_tables
+from lealtad.rewards import tables as reward_tables
 from lealtad.rules import tables as rule_tables
 from lealtad.tenancy import tables as tenancy_tables
 from lealtad.tiers import tables as tier_tables
@@ -17,6 +18,7 @@ __all__ = [
     "member_tables",
     "metadata",
     "purchase_tables",
+    "reward_tables",
     "rule_tables",
     "tenancy_tables",
     "tier_tables",
