@@ -13,6 +13,7 @@ from lealtad.events import service as events
 from lealtad.events.schemas import EventIn
 from lealtad.ledger.maturity import settle
 from lealtad.members.tables import members
+from lealtad.rewards import redemption
 from lealtad.rules.service import in_force
 from lealtad.tenancy import store as tenancy_store
 from lealtad.tenancy.model import Principal, Role
@@ -26,6 +27,7 @@ class DailyRun:
     tier_changes: int = 0
     unlocked: int = 0
     expired: int = 0
+    vouchers_expired: int = 0
 
 
 def run_daily(conn: Connection, business_id: int, now: datetime, secret_key: str) -> DailyRun:
@@ -51,6 +53,7 @@ def run_daily(conn: Connection, business_id: int, now: datetime, secret_key: str
             done.anniversaries += 1
     policy = in_force(conn, business_id, now).definition.tiers
     done.tier_changes = tiers.review(conn, business_id, policy, now, tz)
+    done.vouchers_expired = redemption.expire_due(conn, business_id, now)
     while True:
         settled = settle(conn, business_id, now)
         done.unlocked += settled.unlocked_units

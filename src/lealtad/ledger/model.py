@@ -33,6 +33,7 @@ ENTRY_KINDS = (
     "spend",
     "redeem",
     "donate",
+    "cancel",
 )
 
 

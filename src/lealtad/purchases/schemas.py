@@ -42,6 +42,9 @@ class PurchaseIn(BaseModel):
     cashback_redeem: int = Field(
         default=0, ge=0, le=MAX_MINOR, description="cashback the member uses to pay (minor units)"
     )
+    points_redeem: int = Field(
+        default=0, ge=0, le=10**9, description="points the member uses to pay at the till"
+    )
 
 
 class AwardOut(BaseModel):
@@ -63,6 +66,8 @@ class PurchaseOut(BaseModel):
     amount: int
     currency: str
     cashback_redeemed: int
+    points_redeemed: int = 0
+    points_discount: int = 0
     refunded_amount: int
     occurred_at: datetime
     awards: list[AwardOut]

@@ -13,13 +13,12 @@ from sqlalchemy import Connection
 from lealtad.errors import Conflict, Invalid, NotFound
 from lealtad.kit.clock import as_utc, naive_utc
 from lealtad.kit.money import is_known_currency, minor_exponent
-from lealtad.ledger import adjustments, idempotency
+from lealtad.ledger import idempotency
 from lealtad.ledger import service as ledger
 from lealtad.members import service as members
-from lealtad.purchases import store
+from lealtad.purchases import payment, store
 from lealtad.purchases.schemas import AwardOut, PurchaseIn, PurchaseOut
 from lealtad.rules import apply
-from lealtad.rules import service as rules
 from lealtad.rules import store as rule_store
 from lealtad.rules.apply import Granted
 from lealtad.rules.facts import Facts, Item
@@ -66,13 +65,15 @@ def _member(conn: Connection, bid: int, data: PurchaseIn, secret_key: str) -> An
 
 
 def purchase_facts(
-    business: Any, location: Any, data: PurchaseIn, at: datetime, trigger: str = "purchase"
+    business: Any, location: Any, data: PurchaseIn, at: datetime, points_discount: int = 0
 ) -> Facts:
+    """The sale as the rules see it: earning counts only what was paid in money, not the part
+    paid with cashback or points."""
     return Facts(
-        trigger=trigger,
+        trigger="purchase",
         occurred_at=at,
         tz=ZoneInfo(location.timezone if location is not None else business.timezone),
-        amount=data.amount - data.cashback_redeem,
+        amount=data.amount - data.cashback_redeem - points_discount,
         exponent=minor_exponent(business.currency),
         channel=data.channel,
         location_id=location.id if location is not None else None,
@@ -142,40 +143,6 @@ def award_out(g: Granted) -> AwardOut:
     )
 
 
-def _redeem_cashback(
-    conn: Connection,
-    principal: Principal,
-    business: Any,
-    member: Any,
-    data: PurchaseIn,
-    now: datetime,
-) -> None:
-    if data.cashback_redeem == 0:
-        return
-    if member is None:
-        raise Invalid("cashback can only be redeemed by a member", code="member_required")
-    if data.cashback_redeem > data.amount:
-        raise Invalid("cashback cannot pay more than the purchase", code="cashback_exceeds_amount")
-    program = rules.in_force(conn, business.id, now)
-    least = program.definition.cashback.redemption_minimum
-    if data.cashback_redeem < least:
-        raise Invalid(
-            f"cashback is redeemed from {least} (minor units) upwards",
-            code="below_redemption_minimum",
-            details={"minimum": least},
-        )
-    adjustments.spend(
-        conn,
-        business.id,
-        member.id,
-        unit="cashback",
-        amount=data.cashback_redeem,
-        memo=f"cashback paid purchase {data.receipt_id}",
-        actor=principal.actor,
-        now=now,
-    )
-
-
 def record(
     conn: Connection,
     principal: Principal,
@@ -205,7 +172,8 @@ def record(
     if member is not None:
         # One member's purchases are evaluated one at a time, so caps and visit counts hold.
         members.lock(conn, bid, member.id)
-    _redeem_cashback(conn, principal, business, member, data, now)
+    payment.pay_with_cashback(conn, principal, business, member, data, now)
+    discount = payment.pay_with_points(conn, principal, business, member, data, now, spend=True)
     purchase_id = store.insert_purchase(
         conn,
         business_id=bid,
@@ -225,11 +193,11 @@ def record(
     cards: list[dict[str, Any]] = []
     tier_change = None
     if member is not None:
-        facts = purchase_facts(business, location, data, at)
+        facts = purchase_facts(business, location, data, at, discount)
         granted, cards, tier_change = _earn(
             conn, principal, member, facts, purchase_id, data.receipt_id, now, write=True
         )
-    answer = _answer(conn, bid, purchase_id, data, member, location_id, at, granted)
+    answer = _answer(conn, bid, purchase_id, data, member, location_id, at, granted, discount)
     answer.cards_completed, answer.tier_changed = cards, tier_change is not None
     body = answer.model_dump(mode="json")
     idempotency.finish(conn, bid, key, 201, body)
@@ -248,10 +216,11 @@ def preview(
     location = tenancy.get_location(conn, bid, location_id) if location_id else None
     member = _member(conn, bid, data, secret_key)
     granted: list[Granted] = []
+    discount = payment.pay_with_points(conn, principal, business, member, data, now, spend=False)
     if member is not None:
-        facts = purchase_facts(business, location, data, at)
+        facts = purchase_facts(business, location, data, at, discount)
         granted = _earn(conn, principal, member, facts, None, data.receipt_id, now, write=False)[0]
-    return _answer(conn, bid, 0, data, member, location_id, at, granted)
+    return _answer(conn, bid, 0, data, member, location_id, at, granted, discount)
 
 
 def _answer(
@@ -263,6 +232,7 @@ def _answer(
     location_id: int | None,
     at: datetime,
     granted: list[Granted],
+    points_discount: int = 0,
 ) -> PurchaseOut:
     return PurchaseOut(
         id=purchase_id,
@@ -272,6 +242,8 @@ def _answer(
         amount=data.amount,
         currency=data.currency.upper(),
         cashback_redeemed=data.cashback_redeem,
+        points_redeemed=data.points_redeem,
+        points_discount=points_discount,
         refunded_amount=0,
         occurred_at=at,
         awards=[award_out(g) for g in granted],

@@ -247,6 +247,10 @@ class PointsPolicy(Strict):
     value_per_point: Decimal = Field(
         default=Decimal(0), ge=0, le=10**6, description="minor units a point is worth at the till"
     )
+    pay_min_points: int = Field(default=0, ge=0, le=10**9, description="least points per payment")
+    pay_max_points: int | None = Field(
+        default=None, ge=1, le=10**9, description="most per purchase"
+    )
 
     @model_validator(mode="after")
     def _days(self) -> PointsPolicy:

@@ -1,0 +1,176 @@
+"""JSON routes of the rewards catalog, redemptions and vouchers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+
+from lealtad.deps import CurrentPrincipal, Db, Manager, Now
+from lealtad.http import ERROR_RESPONSES
+from lealtad.kit.ids import IdPath, Limit
+from lealtad.members import cards
+from lealtad.members import service as members
+from lealtad.rewards import ratings, redemption, service, store
+from lealtad.rewards.schemas import (
+    FulfilmentIn,
+    RedeemIn,
+    RewardIn,
+    RewardOut,
+    RewardPatch,
+    ValidateIn,
+    VoucherOut,
+)
+from lealtad.tenancy import service as tenancy
+from lealtad.tenancy.model import Role
+
+router = APIRouter(prefix="/api/v1", tags=["rewards"], responses=ERROR_RESPONSES)
+Code = Annotated[str, Path(min_length=1, max_length=40)]
+
+
+@router.post("/rewards", response_model=RewardOut, status_code=201)
+def create_reward(body: RewardIn, principal: Manager, db: Db, now: Now) -> RewardOut:
+    with db.transaction() as conn:
+        reward_id = service.create(conn, principal.business_id, body, now)
+        tenancy.audit(conn, principal, "reward.create", f"reward:{reward_id}", now, slug=body.slug)
+        return service.out(service.get(conn, principal.business_id, reward_id))
+
+
+@router.get("/rewards", response_model=list[RewardOut])
+def catalog(principal: CurrentPrincipal, db: Db) -> list[RewardOut]:
+    """The whole catalog, inactive rewards included, with ratings."""
+    with db.read() as conn:
+        return [
+            service.out(r) for r in store.catalog(conn, principal.business_id, active_only=False)
+        ]
+
+
+@router.get("/rewards/{reward_id}", response_model=RewardOut)
+def reward(reward_id: IdPath, principal: CurrentPrincipal, db: Db) -> RewardOut:
+    with db.read() as conn:
+        return service.out(service.get(conn, principal.business_id, reward_id))
+
+
+@router.patch("/rewards/{reward_id}", response_model=RewardOut)
+def update_reward(
+    reward_id: IdPath, body: RewardPatch, principal: Manager, db: Db, now: Now
+) -> RewardOut:
+    with db.transaction() as conn:
+        service.update(conn, principal.business_id, reward_id, body)
+        tenancy.audit(
+            conn,
+            principal,
+            "reward.update",
+            f"reward:{reward_id}",
+            now,
+            fields=sorted(body.model_fields_set),
+        )
+        return service.out(service.get(conn, principal.business_id, reward_id))
+
+
+@router.get("/members/{member_id}/rewards", response_model=list[RewardOut])
+def member_catalog(
+    member_id: IdPath, principal: CurrentPrincipal, db: Db, now: Now
+) -> list[RewardOut]:
+    """The rewards this member can see now, and whether their balance covers each."""
+    with db.read() as conn:
+        members.get(conn, principal.business_id, member_id)
+        return service.for_member(conn, principal.business_id, member_id, now)
+
+
+@router.post("/members/{member_id}/redemptions", response_model=VoucherOut, status_code=201)
+def redeem(
+    member_id: IdPath, body: RedeemIn, principal: CurrentPrincipal, db: Db, now: Now
+) -> VoucherOut:
+    """Spend the reward's cost and issue a voucher (a code and a QR) to show at the counter."""
+    with db.transaction() as conn:
+        return redemption.redeem(conn, principal, member_id, body.reward_id, now)
+
+
+@router.get("/members/{member_id}/vouchers", response_model=list[VoucherOut])
+def member_vouchers(
+    member_id: IdPath, principal: CurrentPrincipal, db: Db, limit: Limit = 50
+) -> list[VoucherOut]:
+    with db.read() as conn:
+        members.get(conn, principal.business_id, member_id)
+        rows = store.member_vouchers(conn, principal.business_id, member_id, limit)
+        slugs = {
+            r.id: r.slug for r in store.catalog(conn, principal.business_id, active_only=False)
+        }
+        return [redemption.voucher_out(conn, r, slugs[r.reward_id]) for r in rows]
+
+
+@router.get("/vouchers/{code}", response_model=VoucherOut)
+def voucher(code: Code, principal: CurrentPrincipal, db: Db) -> VoucherOut:
+    with db.read() as conn:
+        return redemption.get_voucher(conn, principal.business_id, code)
+
+
+@router.get(
+    "/vouchers/{code}/qr.svg",
+    response_class=Response,
+    responses=ERROR_RESPONSES | {200: {"content": {"image/svg+xml": {}}}},
+)
+def voucher_qr(code: Code, principal: CurrentPrincipal, db: Db) -> Response:
+    with db.read() as conn:
+        found = redemption.get_voucher(conn, principal.business_id, code)
+    return Response(cards.qr_image(found.code, "svg", 8), media_type="image/svg+xml")
+
+
+@router.post("/vouchers/{code}/validate", response_model=VoucherOut)
+def validate(
+    code: Code, body: ValidateIn, principal: CurrentPrincipal, db: Db, now: Now
+) -> VoucherOut:
+    """Use the voucher at a location, once. A second validation is a 409 saying when and where."""
+    with db.transaction() as conn:
+        return redemption.validate(conn, principal, code, body.location_id, now)
+
+
+@router.post("/vouchers/{code}/cancel", response_model=VoucherOut)
+def cancel(code: Code, principal: CurrentPrincipal, db: Db, now: Now) -> VoucherOut:
+    """Cancel an unused voucher; its cost goes back to the member."""
+    with db.transaction() as conn:
+        return redemption.cancel(conn, principal, code, now)
+
+
+@router.post("/vouchers/{code}/fulfilment", response_model=VoucherOut)
+def fulfil(code: Code, body: FulfilmentIn, principal: Manager, db: Db, now: Now) -> VoucherOut:
+    """Move a physical gift along: shipped, delivered, or cancelled before it ships."""
+    with db.transaction() as conn:
+        return redemption.fulfil(conn, principal, code, body.fulfilment, now)
+
+
+@router.post("/members/{member_id}/ratings", response_model=ratings.RatingOut, status_code=201)
+def rate(
+    member_id: IdPath, body: ratings.RatingIn, principal: CurrentPrincipal, db: Db, now: Now
+) -> ratings.RatingOut:
+    """A member rates a reward they redeemed, 1 to 5 stars with an optional text."""
+    with db.transaction() as conn:
+        return ratings.rate(conn, principal.business_id, member_id, body, now)
+
+
+@router.get("/rewards/{reward_id}/ratings", response_model=list[ratings.RatingOut])
+def reward_ratings(
+    reward_id: IdPath, principal: CurrentPrincipal, db: Db
+) -> list[ratings.RatingOut]:
+    """The reward's ratings, newest first; managers also see the hidden ones."""
+    with db.read() as conn:
+        return ratings.of_reward(
+            conn,
+            principal.business_id,
+            reward_id,
+            include_hidden=principal.role.allows(Role.manager),
+        )
+
+
+@router.patch("/ratings/{rating_id}", response_model=ratings.RatingOut)
+def moderate(
+    rating_id: IdPath, body: ratings.ModerationIn, principal: Manager, db: Db, now: Now
+) -> ratings.RatingOut:
+    """Hide a rating from the catalog (or show it again); the average follows."""
+    with db.transaction() as conn:
+        found = ratings.moderate(conn, principal.business_id, rating_id, body.hidden)
+        tenancy.audit(
+            conn, principal, "rating.moderate", f"rating:{rating_id}", now, hidden=body.hidden
+        )
+        return found

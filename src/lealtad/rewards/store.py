@@ -1,0 +1,144 @@
+"""All SQL of the catalog and vouchers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from lealtad.rewards.tables import rewards, vouchers
+
+
+def insert_reward(conn: Connection, **values: Any) -> int:
+    return int(conn.execute(insert(rewards).values(**values).returning(rewards.c.id)).scalar_one())
+
+
+def reward(conn: Connection, business_id: int, reward_id: int, *, lock: bool = False) -> Any:
+    query = select(rewards).where(rewards.c.business_id == business_id, rewards.c.id == reward_id)
+    return conn.execute(query.with_for_update() if lock else query).first()
+
+
+def reward_by_slug(conn: Connection, business_id: int, slug: str) -> Any:
+    return conn.execute(
+        select(rewards).where(rewards.c.business_id == business_id, rewards.c.slug == slug)
+    ).first()
+
+
+def catalog(conn: Connection, business_id: int, *, active_only: bool) -> list[Any]:
+    query = select(rewards).where(rewards.c.business_id == business_id)
+    if active_only:
+        query = query.where(rewards.c.active.is_(True))
+    return list(
+        conn.execute(query.order_by(rewards.c.featured.desc(), rewards.c.cost, rewards.c.id))
+    )
+
+
+def update_reward(conn: Connection, business_id: int, reward_id: int, **values: Any) -> None:
+    conn.execute(
+        update(rewards)
+        .where(rewards.c.business_id == business_id, rewards.c.id == reward_id)
+        .values(**values)
+    )
+
+
+def take_stock(conn: Connection, business_id: int, reward_id: int) -> bool:
+    """One unit of stock, if any is left; unlimited rewards (stock null) always have one. The
+    check and the decrement are one statement, so stock never goes below zero."""
+    result = conn.execute(
+        update(rewards)
+        .where(
+            rewards.c.business_id == business_id,
+            rewards.c.id == reward_id,
+            rewards.c.stock.is_not(None),
+            rewards.c.stock > 0,
+        )
+        .values(stock=rewards.c.stock - 1)
+    )
+    if result.rowcount == 1:
+        return True
+    row = conn.execute(
+        select(rewards.c.stock).where(
+            rewards.c.business_id == business_id, rewards.c.id == reward_id
+        )
+    ).first()
+    return row is not None and row.stock is None
+
+
+def give_back_stock(conn: Connection, business_id: int, reward_id: int) -> None:
+    conn.execute(
+        update(rewards)
+        .where(
+            rewards.c.business_id == business_id,
+            rewards.c.id == reward_id,
+            rewards.c.stock.is_not(None),
+        )
+        .values(stock=rewards.c.stock + 1)
+    )
+
+
+def redeemed_since(
+    conn: Connection, business_id: int, member_id: int, reward_id: int, since: datetime | None
+) -> int:
+    query = select(func.count()).where(
+        vouchers.c.business_id == business_id,
+        vouchers.c.member_id == member_id,
+        vouchers.c.reward_id == reward_id,
+        vouchers.c.status != "cancelled",
+    )
+    if since is not None:
+        query = query.where(vouchers.c.issued_at >= since)
+    return int(conn.execute(query).scalar_one())
+
+
+def insert_voucher(conn: Connection, **values: Any) -> int:
+    return int(
+        conn.execute(insert(vouchers).values(**values).returning(vouchers.c.id)).scalar_one()
+    )
+
+
+def code_taken(conn: Connection, business_id: int, code: str) -> bool:
+    found = conn.execute(
+        select(vouchers.c.id).where(vouchers.c.business_id == business_id, vouchers.c.code == code)
+    ).first()
+    return found is not None
+
+
+def voucher(conn: Connection, business_id: int, code: str, *, lock: bool = False) -> Any:
+    query = select(vouchers).where(vouchers.c.business_id == business_id, vouchers.c.code == code)
+    return conn.execute(query.with_for_update() if lock else query).first()
+
+
+def update_voucher(conn: Connection, business_id: int, voucher_id: int, **values: Any) -> None:
+    conn.execute(
+        update(vouchers)
+        .where(vouchers.c.business_id == business_id, vouchers.c.id == voucher_id)
+        .values(**values)
+    )
+
+
+def member_vouchers(conn: Connection, business_id: int, member_id: int, limit: int) -> list[Any]:
+    return list(
+        conn.execute(
+            select(vouchers)
+            .where(vouchers.c.business_id == business_id, vouchers.c.member_id == member_id)
+            .order_by(vouchers.c.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def expired_vouchers(conn: Connection, business_id: int, now: datetime, limit: int) -> list[Any]:
+    return list(
+        conn.execute(
+            select(vouchers.c.code)
+            .where(
+                vouchers.c.business_id == business_id,
+                vouchers.c.status == "issued",
+                vouchers.c.expires_at.is_not(None),
+                vouchers.c.expires_at <= now,
+            )
+            .order_by(vouchers.c.id)
+            .limit(limit)
+        ).scalars()
+    )
