@@ -21,6 +21,7 @@ from lealtad.ledger.api import router as ledger_router
 from lealtad.members.api import public as public_members_router
 from lealtad.members.api import router as members_router
 from lealtad.purchases.api import router as purchases_router
+from lealtad.rewards.api import router as rewards_router
 from lealtad.rules.api import router as program_router
 from lealtad.tenancy.api import router as tenancy_router
 from lealtad.tiers.api import router as tiers_router
@@ -48,6 +49,7 @@ def create_app(
         members_router,
         ledger_router,
         purchases_router,
+        rewards_router,
         program_router,
         events_router,
         tiers_router,

@@ -143,5 +143,12 @@ badges = Table(
     # The challenge period the badge was earned in, so a weekly challenge pays once a week.
     Column("period_key", String(32), nullable=False),
     Column("earned_at", DateTime, nullable=False),
-    Index("uq_member_badges_once", "business_id", "member_id", "challenge_id", "period_key", unique=True),
+    Index(
+        "uq_member_badges_once",
+        "business_id",
+        "member_id",
+        "challenge_id",
+        "period_key",
+        unique=True,
+    ),
 )
