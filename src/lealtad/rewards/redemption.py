@@ -191,7 +191,7 @@ def validate(
     if row.status != "issued":
         raise Conflict(f"this voucher is {row.status}", code=f"voucher_{row.status}")
     if row.expires_at is not None and as_utc(row.expires_at) <= as_utc(now):
-        expire_one(conn, bid, row, now)
+        # Refusing rolls this transaction back; the expiry job records it (and any refund).
         raise Conflict("this voucher has expired", code="voucher_expired")
     store.update_voucher(
         conn,
