@@ -308,3 +308,28 @@ def test_points_pay_at_the_till_within_the_program_limits(client, shop, db, cloc
     # 50.00 less 5.00 paid with points earns on 45.00.
     assert body["awards"][0]["amount"] == 45
     assert body["balances"]["points"] == 2000 - 500 + 45
+
+
+def test_a_full_stamp_card_is_redeemed_for_its_free_drink_voucher(client, shop) -> None:
+    template = client.get("/api/v1/program/templates/coffee-stamps", headers=shop.auth()).json()
+    adopt = client.put(
+        "/api/v1/program",
+        json={"definition": template["definition"], "reason": "stamps"},
+        headers=shop.auth(),
+    )
+    assert adopt.status_code == 200
+    member = shop.members[0]
+    items = [{"sku": "LAT", "category": "drinks", "quantity": 10, "unit_price": 290}]
+    bought = client.post(
+        "/api/v1/purchases",
+        json=purchase_body(amount=2900, member_id=member, items=items),
+        headers=shop.auth(),
+    ).json()
+    assert bought["balances"]["reward.free-drink"] == 1
+    drink = create(client, shop, slug="free-drink", cost_unit="reward.free-drink", cost=1)
+    voucher = redeem(client, shop, member, drink["id"])
+    assert voucher.status_code == 201, voucher.text
+    assert voucher.json()["balances"]["reward.free-drink"] == 0
+    assert (
+        redeem(client, shop, member, drink["id"]).json()["error"]["code"] == "insufficient_balance"
+    )
