@@ -22,6 +22,8 @@ from lealtad.members.api import public as public_members_router
 from lealtad.members.api import router as members_router
 from lealtad.purchases.api import router as purchases_router
 from lealtad.rewards.api import router as rewards_router
+from lealtad.rewards.donations_api import router as donations_router
+from lealtad.rewards.gamification_api import router as gamification_router
 from lealtad.rules.api import router as program_router
 from lealtad.tenancy.api import router as tenancy_router
 from lealtad.tiers.api import router as tiers_router
@@ -50,6 +52,8 @@ def create_app(
         ledger_router,
         purchases_router,
         rewards_router,
+        donations_router,
+        gamification_router,
         program_router,
         events_router,
         tiers_router,

@@ -24,6 +24,7 @@ from lealtad.ledger.model import (
     SystemLeg,
 )
 from lealtad.purchases import store as purchase_store
+from lealtad.rewards import gamification
 from lealtad.rules import store
 from lealtad.rules.definition import EarnRule, Multiplier, ProgramDefinition
 from lealtad.rules.facts import Award, Facts, MemberContext
@@ -50,6 +51,7 @@ class Outcome:
     granted: list[Granted] = field(default_factory=list)
     cards_completed: list[dict[str, Any]] = field(default_factory=list)
     tier_change: tuple[str | None, str | None] | None = None
+    badges: list[dict[str, Any]] = field(default_factory=list)
 
 
 def context_for(conn: Connection, bid: int, member: Any, purchase_id: int | None) -> MemberContext:
@@ -273,6 +275,10 @@ def apply(
             facts.occurred_at,
             facts.tz,
         )
+    # Challenges: a no-op (one indexed query) when the business has no active challenge.
+    outcome.badges = gamification.after_transaction(
+        conn, business_id, context.member_id, facts.occurred_at, now, actor
+    )
     return outcome
 
 

@@ -23,6 +23,7 @@ router = APIRouter(include_in_schema=False)
 
 Lang = Annotated[str | None, Query(max_length=5)]
 AcceptLanguage = Annotated[str | None, Header(max_length=200)]
+Ref = Annotated[str, Query(max_length=64)]
 
 
 def _render(
@@ -49,11 +50,18 @@ def _business(db: Db, slug: str) -> Any:
 
 @router.get("/join/{slug}", response_class=HTMLResponse)
 def join_form(
-    request: Request, slug: str, db: Db, lang: Lang = None, accept_language: AcceptLanguage = None
+    request: Request,
+    slug: str,
+    db: Db,
+    lang: Lang = None,
+    accept_language: AcceptLanguage = None,
+    ref: Ref = "",
 ) -> HTMLResponse:
     business = _business(db, slug)
     language = pick_language(lang, accept_language, business.locale)
-    return _render(request, "join.html", language, business=business, form={}, error=None)
+    # A friend's referral code from a shared link rides along; a mangled one is dropped.
+    form = {"ref": ref.upper() if ref.isascii() and ref.isalnum() and len(ref) <= 16 else ""}
+    return _render(request, "join.html", language, business=business, form=form, error=None)
 
 
 @router.post("/join/{slug}", response_class=HTMLResponse)
@@ -68,11 +76,12 @@ def join(
     accept_terms: Annotated[bool, Form()] = False,
     consent_email: Annotated[bool, Form()] = False,
     lang: Annotated[str, Form(max_length=5)] = "es",
+    ref: Annotated[str, Form(max_length=16, pattern=r"^[A-Za-z0-9]*$")] = "",
 ) -> HTMLResponse:
     business = _business(db, slug)
     language = pick_language(lang, None, business.locale)
     _ = translator(language)
-    form = {"name": name, "contact": contact}
+    form = {"name": name, "contact": contact, "ref": ref.upper()}
     error = None
     if not name.strip():
         error = _("Please tell us your name.")
@@ -91,6 +100,7 @@ def join(
         phone=None if is_email else contact,
         locale="es" if language == "es" else "en",
         consent=Consent(email=consent_email and is_email),
+        referral_code=ref or None,
     )
     try:
         with db.transaction() as conn:
@@ -106,6 +116,7 @@ def join(
             ),
             "invalid_email": _("That e-mail address does not look right."),
             "invalid_phone": _("That phone number does not look right."),
+            "referral_not_found": _("That invitation code is not valid. You can join without it."),
         }
         error = messages.get(exc.code, exc.message)
         return _render(
