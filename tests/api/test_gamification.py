@@ -100,7 +100,8 @@ def test_a_five_purchases_a_week_challenge_pays_its_bonus_and_badge_once_on_the_
     assert (seen["progress"], seen["target"], seen["done"]) == ("4", 5, False)
     assert seen["period_key"] == "2026-W10"
 
-    buy(client, shop, member)
+    fifth = buy(client, shop, member)
+    assert [b["badge"] for b in fifth["badges"]] == ["regular"], "the answer names the badge"
     assert points(client, shop, member) == start + 50 + 50
     earned = badges_of(client, shop, member)
     assert [(b["badge"], b["challenge"], b["period_key"]) for b in earned] == [

@@ -72,6 +72,7 @@ class PurchaseOut(BaseModel):
     occurred_at: datetime
     awards: list[AwardOut]
     cards_completed: list[dict[str, Any]]
+    badges: list[dict[str, Any]] = []
     tier: str | None
     tier_changed: bool
     balances: dict[str, int] | None

@@ -94,7 +94,12 @@ def _earn(
     now: datetime,
     *,
     write: bool,
-) -> tuple[list[Granted], list[dict[str, Any]], tuple[str | None, str | None] | None]:
+) -> tuple[
+    list[Granted],
+    list[dict[str, Any]],
+    tuple[str | None, str | None] | None,
+    list[dict[str, Any]],
+]:
     """The purchase's own awards and, for a referred member, the referral's."""
     bid = principal.business_id
     context = apply.context_for(conn, bid, member, purchase_id)
@@ -108,6 +113,7 @@ def _earn(
         )
     granted: list[Granted] = []
     cards: list[dict[str, Any]] = []
+    badges: list[dict[str, Any]] = []
     tier_change = None
     for run_facts, referrer in runs:
         if not write:
@@ -126,8 +132,9 @@ def _earn(
         )
         granted += outcome.granted
         cards += outcome.cards_completed
+        badges += outcome.badges
         tier_change = tier_change or outcome.tier_change
-    return granted, cards, tier_change
+    return granted, cards, tier_change, badges
 
 
 def award_out(g: Granted) -> AwardOut:
@@ -191,14 +198,16 @@ def record(
     )
     granted: list[Granted] = []
     cards: list[dict[str, Any]] = []
+    badges: list[dict[str, Any]] = []
     tier_change = None
     if member is not None:
         facts = purchase_facts(business, location, data, at, discount)
-        granted, cards, tier_change = _earn(
+        granted, cards, tier_change, badges = _earn(
             conn, principal, member, facts, purchase_id, data.receipt_id, now, write=True
         )
     answer = _answer(conn, bid, purchase_id, data, member, location_id, at, granted, discount)
     answer.cards_completed, answer.tier_changed = cards, tier_change is not None
+    answer.badges = badges
     body = answer.model_dump(mode="json")
     idempotency.finish(conn, bid, key, 201, body)
     return 201, body
