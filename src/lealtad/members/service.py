@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from lealtad.comms.outbox import emit
 from lealtad.errors import Conflict, Invalid, NotFound
 from lealtad.kit.clock import naive_utc
 from lealtad.ledger import service as ledger
@@ -125,6 +126,18 @@ def enrol(
     )
     ledger.open_member_accounts(conn, business_id, member_id, now)
     actor = f"staff:{staff_id}" if staff_id else channel
+    emit(
+        conn,
+        business_id,
+        "member.enrolled",
+        {
+            "member_id": member_id,
+            "channel": channel,
+            "location_id": location_id,
+            "staff_id": staff_id,
+        },
+        now,
+    )
     lifecycle.on_enrolment(conn, business_id, get(conn, business_id, member_id), now, actor)
     _maybe_profile_completed(conn, business_id, member_id, now, actor)
     return member_id

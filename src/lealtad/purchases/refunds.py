@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
+from lealtad.comms.outbox import emit
 from lealtad.errors import Conflict, Invalid, NotFound
 from lealtad.kit.clock import naive_utc
 from lealtad.kit.money import minor_exponent
@@ -107,6 +108,7 @@ def refund(
         tier_changed=tier_change is not None,
         balances=ledger.balances(conn, bid, purchase.member_id) if purchase.member_id else None,
     ).model_dump(mode="json")
+    emit(conn, bid, "refund.recorded", body, now)
     idempotency.finish(conn, bid, key, 201, body)
     return 201, body
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
+from lealtad.comms.outbox import emit
 from lealtad.errors import Conflict, Invalid, NotFound
 from lealtad.kit.clock import as_utc, naive_utc
 from lealtad.kit.money import is_known_currency, minor_exponent
@@ -209,6 +210,7 @@ def record(
     answer.cards_completed, answer.tier_changed = cards, tier_change is not None
     answer.badges = badges
     body = answer.model_dump(mode="json")
+    emit(conn, bid, "purchase.recorded", body, now)
     idempotency.finish(conn, bid, key, 201, body)
     return 201, body
 
