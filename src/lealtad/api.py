@@ -7,6 +7,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from lealtad import __version__
+from lealtad.comms.pages import router as unsubscribe_router
+from lealtad.comms.webhooks_api import router as webhooks_router
 from lealtad.config import Settings, load_settings
 from lealtad.db.engine import Database
 from lealtad.events.api import router as events_router
@@ -57,8 +59,10 @@ def create_app(
         program_router,
         events_router,
         tiers_router,
+        webhooks_router,
         public_members_router,
         pages_router,
+        unsubscribe_router,
     ):
         app.include_router(router)
 

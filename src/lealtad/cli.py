@@ -172,12 +172,13 @@ def worker(
 ) -> None:
     """Run the background jobs / ejecuta las tareas de fondo."""
     from lealtad.http import configure_logging
-    from lealtad.worker import run_forever, run_once
+    from lealtad.worker import deliver, run_forever, run_once
 
     settings = _settings()
     configure_logging(settings.log_level)
     db = _migrated_database(settings)
     if once:
+        out.print(f"delivered / entregado: {deliver(db, settings, SystemClock())}")
         for business_id, done in run_once(db, settings, SystemClock()).items():
             out.print(f"business {business_id}: {done}")
         return

@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     base_url: str = ""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     staff_token_hours: int = Field(default=12, ge=1, le=24 * 30)
+    # Outgoing e-mail. Without a host, e-mail messages wait in the queue (status "queued").
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "ssl"] = "starttls"
+    smtp_user: str = ""
+    smtp_password: str = ""
+    mail_from: str = "Lealtad <no-reply@localhost>"
 
     @model_validator(mode="after")
     def _check_secrets(self) -> Settings:

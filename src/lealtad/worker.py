@@ -8,6 +8,8 @@ import logging
 import time
 from collections.abc import Callable
 
+from lealtad.comms import messages, webhooks
+from lealtad.comms.dispatch import dispatch
 from lealtad.config import Settings
 from lealtad.db.engine import Database
 from lealtad.events.jobs import DailyRun, run_daily
@@ -33,6 +35,22 @@ def run_once(db: Database, settings: Settings, clock: Clock) -> dict[int, DailyR
     return done
 
 
+def deliver(db: Database, settings: Settings, clock: Clock) -> dict[str, int]:
+    """Outbox events to messages and webhook deliveries, then sends what is due. Separate from
+    the daily jobs so that it can run every few seconds."""
+    counts = {"events": 0}
+    while True:
+        batch = dispatch(db, clock.now())
+        counts["events"] += batch
+        if batch == 0:
+            break
+    for name, count in webhooks.deliver_due(db, clock.now()).items():
+        counts[f"webhooks_{name}"] = count
+    for name, count in messages.send_due(db, settings, clock.now()).items():
+        counts[f"email_{name}"] = count
+    return counts
+
+
 def run_forever(
     db: Database,
     settings: Settings,
@@ -44,6 +62,9 @@ def run_forever(
     clock = clock or SystemClock()
     while keep_going():
         started = time.monotonic()
+        delivered = deliver(db, settings, clock)
+        if any(delivered.values()):
+            log.info("delivered: %s", delivered)
         for business_id, run in run_once(db, settings, clock).items():
             if (
                 run.birthdays

@@ -263,6 +263,15 @@ def create_resources(client: TestClient, b: Shop) -> Resources:
     SAMPLE_BODIES[ModerationIn] = {"hidden": False}
     SAMPLE_BODIES[FulfilmentIn] = {"fulfilment": "shipped"}
 
+    # A webhook endpoint; port 9 (discard) refuses at once if a worker ever tries to deliver.
+    resp = client.post(
+        f"{API}/webhooks",
+        json={"url": "http://127.0.0.1:9/b-hooks", "topics": ["tier.changed"]},
+        headers=owner,
+    )
+    assert resp.status_code == 201, resp.text
+    webhook_endpoint_id = resp.json()["id"]
+
     resp = client.get(f"{API}/members/{member['id']}", headers=owner)
     assert resp.status_code == 200, resp.text
     return Resources(
@@ -278,6 +287,7 @@ def create_resources(client: TestClient, b: Shop) -> Resources:
             "reward_id": reward_id,
             "code": voucher_code,  # type: ignore[dict-item]
             "rating_id": rating_id,
+            "webhook_endpoint_id": webhook_endpoint_id,
         },
         member=resp.json(),
         receipt_id=receipt["receipt_id"],

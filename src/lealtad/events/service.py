@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert
 
+from lealtad.comms.outbox import emit
 from lealtad.errors import Invalid
 from lealtad.events.schemas import EventIn, EventOut
 from lealtad.events.tables import member_events
@@ -65,6 +66,9 @@ def record(
         .returning(member_events.c.id)
     ).scalar_one()
     trigger, event = (data.name, None) if data.name in EVENT_TRIGGERS else ("custom", data.name)
+    if data.name in ("birthday", "anniversary"):
+        # The greeting e-mail; the program's rules decide any points separately.
+        emit(conn, bid, data.name, {"member_id": member.id}, now)
     outcome = lifecycle.fire(
         conn,
         bid,

@@ -150,7 +150,7 @@ def redeem(
         conn,
         bid,
         "reward.redeemed",
-        {"member_id": member.id, "reward": reward.slug, "voucher_id": voucher_id},
+        {"member_id": member.id, "reward": reward.slug, "voucher_id": voucher_id, "code": code},
         now,
     )
     row = store.voucher(conn, bid, code)

@@ -26,7 +26,7 @@ AcceptLanguage = Annotated[str | None, Header(max_length=200)]
 Ref = Annotated[str, Query(max_length=64)]
 
 
-def _render(
+def render_page(
     request: Request, name: str, lang: str, status: int = 200, **context: Any
 ) -> HTMLResponse:
     context |= {"_": translator(lang), "lang": lang}
@@ -37,7 +37,7 @@ def _render(
 def home(
     request: Request, lang: Lang = None, accept_language: AcceptLanguage = None
 ) -> HTMLResponse:
-    return _render(request, "home.html", pick_language(lang, accept_language, "es"))
+    return render_page(request, "home.html", pick_language(lang, accept_language, "es"))
 
 
 def _business(db: Db, slug: str) -> Any:
@@ -61,7 +61,7 @@ def join_form(
     language = pick_language(lang, accept_language, business.locale)
     # A friend's referral code from a shared link rides along; a mangled one is dropped.
     form = {"ref": ref.upper() if ref.isascii() and ref.isalnum() and len(ref) <= 16 else ""}
-    return _render(request, "join.html", language, business=business, form=form, error=None)
+    return render_page(request, "join.html", language, business=business, form=form, error=None)
 
 
 @router.post("/join/{slug}", response_class=HTMLResponse)
@@ -90,7 +90,7 @@ def join(
     elif not accept_terms:
         error = _("Please accept the program terms to join.")
     if error:
-        return _render(
+        return render_page(
             request, "join.html", language, 422, business=business, form=form, error=error
         )
     is_email = "@" in contact
@@ -119,7 +119,7 @@ def join(
             "referral_not_found": _("That invitation code is not valid. You can join without it."),
         }
         error = messages.get(exc.code, exc.message)
-        return _render(
+        return render_page(
             request,
             "join.html",
             language,
@@ -132,6 +132,6 @@ def join(
         settings.effective_secret_key, business.id, member.id, member.card_version
     )
     svg = Markup(cards.qr_image(token, "svg", 6).decode())  # noqa: S704  (segno's own SVG)
-    return _render(
+    return render_page(
         request, "card.html", language, 201, business=business, member=member, qr_svg=svg
     )

@@ -1,0 +1,69 @@
+"""Which message each event sends, to whom it may go, and its subject in both languages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Category = Literal["transactional", "marketing"]
+
+
+@dataclass(frozen=True)
+class Kind:
+    template: str
+    category: Category
+    subject: dict[str, str]
+    # Birthday and anniversary greetings share a yearly allowance of two.
+    celebration: bool = False
+
+
+KINDS: dict[str, Kind] = {
+    "member.enrolled": Kind(
+        "welcome",
+        "marketing",
+        {"es": "Bienvenido/a a {{ business }}", "en": "Welcome to {{ business }}"},
+    ),
+    "tier.changed": Kind(
+        "tier_changed",
+        "marketing",
+        {
+            "es": "Tu nivel en {{ business }}: {{ tier or '-' }}",
+            "en": "Your {{ business }} tier: {{ tier or '-' }}",
+        },
+    ),
+    "stamp_card.completed": Kind(
+        "card_complete",
+        "marketing",
+        {"es": "¡Tarjeta completa en {{ business }}!", "en": "Card complete at {{ business }}!"},
+    ),
+    "reward.redeemed": Kind(
+        "voucher",
+        "transactional",
+        {"es": "Tu vale de {{ business }}", "en": "Your {{ business }} voucher"},
+    ),
+    "program.changed": Kind(
+        "program_changed",
+        "transactional",
+        {
+            "es": "Cambios en el programa de {{ business }}",
+            "en": "Changes to the {{ business }} program",
+        },
+    ),
+    "birthday": Kind(
+        "birthday",
+        "marketing",
+        {
+            "es": "¡Feliz cumpleaños de parte de {{ business }}!",
+            "en": "Happy birthday from {{ business }}!",
+        },
+        celebration=True,
+    ),
+    "anniversary": Kind(
+        "anniversary",
+        "marketing",
+        {"es": "Un año más con {{ business }}", "en": "Another year with {{ business }}"},
+        celebration=True,
+    ),
+}
+# Program changes concern every member; the other events concern the member they name.
+BROADCAST = frozenset({"program.changed"})

@@ -1,0 +1,51 @@
+"""Rendering a message from its template: subject, plain text and HTML, in the member's language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from lealtad.comms.catalog import KINDS, Kind
+
+_env = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+    keep_trailing_newline=False,
+)
+_plain = Environment(undefined=StrictUndefined, autoescape=False)  # noqa: S701  (plain-text subject)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def kind_of(template: str) -> Kind:
+    return next(k for k in KINDS.values() if k.template == template)
+
+
+def render(
+    template: str, lang: str, context: dict[str, Any], unsubscribe_url: str | None
+) -> Rendered:
+    lang = lang if lang in ("es", "en") else "en"
+    values = {**context, "lang": lang}
+    subject = _plain.from_string(kind_of(template).subject[lang]).render(values).strip()
+    text = _env.get_template(f"{template}.txt").render(values).strip()
+    if unsubscribe_url:
+        footer = "Darse de baja" if lang == "es" else "Unsubscribe"
+        text += f"\n\n--\n{footer}: {unsubscribe_url}"
+    paragraphs = [
+        p.strip()
+        for p in _env.get_template(f"{template}.txt").render(values).split("\n\n")
+        if p.strip()
+    ]
+    html = _env.get_template("layout.html").render(
+        lang=lang, subject=subject, paragraphs=paragraphs, unsubscribe_url=unsubscribe_url
+    )
+    return Rendered(subject, text, html)
