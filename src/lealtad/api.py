@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from lealtad import __version__
+from lealtad.comms.api import router as messages_router
 from lealtad.comms.pages import router as unsubscribe_router
 from lealtad.comms.webhooks_api import router as webhooks_router
 from lealtad.config import Settings, load_settings
@@ -60,6 +61,7 @@ def create_app(
         events_router,
         tiers_router,
         webhooks_router,
+        messages_router,
         public_members_router,
         pages_router,
         unsubscribe_router,

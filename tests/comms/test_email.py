@@ -255,3 +255,23 @@ def test_without_an_smtp_host_mail_waits_in_the_queue(db, shop, noon, settings) 
             )
         }
     assert statuses == {"queued"}
+
+
+def test_the_delivery_log_and_the_policy_are_readable_and_settable(
+    db, shop, noon, mail_settings, inbox, client
+) -> None:
+    member = enrol(db, shop, noon, "ana@example.org", "en")
+    work(db, mail_settings, noon, shop)
+    log = client.get(f"/api/v1/members/{member}/messages", headers=shop.auth()).json()
+    assert [(m["template"], m["status"]) for m in log] == [("welcome", "sent")]
+    policy = {"marketing_per_week": 1, "quiet_start": "22:00", "quiet_end": "08:00"}
+    assert (
+        client.put("/api/v1/messaging-policy", json=policy, headers=shop.auth("staff")).status_code
+        == 403
+    )
+    assert client.put("/api/v1/messaging-policy", json=policy, headers=shop.auth()).json() == policy
+    assert client.get("/api/v1/messaging-policy", headers=shop.auth()).json() == policy
+    bad = client.put(
+        "/api/v1/messaging-policy", json=policy | {"quiet_end": "25:00"}, headers=shop.auth()
+    )
+    assert bad.status_code == 422

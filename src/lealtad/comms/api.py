@@ -1,0 +1,103 @@
+"""JSON routes of member messages: the delivery log and the business's sending policy."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select, update
+
+from lealtad.comms import messages
+from lealtad.comms.tables import comms_policies
+from lealtad.comms.tables import messages as messages_table
+from lealtad.deps import CurrentPrincipal, Db, Manager, Now
+from lealtad.http import ERROR_RESPONSES
+from lealtad.kit.clock import as_utc, naive_utc
+from lealtad.kit.ids import IdPath, Limit
+from lealtad.members import service as members
+from lealtad.tenancy import service as tenancy
+
+router = APIRouter(prefix="/api/v1", tags=["messages"], responses=ERROR_RESPONSES)
+Clock = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+class MessageOut(BaseModel):
+    id: int
+    channel: str
+    category: str
+    template: str
+    locale: str
+    status: str
+    reason: str | None
+    attempts: int
+    created_at: datetime
+    send_after: datetime
+    sent_at: datetime | None
+
+
+class PolicyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    marketing_per_week: int = Field(ge=0, le=50)
+    quiet_start: str = Clock
+    quiet_end: str = Clock
+
+
+@router.get("/members/{member_id}/messages", response_model=list[MessageOut])
+def member_messages(
+    member_id: IdPath, principal: CurrentPrincipal, db: Db, limit: Limit = 50
+) -> list[MessageOut]:
+    """Every message to the member, newest first: sent, deferred, suppressed (and why), failed."""
+    with db.read() as conn:
+        members.get(conn, principal.business_id, member_id)
+        rows = conn.execute(
+            select(messages_table)
+            .where(
+                messages_table.c.business_id == principal.business_id,
+                messages_table.c.member_id == member_id,
+            )
+            .order_by(messages_table.c.id.desc())
+            .limit(limit)
+        ).all()
+    return [
+        MessageOut(
+            id=r.id,
+            channel=r.channel,
+            category=r.category,
+            template=r.template,
+            locale=r.locale,
+            status=r.status,
+            reason=r.reason,
+            attempts=r.attempts,
+            created_at=as_utc(r.created_at),
+            send_after=as_utc(r.send_after),
+            sent_at=as_utc(r.sent_at) if r.sent_at else None,
+        )
+        for r in rows
+    ]
+
+
+@router.get("/messaging-policy", response_model=PolicyIn)
+def get_policy(principal: CurrentPrincipal, db: Db) -> PolicyIn:
+    with db.read() as conn:
+        found = messages.policy(conn, principal.business_id)
+    return PolicyIn(**{k: found[k] for k in ("marketing_per_week", "quiet_start", "quiet_end")})
+
+
+@router.put("/messaging-policy", response_model=PolicyIn)
+def set_policy(body: PolicyIn, principal: Manager, db: Db, now: Now) -> PolicyIn:
+    """How many marketing messages a member may get a week, and the quiet hours (local time)."""
+    values = body.model_dump() | {"updated_at": naive_utc(now)}
+    with db.transaction() as conn:
+        key = comms_policies.c.business_id == principal.business_id
+        if conn.execute(update(comms_policies).where(key).values(**values)).rowcount == 0:
+            conn.execute(
+                comms_policies.insert().values(
+                    business_id=principal.business_id, points_earned_messages=False, **values
+                )
+            )
+        tenancy.audit(
+            conn, principal, "messaging.policy", "messaging-policy", now, **body.model_dump()
+        )
+    return body
