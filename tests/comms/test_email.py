@@ -131,6 +131,7 @@ def test_the_unsubscribe_link_works_end_to_end_and_stops_marketing_mail(
     member = enrol(db, shop, noon, "ana@example.org", "es")
     work(db, mail_settings, noon, shop)
     (welcome,) = to(box, "ana@example.org")
+    assert welcome["List-Unsubscribe"].startswith("<http"), "the header must stay a plain URL"
     link = "".join(welcome["List-Unsubscribe"].split()).strip("<>")
     assert welcome["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert link in text_of(welcome)

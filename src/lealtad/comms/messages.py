@@ -4,6 +4,7 @@ one-click unsubscribe link; transactional messages (a voucher) skip the cap and 
 
 from __future__ import annotations
 
+import email.policy
 import smtplib
 import ssl
 from datetime import datetime, time, timedelta
@@ -179,7 +180,9 @@ def _context(conn: Connection, row: Any, member: Any, business: Any) -> dict[str
 def _send_email(
     settings: Settings, to: str, subject: str, text: str, html: str, unsubscribe_url: str | None
 ) -> None:
-    mail = EmailMessage()
+    # Long header values (the signed unsubscribe URL) must stay one plain line: folding would
+    # turn them into encoded words that mail clients do not read as a URL.
+    mail = EmailMessage(policy=email.policy.SMTP.clone(max_line_length=998))
     mail["From"] = settings.mail_from
     mail["To"] = to
     mail["Subject"] = subject
