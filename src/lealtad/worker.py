@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from lealtad.comms import messages, webhooks
+from lealtad.comms import messages, webhook_delivery
 from lealtad.comms.dispatch import dispatch
 from lealtad.config import Settings
 from lealtad.db.engine import Database
@@ -44,7 +44,7 @@ def deliver(db: Database, settings: Settings, clock: Clock) -> dict[str, int]:
         counts["events"] += batch
         if batch == 0:
             break
-    for name, count in webhooks.deliver_due(db, clock.now()).items():
+    for name, count in webhook_delivery.deliver_due(db, clock.now()).items():
         counts[f"webhooks_{name}"] = count
     for name, count in messages.send_due(db, settings, clock.now()).items():
         counts[f"email_{name}"] = count

@@ -21,7 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from lealtad.comms import webhooks
+from lealtad.comms import webhook_delivery, webhooks
 from lealtad.comms.tables import outbox, webhook_deliveries, webhook_endpoints
 from lealtad.db.engine import Database
 from lealtad.kit.clock import FixedClock
@@ -156,7 +156,7 @@ def fan_out(db: Database, shop: Shop, now: datetime) -> int:
         rows = conn.execute(
             select(outbox).where(outbox.c.business_id == shop.id).order_by(outbox.c.id)
         ).all()
-        return sum(webhooks.fan_out(conn, row, now) for row in rows)
+        return sum(webhook_delivery.fan_out(conn, row, now) for row in rows)
 
 
 def topics_of(db: Database, shop: Shop) -> set[str]:
@@ -189,7 +189,7 @@ def at(value: str) -> datetime:
 def test_the_signature_reproduces_the_standard_webhooks_test_vector() -> None:
     secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
     body = b'{"test": 2432232314}'
-    signature = webhooks.sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body)
+    signature = webhook_delivery.sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body)
     assert signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
     headers = {
         "webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
@@ -205,7 +205,7 @@ def test_a_wrong_secret_a_changed_body_or_a_changed_id_fails_verification() -> N
     headers = {
         "webhook-id": "msg_1",
         "webhook-timestamp": "1772447400",
-        "webhook-signature": webhooks.sign(secret, "msg_1", 1772447400, body),
+        "webhook-signature": webhook_delivery.sign(secret, "msg_1", 1772447400, body),
     }
     assert verify(secret, headers, body)
     assert not verify(other, headers, body)
@@ -218,9 +218,9 @@ def test_retries_back_off_exponentially_to_six_hours_with_at_most_ten_percent_ji
     rng = random.Random(7)
     for attempts, base in [(1, 30), (2, 120), (3, 480), (4, 1920), (5, 7680), (6, 21600)]:
         for _ in range(50):
-            wait = webhooks.backoff(attempts, rng).total_seconds()
+            wait = webhook_delivery.backoff(attempts, rng).total_seconds()
             assert base <= wait <= base * 1.1, (attempts, wait)
-    assert webhooks.backoff(8, rng) <= timedelta(hours=6.6)
+    assert webhook_delivery.backoff(8, rng) <= timedelta(hours=6.6)
 
 
 # Delivery
@@ -235,7 +235,7 @@ def test_a_purchase_reaches_the_endpoint_signed_and_is_retried_after_500s_until_
     now = clock.now()
 
     assert fan_out(db, shop, now) == 1
-    assert webhooks.deliver_due(db, now) == {
+    assert webhook_delivery.deliver_due(db, now) == {
         "claimed": 1,
         "succeeded": 0,
         "retrying": 1,
@@ -248,18 +248,18 @@ def test_a_purchase_reaches_the_endpoint_signed_and_is_retried_after_500s_until_
     assert timedelta(seconds=30) <= wait <= timedelta(seconds=34), wait
 
     # Not due yet: nothing is sent before the backoff has passed.
-    assert webhooks.deliver_due(db, now + timedelta(seconds=20))["claimed"] == 0
+    assert webhook_delivery.deliver_due(db, now + timedelta(seconds=20))["claimed"] == 0
     assert len(receiver.received) == 1
 
     now += timedelta(seconds=34)
-    assert webhooks.deliver_due(db, now)["retrying"] == 1
+    assert webhook_delivery.deliver_due(db, now)["retrying"] == 1
     [second] = log(client, shop, endpoint["id"])
     assert (second["attempts"], second["last_status_code"]) == (2, 500)
     wait = at(second["next_attempt_at"]) - now
     assert timedelta(minutes=2) <= wait <= timedelta(minutes=2.3), wait
 
     now += timedelta(minutes=2.5)
-    assert webhooks.deliver_due(db, now)["succeeded"] == 1
+    assert webhook_delivery.deliver_due(db, now)["succeeded"] == 1
     [done] = log(client, shop, endpoint["id"])
     assert (done["status"], done["attempts"], done["last_status_code"]) == ("succeeded", 3, 200)
     assert done["last_error"] is None
@@ -293,7 +293,7 @@ def test_a_receiver_holding_a_wrong_secret_rejects_the_delivery_and_the_log_show
     receiver.secrets["/hooks"] = webhooks.new_secret()
     purchase(client, shop)
     fan_out(db, shop, clock.now())
-    assert webhooks.deliver_due(db, clock.now())["retrying"] == 1
+    assert webhook_delivery.deliver_due(db, clock.now())["retrying"] == 1
     [seen] = receiver.at("/hooks")
     assert (seen.verified, seen.answered) == (False, 401)
     [entry] = log(client, shop, endpoint["id"])
@@ -309,12 +309,12 @@ def test_a_delivery_that_keeps_failing_is_given_up_after_eight_attempts(
     now = clock.now()
     fan_out(db, shop, now)
     results = []
-    for _ in range(webhooks.MAX_ATTEMPTS):
-        stats = webhooks.deliver_due(db, now)
+    for _ in range(webhook_delivery.MAX_ATTEMPTS):
+        stats = webhook_delivery.deliver_due(db, now)
         results.append("failed" if stats["failed"] else "retrying" if stats["retrying"] else "-")
         now += timedelta(hours=7)
     assert results == ["retrying"] * 7 + ["failed"]
-    assert webhooks.deliver_due(db, now + timedelta(days=1))["claimed"] == 0
+    assert webhook_delivery.deliver_due(db, now + timedelta(days=1))["claimed"] == 0
     [entry] = log(client, shop, endpoint["id"])
     assert (entry["status"], entry["attempts"], entry["next_attempt_at"]) == ("failed", 8, None)
     assert len(receiver.at("/down")) == 8
@@ -344,7 +344,7 @@ def test_an_endpoint_gets_only_the_topics_it_subscribed_to(
     )
     assert resp.status_code == 201, resp.text
     fan_out(db, shop, clock.now())
-    webhooks.deliver_due(db, clock.now())
+    webhook_delivery.deliver_due(db, clock.now())
 
     def topics(path: str) -> list[str]:
         return sorted(r.body["type"] for r in receiver.at(path))
@@ -373,10 +373,10 @@ def test_an_inactive_endpoint_gets_nothing_and_a_paused_one_resumes_where_it_sto
     # /later is paused after its delivery was queued: it waits, and goes once resumed.
     owner = shop.auth("owner")
     client.patch(f"{API}/webhooks/{later['id']}", json={"active": False}, headers=owner)
-    assert webhooks.deliver_due(db, now)["claimed"] == 0
+    assert webhook_delivery.deliver_due(db, now)["claimed"] == 0
     assert receiver.received == []
     client.patch(f"{API}/webhooks/{later['id']}", json={"active": True}, headers=owner)
-    assert webhooks.deliver_due(db, now)["succeeded"] == 1
+    assert webhook_delivery.deliver_due(db, now)["succeeded"] == 1
     assert [r.path for r in receiver.received] == ["/later"]
 
 
@@ -395,7 +395,7 @@ def test_an_endpoint_of_one_business_never_receives_another_business_s_events(
     purchase(client, other_shop)
     fan_out(db, shop, clock.now())
     fan_out(db, other_shop, clock.now())
-    webhooks.deliver_due(db, clock.now())
+    webhook_delivery.deliver_due(db, clock.now())
 
     def message_ids(who: Shop) -> set[str]:
         with db.read() as conn:
@@ -425,8 +425,8 @@ def test_the_test_route_sends_a_webhook_test_event_to_that_endpoint_only(
             .where(outbox.c.business_id == shop.id, outbox.c.topic == "webhook.test")
             .order_by(outbox.c.id.desc())
         ).first()
-        assert webhooks.fan_out(conn, row, clock.now()) == 1
-    assert webhooks.deliver_due(db, clock.now())["succeeded"] == 1
+        assert webhook_delivery.fan_out(conn, row, clock.now()) == 1
+    assert webhook_delivery.deliver_due(db, clock.now())["succeeded"] == 1
     [seen] = receiver.received
     assert (seen.path, seen.verified, seen.body["type"]) == ("/target", True, "webhook.test")
     assert seen.body["data"]["endpoint_id"] == target["id"]
@@ -448,7 +448,7 @@ def test_two_workers_delivering_at_once_send_each_message_exactly_once(
     def work() -> None:
         try:
             start.wait()
-            while (stats := webhooks.deliver_due(db, now, limit=3))["claimed"]:
+            while (stats := webhook_delivery.deliver_due(db, now, limit=3))["claimed"]:
                 sent.append(stats["succeeded"])
         except BaseException as exc:
             errors.append(exc)

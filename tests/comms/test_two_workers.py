@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
-from lealtad.comms import webhooks
+from lealtad.comms import webhook_delivery
 from lealtad.comms.dispatch import dispatch
 from lealtad.comms.outbox import emit
 from lealtad.db.engine import Database
@@ -35,7 +35,7 @@ def test_two_workers_deliver_a_thousand_events_exactly_once_each(
             start.wait()
             while True:
                 fanned = dispatch(db, clock.now(), limit=100, business_id=shop.id)
-                sent = webhooks.deliver_due(db, clock.now(), limit=100)
+                sent = webhook_delivery.deliver_due(db, clock.now(), limit=100)
                 if fanned == 0 and sent["claimed"] == 0:
                     return
         except BaseException as exc:  # surfaced in the main thread below

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from lealtad.comms import messages, webhooks
+from lealtad.comms import messages, webhook_delivery
 from lealtad.comms.tables import outbox
 from lealtad.db.engine import Database
 from lealtad.kit.clock import naive_utc
@@ -32,7 +32,7 @@ def dispatch(
         rows = conn.execute(query).all()
         for row in rows:
             messages.plan(conn, row, now)
-            webhooks.fan_out(conn, row, now)
+            webhook_delivery.fan_out(conn, row, now)
         if rows:
             conn.execute(
                 update(outbox)
