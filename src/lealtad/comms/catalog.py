@@ -49,6 +49,19 @@ KINDS: dict[str, Kind] = {
             "en": "Changes to the {{ business }} program",
         },
     ),
+    "points.expiring": Kind(
+        "expiring",
+        "marketing",
+        {
+            "es": "Tus puntos de {{ business }} caducan pronto",
+            "en": "Your {{ business }} points expire soon",
+        },
+    ),
+    "member.lapsed": Kind(
+        "winback",
+        "marketing",
+        {"es": "Te echamos de menos en {{ business }}", "en": "We miss you at {{ business }}"},
+    ),
     "birthday": Kind(
         "birthday",
         "marketing",

@@ -174,6 +174,9 @@ def _context(conn: Connection, row: Any, member: Any, business: Any) -> dict[str
         "code": payload.get("code", ""),
         "effective_from": payload.get("effective_from", ""),
         "reason": payload.get("reason", ""),
+        "expiring_points": payload.get("points", 0),
+        "expires_at": payload.get("expires_at", ""),
+        "days": payload.get("days", 0),
     }
 
 

@@ -115,3 +115,17 @@ unsubscribes = Table(
     Column("at", DateTime, nullable=False),
     Column("note", Text, nullable=False),
 )
+
+notices = Table(
+    "notices",
+    metadata,
+    id_column(),
+    business_column(),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    # What the notice is about and its occasion (an expiry date, a win-back stage and the visit
+    # it counts from), so the daily job can run any number of times and tell a member once.
+    Column("kind", String(32), nullable=False),
+    Column("key", String(100), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Index("uq_notices_once", "business_id", "member_id", "kind", "key", unique=True),
+)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 
+from lealtad.comms import reminders
 from lealtad.events import service as events
 from lealtad.events.schemas import EventIn
 from lealtad.ledger.maturity import settle
@@ -28,6 +29,8 @@ class DailyRun:
     unlocked: int = 0
     expired: int = 0
     vouchers_expired: int = 0
+    expiry_notices: int = 0
+    win_back: int = 0
 
 
 def run_daily(conn: Connection, business_id: int, now: datetime, secret_key: str) -> DailyRun:
@@ -54,6 +57,8 @@ def run_daily(conn: Connection, business_id: int, now: datetime, secret_key: str
     policy = in_force(conn, business_id, now).definition.tiers
     done.tier_changes = tiers.review(conn, business_id, policy, now, tz)
     done.vouchers_expired = redemption.expire_due(conn, business_id, now)
+    done.expiry_notices = reminders.expiring(conn, business_id, now)
+    done.win_back = reminders.win_back(conn, business_id, now)
     while True:
         settled = settle(conn, business_id, now)
         done.unlocked += settled.unlocked_units

@@ -1,0 +1,97 @@
+"""Reminders the daily job raises: points about to expire, and win-back for members who stopped
+coming (30, 60 and 90 days after their last visit). Each is told once per occasion."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from lealtad.comms.outbox import emit
+from lealtad.comms.tables import notices
+from lealtad.kit.clock import as_utc, naive_utc
+from lealtad.ledger.tables import accounts, lots
+from lealtad.purchases.tables import purchases
+
+EXPIRY_NOTICE_DAYS = 7
+WIN_BACK_DAYS = (30, 60, 90)
+
+
+def once(
+    conn: Connection, business_id: int, member_id: int, kind: str, key: str, now: datetime
+) -> bool:
+    """True the first time this (member, kind, key) is noted; False ever after."""
+    dialect_insert: Any = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    row = conn.execute(
+        dialect_insert(notices)
+        .values(
+            business_id=business_id,
+            member_id=member_id,
+            kind=kind,
+            key=key[:100],
+            created_at=naive_utc(now),
+        )
+        .on_conflict_do_nothing()
+        .returning(notices.c.id)
+    ).first()
+    return row is not None
+
+
+def expiring(conn: Connection, business_id: int, now: datetime) -> int:
+    """Members whose points expire within the notice period hear it once per expiry date."""
+    until = naive_utc(now + timedelta(days=EXPIRY_NOTICE_DAYS))
+    rows = conn.execute(
+        select(accounts.c.member_id, func.min(lots.c.expires_at), func.sum(lots.c.remaining))
+        .join(accounts, accounts.c.id == lots.c.account_id)
+        .where(
+            lots.c.business_id == business_id,
+            accounts.c.code == "points",
+            lots.c.remaining > 0,
+            lots.c.expires_at.is_not(None),
+            lots.c.expires_at > naive_utc(now),
+            lots.c.expires_at <= until,
+        )
+        .group_by(accounts.c.member_id)
+    ).all()
+    told = 0
+    for member_id, soonest, points in rows:
+        day = as_utc(soonest).date().isoformat()
+        if once(conn, business_id, member_id, "points.expiring", day, now):
+            emit(
+                conn,
+                business_id,
+                "points.expiring",
+                {"member_id": member_id, "points": int(points), "expires_at": day},
+                now,
+            )
+            told += 1
+    return told
+
+
+def win_back(conn: Connection, business_id: int, now: datetime) -> int:
+    """Members whose last visit was 30, 60 or 90 days ago hear from the business, once per stage
+    of each absence (a new visit starts a new absence)."""
+    rows = conn.execute(
+        select(purchases.c.member_id, func.max(purchases.c.occurred_at))
+        .where(
+            purchases.c.business_id == business_id,
+            purchases.c.member_id.is_not(None),
+            purchases.c.amount > 0,
+        )
+        .group_by(purchases.c.member_id)
+    ).all()
+    told = 0
+    for member_id, last in rows:
+        away = (as_utc(now) - as_utc(last)).days
+        stages = [d for d in WIN_BACK_DAYS if away >= d]
+        if not stages:
+            continue
+        stage = stages[-1]
+        key = f"{stage}:{as_utc(last).date().isoformat()}"
+        if once(conn, business_id, member_id, "member.lapsed", key, now):
+            emit(conn, business_id, "member.lapsed", {"member_id": member_id, "days": stage}, now)
+            told += 1
+    return told
