@@ -224,6 +224,19 @@ def create_resources(client: TestClient, b: Shop) -> Resources:
     # A donation names its cause in the body, so its sample can only be made once B's exists.
     SAMPLE_BODIES[DonationIn] = {"cause_id": cause_id, "points": 1}
 
+    resp = client.post(
+        f"{API}/campaigns",
+        json={
+            "name": "B news",
+            "subject": {"es": "Hola", "en": "Hi"},
+            "body": {"es": "Hola", "en": "Hi"},
+            "send_at": "2099-01-01T00:00:00Z",
+        },
+        headers=owner,
+    )
+    assert resp.status_code == 201, resp.text
+    campaign_id = resp.json()["id"]
+
     # A reward, a voucher for it and a rating, so reward, voucher and rating routes are swept.
     resp = client.post(
         f"{API}/rewards",
@@ -287,6 +300,7 @@ def create_resources(client: TestClient, b: Shop) -> Resources:
             "reward_id": reward_id,
             "code": voucher_code,  # type: ignore[dict-item]
             "rating_id": rating_id,
+            "campaign_id": campaign_id,
             "webhook_endpoint_id": webhook_endpoint_id,
         },
         member=resp.json(),

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, update
 
-from lealtad.comms import messages
+from lealtad.comms import campaigns, messages
 from lealtad.comms.tables import comms_policies
 from lealtad.comms.tables import messages as messages_table
 from lealtad.deps import CurrentPrincipal, Db, Manager, Now
@@ -101,3 +101,41 @@ def set_policy(body: PolicyIn, principal: Manager, db: Db, now: Now) -> PolicyIn
             conn, principal, "messaging.policy", "messaging-policy", now, **body.model_dump()
         )
     return body
+
+
+@router.post("/campaigns", response_model=campaigns.CampaignOut, status_code=201)
+def create_campaign(
+    body: campaigns.CampaignIn, principal: Manager, db: Db, now: Now
+) -> campaigns.CampaignOut:
+    """Schedule a message to members of some tiers or tags (all if none), in both languages.
+    It goes out at `send_at` under the usual consent, cap and quiet-hours rules."""
+    with db.transaction() as conn:
+        campaign_id = campaigns.create(conn, principal.business_id, body, principal.actor, now)
+        tenancy.audit(
+            conn, principal, "campaign.create", f"campaign:{campaign_id}", now, name=body.name
+        )
+        return campaigns.get(conn, principal.business_id, campaign_id)
+
+
+@router.get("/campaigns", response_model=list[campaigns.CampaignOut])
+def list_campaigns(principal: Manager, db: Db) -> list[campaigns.CampaignOut]:
+    with db.read() as conn:
+        return campaigns.listing(conn, principal.business_id)
+
+
+@router.get("/campaigns/{campaign_id}", response_model=campaigns.CampaignOut)
+def campaign(campaign_id: IdPath, principal: Manager, db: Db) -> campaigns.CampaignOut:
+    """The campaign with its delivery log: how many messages were sent, deferred, suppressed,
+    unsubscribed or failed."""
+    with db.read() as conn:
+        return campaigns.get(conn, principal.business_id, campaign_id)
+
+
+@router.post("/campaigns/{campaign_id}/cancel", response_model=campaigns.CampaignOut)
+def cancel_campaign(
+    campaign_id: IdPath, principal: Manager, db: Db, now: Now
+) -> campaigns.CampaignOut:
+    with db.transaction() as conn:
+        found = campaigns.cancel(conn, principal.business_id, campaign_id)
+        tenancy.audit(conn, principal, "campaign.cancel", f"campaign:{campaign_id}", now)
+        return found

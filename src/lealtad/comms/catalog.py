@@ -78,5 +78,7 @@ KINDS: dict[str, Kind] = {
         celebration=True,
     ),
 }
+# Written by the business per campaign: the subject comes from the campaign itself.
+CAMPAIGN = Kind("campaign", "marketing", {"es": "{{ subject.es }}", "en": "{{ subject.en }}"})
 # Program changes concern every member; the other events concern the member they name.
 BROADCAST = frozenset({"program.changed"})

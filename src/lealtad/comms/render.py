@@ -8,7 +8,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from lealtad.comms.catalog import KINDS, Kind
+from lealtad.comms.catalog import CAMPAIGN, KINDS, Kind
 
 _env = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -27,6 +27,8 @@ class Rendered:
 
 
 def kind_of(template: str) -> Kind:
+    if template == CAMPAIGN.template:
+        return CAMPAIGN
     return next(k for k in KINDS.values() if k.template == template)
 
 

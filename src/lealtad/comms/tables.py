@@ -129,3 +129,22 @@ notices = Table(
     Column("created_at", DateTime, nullable=False),
     Index("uq_notices_once", "business_id", "member_id", "kind", "key", unique=True),
 )
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    id_column(),
+    business_column(),
+    Column("name", String(200), nullable=False),
+    Column("subject", JSON, nullable=False),
+    Column("body", JSON, nullable=False),
+    # Who gets it: members in any of these tiers / with any of these tags; empty lists mean all.
+    Column("tiers", JSON, nullable=False),
+    Column("tags", JSON, nullable=False),
+    Column("send_at", DateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("recipients", Integer, nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_campaigns_due", "status", "send_at"),
+)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 
-from lealtad.comms import reminders
+from lealtad.comms import campaigns, reminders
 from lealtad.events import service as events
 from lealtad.events.schemas import EventIn
 from lealtad.ledger.maturity import settle
@@ -30,6 +30,7 @@ class DailyRun:
     expired: int = 0
     vouchers_expired: int = 0
     expiry_notices: int = 0
+    campaign_messages: int = 0
     win_back: int = 0
 
 
@@ -59,6 +60,7 @@ def run_daily(conn: Connection, business_id: int, now: datetime, secret_key: str
     done.vouchers_expired = redemption.expire_due(conn, business_id, now)
     done.expiry_notices = reminders.expiring(conn, business_id, now)
     done.win_back = reminders.win_back(conn, business_id, now)
+    done.campaign_messages = campaigns.release_due(conn, business_id, now)
     while True:
         settled = settle(conn, business_id, now)
         done.unlocked += settled.unlocked_units
