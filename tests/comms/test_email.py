@@ -225,7 +225,12 @@ def test_the_delivery_log_and_the_policy_are_readable_and_settable(
     work(db, mail_settings, noon, shop)
     log = client.get(f"/api/v1/members/{member}/messages", headers=shop.auth()).json()
     assert [(m["template"], m["status"]) for m in log] == [("welcome", "sent")]
-    policy = {"marketing_per_week": 1, "quiet_start": "22:00", "quiet_end": "08:00"}
+    policy = {
+        "marketing_per_week": 1,
+        "quiet_start": "22:00",
+        "quiet_end": "08:00",
+        "points_earned_messages": True,
+    }
     assert (
         client.put("/api/v1/messaging-policy", json=policy, headers=shop.auth("staff")).status_code
         == 403

@@ -92,3 +92,52 @@ def test_win_back_goes_out_at_30_60_and_90_days_away_once_each(
     assert len([m for m in to(box, "bob@example.org") if "We miss you" in m["Subject"]]) == 4, (
         "a new absence after a visit starts over"
     )
+
+
+def test_members_hear_what_a_purchase_earned_only_where_the_business_opts_in(
+    db, shop, clock, mail_settings, inbox, client
+) -> None:
+    box, _ = inbox
+    clock.at = datetime(2026, 3, 2, 11, 0, tzinfo=UTC)
+    _generous_policy(db, shop, clock.now())
+    member = enrol(db, shop, clock, "ana@example.org", "en")
+    client.post(
+        "/api/v1/purchases", json=purchase_body(member_id=member, amount=1500), headers=shop.auth()
+    )
+    work(db, mail_settings, clock, shop)
+    assert not [m for m in to(box, "ana@example.org") if "You earned" in m["Subject"]]
+    policy = {
+        "marketing_per_week": 50,
+        "quiet_start": "23:00",
+        "quiet_end": "06:00",
+        "points_earned_messages": True,
+    }
+    assert (
+        client.put("/api/v1/messaging-policy", json=policy, headers=shop.auth()).status_code == 200
+    )
+    client.post(
+        "/api/v1/purchases", json=purchase_body(member_id=member, amount=2500), headers=shop.auth()
+    )
+    work(db, mail_settings, clock, shop)
+    earned = [m["Subject"] for m in to(box, "ana@example.org") if "You earned" in m["Subject"]]
+    assert earned == [next(s for s in earned if "25 points" in s)]
+
+
+def test_a_monthly_summary_goes_once_a_month_to_members_who_came_lately(
+    db, shop, clock, mail_settings, inbox, client
+) -> None:
+    box, _ = inbox
+    clock.at = datetime(2026, 3, 20, 11, 0, tzinfo=UTC)
+    _generous_policy(db, shop, clock.now())
+    member = enrol(db, shop, clock, "ana@example.org", "es")
+    client.post("/api/v1/purchases", json=purchase_body(member_id=member), headers=shop.auth())
+    for day in (
+        datetime(2026, 3, 25, 11, tzinfo=UTC),
+        datetime(2026, 4, 1, 11, tzinfo=UTC),
+        datetime(2026, 4, 2, 11, tzinfo=UTC),
+    ):
+        clock.at = day
+        daily(db, shop, clock)
+        work(db, mail_settings, clock, shop)
+    summaries = [m for m in to(box, "ana@example.org") if m["Subject"].startswith("Tu mes")]
+    assert len(summaries) == 1

@@ -42,6 +42,9 @@ class PolicyIn(BaseModel):
     marketing_per_week: int = Field(ge=0, le=50)
     quiet_start: str = Clock
     quiet_end: str = Clock
+    points_earned_messages: bool = Field(
+        default=False, description="tell members by e-mail what each purchase earned"
+    )
 
 
 @router.get("/members/{member_id}/messages", response_model=list[MessageOut])
@@ -82,7 +85,8 @@ def member_messages(
 def get_policy(principal: CurrentPrincipal, db: Db) -> PolicyIn:
     with db.read() as conn:
         found = messages.policy(conn, principal.business_id)
-    return PolicyIn(**{k: found[k] for k in ("marketing_per_week", "quiet_start", "quiet_end")})
+    keys = ("marketing_per_week", "quiet_start", "quiet_end", "points_earned_messages")
+    return PolicyIn(**{k: found[k] for k in keys})
 
 
 @router.put("/messaging-policy", response_model=PolicyIn)
@@ -93,9 +97,7 @@ def set_policy(body: PolicyIn, principal: Manager, db: Db, now: Now) -> PolicyIn
         key = comms_policies.c.business_id == principal.business_id
         if conn.execute(update(comms_policies).where(key).values(**values)).rowcount == 0:
             conn.execute(
-                comms_policies.insert().values(
-                    business_id=principal.business_id, points_earned_messages=False, **values
-                )
+                comms_policies.insert().values(business_id=principal.business_id, **values)
             )
         tenancy.audit(
             conn, principal, "messaging.policy", "messaging-policy", now, **body.model_dump()

@@ -62,6 +62,11 @@ KINDS: dict[str, Kind] = {
         "marketing",
         {"es": "Te echamos de menos en {{ business }}", "en": "We miss you at {{ business }}"},
     ),
+    "member.monthly": Kind(
+        "monthly",
+        "marketing",
+        {"es": "Tu mes en {{ business }}", "en": "Your month at {{ business }}"},
+    ),
     "birthday": Kind(
         "birthday",
         "marketing",
@@ -78,6 +83,15 @@ KINDS: dict[str, Kind] = {
         celebration=True,
     ),
 }
+# Sent only where the business opts in (messaging policy), for purchases that earned points.
+POINTS_EARNED = Kind(
+    "points_earned",
+    "marketing",
+    {
+        "es": "Has sumado {{ earned }} puntos en {{ business }}",
+        "en": "You earned {{ earned }} points at {{ business }}",
+    },
+)
 # Written by the business per campaign: the subject comes from the campaign itself.
 CAMPAIGN = Kind("campaign", "marketing", {"es": "{{ subject.es }}", "en": "{{ subject.en }}"})
 # Program changes concern every member; the other events concern the member they name.

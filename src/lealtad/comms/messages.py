@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from lealtad.comms import unsubscribe
-from lealtad.comms.catalog import BROADCAST, KINDS
+from lealtad.comms.catalog import BROADCAST, KINDS, POINTS_EARNED
 from lealtad.comms.render import kind_of, render
 from lealtad.comms.tables import comms_policies, messages
 from lealtad.config import Settings
@@ -30,7 +30,12 @@ from lealtad.tiers import service as tiers
 
 MAX_ATTEMPTS = 5
 CELEBRATIONS_PER_YEAR = 2
-DEFAULT_POLICY = {"marketing_per_week": 2, "quiet_start": "21:00", "quiet_end": "09:00"}
+DEFAULT_POLICY = {
+    "marketing_per_week": 2,
+    "quiet_start": "21:00",
+    "quiet_end": "09:00",
+    "points_earned_messages": False,
+}
 
 
 def policy(conn: Connection, business_id: int) -> dict[str, Any]:
@@ -43,9 +48,12 @@ def policy(conn: Connection, business_id: int) -> dict[str, Any]:
 def plan(conn: Connection, outbox_row: Any, now: datetime) -> int:
     """Queues the e-mail an outbox event calls for, one per member concerned; returns how many."""
     kind = KINDS.get(outbox_row.topic)
+    payload = outbox_row.payload
+    earned = outbox_row.topic == "purchase.recorded" and _earned(payload) > 0
+    if earned and policy(conn, outbox_row.business_id).get("points_earned_messages"):
+        kind = POINTS_EARNED
     if kind is None:
         return 0
-    payload = outbox_row.payload
     if outbox_row.topic in BROADCAST:
         targets = list(
             conn.execute(
@@ -87,6 +95,15 @@ def plan(conn: Connection, outbox_row: Any, now: datetime) -> int:
         )
         made += result.first() is not None
     return made
+
+
+def _earned(payload: dict[str, Any]) -> int:
+    member = payload.get("member_id")
+    return sum(
+        int(a.get("amount", 0))
+        for a in payload.get("awards", [])
+        if a.get("unit") == "points" and a.get("member_id") == member
+    )
 
 
 def _in_quiet_hours(local: datetime, start: str, end: str) -> datetime | None:
@@ -177,6 +194,7 @@ def _context(conn: Connection, row: Any, member: Any, business: Any) -> dict[str
         "expiring_points": payload.get("points", 0),
         "expires_at": payload.get("expires_at", ""),
         "days": payload.get("days", 0),
+        "earned": _earned(payload),
     }
 
 

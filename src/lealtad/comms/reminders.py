@@ -95,3 +95,27 @@ def win_back(conn: Connection, business_id: int, now: datetime) -> int:
             emit(conn, business_id, "member.lapsed", {"member_id": member_id, "days": stage}, now)
             told += 1
     return told
+
+
+def monthly(conn: Connection, business_id: int, now: datetime, tz: Any) -> int:
+    """On the first days of a month, each member who has been active hears how the last month
+    went (points, tier); once per member per month."""
+    local = as_utc(now).astimezone(tz)
+    if local.day > 3:
+        return 0
+    month = f"{local.year}-{local.month:02d}"
+    active = conn.execute(
+        select(purchases.c.member_id)
+        .where(
+            purchases.c.business_id == business_id,
+            purchases.c.member_id.is_not(None),
+            purchases.c.occurred_at >= naive_utc(now - timedelta(days=62)),
+        )
+        .distinct()
+    ).scalars()
+    told = 0
+    for member_id in active:
+        if once(conn, business_id, member_id, "member.monthly", month, now):
+            emit(conn, business_id, "member.monthly", {"member_id": member_id, "month": month}, now)
+            told += 1
+    return told

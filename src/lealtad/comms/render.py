@@ -8,7 +8,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from lealtad.comms.catalog import CAMPAIGN, KINDS, Kind
+from lealtad.comms.catalog import CAMPAIGN, KINDS, POINTS_EARNED, Kind
 
 _env = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -29,6 +29,8 @@ class Rendered:
 def kind_of(template: str) -> Kind:
     if template == CAMPAIGN.template:
         return CAMPAIGN
+    if template == POINTS_EARNED.template:
+        return POINTS_EARNED
     return next(k for k in KINDS.values() if k.template == template)
 
 

@@ -31,6 +31,7 @@ class DailyRun:
     vouchers_expired: int = 0
     expiry_notices: int = 0
     campaign_messages: int = 0
+    monthly_summaries: int = 0
     win_back: int = 0
 
 
@@ -61,6 +62,7 @@ def run_daily(conn: Connection, business_id: int, now: datetime, secret_key: str
     done.expiry_notices = reminders.expiring(conn, business_id, now)
     done.win_back = reminders.win_back(conn, business_id, now)
     done.campaign_messages = campaigns.release_due(conn, business_id, now)
+    done.monthly_summaries = reminders.monthly(conn, business_id, now, tz)
     while True:
         settled = settle(conn, business_id, now)
         done.unlocked += settled.unlocked_units
