@@ -141,3 +141,38 @@ def test_a_monthly_summary_goes_once_a_month_to_members_who_came_lately(
         work(db, mail_settings, clock, shop)
     summaries = [m for m in to(box, "ana@example.org") if m["Subject"].startswith("Tu mes")]
     assert len(summaries) == 1
+
+
+def test_a_win_back_rule_gives_its_bonus_once_per_absence(db, shop, clock, client) -> None:
+    definition = {
+        "rules": [
+            {"id": "base", "name": "Base", "action": {"type": "points_per_unit", "rate": "1"}},
+            {
+                "id": "come-back",
+                "name": "Come back",
+                "trigger": "custom",
+                "event": "member.win_back",
+                "action": {"type": "fixed_points", "points": 100},
+                "caps": [{"period": "lifetime", "max_units": 100}],
+            },
+        ]
+    }
+    assert (
+        client.put(
+            "/api/v1/program",
+            json={"definition": definition, "reason": "win-back"},
+            headers=shop.auth(),
+        ).status_code
+        == 200
+    )
+    member = shop.members[0]
+    client.post(
+        "/api/v1/purchases", json=purchase_body(member_id=member, amount=1000), headers=shop.auth()
+    )
+    start = clock.now()
+    for days in (31, 32, 61):
+        clock.at = start + timedelta(days=days)
+        daily(db, shop, clock)
+    balance = client.get(f"/api/v1/members/{member}/balance", headers=shop.auth()).json()
+    # 10 from the purchase, 100 from the first win-back; the lifetime cap stops the 60-day one.
+    assert balance["points"] == 110

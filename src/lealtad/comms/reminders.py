@@ -4,6 +4,7 @@ coming (30, 60 and 90 days after their last visit). Each is told once per occasi
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -14,10 +15,13 @@ from lealtad.comms.outbox import emit
 from lealtad.comms.tables import notices
 from lealtad.kit.clock import as_utc, naive_utc
 from lealtad.ledger.tables import accounts, lots
+from lealtad.members import store as member_store
 from lealtad.purchases.tables import purchases
+from lealtad.rules import lifecycle
 
 EXPIRY_NOTICE_DAYS = 7
 WIN_BACK_DAYS = (30, 60, 90)
+WIN_BACK_EVENT = "member.win_back"
 
 
 def once(
@@ -93,6 +97,20 @@ def win_back(conn: Connection, business_id: int, now: datetime) -> int:
         key = f"{stage}:{as_utc(last).date().isoformat()}"
         if once(conn, business_id, member_id, "member.lapsed", key, now):
             emit(conn, business_id, "member.lapsed", {"member_id": member_id, "days": stage}, now)
+            # The optional bonus: a program rule on the custom event "member.win_back" (its
+            # value is the days away) awards it, through the same engine as every other award.
+            member = member_store.member(conn, business_id, member_id)
+            lifecycle.fire(
+                conn,
+                business_id,
+                member,
+                "custom",
+                at=now,
+                now=now,
+                actor="system",
+                value=Decimal(stage),
+                event=WIN_BACK_EVENT,
+            )
             told += 1
     return told
 
