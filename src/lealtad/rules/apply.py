@@ -266,7 +266,7 @@ def apply(
         outcome.cards_completed += complete_cards(
             conn, business_id, member_id, program.definition, grants, facts, now, actor
         )
-    if facts.trigger != "custom" or program.definition.tiers:
+    if _moves_tier_metric(program.definition, facts, outcome):
         outcome.tier_change = tiers.check(
             conn,
             business_id,
@@ -280,6 +280,19 @@ def apply(
         conn, business_id, context.member_id, facts.occurred_at, now, actor
     )
     return outcome
+
+
+def _moves_tier_metric(definition: ProgramDefinition, facts: Facts, outcome: Outcome) -> bool:
+    """Only a transaction that can change the qualifying metric re-checks the tier: otherwise a
+    greeting or a reminder would renew a tier's hold without the member doing anything."""
+    policy = definition.tiers
+    if policy is None:
+        return False
+    if facts.trigger in ("purchase", "refund", "enrolment"):
+        return True  # enrolment places a new member in the entry tier
+    if policy.metric == "points_earned":
+        return any(g.unit == "points" for g in outcome.granted)
+    return policy.metric == "custom" and policy.custom_event in (facts.trigger, facts.event)
 
 
 def complete_cards(
