@@ -13,8 +13,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from lealtad.comms import unsubscribe
 from lealtad.comms.catalog import BROADCAST, KINDS, POINTS_EARNED
@@ -22,6 +20,7 @@ from lealtad.comms.render import kind_of, render
 from lealtad.comms.tables import comms_policies, messages
 from lealtad.config import Settings
 from lealtad.db.engine import Database
+from lealtad.db.inserts import insert_if_new
 from lealtad.kit.clock import as_utc, naive_utc
 from lealtad.ledger import service as ledger
 from lealtad.members.tables import members
@@ -64,7 +63,6 @@ def plan(conn: Connection, outbox_row: Any, now: datetime) -> int:
         )
     else:
         targets = [payload.get("member_id")] if payload.get("member_id") else []
-    dialect_insert: Any = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     made = 0
     for member_id in targets:
         row = conn.execute(
@@ -74,26 +72,23 @@ def plan(conn: Connection, outbox_row: Any, now: datetime) -> int:
         ).first()
         if row is None:
             continue
-        result = conn.execute(
-            dialect_insert(messages)
-            .values(
-                business_id=outbox_row.business_id,
-                member_id=member_id,
-                channel="email",
-                category=kind.category,
-                template=kind.template,
-                locale=row.locale,
-                context=payload,
-                outbox_id=outbox_row.id,
-                status="queued",
-                attempts=0,
-                send_after=naive_utc(now),
-                created_at=naive_utc(now),
-            )
-            .on_conflict_do_nothing()
-            .returning(messages.c.id)
+        result = insert_if_new(
+            conn,
+            messages,
+            business_id=outbox_row.business_id,
+            member_id=member_id,
+            channel="email",
+            category=kind.category,
+            template=kind.template,
+            locale=row.locale,
+            context=payload,
+            outbox_id=outbox_row.id,
+            status="queued",
+            attempts=0,
+            send_after=naive_utc(now),
+            created_at=naive_utc(now),
         )
-        made += result.first() is not None
+        made += result
     return made
 
 

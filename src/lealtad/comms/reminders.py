@@ -8,11 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from lealtad.comms.outbox import emit
 from lealtad.comms.tables import notices
+from lealtad.db.inserts import insert_if_new
 from lealtad.kit.clock import as_utc, naive_utc
 from lealtad.ledger.tables import accounts, lots
 from lealtad.members import store as member_store
@@ -28,20 +27,16 @@ def once(
     conn: Connection, business_id: int, member_id: int, kind: str, key: str, now: datetime
 ) -> bool:
     """True the first time this (member, kind, key) is noted; False ever after."""
-    dialect_insert: Any = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    row = conn.execute(
-        dialect_insert(notices)
-        .values(
-            business_id=business_id,
-            member_id=member_id,
-            kind=kind,
-            key=key[:100],
-            created_at=naive_utc(now),
-        )
-        .on_conflict_do_nothing()
-        .returning(notices.c.id)
-    ).first()
-    return row is not None
+    row = insert_if_new(
+        conn,
+        notices,
+        business_id=business_id,
+        member_id=member_id,
+        kind=kind,
+        key=key[:100],
+        created_at=naive_utc(now),
+    )
+    return row
 
 
 def expiring(conn: Connection, business_id: int, now: datetime) -> int:

@@ -20,13 +20,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from lealtad import __version__
 from lealtad.comms.tables import webhook_deliveries, webhook_endpoints
 from lealtad.comms.webhooks import ALL, TEST_TOPIC, Status
 from lealtad.db.engine import Database
+from lealtad.db.inserts import insert_if_new
 from lealtad.kit.clock import as_utc, naive_utc
 
 if TYPE_CHECKING:
@@ -78,28 +77,23 @@ def fan_out(conn: Connection, outbox_row: Any, now: datetime) -> int:
         "timestamp": as_utc(outbox_row.created_at).isoformat().replace("+00:00", "Z"),
         "data": outbox_row.payload,
     }
-    dialect_insert: Any = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     queued = 0
     for endpoint_id in targets:
-        inserted = conn.execute(
-            dialect_insert(webhook_deliveries)
-            .values(
-                business_id=outbox_row.business_id,
-                endpoint_id=endpoint_id,
-                outbox_id=outbox_row.id,
-                message_id=f"msg_{outbox_row.id}",
-                topic=outbox_row.topic,
-                payload=payload,
-                status="pending",
-                attempts=0,
-                next_attempt_at=at,
-                created_at=at,
-            )
-            .on_conflict_do_nothing()
-            # RETURNING, not rowcount: psycopg reports -1 for an INSERT .. ON CONFLICT DO NOTHING.
-            .returning(webhook_deliveries.c.id)
-        ).first()
-        queued += inserted is not None
+        inserted = insert_if_new(
+            conn,
+            webhook_deliveries,
+            business_id=outbox_row.business_id,
+            endpoint_id=endpoint_id,
+            outbox_id=outbox_row.id,
+            message_id=f"msg_{outbox_row.id}",
+            topic=outbox_row.topic,
+            payload=payload,
+            status="pending",
+            attempts=0,
+            next_attempt_at=at,
+            created_at=at,
+        )
+        queued += inserted
     return queued
 
 

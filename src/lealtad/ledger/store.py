@@ -7,9 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from lealtad.db.inserts import insert_if_new
 from lealtad.ledger.model import OpenLot
 from lealtad.ledger.tables import accounts, entries, idempotency_keys, lots, postings
 
@@ -39,8 +38,7 @@ def account_id(
         balance=0,
         created_at=now,
     )
-    dialect_insert: Any = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    conn.execute(dialect_insert(accounts).values(**values).on_conflict_do_nothing())
+    insert_if_new(conn, accounts, **values)
     return int(
         conn.execute(
             select(accounts.c.id).where(
@@ -238,22 +236,17 @@ def claim_idempotency_key(
 ) -> bool:
     """True when this call is the first with `key`. On PostgreSQL a second caller waits here until
     the first commits, then sees its row: the stored answer, never a second award."""
-    dialect_insert: Any = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    result = conn.execute(
-        dialect_insert(idempotency_keys)
-        .values(
-            business_id=business_id,
-            key=key,
-            request_hash=request_hash,
-            status_code=0,
-            response={},
-            created_at=now,
-        )
-        .on_conflict_do_nothing()
-        # RETURNING, not rowcount: psycopg reports -1 for an INSERT .. ON CONFLICT DO NOTHING.
-        .returning(idempotency_keys.c.key)
+    result = insert_if_new(
+        conn,
+        idempotency_keys,
+        business_id=business_id,
+        key=key,
+        request_hash=request_hash,
+        status_code=0,
+        response={},
+        created_at=now,
     )
-    return result.first() is not None
+    return result
 
 
 def store_idempotent_response(

@@ -11,10 +11,9 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select, true
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from lealtad.comms.outbox import emit
+from lealtad.db.inserts import insert_if_new
 from lealtad.events.tables import member_events
 from lealtad.kit.clock import as_utc, naive_utc
 from lealtad.ledger import service as ledger
@@ -210,22 +209,17 @@ def _claim(
 ) -> bool:
     """Records the badge; False when this period's badge was already there (a concurrent
     transaction of the same member got it first), so the bonus is never paid twice."""
-    dialect_insert: Any = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    result = conn.execute(
-        dialect_insert(badges)
-        .values(
-            business_id=business_id,
-            member_id=member_id,
-            badge=challenge.badge or challenge.slug,
-            challenge_id=challenge.id,
-            period_key=key,
-            earned_at=naive_utc(now),
-        )
-        .on_conflict_do_nothing()
-        # RETURNING, not rowcount: psycopg reports -1 for an INSERT .. ON CONFLICT DO NOTHING.
-        .returning(badges.c.id)
+    result = insert_if_new(
+        conn,
+        badges,
+        business_id=business_id,
+        member_id=member_id,
+        badge=challenge.badge or challenge.slug,
+        challenge_id=challenge.id,
+        period_key=key,
+        earned_at=naive_utc(now),
     )
-    return result.first() is not None
+    return result
 
 
 def _pay_bonus(

@@ -6,9 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from lealtad.db.inserts import insert_if_new
 from lealtad.rules.tables import awards, program_versions, rule_budgets
 
 
@@ -91,12 +90,7 @@ def purchase_award_rules(conn: Connection, business_id: int, purchase_id: int) -
 def take_budget(conn: Connection, business_id: int, rule_id: str, amount: int, budget: int) -> int:
     """Takes up to `amount` from the rule's budget and returns what it got; the row lock taken by
     the update makes concurrent purchases share the budget exactly."""
-    dialect_insert: Any = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    conn.execute(
-        dialect_insert(rule_budgets)
-        .values(business_id=business_id, rule_id=rule_id, spent=0)
-        .on_conflict_do_nothing()
-    )
+    insert_if_new(conn, rule_budgets, business_id=business_id, rule_id=rule_id, spent=0)
     key = (rule_budgets.c.business_id == business_id, rule_budgets.c.rule_id == rule_id)
     spent = int(
         conn.execute(select(rule_budgets.c.spent).where(*key).with_for_update()).scalar_one()
