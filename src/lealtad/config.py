@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     smtp_user: str = ""
     smtp_password: str = ""
     mail_from: str = "Lealtad <no-reply@localhost>"
+    # Web push (VAPID, RFC 8292): the server's P-256 key, PEM or raw base64url. Outside production
+    # a key is made and kept in the data directory, like the secret key.
+    vapid_private_key: str = ""
+    vapid_subject: str = "mailto:no-reply@localhost"
+    # Webhook endpoints on private or loopback addresses are refused in production unless this is
+    # set, so a business cannot aim the server at the machines around it.
+    webhook_allow_private: bool = False
 
     @model_validator(mode="after")
     def _check_secrets(self) -> Settings:

@@ -88,7 +88,15 @@ messages = Table(
     Column("created_at", DateTime, nullable=False),
     Column("sent_at", DateTime, nullable=True),
     Index("ix_messages_due", "status", "send_after"),
-    Index("uq_messages_once", "business_id", "member_id", "template", "outbox_id", unique=True),
+    Index(
+        "uq_messages_once",
+        "business_id",
+        "member_id",
+        "template",
+        "outbox_id",
+        "channel",
+        unique=True,
+    ),
 )
 
 comms_policies = Table(
@@ -147,4 +155,22 @@ campaigns = Table(
     Column("created_by", String(100), nullable=False),
     Column("created_at", DateTime, nullable=False),
     Index("ix_campaigns_due", "status", "send_at"),
+)
+
+push_subscriptions = Table(
+    "push_subscriptions",
+    metadata,
+    id_column(),
+    business_column(),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False, index=True),
+    # The browser's PushSubscription: where to send, and the keys to encrypt for (RFC 8291).
+    Column("endpoint", String(1000), nullable=False),
+    Column("p256dh", String(200), nullable=False),
+    Column("auth", String(100), nullable=False),
+    Column("user_agent", String(300), nullable=True),
+    Column("active", Boolean, nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("last_sent_at", DateTime, nullable=True),
+    Index("uq_push_subscriptions_endpoint", "business_id", "endpoint", unique=True),
 )

@@ -19,6 +19,10 @@ members = Table(
     Column("phone", String(32), nullable=True),
     Column("birthday", Date, nullable=True),
     Column("locale", String(10), nullable=False),
+    # IANA zone for quiet hours; members without one are reached in the business's zone.
+    Column("time_zone", String(64), nullable=True),
+    # Set when the mail server refuses the address for good; e-mail stops until it changes.
+    Column("email_bounced_at", DateTime, nullable=True),
     Column("tags", JSON, nullable=False),
     Column("consent", JSON, nullable=False),
     Column("enrolment_channel", String(16), nullable=False),
@@ -34,4 +38,18 @@ members = Table(
     Index("uq_members_business_email", "business_id", "email", unique=True),
     Index("uq_members_business_phone", "business_id", "phone", unique=True),
     Index("uq_members_business_referral", "business_id", "referral_code", unique=True),
+)
+
+member_login_codes = Table(
+    "member_login_codes",
+    metadata,
+    id_column(),
+    business_column(),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False, index=True),
+    # Only a keyed hash of the six digits is kept; the code itself travels by e-mail.
+    Column("code_hash", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("used_at", DateTime, nullable=True),
 )
