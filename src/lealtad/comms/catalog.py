@@ -96,3 +96,12 @@ POINTS_EARNED = Kind(
 CAMPAIGN = Kind("campaign", "marketing", {"es": "{{ subject.es }}", "en": "{{ subject.en }}"})
 # Program changes concern every member; the other events concern the member they name.
 BROADCAST = frozenset({"program.changed"})
+# A one-time code to open the wallet: sent at once, never capped, never held for quiet hours.
+LOGIN_CODE = Kind(
+    "login_code",
+    "transactional",
+    {
+        "es": "Tu código para {{ business }}: {{ code }}",
+        "en": "Your {{ business }} code: {{ code }}",
+    },
+)

@@ -8,7 +8,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from lealtad.comms.catalog import CAMPAIGN, KINDS, POINTS_EARNED, Kind
+from lealtad.comms.catalog import CAMPAIGN, KINDS, LOGIN_CODE, POINTS_EARNED, Kind
 
 _env = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -26,11 +26,13 @@ class Rendered:
     html: str
 
 
+# Kinds not raised by an outbox event: written by a campaign, a policy or a login.
+_OTHER_KINDS = {k.template: k for k in (CAMPAIGN, POINTS_EARNED, LOGIN_CODE)}
+
+
 def kind_of(template: str) -> Kind:
-    if template == CAMPAIGN.template:
-        return CAMPAIGN
-    if template == POINTS_EARNED.template:
-        return POINTS_EARNED
+    if template in _OTHER_KINDS:
+        return _OTHER_KINDS[template]
     return next(k for k in KINDS.values() if k.template == template)
 
 
