@@ -38,6 +38,7 @@ class Shop:
     keys: dict[str, str]
     staff: dict[str, int]
     members: list[int] = field(default_factory=list)
+    staff_emails: dict[str, str] = field(default_factory=dict)
 
     def auth(self, role: str = "manager") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[role]}"}
@@ -90,6 +91,7 @@ def make_shop(
                 created_at=naive_utc(now),
             )
         shop = Shop(bid, slug, locations, keys, staff)
+        shop.staff_emails = {role: f"{role}@shop{n}.example" for role in staff}
         for i in range(members_count):
             shop.members.append(
                 members.enrol(
@@ -107,3 +109,16 @@ def purchase_body(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"receipt_id": f"R-{next(_counter)}", "amount": 1000, "currency": "EUR"}
     body.update(overrides)
     return body
+
+
+def admin_login(client: Any, shop: Shop, role: str = "manager") -> str:
+    """Logs the test client into the admin console; returns the session's CSRF token."""
+    form = {"business": shop.slug, "email": shop.staff_emails[role], "password": PASSWORD}
+    answer = client.post("/admin/login", data=form, follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    page = client.get("/admin/messages/preview") if role != "staff" else None
+    if page is None:
+        return ""
+    marker = 'name="csrf" value="'
+    start = page.text.index(marker) + len(marker)
+    return page.text[start : page.text.index('"', start)]

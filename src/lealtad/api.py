@@ -28,8 +28,11 @@ from lealtad.rewards.api import router as rewards_router
 from lealtad.rewards.donations_api import router as donations_router
 from lealtad.rewards.gamification_api import router as gamification_router
 from lealtad.rules.api import router as program_router
+from lealtad.surveys.api import router as surveys_router
 from lealtad.tenancy.api import router as tenancy_router
 from lealtad.tiers.api import router as tiers_router
+from lealtad.web import sessions
+from lealtad.web.admin import router as admin_router
 from lealtad.web.pages import router as pages_router
 
 DESCRIPTION = """Lealtad: a loyalty platform for points, stamp cards, tiers and cashback.
@@ -48,6 +51,7 @@ def create_app(
     app.state.db = db or Database(settings.effective_database_url)
     app.state.clock = clock or SystemClock()
     install_error_handlers(app)
+    sessions.install(app)
     app.add_middleware(RequestIdMiddleware)
     for router in (
         tenancy_router,
@@ -59,12 +63,14 @@ def create_app(
         gamification_router,
         program_router,
         events_router,
+        surveys_router,
         tiers_router,
         webhooks_router,
         messages_router,
         public_members_router,
         pages_router,
         unsubscribe_router,
+        admin_router,
     ):
         app.include_router(router)
 

@@ -79,10 +79,12 @@ def test_every_message_the_pages_use_has_a_spanish_translation() -> None:
 
     from lealtad.web.i18n import _catalog
 
-    web = Path(__file__).resolve().parents[2] / "src" / "lealtad" / "web"
-    sources = [*web.glob("templates/*.html"), *web.glob("*.py")]
+    package = Path(__file__).resolve().parents[2] / "src" / "lealtad"
+    web = package / "web"
+    sources = [*web.glob("templates/*.html"), *web.glob("*.py"), *package.glob("*/pages.py")]
+    patterns = (r'_\("((?:[^"\\]|\\.)+)"\)', r"_\('((?:[^'\\]|\\.)+)'\)")
     used = {
-        m for path in sources for m in re.findall(r'_\("((?:[^"\\]|\\.)+)"\)', path.read_text())
+        m for path in sources for pattern in patterns for m in re.findall(pattern, path.read_text())
     }
     assert used, "no messages found: the pattern no longer matches the templates"
     missing = sorted(used - set(_catalog("es")))

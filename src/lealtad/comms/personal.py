@@ -28,7 +28,9 @@ def next_reward(
     """The reward a member should hear about: the dearest one they can already afford, else the
     one they are closest to (the smallest shortfall), among those the catalog shows them."""
     held = ledger.balances(conn, business_id, member_id)
-    offers = [r for r in rewards.for_member(conn, business_id, member_id, now) if r.kind != "donation"]
+    offers = [
+        r for r in rewards.for_member(conn, business_id, member_id, now) if r.kind != "donation"
+    ]
     if not offers:
         return None
     ready = [r for r in offers if r.affordable]

@@ -40,7 +40,7 @@ def home(
     return render_page(request, "home.html", pick_language(lang, accept_language, "es"))
 
 
-def _business(db: Db, slug: str) -> Any:
+def business_or_404(db: Db, slug: str) -> Any:
     with db.read() as conn:
         business = tenancy_store.business_by_slug(conn, slug[:64])
     if business is None:
@@ -57,7 +57,7 @@ def join_form(
     accept_language: AcceptLanguage = None,
     ref: Ref = "",
 ) -> HTMLResponse:
-    business = _business(db, slug)
+    business = business_or_404(db, slug)
     language = pick_language(lang, accept_language, business.locale)
     # A friend's referral code from a shared link rides along; a mangled one is dropped.
     form = {"ref": ref.upper() if ref.isascii() and ref.isalnum() and len(ref) <= 16 else ""}
@@ -78,7 +78,7 @@ def join(
     lang: Annotated[str, Form(max_length=5)] = "es",
     ref: Annotated[str, Form(max_length=16, pattern=r"^[A-Za-z0-9]*$")] = "",
 ) -> HTMLResponse:
-    business = _business(db, slug)
+    business = business_or_404(db, slug)
     language = pick_language(lang, None, business.locale)
     _ = translator(language)
     form = {"name": name, "contact": contact, "ref": ref.upper()}

@@ -1,0 +1,68 @@
+"""Previewing a message in the admin console: the real template, the real member's figures, and
+an example of what the event would carry."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+
+from lealtad.comms import personal
+from lealtad.comms.catalog import CAMPAIGN, KINDS, LOGIN_CODE, POINTS_EARNED
+from lealtad.comms.render import Rendered, kind_of, render
+
+# What each kind's event carries, with believable values, so every line of a template shows.
+_EXAMPLES: dict[str, dict[str, Any]] = {
+    "tier_changed": {"to": "Gold", "from": "Silver"},
+    "card_complete": {"reward": "free-coffee"},
+    "voucher": {"reward": "free-coffee", "code": "V-7Q2K-9M"},
+    "program_changed": {"reason": "Double points on Mondays", "effective_from": "2026-12-01"},
+    "expiring": {"expiring_points": 120, "days": 14},
+    "winback": {"days": 60},
+    "points_earned": {"earned": 45},
+    "login_code": {"code": "482913"},
+    "campaign": {
+        "subject": {"es": "Doble de puntos este finde", "en": "Double points this weekend"},
+        "body": {
+            "es": "Este sábado y domingo, cada compra suma el doble.",
+            "en": "This Saturday and Sunday every purchase earns double.",
+        },
+    },
+}
+
+
+def templates() -> list[str]:
+    kinds = [*KINDS.values(), POINTS_EARNED, CAMPAIGN, LOGIN_CODE]
+    return [kind.template for kind in kinds]
+
+
+def preview(
+    conn: Connection,
+    business: Any,
+    member: Any,
+    template: str,
+    lang: str,
+    now: datetime,
+    base_url: str,
+) -> Rendered:
+    example = dict(_EXAMPLES.get(template, {}))
+    if template == "expiring":
+        example["expires_at"] = (now + timedelta(days=14)).date().isoformat()
+    context: dict[str, Any] = {
+        "reward": "",
+        "code": "",
+        "reason": "",
+        "effective_from": "",
+        "expiring_points": 0,
+        "expires_at": "",
+        "days": 0,
+        "earned": 0,
+        **personal.member_context(conn, business, member, lang, now),
+        **example,
+    }
+    if template == "tier_changed":
+        context["tier"] = example["to"]
+    # Marketing kinds show where the unsubscribe link goes; the link itself is per message.
+    link = f"{base_url}/u/preview" if kind_of(template).category == "marketing" else None
+    return render(template, lang, context, link)
