@@ -76,6 +76,12 @@ class Settings(BaseSettings):
         path.chmod(0o600)
         return key
 
+    @property
+    def private_addresses_allowed(self) -> bool:
+        """Webhooks to loopback and private networks: fine on a developer's machine and in
+        tests, refused in production unless the operator says otherwise."""
+        return self.webhook_allow_private or self.env != "prod"
+
     @cached_property
     def public_base_url(self) -> str:
         return self.base_url.rstrip("/") or f"http://{self.host}:{self.port}"

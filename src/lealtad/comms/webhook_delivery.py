@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, select, update
 
 from lealtad import __version__
+from lealtad.comms import addresses
 from lealtad.comms.tables import webhook_deliveries, webhook_endpoints
 from lealtad.comms.webhooks import ALL, TEST_TOPIC, Status
 from lealtad.db.engine import Database
@@ -145,9 +146,15 @@ def _claim(db: Database, at: datetime, limit: int, timeout: float) -> list[_Clai
     return claimed
 
 
-def _send(client: httpx.Client, delivery: _Claimed, at: datetime) -> tuple[int | None, str | None]:
+def _send(
+    client: httpx.Client, delivery: _Claimed, at: datetime, allow_private: bool
+) -> tuple[int | None, str | None]:
     """POST one delivery: (HTTP status or None, error text or None). Reads at most a little of
     the answer, so a receiver cannot make the worker download a large body."""
+    # Checked again at sending: the name may have been pointed at a private address since.
+    problem = None if allow_private else addresses.refusal(delivery.url, resolve=True)
+    if problem:
+        return None, f"refused: {problem}"[:500]
     body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False).encode()
     timestamp = int(as_utc(at).timestamp())
     headers = {
@@ -202,6 +209,7 @@ def deliver_due(
     limit: int = 100,
     timeout: float = 5.0,
     client: httpx.Client | None = None,
+    allow_private: bool = True,
 ) -> dict[str, int]:
     """Send up to `limit` deliveries that are due at `now`, each outside any database transaction,
     and record each answer in its own: 2xx succeeds; anything else is retried after `backoff`,
@@ -220,7 +228,7 @@ def deliver_due(
         for delivery in claimed:
             # The injected clock plus the time this batch has taken: signatures stay fresh.
             at = now + timedelta(seconds=time.monotonic() - started)
-            code, error = _send(http, delivery, at)
+            code, error = _send(http, delivery, at, allow_private)
             status = _record(db, delivery, code, error, at)
             counts["retrying" if status == "pending" else status] += 1
             if error:

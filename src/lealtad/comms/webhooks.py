@@ -13,9 +13,10 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, TypeAdapter, fiel
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import Connection, insert, select, update
 
+from lealtad.comms import addresses
 from lealtad.comms.outbox import emit
 from lealtad.comms.tables import webhook_deliveries, webhook_endpoints
-from lealtad.errors import Conflict, NotFound
+from lealtad.errors import Conflict, Invalid, NotFound
 from lealtad.kit.clock import as_utc, naive_utc
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy.model import Principal
@@ -176,9 +177,25 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
+def _guard(url: str | None, allow_private: bool) -> None:
+    problem = None if allow_private or url is None else addresses.refusal(url, resolve=False)
+    if problem:
+        raise Invalid(
+            f"webhooks go to public addresses only: {problem}",
+            code="webhook_url_not_public",
+            details={"url": url},
+        )
+
+
 def create_endpoint(
-    conn: Connection, principal: Principal, data: WebhookIn, now: datetime
+    conn: Connection,
+    principal: Principal,
+    data: WebhookIn,
+    now: datetime,
+    *,
+    allow_private: bool = True,
 ) -> WebhookCreated:
+    _guard(data.url, allow_private)
     secret = new_secret()
     endpoint_id = conn.execute(
         insert(webhook_endpoints)
@@ -227,9 +244,16 @@ def get_endpoint(conn: Connection, business_id: int, endpoint_id: int) -> Webhoo
 
 
 def update_endpoint(
-    conn: Connection, principal: Principal, endpoint_id: int, data: WebhookPatch, now: datetime
+    conn: Connection,
+    principal: Principal,
+    endpoint_id: int,
+    data: WebhookPatch,
+    now: datetime,
+    *,
+    allow_private: bool = True,
 ) -> WebhookOut:
     get_endpoint(conn, principal.business_id, endpoint_id)
+    _guard(data.url, allow_private)
     changes = data.model_dump(include=data.model_fields_set)
     if changes:
         conn.execute(

@@ -16,7 +16,7 @@ from lealtad.comms.webhooks import (
     WebhookOut,
     WebhookPatch,
 )
-from lealtad.deps import Db, Manager, Now, Owner
+from lealtad.deps import AppSettings, Db, Manager, Now, Owner
 from lealtad.http import ERROR_RESPONSES
 from lealtad.kit.ids import Cursor, IdPath, Limit
 
@@ -30,12 +30,16 @@ class TestEventQueued(BaseModel):
 
 
 @router.post("/webhooks", response_model=WebhookCreated, status_code=201)
-def create_webhook(body: WebhookIn, principal: Owner, db: Db, now: Now) -> WebhookCreated:
+def create_webhook(
+    body: WebhookIn, principal: Owner, db: Db, now: Now, settings: AppSettings
+) -> WebhookCreated:
     """An endpoint that receives the business's events as signed POSTs (Standard Webhooks:
     webhook-id, webhook-timestamp and webhook-signature headers). Its signing secret is in this
     answer only: store it now."""
     with db.transaction() as conn:
-        return webhooks.create_endpoint(conn, principal, body, now)
+        return webhooks.create_endpoint(
+            conn, principal, body, now, allow_private=settings.private_addresses_allowed
+        )
 
 
 @router.get("/webhooks", response_model=list[WebhookOut])
@@ -52,12 +56,24 @@ def get_webhook(webhook_endpoint_id: IdPath, principal: Manager, db: Db) -> Webh
 
 @router.patch("/webhooks/{webhook_endpoint_id}", response_model=WebhookOut)
 def update_webhook(
-    webhook_endpoint_id: IdPath, body: WebhookPatch, principal: Owner, db: Db, now: Now
+    webhook_endpoint_id: IdPath,
+    body: WebhookPatch,
+    principal: Owner,
+    db: Db,
+    now: Now,
+    settings: AppSettings,
 ) -> WebhookOut:
     """Change the URL or topics, or pause (active: false) and resume the endpoint. While paused
     nothing new is queued for it and queued deliveries wait."""
     with db.transaction() as conn:
-        return webhooks.update_endpoint(conn, principal, webhook_endpoint_id, body, now)
+        return webhooks.update_endpoint(
+            conn,
+            principal,
+            webhook_endpoint_id,
+            body,
+            now,
+            allow_private=settings.private_addresses_allowed,
+        )
 
 
 @router.get("/webhooks/{webhook_endpoint_id}/deliveries", response_model=list[DeliveryOut])
