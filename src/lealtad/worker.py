@@ -47,7 +47,7 @@ def deliver(db: Database, settings: Settings, clock: Clock) -> dict[str, int]:
     for name, count in webhook_delivery.deliver_due(db, clock.now()).items():
         counts[f"webhooks_{name}"] = count
     for name, count in messages.send_due(db, settings, clock.now()).items():
-        counts[f"email_{name}"] = count
+        counts[name if name.startswith("push_") else f"email_{name}"] = count
     return counts
 
 

@@ -1,20 +1,21 @@
-"""JSON routes of member messages: the delivery log and the business's sending policy."""
+"""JSON routes of member messages: the delivery log, the business's sending policy, campaigns
+and bounces reported by the mail provider."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select, update
 
-from lealtad.comms import campaigns, messages
+from lealtad.comms import campaigns, email, policy
 from lealtad.comms.tables import comms_policies
 from lealtad.comms.tables import messages as messages_table
 from lealtad.deps import CurrentPrincipal, Db, Manager, Now
 from lealtad.http import ERROR_RESPONSES
 from lealtad.kit.clock import as_utc, naive_utc
-from lealtad.kit.ids import IdPath, Limit
+from lealtad.kit.ids import MAX_ID, IdPath, Limit
 from lealtad.members import service as members
 from lealtad.tenancy import service as tenancy
 
@@ -51,7 +52,8 @@ class PolicyIn(BaseModel):
 def member_messages(
     member_id: IdPath, principal: CurrentPrincipal, db: Db, limit: Limit = 50
 ) -> list[MessageOut]:
-    """Every message to the member, newest first: sent, deferred, suppressed (and why), failed."""
+    """Every message to the member on every channel, newest first: sent, deferred, suppressed
+    (and why), bounced, failed."""
     with db.read() as conn:
         members.get(conn, principal.business_id, member_id)
         rows = conn.execute(
@@ -81,10 +83,66 @@ def member_messages(
     ]
 
 
+class BounceIn(BaseModel):
+    """A bounce the mail provider reported after accepting the message: name the address, or
+    the message by its id (from the member's message log)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: str | None = Field(default=None, min_length=3, max_length=320)
+    message_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    reason: str | None = Field(default=None, max_length=200)
+    permanent: bool = Field(
+        default=True, description="a temporary failure (mailbox full) changes nothing"
+    )
+
+    @model_validator(mode="after")
+    def _one_reference(self) -> BounceIn:
+        if (self.email is None) == (self.message_id is None):
+            raise ValueError("name the bounce by exactly one of email or message_id")
+        return self
+
+
+class BounceOut(BaseModel):
+    member_id: int
+    message_id: int | None
+    bounced: bool
+
+
+@router.post("/messages/bounces", response_model=BounceOut)
+def report_bounce(body: BounceIn, principal: Manager, db: Db, now: Now) -> BounceOut:
+    """Marks the address bounced: no more e-mail to the member until the address changes.
+    The latest e-mail sent to it (or the one named) shows as "bounced" in the log."""
+    with db.transaction() as conn:
+        if not body.permanent:
+            member_id, message_id = email.locate(
+                conn, principal.business_id, address=body.email, message_id=body.message_id
+            )
+            return BounceOut(member_id=member_id, message_id=message_id, bounced=False)
+        member_id, message_id = email.report(
+            conn,
+            principal.business_id,
+            address=body.email,
+            message_id=body.message_id,
+            reason=body.reason,
+            now=now,
+        )
+        tenancy.audit(
+            conn,
+            principal,
+            "messaging.bounce",
+            f"member:{member_id}",
+            now,
+            message_id=message_id,
+            reason=body.reason,
+        )
+    return BounceOut(member_id=member_id, message_id=message_id, bounced=True)
+
+
 @router.get("/messaging-policy", response_model=PolicyIn)
 def get_policy(principal: CurrentPrincipal, db: Db) -> PolicyIn:
     with db.read() as conn:
-        found = messages.policy(conn, principal.business_id)
+        found = policy.policy(conn, principal.business_id)
     keys = ("marketing_per_week", "quiet_start", "quiet_end", "points_earned_messages")
     return PolicyIn(**{k: found[k] for k in keys})
 

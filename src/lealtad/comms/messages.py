@@ -1,94 +1,100 @@
-"""Member messages: planned from outbox events, then sent by the worker. Marketing needs the
-member's consent, respects a weekly cap and quiet hours (deferred, never dropped), and carries a
-one-click unsubscribe link; transactional messages (a voucher) skip the cap and quiet hours."""
+"""Member messages: planned from outbox events, one per channel that can reach the member
+(e-mail always; web push where the member subscribed and consented), then sent by the worker
+under the rules in `policy`. E-mail goes out over SMTP (`email`), push to browsers (`push`)."""
 
 from __future__ import annotations
 
-import email.policy
 import smtplib
-import ssl
-from datetime import datetime, time, timedelta
-from email.message import EmailMessage
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, exists, or_, select, update
 
-from lealtad.comms import unsubscribe
-from lealtad.comms.catalog import BROADCAST, KINDS, POINTS_EARNED
-from lealtad.comms.render import kind_of, render
-from lealtad.comms.tables import comms_policies, messages
+from lealtad.comms import email, policy, push, unsubscribe
+from lealtad.comms.catalog import BROADCAST, KINDS, LOGIN_CODE, POINTS_EARNED
+from lealtad.comms.render import notification, render
+from lealtad.comms.tables import messages, push_subscriptions
 from lealtad.config import Settings
 from lealtad.db.engine import Database
 from lealtad.db.inserts import insert_if_new
-from lealtad.kit.clock import as_utc, naive_utc
+from lealtad.kit.clock import naive_utc
 from lealtad.ledger import service as ledger
 from lealtad.members.tables import members
 from lealtad.tenancy import store as tenancy_store
 from lealtad.tiers import service as tiers
 
 MAX_ATTEMPTS = 5
-CELEBRATIONS_PER_YEAR = 2
-DEFAULT_POLICY = {
-    "marketing_per_week": 2,
-    "quiet_start": "21:00",
-    "quiet_end": "09:00",
-    "points_earned_messages": False,
-}
 
 
-def policy(conn: Connection, business_id: int) -> dict[str, Any]:
-    row = conn.execute(
-        select(comms_policies).where(comms_policies.c.business_id == business_id)
-    ).first()
-    return dict(row._mapping) if row else dict(DEFAULT_POLICY)
+def _has_push(conn: Connection, business_id: int, member_id: int) -> bool:
+    return (
+        conn.execute(
+            select(push_subscriptions.c.id)
+            .where(
+                push_subscriptions.c.business_id == business_id,
+                push_subscriptions.c.member_id == member_id,
+                push_subscriptions.c.active.is_(True),
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
+def _targets(conn: Connection, outbox_row: Any) -> list[Any]:
+    query = select(members.c.id, members.c.locale, members.c.consent).where(
+        members.c.business_id == outbox_row.business_id
+    )
+    if outbox_row.topic in BROADCAST:
+        subscribed = exists().where(
+            push_subscriptions.c.business_id == members.c.business_id,
+            push_subscriptions.c.member_id == members.c.id,
+            push_subscriptions.c.active.is_(True),
+        )
+        query = query.where(or_(members.c.email.is_not(None), subscribed))
+    else:
+        member_id = outbox_row.payload.get("member_id")
+        if not member_id:
+            return []
+        query = query.where(members.c.id == member_id)
+    return list(conn.execute(query))
 
 
 def plan(conn: Connection, outbox_row: Any, now: datetime) -> int:
-    """Queues the e-mail an outbox event calls for, one per member concerned; returns how many."""
+    """Queues the messages an outbox event calls for, per member concerned and channel;
+    returns how many."""
     kind = KINDS.get(outbox_row.topic)
     payload = outbox_row.payload
     earned = outbox_row.topic == "purchase.recorded" and _earned(payload) > 0
-    if earned and policy(conn, outbox_row.business_id).get("points_earned_messages"):
+    if earned and policy.policy(conn, outbox_row.business_id).get("points_earned_messages"):
         kind = POINTS_EARNED
     if kind is None:
         return 0
-    if outbox_row.topic in BROADCAST:
-        targets = list(
-            conn.execute(
-                select(members.c.id).where(
-                    members.c.business_id == outbox_row.business_id, members.c.email.is_not(None)
-                )
-            ).scalars()
-        )
-    else:
-        targets = [payload.get("member_id")] if payload.get("member_id") else []
     made = 0
-    for member_id in targets:
-        row = conn.execute(
-            select(members.c.locale).where(
-                members.c.business_id == outbox_row.business_id, members.c.id == member_id
+    for member in _targets(conn, outbox_row):
+        channels = ["email"]
+        # A push row only where it can go: a subscribed browser and the member's push consent.
+        if member.consent.get("push", {}).get("granted") and _has_push(
+            conn, outbox_row.business_id, member.id
+        ):
+            channels.append("push")
+        for channel in channels:
+            made += insert_if_new(
+                conn,
+                messages,
+                business_id=outbox_row.business_id,
+                member_id=member.id,
+                channel=channel,
+                category=kind.category,
+                template=kind.template,
+                locale=member.locale,
+                context=payload,
+                outbox_id=outbox_row.id,
+                status="queued",
+                attempts=0,
+                send_after=naive_utc(now),
+                created_at=naive_utc(now),
             )
-        ).first()
-        if row is None:
-            continue
-        result = insert_if_new(
-            conn,
-            messages,
-            business_id=outbox_row.business_id,
-            member_id=member_id,
-            channel="email",
-            category=kind.category,
-            template=kind.template,
-            locale=row.locale,
-            context=payload,
-            outbox_id=outbox_row.id,
-            status="queued",
-            attempts=0,
-            send_after=naive_utc(now),
-            created_at=naive_utc(now),
-        )
-        made += result
     return made
 
 
@@ -101,73 +107,8 @@ def _earned(payload: dict[str, Any]) -> int:
     )
 
 
-def _in_quiet_hours(local: datetime, start: str, end: str) -> datetime | None:
-    """When quiet hours end, if `local` falls inside them; None otherwise."""
-    begin, finish = time.fromisoformat(start), time.fromisoformat(end)
-    now = local.time()
-    inside = (begin <= now or now < finish) if begin > finish else (begin <= now < finish)
-    if not inside:
-        return None
-    day = local.date() if now < finish else local.date() + timedelta(days=1)
-    return datetime.combine(day, finish, tzinfo=local.tzinfo)
-
-
-def _sent_since(
-    conn: Connection,
-    business_id: int,
-    member_id: int,
-    since: datetime,
-    templates: list[str] | None = None,
-    category: str | None = None,
-) -> int:
-    query = select(func.count()).where(
-        messages.c.business_id == business_id,
-        messages.c.member_id == member_id,
-        messages.c.status == "sent",
-        messages.c.sent_at >= naive_utc(since),
-    )
-    if templates:
-        query = query.where(messages.c.template.in_(templates))
-    if category:
-        query = query.where(messages.c.category == category)
-    return int(conn.execute(query).scalar_one())
-
-
 def _set(conn: Connection, message_id: int, **values: Any) -> None:
     conn.execute(update(messages).where(messages.c.id == message_id).values(**values))
-
-
-def decide(conn: Connection, row: Any, member: Any, now: datetime, tz: ZoneInfo) -> tuple[str, Any]:
-    """("send", None), ("defer", until), or a final status with its reason."""
-    if not member.email:
-        return "suppressed", "no e-mail address"
-    if row.category == "transactional":
-        return "send", None
-    consent = member.consent.get("email", {})
-    if not consent.get("granted"):
-        reason = "unsubscribed" if consent.get("source") == "unsubscribe" else "no e-mail consent"
-        return ("unsubscribed" if reason == "unsubscribed" else "suppressed"), reason
-    rules = policy(conn, row.business_id)
-    until = _in_quiet_hours(as_utc(now).astimezone(tz), rules["quiet_start"], rules["quiet_end"])
-    if until is not None:
-        return "defer", until
-    if kind_of(row.template).celebration:
-        celebrations = [k.template for k in KINDS.values() if k.celebration]
-        if (
-            _sent_since(
-                conn, row.business_id, row.member_id, now - timedelta(days=365), celebrations
-            )
-            >= CELEBRATIONS_PER_YEAR
-        ):
-            return "suppressed", "two celebration messages a year at most"
-    if (
-        _sent_since(
-            conn, row.business_id, row.member_id, now - timedelta(days=7), category="marketing"
-        )
-        >= rules["marketing_per_week"]
-    ):
-        return "suppressed", "weekly marketing cap"
-    return "send", None
 
 
 def _context(conn: Connection, row: Any, member: Any, business: Any) -> dict[str, Any]:
@@ -193,32 +134,11 @@ def _context(conn: Connection, row: Any, member: Any, business: Any) -> dict[str
     }
 
 
-def _send_email(
-    settings: Settings, to: str, subject: str, text: str, html: str, unsubscribe_url: str | None
-) -> None:
-    # Long header values (the signed unsubscribe URL) must stay one plain line: folding would
-    # turn them into encoded words that mail clients do not read as a URL.
-    mail = EmailMessage(policy=email.policy.SMTP.clone(max_line_length=998))
-    mail["From"] = settings.mail_from
-    mail["To"] = to
-    mail["Subject"] = subject
-    if unsubscribe_url:
-        mail["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-        mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    mail.set_content(text)
-    mail.add_alternative(html, subtype="html")
-    if settings.smtp_security == "ssl":
-        client: smtplib.SMTP = smtplib.SMTP_SSL(
-            settings.smtp_host, settings.smtp_port, timeout=10, context=ssl.create_default_context()
-        )
-    else:
-        client = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10)
-    with client:
-        if settings.smtp_security == "starttls":
-            client.starttls(context=ssl.create_default_context())
-        if settings.smtp_user:
-            client.login(settings.smtp_user, settings.smtp_password)
-        client.send_message(mail)
+def channels(settings: Settings) -> list[str]:
+    """The channels the worker can send on: e-mail needs an SMTP host, push a VAPID key.
+    Messages of the others wait in the queue."""
+    found = ["email"] if settings.smtp_host else []
+    return found + (["push"] if push.enabled(settings) else [])
 
 
 def send_due(
@@ -229,16 +149,22 @@ def send_due(
     limit: int = 100,
     business_id: int | None = None,
 ) -> dict[str, int]:
-    """Sends queued e-mail that is due. Each message is handled in its own transaction under a
-    row lock (SKIP LOCKED on PostgreSQL), so several workers never send one twice."""
+    """Sends queued messages that are due. Each message is handled in its own transaction under
+    a row lock (SKIP LOCKED on PostgreSQL), so several workers never send one twice. Counts by
+    outcome, e-mail as "sent", "deferred"..., push as "push_sent", "push_deferred"..."""
     counts: dict[str, int] = {}
-    if not settings.smtp_host:
+    open_channels = channels(settings)
+    if not open_channels:
         return counts
     for _ in range(limit):
         with db.transaction() as conn:
             query = (
                 select(messages)
-                .where(messages.c.status == "queued", messages.c.send_after <= naive_utc(now))
+                .where(
+                    messages.c.status == "queued",
+                    messages.c.send_after <= naive_utc(now),
+                    messages.c.channel.in_(open_channels),
+                )
                 .order_by(messages.c.id)
                 .limit(1)
             )
@@ -250,8 +176,41 @@ def send_due(
             if row is None:
                 break
             outcome = _handle(conn, settings, row, now)
-            counts[outcome] = counts.get(outcome, 0) + 1
+            name = outcome if row.channel == "email" else f"{row.channel}_{outcome}"
+            counts[name] = counts.get(name, 0) + 1
     return counts
+
+
+def send_one(
+    db: Database, settings: Settings, business_id: int, message_id: int, now: datetime
+) -> str | None:
+    """Sends one queued message at once (a login code the member is waiting for), under the
+    same claim and rules as `send_due`; None when it is not queued or its channel is closed."""
+    with db.transaction() as conn:
+        query = select(messages).where(
+            messages.c.business_id == business_id,
+            messages.c.id == message_id,
+            messages.c.status == "queued",
+            messages.c.channel.in_(channels(settings)),
+        )
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        row = conn.execute(query).first()
+        return None if row is None else _handle(conn, settings, row, now)
+
+
+def _unreachable(conn: Connection, row: Any, member: Any) -> str | None:
+    if row.channel == "push":
+        if not _has_push(conn, row.business_id, member.id):
+            return "no push subscription"
+        return None
+    if not member.email:
+        return "no e-mail address"
+    # A member asking for a login code at the wallet is some sign the address works again;
+    # refusing it would lock them out. If it bounces again, it is marked again.
+    if member.email_bounced_at is not None and row.template != LOGIN_CODE.template:
+        return "address bounced"
+    return None
 
 
 def _handle(conn: Connection, settings: Settings, row: Any, now: datetime) -> str:
@@ -261,31 +220,79 @@ def _handle(conn: Connection, settings: Settings, row: Any, now: datetime) -> st
         )
     ).one()
     business = tenancy_store.business(conn, row.business_id)
-    verdict, detail = decide(conn, row, member, now, ZoneInfo(business.timezone))
+    tz = policy.zone(member, business)
+    unreachable = _unreachable(conn, row, member)
+    verdict, detail = policy.decide(conn, row, member, now, tz, unreachable)
     if verdict == "defer":
         _set(conn, row.id, send_after=naive_utc(detail), reason="quiet hours")
         return "deferred"
     if verdict != "send":
         _set(conn, row.id, status=verdict, reason=detail)
-        return verdict
+        return str(verdict)
+    context = _context(conn, row, member, business)
+    if row.channel == "push":
+        return _send_push(conn, settings, row, business, context, now)
+    return _send_email(conn, settings, row, member, context, now)
+
+
+def _send_email(
+    conn: Connection,
+    settings: Settings,
+    row: Any,
+    member: Any,
+    context: dict[str, Any],
+    now: datetime,
+) -> str:
     link = None
     if row.category == "marketing":
         value = unsubscribe.token(
             settings.effective_secret_key, row.business_id, member.id, "email", row.id
         )
         link = f"{settings.public_base_url}/u/{value}"
-    mail = render(row.template, row.locale, _context(conn, row, member, business), link)
+    mail = render(row.template, row.locale, context, link)
     try:
-        _send_email(settings, member.email, mail.subject, mail.text, mail.html, link)
+        email.send(settings, member.email, mail.subject, mail.text, mail.html, link)
+    except email.Bounced as bounce:
+        email.mark_bounced(conn, row.business_id, member.id, row.id, str(bounce), now)
+        _set(conn, row.id, attempts=row.attempts + 1, sent_at=naive_utc(now))
+        return "bounced"
     except (OSError, smtplib.SMTPException) as exc:
-        attempts = row.attempts + 1
-        retry = naive_utc(now + timedelta(minutes=2**attempts))
-        status = "failed" if attempts >= MAX_ATTEMPTS else "queued"
-        _set(
-            conn, row.id, attempts=attempts, send_after=retry, status=status, reason=str(exc)[:200]
-        )
-        return "failed" if status == "failed" else "retry"
+        return _retry(conn, row, str(exc), now)
+    _sent(conn, row, now)
+    return "sent"
+
+
+def _send_push(
+    conn: Connection,
+    settings: Settings,
+    row: Any,
+    business: Any,
+    context: dict[str, Any],
+    now: datetime,
+) -> str:
+    text = notification(row.template, row.locale, context)
+    body = push.payload(
+        text.title, text.body, f"{settings.public_base_url}/w/{business.slug}", row.template
+    )
+    delivery = push.deliver(conn, settings, row.business_id, row.member_id, body, row.category, now)
+    if delivery.outcome == "sent":
+        _sent(conn, row, now)
+        return "sent"
+    if delivery.outcome == "gone":
+        _set(conn, row.id, status="suppressed", reason="no push subscription")
+        return "suppressed"
+    return _retry(conn, row, delivery.error or "push failed", now)
+
+
+def _sent(conn: Connection, row: Any, now: datetime) -> None:
     _set(
         conn, row.id, status="sent", sent_at=naive_utc(now), attempts=row.attempts + 1, reason=None
     )
-    return "sent"
+
+
+def _retry(conn: Connection, row: Any, error: str, now: datetime) -> str:
+    attempts = row.attempts + 1
+    retry = naive_utc(now + timedelta(minutes=2**attempts))
+    status = "failed" if attempts >= MAX_ATTEMPTS else "queued"
+    _set(conn, row.id, attempts=attempts, send_after=retry, status=status, reason=error[:200])
+    return "failed" if status == "failed" else "retry"

@@ -20,6 +20,12 @@ _plain = Environment(undefined=StrictUndefined, autoescape=False)  # noqa: S701 
 
 
 @dataclass(frozen=True)
+class Notification:
+    title: str
+    body: str
+
+
+@dataclass(frozen=True)
 class Rendered:
     subject: str
     text: str
@@ -55,3 +61,24 @@ def render(
         lang=lang, subject=subject, paragraphs=paragraphs, unsubscribe_url=unsubscribe_url
     )
     return Rendered(subject, text, html)
+
+
+def _salutation(paragraph: str) -> bool:
+    # "Hola Ana:" / "Hi Ana," opens every e-mail; on a lock screen it would be the whole message.
+    return "\n" not in paragraph and len(paragraph) <= 60 and paragraph.endswith((":", ","))
+
+
+def notification(template: str, lang: str, context: dict[str, Any]) -> Notification:
+    """A push notification: the subject as title, the first paragraph of the text as body
+    (the one after the salutation, when the text opens with one)."""
+    lang = lang if lang in ("es", "en") else "en"
+    values = {**context, "lang": lang}
+    subject = _plain.from_string(kind_of(template).subject[lang]).render(values).strip()
+    paragraphs = [
+        p.strip()
+        for p in _env.get_template(f"{template}.txt").render(values).split("\n\n")
+        if p.strip()
+    ]
+    if len(paragraphs) > 1 and _salutation(paragraphs[0]):
+        paragraphs = paragraphs[1:]
+    return Notification(subject, " ".join(paragraphs[0].split()) if paragraphs else "")

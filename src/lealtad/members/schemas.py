@@ -3,13 +3,34 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from functools import cache
+from typing import Annotated, Literal
+from zoneinfo import available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from lealtad.kit.ids import MAX_ID
 
 Locale = Literal["es", "en"]
+
+
+@cache
+def _zones() -> frozenset[str]:
+    # "localtime" names whatever zone the server is in, not a place a member lives.
+    return frozenset(available_timezones() - {"localtime"})
+
+
+def _time_zone(value: str | None) -> str | None:
+    if value is not None and value not in _zones():
+        raise ValueError(f"{value!r} is not an IANA time zone (like Europe/Madrid)")
+    return value
+
+
+TimeZone = Annotated[
+    str | None,
+    Field(max_length=64, description="IANA zone, for quiet hours"),
+    AfterValidator(_time_zone),
+]
 
 
 class Consent(BaseModel):
@@ -30,6 +51,7 @@ class MemberIn(BaseModel):
     locale: Locale | None = None
     tags: list[str] = Field(default_factory=list, max_length=50)
     consent: Consent = Field(default_factory=Consent)
+    time_zone: TimeZone = None
     location_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     referral_code: str | None = Field(default=None, max_length=16, description="a friend's code")
     staff_id: int | None = Field(
@@ -47,6 +69,7 @@ class MemberPatch(BaseModel):
     locale: Locale | None = None
     tags: list[str] | None = Field(default=None, max_length=50)
     consent: Consent | None = None
+    time_zone: TimeZone = None
 
 
 class SignupIn(BaseModel):
@@ -79,6 +102,10 @@ class MemberOut(BaseModel):
     phone: str | None
     birthday: date | None
     locale: str
+    time_zone: str | None = None
+    email_bounced_at: datetime | None = Field(
+        default=None, description="e-mail stops until the address changes"
+    )
     tags: list[str]
     consent: dict[str, ConsentOut]
     enrolment_channel: str

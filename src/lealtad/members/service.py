@@ -114,6 +114,7 @@ def enrol(
         phone=phone,
         birthday=data.birthday,
         locale=data.locale or business.locale,
+        time_zone=data.time_zone,
         tags=_tags(data.tags),
         consent=_consent(data.consent, channel, now),
         enrolment_channel=channel,
@@ -215,6 +216,9 @@ def update(
     fields = patch.model_fields_set
     if "email" in fields:
         values["email"] = _email(patch.email)
+        if values["email"] != row.email:
+            # A bounce concerns the address, not the member: a new one gets e-mail again.
+            values["email_bounced_at"] = None
     if "phone" in fields:
         values["phone"] = _phone(patch.phone)
     _unique(conn, business_id, member_id, values.get("email"), values.get("phone"))
@@ -224,6 +228,8 @@ def update(
         values["birthday"] = patch.birthday
     if "locale" in fields and patch.locale is not None:
         values["locale"] = patch.locale
+    if "time_zone" in fields:
+        values["time_zone"] = patch.time_zone
     if "tags" in fields and patch.tags is not None:
         values["tags"] = _tags(patch.tags)
     if "consent" in fields and patch.consent is not None:
@@ -243,6 +249,8 @@ def out(conn: Connection, row: Any, secret_key: str) -> MemberOut:
         phone=row.phone,
         birthday=row.birthday,
         locale=row.locale,
+        time_zone=row.time_zone,
+        email_bounced_at=row.email_bounced_at,
         tags=list(row.tags),
         consent=row.consent,
         enrolment_channel=row.enrolment_channel,
