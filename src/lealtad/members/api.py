@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from lealtad.deps import AppSettings, CurrentPrincipal, Db, Now
+from lealtad.deps import AppSettings, CurrentPrincipal, Db, Manager, Now
 from lealtad.errors import Conflict, Invalid, NotFound
 from lealtad.http import ERROR_RESPONSES
 from lealtad.kit.ids import Cursor, IdPath, Limit
@@ -134,6 +134,17 @@ def card_png(
 ) -> Response:
     token = _card(member_id, principal, db, settings)
     return Response(cards.qr_image(token, "png", scale), media_type="image/png")
+
+
+@router.post("/members/{member_id}/card/reissue", response_model=MemberOut)
+def reissue_card(
+    member_id: IdPath, principal: Manager, db: Db, now: Now, settings: AppSettings
+) -> MemberOut:
+    """For a lost or shared card: the old QR and every wallet session stop working at once."""
+    with db.transaction() as conn:
+        cards.reissue(conn, principal, member_id, now)
+        row = service.get(conn, principal.business_id, member_id)
+        return service.out(conn, row, settings.effective_secret_key)
 
 
 public = APIRouter(prefix="/api/v1/public", tags=["public"], responses=ERROR_RESPONSES)

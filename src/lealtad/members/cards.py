@@ -1,10 +1,17 @@
-"""The member card as a QR image."""
+"""The member card: its QR image, and reissuing it."""
 
 from __future__ import annotations
 
 import io
+from datetime import datetime
 
 import segno
+from sqlalchemy import Connection
+
+from lealtad.errors import NotFound
+from lealtad.members import store
+from lealtad.tenancy import service as tenancy
+from lealtad.tenancy.model import Principal
 
 
 def qr_image(token: str, kind: str, scale: int) -> bytes:
@@ -12,3 +19,20 @@ def qr_image(token: str, kind: str, scale: int) -> bytes:
     buffer = io.BytesIO()
     code.save(buffer, kind=kind, scale=scale, border=4)
     return buffer.getvalue()
+
+
+def reissue(conn: Connection, principal: Principal, member_id: int, now: datetime) -> None:
+    """A lost or shared card: every QR token and wallet session signed for the old card stops
+    working; the card number, balances and history stay."""
+    row = store.member(conn, principal.business_id, member_id)
+    if row is None:
+        raise NotFound(f"no member {member_id} in this business", code="member_not_found")
+    store.update_member(conn, principal.business_id, member_id, card_version=row.card_version + 1)
+    tenancy.audit(
+        conn,
+        principal,
+        "member.card_reissued",
+        f"member:{member_id}",
+        now,
+        card_version=row.card_version + 1,
+    )
