@@ -29,6 +29,7 @@ from lealtad.rewards.donations_api import router as donations_router
 from lealtad.rewards.gamification_api import router as gamification_router
 from lealtad.rules.api import router as program_router
 from lealtad.surveys.api import router as surveys_router
+from lealtad.surveys.pages import router as survey_pages_router
 from lealtad.tenancy.api import router as tenancy_router
 from lealtad.tiers.api import router as tiers_router
 from lealtad.web import sessions
@@ -70,6 +71,7 @@ def create_app(
         public_members_router,
         pages_router,
         unsubscribe_router,
+        survey_pages_router,
         admin_router,
     ):
         app.include_router(router)

@@ -285,6 +285,20 @@ def create_resources(client: TestClient, b: Shop) -> Resources:
     assert resp.status_code == 201, resp.text
     webhook_endpoint_id = resp.json()["id"]
 
+    # An open survey; the sweep's answer with B's key is B's member answering it once.
+    survey = {
+        "name": "B's survey",
+        "title": {"es": "Encuesta de B", "en": "B's survey"},
+        "status": "open",
+        "questions": [{"id": "score", "kind": "rating", "text": {"es": "Nota", "en": "Score"}}],
+    }
+    resp = client.post(f"{API}/surveys", json=survey, headers=owner)
+    assert resp.status_code == 201, resp.text
+    survey_id = resp.json()["id"]
+    from lealtad.surveys.schemas import ResponseIn
+
+    SAMPLE_BODIES[ResponseIn] = {"member_id": member["id"], "answers": {"score": 4}}
+
     resp = client.get(f"{API}/members/{member['id']}", headers=owner)
     assert resp.status_code == 200, resp.text
     return Resources(
@@ -302,6 +316,7 @@ def create_resources(client: TestClient, b: Shop) -> Resources:
             "rating_id": rating_id,
             "campaign_id": campaign_id,
             "webhook_endpoint_id": webhook_endpoint_id,
+            "survey_id": survey_id,
         },
         member=resp.json(),
         receipt_id=receipt["receipt_id"],
