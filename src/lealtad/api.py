@@ -35,6 +35,7 @@ from lealtad.tiers.api import router as tiers_router
 from lealtad.web import sessions
 from lealtad.web.admin import router as admin_router
 from lealtad.web.pages import router as pages_router
+from lealtad.web.wallet import router as wallet_router
 
 DESCRIPTION = """Lealtad: a loyalty platform for points, stamp cards, tiers and cashback.
 Authenticate with an API key (`Authorization: Bearer lk_...` or `X-API-Key`) or a staff token.
@@ -73,6 +74,7 @@ def create_app(
         unsubscribe_router,
         survey_pages_router,
         admin_router,
+        wallet_router,
     ):
         app.include_router(router)
 
