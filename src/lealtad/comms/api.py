@@ -89,9 +89,10 @@ class BounceIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: str | None = Field(default=None, min_length=3, max_length=320)
+    # No NUL: SQLite would take it and PostgreSQL refuse it; refused alike on both.
+    email: str | None = Field(default=None, min_length=3, max_length=320, pattern=r"^[^\x00]*$")
     message_id: int | None = Field(default=None, ge=1, le=MAX_ID)
-    reason: str | None = Field(default=None, max_length=200)
+    reason: str | None = Field(default=None, max_length=200, pattern=r"^[^\x00]*$")
     permanent: bool = Field(
         default=True, description="a temporary failure (mailbox full) changes nothing"
     )
