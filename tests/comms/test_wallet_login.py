@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-
 from email.header import decode_header, make_header
 
 from sqlalchemy import select
@@ -190,9 +189,55 @@ def test_the_member_changes_their_own_message_preferences(
     csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     forged = client.post(f"/w/{shop.slug}/preferences", data={"csrf": "nope"})
     assert forged.status_code == 403
-    saved = client.post(
-        f"/w/{shop.slug}/preferences", data={"csrf": csrf}, follow_redirects=False
-    )
+    saved = client.post(f"/w/{shop.slug}/preferences", data={"csrf": csrf}, follow_redirects=False)
     assert saved.status_code == 303
     found = client.get(f"/api/v1/members/{member}", headers=shop.auth()).json()
     assert found["consent"]["email"]["granted"] is False
+
+
+def _browser_keys() -> tuple[str, str]:
+    import base64
+    import os
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    point = (
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    )
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    return b64(point), b64(os.urandom(16))
+
+
+def test_subscribing_to_push_from_the_wallet_needs_the_session_and_its_token(
+    db, shop, clock, client, mail_settings, inbox
+) -> None:
+    box, _ = inbox
+    client.app.state.settings = mail_settings
+    p256dh, auth = _browser_keys()
+    body = {
+        "endpoint": "https://push.example.net/send/abc123",
+        "keys": {"p256dh": p256dh, "auth": auth},
+    }
+    assert client.post(f"/w/{shop.slug}/push", json=body).status_code == 401
+    member = enrol(db, shop, clock, "lucia@example.org")
+    ask(client, shop, "lucia@example.org")
+    enter(client, shop, "lucia@example.org", code_in(box, "lucia@example.org"))
+    page = client.get(f"/w/{shop.slug}").text
+    csrf = re.search(r'data-csrf="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    assert 'data-key="' in page, "the wallet must hand the browser the VAPID public key"
+    forged = client.post(f"/w/{shop.slug}/push", json=body, headers={"X-CSRF-Token": "x"})
+    assert forged.status_code == 403
+    answer = client.post(f"/w/{shop.slug}/push", json=body, headers={"X-CSRF-Token": csrf})
+    assert answer.status_code == 201, answer.text
+    found = client.get(f"/api/v1/members/{member}", headers=shop.auth()).json()
+    assert found["consent"]["push"]["granted"] is True
+    bad = {"endpoint": "https://push.example.net/x", "keys": {"p256dh": "nope", "auth": auth}}
+    refused = client.post(f"/w/{shop.slug}/push", json=bad, headers={"X-CSRF-Token": csrf})
+    assert refused.status_code == 422
+    assert refused.json()["error"]["code"]
