@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Index, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    false,
+)
 
 from lealtad.db.metadata import Id, business_column, id_column, metadata
 
@@ -16,6 +27,8 @@ businesses = Table(
     Column("timezone", String(64), nullable=False),
     Column("locale", String(10), nullable=False),
     Column("created_at", DateTime, nullable=False),
+    # When set, every owner, manager and staff login needs a TOTP code as well as the password.
+    Column("two_step_required", Boolean, nullable=False, server_default=false()),
 )
 
 locations = Table(
@@ -40,6 +53,11 @@ staff_users = Table(
     Column("password_hash", Text, nullable=False),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", DateTime, nullable=False),
+    # Base32 TOTP secret (RFC 6238); it counts only once confirmed with a first code.
+    Column("totp_secret", String(64), nullable=True),
+    Column("totp_confirmed_at", DateTime, nullable=True),
+    # The language the console speaks to this person, over the browser's.
+    Column("locale", String(10), nullable=True),
     Index("uq_staff_users_business_email", "business_id", "email", unique=True),
 )
 
