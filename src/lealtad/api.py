@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from lealtad import __version__
@@ -34,6 +35,7 @@ from lealtad.tenancy.api import router as tenancy_router
 from lealtad.tiers.api import router as tiers_router
 from lealtad.web import sessions
 from lealtad.web.admin import router as admin_router
+from lealtad.web.pages import STATIC
 from lealtad.web.pages import router as pages_router
 from lealtad.web.wallet import router as wallet_router
 
@@ -77,6 +79,8 @@ def create_app(
         wallet_router,
     ):
         app.include_router(router)
+    # The pages' own scripts and the vendored third-party ones (scripts/vendor-assets).
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

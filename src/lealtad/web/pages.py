@@ -19,6 +19,7 @@ from lealtad.tenancy import store as tenancy_store
 from lealtad.web.i18n import pick_language, translator
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+STATIC = Path(__file__).parent / "static"
 router = APIRouter(include_in_schema=False)
 
 Lang = Annotated[str | None, Query(max_length=5)]

@@ -4,7 +4,6 @@ reward, open surveys and the member's own message preferences."""
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 from babel.numbers import format_currency
@@ -25,7 +24,7 @@ from lealtad.surveys import links
 from lealtad.surveys import service as surveys
 from lealtad.web import sessions
 from lealtad.web.i18n import pick_language, translator
-from lealtad.web.pages import Lang, business_or_404, render_page
+from lealtad.web.pages import STATIC, Lang, business_or_404, render_page
 
 router = APIRouter(include_in_schema=False)
 
@@ -216,8 +215,6 @@ def preferences(
         service.update(conn, session.business_id, session.member_id, patch, now)
     return RedirectResponse(f"{_wallet_url(slug)}?saved=1", status_code=303)
 
-
-STATIC = Path(__file__).parent / "static"
 
 
 @router.get("/w/{slug}/wallet.js")
