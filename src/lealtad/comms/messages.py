@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, exists, or_, select, update
 
-from lealtad.comms import email, policy, push, unsubscribe
+from lealtad.comms import email, personal, policy, push, unsubscribe
 from lealtad.comms.catalog import BROADCAST, KINDS, LOGIN_CODE, POINTS_EARNED
 from lealtad.comms.render import notification, render
 from lealtad.comms.tables import messages, push_subscriptions
@@ -18,10 +18,8 @@ from lealtad.config import Settings
 from lealtad.db.engine import Database
 from lealtad.db.inserts import insert_if_new
 from lealtad.kit.clock import naive_utc
-from lealtad.ledger import service as ledger
 from lealtad.members.tables import members
 from lealtad.tenancy import store as tenancy_store
-from lealtad.tiers import service as tiers
 
 MAX_ATTEMPTS = 5
 
@@ -111,18 +109,17 @@ def _set(conn: Connection, message_id: int, **values: Any) -> None:
     conn.execute(update(messages).where(messages.c.id == message_id).values(**values))
 
 
-def _context(conn: Connection, row: Any, member: Any, business: Any) -> dict[str, Any]:
-    held = ledger.balances(conn, row.business_id, member.id)
+def _context(
+    conn: Connection, row: Any, member: Any, business: Any, now: datetime
+) -> dict[str, Any]:
+    """The event's own fields, then what every message may say about the member (balances,
+    tier, the next reward) from `personal`, the same figures the wallet and the preview show."""
     payload = dict(row.context)
+    about = personal.member_context(conn, business, member, row.locale, now)
     return {
         **payload,
-        "business": business.name,
-        "name": member.name,
-        "card_number": member.card_number,
-        "points": held.get("points", 0),
-        "tier": payload.get("to")
-        if row.template == "tier_changed"
-        else tiers.current(conn, row.business_id, member.id),
+        **about,
+        "tier": payload.get("to") if row.template == "tier_changed" else about["tier"],
         "reward": payload.get("reward", ""),
         "code": payload.get("code", ""),
         "effective_from": payload.get("effective_from", ""),
@@ -229,7 +226,7 @@ def _handle(conn: Connection, settings: Settings, row: Any, now: datetime) -> st
     if verdict != "send":
         _set(conn, row.id, status=verdict, reason=detail)
         return str(verdict)
-    context = _context(conn, row, member, business)
+    context = _context(conn, row, member, business, now)
     if row.channel == "push":
         return _send_push(conn, settings, row, business, context, now)
     return _send_email(conn, settings, row, member, context, now)

@@ -66,9 +66,10 @@ def hash_secret(secret: str) -> str:
 
 
 def is_timezone(name: str) -> bool:
+    # A folder of the zone database ("Europe") opens as a directory, not a zone.
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         return False
     return True
 
