@@ -89,3 +89,7 @@ GOOD = {"recommend": 9, "coffee": 4, "when": 0, "comment": "Great flat white"}
 @pytest.fixture
 def shop(db: Database, clock: FixedClock) -> Shop:
     return make_shop(db, clock.now(), program=survey_program())
+
+
+# The real SMTP server and the settings that send to it, shared with the message tests.
+from tests.comms.conftest import inbox, mail_settings  # noqa: E402, F401

@@ -12,7 +12,11 @@ from sqlalchemy import Connection, func, insert, select, update
 from lealtad.comms.tables import campaigns, messages
 from lealtad.errors import Conflict, Invalid, NotFound
 from lealtad.kit.clock import as_utc, naive_utc
+from lealtad.kit.ids import MAX_ID
 from lealtad.members.tables import members
+from lealtad.surveys import links
+from lealtad.surveys import model as survey_model
+from lealtad.surveys import store as survey_store
 from lealtad.tiers.tables import tier_status
 
 
@@ -32,6 +36,12 @@ class CampaignIn(BaseModel):
     tiers: list[str] = Field(default_factory=list, max_length=50)
     tags: list[str] = Field(default_factory=list, max_length=50)
     send_at: datetime | None = Field(default=None, description="now if omitted")
+    survey_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_ID,
+        description="an open survey: each member's e-mail carries their own link to answer it",
+    )
 
 
 class CampaignOut(BaseModel):
@@ -45,6 +55,27 @@ class CampaignOut(BaseModel):
     status: str
     recipients: int
     delivery: dict[str, int]
+    survey_id: int | None = None
+
+
+# The campaigns table has no survey column (schema 0007 did not add one), so the survey rides in
+# the body JSON beside the two texts; `get` keeps it out of the body it shows.
+SURVEY_KEY = "survey_id"
+
+
+def _check_survey(conn: Connection, business_id: int, survey_id: int, send_at: datetime) -> None:
+    survey = survey_store.survey(conn, business_id, survey_id)
+    if survey is None:
+        raise NotFound(f"no survey {survey_id} in this business", code="survey_not_found")
+    state = survey_model.availability(
+        survey.status, survey.opens_at, survey.closes_at, naive_utc(send_at)
+    )
+    if state != "open":
+        raise Conflict(
+            "the survey must be open when the campaign goes out",
+            code="survey_closed",
+            details={"availability": state},
+        )
 
 
 def create(conn: Connection, business_id: int, data: CampaignIn, actor: str, now: datetime) -> int:
@@ -52,6 +83,10 @@ def create(conn: Connection, business_id: int, data: CampaignIn, actor: str, now
         send_at = as_utc(data.send_at) if data.send_at else as_utc(now)
     except OverflowError as exc:
         raise Invalid("send_at is out of range", code="send_at_out_of_range") from exc
+    body: dict[str, Any] = data.body.model_dump()
+    if data.survey_id is not None:
+        _check_survey(conn, business_id, data.survey_id, send_at)
+        body[SURVEY_KEY] = data.survey_id
     return int(
         conn.execute(
             insert(campaigns)
@@ -59,7 +94,7 @@ def create(conn: Connection, business_id: int, data: CampaignIn, actor: str, now
                 business_id=business_id,
                 name=data.name.strip(),
                 subject=data.subject.model_dump(),
-                body=data.body.model_dump(),
+                body=body,
                 tiers=data.tiers,
                 tags=[t.lower() for t in data.tags],
                 send_at=naive_utc(send_at),
@@ -92,13 +127,14 @@ def get(conn: Connection, business_id: int, campaign_id: int) -> CampaignOut:
         id=row.id,
         name=row.name,
         subject=row.subject,
-        body=row.body,
+        body={k: v for k, v in row.body.items() if k != SURVEY_KEY},
         tiers=row.tiers,
         tags=row.tags,
         send_at=as_utc(row.send_at),
         status=row.status,
         recipients=row.recipients,
         delivery={str(k): int(v) for k, v in delivery.items()},
+        survey_id=row.body.get(SURVEY_KEY),
     )
 
 
@@ -143,8 +179,42 @@ def _audience(conn: Connection, business_id: int, row: Any) -> list[Any]:
     return chosen
 
 
-def release_due(conn: Connection, business_id: int, now: datetime) -> int:
-    """Queues the messages of every campaign whose time has come; returns how many."""
+def _open_survey(conn: Connection, business_id: int, row: Any, now: datetime) -> int | None:
+    """The campaign's survey when it still takes answers; a survey closed since the campaign was
+    written is left out rather than linked to a "closed" page."""
+    survey_id = row.body.get(SURVEY_KEY)
+    survey = survey_store.survey(conn, business_id, survey_id) if survey_id else None
+    if survey is None:
+        return None
+    state = survey_model.availability(
+        survey.status, survey.opens_at, survey.closes_at, naive_utc(now)
+    )
+    return int(survey_id) if state == "open" else None
+
+
+def _survey_context(
+    survey_id: int | None, business_id: int, member_id: int, secret_key: str, base_url: str
+) -> dict[str, str]:
+    if survey_id is None or not secret_key:
+        return {}
+    token = links.link_token(secret_key, business_id, member_id, survey_id)
+    # The token is kept even without a base URL, so the URL can still be made when sending.
+    context = {"survey_token": token}
+    if base_url:
+        context["survey_url"] = links.url(base_url, token)
+    return context
+
+
+def release_due(
+    conn: Connection,
+    business_id: int,
+    now: datetime,
+    *,
+    secret_key: str = "",
+    base_url: str = "",
+) -> int:
+    """Queues the messages of every campaign whose time has come; returns how many. A campaign
+    with a survey gives each member their own signed link (`secret_key`, `base_url`)."""
     due = conn.execute(
         select(campaigns)
         .where(
@@ -157,6 +227,8 @@ def release_due(conn: Connection, business_id: int, now: datetime) -> int:
     queued = 0
     for row in due:
         audience = _audience(conn, business_id, row)
+        survey_id = _open_survey(conn, business_id, row, now)
+        body = {k: v for k, v in row.body.items() if k != SURVEY_KEY}
         for member in audience:
             conn.execute(
                 insert(messages).values(
@@ -166,7 +238,11 @@ def release_due(conn: Connection, business_id: int, now: datetime) -> int:
                     category="marketing",
                     template="campaign",
                     locale=member.locale,
-                    context={"subject": row.subject, "body": row.body},
+                    context={
+                        "subject": row.subject,
+                        "body": body,
+                        **_survey_context(survey_id, business_id, member.id, secret_key, base_url),
+                    },
                     campaign_id=row.id,
                     outbox_id=None,
                     status="queued",

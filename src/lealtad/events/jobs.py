@@ -35,7 +35,11 @@ class DailyRun:
     win_back: int = 0
 
 
-def run_daily(conn: Connection, business_id: int, now: datetime, secret_key: str) -> DailyRun:
+def run_daily(
+    conn: Connection, business_id: int, now: datetime, secret_key: str, base_url: str = ""
+) -> DailyRun:
+    """`base_url` is where this server is reached from outside: campaign e-mails link to their
+    survey with it (without it they carry only the link's signed token in their context)."""
     business = tenancy_store.business(conn, business_id)
     tz = ZoneInfo(business.timezone)
     today = now.astimezone(tz).date()
@@ -61,7 +65,9 @@ def run_daily(conn: Connection, business_id: int, now: datetime, secret_key: str
     done.vouchers_expired = redemption.expire_due(conn, business_id, now)
     done.expiry_notices = reminders.expiring(conn, business_id, now)
     done.win_back = reminders.win_back(conn, business_id, now)
-    done.campaign_messages = campaigns.release_due(conn, business_id, now)
+    done.campaign_messages = campaigns.release_due(
+        conn, business_id, now, secret_key=secret_key, base_url=base_url
+    )
     done.monthly_summaries = reminders.monthly(conn, business_id, now, tz)
     while True:
         settled = settle(conn, business_id, now)
