@@ -31,8 +31,9 @@ STATUSES = ("queued", "sent", "failed", "bounced", "suppressed", "unsubscribed")
 
 
 def _safe_next(value: str) -> str:
-    # Only back into the console: a crafted link must not bounce a manager to another site.
-    ok = value.startswith("/admin") and "//" not in value and "\\" not in value
+    # Only back into the console or the counter: a crafted link must not send staff elsewhere.
+    inside = value.startswith(("/admin", "/counter"))
+    ok = inside and "//" not in value and "\\" not in value
     return value if ok else "/admin"
 
 
@@ -41,11 +42,16 @@ def login_form(
     request: Request,
     lang: Lang = None,
     accept_language: AcceptLanguage = None,
-    next: Annotated[str, Query(max_length=300)] = "/admin",
+    next: Annotated[str, Query(max_length=300)] = "",
 ) -> HTMLResponse:
     language = pick_language(lang, accept_language, "es")
     return render_page(
-        request, "admin_login.html", language, error=None, next=_safe_next(next), form={}
+        request,
+        "admin_login.html",
+        language,
+        error=None,
+        next=_safe_next(next) if next else "",
+        form={},
     )
 
 
@@ -58,7 +64,7 @@ def login(
     email: Annotated[str, Form(max_length=320)] = "",
     password: Annotated[str, Form(max_length=200)] = "",
     lang: Annotated[str, Form(max_length=5)] = "",
-    next: Annotated[str, Form(max_length=300)] = "/admin",
+    next: Annotated[str, Form(max_length=300)] = "",
 ) -> Response:
     language = pick_language(lang, None, "es")
     try:
@@ -76,7 +82,9 @@ def login(
         return render_page(
             request, "admin_login.html", language, 401, error=error, next=next, form=form
         )
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    # Staff go to the counter, managers and owners to the console, unless a page sent them here.
+    landing = "/counter" if staff.role == "staff" else "/admin"
+    response = RedirectResponse(_safe_next(next) if next else landing, status_code=303)
     sessions.start_staff(response, settings, staff.business_id, staff.id)
     return response
 

@@ -17,7 +17,7 @@ from lealtad.deps import AppSettings, Db
 from lealtad.errors import Forbidden
 from lealtad.members import store as member_store
 from lealtad.tenancy import store as tenancy_store
-from lealtad.tenancy.model import Role
+from lealtad.tenancy.model import Principal, Role
 
 MEMBER_COOKIE = "lealtad_member"
 STAFF_COOKIE = "lealtad_staff"
@@ -47,6 +47,17 @@ class StaffSession:
     role: Role
     name: str
     csrf: str
+    location_id: int | None = None
+
+    @property
+    def principal(self) -> Principal:
+        """The same principal an API call by this person would have, for the shared services."""
+        return Principal(
+            business_id=self.business_id,
+            role=self.role,
+            location_id=self.location_id,
+            staff_id=self.staff_id,
+        )
 
 
 def _serializer(settings: Settings, kind: str) -> URLSafeTimedSerializer:
@@ -137,7 +148,14 @@ def _staff(request: Request, db: Db, settings: AppSettings) -> StaffSession:
         staff = tenancy_store.staff(conn, business_id, staff_id)
     if staff is None or not staff.active:
         raise login
-    return StaffSession(business_id, staff_id, Role(staff.role), staff.name or staff.email, csrf)
+    return StaffSession(
+        business_id,
+        staff_id,
+        Role(staff.role),
+        staff.name or staff.email,
+        csrf,
+        staff.location_id,
+    )
 
 
 CurrentStaff = Annotated[StaffSession, Depends(_staff)]
