@@ -216,7 +216,6 @@ def preferences(
     return RedirectResponse(f"{_wallet_url(slug)}?saved=1", status_code=303)
 
 
-
 @router.get("/w/{slug}/wallet.js")
 def wallet_script(slug: str) -> Response:
     return Response((STATIC / "wallet.js").read_text(), media_type="text/javascript")
