@@ -9,7 +9,12 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import select
 
+from lealtad.comms.dispatch import dispatch
+from lealtad.comms.tables import webhook_deliveries
+from lealtad.db.engine import Database
+from lealtad.kit.clock import FixedClock
 from tests.api.test_bad_input import FUZZ, assert_error, json_values
 from tests.support import Shop
 from tests.surveys.conftest import BONUS, GOOD, QUESTIONS, survey_body
@@ -199,3 +204,26 @@ def test_a_nul_byte_in_a_text_is_a_422_on_both_databases(client: TestClient, sho
     body = {"member_id": shop.members[0], "answers": {**GOOD, "comment": "a\x00b"}}
     resp = client.post(f"{SURVEYS}/{survey['id']}/responses", json=body, headers=shop.auth())
     assert_error(resp, 422, "survey_answer_invalid")
+
+
+def test_an_answer_reaches_a_webhook_subscribed_to_every_topic(
+    client: TestClient, db: Database, shop: Shop, clock: FixedClock
+) -> None:
+    hook = {"url": "http://127.0.0.1:9/hooks", "topics": ["*"]}
+    assert client.post("/api/v1/webhooks", json=hook, headers=shop.auth("owner")).status_code == 201
+    survey = create(client, shop)
+    body = {"member_id": shop.members[0], "answers": GOOD}
+    resp = client.post(f"{SURVEYS}/{survey['id']}/responses", json=body, headers=shop.auth())
+    assert resp.status_code == 201, resp.text
+    dispatch(db, clock.now(), business_id=shop.id)
+    with db.read() as conn:
+        sent = conn.execute(
+            select(webhook_deliveries.c.topic, webhook_deliveries.c.payload).where(
+                webhook_deliveries.c.business_id == shop.id,
+                webhook_deliveries.c.topic == "survey.answered",
+            )
+        ).all()
+    assert len(sent) == 1
+    assert sent[0].payload["type"] == "survey.answered"
+    assert sent[0].payload["data"]["survey_id"] == survey["id"]
+    assert sent[0].payload["data"]["answers"] == GOOD
