@@ -62,6 +62,7 @@ def lookup(
     principal: CurrentPrincipal,
     db: Db,
     settings: AppSettings,
+    now: Now,
     card_number: Ident = None,
     qr_token: Ident = None,
     email: Ident = None,
@@ -77,6 +78,7 @@ def lookup(
             qr_token=qr_token,
             email=email,
             phone=phone,
+            now=now,
         )
         return service.out(conn, row, settings.effective_secret_key)
 

@@ -102,3 +102,49 @@ def read_qr_token(secret: str, token: str) -> tuple[int, int, int] | None:
     ):
         return None
     return business_id, member_id, version
+
+
+# The wallet's card changes every minute and each code is good for that minute and the next.
+ROTATION_SECONDS = 60
+ROTATION_GRACE = 1
+
+
+def _rotating_mac(secret: str, business_id: int, member_id: int, version: int, step: int) -> str:
+    message = f"qr2|{business_id}|{member_id}|{version}|{step}".encode()
+    digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()[:10]
+    return base64.b32encode(digest).decode()
+
+
+def rotating_token(
+    secret: str, business_id: int, member_id: int, version: int, unix_seconds: float
+) -> str:
+    """The wallet's QR (decisions D20): a screenshot of it stops working within two minutes."""
+    step = int(unix_seconds // ROTATION_SECONDS)
+    mac = _rotating_mac(secret, business_id, member_id, version, step)
+    return f"LT2-{_b36(business_id)}-{_b36(member_id)}-{version}-{_b36(step)}-{mac}"
+
+
+class StaleCardToken(Exception):
+    """A genuine wallet code from an earlier minute: the member should refresh the card."""
+
+
+def read_rotating_token(
+    secret: str, token: str, unix_seconds: float
+) -> tuple[int, int, int] | None:
+    """(business id, member id, card version) of a genuine, current wallet code; None for
+    anything forged or mangled; StaleCardToken for a genuine one that has run out."""
+    parts = token.strip().upper().split("-")
+    if len(parts) != 6 or parts[0] != "LT2":
+        return None
+    try:
+        business_id, member_id = int(parts[1], 36), int(parts[2], 36)
+        version, step = int(parts[3]), int(parts[4], 36)
+    except ValueError:
+        return None
+    expected = _rotating_mac(secret, business_id, member_id, version, step)
+    if not hmac.compare_digest(parts[5].encode(), expected.encode()):
+        return None
+    now_step = int(unix_seconds // ROTATION_SECONDS)
+    if not now_step - ROTATION_GRACE <= step <= now_step:
+        raise StaleCardToken(token)
+    return business_id, member_id, version

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -176,8 +176,11 @@ def find(
     qr_token: str | None = None,
     email: str | None = None,
     phone: str | None = None,
+    now: datetime | None = None,
 ) -> Any:
-    """The member named by exactly one identifier; 404 when nothing in this business matches."""
+    """The member named by exactly one identifier; 404 when nothing in this business matches.
+    `qr_token` is a card's static code (LT1) or the wallet's rotating one (LT2), which needs
+    `now` and is refused with its own code once it has run out."""
     given = [v for v in (member_id, card_number, qr_token, email, phone) if v is not None]
     if len(given) != 1:
         raise Invalid(
@@ -192,7 +195,7 @@ def find(
             conn, business_id, "card_number", model.normalise_card_number(card_number)
         )
     elif qr_token is not None:
-        read = model.read_qr_token(secret_key, qr_token)
+        read = _read_card_code(secret_key, qr_token, now)
         if read is not None and read[0] == business_id:
             row = store.member(conn, business_id, read[1])
             if row is not None and row.card_version != read[2]:
@@ -206,6 +209,21 @@ def find(
     if row is None:
         raise NotFound("no member of this business matches", code="member_not_found")
     return row
+
+
+def _read_card_code(
+    secret_key: str, value: str, now: datetime | None
+) -> tuple[int, int, int] | None:
+    if not value.strip().upper().startswith("LT2-"):
+        return model.read_qr_token(secret_key, value)
+    try:
+        return model.read_rotating_token(secret_key, value, (now or datetime.now(UTC)).timestamp())
+    except model.StaleCardToken:
+        raise Invalid(
+            "this card code has expired: ask the member to refresh the card on their phone, "
+            "or type the card number",
+            code="card_token_expired",
+        ) from None
 
 
 def update(

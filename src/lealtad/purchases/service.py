@@ -52,7 +52,7 @@ def check_currency(currency: str, business: Any) -> None:
         )
 
 
-def _member(conn: Connection, bid: int, data: PurchaseIn, secret_key: str) -> Any:
+def _member(conn: Connection, bid: int, data: PurchaseIn, secret_key: str, now: datetime) -> Any:
     if not (data.member_id or data.card_number or data.qr_token):
         return None
     return members.find(
@@ -62,6 +62,7 @@ def _member(conn: Connection, bid: int, data: PurchaseIn, secret_key: str) -> An
         member_id=data.member_id,
         card_number=data.card_number,
         qr_token=data.qr_token,
+        now=now,
     )
 
 
@@ -171,7 +172,7 @@ def record(
     at = occurred(data.occurred_at, now)
     location_id = data.location_id or principal.location_id
     location = tenancy.get_location(conn, bid, location_id) if location_id else None
-    member = _member(conn, bid, data, secret_key)
+    member = _member(conn, bid, data, secret_key, now)
     if store.purchase_by_receipt(conn, bid, data.receipt_id) is not None:
         raise Conflict(
             f"receipt {data.receipt_id!r} was already recorded with another idempotency key",
@@ -225,7 +226,7 @@ def preview(
     at = occurred(data.occurred_at, now)
     location_id = data.location_id or principal.location_id
     location = tenancy.get_location(conn, bid, location_id) if location_id else None
-    member = _member(conn, bid, data, secret_key)
+    member = _member(conn, bid, data, secret_key, now)
     granted: list[Granted] = []
     discount = payment.pay_with_points(conn, principal, business, member, data, now, spend=False)
     if member is not None:
