@@ -38,6 +38,7 @@ from lealtad.web.admin import router as admin_router
 from lealtad.web.pages import STATIC
 from lealtad.web.pages import router as pages_router
 from lealtad.web.wallet import router as wallet_router
+from lealtad.web.wallet_card import router as wallet_card_router
 
 DESCRIPTION = """Lealtad: a loyalty platform for points, stamp cards, tiers and cashback.
 Authenticate with an API key (`Authorization: Bearer lk_...` or `X-API-Key`) or a staff token.
@@ -77,6 +78,7 @@ def create_app(
         survey_pages_router,
         admin_router,
         wallet_router,
+        wallet_card_router,
     ):
         app.include_router(router)
     # The pages' own scripts and the vendored third-party ones (scripts/vendor-assets).

@@ -6,23 +6,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from babel.numbers import format_currency
 from fastapi import APIRouter, BackgroundTasks, Form, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict, Field
 
-from lealtad.comms import messages, personal, push
+from lealtad.comms import messages, push
 from lealtad.config import Settings
 from lealtad.db.engine import Database
 from lealtad.deps import AppSettings, Db, Now
 from lealtad.errors import Unauthorized
-from lealtad.kit.money import Money
-from lealtad.members import cards, login, model, service
+from lealtad.members import login, model, service
 from lealtad.members.schemas import Consent, MemberPatch
 from lealtad.surveys import links
 from lealtad.surveys import service as surveys
-from lealtad.web import sessions
+from lealtad.web import sessions, wallet_card
 from lealtad.web.i18n import pick_language, translator
 from lealtad.web.pages import STATIC, Lang, business_or_404, render_page
 
@@ -122,25 +119,6 @@ def logout(request: Request, slug: str, db: Db, settings: AppSettings, csrf: Csr
     return response
 
 
-def _balances(held: dict[str, int], currency: str, lang: str) -> list[dict[str, Any]]:
-    _ = translator(lang)
-    shown = []
-    for unit, amount in sorted(held.items()):
-        if unit == "points":
-            shown.append({"unit": unit, "label": _("Points"), "value": f"{amount:,}"})
-        elif unit == "cashback":
-            money = Money(amount, currency)
-            value = format_currency(money.major(), currency, locale=lang)
-            shown.append({"unit": unit, "label": _("Cashback"), "value": value})
-        elif unit.startswith("stamps.") and amount:
-            label = _("Stamps") + f" · {unit.removeprefix('stamps.')}"
-            shown.append({"unit": unit, "label": label, "value": str(amount)})
-        elif unit.startswith("reward.") and amount:
-            label = _("Rewards ready") + f" · {unit.removeprefix('reward.')}"
-            shown.append({"unit": unit, "label": label, "value": str(amount)})
-    return shown
-
-
 @router.get("/w/{slug}", response_class=HTMLResponse)
 def wallet(
     request: Request,
@@ -158,22 +136,16 @@ def wallet(
     with db.read() as conn:
         member = service.get(conn, business.id, session.member_id)
         language = pick_language(lang, accept_language, member.locale)
-        about = personal.member_context(conn, business, member, language, now)
+        shown = wallet_card.card_context(conn, settings, business, member, language, now)
         open_surveys = _open_surveys(conn, settings, business.id, member.id, language, now)
-    token = model.qr_token(
-        settings.effective_secret_key, business.id, member.id, member.card_version
-    )
-    svg = Markup(cards.qr_image(token, "svg", 6).decode())  # noqa: S704  (segno's own SVG)
     return render_page(
         request,
         "wallet.html",
         language,
         business=business,
         member=member,
-        about=about,
-        balances=_balances(about["balances"], business.currency, language),
+        **shown,
         surveys=open_surveys,
-        qr_svg=svg,
         csrf=session.csrf,
         consent=member.consent,
         vapid_key=push.public_key_b64(settings),

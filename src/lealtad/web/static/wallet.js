@@ -3,6 +3,11 @@
 (function () {
   "use strict";
   var button = document.getElementById("enable-push");
+  var note = document.querySelector("[data-offline]");
+  function showConnection() { if (note) note.hidden = navigator.onLine; }
+  window.addEventListener("online", showConnection);
+  window.addEventListener("offline", showConnection);
+  showConnection();
   if (!("serviceWorker" in navigator) || !button) return;
   var base = button.dataset.url.replace(/\/push$/, "");
   navigator.serviceWorker.register(base + "/sw.js").then(function (registration) {
