@@ -37,6 +37,7 @@ from lealtad.web import sessions
 from lealtad.web.admin import router as admin_router
 from lealtad.web.pages import STATIC
 from lealtad.web.pages import router as pages_router
+from lealtad.web.posters import router as posters_router
 from lealtad.web.wallet import router as wallet_router
 from lealtad.web.wallet_card import router as wallet_card_router
 
@@ -79,6 +80,7 @@ def create_app(
         admin_router,
         wallet_router,
         wallet_card_router,
+        posters_router,
     ):
         app.include_router(router)
     # The pages' own scripts and the vendored third-party ones (scripts/vendor-assets).

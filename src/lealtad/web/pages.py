@@ -7,15 +7,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Header, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from markupsafe import Markup
 
 from lealtad.deps import AppSettings, Db, Now
 from lealtad.errors import LealtadError, NotFound
-from lealtad.members import cards, model, service
+from lealtad.kit.ids import MAX_ID
+from lealtad.members import service
 from lealtad.members.schemas import Consent, MemberIn
 from lealtad.tenancy import store as tenancy_store
+from lealtad.web import sessions
 from lealtad.web.i18n import pick_language, translator
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -57,12 +58,25 @@ def join_form(
     lang: Lang = None,
     accept_language: AcceptLanguage = None,
     ref: Ref = "",
+    loc: Annotated[str, Query(max_length=20)] = "",
 ) -> HTMLResponse:
     business = business_or_404(db, slug)
     language = pick_language(lang, accept_language, business.locale)
-    # A friend's referral code from a shared link rides along; a mangled one is dropped.
-    form = {"ref": ref.upper() if ref.isascii() and ref.isalnum() and len(ref) <= 16 else ""}
+    # A friend's referral code from a shared link rides along; a mangled one is dropped. So is
+    # the poster's location when it is not one of this business's.
+    form = {
+        "ref": ref.upper() if ref.isascii() and ref.isalnum() and len(ref) <= 16 else "",
+        "loc": _own_location(db, business.id, loc),
+    }
     return render_page(request, "join.html", language, business=business, form=form, error=None)
+
+
+def _own_location(db: Db, business_id: int, value: str) -> int | str:
+    if not value.isdigit() or not 1 <= int(value) <= MAX_ID:
+        return ""
+    with db.read() as conn:
+        found = tenancy_store.location(conn, business_id, int(value))
+    return int(value) if found is not None else ""
 
 
 @router.post("/join/{slug}", response_class=HTMLResponse)
@@ -78,11 +92,12 @@ def join(
     consent_email: Annotated[bool, Form()] = False,
     lang: Annotated[str, Form(max_length=5)] = "es",
     ref: Annotated[str, Form(max_length=16, pattern=r"^[A-Za-z0-9]*$")] = "",
-) -> HTMLResponse:
+    loc: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
+) -> Response:
     business = business_or_404(db, slug)
     language = pick_language(lang, None, business.locale)
     _ = translator(language)
-    form = {"name": name, "contact": contact, "ref": ref.upper()}
+    form = {"name": name, "contact": contact, "ref": ref.upper(), "loc": loc or ""}
     error = None
     if not name.strip():
         error = _("Please tell us your name.")
@@ -105,7 +120,9 @@ def join(
     )
     try:
         with db.transaction() as conn:
-            member_id = service.enrol(conn, business.id, data, channel="self", now=now)
+            member_id = service.enrol(
+                conn, business.id, data, channel="self", now=now, location_id=loc
+            )
             member = service.get(conn, business.id, member_id)
     except LealtadError as exc:
         messages = {
@@ -129,10 +146,7 @@ def join(
             form=form,
             error=error,
         )
-    token = model.qr_token(
-        settings.effective_secret_key, business.id, member.id, member.card_version
-    )
-    svg = Markup(cards.qr_image(token, "svg", 6).decode())  # noqa: S704  (segno's own SVG)
-    return render_page(
-        request, "card.html", language, 201, business=business, member=member, qr_svg=svg
-    )
+    # The phone that filled the form is the member's: it opens straight into the new wallet.
+    response = RedirectResponse(f"/w/{business.slug}?welcome=1&lang={language}", status_code=303)
+    sessions.start_member(response, settings, business.id, member.id, member.card_version)
+    return response
