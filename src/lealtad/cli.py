@@ -200,7 +200,9 @@ def jobs_run() -> None:
         ids = [row.id for row in tenancy_store.all_businesses(conn)]
     for business_id in ids:
         with db.transaction() as conn:
-            done = run_daily(conn, business_id, now, settings.effective_secret_key)
+            done = run_daily(
+                conn, business_id, now, settings.effective_secret_key, settings.public_base_url
+            )
         out.print(
             f"business {business_id}: birthdays {done.birthdays}, anniversaries "
             f"{done.anniversaries}, tier changes {done.tier_changes}, unlocked {done.unlocked}, "

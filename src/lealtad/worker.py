@@ -28,7 +28,11 @@ def run_once(db: Database, settings: Settings, clock: Clock) -> dict[int, DailyR
         try:
             with db.transaction() as conn:
                 done[business_id] = run_daily(
-                    conn, business_id, clock.now(), settings.effective_secret_key
+                    conn,
+                    business_id,
+                    clock.now(),
+                    settings.effective_secret_key,
+                    settings.public_base_url,
                 )
         except Exception:
             log.exception("daily jobs failed for business %s", business_id)
@@ -44,7 +48,9 @@ def deliver(db: Database, settings: Settings, clock: Clock) -> dict[str, int]:
         counts["events"] += batch
         if batch == 0:
             break
-    for name, count in webhook_delivery.deliver_due(db, clock.now()).items():
+    for name, count in webhook_delivery.deliver_due(
+        db, clock.now(), allow_private=settings.private_addresses_allowed
+    ).items():
         counts[f"webhooks_{name}"] = count
     for name, count in messages.send_due(db, settings, clock.now()).items():
         counts[name if name.startswith("push_") else f"email_{name}"] = count

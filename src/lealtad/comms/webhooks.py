@@ -36,6 +36,7 @@ TOPICS = (
     "stamp_card.completed",
     "program.changed",
     "badge.earned",
+    "survey.answered",
 )
 ALL = "*"
 # Sent by POST /webhooks/{id}/test to that endpoint only, whatever its topics.
