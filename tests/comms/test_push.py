@@ -317,3 +317,30 @@ def test_the_worker_counts_push_apart_from_e_mail(
     assert counts["email_sent"] == 1
     assert counts["push_sent"] == 1
     assert service.at("/push/worker")[0].problems == []
+
+
+def test_a_campaign_reaches_subscribed_phones_as_a_push_too(
+    db, shop, noon, push_settings, service
+) -> None:
+    from lealtad.comms.campaigns import CampaignIn, create, release_due
+
+    member = enrol(db, shop, noon, "es")
+    browser = Browser()
+    subscribe(db, shop, member, service.endpoint("campaign", browser), browser)
+    work(db, push_settings, noon, shop)  # the welcome goes first
+    campaign = CampaignIn.model_validate(
+        {
+            "name": "Weekend",
+            "subject": {"es": "Doble de puntos", "en": "Double points"},
+            "body": {"es": "Este finde, doble de puntos.", "en": "This weekend, double points."},
+        }
+    )
+    with db.transaction() as conn:
+        create(conn, shop.id, campaign, "test", noon.now())
+        release_due(conn, shop.id, noon.now())
+    noon.at = noon.at + timedelta(days=3)  # past the weekly cap's window of the welcome
+    work(db, push_settings, noon, shop)
+    pushed = [r.message for r in service.at("/push/campaign") if r.message]
+    assert pushed[-1]["title"] == "Doble de puntos"
+    assert pushed[-1]["body"] == "Este finde, doble de puntos."
+    assert ("push", "campaign", "sent", None) in rows(db, member)

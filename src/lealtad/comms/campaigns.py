@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, func, insert, select, update
 
+from lealtad.comms.messages import channels_for
 from lealtad.comms.tables import campaigns, messages
 from lealtad.errors import Conflict, Invalid, NotFound
 from lealtad.kit.clock import as_utc, naive_utc
@@ -161,7 +162,13 @@ def cancel(conn: Connection, business_id: int, campaign_id: int) -> CampaignOut:
 
 def _audience(conn: Connection, business_id: int, row: Any) -> list[Any]:
     query = (
-        select(members.c.id, members.c.locale, members.c.tags, tier_status.c.tier_id)
+        select(
+            members.c.id,
+            members.c.locale,
+            members.c.tags,
+            members.c.consent,
+            tier_status.c.tier_id,
+        )
         .outerjoin(
             tier_status,
             (tier_status.c.business_id == members.c.business_id)
@@ -230,27 +237,30 @@ def release_due(
         survey_id = _open_survey(conn, business_id, row, now)
         body = {k: v for k, v in row.body.items() if k != SURVEY_KEY}
         for member in audience:
-            conn.execute(
-                insert(messages).values(
-                    business_id=business_id,
-                    member_id=member.id,
-                    channel="email",
-                    category="marketing",
-                    template="campaign",
-                    locale=member.locale,
-                    context={
-                        "subject": row.subject,
-                        "body": body,
-                        **_survey_context(survey_id, business_id, member.id, secret_key, base_url),
-                    },
-                    campaign_id=row.id,
-                    outbox_id=None,
-                    status="queued",
-                    attempts=0,
-                    send_after=naive_utc(now),
-                    created_at=naive_utc(now),
+            for channel in channels_for(conn, business_id, member.id, member.consent):
+                conn.execute(
+                    insert(messages).values(
+                        business_id=business_id,
+                        member_id=member.id,
+                        channel=channel,
+                        category="marketing",
+                        template="campaign",
+                        locale=member.locale,
+                        context={
+                            "subject": row.subject,
+                            "body": body,
+                            **_survey_context(
+                                survey_id, business_id, member.id, secret_key, base_url
+                            ),
+                        },
+                        campaign_id=row.id,
+                        outbox_id=None,
+                        status="queued",
+                        attempts=0,
+                        send_after=naive_utc(now),
+                        created_at=naive_utc(now),
+                    )
                 )
-            )
         conn.execute(
             update(campaigns)
             .where(campaigns.c.id == row.id)

@@ -39,6 +39,16 @@ def _has_push(conn: Connection, business_id: int, member_id: int) -> bool:
     )
 
 
+def channels_for(
+    conn: Connection, business_id: int, member_id: int, consent: dict[str, Any]
+) -> list[str]:
+    """E-mail always (the sender decides on consent and address, and logs why not); a push row
+    only where it can go: a subscribed browser and the member's push consent."""
+    if consent.get("push", {}).get("granted") and _has_push(conn, business_id, member_id):
+        return ["email", "push"]
+    return ["email"]
+
+
 def _targets(conn: Connection, outbox_row: Any) -> list[Any]:
     query = select(members.c.id, members.c.locale, members.c.consent).where(
         members.c.business_id == outbox_row.business_id
@@ -70,13 +80,7 @@ def plan(conn: Connection, outbox_row: Any, now: datetime) -> int:
         return 0
     made = 0
     for member in _targets(conn, outbox_row):
-        channels = ["email"]
-        # A push row only where it can go: a subscribed browser and the member's push consent.
-        if member.consent.get("push", {}).get("granted") and _has_push(
-            conn, outbox_row.business_id, member.id
-        ):
-            channels.append("push")
-        for channel in channels:
+        for channel in channels_for(conn, outbox_row.business_id, member.id, member.consent):
             made += insert_if_new(
                 conn,
                 messages,
