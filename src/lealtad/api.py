@@ -35,9 +35,14 @@ from lealtad.tenancy.api import router as tenancy_router
 from lealtad.tiers.api import router as tiers_router
 from lealtad.web import sessions
 from lealtad.web.admin import router as admin_router
+from lealtad.web.admin_audit import router as admin_audit_router
+from lealtad.web.admin_keys import router as admin_keys_router
+from lealtad.web.admin_settings import router as admin_settings_router
+from lealtad.web.admin_staff import router as admin_staff_router
 from lealtad.web.pages import STATIC
 from lealtad.web.pages import router as pages_router
 from lealtad.web.posters import router as posters_router
+from lealtad.web.two_step import router as two_step_router
 from lealtad.web.wallet import router as wallet_router
 from lealtad.web.wallet_card import router as wallet_card_router
 
@@ -78,6 +83,11 @@ def create_app(
         unsubscribe_router,
         survey_pages_router,
         admin_router,
+        two_step_router,
+        admin_settings_router,
+        admin_staff_router,
+        admin_keys_router,
+        admin_audit_router,
         wallet_router,
         wallet_card_router,
         posters_router,

@@ -9,7 +9,7 @@ from typing import Any
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import Connection
 
-from lealtad.errors import Conflict, Invalid, NotFound, Unauthorized
+from lealtad.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from lealtad.kit.clock import naive_utc
 from lealtad.kit.money import is_known_currency
 from lealtad.rules import service as programs
@@ -101,6 +101,73 @@ def create_location(
     )
 
 
+def update_business(
+    conn: Connection,
+    principal: Principal,
+    now: datetime,
+    *,
+    name: str,
+    locale: str,
+    timezone: str,
+    two_step_required: bool,
+) -> dict[str, Any]:
+    """The owner's settings; returns and audits what changed, before and after."""
+    if principal.role is not Role.owner:
+        raise Forbidden("only an owner changes the business settings", code="role_required")
+    name = name.strip()
+    if not name:
+        raise Invalid("a business needs a name", code="invalid_name")
+    if locale not in LOCALES:
+        raise Invalid(f"locale must be one of {', '.join(LOCALES)}", code="unknown_locale")
+    _check_timezone(timezone)
+    before = get_business(conn, principal.business_id)._mapping
+    wanted = {
+        "name": name,
+        "locale": locale,
+        "timezone": timezone,
+        "two_step_required": two_step_required,
+    }
+    changes = {
+        key: {"before": before[key], "after": value}
+        for key, value in wanted.items()
+        if before[key] != value
+    }
+    if changes:
+        store.update_business(conn, principal.business_id, **{key: wanted[key] for key in changes})
+        audit(
+            conn, principal, "business.update", f"business:{principal.business_id}", now, **changes
+        )
+    return changes
+
+
+def update_location(
+    conn: Connection,
+    principal: Principal,
+    location_id: int,
+    *,
+    name: str,
+    timezone: str,
+    now: datetime,
+) -> dict[str, Any]:
+    name = name.strip()
+    if not name:
+        raise Invalid("a location needs a name", code="invalid_name")
+    _check_timezone(timezone)
+    before = get_location(conn, principal.business_id, location_id)._mapping
+    wanted = {"name": name, "timezone": timezone}
+    changes = {
+        key: {"before": before[key], "after": value}
+        for key, value in wanted.items()
+        if before[key] != value
+    }
+    if changes:
+        store.update_location(
+            conn, principal.business_id, location_id, **{key: wanted[key] for key in changes}
+        )
+        audit(conn, principal, "location.update", f"location:{location_id}", now, **changes)
+    return changes
+
+
 def get_location(conn: Connection, business_id: int, location_id: int) -> Any:
     row = store.location(conn, business_id, location_id)
     if row is None:
@@ -144,6 +211,68 @@ def get_staff(conn: Connection, business_id: int, staff_id: int) -> Any:
     if row is None:
         raise NotFound(f"no staff member {staff_id} in this business", code="staff_not_found")
     return row
+
+
+def _may_change(
+    conn: Connection, principal: Principal, staff_id: int, new_role: Role | None = None
+) -> Any:
+    """The account someone is about to change, if they may: managers and owners only, owner
+    accounts by owners only, never one's own, and never the last active owner."""
+    if not principal.role.allows(Role.manager):
+        raise Forbidden("this needs the manager role or higher", code="role_required")
+    target = get_staff(conn, principal.business_id, staff_id)
+    if Role.owner in (target.role, new_role) and principal.role is not Role.owner:
+        raise Forbidden("only an owner changes an owner's account", code="role_required")
+    if principal.staff_id == staff_id:
+        raise Forbidden("you cannot change your own account's role or status", code="own_account")
+    return target
+
+
+def _keep_an_owner(conn: Connection, business_id: int, target: Any) -> None:
+    owner = target.role == Role.owner.value and target.active
+    if owner and store.active_owner_count(conn, business_id) <= 1:
+        raise Conflict("a business keeps at least one active owner", code="last_owner")
+
+
+def change_staff_role(
+    conn: Connection, principal: Principal, staff_id: int, role: Role, now: datetime
+) -> None:
+    target = _may_change(conn, principal, staff_id, role)
+    if target.role == role.value:
+        return
+    if role is not Role.owner:
+        _keep_an_owner(conn, principal.business_id, target)
+    store.update_staff(conn, principal.business_id, staff_id, role=role.value)
+    change = {"before": target.role, "after": role.value}
+    audit(conn, principal, "staff.role", f"staff:{staff_id}", now, role=change)
+
+
+def set_staff_active(
+    conn: Connection, principal: Principal, staff_id: int, active: bool, now: datetime
+) -> None:
+    target = _may_change(conn, principal, staff_id)
+    if bool(target.active) == active:
+        return
+    if not active:
+        _keep_an_owner(conn, principal.business_id, target)
+    store.update_staff(conn, principal.business_id, staff_id, active=active)
+    action = "staff.reactivate" if active else "staff.deactivate"
+    audit(conn, principal, action, f"staff:{staff_id}", now)
+
+
+def set_staff_locale(
+    conn: Connection, principal: Principal, locale: str | None, now: datetime
+) -> None:
+    """One's own console language; None follows the browser."""
+    if principal.staff_id is None:
+        raise Forbidden("only a staff login has a language of its own", code="role_required")
+    if locale is not None and locale not in LOCALES:
+        raise Invalid(f"locale must be one of {', '.join(LOCALES)}", code="unknown_locale")
+    before = get_staff(conn, principal.business_id, principal.staff_id).locale
+    if before != locale:
+        store.update_staff(conn, principal.business_id, principal.staff_id, locale=locale)
+        change = {"before": before, "after": locale}
+        audit(conn, principal, "staff.locale", f"staff:{principal.staff_id}", now, locale=change)
 
 
 def create_api_key(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from lealtad.tenancy.tables import api_keys, audit_log, businesses, locations, staff_users
 
@@ -52,6 +52,14 @@ def location(conn: Connection, business_id: int, location_id: int) -> Any:
     ).first()
 
 
+def update_location(conn: Connection, business_id: int, location_id: int, **values: Any) -> None:
+    conn.execute(
+        update(locations)
+        .where(locations.c.business_id == business_id, locations.c.id == location_id)
+        .values(**values)
+    )
+
+
 def business_locations(conn: Connection, business_id: int) -> list[Any]:
     return list(
         conn.execute(
@@ -78,6 +86,26 @@ def staff_by_email(conn: Connection, business_id: int, email: str) -> Any:
             staff_users.c.business_id == business_id, staff_users.c.email == email
         )
     ).first()
+
+
+def update_staff(conn: Connection, business_id: int, staff_id: int, **values: Any) -> None:
+    conn.execute(
+        update(staff_users)
+        .where(staff_users.c.business_id == business_id, staff_users.c.id == staff_id)
+        .values(**values)
+    )
+
+
+def active_owner_count(conn: Connection, business_id: int) -> int:
+    return int(
+        conn.execute(
+            select(func.count()).where(
+                staff_users.c.business_id == business_id,
+                staff_users.c.role == "owner",
+                staff_users.c.active.is_(True),
+            )
+        ).scalar_one()
+    )
 
 
 def business_staff(conn: Connection, business_id: int) -> list[Any]:
@@ -125,8 +153,44 @@ def insert_audit(conn: Connection, **values: Any) -> None:
     conn.execute(insert(audit_log).values(**values))
 
 
-def audit_entries(conn: Connection, business_id: int, limit: int, before: int | None) -> list[Any]:
+def audit_entries(
+    conn: Connection,
+    business_id: int,
+    limit: int,
+    before: int | None,
+    *,
+    action: str | None = None,
+    actor: str | None = None,
+) -> list[Any]:
     query = select(audit_log).where(audit_log.c.business_id == business_id)
     if before is not None:
         query = query.where(audit_log.c.id < before)
+    if action:
+        query = query.where(audit_log.c.action == action)
+    if actor:
+        query = query.where(audit_log.c.actor == actor)
+    return list(conn.execute(query.order_by(audit_log.c.id.desc()).limit(limit)))
+
+
+def audit_actions(conn: Connection, business_id: int) -> list[str]:
+    query = select(audit_log.c.action).where(audit_log.c.business_id == business_id).distinct()
+    return sorted(str(action) for action in conn.execute(query).scalars())
+
+
+def audit_by_actor(
+    conn: Connection,
+    business_id: int,
+    actor: str,
+    actions: tuple[str, ...],
+    since: datetime | None,
+    limit: int = 50,
+) -> list[Any]:
+    """One person's own entries of some kinds, newest first (two-step codes and their tries)."""
+    query = select(audit_log).where(
+        audit_log.c.business_id == business_id,
+        audit_log.c.actor == actor,
+        audit_log.c.action.in_(actions),
+    )
+    if since is not None:
+        query = query.where(audit_log.c.at >= since)
     return list(conn.execute(query.order_by(audit_log.c.id.desc()).limit(limit)))

@@ -20,10 +20,11 @@ from lealtad.members.model import normalise_card_number
 from lealtad.members.tables import members
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy import store as tenancy_store
-from lealtad.web import sessions
-from lealtad.web.i18n import pick_language, translator
+from lealtad.tenancy import two_step
+from lealtad.web import pending, sessions
+from lealtad.web.i18n import LANGUAGES, pick_language, translator
 from lealtad.web.pages import Lang, render_page
-from lealtad.web.sessions import CurrentManager
+from lealtad.web.sessions import CurrentManager, StaffSession
 
 router = APIRouter(include_in_schema=False)
 AcceptLanguage = Annotated[str | None, Header(max_length=200)]
@@ -65,8 +66,9 @@ def login(
     password: Annotated[str, Form(max_length=200)] = "",
     lang: Annotated[str, Form(max_length=5)] = "",
     next: Annotated[str, Form(max_length=300)] = "",
+    accept_language: AcceptLanguage = None,
 ) -> Response:
-    language = pick_language(lang, None, "es")
+    language = pick_language(lang, accept_language, "es")
     try:
         with db.read() as conn:
             _token, staff = tenancy.staff_login(
@@ -76,17 +78,27 @@ def login(
                 email=email,
                 password=password,
             )
+            shop = tenancy_store.business(conn, staff.business_id)
     except LealtadError:
         error = translator(language)("Wrong business, e-mail or password.")
         form = {"business": business, "email": email}
         return render_page(
             request, "admin_login.html", language, 401, error=error, next=next, form=form
         )
-    # Staff go to the counter, managers and owners to the console, unless a page sent them here.
-    landing = "/counter" if staff.role == "staff" else "/admin"
-    response = RedirectResponse(_safe_next(next) if next else landing, status_code=303)
+    if two_step.code_needed(shop, staff):
+        # No session yet: the code (or setting two-step up) comes first.
+        where = "/admin/login/code" if two_step.is_on(staff) else "/admin/login/setup"
+        response = RedirectResponse(where, status_code=303)
+        pending.start(response, settings, staff, next, language)
+        return response
+    response = RedirectResponse(landing(staff.role, next), status_code=303)
     sessions.start_staff(response, settings, staff.business_id, staff.id)
     return response
+
+
+def landing(role: str, next: str) -> str:
+    """Staff go to the counter, managers and owners to the console, unless a page sent them."""
+    return _safe_next(next) if next else ("/counter" if role == "staff" else "/admin")
 
 
 @router.post("/admin/logout")
@@ -99,8 +111,22 @@ def logout(
     return response
 
 
-def _language(lang: str | None, accept_language: str | None, business: Any) -> str:
+def console_language(lang: str | None, accept_language: str | None, business: Any, me: Any) -> str:
+    """`?lang=` for one page, else the person's own setting, else the browser, else the
+    business's language."""
+    own = me.locale if me is not None and me.locale in LANGUAGES else None
+    if own:
+        return pick_language(lang, None, own)
     return pick_language(lang, accept_language, business.locale)
+
+
+def console(
+    conn: Any, staff: StaffSession, lang: str | None, accept_language: str | None
+) -> tuple[Any, Any, str]:
+    """What every console page needs: the business, the signed-in person's row, the language."""
+    business = tenancy_store.business(conn, staff.business_id)
+    me = tenancy_store.staff(conn, staff.business_id, staff.staff_id)
+    return business, me, console_language(lang, accept_language, business, me)
 
 
 @router.get("/admin", response_class=HTMLResponse)
@@ -116,7 +142,7 @@ def home(
     since = naive_utc(now - timedelta(days=30))
     bid = staff.business_id
     with db.read() as conn:
-        business = tenancy_store.business(conn, bid)
+        business, _me, language = console(conn, staff, lang, accept_language)
         counted = conn.execute(
             select(messages.c.channel, messages.c.status, func.count())
             .where(messages.c.business_id == bid, messages.c.created_at >= since)
@@ -134,7 +160,7 @@ def home(
     return render_page(
         request,
         "admin_home.html",
-        _language(lang, accept_language, business),
+        language,
         business=business,
         staff=staff,
         channels=channels,
@@ -162,8 +188,7 @@ def message_preview(
     member when none is."""
     bid = staff.business_id
     with db.read() as conn:
-        business = tenancy_store.business(conn, bid)
-        page_lang = _language(lang, accept_language, business)
+        business, _me, page_lang = console(conn, staff, lang, accept_language)
         _ = translator(page_lang)
         error = None
         if template not in preview.templates():
