@@ -37,6 +37,8 @@ from lealtad.web import sessions
 from lealtad.web.admin import router as admin_router
 from lealtad.web.admin_audit import router as admin_audit_router
 from lealtad.web.admin_keys import router as admin_keys_router
+from lealtad.web.admin_members import router as admin_members_router
+from lealtad.web.admin_members_actions import router as admin_members_actions_router
 from lealtad.web.admin_settings import router as admin_settings_router
 from lealtad.web.admin_staff import router as admin_staff_router
 from lealtad.web.pages import STATIC
@@ -88,6 +90,8 @@ def create_app(
         admin_staff_router,
         admin_keys_router,
         admin_audit_router,
+        admin_members_router,
+        admin_members_actions_router,
         wallet_router,
         wallet_card_router,
         posters_router,

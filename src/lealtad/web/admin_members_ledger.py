@@ -1,0 +1,197 @@
+"""A member's ledger explained for the admin console: each entry with what it moved, the balance
+after it, and why (the rules and their reasons, the receipt, the refund, the voucher, the
+adjustment's reason and author)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from lealtad.errors import NotFound
+from lealtad.ledger import service as ledger
+from lealtad.ledger.tables import accounts, entries, postings
+from lealtad.purchases.tables import purchases, refunds
+from lealtad.rules import service as programs
+from lealtad.rules.tables import awards
+
+
+@dataclass(frozen=True)
+class Award:
+    rule_id: str
+    rule_name: str
+    reason: str
+    unit: str
+    amount: int
+
+
+@dataclass
+class Line:
+    entry_id: int
+    kind: str
+    memo: str
+    actor: str
+    occurred_at: datetime
+    recorded_at: datetime
+    changes: dict[str, int] = field(default_factory=dict)
+    after: dict[str, int] = field(default_factory=dict)
+    awards: list[Award] = field(default_factory=list)
+    receipt: str | None = None
+    purchase_id: int | None = None
+    refund: str | None = None
+
+
+def _member_postings(business_id: int, member_id: int) -> Any:
+    return (
+        select(postings.c.entry_id, accounts.c.code, func.sum(postings.c.amount).label("amount"))
+        .join(accounts, accounts.c.id == postings.c.account_id)
+        .where(
+            accounts.c.business_id == business_id,
+            accounts.c.member_id == member_id,
+            postings.c.business_id == business_id,
+        )
+        .group_by(postings.c.entry_id, accounts.c.code)
+    )
+
+
+def _page_ids(
+    conn: Connection, business_id: int, member_id: int, before: int | None, limit: int
+) -> list[int]:
+    # Every entry that moved one of the member's accounts: a refund recorded against the buyer
+    # can also take back what the purchase gave the buyer's referrer.
+    query = (
+        select(postings.c.entry_id)
+        .join(accounts, accounts.c.id == postings.c.account_id)
+        .where(
+            accounts.c.business_id == business_id,
+            accounts.c.member_id == member_id,
+            postings.c.business_id == business_id,
+        )
+        .distinct()
+    )
+    if before is not None:
+        query = query.where(postings.c.entry_id < before)
+    found = conn.execute(query.order_by(postings.c.entry_id.desc()).limit(limit + 1))
+    return [int(i) for i in found.scalars()]
+
+
+def _rule_names(
+    conn: Connection, business_id: int, versions: set[int]
+) -> dict[tuple[int, str], str]:
+    names: dict[tuple[int, str], str] = {}
+    for version in versions:
+        try:
+            definition = programs.get_version(conn, business_id, version).definition
+        except NotFound:
+            continue
+        names |= {(version, rule.id): rule.name for rule in definition.rules}
+        if definition.tiers:
+            names |= {(version, f"tier:{t.id}"): t.name for t in definition.tiers.levels}
+    return names
+
+
+def _awards(
+    conn: Connection, business_id: int, member_id: int, ids: list[int]
+) -> dict[int, list[Award]]:
+    rows = list(
+        conn.execute(
+            select(awards)
+            .where(
+                awards.c.business_id == business_id,
+                awards.c.member_id == member_id,
+                awards.c.entry_id.in_(ids),
+            )
+            .order_by(awards.c.id)
+        )
+    )
+    names = _rule_names(conn, business_id, {r.program_version for r in rows})
+    out: dict[int, list[Award]] = {}
+    for r in rows:
+        name = names.get((r.program_version, r.rule_id), r.rule_id)
+        out.setdefault(r.entry_id, []).append(
+            Award(r.rule_id, name, r.reason, r.unit, int(r.amount))
+        )
+    return out
+
+
+def explained(
+    conn: Connection, business_id: int, member_id: int, *, before: int | None, limit: int = 50
+) -> tuple[list[Line], int | None]:
+    """A page of the member's entries, newest first, and the cursor of the next (older) page."""
+    ids = _page_ids(conn, business_id, member_id, before, limit)
+    more = len(ids) > limit
+    ids = ids[:limit]
+    if not ids:
+        return [], None
+    meta = {
+        r.id: r
+        for r in conn.execute(
+            select(entries).where(entries.c.business_id == business_id, entries.c.id.in_(ids))
+        )
+    }
+    lines = {
+        i: Line(
+            i,
+            meta[i].kind,
+            meta[i].memo,
+            meta[i].actor,
+            meta[i].occurred_at,
+            meta[i].recorded_at,
+            purchase_id=meta[i].purchase_id,
+        )
+        for i in ids
+    }
+    # Balances after each entry: from today's balances, walk back through every later entry.
+    newer = _member_postings(business_id, member_id).where(postings.c.entry_id >= min(ids))
+    moved: dict[int, dict[str, int]] = {}
+    for r in conn.execute(newer):
+        moved.setdefault(int(r.entry_id), {})[r.code] = int(r.amount)
+    running = dict(ledger.balances(conn, business_id, member_id))
+    for entry_id in sorted(moved, reverse=True):
+        changes = {code: amount for code, amount in moved[entry_id].items() if amount}
+        if entry_id in lines:
+            lines[entry_id].changes = changes
+            lines[entry_id].after = {code: running.get(code, 0) for code in changes}
+        for code, amount in changes.items():
+            running[code] = running.get(code, 0) - amount
+    for entry_id, found in _awards(conn, business_id, member_id, ids).items():
+        lines[entry_id].awards = found
+    _receipts(conn, business_id, lines, meta)
+    return [lines[i] for i in ids], (ids[-1] if more else None)
+
+
+def _receipts(
+    conn: Connection, business_id: int, lines: dict[int, Line], meta: dict[int, Any]
+) -> None:
+    purchase_ids = {m.purchase_id for m in meta.values() if m.purchase_id}
+    refund_ids = {m.refund_id for m in meta.values() if m.refund_id}
+    receipts = (
+        {
+            r.id: r.receipt_id
+            for r in conn.execute(
+                select(purchases.c.id, purchases.c.receipt_id).where(
+                    purchases.c.business_id == business_id, purchases.c.id.in_(purchase_ids)
+                )
+            )
+        }
+        if purchase_ids
+        else {}
+    )
+    refund_refs = (
+        {
+            r.id: r.refund_id
+            for r in conn.execute(
+                select(refunds.c.id, refunds.c.refund_id).where(
+                    refunds.c.business_id == business_id, refunds.c.id.in_(refund_ids)
+                )
+            )
+        }
+        if refund_ids
+        else {}
+    )
+    for entry_id, line in lines.items():
+        row = meta[entry_id]
+        line.receipt = receipts.get(row.purchase_id) if row.purchase_id else None
+        line.refund = refund_refs.get(row.refund_id) if row.refund_id else None
