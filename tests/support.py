@@ -122,3 +122,22 @@ def admin_login(client: Any, shop: Shop, role: str = "manager") -> str:
     marker = 'name="csrf" value="'
     start = page.text.index(marker) + len(marker)
     return page.text[start : page.text.index('"', start)]
+
+
+def form_field(html: str, name: str) -> str:
+    """The value of the first hidden or text field called `name` on a page."""
+    import re
+
+    found = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert found, f"no {name} field on the page"
+    return found.group(1)
+
+
+def counter_login(client: Any, shop: Shop, role: str = "staff") -> str:
+    """Logs a staff member in at /admin/login and opens /counter; returns the CSRF token."""
+    form = {"business": shop.slug, "email": shop.staff_emails[role], "password": PASSWORD}
+    answer = client.post("/admin/login", data=form, follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    page = client.get("/counter?lang=en")
+    assert page.status_code == 200, page.text
+    return form_field(page.text, "csrf")

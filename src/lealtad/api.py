@@ -41,6 +41,8 @@ from lealtad.web.admin_members import router as admin_members_router
 from lealtad.web.admin_members_actions import router as admin_members_actions_router
 from lealtad.web.admin_settings import router as admin_settings_router
 from lealtad.web.admin_staff import router as admin_staff_router
+from lealtad.web.counter import router as counter_router
+from lealtad.web.counter_vouchers import router as counter_vouchers_router
 from lealtad.web.pages import STATIC
 from lealtad.web.pages import router as pages_router
 from lealtad.web.posters import router as posters_router
@@ -95,6 +97,8 @@ def create_app(
         wallet_router,
         wallet_card_router,
         posters_router,
+        counter_router,
+        counter_vouchers_router,
     ):
         app.include_router(router)
     # The pages' own scripts and the vendored third-party ones (scripts/vendor-assets).

@@ -1,0 +1,128 @@
+// The counter's only script: the camera scanner, and keeping the cursor where the next thing
+// will be typed. Everything else is plain forms (HTMX swaps the work area when it is there); a
+// keyboard-wedge scanner types into the focused scan box and presses Enter, which needs no script.
+(function () {
+  "use strict";
+  var box = document.getElementById("camera-box");
+  var video = document.getElementById("camera");
+  var note = document.getElementById("camera-note");
+  var work = document.getElementById("work");
+  var stream = null;
+  var timer = null;
+
+  function focusWanted(root) {
+    var wanted = (root || document).querySelector("[autofocus]");
+    if (wanted) wanted.focus();
+  }
+
+  function offerCamera() {
+    var button = document.getElementById("camera-start");
+    if (button && navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
+      button.hidden = false;
+    }
+  }
+
+  function stop() {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    if (stream) stream.getTracks().forEach(function (track) { track.stop(); });
+    stream = null;
+    box.hidden = true;
+    var scan = document.getElementById("scan");
+    if (scan) scan.focus();
+  }
+
+  function found(text) {
+    stop();
+    var scan = document.getElementById("scan");
+    var form = document.getElementById("find");
+    if (!scan || !form) return;
+    scan.value = text;
+    if (form.requestSubmit) form.requestSubmit(); else form.submit();
+  }
+
+  // jsQR is large: it is fetched only for browsers without BarcodeDetector.
+  function loadJsQR() {
+    return new Promise(function (resolve, reject) {
+      if (window.jsQR) return resolve(window.jsQR);
+      var script = document.createElement("script");
+      script.src = "/static/vendor/jsQR.js";
+      script.onload = function () { resolve(window.jsQR); };
+      script.onerror = reject;
+      document.head.appendChild(script);
+    });
+  }
+
+  function detector() {
+    if (!("BarcodeDetector" in window)) return Promise.resolve(null);
+    return window.BarcodeDetector.getSupportedFormats().then(function (formats) {
+      return formats.indexOf("qr_code") >= 0 ? new window.BarcodeDetector({ formats: ["qr_code"] }) : null;
+    }).catch(function () { return null; });
+  }
+
+  function scanWith(native, decode) {
+    var canvas = document.createElement("canvas");
+    var context = canvas.getContext("2d", { willReadFrequently: true });
+    function frame() {
+      if (!stream) return;
+      if (video.readyState < 2) { timer = setTimeout(frame, 150); return; }
+      if (native) {
+        native.detect(video).then(function (codes) {
+          if (codes.length) found(codes[0].rawValue); else timer = setTimeout(frame, 150);
+        }).catch(function () { timer = setTimeout(frame, 300); });
+        return;
+      }
+      canvas.width = video.videoWidth;
+      canvas.height = video.videoHeight;
+      context.drawImage(video, 0, 0, canvas.width, canvas.height);
+      var image = context.getImageData(0, 0, canvas.width, canvas.height);
+      var code = decode(image.data, image.width, image.height, { inversionAttempts: "dontInvert" });
+      if (code && code.data) found(code.data); else timer = setTimeout(frame, 200);
+    }
+    frame();
+  }
+
+  function start() {
+    box.hidden = false;
+    note.textContent = work.dataset.cameraHint || "";
+    navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false })
+      .then(function (opened) {
+        stream = opened;
+        video.srcObject = opened;
+        return video.play();
+      })
+      .then(detector)
+      .then(function (native) {
+        if (native) return scanWith(native, null);
+        return loadJsQR().then(function (decode) { scanWith(null, decode); });
+      })
+      .catch(function () {
+        note.textContent = work.dataset.cameraError || "";
+        if (stream) stream.getTracks().forEach(function (track) { track.stop(); });
+        stream = null;
+      });
+  }
+
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    if (target && target.id === "camera-start") start();
+    if (target && target.id === "camera-stop") stop();
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && !box.hidden) stop();
+  });
+
+  // A session that ran out answers with the login page: go there rather than show it in a box.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (xhr && xhr.responseURL && xhr.responseURL.indexOf("/admin/login") >= 0) {
+      event.detail.shouldSwap = false;
+      window.location.href = xhr.responseURL;
+    }
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    offerCamera();
+    focusWanted(event.detail.target);
+  });
+  offerCamera();
+})();
