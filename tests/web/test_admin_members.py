@@ -9,6 +9,7 @@ import re
 from datetime import timedelta
 from decimal import Decimal
 
+from lealtad.comms.dispatch import dispatch
 from lealtad.ledger.verify import verify
 from lealtad.members import service as members
 from lealtad.members.schemas import MemberIn
@@ -358,3 +359,50 @@ def test_the_member_pages_speak_spanish(client, shop) -> None:
     assert "Ajuste manual" in page.text
     assert "Motivo (obligatorio)" in page.text
     assert "Consentimiento" in page.text
+
+
+def test_the_member_page_explains_a_refund_and_a_redemption_and_lists_vouchers_and_messages(
+    db, client, clock, shop
+) -> None:
+    member = shop.members[0]
+    auth = shop.auth()
+    client.post(
+        "/api/v1/purchases",
+        json=purchase_body(member_id=member, amount=50000, receipt_id="T-9"),
+        headers=auth,
+    )
+    refund = {"refund_id": "RF-1", "receipt_id": "T-9", "amount": 10000}
+    assert client.post("/api/v1/refunds", json=refund, headers=auth).status_code == 201
+    reward = {
+        "slug": "mug",
+        "kind": "free_product",
+        "sku": "MUG",
+        "title": {"es": "Taza de regalo", "en": "Free mug"},
+        "cost_unit": "points",
+        "cost": 300,
+    }
+    reward_id = client.post("/api/v1/rewards", json=reward, headers=auth).json()["id"]
+    voucher = client.post(
+        f"/api/v1/members/{member}/redemptions", json={"reward_id": reward_id}, headers=auth
+    ).json()
+    dispatch(db, clock.now(), business_id=shop.id)
+    admin_login(client, shop)
+    page = client.get(f"/admin/members/{member}?lang=en")
+    ledger = page.text[page.text.index('id="ledger"') : page.text.index('id="purchases"')]
+    refunded = ledger[ledger.index('data-kind="refund"') :]
+    assert "Refund RF-1" in refunded
+    assert "Receipt T-9" in refunded
+    assert "-100</span> Points" in refunded
+    assert "400 Points" in refunded, "500 earned, 100 taken back"
+    redeemed = ledger[ledger.index('data-kind="redeem"') : ledger.index('data-kind="refund"')]
+    assert "reward mug" in redeemed
+    assert "100 Points" in redeemed
+    vouchers = page.text[page.text.index('id="vouchers"') :]
+    assert f'data-voucher="{voucher["code"]}"' in vouchers
+    assert "Free mug" in vouchers
+    assert "€500.00" in page.text
+    assert "€100.00" in page.text, "the refunded amount"
+    assert "Ready to use" in vouchers
+    sent = page.text[page.text.index('id="messages"') : page.text.index('id="card"')]
+    assert "<td>welcome</td>" in sent
+    assert "<td>voucher</td>" in sent

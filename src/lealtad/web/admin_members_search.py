@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,7 +27,7 @@ from sqlalchemy import (
 from lealtad.kit.clock import naive_utc
 from lealtad.ledger.model import CASHBACK_ACCOUNT, POINTS_ACCOUNT
 from lealtad.ledger.tables import accounts
-from lealtad.members.model import normalise_card_number, normalise_email, normalise_tag
+from lealtad.members.model import normalise_card_number, normalise_tag
 from lealtad.members.tables import members
 from lealtad.purchases.tables import purchases
 from lealtad.tiers.tables import tier_status
@@ -78,9 +78,6 @@ def _search(q: str) -> ColumnElement[bool] | None:
         func.lower(members.c.name).like(_like(text.lower()), escape="\\"),
         members.c.email.like(_like(text.lower()), escape="\\"),
     ]
-    email = normalise_email(text)
-    if email:
-        found.append(members.c.email == email)
     card = normalise_card_number(text)
     if card.isdigit():
         found.append(members.c.card_number.like(card + "%"))
@@ -268,7 +265,3 @@ def statuses(conn: Connection, business_id: int) -> list[str]:
         select(members.c.status).where(members.c.business_id == business_id).distinct()
     ).scalars()
     return sorted({"active", *found})
-
-
-def with_sort(filters: Filters, sort: str) -> Filters:
-    return replace(filters, sort=sort if sort in SORTS else "-enrolled")
