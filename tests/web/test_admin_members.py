@@ -406,3 +406,27 @@ def test_the_member_page_explains_a_refund_and_a_redemption_and_lists_vouchers_a
     sent = page.text[page.text.index('id="messages"') : page.text.index('id="card"')]
     assert "<td>welcome</td>" in sent
     assert "<td>voucher</td>" in sent
+
+
+def test_the_ledger_pages_back_in_time_with_the_right_balance_after_each_entry(
+    client, shop
+) -> None:
+    member = shop.members[0]
+    for n in range(52):
+        body = {"unit": "points", "amount": 1, "reason": f"stamp card fix {n}"}
+        sent = client.post(f"/api/v1/members/{member}/adjustments", json=body, headers=shop.auth())
+        assert sent.status_code == 201
+    admin_login(client, shop)
+    newest = client.get(f"/admin/members/{member}?lang=en")
+    rows = re.findall(r'<tr data-entry="(\d+)"', newest.text)
+    assert len(rows) == 50
+    assert "52 Points" in newest.text
+    older = re.search(r'href="([^"]+)" rel="next">Older entries', newest.text)
+    assert older
+    page = client.get(older.group(1).replace("&amp;", "&"))
+    assert len(re.findall(r'<tr data-entry="(\d+)"', page.text)) == 2
+    ledger = page.text[page.text.index('id="ledger"') : page.text.index('id="purchases"')]
+    assert "stamp card fix 1<" in ledger
+    assert "stamp card fix 0<" in ledger
+    assert re.findall(r"<td>(\d+) Points</td>", ledger) == ["2", "1"]
+    assert "Newest entries" in page.text
