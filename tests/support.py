@@ -141,3 +141,26 @@ def counter_login(client: Any, shop: Shop, role: str = "staff") -> str:
     page = client.get("/counter?lang=en")
     assert page.status_code == 200, page.text
     return form_field(page.text, "csrf")
+
+
+def wallet_login(client: Any, db: Database, shop: Shop, member_id: int) -> str:
+    """Opens the member's wallet in the test client, as the e-mailed code would, and returns
+    the session's CSRF token (read from the member's own page, like a browser form)."""
+    from fastapi.responses import Response
+
+    from lealtad.members import store as member_store
+    from lealtad.web import sessions
+
+    with db.read() as conn:
+        member = member_store.member(conn, shop.id, member_id)
+    response = Response()
+    sessions.start_member(
+        response, client.app.state.settings, shop.id, member_id, member.card_version
+    )
+    name, value = response.headers["set-cookie"].split(";")[0].split("=", 1)
+    client.cookies.set(name, value)
+    page = client.get(f"/w/{shop.slug}/me")
+    assert page.status_code == 200, page.text
+    marker = 'name="csrf" value="'
+    start = page.text.index(marker) + len(marker)
+    return str(page.text[start : page.text.index('"', start)])

@@ -48,7 +48,9 @@ from lealtad.web.pages import router as pages_router
 from lealtad.web.posters import router as posters_router
 from lealtad.web.two_step import router as two_step_router
 from lealtad.web.wallet import router as wallet_router
+from lealtad.web.wallet_account import router as wallet_account_router
 from lealtad.web.wallet_card import router as wallet_card_router
+from lealtad.web.wallet_rewards import router as wallet_rewards_router
 
 DESCRIPTION = """Lealtad: a loyalty platform for points, stamp cards, tiers and cashback.
 Authenticate with an API key (`Authorization: Bearer lk_...` or `X-API-Key`) or a staff token.
@@ -96,6 +98,8 @@ def create_app(
         admin_members_actions_router,
         wallet_router,
         wallet_card_router,
+        wallet_rewards_router,
+        wallet_account_router,
         posters_router,
         counter_router,
         counter_vouchers_router,
