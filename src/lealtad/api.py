@@ -39,6 +39,8 @@ from lealtad.web.admin_audit import router as admin_audit_router
 from lealtad.web.admin_keys import router as admin_keys_router
 from lealtad.web.admin_members import router as admin_members_router
 from lealtad.web.admin_members_actions import router as admin_members_actions_router
+from lealtad.web.admin_program import router as admin_program_router
+from lealtad.web.admin_rewards import router as admin_rewards_router
 from lealtad.web.admin_settings import router as admin_settings_router
 from lealtad.web.admin_staff import router as admin_staff_router
 from lealtad.web.counter import router as counter_router
@@ -89,6 +91,8 @@ def create_app(
         unsubscribe_router,
         survey_pages_router,
         admin_router,
+        admin_program_router,
+        admin_rewards_router,
         two_step_router,
         admin_settings_router,
         admin_staff_router,
