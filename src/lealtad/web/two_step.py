@@ -144,6 +144,9 @@ def _check(
             conn, two_step.principal_of(staff), started.attempt, now
         )
     context: dict[str, Any] = {"csrf": started.csrf, "error": error, "tries_left": tries_left}
+    if setting_up and staff.totp_secret is None:
+        # Reset by an owner meanwhile: the set-up page makes a new secret.
+        return RedirectResponse("/admin/login/setup", status_code=303)
     if setting_up:
         business, _staff = _pending_staff(db, started)
         context |= setup_view(staff.totp_secret, staff.email, business.name)
