@@ -184,3 +184,17 @@ def test_a_refund_of_an_unknown_receipt_or_too_much_is_explained(client, shop) -
     answer = client.post("/counter/refunds", data=too_much)
     assert answer.status_code == 422
     assert "more than is left to refund" in answer.text
+
+
+def test_a_purchase_names_the_rewards_it_brought_within_reach(client, shop) -> None:
+    card = _member_with_points(client, shop, points=6)
+    csrf = counter_login(client, shop)
+    page = _open(client, csrf, card).text
+    assert "Nothing yet: the balance does not cover a reward." in page
+    data = {"amount": "4", "key": form_field(page, "key"), "csrf": csrf, "lang": "en"}
+    sold = client.post(f"/counter/members/{shop.members[0]}/purchases", data=data)
+    assert sold.status_code == 201, sold.text
+    assert "Now within reach: Free mug" in sold.text
+    data = {"amount": "4", "key": form_field(sold.text, "key"), "csrf": csrf, "lang": "en"}
+    later = client.post(f"/counter/members/{shop.members[0]}/purchases", data=data)
+    assert "Now within reach" not in later.text
