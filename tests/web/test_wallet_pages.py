@@ -262,7 +262,11 @@ def test_the_history_lists_every_movement_with_its_reason_newest_first_in_pages(
     assert "Welcome gift from the owner" in page.text
     assert "+200 Points" in page.text
     assert "−100 Points" in page.text
-    assert "reward coffee" in page.text
+    assert "Reward: Coffee coffee" in page.text
+    assert f"Purchase {bought.json()['receipt_id']}" in page.text
+    spanish = client.get(f"/w/{shop.slug}/history?lang=es").text
+    assert "Premio: Café coffee" in spanish
+    assert "Compra R-" in spanish
     assert "Adjustment" in page.text
     assert "Redeemed" in page.text
     for i in range(30):

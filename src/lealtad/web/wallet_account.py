@@ -5,6 +5,7 @@ deleting their account."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -19,6 +20,7 @@ from lealtad.ledger import api as ledger_api
 from lealtad.ledger.schemas import HistoryEntry
 from lealtad.members import erasure, export
 from lealtad.rewards import gamification_api
+from lealtad.rewards import store as reward_store
 from lealtad.tenancy import service as tenancy
 from lealtad.web import sessions
 from lealtad.web.pages import Lang, render_page
@@ -57,7 +59,28 @@ def _kinds(_: Gettext) -> dict[str, str]:
     }
 
 
-def _entry(entry: HistoryEntry, visit: Visit, kinds: dict[str, str]) -> dict[str, Any]:
+_PURCHASE = re.compile(r"^purchase (\S+?)(?:: (.*))?$", re.S)
+_REFUND = re.compile(r"^refund of (?:purchase )?(\S+)$")
+_REWARD = re.compile(r"^reward ([a-z0-9][a-z0-9_-]*): ")
+
+
+def _reason(entry: HistoryEntry, titles: dict[str, str], _: Gettext) -> str:
+    """The recorded reason, with the parts the system wrote in English (a purchase, a refund, a
+    reward) put in the member's words; what a person wrote (a rule's name, an adjustment's
+    reason) is shown as written."""
+    if entry.kind == "earn" and (found := _PURCHASE.match(entry.reason)):
+        said = _("Purchase %(receipt)s") % {"receipt": found.group(1)}
+        return f"{said}: {found.group(2)}" if found.group(2) else said
+    if entry.kind == "refund" and (found := _REFUND.match(entry.reason)):
+        return _("Refund of purchase %(receipt)s") % {"receipt": found.group(1)}
+    if (found := _REWARD.match(entry.reason)) and found.group(1) in titles:
+        return _("Reward: %(title)s") % {"title": titles[found.group(1)]}
+    return entry.reason
+
+
+def _entry(
+    entry: HistoryEntry, visit: Visit, kinds: dict[str, str], titles: dict[str, str]
+) -> dict[str, Any]:
     _, lang, currency = visit._, visit.lang, visit.business.currency
     changes = [
         {
@@ -73,7 +96,7 @@ def _entry(entry: HistoryEntry, visit: Visit, kinds: dict[str, str]) -> dict[str
         "when": when(entry.occurred_at, visit.zone, lang),
         "what": kinds.get(entry.kind, entry.kind),
         "changes": changes,
-        "why": entry.reason,
+        "why": _reason(entry, titles, _),
     }
 
 
@@ -93,7 +116,10 @@ def history(
         return to_login(slug)
     page = ledger_api.history(found.member.id, found.principal, db, limit=PAGE + 1, before=before)
     kinds = _kinds(found._)
-    entries = [_entry(e, found, kinds) for e in page[:PAGE]]
+    with db.read() as conn:
+        catalog = reward_store.catalog(conn, found.business.id, active_only=False)
+    titles = {r.slug: local_text(r.title, found.lang, r.slug) for r in catalog}
+    entries = [_entry(e, found, kinds, titles) for e in page[:PAGE]]
     older = found.url("/history", before=page[PAGE - 1].entry_id) if len(page) > PAGE else None
     return render_page(
         request,
