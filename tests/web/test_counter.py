@@ -340,3 +340,14 @@ def test_the_panel_shows_tier_stamps_cashback_in_money_and_a_birthday(client, db
     assert "Birthday today" in answer.text
     other = _find(client, csrf, _card(client, shop, 1)).text
     assert "Birthday today" not in other
+
+
+def test_a_purchase_for_another_business_member_is_not_found_and_records_nothing(
+    client, shop, other_shop, db
+) -> None:
+    csrf = counter_login(client, shop)
+    page = client.get("/counter?lang=en").text
+    answer = _sale(client, csrf, page, other_shop.members[0], "10")
+    assert answer.status_code == 404
+    assert "No member matches" in answer.text
+    assert _count(db, purchases, member_id=other_shop.members[0]) == 0
