@@ -329,3 +329,37 @@ def test_the_program_pages_are_for_managers_and_forms_need_the_session_token(cli
         assert refused.status_code == 403
         assert refused.json()["error"]["code"] == "csrf_token_invalid"
     assert _program(client, shop)["version"] == 1
+
+
+def test_odd_input_gets_an_answer_on_the_page_never_a_server_error(client, shop) -> None:
+    csrf = admin_login(client, shop)
+    odd = [
+        {"factor": "1e-99999999"},
+        {"factor": "NaN", "min_amount": "-3"},
+        {"locations": "9" * 5000, "weekdays": "01", "base_version": "0"},
+        {"time_start": "25:00", "time_end": "10:00"},
+        {"date_start": "2026-02-30", "cap_max": "9" * 50},
+        {"kind": "teleport"},
+        {"part": "nonsense"},
+        {"effective_from": "2026-99-99T99:99"},
+    ]
+    for extra in odd:
+        for url in (SAVE, PREVIEW):
+            answer = client.post(url, data=_multiplier(csrf) | extra)
+            assert answer.status_code < 500, (extra, answer.text[:300])
+    sample = [
+        {"pv_amount": "1e999", "pv_date": "yesterday", "pv_location": "9" * 40},
+        {"pv_amount": "1e-99999999", "pv_time": "noon"},
+        {"pv_card": "no such card", "pv_item-0-sku": "X", "pv_item-0-qty": "-1"},
+        {"pv_item-0-sku": "X", "pv_item-0-price": "NaN"},
+    ]
+    for extra in sample:
+        answer = client.post(PREVIEW, data=_multiplier(csrf) | extra)
+        assert answer.status_code == 200, (extra, answer.text[:300])
+        assert 'class="field-error"' in answer.text
+    json_odd = ["[" * 100_000, "[]", '{"rules": "x"}', '{"tiers": {"levels": []}}', "null"]
+    for text in json_odd:
+        form = {"csrf": csrf, "part": "json", "base_version": "1", "reason": "odd"}
+        answer = client.post(SAVE, data=form | {"definition": text})
+        assert answer.status_code == 422, text[:20]
+    assert _program(client, shop)["version"] == 1

@@ -193,3 +193,21 @@ def test_the_catalog_forms_need_the_session_token(client, shop) -> None:
     off = client.post(f"/admin/rewards/{reward['id']}/active", data={"active": "0"})
     assert off.status_code == 403
     assert _reward(client, shop, "free-coffee")["active"] is True
+
+
+def test_odd_reward_input_gets_an_answer_on_the_page_never_a_server_error(client, shop) -> None:
+    csrf = admin_login(client, shop)
+    odd = [
+        {"cause_id": "9" * 5000, "kind": "donation"},
+        {"stock": "abc", "valid_from": "tomorrow"},
+        {"value": "1e-99999999", "kind": "discount_fixed"},
+        {"value": "150", "kind": "discount_percent"},
+        {"kind": "spaceship", "limit_period": "forever"},
+        {"cost_unit": "dollars", "image_url": "javascript:alert(1)"},
+        {"valid_from": "2026-06-01T00:00", "valid_until": "2026-01-01T00:00"},
+    ]
+    for extra in odd:
+        answer = client.post("/admin/rewards/new", data=_new(csrf) | extra)
+        assert answer.status_code == 422, (extra, answer.text[:300])
+        assert "Nothing was saved" in answer.text
+    assert client.get("/api/v1/rewards", headers=shop.auth()).json() == []

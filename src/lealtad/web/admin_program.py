@@ -13,7 +13,7 @@ from lealtad.deps import Db, Now
 from lealtad.errors import NotFound
 from lealtad.kit.clock import as_utc
 from lealtad.rules import service as rules
-from lealtad.rules.definition import ProgramDefinition
+from lealtad.rules.definition import CashbackPercent, EarnRule, ProgramDefinition, Stamps
 from lealtad.rules.templates import TEMPLATES
 from lealtad.web.admin_program_editor import router as editor_router
 from lealtad.web.admin_program_forms import structured
@@ -56,13 +56,24 @@ def program_page(
         definition=definition,
         version=version_info(setting, row) if row else None,
         scheduled=[version_info(setting, r) for r in reversed(later)],
-        rules=[(r.id, d.rule(r), structured(r.model_dump(mode="json"))) for r in definition.rules],
+        rules=[(r.id, d.rule(r), _edit_link(r)) for r in definition.rules],
         cards=[(c.id, d.stamp_card(c)) for c in definition.stamp_cards],
         tiers=d.tiers(definition.tiers) if definition.tiers else [],
         cashback=d.cashback(definition),
         points=d.points(definition.points),
         templates=_templates(setting.lang),
     )
+
+
+def _edit_link(rule: EarnRule) -> str:
+    """Where a rule is edited: its own form, the stamp card's or cashback's, or else JSON."""
+    if structured(rule.model_dump(mode="json")):
+        return f"part=rule&rule={rule.id}"
+    if isinstance(rule.action, Stamps):
+        return f"part=stamps&card={rule.action.card}"
+    if isinstance(rule.action, CashbackPercent):
+        return "part=cashback"
+    return "part=json"
 
 
 def _templates(lang: str) -> list[tuple[str, str, str]]:

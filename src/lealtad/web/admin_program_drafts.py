@@ -137,7 +137,9 @@ def _rule(doc: dict[str, Any], f: Fields, exponent: int, _: Translate) -> list[F
     c["time_window"] = {"start": start, "end": end} if start and end else None
     first, last = f.get("date_start"), f.get("date_end")
     c["date_range"] = {"start": first or None, "end": last or None} if first or last else None
-    c["locations"] = [int(x) for x in f.all("locations") if x.isascii() and x.isdigit()]
+    c["locations"] = [
+        int(x) for x in f.all("locations") if x.isascii() and x.isdigit() and len(x) < 19
+    ]
     c["tiers"] = f.all("tiers")
     rule["conditions"] = c
     # The form edits the first cap; any further ones (set in JSON) are kept.

@@ -72,6 +72,9 @@ def _editor(
         preview=preview,
         base_version=base.version,
         tier_ids=[t["id"] for t in tiers if isinstance(t, dict) and "id" in t],
+        tier_names={
+            t["id"]: t.get("name", t["id"]) for t in tiers if isinstance(t, dict) and "id" in t
+        },
         card_ids=[c.get("id") for c in base.definition.get("stamp_cards", [])],
         locations=setting.locations,
         level_rows=level_rows(values),
@@ -81,7 +84,8 @@ def _editor(
         item_rows=ITEM_ROWS,
         currency=setting.business.currency,
         weekdays=[
-            (str(i), str(name)) for i, name in get_day_names("wide", locale=setting.lang).items()
+            (str(i), str(name))
+            for i, name in sorted(get_day_names("wide", locale=setting.lang).items())
         ],
     )
 

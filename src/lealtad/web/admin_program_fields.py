@@ -84,7 +84,8 @@ def parse_decimal(value: str) -> Decimal | None:
         number = Decimal(decimal_text(value))
     except InvalidOperation:
         return None
-    return number if number.is_finite() else None
+    # 1e-99999999 is a number, but written out in full it would be 100 MB of zeros.
+    return number if number.is_finite() and abs(number.adjusted()) <= 40 else None
 
 
 def parse_money(value: str, exponent: int) -> int | None:

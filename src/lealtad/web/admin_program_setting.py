@@ -46,7 +46,7 @@ def author(setting: Setting, actor: str) -> str:
         return setting.staff_names[actor]
     if actor.startswith("api_key:"):
         return setting._("API key {id}").format(id=actor.removeprefix("api_key:"))
-    return actor
+    return setting._("the system") if actor == "system" else actor
 
 
 def when(setting: Setting, value: datetime) -> str:
@@ -57,7 +57,8 @@ def version_info(setting: Setting, row: Any) -> dict[str, Any]:
     return {
         "number": row.version,
         "author": author(setting, row.author),
-        "reason": row.reason,
+        # The first version's reason is written by the system, in English; people's are kept.
+        "reason": setting._("program created") if row.reason == "program created" else row.reason,
         "effective": when(setting, row.effective_from),
         "created": when(setting, row.created_at),
     }
