@@ -182,7 +182,11 @@ def test_a_purchase_with_items_goes_to_the_service_with_its_items(client, shop, 
     assert answer.status_code == 201, answer.text
     assert "T-77" in answer.text
     with db.read() as conn:
-        row = conn.execute(select(purchases).where(purchases.c.receipt_id == "T-77")).one()
+        row = conn.execute(
+            select(purchases).where(
+                purchases.c.business_id == shop.id, purchases.c.receipt_id == "T-77"
+            )
+        ).one()
     assert row.items[0]["sku"] == "COFFEE"
     assert row.items[0]["unit_price"] == 350
     assert row.channel == "counter"
