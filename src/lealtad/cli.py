@@ -141,6 +141,11 @@ def demo(
     out.print(f"  API:         {base}/api/v1   docs: {base}/docs")
     out.print(f"  Health:      {base}/healthz")
     out.print(f"  Sign-up:     {base}/join/{info.slug}")
+    out.print(
+        f"  Wallet:      {base}/w/{info.slug}   (member01@demo-cafe.example ...; without an SMTP "
+        "server the login code is printed here / sin servidor SMTP el código sale aquí)"
+    )
+    out.print(f"  Counter:     {base}/counter   Admin: {base}/admin   (staff logins below)")
     out.print(f"  Program:     {template}")
     out.print(f"  API key:     {info.api_key}")
     out.print(f"  Staff logins / accesos del personal (business / negocio: {info.slug}):")

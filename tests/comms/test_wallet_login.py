@@ -241,3 +241,24 @@ def test_subscribing_to_push_from_the_wallet_needs_the_session_and_its_token(
     refused = client.post(f"/w/{shop.slug}/push", json=bad, headers={"X-CSRF-Token": csrf})
     assert refused.status_code == 422
     assert refused.json()["error"]["code"]
+
+
+def test_a_development_install_without_smtp_prints_the_code_to_the_console(
+    db, shop, clock, client, caplog
+) -> None:
+    enrol(db, shop, clock, "lucia@example.org")
+    client.app.state.settings = client.app.state.settings.model_copy(update={"env": "dev"})
+    with caplog.at_level("WARNING", logger="lealtad.wallet"):
+        ask(client, shop, "lucia@example.org")
+    found = re.search(r"wallet login code (\d{6})", caplog.text)
+    assert found, caplog.text
+    assert enter(client, shop, "lucia@example.org", found.group(1)).status_code == 303
+
+
+def test_a_test_or_production_install_never_prints_the_code(
+    db, shop, clock, client, caplog
+) -> None:
+    enrol(db, shop, clock, "lucia@example.org")
+    with caplog.at_level("WARNING", logger="lealtad.wallet"):
+        ask(client, shop, "lucia@example.org")
+    assert "login code" not in caplog.text

@@ -95,6 +95,16 @@ def request_code(
     return int(key[0])
 
 
+def pending_code(conn: Connection, business_id: int, message_id: int) -> str:
+    """The code of a login message not sent yet (for a development console only)."""
+    context = conn.execute(
+        select(messages.c.context).where(
+            messages.c.business_id == business_id, messages.c.id == message_id
+        )
+    ).scalar_one()
+    return str(context.get("code", ""))
+
+
 def forget_code(conn: Connection, business_id: int, message_id: int) -> None:
     """Once the e-mail has gone, the log keeps that a code was sent, not the code."""
     conn.execute(
