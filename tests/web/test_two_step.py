@@ -273,3 +273,57 @@ def test_the_console_speaks_the_staff_members_own_language_over_the_browsers(cli
     assert "Messages in the last" in client.get("/admin", headers=spanish_browser).text
     client.post("/admin/two-step/language", data={"csrf": csrf, "locale": ""})
     assert "Mensajes de los últimos" in client.get("/admin", headers=spanish_browser).text
+
+
+def test_a_session_opened_with_the_password_alone_ends_when_the_business_requires_two_step(
+    client, shop, db
+) -> None:
+    admin_login(client, shop)
+    assert client.get("/admin", follow_redirects=False).status_code == 200
+    with db.transaction() as conn:
+        tenancy_store.update_business(conn, shop.id, two_step_required=True)
+    answer = client.get("/admin", follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/admin/login")
+
+
+def test_turning_two_step_on_keeps_the_session_that_did_it(client, shop, clock) -> None:
+    admin_login(client, shop)
+    page = client.get("/admin/two-step?lang=en")
+    secret = _secret(page.text)
+    client.post(
+        "/admin/two-step",
+        data={"csrf": _csrf(page.text), "code": pyotp.TOTP(secret).at(clock.now())},
+    )
+    assert client.get("/admin", follow_redirects=False).status_code == 200
+
+
+def test_the_api_token_needs_the_code_too_when_two_step_is_on(client, shop, clock, db) -> None:
+    secret = _turn_on(client, shop, clock)
+    body = {"business": shop.slug, "email": shop.staff_emails["manager"], "password": PASSWORD}
+    missing = client.post("/api/v1/auth/staff-token", json=body)
+    assert missing.status_code == 401
+    assert missing.json()["error"]["code"] == "two_step_code_required"
+    wrong = client.post(
+        "/api/v1/auth/staff-token", json=body | {"totp_code": _wrong(secret, clock.now())}
+    )
+    assert wrong.json()["error"]["code"] == "two_step_code_refused"
+    clock.at = clock.now() + timedelta(seconds=60)  # past the step the set-up used
+    good = client.post(
+        "/api/v1/auth/staff-token", json=body | {"totp_code": pyotp.TOTP(secret).at(clock.now())}
+    )
+    assert good.status_code == 200, good.text
+    assert good.json()["token"]
+    reused = client.post(
+        "/api/v1/auth/staff-token", json=body | {"totp_code": pyotp.TOTP(secret).at(clock.now())}
+    )
+    assert reused.json()["error"]["code"] == "two_step_code_refused"
+
+
+def test_the_api_token_is_refused_until_two_step_is_set_up_where_required(client, shop, db) -> None:
+    with db.transaction() as conn:
+        tenancy_store.update_business(conn, shop.id, two_step_required=True)
+    body = {"business": shop.slug, "email": shop.staff_emails["staff"], "password": PASSWORD}
+    answer = client.post("/api/v1/auth/staff-token", json=body)
+    assert answer.status_code == 401
+    assert answer.json()["error"]["code"] == "two_step_setup_required"

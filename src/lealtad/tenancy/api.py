@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
+from sqlalchemy import Connection
 
 from lealtad.deps import AppSettings, CurrentPrincipal, Db, Manager, Now, Owner
-from lealtad.errors import Forbidden
+from lealtad.errors import Forbidden, Unauthorized
 from lealtad.http import ERROR_RESPONSES
 from lealtad.kit.ids import Cursor, IdPath, Limit
-from lealtad.tenancy import service, store
+from lealtad.tenancy import service, store, two_step
 from lealtad.tenancy.schemas import (
     ApiKeyCreated,
     ApiKeyIn,
@@ -24,6 +26,7 @@ from lealtad.tenancy.schemas import (
     StaffOut,
     StaffToken,
 )
+from lealtad.tenancy.two_step import Check
 
 router = APIRouter(prefix="/api/v1", tags=["business"], responses=ERROR_RESPONSES)
 
@@ -44,10 +47,37 @@ def _staff_out(row: Any) -> StaffOut:
     return StaffOut.model_validate(row, from_attributes=True)
 
 
+def _two_step_refusal(
+    conn: Connection, staff: Any, code: str | None, now: datetime
+) -> Unauthorized | None:
+    business = service.get_business(conn, staff.business_id)
+    if not two_step.code_needed(business, staff):
+        return None
+    if not two_step.is_on(staff):
+        return Unauthorized(
+            "this business requires two-step verification: set it up in the admin console first",
+            code="two_step_setup_required",
+        )
+    if not code:
+        return Unauthorized(
+            "send totp_code: the code of your authenticator app", code="two_step_code_required"
+        )
+    outcome = two_step.check_code(
+        conn, two_step.principal_of(staff), code.strip(), now, attempt="api"
+    )
+    if outcome is Check.ok:
+        return None
+    return Unauthorized(
+        "that code is wrong, already used, or too many wrong codes were sent; wait for the next",
+        code="two_step_code_refused",
+    )
+
+
 @router.post("/auth/staff-token", response_model=StaffToken, tags=["auth"])
-def staff_token(body: StaffLoginIn, db: Db, settings: AppSettings) -> StaffToken:
-    """Exchange a staff login for a bearer token (valid for LEALTAD_STAFF_TOKEN_HOURS)."""
-    with db.read() as conn:
+def staff_token(body: StaffLoginIn, db: Db, settings: AppSettings, now: Now) -> StaffToken:
+    """Exchange a staff login for a bearer token (valid for LEALTAD_STAFF_TOKEN_HOURS). Staff
+    with two-step verification, or in a business that requires it, also send `totp_code`."""
+    with db.transaction() as conn:
         token, staff = service.staff_login(
             conn,
             settings.effective_secret_key,
@@ -55,6 +85,10 @@ def staff_token(body: StaffLoginIn, db: Db, settings: AppSettings) -> StaffToken
             email=body.email,
             password=body.password,
         )
+        refusal = _two_step_refusal(conn, staff, body.totp_code, now)
+    # Raised after the commit: a wrong code is counted, and the count must stay.
+    if refusal is not None:
+        raise refusal
     return StaffToken(
         token=token, expires_in=settings.staff_token_hours * 3600, staff=_staff_out(staff)
     )

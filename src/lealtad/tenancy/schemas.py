@@ -81,6 +81,12 @@ class StaffLoginIn(BaseModel):
     business: str = Field(min_length=1, max_length=64, description="the business slug")
     email: str = Field(min_length=1, max_length=320)
     password: str = Field(min_length=1, max_length=200)
+    totp_code: str | None = Field(
+        default=None,
+        max_length=10,
+        description="the six-digit code of the authenticator app, for staff with two-step "
+        "verification or in a business that requires it",
+    )
 
 
 class StaffToken(BaseModel):

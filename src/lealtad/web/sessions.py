@@ -17,6 +17,7 @@ from lealtad.deps import AppSettings, Db
 from lealtad.errors import Forbidden
 from lealtad.members import store as member_store
 from lealtad.tenancy import store as tenancy_store
+from lealtad.tenancy import two_step
 from lealtad.tenancy.model import Principal, Role
 
 MEMBER_COOKIE = "lealtad_member"
@@ -89,10 +90,18 @@ def start_member(
     _set(response, settings, MEMBER_COOKIE, value, MEMBER_DAYS * 86400)
 
 
-def start_staff(response: Response, settings: Settings, business_id: int, staff_id: int) -> None:
-    value = _serializer(settings, "staff").dumps(
-        {"b": business_id, "s": staff_id, "c": _new_csrf()}
-    )
+def start_staff(
+    response: Response,
+    settings: Settings,
+    business_id: int,
+    staff_id: int,
+    *,
+    two_step: bool = False,
+) -> None:
+    """`two_step`: this session passed a TOTP code, so it stays valid if the business starts
+    requiring two-step; one opened with the password alone does not."""
+    data = {"b": business_id, "s": staff_id, "c": _new_csrf(), "t": 1 if two_step else 0}
+    value = _serializer(settings, "staff").dumps(data)
     _set(response, settings, STAFF_COOKIE, value, STAFF_HOURS * 3600)
 
 
@@ -146,7 +155,11 @@ def _staff(request: Request, db: Db, settings: AppSettings) -> StaffSession:
         raise login from None
     with db.read() as conn:
         staff = tenancy_store.staff(conn, business_id, staff_id)
-    if staff is None or not staff.active:
+        business = tenancy_store.business(conn, business_id)
+    if staff is None or not staff.active or business is None:
+        raise login
+    # Turning on "require two-step", or two-step for oneself, ends sessions opened without it.
+    if two_step.code_needed(business, staff) and not data.get("t"):
         raise login
     return StaffSession(
         business_id,

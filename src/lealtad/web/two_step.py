@@ -61,7 +61,7 @@ def _pending_staff(db: Db, started: pending.PendingLogin) -> tuple[Any, Any]:
 def _finish(settings: Any, started: pending.PendingLogin, staff: Any) -> Response:
     response = RedirectResponse(landing(staff.role, started.next), status_code=303)
     pending.end(response)
-    sessions.start_staff(response, settings, staff.business_id, staff.id)
+    sessions.start_staff(response, settings, staff.business_id, staff.id, two_step=True)
     return response
 
 
@@ -244,6 +244,7 @@ def turn_on(
     staff: CurrentStaff,
     db: Db,
     now: Now,
+    settings: AppSettings,
     code: Code = "",
     csrf: Csrf = "",
     accept_language: AcceptLanguage = None,
@@ -257,9 +258,12 @@ def turn_on(
         _business, _me, language = console(conn, staff, None, accept_language)
     _ = translator(language)
     if outcome is Check.ok:
-        return _account(
+        page = _account(
             request, db, staff, None, accept_language, notice=_("Two-step verification is on.")
         )
+        # This session has just shown a code: it carries on under the new rule.
+        sessions.start_staff(page, settings, staff.business_id, staff.staff_id, two_step=True)
+        return page
     error = {**_messages(language), Check.too_many: _("Too many wrong codes. Try again later.")}
     return _account(request, db, staff, None, accept_language, 422, error=error[outcome])
 
