@@ -29,7 +29,7 @@ from lealtad.web.admin_program_fields import (
     money_text,
 )
 from lealtad.web.admin_rewards_forms import NEW_DEFAULTS, Values, new_reward, patch_from, values_of
-from lealtad.web.admin_rewards_text import cost_text, kind_labels, validity_text
+from lealtad.web.admin_rewards_text import cost_text, kind_labels, rating_text, validity_text
 from lealtad.web.i18n import pick_language, translator
 from lealtad.web.pages import AcceptLanguage, Lang, render_page
 from lealtad.web.sessions import CurrentManager, StaffSession
@@ -55,15 +55,18 @@ def catalog_page(
         rows = store.catalog(conn, staff.business_id, active_only=False)
     _ = translator(language)
     kinds = kind_labels(_)
-    shown = [
-        {
-            "reward": service.out(row),
-            "kind": kinds.get(row.kind, row.kind),
-            "cost": cost_text(_, row.cost, row.cost_unit),
-            "validity": validity_text(_, row.valid_from, row.valid_until, business.timezone),
-        }
-        for row in rows
-    ]
+    shown = []
+    for row in rows:
+        reward = service.out(row)
+        shown.append(
+            {
+                "reward": reward,
+                "kind": kinds.get(row.kind, row.kind),
+                "cost": cost_text(_, row.cost, row.cost_unit),
+                "validity": validity_text(_, row.valid_from, row.valid_until, business.timezone),
+                "rating": rating_text(_, language, reward.rating_average, reward.rating_count),
+            }
+        )
     return render_page(
         request,
         "admin_rewards.html",
@@ -160,6 +163,7 @@ def _reward_page(
 ) -> HTMLResponse:
     _ = translator(lang)
     row = service.get(conn, staff.business_id, reward_id)
+    reward = service.out(row)
     found = ratings.of_reward(conn, staff.business_id, reward_id, include_hidden=True)
     ids = {r.member_id for r in found}
     names = (
@@ -181,10 +185,11 @@ def _reward_page(
         status,
         business=business,
         staff=staff,
-        reward=service.out(row),
+        reward=reward,
         kind=kind_labels(_).get(row.kind, row.kind),
         cost=cost_text(_, row.cost, row.cost_unit),
         validity=validity_text(_, row.valid_from, row.valid_until, business.timezone),
+        rating=rating_text(_, lang, reward.rating_average, reward.rating_count),
         value_text=(
             f"{row.value} %"
             if row.kind == "discount_percent"

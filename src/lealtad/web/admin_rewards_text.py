@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from babel.numbers import format_decimal
+
 from lealtad.web.admin_program_fields import Translate, local_text
 
 
@@ -42,3 +44,11 @@ def validity_text(
     if end:
         return _("until {end}").format(end=end)
     return _("always")
+
+
+def rating_text(_: Translate, lang: str, average: float | None, count: int) -> str:
+    if not count or average is None:
+        return _("no ratings yet")
+    return _("{average} of 5 ({count} ratings)").format(
+        average=format_decimal(average, format="0.#", locale=lang), count=count
+    )
