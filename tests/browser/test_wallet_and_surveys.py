@@ -4,6 +4,7 @@ survey there and earns its bonus once; the manager sees the answer in the admin 
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -31,6 +32,11 @@ def _program_with_survey_bonus() -> ProgramDefinition:
 
 
 def _code(live: LiveServer, address: str) -> str:
+    # The server sends the code after answering, so the page can be there before the mail.
+    deadline = time.monotonic() + 10
+    while not [m for m in live.inbox.mails if m["To"] == address]:
+        assert time.monotonic() < deadline, "the login code e-mail never arrived"
+        time.sleep(0.05)
     mail = [m for m in live.inbox.mails if m["To"] == address][-1]
     found = re.search(r"\b(\d{6})\b", text_of(mail))
     assert found, "no six-digit code in the e-mail"

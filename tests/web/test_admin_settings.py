@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pyotp
 import pytest
 
 from lealtad.tenancy import store as tenancy_store
@@ -20,10 +21,37 @@ def _settings_form(shop, **overrides: str) -> dict[str, str]:
     return form | overrides
 
 
-def test_an_owner_changes_the_settings_and_the_change_is_audited_before_and_after(
-    client, shop, db
-) -> None:
+def _own_two_step(client, clock) -> str:
+    """Turns on two-step for the logged-in person; returns the session's new CSRF token."""
+    page = client.get("/admin/two-step?lang=en")
+    secret = re.search(r'data-secret="([A-Z2-7]+)"', page.text).group(1)  # type: ignore[union-attr]
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    done = client.post(
+        "/admin/two-step", data={"csrf": csrf, "code": pyotp.TOTP(secret).at(clock.now())}
+    )
+    assert "Two-step verification is on." in done.text
+    # The session was renewed with the code: its form token is on the next page.
+    again = client.get("/admin/two-step?lang=en").text
+    return re.search(r'name="csrf" value="([^"]+)"', again).group(1)  # type: ignore[union-attr]
+
+
+def test_requiring_two_step_needs_it_on_for_the_owner_first(client, shop, db) -> None:
     csrf = admin_login(client, shop, role="owner")
+    answer = client.post(
+        "/admin/settings",
+        data={**_settings_form(shop), "two_step_required": "true", "csrf": csrf},
+    )
+    assert answer.status_code == 409
+    assert "Turn on two-step verification for your own account first" in answer.text
+    with db.read() as conn:
+        assert tenancy_store.business(conn, shop.id).two_step_required is False
+
+
+def test_an_owner_changes_the_settings_and_the_change_is_audited_before_and_after(
+    client, shop, db, clock
+) -> None:
+    admin_login(client, shop, role="owner")
+    csrf = _own_two_step(client, clock)
     form = _settings_form(shop, timezone="America/Mexico_City", locale="en")
     answer = client.post(
         "/admin/settings", data={**form, "two_step_required": "true", "csrf": csrf}

@@ -10,10 +10,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from lealtad.deps import AppSettings, Db, Now
-from lealtad.errors import Forbidden, Invalid, LealtadError
+from lealtad.errors import Conflict, Forbidden, Invalid, LealtadError
 from lealtad.kit.ids import IdPath
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy import store as tenancy_store
+from lealtad.tenancy import two_step
 from lealtad.tenancy.model import Role
 from lealtad.web import sessions
 from lealtad.web.admin import AcceptLanguage, console
@@ -45,6 +46,10 @@ def error_message(language: str, exc: LealtadError) -> str:
         "api_key_not_found": _("There is no such API key."),
         "invalid_role": _("Choose a role."),
         "invalid_email": _("That e-mail address does not look right."),
+        "two_step_first": _(
+            "Turn on two-step verification for your own account first (My account), then "
+            "require it for everyone."
+        ),
     }
     return known.get(exc.code, exc.message)
 
@@ -126,6 +131,16 @@ def save_settings(
     base = settings.public_base_url
     try:
         with db.transaction() as conn:
+            me = tenancy.get_staff(conn, staff.business_id, staff.staff_id)
+            # Requiring two-step ends every session opened without a code: the owner who turns
+            # it on must have it, or they would lock themselves out with the same click.
+            if two_step_required and not two_step.is_on(me):
+                business = tenancy.get_business(conn, staff.business_id)
+                if not business.two_step_required:
+                    raise Conflict(
+                        "turn on two-step verification for yourself first",
+                        code="two_step_first",
+                    )
             changes = tenancy.update_business(
                 conn,
                 staff.principal,

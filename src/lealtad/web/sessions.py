@@ -97,10 +97,13 @@ def start_staff(
     staff_id: int,
     *,
     two_step: bool = False,
+    csrf: str | None = None,
 ) -> None:
     """`two_step`: this session passed a TOTP code, so it stays valid if the business starts
-    requiring two-step; one opened with the password alone does not."""
-    data = {"b": business_id, "s": staff_id, "c": _new_csrf(), "t": 1 if two_step else 0}
+    requiring two-step; one opened with the password alone does not. `csrf` keeps the form
+    token of a session being renewed, so the forms already on screen still work."""
+    token = csrf or _new_csrf()
+    data = {"b": business_id, "s": staff_id, "c": token, "t": 1 if two_step else 0}
     value = _serializer(settings, "staff").dumps(data)
     _set(response, settings, STAFF_COOKIE, value, STAFF_HOURS * 3600)
 

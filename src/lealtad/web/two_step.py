@@ -262,7 +262,9 @@ def turn_on(
             request, db, staff, None, accept_language, notice=_("Two-step verification is on.")
         )
         # This session has just shown a code: it carries on under the new rule.
-        sessions.start_staff(page, settings, staff.business_id, staff.staff_id, two_step=True)
+        sessions.start_staff(
+            page, settings, staff.business_id, staff.staff_id, two_step=True, csrf=staff.csrf
+        )
         return page
     error = {**_messages(language), Check.too_many: _("Too many wrong codes. Try again later.")}
     return _account(request, db, staff, None, accept_language, 422, error=error[outcome])
