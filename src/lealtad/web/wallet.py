@@ -204,11 +204,12 @@ def wallet_script(slug: str) -> Response:
 
 @router.get("/w/{slug}/sw.js")
 def service_worker(slug: str) -> Response:
-    # Served under the wallet's path so that its scope is this business's wallet only.
+    # Served under the wallet's path so that its scope is this business's wallet only; the
+    # header lets it also control the wallet's own address, /w/<slug>, which has no slash.
     return Response(
         (STATIC / "sw.js").read_text(),
         media_type="text/javascript",
-        headers={"Cache-Control": "no-cache"},
+        headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": f"/w/{slug}"},
     )
 
 

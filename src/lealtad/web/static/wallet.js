@@ -10,7 +10,7 @@
   showConnection();
   if (!("serviceWorker" in navigator) || !button) return;
   var base = button.dataset.url.replace(/\/push$/, "");
-  navigator.serviceWorker.register(base + "/sw.js").then(function (registration) {
+  navigator.serviceWorker.register(base + "/sw.js", { scope: base }).then(function (registration) {
     if (!("PushManager" in window) || !button.dataset.key) return;
     button.hidden = false;
     button.addEventListener("click", function () {
