@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from fastapi import APIRouter
 
 from lealtad.deps import CurrentPrincipal, Db, Manager, Now
@@ -11,14 +9,11 @@ from lealtad.errors import Invalid
 from lealtad.http import ERROR_RESPONSES
 from lealtad.kit.clock import as_utc
 from lealtad.kit.ids import Cursor, IdPath, Limit
-from lealtad.ledger import adjustments, service, store
+from lealtad.ledger import manual, service, store
 from lealtad.ledger.model import CASHBACK_ACCOUNT, PENDING_POINTS_ACCOUNT, POINTS_ACCOUNT
 from lealtad.ledger.schemas import BalanceOut, HistoryEntry
 from lealtad.members import service as members
 from lealtad.purchases.schemas import AdjustmentIn, AdjustmentOut
-from lealtad.rules import service as programs
-from lealtad.rules.periods import expiry_for
-from lealtad.tenancy import service as tenancy
 
 router = APIRouter(prefix="/api/v1", tags=["ledger"], responses=ERROR_RESPONSES)
 
@@ -80,31 +75,14 @@ def adjust(
     if body.amount == 0:
         raise Invalid("an adjustment moves a non-zero amount", code="zero_adjustment")
     with db.transaction() as conn:
-        members.get(conn, principal.business_id, member_id)
-        business = tenancy.get_business(conn, principal.business_id)
-        policy = programs.in_force(conn, principal.business_id, now).definition.points
-        expires = expiry_for(now, policy.expiry, policy.expiry_days, ZoneInfo(business.timezone))
-        entry_id = adjustments.adjust(
+        entry_id = manual.adjust(
             conn,
-            principal.business_id,
+            principal,
             member_id,
             unit=body.unit,
             amount=body.amount,
             reason=body.reason.strip(),
-            actor=principal.actor,
             now=now,
-            expires_at=expires if body.unit == "points" else None,
-        )
-        tenancy.audit(
-            conn,
-            principal,
-            "ledger.adjust",
-            f"member:{member_id}",
-            now,
-            unit=body.unit,
-            amount=body.amount,
-            reason=body.reason,
-            entry_id=entry_id,
         )
         held = service.balances(conn, principal.business_id, member_id)
     return AdjustmentOut(

@@ -8,7 +8,6 @@ import secrets
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -17,13 +16,11 @@ from lealtad.deps import Db, Now
 from lealtad.errors import Conflict, InsufficientBalance, LealtadError
 from lealtad.kit.ids import IdPath
 from lealtad.kit.money import minor_exponent
-from lealtad.ledger import adjustments, idempotency
+from lealtad.ledger import idempotency, manual
 from lealtad.ledger import service as ledger
 from lealtad.members import cards, model
 from lealtad.members import service as members
 from lealtad.members.schemas import MemberPatch
-from lealtad.rules import service as programs
-from lealtad.rules.periods import expiry_for
 from lealtad.tenancy import service as tenancy
 from lealtad.web import sessions
 from lealtad.web.admin_members import detail_page
@@ -145,30 +142,8 @@ def _adjust(
         stored_key = f"admin-adjust:{staff.staff_id}:{key}"
         if idempotency.begin(conn, bid, stored_key, payload, now) is not None:
             return
-        business = tenancy.get_business(conn, bid)
-        policy = programs.in_force(conn, bid, now).definition.points
-        expires = expiry_for(now, policy.expiry, policy.expiry_days, ZoneInfo(business.timezone))
-        entry_id = adjustments.adjust(
-            conn,
-            bid,
-            member_id,
-            unit=unit,
-            amount=amount,
-            reason=reason,
-            actor=staff.principal.actor,
-            now=now,
-            expires_at=expires if unit == "points" else None,
-        )
-        tenancy.audit(
-            conn,
-            staff.principal,
-            "ledger.adjust",
-            f"member:{member_id}",
-            now,
-            unit=unit,
-            amount=amount,
-            reason=reason,
-            entry_id=entry_id,
+        entry_id = manual.adjust(
+            conn, staff.principal, member_id, unit=unit, amount=amount, reason=reason, now=now
         )
         idempotency.finish(conn, bid, stored_key, 201, {"entry_id": entry_id})
 
