@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Connection
 
 from lealtad.deps import CurrentPrincipal, Db, Manager, Now
 from lealtad.http import ERROR_RESPONSES
@@ -16,6 +17,7 @@ from lealtad.kit.ids import IdPath
 from lealtad.members import service as members
 from lealtad.rules.service import in_force
 from lealtad.tenancy import service as tenancy
+from lealtad.tenancy.model import Principal
 from lealtad.tiers import model, service, store
 
 router = APIRouter(prefix="/api/v1", tags=["tiers"], responses=ERROR_RESPONSES)
@@ -43,7 +45,8 @@ class FloorIn(BaseModel):
     tier: str | None = Field(default=None, max_length=64, description="null removes the floor")
 
 
-def _tier(conn, principal, member_id: int, now: datetime) -> TierOut:  # type: ignore[no-untyped-def]
+def tier_out(conn: Connection, principal: Principal, member_id: int, now: datetime) -> TierOut:
+    """A member's tier, how long it holds and the way to the next (the API and the console)."""
     members.get(conn, principal.business_id, member_id)
     business = tenancy.get_business(conn, principal.business_id)
     policy = in_force(conn, principal.business_id, now).definition.tiers
@@ -79,7 +82,7 @@ def _tier(conn, principal, member_id: int, now: datetime) -> TierOut:  # type: i
 def tier(member_id: IdPath, principal: CurrentPrincipal, db: Db, now: Now) -> TierOut:
     """The member's tier, how long it holds, and the progress to the next one."""
     with db.read() as conn:
-        return _tier(conn, principal, member_id, now)
+        return tier_out(conn, principal, member_id, now)
 
 
 @router.put("/members/{member_id}/tier-floor", response_model=TierOut)
@@ -100,4 +103,4 @@ def set_floor(member_id: IdPath, body: FloorIn, principal: Manager, db: Db, now:
             ZoneInfo(business.timezone),
         )
         tenancy.audit(conn, principal, "tier.floor", f"member:{member_id}", now, tier=body.tier)
-        return _tier(conn, principal, member_id, now)
+        return tier_out(conn, principal, member_id, now)

@@ -25,7 +25,7 @@ from lealtad.purchases import store as purchase_store
 from lealtad.rewards import store as reward_store
 from lealtad.rules import service as programs
 from lealtad.tenancy import store as tenancy_store
-from lealtad.tiers.api import _tier as tier_of
+from lealtad.tiers.api import tier_out as tier_of
 from lealtad.web import admin_members_ledger
 from lealtad.web.i18n import translator
 from lealtad.web.sessions import StaffSession
