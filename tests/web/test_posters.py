@@ -77,3 +77,12 @@ def test_the_table_card_png_decodes_to_the_same_link(client, shop) -> None:
 def test_another_business_location_has_no_poster(client, shop, other_shop) -> None:
     admin_login(client, shop)
     assert client.get(f"/admin/locations/{other_shop.locations[0]}/poster.pdf").status_code == 404
+
+
+def test_an_out_of_range_location_id_is_a_4xx_not_a_crash(client, shop) -> None:
+    admin_login(client, shop)
+    for path in (
+        "/admin/locations/99999999999999999999/poster.pdf",
+        "/admin/locations/0/poster.png",
+    ):
+        assert 400 <= client.get(path).status_code < 500

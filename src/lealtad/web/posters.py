@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from lealtad.deps import AppSettings, Db
+from lealtad.kit.ids import IdPath
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy import store as tenancy_store
 from lealtad.web.i18n import translator
@@ -112,7 +113,7 @@ PosterLang = Annotated[str, Query(max_length=5, alias="in")]
 
 @router.get("/admin/locations/{location_id}/poster.pdf")
 def poster(
-    location_id: int,
+    location_id: IdPath,
     staff: CurrentManager,
     db: Db,
     settings: AppSettings,
@@ -138,7 +139,7 @@ def poster(
 
 @router.get("/admin/locations/{location_id}/poster.png")
 def table_card(
-    location_id: int,
+    location_id: IdPath,
     staff: CurrentManager,
     db: Db,
     settings: AppSettings,
