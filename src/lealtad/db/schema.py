@@ -1,5 +1,6 @@
 """Imports every domain's tables so that the shared MetaData is complete (for Alembic and tests)."""
 
+from lealtad.analytics import tables as analytics_tables
 from lealtad.comms import tables as comms_tables
 from lealtad.db.metadata import metadata
 from lealtad.events import tables as event_tables
@@ -13,6 +14,7 @@ from lealtad.tenancy import tables as tenancy_tables
 from lealtad.tiers import tables as tier_tables
 
 __all__ = [
+    "analytics_tables",
     "comms_tables",
     "event_tables",
     "ledger_tables",

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from lealtad.analytics import rollups
 from lealtad.errors import InsufficientBalance
 from lealtad.kit.clock import naive_utc
 from lealtad.ledger import store
@@ -80,6 +81,17 @@ def post(conn: Connection, business_id: int, entry: Entry, now: datetime) -> int
         else:
             rows.extend(_debit(conn, business_id, entry_id, leg, recorded))
     store.insert_postings(conn, rows)
+    rollups.on_entry(
+        conn,
+        business_id,
+        entry_id,
+        kind=entry.kind,
+        member_id=entry.member_id,
+        occurred_at=entry.occurred_at,
+        system_legs=[
+            (leg.name, leg.unit, leg.amount) for leg in entry.legs if isinstance(leg, SystemLeg)
+        ],
+    )
     return entry_id
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from lealtad.analytics import rollups
 from lealtad.comms.outbox import emit
 from lealtad.errors import Conflict, Invalid, NotFound
 from lealtad.kit.clock import naive_utc
@@ -126,6 +127,14 @@ def enrol(
         referred_by_member_id=referrer.id if referrer else None,
     )
     ledger.open_member_accounts(conn, business_id, member_id, now)
+    rollups.on_enrolment(
+        conn,
+        business_id,
+        member_id,
+        enrolled_at=now,
+        location_id=location_id,
+        staff_id=staff_id,
+    )
     actor = f"staff:{staff_id}" if staff_id else channel
     emit(
         conn,

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
+from lealtad.analytics import rollups
 from lealtad.comms.outbox import emit
 from lealtad.errors import Conflict, Invalid, NotFound
 from lealtad.kit.clock import naive_utc
@@ -94,6 +95,16 @@ def refund(
         recorded_at=naive_utc(now),
     )
     store.set_refunded(conn, bid, purchase.id, refunded_total)
+    rollups.on_refund(
+        conn,
+        bid,
+        refund_id,
+        member_id=purchase.member_id,
+        location_id=purchase.location_id,
+        staff_id=purchase.staff_id,
+        amount=amount,
+        at=at,
+    )
     reversed_, shortfall = _take_back(conn, principal, purchase, refund_id, owed, at, now)
     tier_change = _after_refund(conn, principal, purchase, amount, at, now)
     if shortfall:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
+from lealtad.analytics import rollups
 from lealtad.comms.outbox import emit
 from lealtad.errors import Conflict, Invalid, NotFound
 from lealtad.kit.clock import as_utc, naive_utc
@@ -197,6 +198,16 @@ def record(
         refunded_amount=0,
         occurred_at=naive_utc(at),
         recorded_at=naive_utc(now),
+    )
+    rollups.on_purchase(
+        conn,
+        bid,
+        purchase_id,
+        member_id=member.id if member else None,
+        location_id=location_id,
+        staff_id=principal.staff_id,
+        amount=data.amount,
+        at=at,
     )
     granted: list[Granted] = []
     cards: list[dict[str, Any]] = []

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, insert
 
+from lealtad.analytics import rollups
 from lealtad.comms.outbox import emit
 from lealtad.errors import Conflict, NotFound
 from lealtad.kit.clock import as_utc, naive_utc
@@ -135,6 +136,7 @@ def redeem(
         used_at=naive_utc(now) if settled else None,
         fulfilment="ordered" if reward.kind == "physical_gift" else None,
     )
+    rollups.on_redemption(conn, bid, voucher_id, reward_id=reward.id, at=now)
     if reward.kind == "donation":
         conn.execute(
             insert(donations).values(

@@ -1,0 +1,1 @@
+"""The read side: KPIs, cohorts, segments, customer value, experiments and reports."""

@@ -1,0 +1,185 @@
+"""How one event changes the rollups, free of storage: the incremental writers and the rebuild
+both fold events through these functions, so the two cannot disagree on what a figure means."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
+
+# Retention is counted in three windows of 30 days after the day of enrolment.
+RETENTION_WINDOW_DAYS = 30
+RETENTION_WINDOWS = 3
+FIRST_REWARD_DAYS = 90
+
+CounterKey = tuple[str, date, str, int, int, int]  # metric, day, dim, location, staff, shard
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+@dataclass
+class Tally:
+    """Counter deltas not yet written."""
+
+    deltas: defaultdict[CounterKey, int]
+
+    def __init__(self) -> None:
+        self.deltas = defaultdict(int)
+
+    def add(
+        self,
+        metric: str,
+        day: date,
+        value: int,
+        *,
+        dim: str = "",
+        location: int = 0,
+        staff: int = 0,
+        shard: int = 0,
+    ) -> None:
+        self.deltas[(metric, day, dim, location, staff, shard)] += value
+
+
+class _Where(NamedTuple):
+    location: int
+    staff: int
+    shard: int
+
+    def add(self, tally: Tally, metric: str, day: date, value: int) -> None:
+        tally.add(metric, day, value, location=self.location, staff=self.staff, shard=self.shard)
+
+
+@dataclass(slots=True)
+class MemberFigures:
+    """One member's running figures (the member_stats row)."""
+
+    enrolled_on: date
+    location_id: int
+    first_purchase_at: datetime | None = None
+    last_purchase_at: datetime | None = None
+    last_day: date | None = None
+    purchases: int = 0
+    visit_days: int = 0
+    spend: int = 0
+    first_reward_at: datetime | None = None
+    retention_mask: int = 0
+
+
+def enrolment(tally: Tally, figures: MemberFigures, staff_id: int | None, shard: int = 0) -> None:
+    loc = figures.location_id
+    tally.add("enrolments", figures.enrolled_on, 1, location=loc, staff=staff_id or 0, shard=shard)
+    tally.add("cohort.members", month_start(figures.enrolled_on), 1, location=loc, shard=shard)
+
+
+def purchase(
+    tally: Tally,
+    figures: MemberFigures | None,
+    *,
+    at: datetime,
+    day: date,
+    amount: int,
+    location_id: int | None,
+    staff_id: int | None,
+    shard: int = 0,
+) -> None:
+    where = _Where(location_id or 0, staff_id or 0, shard)
+    where.add(tally, "purchases", day, 1)
+    where.add(tally, "revenue", day, amount)
+    if figures is None:
+        return
+    where.add(tally, "member_purchases", day, 1)
+    where.add(tally, "member_revenue", day, amount)
+    last = figures.last_day
+    if last is None or day > last:
+        # Distinct visiting members per day, week and month; purchases that arrive out of order
+        # (an earlier day than the last one seen) are not counted as a new visit.
+        where.add(tally, "visitors", day, 1)
+        if last is None or week_start(day) != week_start(last):
+            where.add(tally, "visitors.week", week_start(day), 1)
+        if last is None or month_start(day) != month_start(last):
+            where.add(tally, "visitors.month", month_start(day), 1)
+        figures.visit_days += 1
+        figures.last_day = day
+    _retention(tally, figures, day, shard)
+    figures.purchases += 1
+    figures.spend += amount
+    if figures.first_purchase_at is None or at < figures.first_purchase_at:
+        figures.first_purchase_at = at
+    if figures.last_purchase_at is None or at > figures.last_purchase_at:
+        figures.last_purchase_at = at
+
+
+def _retention(tally: Tally, figures: MemberFigures, day: date, shard: int) -> None:
+    since = (day - figures.enrolled_on).days
+    if not 1 <= since <= RETENTION_WINDOW_DAYS * RETENTION_WINDOWS:
+        return
+    window = (since - 1) // RETENTION_WINDOW_DAYS
+    if figures.retention_mask & (1 << window):
+        return
+    figures.retention_mask |= 1 << window
+    tally.add(
+        "cohort.retained",
+        month_start(figures.enrolled_on),
+        1,
+        dim=str(RETENTION_WINDOW_DAYS * (window + 1)),
+        location=figures.location_id,
+        shard=shard,
+    )
+
+
+def refund(
+    tally: Tally,
+    figures: MemberFigures | None,
+    *,
+    day: date,
+    amount: int,
+    location_id: int | None,
+    staff_id: int | None,
+    shard: int = 0,
+) -> None:
+    where = _Where(location_id or 0, staff_id or 0, shard)
+    where.add(tally, "refunds", day, amount)
+    if figures is not None:
+        where.add(tally, "member_refunds", day, amount)
+        figures.spend -= amount
+
+
+def ledger_flows(
+    tally: Tally, day: date, system_legs: list[tuple[str, str, int]], shard: int = 0
+) -> None:
+    """Each system leg (name, unit, amount) as posted: issuing is a negative "issued" leg, a
+    redemption a positive "redeemed" leg. Entries balance, so minus the sum of all flows of a
+    unit is what members hold of it: the outstanding liability."""
+    for name, unit, amount in system_legs:
+        if amount:
+            tally.add(f"flow.{name}", day, amount, dim=unit, shard=shard)
+
+
+def first_reward(
+    tally: Tally, figures: MemberFigures, at: datetime, day: date, shard: int = 0
+) -> None:
+    if figures.first_reward_at is not None:
+        return
+    figures.first_reward_at = at
+    since = (day - figures.enrolled_on).days
+    if 0 <= since <= FIRST_REWARD_DAYS:
+        tally.add(
+            "cohort.first_reward",
+            month_start(figures.enrolled_on),
+            1,
+            dim=str(since),
+            location=figures.location_id,
+            shard=shard,
+        )
+
+
+def redemption(tally: Tally, day: date, reward_id: int, shard: int = 0) -> None:
+    """Counted for the whole business: a voucher does not record where it was issued."""
+    tally.add("redemptions", day, 1, dim=str(reward_id), shard=shard)

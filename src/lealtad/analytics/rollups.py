@@ -1,0 +1,269 @@
+"""Writing the rollups in the same transaction as the purchase, enrolment or ledger entry they
+count, so that the dashboard reads small tables and is never behind the truth (decisions D25)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from lealtad.analytics import fold
+from lealtad.analytics.tables import counters, member_stats
+from lealtad.kit.clock import as_utc, naive_utc
+from lealtad.members.tables import members
+from lealtad.tenancy.tables import businesses
+
+# PostgreSQL writers spread one figure over this many rows; SQLite has a single writer anyway.
+PG_SHARDS = 8
+_ZONE_TTL_S = 60.0
+_FLUSH_ROWS = 1_000
+_zones: dict[int, tuple[ZoneInfo, float]] = {}
+
+
+def zone(conn: Connection, business_id: int) -> ZoneInfo:
+    """The business's time zone, which decides what "a day" is on its dashboard. Cached briefly:
+    it is read on every ledger entry and changes about never."""
+    found = _zones.get(business_id)
+    clock = time.monotonic()
+    if found is not None and clock - found[1] < _ZONE_TTL_S:
+        return found[0]
+    name = conn.execute(
+        select(businesses.c.timezone).where(businesses.c.id == business_id)
+    ).scalar_one()
+    tz = ZoneInfo(name)
+    _zones[business_id] = (tz, clock)
+    return tz
+
+
+def forget_zone(business_id: int) -> None:
+    _zones.pop(business_id, None)
+
+
+def local_day(conn: Connection, business_id: int, at: datetime) -> date:
+    return as_utc(at).astimezone(zone(conn, business_id)).date()
+
+
+def shard_of(conn: Connection, some_id: int | None) -> int:
+    if conn.dialect.name != "postgresql" or some_id is None:
+        return 0
+    return some_id % PG_SHARDS
+
+
+def flush(conn: Connection, business_id: int, tally: fold.Tally) -> None:
+    rows = [
+        {
+            "business_id": business_id,
+            "metric": metric,
+            "day": day,
+            "dim": dim,
+            "location_id": location,
+            "staff_id": staff,
+            "shard": shard,
+            "value": value,
+        }
+        for (metric, day, dim, location, staff, shard), value in tally.deltas.items()
+        if value
+    ]
+    if not rows:
+        return
+    # Sorted so that two transactions touching the same rows lock them in the same order.
+    rows.sort(key=lambda r: (r["metric"], r["day"], r["dim"], r["location_id"], r["staff_id"]))
+    dialect_insert: Any = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    # A rebuild flushes many rows at once: batches keep each statement under the bound-parameter
+    # limit of SQLite.
+    for start in range(0, len(rows), _FLUSH_ROWS):
+        statement = dialect_insert(counters).values(rows[start : start + _FLUSH_ROWS])
+        statement = statement.on_conflict_do_update(
+            index_elements=[c.name for c in counters.primary_key.columns],
+            set_={"value": counters.c.value + statement.excluded.value},
+        )
+        conn.execute(statement)
+
+
+_FIGURE_COLUMNS = [
+    member_stats.c[name]
+    for name in (
+        "enrolled_on",
+        "enrolled_location_id",
+        "first_purchase_at",
+        "last_purchase_at",
+        "last_day",
+        "purchases",
+        "visit_days",
+        "spend",
+        "first_reward_at",
+        "retention_mask",
+    )
+]
+
+
+def _figures(row: Any) -> fold.MemberFigures:
+    return fold.MemberFigures(
+        enrolled_on=row.enrolled_on,
+        location_id=row.enrolled_location_id,
+        first_purchase_at=row.first_purchase_at,
+        last_purchase_at=row.last_purchase_at,
+        last_day=row.last_day,
+        purchases=row.purchases,
+        visit_days=row.visit_days,
+        spend=row.spend,
+        first_reward_at=row.first_reward_at,
+        retention_mask=row.retention_mask,
+    )
+
+
+def values_of(figures: fold.MemberFigures) -> dict[str, Any]:
+    values = asdict(figures)
+    values["enrolled_location_id"] = values.pop("location_id")
+    return values
+
+
+def load(conn: Connection, business_id: int, member_id: int) -> fold.MemberFigures:
+    """The member's figures; a member enrolled before the rollups existed starts from its
+    enrolment (`lealtad analytics rebuild` fills in its history)."""
+    row = conn.execute(
+        select(*_FIGURE_COLUMNS).where(
+            member_stats.c.member_id == member_id, member_stats.c.business_id == business_id
+        )
+    ).first()
+    if row is not None:
+        return _figures(row)
+    member = conn.execute(
+        select(members.c.enrolled_at, members.c.enrolled_location_id).where(
+            members.c.id == member_id, members.c.business_id == business_id
+        )
+    ).one()
+    figures = fold.MemberFigures(
+        enrolled_on=local_day(conn, business_id, member.enrolled_at),
+        location_id=member.enrolled_location_id or 0,
+    )
+    _insert(conn, business_id, member_id, figures)
+    return figures
+
+
+def _insert(
+    conn: Connection, business_id: int, member_id: int, figures: fold.MemberFigures
+) -> None:
+    conn.execute(
+        member_stats.insert().values(
+            member_id=member_id, business_id=business_id, **values_of(figures)
+        )
+    )
+
+
+def save(conn: Connection, business_id: int, member_id: int, figures: fold.MemberFigures) -> None:
+    conn.execute(
+        update(member_stats)
+        .where(member_stats.c.member_id == member_id, member_stats.c.business_id == business_id)
+        .values(**values_of(figures))
+    )
+
+
+def on_enrolment(
+    conn: Connection,
+    business_id: int,
+    member_id: int,
+    *,
+    enrolled_at: datetime,
+    location_id: int | None,
+    staff_id: int | None,
+) -> None:
+    figures = fold.MemberFigures(
+        enrolled_on=local_day(conn, business_id, enrolled_at), location_id=location_id or 0
+    )
+    _insert(conn, business_id, member_id, figures)
+    tally = fold.Tally()
+    fold.enrolment(tally, figures, staff_id, shard_of(conn, member_id))
+    flush(conn, business_id, tally)
+
+
+def on_purchase(
+    conn: Connection,
+    business_id: int,
+    purchase_id: int,
+    *,
+    member_id: int | None,
+    location_id: int | None,
+    staff_id: int | None,
+    amount: int,
+    at: datetime,
+) -> None:
+    figures = load(conn, business_id, member_id) if member_id is not None else None
+    tally = fold.Tally()
+    fold.purchase(
+        tally,
+        figures,
+        at=naive_utc(at),
+        day=local_day(conn, business_id, at),
+        amount=amount,
+        location_id=location_id,
+        staff_id=staff_id,
+        shard=shard_of(conn, purchase_id),
+    )
+    flush(conn, business_id, tally)
+    if figures is not None and member_id is not None:
+        save(conn, business_id, member_id, figures)
+
+
+def on_refund(
+    conn: Connection,
+    business_id: int,
+    refund_id: int,
+    *,
+    member_id: int | None,
+    location_id: int | None,
+    staff_id: int | None,
+    amount: int,
+    at: datetime,
+) -> None:
+    figures = load(conn, business_id, member_id) if member_id is not None else None
+    tally = fold.Tally()
+    fold.refund(
+        tally,
+        figures,
+        day=local_day(conn, business_id, at),
+        amount=amount,
+        location_id=location_id,
+        staff_id=staff_id,
+        shard=shard_of(conn, refund_id),
+    )
+    flush(conn, business_id, tally)
+    if figures is not None and member_id is not None:
+        save(conn, business_id, member_id, figures)
+
+
+def on_entry(
+    conn: Connection,
+    business_id: int,
+    entry_id: int,
+    *,
+    kind: str,
+    member_id: int | None,
+    occurred_at: datetime,
+    system_legs: list[tuple[str, str, int]],
+) -> None:
+    day = local_day(conn, business_id, occurred_at)
+    shard = shard_of(conn, entry_id)
+    tally = fold.Tally()
+    fold.ledger_flows(tally, day, system_legs, shard)
+    if kind == "redeem" and member_id is not None:
+        figures = load(conn, business_id, member_id)
+        if figures.first_reward_at is None:
+            fold.first_reward(tally, figures, naive_utc(occurred_at), day, shard)
+            save(conn, business_id, member_id, figures)
+    flush(conn, business_id, tally)
+
+
+def on_redemption(
+    conn: Connection, business_id: int, voucher_id: int, *, reward_id: int, at: datetime
+) -> None:
+    tally = fold.Tally()
+    day = local_day(conn, business_id, at)
+    fold.redemption(tally, day, reward_id, shard=shard_of(conn, voucher_id))
+    flush(conn, business_id, tally)
