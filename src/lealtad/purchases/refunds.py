@@ -141,7 +141,9 @@ def _after_refund(
         amount=amount,
         exponent=minor_exponent(business.currency),
     )
-    context = apply.context_for(conn, principal.business_id, member, purchase.id)
+    context = apply.context_for(
+        conn, principal.business_id, member, purchase.id, at=facts.occurred_at
+    )
     outcome = apply.apply(
         conn,
         principal.business_id,

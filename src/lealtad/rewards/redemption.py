@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, insert
 
-from lealtad.analytics import rollups
+from lealtad.analytics import rollups, segments
 from lealtad.comms.outbox import emit
 from lealtad.errors import Conflict, NotFound
 from lealtad.kit.clock import as_utc, naive_utc
@@ -85,7 +85,10 @@ def redeem(
     ):
         raise Conflict("this reward is not available now", code="reward_not_available")
     if not model.visible_to(
-        reward.visible_tiers, reward.visible_segments, tiers.current(conn, bid, member.id), ()
+        reward.visible_tiers,
+        reward.visible_segments,
+        tiers.current(conn, bid, member.id),
+        segments.of_member(conn, bid, member.id, now),
     ):
         raise Conflict(
             "this reward is not offered to this member's tier", code="reward_not_for_member"

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from lealtad.analytics import segments
 from lealtad.errors import Conflict, NotFound
 from lealtad.kit.clock import as_utc, naive_utc
 from lealtad.ledger import service as ledger
@@ -107,12 +108,13 @@ def for_member(
     featured first, and whether their balance covers each."""
     tier = tiers.current(conn, business_id, member_id)
     held = ledger.balances(conn, business_id, member_id)
+    member_segments = segments.of_member(conn, business_id, member_id, now)
     at = naive_utc(now)
     shown = []
     for row in store.catalog(conn, business_id, active_only=True):
         if not model.in_window(row.valid_from, row.valid_until, at):
             continue
-        if not model.visible_to(row.visible_tiers, row.visible_segments, tier, ()):
+        if not model.visible_to(row.visible_tiers, row.visible_segments, tier, member_segments):
             continue
         if row.stock == 0:
             continue

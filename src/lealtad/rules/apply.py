@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
+from lealtad.analytics import segments
 from lealtad.comms.outbox import emit
 from lealtad.kit.clock import as_utc, naive_utc
 from lealtad.ledger import service as ledger
@@ -54,12 +55,15 @@ class Outcome:
     badges: list[dict[str, Any]] = field(default_factory=list)
 
 
-def context_for(conn: Connection, bid: int, member: Any, purchase_id: int | None) -> MemberContext:
+def context_for(
+    conn: Connection, bid: int, member: Any, purchase_id: int | None, *, at: datetime
+) -> MemberContext:
     """What the rules may ask about the member, as of this transaction."""
     return MemberContext(
         member_id=member.id,
         tier=tiers.current(conn, bid, member.id),
         tags=frozenset(member.tags),
+        segments=segments.of_member(conn, bid, member.id, at),
         visits_before=purchase_store.visits_before(conn, bid, member.id, purchase_id),
     )
 

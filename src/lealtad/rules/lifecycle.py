@@ -42,7 +42,7 @@ def fire(
         event=event,
         referral_stage=referral_stage,
     )
-    context = context_for(conn, business_id, member, None)
+    context = context_for(conn, business_id, member, None, at=facts.occurred_at)
     return apply(
         conn,
         business_id,

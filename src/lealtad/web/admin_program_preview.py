@@ -155,7 +155,7 @@ def run(
     try:
         if card:
             member = members.find(conn, business.id, secret_key, card_number=card[:40])
-            context = apply.context_for(conn, business.id, member, None)
+            context = apply.context_for(conn, business.id, member, None, at=facts.occurred_at)
             preview.member = member.name or member.card_number
         else:
             context = MemberContext(member_id=0, tier=f.get("pv_tier") or None)

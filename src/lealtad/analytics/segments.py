@@ -1,0 +1,62 @@
+"""The segments a member is in, as the rules engine, reward visibility and campaigns see them:
+the RFM segment of the last refresh (e.g. "champions", "at_risk") and one "exp:<slug>:<arm>"
+per running experiment, so a rule or a reward can target an experiment's arm with the segment
+condition it already has (decisions D26)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, or_, select
+
+from lealtad.analytics import uplift
+from lealtad.analytics.tables import experiments, member_stats
+from lealtad.kit.clock import naive_utc
+
+# The named RFM segments, best first; their labels in both languages live with the pages.
+RFM_SEGMENTS = (
+    "champions",
+    "loyal",
+    "potential_loyalists",
+    "new_customers",
+    "promising",
+    "need_attention",
+    "about_to_sleep",
+    "at_risk",
+    "cannot_lose",
+    "hibernating",
+    "lost",
+)
+
+
+def experiment_segment(slug: str, arm: str) -> str:
+    return f"exp:{slug}:{arm}"
+
+
+def running_experiments(
+    conn: Connection, business_id: int, now: datetime
+) -> list[tuple[str, list[tuple[str, int]]]]:
+    at = naive_utc(now)
+    rows = conn.execute(
+        select(experiments.c.slug, experiments.c.arms).where(
+            experiments.c.business_id == business_id,
+            experiments.c.status == "running",
+            experiments.c.starts_at <= at,
+            or_(experiments.c.ends_at.is_(None), experiments.c.ends_at > at),
+        )
+    )
+    return [(row.slug, [(str(a), int(w)) for a, w in row.arms]) for row in rows]
+
+
+def of_member(conn: Connection, business_id: int, member_id: int, now: datetime) -> frozenset[str]:
+    found: set[str] = set()
+    segment = conn.execute(
+        select(member_stats.c.segment).where(
+            member_stats.c.member_id == member_id, member_stats.c.business_id == business_id
+        )
+    ).scalar()
+    if segment:
+        found.add(segment)
+    for slug, arms in running_experiments(conn, business_id, now):
+        found.add(experiment_segment(slug, uplift.assign(slug, member_id, arms)))
+    return frozenset(found)
