@@ -225,7 +225,11 @@ def points_flows(conn: Connection, scope: Scope, now: datetime, unit: str = "poi
 def outstanding(conn: Connection, business_id: int, unit: str, *, before: date | None) -> int:
     """What members hold of a unit: minus the sum of every system flow (entries balance)."""
     c = counters.c
-    where = [c.business_id == business_id, c.metric.like("flow.%"), c.dim == unit]
+    where = [
+        c.business_id == business_id,
+        c.metric.in_([f"flow.{f}" for f in FLOWS]),
+        c.dim == unit,
+    ]
     if before is not None:
         where.append(c.day < before)
     return -int(

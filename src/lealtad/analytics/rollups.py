@@ -22,7 +22,6 @@ from lealtad.tenancy.tables import businesses
 # PostgreSQL writers spread one figure over this many rows; SQLite has a single writer anyway.
 PG_SHARDS = 8
 _ZONE_TTL_S = 60.0
-_FLUSH_ROWS = 1_000
 _zones: dict[int, tuple[ZoneInfo, float]] = {}
 
 
@@ -74,16 +73,23 @@ def flush(conn: Connection, business_id: int, tally: fold.Tally) -> None:
         return
     # Sorted so that two transactions touching the same rows lock them in the same order.
     rows.sort(key=lambda r: (r["metric"], r["day"], r["dim"], r["location_id"], r["staff_id"]))
-    dialect_insert: Any = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    # A rebuild flushes many rows at once: batches keep each statement under the bound-parameter
-    # limit of SQLite.
-    for start in range(0, len(rows), _FLUSH_ROWS):
-        statement = dialect_insert(counters).values(rows[start : start + _FLUSH_ROWS])
-        statement = statement.on_conflict_do_update(
+    conn.execute(_upsert(conn.dialect.name), rows)
+
+
+_UPSERTS: dict[str, Any] = {}
+
+
+def _upsert(dialect: str) -> Any:
+    """One single-row upsert run as executemany: compiled once and cached, where a multi-row
+    VALUES would be compiled again for every different number of rows."""
+    if dialect not in _UPSERTS:
+        dialect_insert: Any = pg_insert if dialect == "postgresql" else sqlite_insert
+        statement = dialect_insert(counters)
+        _UPSERTS[dialect] = statement.on_conflict_do_update(
             index_elements=[c.name for c in counters.primary_key.columns],
             set_={"value": counters.c.value + statement.excluded.value},
         )
-        conn.execute(statement)
+    return _UPSERTS[dialect]
 
 
 _FIGURE_COLUMNS = [
