@@ -141,12 +141,15 @@ def _members_total(conn: Connection, scope: Scope) -> int:
 
 def members_vs_others(conn: Connection, scope: Scope) -> Kpi:
     """Average ticket of members and of everyone else, visits per visiting member, and the share
-    of revenue that members bring."""
+    of revenue that members bring. Tickets are as rung up; revenue is net of refunds (a refund
+    counts on its own day), so money handed back is not revenue."""
     labels = scope.buckets()
     vm = _visitors_metric(scope)
-    got = sums(conn, scope, ["purchases", "revenue", "member_purchases", "member_revenue", vm])
+    money = ["purchases", "revenue", "member_purchases", "member_revenue", "refunds"]
+    got = sums(conn, scope, [*money, "member_refunds", vm])
     p, r = got[("purchases", "")], got[("revenue", "")]
     mp, mr, v = got[("member_purchases", "")], got[("member_revenue", "")], got[(vm, "")]
+    back, member_back = got[("refunds", "")], got[("member_refunds", "")]
 
     def ticket(rev: float, n: float) -> float | None:
         found = ratio(rev, n)
@@ -155,16 +158,25 @@ def members_vs_others(conn: Connection, scope: Scope) -> Kpi:
     member_ticket = [ticket(mr.get(b, 0), mp.get(b, 0)) for b in labels]
     other_ticket = [ticket(r.get(b, 0) - mr.get(b, 0), p.get(b, 0) - mp.get(b, 0)) for b in labels]
     frequency = [ratio(mp.get(b, 0), v.get(b, 0)) for b in labels]
+    share = [
+        percent(mr.get(b, 0) - member_back.get(b, 0), r.get(b, 0) - back.get(b, 0)) for b in labels
+    ]
     tp, tr, tmp, tmr = (sum(x.values()) for x in (p, r, mp, mr))
+    net, member_net = tr - sum(back.values()), tmr - sum(member_back.values())
     return Kpi(
         "members_vs_others",
-        "money",
-        percent(tmr, tr),
+        "percent",
+        percent(member_net, net),
         labels,
-        {"member_ticket": member_ticket, "other_ticket": other_ticket, "visits": frequency},
+        {
+            "member_ticket": member_ticket,
+            "other_ticket": other_ticket,
+            "visits": frequency,
+            "member_share": share,
+        },
         extra={
-            "revenue": tr,
-            "member_revenue": tmr,
+            "revenue": net,
+            "member_revenue": member_net,
             "member_ticket": ticket(tmr, tmp),
             "other_ticket": ticket(tr - tmr, tp - tmp),
             "visits_per_member": ratio(tmp, sum(v.values())),
@@ -200,7 +212,7 @@ def points_flows(conn: Connection, scope: Scope, now: datetime, unit: str = "poi
     value = _value_per_unit(conn, scope.business_id, unit, now)
     return Kpi(
         f"flows.{unit}",
-        "points",
+        "money" if unit == "cashback" else "points",
         float(total_issued),
         labels,
         {
@@ -315,7 +327,6 @@ def first_reward(conn: Connection, scope: Scope) -> Kpi:
     """New members of the period's cohorts who reached a first reward within 90 days."""
     rows = cohorts(conn, scope.business_id, scope.start, scope.end)
     members_n = sum(r["members"] for r in rows)
-    reached = sum(round((r["first_reward_90"] or 0) * r["members"] / 100) for r in rows)
     merged: dict[int, int] = defaultdict(int)
     c = counters.c
     for dim, value in conn.execute(
@@ -328,6 +339,8 @@ def first_reward(conn: Connection, scope: Scope) -> Kpi:
         .group_by(c.dim)
     ):
         merged[int(dim)] += int(value)
+    # Counted, not rebuilt from each cohort's rounded percentage (off by one past ~500 members).
+    reached = sum(merged.values())
     return Kpi(
         "first_reward",
         "percent",
