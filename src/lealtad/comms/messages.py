@@ -120,6 +120,11 @@ def _context(
     tier, the next reward) from `personal`, the same figures the wallet and the preview show."""
     payload = dict(row.context)
     about = personal.member_context(conn, business, member, row.locale, now)
+    if row.template == "campaign":
+        # The business's own texts may name the member's fields: {{ offer }}, {{ name }}...
+        for part in ("subject", "body"):
+            texts = payload.get(part) or {}
+            payload[part] = {k: personal.fill(str(v), about) for k, v in texts.items()}
     return {
         **payload,
         **about,

@@ -1,7 +1,9 @@
-"""What a message or the wallet says about one member: balances, tier and the next reward."""
+"""What a message or the wallet says about one member: balances, tier, the next reward and the
+member's next-best offer. `PLACEHOLDERS` lists the fields a campaign may name as {{ field }}."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +22,7 @@ class NextReward:
     unit: str
     # How much more of `unit` the member needs; 0 when it can be redeemed now.
     missing: int
+    reward_id: int
 
 
 def next_reward(
@@ -41,15 +44,21 @@ def next_reward(
         pick = min(offers, key=lambda r: (r.cost - held.get(r.cost_unit, 0), r.cost, r.id))
         missing = pick.cost - held.get(pick.cost_unit, 0)
     title = pick.title.get(lang) or pick.title.get("en") or pick.slug
-    return NextReward(title=title, cost=pick.cost, unit=pick.cost_unit, missing=missing)
+    return NextReward(
+        title=title, cost=pick.cost, unit=pick.cost_unit, missing=missing, reward_id=pick.id
+    )
 
 
 def member_context(
     conn: Connection, business: Any, member: Any, lang: str, now: datetime
 ) -> dict[str, Any]:
     """The personal fields every template may use."""
+    # Imported here: the offer builds on `next_reward` above, so the modules need each other.
+    from lealtad.analytics import offers
+
     held = ledger.balances(conn, business.id, member.id)
     upcoming = next_reward(conn, business.id, member.id, lang, now)
+    offer = offers.next_best_offer(conn, business.id, member.id, now, lang)
     return {
         "business": business.name,
         "name": member.name or "",
@@ -61,4 +70,37 @@ def member_context(
         "next_reward": upcoming.title if upcoming else "",
         "next_reward_missing": upcoming.missing if upcoming else 0,
         "next_reward_unit": upcoming.unit if upcoming else "",
+        "offer": offer.sentence if offer else "",
+        "favourite_category": (offer.favourite_category or "") if offer else "",
     }
+
+
+# What a campaign's subject and body may say about each member, as {{ name }} and so on.
+PLACEHOLDERS = {
+    "name": "the member's name",
+    "business": "the business's name",
+    "card_number": "the member's card number",
+    "points": "points balance",
+    "cashback": "cashback balance, in minor units (cents)",
+    "tier": "the member's tier id (empty without one)",
+    "next_reward": "the next reward's title: the one they can redeem, else the closest",
+    "next_reward_missing": "how much is missing for it (0 when it can be redeemed)",
+    "next_reward_unit": "the unit of that figure: points, stamps.<card> or reward.<slug>",
+    "offer": "the member's next-best offer as one sentence (analytics/offers.py), or empty",
+    "favourite_category": "the category they spend most on, of their last 50 purchases",
+}
+_PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
+
+
+def fill(text: str, fields: dict[str, Any]) -> str:
+    """Puts the member's fields into a text the business wrote. Only the names above are
+    replaced, and the text is never run as a template, so whatever else it holds is left as
+    written."""
+
+    def one(found: re.Match[str]) -> str:
+        if found[1] not in PLACEHOLDERS:
+            return found[0]
+        value = fields.get(found[1])
+        return "" if value is None else str(value)
+
+    return _PLACEHOLDER.sub(one, text)
