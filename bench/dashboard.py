@@ -292,23 +292,32 @@ def measure(
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--members", type=int, default=1_000_000)
-    parser.add_argument("--purchases", type=int, default=10_000_000)
-    parser.add_argument("--days", type=int, default=730)
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--database-url")
-    parser.add_argument("--keep", help="SQLite file to write (kept after the run)")
-    args = parser.parse_args()
-    path = Path(args.keep) if args.keep else Path(tempfile.mkdtemp()) / "dashboard.db"
-    db = Database(args.database_url or f"sqlite:///{path}")
-    upgrade(db)
-    today = date(2026, 11, 22)
-    start = today - timedelta(days=args.days - 1)
-    now = datetime.combine(today, datetime.min.time(), tzinfo=UTC) + timedelta(hours=23)
-    bid, stores, staff = setup(db, now)
+def existing(db: Database) -> tuple[int, list[int], list[int]]:
+    with db.read() as conn:
+        bid = conn.exec_driver_sql("SELECT max(id) FROM businesses").scalar_one()
+        stores = [
+            r[0]
+            for r in conn.exec_driver_sql(
+                f"SELECT id FROM locations WHERE business_id = {bid} ORDER BY id"
+            )
+        ]
+        staff = [
+            r[0]
+            for r in conn.exec_driver_sql(
+                f"SELECT id FROM staff_users WHERE business_id = {bid} ORDER BY id"
+            )
+        ]
+    return bid, stores, staff
+
+
+def generate(
+    db: Database,
+    args: argparse.Namespace,
+    start: date,
+    bid: int,
+    stores: list[int],
+    staff: list[int],
+) -> None:
     generator = Generator(args, start, bid, stores, staff)
     began = time.perf_counter()
     with Progress() as progress:
@@ -319,6 +328,32 @@ def main() -> None:
         f"generated {args.members:,} members and {args.purchases:,} purchases in "
         f"{time.perf_counter() - began:.0f} s on {db.engine.dialect.name}"
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=1_000_000)
+    parser.add_argument("--purchases", type=int, default=10_000_000)
+    parser.add_argument("--days", type=int, default=730)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--database-url")
+    parser.add_argument("--keep", help="SQLite file to write (kept after the run)")
+    parser.add_argument(
+        "--measure-only", action="store_true", help="time the KPIs of a database made before"
+    )
+    args = parser.parse_args()
+    path = Path(args.keep) if args.keep else Path(tempfile.mkdtemp()) / "dashboard.db"
+    db = Database(args.database_url or f"sqlite:///{path}")
+    upgrade(db)
+    today = date(2026, 11, 22)
+    start = today - timedelta(days=args.days - 1)
+    now = datetime.combine(today, datetime.min.time(), tzinfo=UTC) + timedelta(hours=23)
+    if args.measure_only:
+        bid, stores, staff = existing(db)
+    else:
+        bid, stores, staff = setup(db, now)
+        generate(db, args, start, bid, stores, staff)
     results = measure(db, bid, stores, staff, today, now, args.repeat)
     print(f"\n{'view':30} {'KPI':45} {'median ms':>10} {'of target':>10}")
     for view, name, ms in results:
