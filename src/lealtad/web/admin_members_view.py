@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.numbers import format_currency, format_decimal
 from sqlalchemy import Connection, select
 
+from lealtad.analytics.tables import member_stats
 from lealtad.comms.tables import messages
 from lealtad.errors import NotFound
 from lealtad.kit.clock import as_utc
@@ -28,6 +30,7 @@ from lealtad.tenancy import store as tenancy_store
 from lealtad.tiers.api import tier_out as tier_of
 from lealtad.web import admin_members_ledger
 from lealtad.web.i18n import translator
+from lealtad.web.segment_labels import segment_label
 from lealtad.web.sessions import StaffSession
 
 LOCALES = {"es": "es_ES", "en": "en_GB"}
@@ -216,6 +219,11 @@ def detail(
         "location_names": locations,
         "referrer": referrer,
         "balances": _balances(conn, bid, member_id, definition),
+        "value": conn.execute(
+            select(member_stats).where(
+                member_stats.c.member_id == member_id, member_stats.c.business_id == bid
+            )
+        ).first(),
         "tier": _tier(conn, staff, member_id, now, definition),
         "lines": lines,
         "older": older,
@@ -226,4 +234,5 @@ def detail(
         "account": account_labels(conn, bid, definition, lang),
         "actor": actor,
         "fmt": Formats(business, lang),
+        "segment": partial(segment_label, _=translator(lang)),
     }
