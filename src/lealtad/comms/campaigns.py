@@ -1,14 +1,18 @@
-"""Campaigns: a message the business writes in both languages for members of some tiers or
-tags (or all), sent at a set time through the same rules as every marketing message."""
+"""Campaigns: a message the business writes in both languages for members of some tiers, tags or
+segments (or all), sent at a set time through the same rules as every marketing message."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Connection, func, insert, select, update
 
+from lealtad.analytics import segments as member_segments
+from lealtad.analytics import uplift
+from lealtad.analytics.tables import member_stats
 from lealtad.comms.messages import channels_for
 from lealtad.comms.tables import campaigns, messages
 from lealtad.errors import Conflict, Invalid, NotFound
@@ -36,6 +40,12 @@ class CampaignIn(BaseModel):
     body: Texts
     tiers: list[str] = Field(default_factory=list, max_length=50)
     tags: list[str] = Field(default_factory=list, max_length=50)
+    segments: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description='RFM segments of the last refresh ("at_risk", "lost"...) or experiment arms '
+        '("exp:<slug>:<arm>"); a member in any of them is reached',
+    )
     send_at: datetime | None = Field(default=None, description="now if omitted")
     survey_id: int | None = Field(
         default=None,
@@ -43,6 +53,20 @@ class CampaignIn(BaseModel):
         le=MAX_ID,
         description="an open survey: each member's e-mail carries their own link to answer it",
     )
+
+    @field_validator("segments")
+    @classmethod
+    def _known_segments(cls, values: list[str]) -> list[str]:
+        unknown = [
+            v for v in values if v not in member_segments.RFM_SEGMENTS and not _ARM.fullmatch(v)
+        ]
+        if unknown:
+            raise ValueError(f"unknown segments: {', '.join(unknown)}")
+        return list(dict.fromkeys(values))
+
+
+# An experiment arm's segment, as analytics.segments.experiment_segment writes it.
+_ARM = re.compile(r"^exp:([a-z0-9][a-z0-9_-]{0,39}):([a-z0-9][a-z0-9_-]{0,31})$")
 
 
 class CampaignOut(BaseModel):
@@ -57,11 +81,17 @@ class CampaignOut(BaseModel):
     recipients: int
     delivery: dict[str, int]
     survey_id: int | None = None
+    segments: list[str] = Field(default_factory=list)
 
 
 # The campaigns table has no survey column (schema 0007 did not add one), so the survey rides in
-# the body JSON beside the two texts; `get` keeps it out of the body it shows.
+# the body JSON beside the two texts; `get` keeps it out of the body it shows. So do the segments.
 SURVEY_KEY = "survey_id"
+SEGMENTS_KEY = "segments"
+
+
+def _texts(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if k not in (SURVEY_KEY, SEGMENTS_KEY)}
 
 
 def _check_survey(conn: Connection, business_id: int, survey_id: int, send_at: datetime) -> None:
@@ -88,6 +118,8 @@ def create(conn: Connection, business_id: int, data: CampaignIn, actor: str, now
     if data.survey_id is not None:
         _check_survey(conn, business_id, data.survey_id, send_at)
         body[SURVEY_KEY] = data.survey_id
+    if data.segments:
+        body[SEGMENTS_KEY] = data.segments
     return int(
         conn.execute(
             insert(campaigns)
@@ -128,7 +160,7 @@ def get(conn: Connection, business_id: int, campaign_id: int) -> CampaignOut:
         id=row.id,
         name=row.name,
         subject=row.subject,
-        body={k: v for k, v in row.body.items() if k != SURVEY_KEY},
+        body=_texts(row.body),
         tiers=row.tiers,
         tags=row.tags,
         send_at=as_utc(row.send_at),
@@ -136,6 +168,7 @@ def get(conn: Connection, business_id: int, campaign_id: int) -> CampaignOut:
         recipients=row.recipients,
         delivery={str(k): int(v) for k, v in delivery.items()},
         survey_id=row.body.get(SURVEY_KEY),
+        segments=row.body.get(SEGMENTS_KEY, []),
     )
 
 
@@ -160,7 +193,7 @@ def cancel(conn: Connection, business_id: int, campaign_id: int) -> CampaignOut:
     return get(conn, business_id, campaign_id)
 
 
-def _audience(conn: Connection, business_id: int, row: Any) -> list[Any]:
+def _audience(conn: Connection, business_id: int, row: Any, now: datetime) -> list[Any]:
     query = (
         select(
             members.c.id,
@@ -168,22 +201,40 @@ def _audience(conn: Connection, business_id: int, row: Any) -> list[Any]:
             members.c.tags,
             members.c.consent,
             tier_status.c.tier_id,
+            member_stats.c.segment,
         )
         .outerjoin(
             tier_status,
             (tier_status.c.business_id == members.c.business_id)
             & (tier_status.c.member_id == members.c.id),
         )
+        .outerjoin(member_stats, member_stats.c.member_id == members.c.id)
         .where(members.c.business_id == business_id, members.c.status == "active")
     )
+    wanted = set(row.body.get(SEGMENTS_KEY, []))
+    # Experiment arms as analytics.segments.of_member sees them: arms of experiments running now.
+    running = dict(member_segments.running_experiments(conn, business_id, now)) if wanted else {}
+    arms = [
+        (slug, arm, running[slug])
+        for slug, arm in (m.groups() for m in map(_ARM.fullmatch, wanted) if m)
+        if slug in running
+    ]
     chosen = []
     for member in conn.execute(query):
         if row.tiers and member.tier_id not in row.tiers:
             continue
         if row.tags and not set(row.tags) & set(member.tags):
             continue
+        if wanted and not _in_segments(member, wanted, arms):
+            continue
         chosen.append(member)
     return chosen
+
+
+def _in_segments(member: Any, wanted: set[str], arms: list[tuple[str, str, Any]]) -> bool:
+    if member.segment in wanted:
+        return True
+    return any(uplift.assign(slug, member.id, weights) == arm for slug, arm, weights in arms)
 
 
 def _open_survey(conn: Connection, business_id: int, row: Any, now: datetime) -> int | None:
@@ -233,9 +284,9 @@ def release_due(
     ).all()
     queued = 0
     for row in due:
-        audience = _audience(conn, business_id, row)
+        audience = _audience(conn, business_id, row, now)
         survey_id = _open_survey(conn, business_id, row, now)
-        body = {k: v for k, v in row.body.items() if k != SURVEY_KEY}
+        body = _texts(row.body)
         for member in audience:
             for channel in channels_for(conn, business_id, member.id, member.consent):
                 conn.execute(
