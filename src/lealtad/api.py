@@ -36,6 +36,7 @@ from lealtad.tiers.api import router as tiers_router
 from lealtad.web import sessions
 from lealtad.web.admin import router as admin_router
 from lealtad.web.admin_audit import router as admin_audit_router
+from lealtad.web.admin_customers import router as admin_customers_router
 from lealtad.web.admin_keys import router as admin_keys_router
 from lealtad.web.admin_members import router as admin_members_router
 from lealtad.web.admin_members_actions import router as admin_members_actions_router
@@ -98,6 +99,7 @@ def create_app(
         admin_staff_router,
         admin_keys_router,
         admin_audit_router,
+        admin_customers_router,
         admin_members_router,
         admin_members_actions_router,
         wallet_router,
