@@ -164,6 +164,7 @@ def amount_text(amount: int, unit: str, lang: str) -> str:
     return f"{format_decimal(amount, locale=lang)} {one if amount == 1 else many}"
 
 
+# The nudge says a visit "counts" rather than "earns points": a stamp-card program earns stamps.
 _SENTENCES = {
     "es": {
         "new": "Ya puedes canjear {reward} por {cost}: ¡todavía no lo has probado!",
