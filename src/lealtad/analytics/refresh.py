@@ -10,7 +10,7 @@ t_x = last minus first purchase day, T = today minus the first purchase day.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -19,17 +19,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import (
-    BigInteger,
-    Connection,
-    bindparam,
-    cast,
-    delete,
-    func,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import BigInteger, Connection, bindparam, cast, delete, func, insert, select, update
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from lealtad.analytics import clv, rfm, rollups
@@ -88,29 +78,25 @@ class Figures:
         return np.maximum(self.today - self.first_day, 0)
 
 
-class _Stopwatch:
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-
-    @contextmanager
-    def lap(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
-        yield
-        self.seconds[name] = round(time.perf_counter() - start, 3)
-
-
 def refresh(conn: Connection, business_id: int, now: datetime) -> RefreshResult:
     """Scores every member of the business and stores the "rfm" and "clv" snapshots. Running it
     again with the same data and `now` writes the same values."""
-    watch = _Stopwatch()
+    seconds: dict[str, float] = {}
+
+    @contextmanager
+    def lap(name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        seconds[name] = round(time.perf_counter() - start, 3)
+
     at = naive_utc(now)
-    with watch.lap("load"):
+    with lap("load"):
         figures = load(conn, business_id, now)
-    with watch.lap("score"):
+    with lap("score"):
         scores = rfm.score(figures.recency_days, figures.visit_days, figures.spend)
-    with watch.lap("model"):
+    with lap("model"):
         valuation = value(figures)
-    with watch.lap("write"):
+    with lap("write"):
         _write(conn, business_id, figures, scores, valuation, at)
         unscored = _clear_unscored(conn, business_id)
         _store(conn, business_id, "rfm", at, _rfm_payload(figures, scores, unscored, at))
@@ -124,7 +110,7 @@ def refresh(conn: Connection, business_id: int, now: datetime) -> RefreshResult:
         segments={name: int(c) for name, c in zip(RFM_SEGMENTS, counts, strict=True)},
         model_fitted=valuation.fitted,
         model_reason=valuation.reason,
-        seconds=watch.seconds,
+        seconds=seconds,
     )
 
 
@@ -150,9 +136,13 @@ def load(conn: Connection, business_id: int, now: datetime) -> Figures:
         .order_by(ms.member_id)
     )
     compiled = _compile(conn, query)
+    # Parameters in the driver's own style: in order for SQLite's "?", by name for psycopg.
+    params = compiled.params
+    if compiled.positional:
+        params = tuple(params[k] for k in compiled.positiontup or [])
     cursor = conn.connection.cursor()
     try:
-        cursor.execute(str(compiled), _driver_params(compiled, compiled.params))
+        cursor.execute(str(compiled), params)
         table = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 5)
     finally:
         cursor.close()
@@ -182,14 +172,6 @@ def _compile(conn: Connection, statement: Any) -> SQLCompiler:
     compiled = statement.compile(dialect=conn.dialect)
     assert isinstance(compiled, SQLCompiler)
     return compiled
-
-
-def _driver_params(compiled: SQLCompiler, values: Mapping[str, Any]) -> Any:
-    """Parameters in the driver's own style: a tuple in order for SQLite's "?", a dict for
-    psycopg's named parameters."""
-    if compiled.positional:
-        return tuple(values[k] for k in compiled.positiontup or [])
-    return dict(values)
 
 
 def _local_days(utc_seconds: Ints, tz: ZoneInfo) -> Ints:
