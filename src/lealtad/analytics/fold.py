@@ -101,6 +101,11 @@ def purchase(
         # Distinct visiting members per day, week and month; purchases that arrive out of order
         # (an earlier day than the last one seen) are not counted as a new visit.
         where.add(tally, "visitors", day, 1)
+        # Each member counted once, on the day of their last visit, at their home location: the
+        # dashboard's active and lapsed counts are then sums over a few days, not over members.
+        if last is not None:
+            tally.add("last_visit", last, -1, location=figures.location_id, shard=shard)
+        tally.add("last_visit", day, 1, location=figures.location_id, shard=shard)
         if last is None or week_start(day) != week_start(last):
             where.add(tally, "visitors.week", week_start(day), 1)
         if last is None or month_start(day) != month_start(last):

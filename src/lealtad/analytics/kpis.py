@@ -10,12 +10,12 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, case, func, select
 
-from lealtad.analytics import preferences
+from lealtad.analytics import preferences, rollups
 from lealtad.analytics.fold import month_start
 from lealtad.analytics.periods import Scope, bucket_of
-from lealtad.analytics.tables import counters, member_stats
+from lealtad.analytics.tables import counters
 from lealtad.errors import NotFound
 from lealtad.rewards.donations import list_causes
 from lealtad.rewards.tables import ratings, rewards
@@ -97,22 +97,25 @@ def _visitors_metric(scope: Scope) -> str:
 
 
 def members_activity(conn: Connection, scope: Scope, now: datetime) -> Kpi:
-    """New members per bucket and visiting members per bucket; active (30 and 90 days) and
-    lapsed members as of now, for the members enrolled at the scope's location if one is set."""
+    """New members per bucket and visiting members per bucket; active (a visit in the last 30 or
+    90 local days, today included) and lapsed (none in 90) members as of now, for the members
+    enrolled at the scope's location if one is set."""
     labels = scope.buckets()
     got = sums(conn, scope, ["enrolments", _visitors_metric(scope)])
-    ms = member_stats.c
-    where = [ms.business_id == scope.business_id]
+    today = rollups.local_day(conn, scope.business_id, now)
+    c = counters.c
+    where = [c.business_id == scope.business_id, c.metric == "last_visit"]
     if scope.location_id is not None:
-        where.append(ms.enrolled_location_id == scope.location_id)
-    naive_now = now.replace(tzinfo=None)
-
-    def count(*extra: Any) -> int:
-        return int(conn.execute(select(func.count()).where(*where, *extra)).scalar_one())
-
-    active_30 = count(ms.last_purchase_at >= naive_now - timedelta(days=30))
-    active_90 = count(ms.last_purchase_at >= naive_now - timedelta(days=90))
-    lapsed = count(ms.last_purchase_at < naive_now - timedelta(days=90))
+        where.append(c.location_id == scope.location_id)
+    # Members by the day of their last visit: a few rows per day, however many members there are.
+    last_days = conn.execute(
+        select(
+            func.sum(case((c.day > today - timedelta(days=30), c.value), else_=0)),
+            func.sum(case((c.day > today - timedelta(days=90), c.value), else_=0)),
+            func.sum(case((c.day <= today - timedelta(days=90), c.value), else_=0)),
+        ).where(*where)
+    ).one()
+    active_30, active_90, lapsed = (int(v or 0) for v in last_days)
     total = _members_total(conn, scope)
     new = got[("enrolments", "")]
     return Kpi(
