@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from lealtad.analytics.cli import analytics_app, report
 from lealtad.config import Settings, load_settings
 from lealtad.db.engine import Database
 from lealtad.errors import LealtadError
@@ -28,6 +29,8 @@ app.add_typer(business_app, name="business")
 app.add_typer(apikey_app, name="apikey")
 jobs_app = typer.Typer(help="Scheduled jobs / tareas programadas", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(analytics_app, name="analytics")
+app.command("report")(report)
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -193,8 +196,8 @@ def worker(
 
 @jobs_app.command("run")
 def jobs_run() -> None:
-    """Birthdays, anniversaries, tier review, unlocking and expiry; safe to run again /
-    cumpleaños, aniversarios, revisión de niveles, desbloqueo y caducidad."""
+    """Birthdays, anniversaries, tier review, unlocking and expiry, analytics scores and
+    reports; safe to run again / cumpleaños, aniversarios, niveles, caducidad e informes."""
     from lealtad.events.jobs import run_daily
     from lealtad.tenancy import store as tenancy_store
 
@@ -206,12 +209,17 @@ def jobs_run() -> None:
     for business_id in ids:
         with db.transaction() as conn:
             done = run_daily(
-                conn, business_id, now, settings.effective_secret_key, settings.public_base_url
+                conn,
+                business_id,
+                now,
+                settings.effective_secret_key,
+                settings.public_base_url,
+                settings=settings,
             )
         out.print(
             f"business {business_id}: birthdays {done.birthdays}, anniversaries "
             f"{done.anniversaries}, tier changes {done.tier_changes}, unlocked {done.unlocked}, "
-            f"expired {done.expired}"
+            f"expired {done.expired}, reports sent {done.reports}"
         )
 
 

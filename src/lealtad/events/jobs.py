@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 
+from lealtad.analytics import reports
 from lealtad.comms import campaigns, reminders
+from lealtad.config import Settings
 from lealtad.events import service as events
 from lealtad.events.schemas import EventIn
 from lealtad.ledger.maturity import settle
@@ -33,13 +35,21 @@ class DailyRun:
     campaign_messages: int = 0
     monthly_summaries: int = 0
     win_back: int = 0
+    reports: int = 0
 
 
 def run_daily(
-    conn: Connection, business_id: int, now: datetime, secret_key: str, base_url: str = ""
+    conn: Connection,
+    business_id: int,
+    now: datetime,
+    secret_key: str,
+    base_url: str = "",
+    *,
+    settings: Settings | None = None,
 ) -> DailyRun:
     """`base_url` is where this server is reached from outside: campaign e-mails link to their
-    survey with it (without it they carry only the link's signed token in their context)."""
+    survey with it (without it they carry only the link's signed token in their context).
+    With `settings`, the scheduled analytics reports due are sent too."""
     business = tenancy_store.business(conn, business_id)
     tz = ZoneInfo(business.timezone)
     today = now.astimezone(tz).date()
@@ -74,7 +84,11 @@ def run_daily(
         done.unlocked += settled.unlocked_units
         done.expired += settled.expired_units
         if not (settled.unlocked_lots or settled.expired_lots):
-            return done
+            break
+    if settings is not None:
+        # Last, so that yesterday's figures include the points that expired until now.
+        done.reports = reports.daily_jobs(conn, business_id, now, settings)
+    return done
 
 
 def _event(
