@@ -8,6 +8,8 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from lealtad import __version__
+from lealtad.analytics.api import router as analytics_router
+from lealtad.analytics.experiments_api import router as experiments_router
 from lealtad.comms.api import router as messages_router
 from lealtad.comms.pages import router as unsubscribe_router
 from lealtad.comms.webhooks_api import router as webhooks_router
@@ -35,12 +37,15 @@ from lealtad.tenancy.api import router as tenancy_router
 from lealtad.tiers.api import router as tiers_router
 from lealtad.web import sessions
 from lealtad.web.admin import router as admin_router
+from lealtad.web.admin_analytics import router as admin_analytics_router
 from lealtad.web.admin_audit import router as admin_audit_router
 from lealtad.web.admin_customers import router as admin_customers_router
+from lealtad.web.admin_experiments import router as admin_experiments_router
 from lealtad.web.admin_keys import router as admin_keys_router
 from lealtad.web.admin_members import router as admin_members_router
 from lealtad.web.admin_members_actions import router as admin_members_actions_router
 from lealtad.web.admin_program import router as admin_program_router
+from lealtad.web.admin_reports import router as admin_reports_router
 from lealtad.web.admin_rewards import router as admin_rewards_router
 from lealtad.web.admin_settings import router as admin_settings_router
 from lealtad.web.admin_staff import router as admin_staff_router
@@ -85,6 +90,8 @@ def create_app(
         events_router,
         surveys_router,
         tiers_router,
+        analytics_router,
+        experiments_router,
         webhooks_router,
         messages_router,
         public_members_router,
@@ -92,6 +99,7 @@ def create_app(
         unsubscribe_router,
         survey_pages_router,
         admin_router,
+        admin_analytics_router,
         admin_program_router,
         admin_rewards_router,
         two_step_router,
@@ -100,8 +108,10 @@ def create_app(
         admin_keys_router,
         admin_audit_router,
         admin_customers_router,
+        admin_experiments_router,
         admin_members_router,
         admin_members_actions_router,
+        admin_reports_router,
         wallet_router,
         wallet_card_router,
         wallet_rewards_router,

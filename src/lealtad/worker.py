@@ -33,6 +33,7 @@ def run_once(db: Database, settings: Settings, clock: Clock) -> dict[int, DailyR
                     clock.now(),
                     settings.effective_secret_key,
                     settings.public_base_url,
+                    settings=settings,
                 )
         except Exception:
             log.exception("daily jobs failed for business %s", business_id)
