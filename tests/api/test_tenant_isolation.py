@@ -299,6 +299,15 @@ def create_resources(client: TestClient, b: Shop) -> Resources:
 
     SAMPLE_BODIES[ResponseIn] = {"member_id": member["id"], "answers": {"score": 4}}
 
+    experiment = {
+        "slug": "b-test",
+        "name": "B's test",
+        "arms": [{"name": "control"}, {"name": "b"}],
+    }
+    resp = client.post(f"{API}/experiments", json=experiment, headers=owner)
+    assert resp.status_code == 201, resp.text
+    experiment_id = resp.json()["id"]
+
     resp = client.get(f"{API}/members/{member['id']}", headers=owner)
     assert resp.status_code == 200, resp.text
     return Resources(
@@ -317,6 +326,7 @@ def create_resources(client: TestClient, b: Shop) -> Resources:
             "campaign_id": campaign_id,
             "webhook_endpoint_id": webhook_endpoint_id,
             "survey_id": survey_id,
+            "experiment_id": experiment_id,
         },
         member=resp.json(),
         receipt_id=receipt["receipt_id"],
