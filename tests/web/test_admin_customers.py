@@ -76,12 +76,9 @@ def test_the_refresh_needs_the_form_token_and_a_manager(client, shop: Shop) -> N
     assert refused.status_code == 403
 
 
-def test_with_enough_history_the_page_shows_the_value_distribution_and_top_members(
-    client, db: Database, shop: Shop, clock: FixedClock
-) -> None:
-    """Eighty members whose visits follow the BG/NBD story (simulated with a fixed seed): the
-    value models fit, and the page shows the total, the median, the parameters and the members
-    with the highest predicted value."""
+def _simulated(db: Database, shop: Shop, clock: FixedClock, *, same_spend: bool) -> None:
+    """Eighty members whose visits follow the BG/NBD story (a fixed seed); their orders follow
+    Gamma-Gamma's story, or all cost 15.00 when `same_spend`."""
     rng = np.random.default_rng(5)
     x, t_x, _ = simulate_bgnbd(BgNbd(r=0.8, alpha=20.0, a=0.8, b=2.5), 80, 180, rng)
     start = clock.at
@@ -95,24 +92,52 @@ def test_with_enough_history_the_page_shows_the_value_distribution_and_top_membe
             nu = rng.gamma(4.0, 1 / 15.0)
             for visit, day in enumerate(days[: repeats + 1]):
                 at = start + timedelta(days=day, hours=1)
+                amount = 1500 if same_spend else max(1, int(100 * rng.gamma(6.0, 1 / nu)))
                 body = PurchaseIn(
                     receipt_id=f"V{i}-{visit}",
-                    amount=max(1, int(100 * rng.gamma(6.0, 1 / nu))),
+                    amount=amount,
                     currency="EUR",
                     member_id=member,
                     occurred_at=at,
                 )
                 purchases.record(conn, shop.principal(), body, secret_key="s", now=at)
     clock.at = start + timedelta(days=180)
+
+
+def test_with_enough_history_the_page_shows_the_value_distribution_and_top_members(
+    client, db: Database, shop: Shop, clock: FixedClock
+) -> None:
+    """The value models fit, and the page shows the total, the median, the parameters and the
+    members with the highest predicted value."""
+    _simulated(db, shop, clock, same_spend=False)
     csrf = admin_login(client, shop)
     client.post("/admin/customers/refresh", data={"csrf": csrf})
     page = client.get("/admin/customers?lang=en").text
     assert 'data-kpi="clv-total">€' in page, re.findall(r'clv-reason">[^<]*', page)
     assert 'data-kpi="clv-median">€' in page
     assert "r=" in page
+    assert "q=" in page
     assert "Customers with the highest predicted value" in page
     rows = list(csv.DictReader(io.StringIO(client.get("/admin/customers/value.csv").text)))
     assert len(rows) == 80
     values = [int(r["predicted_value_12m_minor"]) for r in rows]
     assert values == sorted(values, reverse=True)
     assert all(0 <= float(r["p_alive"]) <= 1 for r in rows)
+
+
+def test_when_everyone_spends_the_same_the_value_uses_the_overall_mean_spend(
+    client, db: Database, shop: Shop, clock: FixedClock
+) -> None:
+    """Gamma-Gamma cannot be fitted when every order costs 15.00; each member's predicted value
+    is then their expected visits × 15.00, and the page says why."""
+    _simulated(db, shop, clock, same_spend=True)
+    csrf = admin_login(client, shop)
+    client.post("/admin/customers/refresh", data={"csrf": csrf})
+    page = client.get("/admin/customers?lang=en").text
+    assert 'data-kpi="clv-note">' in page
+    assert "q=" not in page
+    rows = list(csv.DictReader(io.StringIO(client.get("/admin/customers/value.csv").text)))
+    assert len(rows) == 80
+    for row in rows:
+        expected = round(float(row["expected_visits_12m"]) * 1500)
+        assert abs(int(row["predicted_value_12m_minor"]) - expected) <= 1, row

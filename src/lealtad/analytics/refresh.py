@@ -255,13 +255,20 @@ def value(figures: Figures) -> Valuation:
     try:
         gg = clv.fit_gamma_gamma(figures.visit_days[returning], mean[returning])
     except clv.NotEnoughHistory as exc:
-        return Valuation(False, str(exc), bg, None, alive, visits)
+        # Spend per visit that barely varies between members is the case where Gamma-Gamma's
+        # shrinkage ends at the overall mean; predicting with that mean still ranks members by
+        # their expected visits, which is most of what the value says.
+        overall = float(np.maximum(figures.spend, 0).sum() / figures.visit_days.sum())
+        note = f"{exc} {_OVERALL_MEAN}"
+        flat = np.rint(visits * overall).astype(np.int64)
+        return Valuation(True, note, bg, None, alive, visits, flat)
     predicted = visits * clv.expected_spend(gg, figures.visit_days, mean)
     if not np.all(np.isfinite(predicted)):
         return Valuation(False, _NOT_FINITE, bg, gg, alive, visits)
     return Valuation(True, None, bg, gg, alive, visits, np.rint(predicted).astype(np.int64))
 
 
+_OVERALL_MEAN = "Spend is predicted with the overall mean spend per visit."
 _NOT_FINITE = "The fitted model gave no usable predictions; collect more history and try again."
 
 
