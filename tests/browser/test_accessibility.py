@@ -82,6 +82,10 @@ def test_the_member_staff_and_admin_screens_pass_an_accessibility_audit(
             "/admin/settings",
             "/admin/audit",
             "/admin/two-step",
+            "/admin/analytics",
+            "/admin/customers",
+            "/admin/experiments",
+            "/admin/reports",
             "/counter",
             f"/counter/members/{member}",
         ):
