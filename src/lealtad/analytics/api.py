@@ -217,7 +217,7 @@ def cohorts(caller: Reader, query: Scoped, db: Db, now: Now) -> CohortsOut:
     within 30, 31-60 and 61-90 days, and first rewards within 90 days. Business-wide."""
     with db.read() as conn:
         scope, out = _open(conn, caller, query, now)
-        rows = kpis.cohorts(conn, scope.business_id, scope.start, scope.end)
+        rows = kpis.cohorts(conn, scope.business_id, scope.start, scope.end, scope.location_id)
     return CohortsOut(scope=out, rows=[CohortRow(**r) for r in rows])
 
 
@@ -225,7 +225,7 @@ def cohorts(caller: Reader, query: Scoped, db: Db, now: Now) -> CohortsOut:
 def cohorts_csv(caller: Reader, query: Scoped, db: Db, now: Now) -> Response:
     with db.read() as conn:
         scope, _out = _open(conn, caller, query, now)
-        rows = kpis.cohorts(conn, scope.business_id, scope.start, scope.end)
+        rows = kpis.cohorts(conn, scope.business_id, scope.start, scope.end, scope.location_id)
     return csv_response(_filename("cohorts", scope), COHORT_COLUMNS, rows)
 
 

@@ -267,7 +267,9 @@ def _value_per_unit(conn: Connection, business_id: int, unit: str, now: datetime
     return Decimal(per_point) if per_point else None
 
 
-def cohorts(conn: Connection, business_id: int, first: date, last: date) -> list[dict[str, Any]]:
+def cohorts(
+    conn: Connection, business_id: int, first: date, last: date, location_id: int | None = None
+) -> list[dict[str, Any]]:
     """Per monthly enrolment cohort: its size, the share that came back in days 1-30, 31-60 and
     61-90, and the share that reached a first reward within 90 days with the median days."""
     c = counters.c
@@ -277,6 +279,8 @@ def cohorts(conn: Connection, business_id: int, first: date, last: date) -> list
             c.business_id == business_id,
             c.metric.in_(["cohort.members", "cohort.retained", "cohort.first_reward"]),
             c.day.between(month_start(first), last),
+            # A cohort's location is where its members enrolled.
+            *([c.location_id == location_id] if location_id is not None else []),
         )
         .group_by(c.metric, c.dim, c.day)
     )
@@ -328,7 +332,7 @@ def median_of_counts(counts: dict[int, int]) -> float | None:
 
 def first_reward(conn: Connection, scope: Scope) -> Kpi:
     """New members of the period's cohorts who reached a first reward within 90 days."""
-    rows = cohorts(conn, scope.business_id, scope.start, scope.end)
+    rows = cohorts(conn, scope.business_id, scope.start, scope.end, scope.location_id)
     members_n = sum(r["members"] for r in rows)
     merged: dict[int, int] = defaultdict(int)
     c = counters.c
@@ -338,6 +342,7 @@ def first_reward(conn: Connection, scope: Scope) -> Kpi:
             c.business_id == scope.business_id,
             c.metric == "cohort.first_reward",
             c.day.between(month_start(scope.start), scope.end),
+            *([c.location_id == scope.location_id] if scope.location_id is not None else []),
         )
         .group_by(c.dim)
     ):
@@ -355,7 +360,7 @@ def first_reward(conn: Connection, scope: Scope) -> Kpi:
 
 
 def retention(conn: Connection, scope: Scope) -> Kpi:
-    rows = cohorts(conn, scope.business_id, scope.start, scope.end)
+    rows = cohorts(conn, scope.business_id, scope.start, scope.end, scope.location_id)
     return Kpi(
         "retention",
         "percent",

@@ -81,7 +81,7 @@ def notes(_: Translate) -> dict[str, str]:
             "Follows the period for the whole business: the points ledger is not kept per location or staff member."
         ),
         "cohorts": _(
-            "Members who joined in the period's months, whole business; the location and the staff member do not apply."
+            "Members who joined in the period's months, at the location where they joined; the staff member does not apply."
         ),
         "staff": _("Follows the period and the location; every staff member is listed."),
         "rewards": _("Follows the period for the whole business; ratings are of all time."),
@@ -96,7 +96,7 @@ def tags(_: Translate) -> dict[str, str]:
         "joined": _("Period · location joined · who enrolled"),
         "status": _("Today · location joined"),
         "ledger": _("Period · whole business"),
-        "cohorts": _("Months joined · whole business"),
+        "cohorts": _("Months joined · location joined"),
     }
 
 
