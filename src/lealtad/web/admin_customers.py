@@ -28,7 +28,7 @@ TOP_MEMBERS = 20
 CSV_MEMBERS = 10_000
 
 
-def _top_members(conn: Connection, business_id: int, limit: int) -> list[Any]:
+def top_members(conn: Connection, business_id: int, limit: int) -> list[Any]:
     ms = member_stats.c
     return list(
         conn.execute(
@@ -58,7 +58,7 @@ def _view(conn: Connection, business_id: int) -> dict[str, Any]:
         "rfm": found_rfm[1] if found_rfm else None,
         "rfm_at": found_rfm[0] if found_rfm else None,
         "clv": found_clv[1] if found_clv else None,
-        "top": _top_members(conn, business_id, TOP_MEMBERS),
+        "top": top_members(conn, business_id, TOP_MEMBERS),
     }
 
 
@@ -149,7 +149,7 @@ def grid_csv(staff: CurrentManager, db: Db) -> Response:
 def value_csv(staff: CurrentManager, db: Db, now: Now) -> Response:
     """Members by predicted value, highest first (the first ten thousand)."""
     with db.read() as conn:
-        rows = _top_members(conn, staff.business_id, CSV_MEMBERS)
+        rows = top_members(conn, staff.business_id, CSV_MEMBERS)
     columns = [
         ("member_id", "member_id"),
         ("card_number", "card_number"),
