@@ -116,7 +116,9 @@ def test_the_unsubscribe_link_works_end_to_end_and_stops_marketing_mail(
         statuses = [
             r.status
             for r in conn.execute(
-                select(messages_table).where(messages_table.c.member_id == member)
+                select(messages_table)
+                .where(messages_table.c.member_id == member)
+                .order_by(messages_table.c.id)
             )
         ]
     assert statuses == ["sent", "unsubscribed"]
