@@ -68,6 +68,8 @@ member_stats = Table(
     Index("ix_member_stats_recent", "business_id", "last_purchase_at"),
     Index("ix_member_stats_spend", "business_id", "spend"),
     Index("ix_member_stats_segment", "business_id", "segment"),
+    # The customers page lists the highest predicted values first.
+    Index("ix_member_stats_value", "business_id", "predicted_value"),
 )
 
 # The latest output of a batch computation (segments, Pareto, value model) for the dashboard.
