@@ -21,6 +21,7 @@ import uvicorn
 from fastapi.responses import Response
 from playwright.sync_api import Page, sync_playwright
 
+from lealtad.analytics import refresh
 from lealtad.api import create_app
 from lealtad.config import Settings
 from lealtad.db.engine import Database
@@ -75,6 +76,9 @@ def main() -> None:
     db = Database(f"sqlite:///{work / 'lealtad.db'}")
     upgrade(db)
     info = seed(db, datetime.now(UTC))
+    with db.transaction() as conn:
+        # The customers page shows the nightly scoring; run it once for the pictures.
+        refresh.refresh(conn, info.business_id, datetime.now(UTC))
     member = info.member_ids[0]
     server = uvicorn.Server(
         uvicorn.Config(
@@ -117,6 +121,8 @@ def main() -> None:
                     ("admin-program", "/admin/program"),
                     ("admin-member", f"/admin/members/{member}"),
                     ("admin-messages", "/admin"),
+                    ("admin-analytics", "/admin/analytics"),
+                    ("admin-customers", "/admin/customers"),
                 ):
                     page.goto(f"{base}{path}?lang={lang}")
                     page.screenshot(path=out / f"{name}-{lang}.png", full_page=True)
