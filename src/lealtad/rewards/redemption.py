@@ -88,7 +88,8 @@ def redeem(
         reward.visible_tiers,
         reward.visible_segments,
         tiers.current(conn, bid, member.id),
-        segments.of_member(conn, bid, member.id, now),
+        # Only a reward limited to segments needs the member's (two queries on this hot path).
+        segments.of_member(conn, bid, member.id, now) if reward.visible_segments else (),
     ):
         raise Conflict(
             "this reward is not offered to this member's tier", code="reward_not_for_member"
