@@ -108,6 +108,6 @@ def live(sqlite_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
 def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(locale="es-ES")
     opened = context.new_page()
-    opened.set_default_timeout(10_000)
+    opened.set_default_timeout(20_000)
     yield opened
     context.close()

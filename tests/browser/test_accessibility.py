@@ -36,7 +36,7 @@ def test_the_member_staff_and_admin_screens_pass_an_accessibility_audit(
 ) -> None:
     shop = make_shop(live.db, datetime.now(UTC), members_count=1)
     member = shop.members[0]
-    api = httpx.Client(base_url=live.url, headers=shop.auth())
+    api = httpx.Client(base_url=live.url, headers=shop.auth(), timeout=30)
     reward = {"slug": "mug", "kind": "free_product", "sku": "MUG", "cost": 5}
     reward["title"] = {"es": "Taza", "en": "Mug"}
     assert api.post("/api/v1/rewards", json=reward).status_code == 201

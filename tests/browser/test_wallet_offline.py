@@ -21,7 +21,7 @@ def test_the_card_opens_offline_after_one_visit(live: LiveServer, browser) -> No
     context.add_cookies([{"name": sessions.MEMBER_COOKIE, "value": value, "url": live.url}])
     try:
         page = context.new_page()
-        page.set_default_timeout(10_000)
+        page.set_default_timeout(30_000)
         page.goto(f"{live.url}/w/{shop.slug}")
         number = page.locator("[data-card-number]").first.inner_text()
         # Once the worker is active and controls the page, a visit stores the card for later.
