@@ -4,6 +4,7 @@ from lealtad.analytics import tables as analytics_tables
 from lealtad.comms import tables as comms_tables
 from lealtad.db.metadata import metadata
 from lealtad.events import tables as event_tables
+from lealtad.imports import tables as import_tables
 from lealtad.ledger import tables as ledger_tables
 from lealtad.members import tables as member_tables
 from lealtad.purchases import tables as purchase_tables
@@ -17,6 +18,7 @@ __all__ = [
     "analytics_tables",
     "comms_tables",
     "event_tables",
+    "import_tables",
     "ledger_tables",
     "member_tables",
     "metadata",
