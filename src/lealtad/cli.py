@@ -13,6 +13,7 @@ from lealtad.analytics.cli import analytics_app, report
 from lealtad.config import Settings, load_settings
 from lealtad.db.engine import Database
 from lealtad.errors import LealtadError
+from lealtad.imports.cli import import_app
 from lealtad.kit.clock import SystemClock
 from lealtad.tenancy.model import Role
 
@@ -30,6 +31,7 @@ app.add_typer(apikey_app, name="apikey")
 jobs_app = typer.Typer(help="Scheduled jobs / tareas programadas", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(analytics_app, name="analytics")
+app.add_typer(import_app, name="import")
 app.command("report")(report)
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

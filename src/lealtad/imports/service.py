@@ -1,0 +1,260 @@
+"""Running an import: rows in file order, in batches that each commit with the run's progress,
+every row through the same service as the API. A run killed half-way resumes after its last
+committed batch; a row sent twice is answered by the service's idempotency, so nothing doubles."""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import chain, islice
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import Connection
+
+from lealtad.db.engine import Database
+from lealtad.errors import Invalid, LealtadError, NotFound
+from lealtad.imports import model, store
+from lealtad.kit.clock import Clock, naive_utc
+from lealtad.members import service as members
+from lealtad.purchases import service as purchases
+from lealtad.purchases import store as purchase_store
+from lealtad.tenancy import service as tenancy
+from lealtad.tenancy.model import Principal, Role
+
+Kind = Literal["purchases", "members"]
+Result = Literal["loaded", "already"]
+BATCH_SIZE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class ImportPrincipal(Principal):
+    """The importer acting for a business: its run, not a person, in the journal and audit."""
+
+    run_id: int = 0
+
+    @property
+    def actor(self) -> str:
+        return f"import:{self.run_id}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    run_id: int
+    resumed_from: int
+    rows: int
+    loaded: int
+    already: int
+    rejected: int
+    rejects_path: Path | None
+
+
+Apply = Callable[[Connection, dict[str, Any], datetime], Result]
+# Given the run's id (known once the run is recorded), the function that loads one row.
+ApplyFor = Callable[[int], Apply]
+Progress = Callable[[int, int], None]
+
+
+def rejects_path(path: Path) -> Path:
+    return path.with_name(path.name + ".rejects.csv")
+
+
+def import_purchases(
+    db: Database,
+    business_id: int,
+    path: Path,
+    *,
+    secret_key: str,
+    clock: Clock,
+    location_id: int | None = None,
+    batch_size: int = BATCH_SIZE,
+    progress: Progress | None = None,
+) -> Outcome:
+    with db.read() as conn:
+        business = tenancy.get_business(conn, business_id)
+        if location_id is not None:
+            tenancy.get_location(conn, business_id, location_id)
+
+    def apply_for(run_id: int) -> Apply:
+        principal = ImportPrincipal(business_id, Role.manager, location_id, run_id=run_id)
+        return lambda conn, fields, now: apply(conn, principal, fields, now)
+
+    def apply(
+        conn: Connection, principal: Principal, fields: dict[str, Any], now: datetime
+    ) -> Result:
+        row = model.purchase(fields, business.currency, location_id)
+        if row.expected_member_id is not None:
+            found = members.find(conn, business_id, secret_key, card_number=row.data.card_number)
+            if found.id != row.expected_member_id:
+                raise Invalid(
+                    "card_number and member_id name different members", code="member_mismatch"
+                )
+        there = purchase_store.purchase_by_receipt(conn, business_id, row.data.receipt_id)
+        # The receipt is the idempotency key, exactly as for an API call without the header.
+        purchases.record(conn, principal, row.data, secret_key=secret_key, now=now)
+        return "already" if there is not None else "loaded"
+
+    return _run(db, business_id, path, "purchases", apply_for, clock, batch_size, progress)
+
+
+def import_members(
+    db: Database,
+    business_id: int,
+    path: Path,
+    *,
+    secret_key: str,
+    clock: Clock,
+    batch_size: int = BATCH_SIZE,
+    progress: Progress | None = None,
+) -> Outcome:
+    with db.read() as conn:
+        tenancy.get_business(conn, business_id)
+
+    def apply(conn: Connection, fields: dict[str, Any], now: datetime) -> Result:
+        data = model.member(fields)
+        for found_by in ({"email": data.email}, {"phone": data.phone}):
+            if next(iter(found_by.values())) is None:
+                continue
+            try:
+                members.find(conn, business_id, secret_key, **found_by)  # type: ignore[arg-type]
+                return "already"
+            except (NotFound, Invalid):
+                pass
+        members.enrol(
+            conn, business_id, data, channel="import", location_id=data.location_id, now=now
+        )
+        return "loaded"
+
+    return _run(db, business_id, path, "members", lambda _: apply, clock, batch_size, progress)
+
+
+def _run(
+    db: Database,
+    business_id: int,
+    path: Path,
+    kind: Kind,
+    apply_for: ApplyFor,
+    clock: Clock,
+    batch_size: int,
+    progress: Progress | None,
+) -> Outcome:
+    names = model.header(path, kind)  # a bad header stops here, before any run is recorded
+    sha256, total_lines = model.digest(path)
+    now = clock.now()
+    with db.transaction() as conn:
+        found = store.unfinished_run(conn, business_id, kind, sha256)
+        if found is not None:
+            run_id, resumed_from = found.id, found.rows_done
+        else:
+            run_id = store.start_run(conn, business_id, kind, str(path), sha256, naive_utc(now))
+            resumed_from = 0
+    apply = apply_for(run_id)
+    rows = model.rows(path, kind)
+    for _ in islice(rows, resumed_from):
+        pass
+    first = list(islice(rows, 1))
+    rejects = _Rejects(
+        rejects_path(path),
+        names,
+        fresh=found is None,
+        keep_before=first[0].line if first else None,
+    )
+    stream = chain(first, rows)
+    try:
+        while batch := list(islice(stream, batch_size)):
+            _batch(db, business_id, run_id, batch, apply, clock, rejects)
+            if progress is not None:
+                progress(batch[-1].line, total_lines)
+        with db.transaction() as conn:
+            store.finish_run(conn, business_id, run_id, naive_utc(clock.now()))
+            done = store.run(conn, business_id, run_id)
+    finally:
+        rejects.close()
+    return Outcome(
+        run_id=run_id,
+        resumed_from=resumed_from,
+        rows=done.rows_done,
+        loaded=done.loaded,
+        already=done.already,
+        rejected=done.rejected,
+        rejects_path=rejects.path if rejects.path.exists() else None,
+    )
+
+
+def _batch(
+    db: Database,
+    business_id: int,
+    run_id: int,
+    batch: list[model.Row],
+    apply: Apply,
+    clock: Clock,
+    rejects: _Rejects,
+) -> None:
+    """One transaction: the batch's rows and the run's progress commit together or not at all."""
+    counts = {"loaded": 0, "already": 0, "rejected": 0}
+    now = clock.now()
+    with db.transaction() as conn:
+        for row in batch:
+            reason = row.error
+            if reason is None and row.fields is not None:
+                try:
+                    # A savepoint per row: a refused row leaves no half-claimed key behind.
+                    with conn.begin_nested():
+                        counts[apply(conn, row.fields, now)] += 1
+                    continue
+                except LealtadError as exc:
+                    reason = f"{exc.code}: {exc.message}"
+                except ValueError as exc:
+                    reason = str(exc)
+            counts["rejected"] += 1
+            rejects.add(row, reason or "unreadable row")
+        store.record_batch(conn, business_id, run_id, rows=len(batch), now=naive_utc(now), **counts)
+        # Written before the commit: a crash now leaves rejects the rerun drops and writes again.
+        rejects.flush()
+
+
+class _Rejects:
+    """FILE.rejects.csv: line, reason and the row as it was. On a resumed run, rejects of rows
+    after the last committed batch are dropped, as those rows are read again."""
+
+    def __init__(
+        self, path: Path, names: list[str] | None, *, fresh: bool, keep_before: int | None
+    ) -> None:
+        self.path = path
+        self.head = ["line", "reason", *(names or ["row"])]
+        kept: list[list[str]] = []
+        if not fresh and path.exists():
+            with path.open(newline="", encoding="utf-8") as f:
+                old = list(csv.reader(f))[1:]
+            kept = [r for r in old if keep_before is None or (r and int(r[0]) < keep_before)]
+        self.count = len(kept)
+        self._file: Any = None
+        if kept or path.exists():
+            self._open(kept)
+
+    def _open(self, kept: list[list[str]]) -> None:
+        self._file = self.path.open("w", newline="", encoding="utf-8")
+        self._writer = csv.writer(self._file)
+        self._writer.writerow(self.head)
+        self._writer.writerows(kept)
+
+    def add(self, row: model.Row, reason: str) -> None:
+        if self._file is None:
+            self._open([])
+        self._writer.writerow([row.line, reason, *row.original])
+        self.count += 1
+
+    def flush(self) -> None:
+        if self._file is not None:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        if self._file is None:
+            return
+        self._file.close()
+        if self.count == 0:
+            self.path.unlink(missing_ok=True)
