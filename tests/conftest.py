@@ -16,11 +16,15 @@ from lealtad.config import Settings
 from lealtad.db.engine import Database
 from lealtad.db.migrate import upgrade
 from lealtad.kit.clock import FixedClock
+from lealtad.security.crypto import FieldKeys
 from tests.pg import PostgresServer, start_postgres
 from tests.support import Shop, make_shop
 
 SECRET = "test-secret-key-that-is-long-enough-for-prod-0123456789"
 DIALECTS = ["sqlite", "postgresql"]
+# The personal-data keys the `settings` fixture's apps derive from SECRET (security/fields.py), so
+# that a test writing through `db` and one reading through `client` agree.
+KEYS = FieldKeys.derived(SECRET)
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +52,7 @@ def postgres_url(postgres_server: PostgresServer | None) -> str:
 
 @pytest.fixture(scope="session")
 def postgres_db(postgres_url: str) -> Iterator[Database]:
-    db = Database(postgres_url)
+    db = Database(postgres_url, keys=KEYS)
     upgrade(db)
     yield db
     db.dispose()
@@ -57,7 +61,7 @@ def postgres_db(postgres_url: str) -> Iterator[Database]:
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
-    db = Database(f"sqlite:///{path}")
+    db = Database(f"sqlite:///{path}", keys=KEYS)
     upgrade(db)
     db.dispose()
     return path
@@ -66,7 +70,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def sqlite_database(template: Path, directory: Path) -> Database:
     path = directory / "lealtad.db"
     shutil.copy(template, path)
-    return Database(f"sqlite:///{path}")
+    return Database(f"sqlite:///{path}", keys=KEYS)
 
 
 @pytest.fixture(params=DIALECTS)

@@ -164,3 +164,10 @@ def wallet_login(client: Any, db: Database, shop: Shop, member_id: int) -> str:
     marker = 'name="csrf" value="'
     start = page.text.index(marker) + len(marker)
     return str(page.text[start : page.text.index('"', start)])
+
+
+# Personal-data keys a production Settings needs (security/fields.py); test values, not secrets.
+PROD_FIELD_KEYS = {
+    "field_keys": "kprod:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
+    "field_index_key": "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8",
+}

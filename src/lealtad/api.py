@@ -31,6 +31,7 @@ from lealtad.rewards.api import router as rewards_router
 from lealtad.rewards.donations_api import router as donations_router
 from lealtad.rewards.gamification_api import router as gamification_router
 from lealtad.rules.api import router as program_router
+from lealtad.security.fields import keys_for_settings
 from lealtad.surveys.api import router as surveys_router
 from lealtad.surveys.pages import router as survey_pages_router
 from lealtad.tenancy.api import router as tenancy_router
@@ -73,7 +74,9 @@ def create_app(
     configure_logging(settings.log_level)
     app = FastAPI(title="Lealtad", version=__version__, description=DESCRIPTION)
     app.state.settings = settings
-    app.state.db = db or Database(settings.effective_database_url)
+    app.state.db = db or Database(settings.effective_database_url, keys=keys_for_settings(settings))
+    if app.state.db.keys is None:
+        app.state.db.use_keys(keys_for_settings(settings))
     app.state.clock = clock or SystemClock()
     install_error_handlers(app)
     sessions.install(app)

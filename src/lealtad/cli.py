@@ -15,6 +15,7 @@ from lealtad.db.engine import Database
 from lealtad.errors import LealtadError
 from lealtad.imports.cli import import_app
 from lealtad.kit.clock import SystemClock
+from lealtad.security.keys_cli import keys_app
 from lealtad.tenancy.model import Role
 
 app = typer.Typer(
@@ -32,6 +33,7 @@ jobs_app = typer.Typer(help="Scheduled jobs / tareas programadas", no_args_is_he
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(analytics_app, name="analytics")
 app.add_typer(import_app, name="import")
+app.add_typer(keys_app, name="keys")
 app.command("report")(report)
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -46,7 +48,9 @@ def _settings() -> Settings:
 
 
 def _database(settings: Settings) -> Database:
-    return Database(settings.effective_database_url)
+    from lealtad.security.fields import keys_for_settings
+
+    return Database(settings.effective_database_url, keys=keys_for_settings(settings))
 
 
 def _migrated_database(settings: Settings) -> Database:

@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     # Webhook endpoints on private or loopback addresses are refused in production unless this is
     # set, so a business cannot aim the server at the machines around it.
     webhook_allow_private: bool = False
+    # Personal data (security/fields.py): `<id>:<base64url 32-byte key>` entries, the first
+    # encrypts and all decrypt (`lealtad keys new`, `lealtad keys rotate`); the blind-index key.
+    field_keys: str = ""
+    field_index_key: str = ""
 
     @model_validator(mode="after")
     def _check_secrets(self) -> Settings:
@@ -53,6 +57,14 @@ class Settings(BaseSettings):
                 )
             if not self.database_url:
                 raise ValueError("LEALTAD_DATABASE_URL must be set in production")
+            if not self.field_keys or len(self.field_index_key) < 43:
+                raise ValueError(
+                    "LEALTAD_FIELD_KEYS and LEALTAD_FIELD_INDEX_KEY (32 bytes, base64url) must be "
+                    "set in production: see `lealtad keys new`"
+                )
+            from lealtad.security.crypto import parse_keys
+
+            parse_keys(self.field_keys)
         return self
 
     @cached_property

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from lealtad.api import create_app
 from lealtad.comms.addresses import refusal
 from lealtad.config import Settings
+from tests.support import PROD_FIELD_KEYS
 
 
 @pytest.mark.parametrize(
@@ -50,6 +51,7 @@ def test_production_refuses_a_private_endpoint_with_a_clear_422(db, tmp_path, cl
     settings = Settings(
         env="prod",
         secret_key="p" * 40,
+        **PROD_FIELD_KEYS,
         database_url="sqlite://",
         data_dir=tmp_path,
         log_level="warning",
@@ -70,6 +72,7 @@ def test_an_operator_may_allow_private_endpoints_in_production(db, tmp_path, clo
     settings = Settings(
         env="prod",
         secret_key="p" * 40,
+        **PROD_FIELD_KEYS,
         database_url="sqlite://",
         data_dir=tmp_path,
         log_level="warning",

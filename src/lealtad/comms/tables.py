@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 
 from lealtad.db.metadata import Id, business_column, id_column, metadata
+from lealtad.security.fields import EncryptedJSON
 
 outbox = Table(
     "outbox",
@@ -25,7 +26,8 @@ outbox = Table(
     id_column(),
     business_column(),
     Column("topic", String(64), nullable=False),
-    Column("payload", JSON, nullable=False),
+    # Encrypted: an event about a member may carry their contact details (D28).
+    Column("payload", EncryptedJSON("outbox.payload"), nullable=False),
     Column("created_at", DateTime, nullable=False),
     Column("available_at", DateTime, nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
@@ -55,7 +57,7 @@ webhook_deliveries = Table(
     Column("outbox_id", Id, ForeignKey("outbox.id"), nullable=False),
     Column("message_id", String(64), nullable=False),
     Column("topic", String(64), nullable=False),
-    Column("payload", JSON, nullable=False),
+    Column("payload", EncryptedJSON("webhook_deliveries.payload"), nullable=False),
     Column("status", String(16), nullable=False),
     Column("attempts", Integer, nullable=False),
     Column("next_attempt_at", DateTime, nullable=True),
@@ -78,7 +80,8 @@ messages = Table(
     Column("category", String(16), nullable=False),
     Column("template", String(64), nullable=False),
     Column("locale", String(10), nullable=False),
-    Column("context", JSON, nullable=False),
+    # The figures and names rendered into the message: encrypted like the member's profile.
+    Column("context", EncryptedJSON("messages.context"), nullable=False),
     Column("campaign_id", Id, nullable=True, index=True),
     Column("outbox_id", Id, nullable=True),
     Column("status", String(16), nullable=False),

@@ -6,10 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from lealtad.security.crypto import FieldKeys
 
 READ_ONLY = "lealtad_read_only"
 
@@ -37,7 +40,7 @@ def _prepare_sqlite(engine: Engine) -> None:
 
 
 class Database:
-    def __init__(self, url: str, **engine_options: Any) -> None:
+    def __init__(self, url: str, keys: FieldKeys | None = None, **engine_options: Any) -> None:
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
         if self.dialect == "sqlite" and parsed.database and parsed.database != ":memory:":
@@ -50,6 +53,17 @@ class Database:
         self.engine = create_engine(url, **engine_options)
         if self.dialect == "sqlite":
             _prepare_sqlite(self.engine)
+        self.keys: FieldKeys | None = None
+        if keys is not None:
+            self.use_keys(keys)
+
+    def use_keys(self, keys: FieldKeys) -> None:
+        """The personal-data keys live on this engine's dialect, where the encrypted column
+        types find them (lealtad.security.fields)."""
+        from lealtad.security.fields import attach
+
+        self.keys = keys
+        attach(self.engine.dialect, keys)
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:

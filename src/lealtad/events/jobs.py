@@ -15,9 +15,11 @@ from lealtad.config import Settings
 from lealtad.events import service as events
 from lealtad.events.schemas import EventIn
 from lealtad.ledger.maturity import settle
+from lealtad.members import pii
 from lealtad.members.tables import members
 from lealtad.rewards import redemption
 from lealtad.rules.service import in_force
+from lealtad.security.fields import keys_of
 from lealtad.tenancy import store as tenancy_store
 from lealtad.tenancy.model import Principal, Role
 from lealtad.tiers import service as tiers
@@ -57,15 +59,25 @@ def run_daily(
     midnight = datetime.combine(today, time.min, tzinfo=tz)
     done = DailyRun()
     system = Principal(business_id, Role.owner)
+    # Birthdays are encrypted; their month-day's blind index finds today's without reading any.
+    born_today = pii.birthday_index(keys_of(conn.dialect), business_id, today)
+    for member_id in conn.execute(
+        select(members.c.id)
+        .where(
+            members.c.business_id == business_id,
+            members.c.status == "active",
+            members.c.birthday_index == born_today,
+        )
+        .order_by(members.c.id)
+    ).scalars():
+        _event(conn, system, member_id, "birthday", midnight, now, secret_key)
+        done.birthdays += 1
     rows = conn.execute(
-        select(members.c.id, members.c.birthday, members.c.enrolled_at).where(
+        select(members.c.id, members.c.enrolled_at).where(
             members.c.business_id == business_id, members.c.status == "active"
         )
     ).all()
-    for member_id, birthday, enrolled_at in rows:
-        if birthday and (birthday.month, birthday.day) == (today.month, today.day):
-            _event(conn, system, member_id, "birthday", midnight, now, secret_key)
-            done.birthdays += 1
+    for member_id, enrolled_at in rows:
         joined = enrolled_at.date()
         if (joined.month, joined.day) == (today.month, today.day) and joined.year < today.year:
             _event(conn, system, member_id, "anniversary", midnight, now, secret_key)

@@ -4,7 +4,6 @@ that carry expiry and pending dates, and the idempotency keys of the calls that 
 from __future__ import annotations
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Column,
     DateTime,
@@ -17,6 +16,7 @@ from sqlalchemy import (
 )
 
 from lealtad.db.metadata import Id, business_column, id_column, metadata
+from lealtad.security.fields import EncryptedJSON
 
 accounts = Table(
     "ledger_accounts",
@@ -87,7 +87,8 @@ idempotency_keys = Table(
     Column("key", String(200), nullable=False),
     Column("request_hash", String(64), nullable=False),
     Column("status_code", Integer, nullable=False),
-    Column("response", JSON, nullable=False),
+    # Encrypted: a stored first answer (an enrolment, say) can hold an e-mail address (D28).
+    Column("response", EncryptedJSON("idempotency_keys.response"), nullable=False),
     Column("created_at", DateTime, nullable=False),
     PrimaryKeyConstraint("business_id", "key"),
 )

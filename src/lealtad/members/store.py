@@ -6,10 +6,16 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from lealtad.members import pii
 from lealtad.members.tables import members
+from lealtad.security.fields import keys_of
+
+# Encrypted columns are looked up through their blind index.
+_INDEXES = {"email": pii.email_index, "phone": pii.phone_index}
 
 
 def insert_member(conn: Connection, **values: Any) -> int:
+    values = pii.with_indexes(conn, values["business_id"], values)
     return int(conn.execute(insert(members).values(**values).returning(members.c.id)).scalar_one())
 
 
@@ -28,6 +34,11 @@ def lock_member(conn: Connection, business_id: int, member_id: int) -> None:
 
 
 def member_by(conn: Connection, business_id: int, column: str, value: str) -> Any:
+    if column in _INDEXES:
+        index = _INDEXES[column](keys_of(conn.dialect), business_id, value)
+        if index is None:
+            return None
+        column, value = f"{column}_index", index
     return conn.execute(
         select(members).where(members.c.business_id == business_id, members.c[column] == value)
     ).first()
@@ -41,7 +52,7 @@ def update_member(conn: Connection, business_id: int, member_id: int, **values: 
     conn.execute(
         update(members)
         .where(members.c.business_id == business_id, members.c.id == member_id)
-        .values(**values)
+        .values(**pii.with_indexes(conn, business_id, values))
     )
 
 

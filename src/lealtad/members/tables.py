@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Date, DateTime, ForeignKey, Index, Integer, String, Table
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, String, Table, Text
 
 from lealtad.db.metadata import Id, business_column, id_column, metadata
+from lealtad.security.fields import EncryptedDate, EncryptedString
 
 members = Table(
     "members",
@@ -14,10 +15,17 @@ members = Table(
     Column("card_number", String(20), nullable=False),
     # Bumped when a card is reissued, which invalidates every QR token signed for the old one.
     Column("card_version", Integer, nullable=False, default=1),
-    Column("name", String(200), nullable=True),
-    Column("email", String(320), nullable=True),
-    Column("phone", String(32), nullable=True),
-    Column("birthday", Date, nullable=True),
+    # Personal data is stored encrypted (security/fields.py); each field has a keyed blind
+    # index for exact search (members/pii.py): the name's words, the e-mail, the phone and the
+    # birthday's month-day, which is all the birthday job needs.
+    Column("name", EncryptedString("members.name"), nullable=True),
+    Column("email", EncryptedString("members.email"), nullable=True),
+    Column("phone", EncryptedString("members.phone"), nullable=True),
+    Column("birthday", EncryptedDate("members.birthday"), nullable=True),
+    Column("name_index", Text, nullable=True),
+    Column("email_index", String(64), nullable=True),
+    Column("phone_index", String(64), nullable=True),
+    Column("birthday_index", String(64), nullable=True),
     Column("locale", String(10), nullable=False),
     # IANA zone for quiet hours; members without one are reached in the business's zone.
     Column("time_zone", String(64), nullable=True),
@@ -35,8 +43,9 @@ members = Table(
     Column("referred_by_member_id", Id, ForeignKey("members.id"), nullable=True),
     Column("profile_completed_at", DateTime, nullable=True),
     Index("uq_members_business_card", "business_id", "card_number", unique=True),
-    Index("uq_members_business_email", "business_id", "email", unique=True),
-    Index("uq_members_business_phone", "business_id", "phone", unique=True),
+    Index("uq_members_business_email_index", "business_id", "email_index", unique=True),
+    Index("uq_members_business_phone_index", "business_id", "phone_index", unique=True),
+    Index("ix_members_business_birthday_index", "business_id", "birthday_index"),
     Index("uq_members_business_referral", "business_id", "referral_code", unique=True),
 )
 

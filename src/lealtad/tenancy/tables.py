@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy import (
-    JSON,
     Boolean,
     Column,
     DateTime,
@@ -16,6 +15,7 @@ from sqlalchemy import (
 )
 
 from lealtad.db.metadata import Id, business_column, id_column, metadata
+from lealtad.security.fields import EncryptedJSON
 
 businesses = Table(
     "businesses",
@@ -83,6 +83,7 @@ audit_log = Table(
     Column("actor", String(100), nullable=False),
     Column("action", String(100), nullable=False),
     Column("target", String(200), nullable=False),
-    Column("details", JSON, nullable=False),
+    # Encrypted: before/after values of a profile change are personal data (D28).
+    Column("details", EncryptedJSON("audit_log.details"), nullable=False),
     Column("at", DateTime, nullable=False),
 )

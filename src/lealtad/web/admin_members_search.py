@@ -3,7 +3,6 @@ same query for the page, its count and the CSV export."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -27,9 +26,12 @@ from sqlalchemy import (
 from lealtad.kit.clock import naive_utc
 from lealtad.ledger.model import CASHBACK_ACCOUNT, POINTS_ACCOUNT
 from lealtad.ledger.tables import accounts
+from lealtad.members import pii
 from lealtad.members.model import normalise_card_number, normalise_tag
 from lealtad.members.tables import members
 from lealtad.purchases.tables import purchases
+from lealtad.security.crypto import FieldKeys
+from lealtad.security.fields import keys_of
 from lealtad.tiers.tables import tier_status
 
 SORTS = ("-enrolled", "enrolled", "-last_visit", "last_visit", "-points", "points")
@@ -69,23 +71,27 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _search(q: str) -> ColumnElement[bool] | None:
-    """Name or e-mail containing the text, a card number, or a phone containing its digits."""
+def _search(q: str, business_id: int, keys: FieldKeys) -> ColumnElement[bool] | None:
+    """An exact e-mail or phone, the start of a card number, or whole words of the name.
+    Personal data is encrypted (D28), so it is matched through its blind indexes: a part of an
+    address or of a word cannot be searched."""
     text = q.strip()
     if not text:
         return None
-    found: list[ColumnElement[bool]] = [
-        func.lower(members.c.name).like(_like(text.lower()), escape="\\"),
-        members.c.email.like(_like(text.lower()), escape="\\"),
-    ]
+    found: list[ColumnElement[bool]] = []
+    email = pii.email_index(keys, business_id, text)
+    if email is not None:
+        found.append(members.c.email_index == email)
+    phone = pii.phone_index(keys, business_id, text)
+    if phone is not None:
+        found.append(members.c.phone_index == phone)
     card = normalise_card_number(text)
     if card.isdigit():
         found.append(members.c.card_number.like(card + "%"))
-    digits = re.sub(r"[\s().\-/+]", "", text)
-    if digits.isdigit() and len(digits) >= 4:
-        # Phones are stored as +<digits>; a search without the country code still finds them.
-        found.append(members.c.phone.like(_like(digits.removeprefix("00")), escape="\\"))
-    return or_(*found)
+    name = pii.name_matches(keys, business_id, text)
+    if name is not None:
+        found.append(name)
+    return or_(*found) if found else members.c.id.is_(None)
 
 
 def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
@@ -154,9 +160,11 @@ def _base(business_id: int) -> tuple[Select[Any], dict[str, Any]]:
     return query, exprs
 
 
-def _where(business_id: int, filters: Filters, tz: ZoneInfo) -> list[ColumnElement[bool]]:
+def _where(
+    business_id: int, filters: Filters, tz: ZoneInfo, keys: FieldKeys
+) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [members.c.business_id == business_id]
-    search = _search(filters.q)
+    search = _search(filters.q, business_id, keys)
     if search is not None:
         conditions.append(search)
     if filters.tier == NO_TIER:
@@ -191,7 +199,7 @@ def count(conn: Connection, business_id: int, filters: Filters, tz: ZoneInfo) ->
                 tier_status.c.member_id == members.c.id,
             ),
         )
-        .where(*_where(business_id, filters, tz))
+        .where(*_where(business_id, filters, tz, keys_of(conn.dialect)))
     )
     return int(conn.execute(query).scalar_one())
 
@@ -230,7 +238,7 @@ def page(
     key, descending = sort.lstrip("-"), sort.startswith("-")
     query, exprs = _base(business_id)
     expr = exprs[key]
-    query = query.where(*_where(business_id, filters, tz))
+    query = query.where(*_where(business_id, filters, tz, keys_of(conn.dialect)))
     start = _read_cursor(after, key) if after else None
     if start is not None:
         value, member_id = start
