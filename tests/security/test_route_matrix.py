@@ -6,7 +6,11 @@ a route added later without a line in that table fails here, named."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from lealtad.tenancy.model import Role
 from tests.security.route_roles import (
@@ -19,19 +23,24 @@ from tests.security.route_roles import (
 from tests.security.world import (
     Credential,
     World,
+    build_world,
     is_page,
     operations,
     send,
     unfillable,
-    world,  # noqa: F401  (the module's fixture)
 )
 
 WALLET_LOGIN = re.compile(r"^/w/[^/]+/login$")
 
 
+@pytest.fixture(scope="module")
+def world(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    yield from build_world(sqlite_template, tmp_path_factory)
+
+
 def allowed(level: str, page: bool, path: str, cred: Credential) -> bool:
     """What the table says for this caller."""
-    if level == PUBLIC or level == LOGIN:
+    if level in (PUBLIC, LOGIN):
         return True
     if level == MEMBER:
         return cred.kind == "member"

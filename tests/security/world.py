@@ -170,9 +170,9 @@ def staff_token(client: TestClient, shop: Shop, role: str) -> Credential:
     return Credential(f"{role} token", "token", Role(role), {"Authorization": f"Bearer {token}"})
 
 
-def credentials(world_client: TestClient, settings: Settings, db: Database, shop: Shop) -> dict[
-    str, Credential
-]:
+def credentials(
+    world_client: TestClient, settings: Settings, db: Database, shop: Shop
+) -> dict[str, Credential]:
     creds = [Credential("anonymous", "anonymous")]
     creds.append(member_session(world_client, settings, db, shop))
     for role in Role:
@@ -181,9 +181,7 @@ def credentials(world_client: TestClient, settings: Settings, db: Database, shop
         creds.append(staff_token(world_client, shop, role.value))
     for role in Role:
         creds.append(
-            Credential(
-                f"{role.value} key (one store)", "key", role, shop.auth(role.value)
-            )
+            Credential(f"{role.value} key (one store)", "key", role, shop.auth(role.value))
         )
     # A key for every store: a key bound to a store must not be the only kind tested.
     with db.transaction() as conn:
@@ -194,8 +192,9 @@ def credentials(world_client: TestClient, settings: Settings, db: Database, shop
     return {c.name: c for c in creds}
 
 
-@pytest.fixture(scope="module")
-def world(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def build_world(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """The body of each module's `world` fixture (a fixture of its own in each module, so that
+    each module gets a fresh world and no conftest is shared with the other security tests)."""
     directory = tmp_path_factory.mktemp("security")
     shutil.copy(sqlite_template, directory / "lealtad.db")
     from tests.conftest import KEYS
