@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from lealtad.errors import LealtadError
-from lealtad.imports import model, service
+from lealtad.imports import model
 from lealtad.kit.clock import SystemClock
 
 import_app = typer.Typer(
@@ -38,7 +38,7 @@ def purchases(
     location: Annotated[
         int | None, typer.Option(help="location id for rows that name none")
     ] = None,
-    batch_size: BatchOpt = service.BATCH_SIZE,
+    batch_size: BatchOpt = model.BATCH_SIZE,
 ) -> None:
     """Purchases, earning exactly as the API does; the receipt id makes a second import add
     nothing / compras; el número de ticket evita duplicados."""
@@ -46,16 +46,16 @@ def purchases(
 
 
 @import_app.command("members")
-def members(
-    file: FileArg, business: BusinessOpt, batch_size: BatchOpt = service.BATCH_SIZE
-) -> None:
+def members(file: FileArg, business: BusinessOpt, batch_size: BatchOpt = model.BATCH_SIZE) -> None:
     """Members, recognised by e-mail or phone so a second import enrols no one twice /
     socios, reconocidos por e-mail o teléfono."""
     _import("members", file, business, batch_size, None)
 
 
 def _import(kind: str, file: Path, business: str, batch_size: int, location: int | None) -> None:
+    # Imported here: the services pull in the analytics stack, which `lealtad --help` need not.
     from lealtad import cli
+    from lealtad.imports import service
     from lealtad.tenancy import store as tenancy_store
 
     settings = cli._settings()

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from lealtad.members.schemas import MemberIn
 from lealtad.purchases.schemas import PurchaseIn
 
+BATCH_SIZE = 500
 CSV_SUFFIXES = (".csv",)
 JSON_LINES_SUFFIXES = (".jsonl", ".ndjson", ".json")
 # Earning only: spending a member's cashback or points is not something to replay from a file.

@@ -27,7 +27,7 @@ from lealtad.tenancy.model import Principal, Role
 
 Kind = Literal["purchases", "members"]
 Result = Literal["loaded", "already"]
-BATCH_SIZE = 500
+BATCH_SIZE = model.BATCH_SIZE
 
 
 @dataclass(frozen=True, slots=True)
