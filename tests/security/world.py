@@ -39,10 +39,18 @@ from tests.support import PASSWORD, Shop, make_shop
 SECRET = "test-secret-key-that-is-long-enough-for-prod-0123456789"
 NOW = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
 API = "/api/v1/"
+B_ONLY = "Zebulon"
 # Page routes that take a JSON body (the wallet's push subscription, sent by its script).
 SAMPLE_BODIES[PushSubscriptionIn] = {
     "endpoint": "https://push.example/subscription",
     "keys": {"p256dh": "probe", "auth": "probe"},
+}
+
+# Valid forms for the page routes that check their fields before looking up the id in their
+# address, so that what answers a caller of another business is the lookup, not a 422.
+FORM_SAMPLES: dict[str, dict[str, str]] = {
+    "POST /admin/settings/locations/{location_id}": {"name": "Probe", "timezone": "Europe/Madrid"},
+    "POST /admin/settings/staff/{staff_id}/role": {"role": "staff"},
 }
 
 
@@ -116,7 +124,8 @@ def send(world: World, op: Operation, cred: Credential, values: dict[str, Any]) 
     kwargs: dict[str, Any] = {"headers": headers, "follow_redirects": False}
     if op.method in ("POST", "PUT", "PATCH", "DELETE"):
         if is_page(op) and not takes_json(op.route):
-            kwargs["data"] = {"csrf": cred.csrf} if cred.csrf else {}
+            form = FORM_SAMPLES.get(str(op), {})
+            kwargs["data"] = form | ({"csrf": cred.csrf} if cred.csrf else {})
         else:
             body, _ = minimal_body(op.route)
             if body is not None:
@@ -212,9 +221,17 @@ def build_world(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory)
         a_res = create_resources(client, a)
         creds = credentials(client, settings, db, a)
         b_creds = {
-            "manager session": staff_session(settings, b, "manager"),
+            "owner session": staff_session(settings, b, "owner"),
+            "staff session": staff_session(settings, b, "staff"),
             "member session": member_session(client, settings, db, b),
         }
+        # Words only B's data holds, which no page of A may show.
+        resp = client.post(
+            "/api/v1/members",
+            json={"name": f"{B_ONLY} Marsh", "email": "zebulon@bravo.example"},
+            headers=b.auth("owner"),
+        )
+        assert resp.status_code == 201, resp.text
         yield World(client, settings, db, a, b, a_res, b_res, creds, b_creds)
     db.dispose()
 
