@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
+from lealtad.analytics.api_schemas import SettingsIn
 from lealtad.api import create_app
 from lealtad.config import Settings
 from lealtad.db.engine import Database
@@ -45,6 +46,7 @@ SAMPLE_BODIES[PushSubscriptionIn] = {
     "endpoint": "https://push.example/subscription",
     "keys": {"p256dh": "probe", "auth": "probe"},
 }
+SAMPLE_BODIES[SettingsIn] = {"enrolment_goal": 40}
 
 # Valid forms for the page routes that check their fields before looking up the id in their
 # address, so that what answers a caller of another business is the lookup, not a 422.
@@ -219,6 +221,21 @@ def build_world(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory)
         # B first: the sample bodies made along the way then name A's reward, cause and member.
         b_res = create_resources(client, b)
         a_res = create_resources(client, a)
+        # The wallet member's own voucher, so that the wallet's voucher forms find it.
+        member = a.members[0]
+        resp = client.post(
+            f"/api/v1/members/{member}/adjustments",
+            json={"amount": 100, "reason": "security probe"},
+            headers=a.auth("owner"),
+        )
+        assert resp.status_code == 201, resp.text
+        resp = client.post(
+            f"/api/v1/members/{member}/redemptions",
+            json={"reward_id": a_res.ids["reward_id"]},
+            headers=a.auth("owner"),
+        )
+        assert resp.status_code == 201, resp.text
+        a_res.ids["code"] = resp.json()["code"]
         creds = credentials(client, settings, db, a)
         b_creds = {
             "owner session": staff_session(settings, b, "owner"),
