@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from lealtad.analytics.cli import analytics_app, report
+from lealtad.backup import register as register_backup
 from lealtad.config import Settings, load_settings
 from lealtad.db.engine import Database
 from lealtad.errors import LealtadError
@@ -33,6 +34,7 @@ jobs_app = typer.Typer(help="Scheduled jobs / tareas programadas", no_args_is_he
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(analytics_app, name="analytics")
 app.add_typer(import_app, name="import")
+register_backup(app)
 app.add_typer(keys_app, name="keys")
 app.command("report")(report)
 out = Console(soft_wrap=True)

@@ -11,11 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from lealtad.db.engine import Database
+from lealtad.tenancy.tables import businesses
 from tests.e2e.test_cli import API_KEY, Run, cli_env, lealtad_command
 from tests.e2e.test_demo_serves import free_port
+from tests.reliability.state import state_of
 
 SECRET = "reliability-test-secret-key-long-enough-0123456789"
 OWNER_PASSWORD = "owner password 123"
@@ -163,3 +166,33 @@ class Node:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(timeout=10)
+
+
+def business_id(node: Node, slug: str = "shop") -> int:
+    db = node.database()
+    try:
+        with db.read() as conn:
+            return int(conn.scalar(select(businesses.c.id).where(businesses.c.slug == slug)))
+    finally:
+        db.dispose()
+
+
+def state(node: Node) -> dict[str, Any]:
+    db = node.database()
+    try:
+        return state_of(db, business_id(node))
+    finally:
+        db.dispose()
+
+
+def enrol(http: Any, key: str, members: int = 5, first: int = 0) -> list[int]:
+    ids = []
+    for n in range(first, first + members):
+        made = http.post(
+            "/api/v1/members",
+            json={"name": f"M{n}", "email": f"m{n}@crash.example"},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert made.status_code == 201, made.text
+        ids.append(made.json()["id"])
+    return ids

@@ -20,16 +20,14 @@ import pytest
 from sqlalchemy import select
 
 from lealtad.imports.tables import import_runs
-from lealtad.tenancy.tables import businesses
-from tests.reliability.harness import Node, fresh_postgres
-from tests.reliability.state import card_numbers, purchases_csv, state_of
+from tests.reliability.harness import Node, business_id, enrol, fresh_postgres, state
+from tests.reliability.state import card_numbers, purchases_csv
 
-PURCHASES = 240
-MEMBERS = 5
+PURCHASES = 160
 THREADS = 4
-KILL_AFTER = 60
-FILE_ROWS = 400
-BATCH = 50
+KILL_AFTER = 40
+FILE_ROWS = 300
+BATCH = 40
 _databases = itertools.count()
 
 
@@ -48,36 +46,6 @@ def nodes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Node
         node.stop_all()
 
 
-def business_id(node: Node, slug: str = "shop") -> int:
-    db = node.database()
-    try:
-        with db.read() as conn:
-            return int(conn.scalar(select(businesses.c.id).where(businesses.c.slug == slug)))
-    finally:
-        db.dispose()
-
-
-def state(node: Node) -> dict[str, Any]:
-    db = node.database()
-    try:
-        return state_of(db, business_id(node))
-    finally:
-        db.dispose()
-
-
-def enrol(http: Any, key: str) -> list[int]:
-    ids = []
-    for n in range(MEMBERS):
-        made = http.post(
-            "/api/v1/members",
-            json={"name": f"M{n}", "email": f"m{n}@crash.example"},
-            headers={"Authorization": f"Bearer {key}"},
-        )
-        assert made.status_code == 201, made.text
-        ids.append(made.json()["id"])
-    return ids
-
-
 def requests_for(member_ids: list[int]) -> list[tuple[str, dict[str, Any]]]:
     """(Idempotency-Key, body) of every purchase in the burst; a few are anonymous."""
     out = []
@@ -89,7 +57,7 @@ def requests_for(member_ids: list[int]) -> list[tuple[str, dict[str, Any]]]:
             "occurred_at": f"2026-02-{1 + n % 28:02d}T09:{n % 60:02d}:00Z",
         }
         if n % 11:
-            body["member_id"] = member_ids[n % MEMBERS]
+            body["member_id"] = member_ids[n % len(member_ids)]
         out.append((f"pos-1-{n}", body))
     return out
 
