@@ -24,6 +24,7 @@ from lealtad.tenancy import two_step
 from lealtad.web import pending, sessions
 from lealtad.web.i18n import LANGUAGES, pick_language, translator
 from lealtad.web.pages import Lang, render_page
+from lealtad.web.same_site import SAME_SITE
 from lealtad.web.sessions import CurrentManager, StaffSession
 
 router = APIRouter(include_in_schema=False)
@@ -56,7 +57,7 @@ def login_form(
     )
 
 
-@router.post("/admin/login", response_class=HTMLResponse)
+@router.post("/admin/login", response_class=HTMLResponse, dependencies=SAME_SITE)
 def login(
     request: Request,
     db: Db,

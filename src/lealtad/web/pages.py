@@ -18,6 +18,7 @@ from lealtad.members.schemas import Consent, MemberIn
 from lealtad.tenancy import store as tenancy_store
 from lealtad.web import sessions
 from lealtad.web.i18n import pick_language, translator
+from lealtad.web.same_site import SAME_SITE
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 STATIC = Path(__file__).parent / "static"
@@ -79,7 +80,7 @@ def _own_location(db: Db, business_id: int, value: str) -> int | str:
     return int(value) if found is not None else ""
 
 
-@router.post("/join/{slug}", response_class=HTMLResponse)
+@router.post("/join/{slug}", response_class=HTMLResponse, dependencies=SAME_SITE)
 def join(
     request: Request,
     slug: str,

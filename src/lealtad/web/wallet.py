@@ -23,6 +23,7 @@ from lealtad.surveys import service as surveys
 from lealtad.web import sessions, wallet_card
 from lealtad.web.i18n import pick_language, translator
 from lealtad.web.pages import STATIC, Lang, business_or_404, render_page
+from lealtad.web.same_site import SAME_SITE
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("lealtad.wallet")
@@ -91,7 +92,7 @@ def ask_for_code(
     )
 
 
-@router.post("/w/{slug}/login/code", response_class=HTMLResponse)
+@router.post("/w/{slug}/login/code", response_class=HTMLResponse, dependencies=SAME_SITE)
 def enter_code(
     request: Request,
     slug: str,
