@@ -146,16 +146,21 @@ class Node:
         return found.group(0)
 
     def serve(self, log: Path) -> tuple[subprocess.Popen[str], str]:
+        """`lealtad serve` on a free port, started but not waited for (see `ready`): its start-up
+        is mostly imports, which the test can overlap with other work."""
         port = free_port()
         proc = self.spawn("serve", "--host", "127.0.0.1", "--port", str(port), log=log)
-        base = f"http://127.0.0.1:{port}"
+        return proc, f"http://127.0.0.1:{port}"
+
+    @staticmethod
+    def ready(proc: subprocess.Popen[str], base: str, log: Path) -> None:
         deadline = time.monotonic() + STARTUP_SECONDS
         with httpx.Client(base_url=base, timeout=5) as http:
             while True:
                 assert proc.poll() is None, f"the server exited:\n{log.read_text()}"
                 try:
                     if http.get("/healthz").status_code == 200:
-                        return proc, base
+                        return
                 except httpx.TransportError:
                     pass
                 assert time.monotonic() < deadline, f"no /healthz:\n{log.read_text()}"

@@ -196,3 +196,36 @@ def test_a_members_file_enrols_each_person_once_however_often_it_is_imported(
         assert ana.enrolment_channel == "import"
         assert sorted(ana.tags) == ["coffee", "vip"]
     assert state_of(db, shop.id)["members"] == 3
+
+
+def test_the_import_command_refuses_a_bad_file_or_business_with_a_message_and_loads_nothing(
+    tmp_path: Path,
+) -> None:
+    from tests.reliability.harness import Node, business_id, state
+
+    node = Node(tmp_path / "node")
+    node.setup_business()
+    typo = tmp_path / "typo.csv"
+    typo.write_text("receipt_id,amont\nR1,100\n")
+    other = tmp_path / "sales.xlsx"
+    other.write_text("x")
+    good = tmp_path / "good.csv"
+    good.write_text("receipt_id,amount\nR1,100\n")
+    before = state(node)
+
+    for args, says in (
+        (("purchases", str(typo), "--business", "shop"), "amont"),
+        (("purchases", str(other), "--business", "shop"), ".csv"),
+        (("purchases", str(good), "--business", "nope"), "nope"),
+        (("purchases", str(good), "--business", "shop", "--location", "999"), "location"),
+        (("members", str(tmp_path / "missing.csv"), "--business", "shop"), "missing.csv"),
+        (("purchases", str(good), "--business", "shop", "--batch-size", "0"), "batch-size"),
+    ):
+        run = node.run("import", *args)
+        assert run.code in (1, 2), str(run)
+        assert says in run.err, str(run)
+    assert state(node) == before
+    loaded = node.run("import", "purchases", str(good), "--business", "shop")
+    assert loaded.code == 0, str(loaded)
+    assert "1 loaded" in loaded.out
+    assert business_id(node) >= 1

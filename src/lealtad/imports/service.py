@@ -229,7 +229,12 @@ class _Rejects:
         if not fresh and path.exists():
             with path.open(newline="", encoding="utf-8") as f:
                 old = list(csv.reader(f))[1:]
-            kept = [r for r in old if keep_before is None or (r and int(r[0]) < keep_before)]
+            # A line cut short by the crash belongs to the batch that never committed.
+            kept = [
+                r
+                for r in old
+                if r and r[0].isdigit() and (keep_before is None or int(r[0]) < keep_before)
+            ]
         self.count = len(kept)
         self._file: Any = None
         if kept or path.exists():
