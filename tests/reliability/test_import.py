@@ -120,15 +120,14 @@ def test_a_run_killed_after_a_batch_resumes_after_it_and_ends_like_an_uninterrup
     assert state_of(db, crashed.id) == state_of(db, whole.id)
 
 
-def test_a_row_whose_receipt_was_sent_with_other_content_is_rejected_not_changed(
+def test_a_receipt_already_recorded_live_counts_as_there_and_one_with_other_content_is_rejected(
     db: Database, client: TestClient, clock: FixedClock, tmp_path: Path
 ) -> None:
     shop = make_shop(db, clock.now(), members_count=1)
     card = card_numbers(db, shop.id)[0]
     sent = {"receipt_id": "T-1", "amount": 900, "currency": "EUR", "card_number": card}
-    assert (
-        client.post("/api/v1/purchases", json=sent, headers=shop.auth("staff")).status_code == 201
-    )
+    live = {**shop.auth("staff"), "Idempotency-Key": "pos-7-0001"}  # sent live by the POS
+    assert client.post("/api/v1/purchases", json=sent, headers=live).status_code == 201
     before = state_of(db, shop.id)
     path = tmp_path / "late.jsonl"
     path.write_text(
@@ -145,9 +144,14 @@ def test_a_row_whose_receipt_was_sent_with_other_content_is_rejected_not_changed
     assert (done.loaded, done.already, done.rejected) == (0, 1, 2)
     rejects = list(csv.DictReader((tmp_path / "late.jsonl.rejects.csv").open()))
     assert [r["line"] for r in rejects] == ["1", "4"]
-    assert "idempotency_key_reused" in rejects[0]["reason"]
+    assert "receipt_differs" in rejects[0]["reason"]
     assert "member_mismatch" in rejects[1]["reason"]
     assert state_of(db, shop.id) == before
+    with db.read() as conn:
+        from lealtad.ledger import store as ledger_store
+
+        # The refused attempts left no half-claimed key for a later replay to stumble on.
+        assert ledger_store.find_idempotent(conn, shop.id, "purchase:T-1") is None
 
 
 def test_imported_earnings_are_journalled_as_the_import_run(

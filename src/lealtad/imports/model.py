@@ -18,7 +18,7 @@ from lealtad.purchases.schemas import PurchaseIn
 
 BATCH_SIZE = 500
 CSV_SUFFIXES = (".csv",)
-JSON_LINES_SUFFIXES = (".jsonl", ".ndjson", ".json")
+JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
 # Earning only: spending a member's cashback or points is not something to replay from a file.
 PURCHASE_FIELDS = frozenset(
     {

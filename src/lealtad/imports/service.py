@@ -16,7 +16,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection
 
 from lealtad.db.engine import Database
-from lealtad.errors import Invalid, LealtadError, NotFound
+from lealtad.errors import Conflict, Invalid, LealtadError, NotFound
 from lealtad.imports import model, store
 from lealtad.kit.clock import Clock, naive_utc
 from lealtad.members import service as members
@@ -28,6 +28,7 @@ from lealtad.tenancy.model import Principal, Role
 Kind = Literal["purchases", "members"]
 Result = Literal["loaded", "already"]
 BATCH_SIZE = model.BATCH_SIZE
+SAME_RECEIPT = ("duplicate_receipt", "idempotency_key_reused")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,15 +87,32 @@ def import_purchases(
         conn: Connection, principal: Principal, fields: dict[str, Any], now: datetime
     ) -> Result:
         row = model.purchase(fields, business.currency, location_id)
-        if row.expected_member_id is not None:
-            found = members.find(conn, business_id, secret_key, card_number=row.data.card_number)
-            if found.id != row.expected_member_id:
+        member_id = row.data.member_id
+        if row.data.card_number is not None:
+            card = row.data.card_number
+            member_id = members.find(conn, business_id, secret_key, card_number=card).id
+            if row.expected_member_id not in (None, member_id):
                 raise Invalid(
                     "card_number and member_id name different members", code="member_mismatch"
                 )
         there = purchase_store.purchase_by_receipt(conn, business_id, row.data.receipt_id)
-        # The receipt is the idempotency key, exactly as for an API call without the header.
-        purchases.record(conn, principal, row.data, secret_key=secret_key, now=now)
+        try:
+            with conn.begin_nested():
+                # The receipt is the idempotency key, exactly as for an API call without the
+                # header; a replay of the same row returns the first answer and adds nothing.
+                purchases.record(conn, principal, row.data, secret_key=secret_key, now=now)
+        except Conflict as exc:
+            if exc.code not in SAME_RECEIPT or there is None:
+                raise
+            # Recorded before under another key or with other details (the POS sent it live):
+            # the receipt is the sale's identity, so the same sale is there, a different one is
+            # a conflict to look at.
+            if (there.amount, there.member_id) != (row.data.amount, member_id):
+                raise Conflict(
+                    f"receipt {row.data.receipt_id!r} is already recorded with another amount "
+                    "or member",
+                    code="receipt_differs",
+                ) from None
         return "already" if there is not None else "loaded"
 
     return _run(db, business_id, path, "purchases", apply_for, clock, batch_size, progress)
