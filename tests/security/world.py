@@ -235,6 +235,7 @@ def build_world(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory)
             headers=a.auth("owner"),
         )
         assert resp.status_code == 201, resp.text
+        a_res.ids["other_member_code"] = a_res.ids["code"]
         a_res.ids["code"] = resp.json()["code"]
         creds = credentials(client, settings, db, a)
         b_creds = {
