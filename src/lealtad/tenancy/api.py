@@ -86,9 +86,13 @@ def staff_token(body: StaffLoginIn, db: Db, settings: AppSettings, now: Now) -> 
             password=body.password,
         )
         refusal = _two_step_refusal(conn, staff, body.totp_code, now)
+        # A token whose code was checked outlives a later "require two-step"; see staff_token.
+        checked = two_step.code_needed(service.get_business(conn, staff.business_id), staff)
     # Raised after the commit: a wrong code is counted, and the count must stay.
     if refusal is not None:
         raise refusal
+    if checked:
+        token = service.staff_token(settings.effective_secret_key, staff, two_step=True)
     return StaffToken(
         token=token, expires_in=settings.staff_token_hours * 3600, staff=_staff_out(staff)
     )

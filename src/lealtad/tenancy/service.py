@@ -340,8 +340,15 @@ def staff_login(
     ok = check_password(staff.password_hash if staff else None, password)
     if not ok or staff is None or not staff.active:
         raise Unauthorized("wrong business, e-mail or password", code="invalid_credentials")
-    token = _token_serializer(secret_key).dumps({"b": staff.business_id, "s": staff.id})
-    return token, staff
+    return staff_token(secret_key, staff, two_step=False), staff
+
+
+def staff_token(secret_key: str, staff: Any, *, two_step: bool) -> str:
+    """`two_step`: a code was checked for this token, so it stays valid when a code becomes
+    needed (the business starts requiring it, or the person turns it on); one made with the
+    password alone then stops working, like a console session (web/sessions.py)."""
+    data = {"b": staff.business_id, "s": staff.id, "t": 1 if two_step else 0}
+    return _token_serializer(secret_key).dumps(data)
 
 
 def principal_from_staff_token(
@@ -356,6 +363,14 @@ def principal_from_staff_token(
         raise Unauthorized("the token is not valid", code="invalid_token") from exc
     if staff is None or not staff.active:
         raise Unauthorized("the token is not valid", code="invalid_token")
+    from lealtad.tenancy import two_step  # imports this module
+
+    business = store.business(conn, staff.business_id)
+    if two_step.code_needed(business, staff) and not data.get("t"):
+        raise Unauthorized(
+            "two-step verification is now needed: ask for a new token with totp_code",
+            code="two_step_code_required",
+        )
     return Principal(
         business_id=staff.business_id,
         role=Role(staff.role),
