@@ -35,6 +35,7 @@ from lealtad.security.fields import keys_for_settings
 from lealtad.surveys.api import router as surveys_router
 from lealtad.surveys.pages import router as survey_pages_router
 from lealtad.tenancy.api import router as tenancy_router
+from lealtad.tenancy.audit_context import AuditContextMiddleware
 from lealtad.tiers.api import router as tiers_router
 from lealtad.web import sessions
 from lealtad.web.admin import router as admin_router
@@ -81,6 +82,7 @@ def create_app(
     install_error_handlers(app)
     sessions.install(app)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(AuditContextMiddleware)
     for router in (
         tenancy_router,
         members_router,

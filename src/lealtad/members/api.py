@@ -12,6 +12,8 @@ from lealtad.http import ERROR_RESPONSES
 from lealtad.kit.ids import Cursor, IdPath, Limit
 from lealtad.members import cards, model, service, store
 from lealtad.members.schemas import MemberIn, MemberOut, MemberPatch, SignupIn
+from lealtad.tenancy import audit_context
+from lealtad.tenancy import service as tenancy
 from lealtad.tenancy import store as tenancy_store
 
 router = APIRouter(prefix="/api/v1", tags=["members"], responses=ERROR_RESPONSES)
@@ -102,11 +104,19 @@ def update_member(
     now: Now,
     settings: AppSettings,
 ) -> MemberOut:
+    fields = sorted(body.model_fields_set)
     with db.transaction() as conn:
+        before = service.out(
+            conn, service.get(conn, principal.business_id, member_id), settings.effective_secret_key
+        ).model_dump(mode="json", include=set(fields))
         service.update(conn, principal.business_id, member_id, body, now)
-        return service.out(
+        after = service.out(
             conn, service.get(conn, principal.business_id, member_id), settings.effective_secret_key
         )
+        changes = audit_context.diff(before, after.model_dump(mode="json", include=set(fields)))
+        if changes:
+            tenancy.audit(conn, principal, "member.update", f"member:{member_id}", now, **changes)
+        return after
 
 
 def _card(member_id: int, principal: CurrentPrincipal, db: Db, settings: AppSettings) -> str:

@@ -263,6 +263,15 @@ def cancel(conn: Connection, principal: Principal, code: str, now: datetime) -> 
         closed_at=naive_utc(now),
         fulfilment="cancelled" if row.fulfilment else None,
     )
+    tenancy.audit(
+        conn,
+        principal,
+        "voucher.cancel",
+        f"voucher:{row.code}",
+        now,
+        status={"before": row.status, "after": "cancelled"},
+        member_id=row.member_id,
+    )
     return get_voucher(conn, bid, row.code)
 
 
@@ -310,4 +319,12 @@ def fulfil(
     if state == "delivered":
         values |= {"status": "used", "used_at": naive_utc(now), "used_by": principal.actor}
     store.update_voucher(conn, bid, row.id, **values)
+    tenancy.audit(
+        conn,
+        principal,
+        "voucher.fulfilment",
+        f"voucher:{row.code}",
+        now,
+        **{key: {"before": getattr(row, key), "after": value} for key, value in values.items()},
+    )
     return get_voucher(conn, bid, row.code)

@@ -14,7 +14,7 @@ from lealtad.kit.clock import naive_utc
 from lealtad.kit.money import is_known_currency
 from lealtad.rules import service as programs
 from lealtad.rules.definition import ProgramDefinition, points_per_currency_unit
-from lealtad.tenancy import store
+from lealtad.tenancy import audit_context, store
 from lealtad.tenancy.model import (
     LOCALES,
     SLUG,
@@ -388,6 +388,7 @@ def audit(
         actor=principal.actor,
         action=action,
         target=target,
-        details=details,
+        details=audit_context.redact(details),
         at=naive_utc(now),
+        **audit_context.columns(),
     )

@@ -86,4 +86,10 @@ audit_log = Table(
     # Encrypted: before/after values of a profile change are personal data (D28).
     Column("details", EncryptedJSON("audit_log.details"), nullable=False),
     Column("at", DateTime, nullable=False),
+    # Where the change came from (D-audit): the caller's address and browser, the way in
+    # (api, admin, counter, cli, worker) and the request id that ties it to the server's log.
+    Column("ip", String(64), nullable=True),
+    Column("user_agent", String(300), nullable=True),
+    Column("channel", String(16), nullable=True),
+    Column("request_id", String(64), nullable=True),
 )
