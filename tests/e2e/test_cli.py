@@ -17,7 +17,6 @@ from fastapi.testclient import TestClient
 from lealtad.api import create_app
 from lealtad.config import Settings
 
-SECRET = "cli-test-secret-key-that-is-long-enough-0123456789"
 API_KEY = re.compile(r"\blk_[0-9a-f]{10}_[A-Za-z0-9_-]{20,}\b")
 
 
@@ -67,8 +66,9 @@ def lealtad(data_dir: Path, *args: str, timeout: float = 120, cwd: Path | None =
 
 
 def app_on(data_dir: Path) -> TestClient:
-    """The application in this process, on the SQLite file the command wrote."""
-    settings = Settings(env="test", data_dir=data_dir, database_url="", secret_key=SECRET)
+    """The application in this process, on the SQLite file the command wrote, with the secret
+    key the command kept beside it: the members' personal data opens only with its keys (D28)."""
+    settings = Settings(env="test", data_dir=data_dir, database_url="")
     return TestClient(create_app(settings))
 
 
@@ -198,6 +198,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
 
 def copy_of(demo: Demo, tmp_path: Path) -> Path:
     shutil.copy(demo.data_dir / "lealtad.db", tmp_path / "lealtad.db")
+    shutil.copy(demo.data_dir / "secret.key", tmp_path / "secret.key")
     return tmp_path
 
 
