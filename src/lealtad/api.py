@@ -32,6 +32,7 @@ from lealtad.rewards.donations_api import router as donations_router
 from lealtad.rewards.gamification_api import router as gamification_router
 from lealtad.rules.api import router as program_router
 from lealtad.security.fields import keys_for_settings
+from lealtad.security.headers import SecurityHeadersMiddleware
 from lealtad.surveys.api import router as surveys_router
 from lealtad.surveys.pages import router as survey_pages_router
 from lealtad.tenancy.api import router as tenancy_router
@@ -83,6 +84,7 @@ def create_app(
     sessions.install(app)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(AuditContextMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, settings=settings)
     for router in (
         tenancy_router,
         members_router,
