@@ -347,7 +347,7 @@ def test_creating_and_changing_a_cause_is_in_the_audit_log(client: TestClient, s
     client.patch(f"{API}/causes/{made['id']}", json={"active": False}, headers=shop.auth())
     log = client.get(f"{API}/audit-log", headers=shop.auth()).json()
     mine = [(e["action"], e["details"]) for e in log if e["target"] == f"cause:{made['id']}"]
-    assert ("cause.update", {"fields": ["active"], "active": False}) in mine
+    assert ("cause.update", {"active": {"before": True, "after": False}}) in mine
     assert ("cause.create", {"name": cause_body()["name"]}) in mine
 
 

@@ -56,12 +56,13 @@ def update_experiment(
     """Name and hypothesis any time; the end until it stops; arms and start only as a draft
     (409 `arms_frozen` / `start_frozen` after: members would change arms)."""
     with db.transaction() as conn:
+        before = experiments.out(experiments.get(conn, principal.business_id, experiment_id), now)
         experiments.update(conn, principal.business_id, experiment_id, body, now)
-        fields = sorted(body.model_fields_set)
-        tenancy.audit(
-            conn, principal, "experiment.update", _target(experiment_id), now, fields=fields
+        after = experiments.out(experiments.get(conn, principal.business_id, experiment_id), now)
+        tenancy.audit_change(
+            conn, principal, "experiment.update", _target(experiment_id), now, before, after
         )
-        return experiments.out(experiments.get(conn, principal.business_id, experiment_id), now)
+        return after
 
 
 @router.post("/{experiment_id}/start", response_model=ExperimentOut)

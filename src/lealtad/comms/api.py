@@ -197,6 +197,9 @@ def cancel_campaign(
     campaign_id: IdPath, principal: Manager, db: Db, now: Now
 ) -> campaigns.CampaignOut:
     with db.transaction() as conn:
+        before = campaigns.get(conn, principal.business_id, campaign_id)
         found = campaigns.cancel(conn, principal.business_id, campaign_id)
-        tenancy.audit(conn, principal, "campaign.cancel", f"campaign:{campaign_id}", now)
+        tenancy.audit_change(
+            conn, principal, "campaign.cancel", f"campaign:{campaign_id}", now, before, found
+        )
         return found

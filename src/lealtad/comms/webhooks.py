@@ -253,7 +253,7 @@ def update_endpoint(
     *,
     allow_private: bool = True,
 ) -> WebhookOut:
-    get_endpoint(conn, principal.business_id, endpoint_id)
+    before = get_endpoint(conn, principal.business_id, endpoint_id)
     _guard(data.url, allow_private)
     changes = data.model_dump(include=data.model_fields_set)
     if changes:
@@ -265,8 +265,11 @@ def update_endpoint(
             )
             .values(**changes)
         )
-    tenancy.audit(conn, principal, "webhook.update", f"webhook:{endpoint_id}", now, **changes)
-    return get_endpoint(conn, principal.business_id, endpoint_id)
+    after = get_endpoint(conn, principal.business_id, endpoint_id)
+    tenancy.audit_change(
+        conn, principal, "webhook.update", f"webhook:{endpoint_id}", now, before, after
+    )
+    return after
 
 
 def send_test(conn: Connection, principal: Principal, endpoint_id: int, now: datetime) -> None:

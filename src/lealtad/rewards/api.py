@@ -32,8 +32,9 @@ Code = Annotated[str, Path(min_length=1, max_length=40)]
 def create_reward(body: RewardIn, principal: Manager, db: Db, now: Now) -> RewardOut:
     with db.transaction() as conn:
         reward_id = service.create(conn, principal.business_id, body, now)
-        tenancy.audit(conn, principal, "reward.create", f"reward:{reward_id}", now, slug=body.slug)
-        return service.out(service.get(conn, principal.business_id, reward_id))
+        created = service.out(service.get(conn, principal.business_id, reward_id))
+        tenancy.audit_created(conn, principal, "reward.create", f"reward:{reward_id}", now, created)
+        return created
 
 
 @router.get("/rewards", response_model=list[RewardOut])
@@ -56,16 +57,13 @@ def update_reward(
     reward_id: IdPath, body: RewardPatch, principal: Manager, db: Db, now: Now
 ) -> RewardOut:
     with db.transaction() as conn:
+        before = service.out(service.get(conn, principal.business_id, reward_id))
         service.update(conn, principal.business_id, reward_id, body)
-        tenancy.audit(
-            conn,
-            principal,
-            "reward.update",
-            f"reward:{reward_id}",
-            now,
-            fields=sorted(body.model_fields_set),
+        after = service.out(service.get(conn, principal.business_id, reward_id))
+        tenancy.audit_change(
+            conn, principal, "reward.update", f"reward:{reward_id}", now, before, after
         )
-        return service.out(service.get(conn, principal.business_id, reward_id))
+        return after
 
 
 @router.get("/members/{member_id}/rewards", response_model=list[RewardOut])

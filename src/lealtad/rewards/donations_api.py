@@ -45,17 +45,11 @@ def update_cause(
 ) -> CauseOut:
     """Rename, redescribe, or stop (active: false) and resume a cause; its donations stay."""
     with db.transaction() as conn:
+        before = donations.get_cause(conn, principal.business_id, cause_id)
         donations.update_cause(conn, principal.business_id, cause_id, body)
-        tenancy.audit(
-            conn,
-            principal,
-            "cause.update",
-            f"cause:{cause_id}",
-            now,
-            fields=sorted(body.model_fields_set),
-            active=body.active,
-        )
-        return donations.get_cause(conn, principal.business_id, cause_id)
+        after = donations.get_cause(conn, principal.business_id, cause_id)
+        tenancy.audit_change(conn, principal, "cause.update", f"cause:{cause_id}", now, before, after)
+        return after
 
 
 @router.post("/members/{member_id}/donations", response_model=DonationOut, status_code=201)

@@ -50,16 +50,13 @@ def update_survey(
     """Open or close it, offer it in the wallet, fix its texts. Once members have answered, the
     questions keep their ids, kinds and options, and it cannot go back to draft."""
     with db.transaction() as conn:
+        before = service.one(conn, principal.business_id, survey_id, now)
         service.update(conn, principal.business_id, survey_id, body)
-        tenancy.audit(
-            conn,
-            principal,
-            "survey.update",
-            f"survey:{survey_id}",
-            now,
-            fields=sorted(body.model_fields_set),
+        after = service.one(conn, principal.business_id, survey_id, now)
+        tenancy.audit_change(
+            conn, principal, "survey.update", f"survey:{survey_id}", now, before, after
         )
-        return service.one(conn, principal.business_id, survey_id, now)
+        return after
 
 
 @router.get("/surveys/{survey_id}/results", response_model=ResultsOut)

@@ -99,6 +99,21 @@ def redact(details: Any) -> Any:
     return details
 
 
+def dump(value: Any) -> dict[str, Any]:
+    """A model or mapping as JSON-ready fields, for before/after details."""
+    if hasattr(value, "model_dump"):
+        return dict(value.model_dump(mode="json"))
+    if hasattr(value, "_mapping"):
+        value = value._mapping
+    return {str(key): _plain(item) for key, item in dict(value).items()}
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool | list | dict):
+        return value
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
 def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
     """{field: {"before", "after"}} for the fields of `after` whose value changed."""
     return {
@@ -137,7 +152,7 @@ def client_ip(scope: Scope) -> str | None:
     """The peer's address; through a trusted proxy, the nearest address in X-Forwarded-For that
     is not itself a trusted proxy (the left part of the header is whatever the client sent)."""
     client = scope.get("client")
-    peer = client[0] if client else None
+    peer: str | None = str(client[0]) if client else None
     app = scope.get("app")
     networks = _trusted(getattr(getattr(app, "state", None), "settings", None))
     if not networks or peer is None:
@@ -152,11 +167,11 @@ def client_ip(scope: Scope) -> str | None:
 
     if not is_trusted(peer):
         return peer
-    headers = dict(scope.get("headers") or ())
+    headers: dict[bytes, bytes] = dict(scope.get("headers") or ())
     forwarded = headers.get(b"x-forwarded-for", b"").decode("latin-1")
     for hop in reversed([part.strip() for part in forwarded.split(",") if part.strip()]):
         if not is_trusted(hop):
-            return hop[:64]
+            return str(hop)[:64]
     return peer
 
 

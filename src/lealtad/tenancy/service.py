@@ -392,3 +392,27 @@ def audit(
         at=naive_utc(now),
         **audit_context.columns(),
     )
+
+
+def audit_change(
+    conn: Connection,
+    principal: Principal,
+    action: str,
+    target: str,
+    now: datetime,
+    before: Any,
+    after: Any,
+) -> dict[str, Any]:
+    """Audits an update as {field: {"before", "after"}} over the whole object (a pydantic model
+    or a mapping), only the fields that changed; nothing when nothing changed."""
+    changes = audit_context.diff(audit_context.dump(before), audit_context.dump(after))
+    if changes:
+        audit(conn, principal, action, target, now, **changes)
+    return changes
+
+
+def audit_created(
+    conn: Connection, principal: Principal, action: str, target: str, now: datetime, new: Any
+) -> None:
+    """Audits a creation with every field of the new object, each as before None, after value."""
+    audit(conn, principal, action, target, now, **audit_context.created(audit_context.dump(new)))

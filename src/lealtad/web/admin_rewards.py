@@ -127,13 +127,13 @@ def create(request: Request, staff: CurrentManager, db: Db, now: Now, form: Post
         try:
             with db.transaction() as conn:
                 reward_id = service.create(conn, staff.business_id, data, now)
-                tenancy.audit(
+                tenancy.audit_created(
                     conn,
                     staff.principal,
                     "reward.create",
                     f"reward:{reward_id}",
                     now,
-                    slug=data.slug,
+                    service.out(service.get(conn, staff.business_id, reward_id)),
                 )
             return RedirectResponse(
                 f"/admin/rewards/{reward_id}?saved=1&lang={language}", status_code=303
@@ -245,10 +245,11 @@ def update(
     patch, errors = patch_from(form, business, translator(language))
     if patch is not None:
         with db.transaction() as conn:
+            before = service.out(service.get(conn, staff.business_id, reward_id))
             service.update(conn, staff.business_id, reward_id, patch)
-            fields = sorted(patch.model_fields_set)
-            tenancy.audit(
-                conn, staff.principal, "reward.update", f"reward:{reward_id}", now, fields=fields
+            after = service.out(service.get(conn, staff.business_id, reward_id))
+            tenancy.audit_change(
+                conn, staff.principal, "reward.update", f"reward:{reward_id}", now, before, after
             )
         return RedirectResponse(
             f"/admin/rewards/{reward_id}?saved=1&lang={language}", status_code=303
@@ -276,9 +277,11 @@ def set_active(
     sessions.require_csrf(staff.csrf, form.get("csrf"))
     active = form.get("active") == "1"
     with db.transaction() as conn:
+        before = service.out(service.get(conn, staff.business_id, reward_id))
         service.update(conn, staff.business_id, reward_id, RewardPatch(active=active))
-        tenancy.audit(
-            conn, staff.principal, "reward.update", f"reward:{reward_id}", now, fields=["active"]
+        after = service.out(service.get(conn, staff.business_id, reward_id))
+        tenancy.audit_change(
+            conn, staff.principal, "reward.update", f"reward:{reward_id}", now, before, after
         )
     lang = form.get("lang") if form.get("lang") in ("es", "en") else ""
     return RedirectResponse(f"/admin/rewards/{reward_id}?saved=1&lang={lang}", status_code=303)
