@@ -57,6 +57,7 @@ from lealtad.web.counter_vouchers import router as counter_vouchers_router
 from lealtad.web.pages import STATIC
 from lealtad.web.pages import router as pages_router
 from lealtad.web.posters import router as posters_router
+from lealtad.security import limits
 from lealtad.web.two_step import router as two_step_router
 from lealtad.web.wallet import router as wallet_router
 from lealtad.web.wallet_account import router as wallet_account_router
@@ -82,6 +83,7 @@ def create_app(
     app.state.clock = clock or SystemClock()
     install_error_handlers(app)
     sessions.install(app)
+    limits.install(app)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(AuditContextMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, settings=settings)

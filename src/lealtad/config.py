@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # encrypts and all decrypt (`lealtad keys new`, `lealtad keys rotate`); the blind-index key.
     field_keys: str = ""
     field_index_key: str = ""
+    # Comma-separated addresses of reverse proxies whose X-Forwarded-For is believed when limiting
+    # failed logins per client address (security/limits.py); empty: the socket address counts.
+    trusted_proxies: str = ""
 
     @model_validator(mode="after")
     def _check_secrets(self) -> Settings:

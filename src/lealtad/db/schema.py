@@ -10,6 +10,7 @@ from lealtad.members import tables as member_tables
 from lealtad.purchases import tables as purchase_tables
 from lealtad.rewards import tables as reward_tables
 from lealtad.rules import tables as rule_tables
+from lealtad.security import limits_tables
 from lealtad.surveys import tables as survey_tables
 from lealtad.tenancy import tables as tenancy_tables
 from lealtad.tiers import tables as tier_tables
@@ -20,6 +21,7 @@ __all__ = [
     "event_tables",
     "import_tables",
     "ledger_tables",
+    "limits_tables",
     "member_tables",
     "metadata",
     "purchase_tables",
