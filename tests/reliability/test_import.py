@@ -233,3 +233,19 @@ def test_the_import_command_refuses_a_bad_file_or_business_with_a_message_and_lo
     assert loaded.code == 0, str(loaded)
     assert "1 loaded" in loaded.out
     assert business_id(node) >= 1
+
+
+def test_a_second_import_of_a_file_while_the_first_runs_is_refused(
+    db: Database, clock: FixedClock, tmp_path: Path
+) -> None:
+    import fcntl
+
+    from lealtad.imports.model import FileProblem
+
+    shop = make_shop(db, clock.now(), members_count=1)
+    path = purchases_csv(tmp_path / "sales.csv", card_numbers(db, shop.id), 3)
+    with path.open("rb") as first:
+        fcntl.flock(first.fileno(), fcntl.LOCK_EX)
+        with pytest.raises(FileProblem, match="another import of this file is running"):
+            _import(db, shop.id, path, clock)
+    assert _import(db, shop.id, path, clock).loaded == 3

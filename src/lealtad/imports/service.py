@@ -5,8 +5,10 @@ committed batch; a row sent twice is answered by the service's idempotency, so n
 from __future__ import annotations
 
 import csv
+import fcntl
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain, islice
@@ -149,7 +151,35 @@ def import_members(
     return _run(db, business_id, path, "members", lambda _: apply, clock, batch_size, progress)
 
 
+@contextmanager
+def _only_importer(path: Path) -> Iterator[None]:
+    """One import of a file at a time on this machine: a second would share the run's row and
+    its reject file. The lock dies with the process, so a rerun after kill -9 gets it at once."""
+    with path.open("rb") as held:
+        try:
+            fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise model.FileProblem(
+                f"{path.name}: another import of this file is running; wait for it to end"
+            ) from None
+        yield
+
+
 def _run(
+    db: Database,
+    business_id: int,
+    path: Path,
+    kind: Kind,
+    apply_for: ApplyFor,
+    clock: Clock,
+    batch_size: int,
+    progress: Progress | None,
+) -> Outcome:
+    with _only_importer(path):
+        return _locked_run(db, business_id, path, kind, apply_for, clock, batch_size, progress)
+
+
+def _locked_run(
     db: Database,
     business_id: int,
     path: Path,
