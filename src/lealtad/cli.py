@@ -17,6 +17,7 @@ from lealtad.errors import LealtadError
 from lealtad.imports.cli import import_app
 from lealtad.kit.clock import SystemClock
 from lealtad.security.keys_cli import keys_app
+from lealtad.tenancy import audit_cli
 from lealtad.tenancy.model import Role
 
 app = typer.Typer(
@@ -318,6 +319,7 @@ def business_create(
                 location_id=None,
                 now=now,
             )
+            audit_cli.business_created(conn, bid, now)
             row = service.get_business(conn, bid)
     except LealtadError as exc:
         raise _fail(exc) from exc
@@ -344,9 +346,10 @@ def apikey_create(
             if row is None:
                 err.print(f"[red]No business / no existe el negocio:[/red] {business}")
                 raise typer.Exit(2)
-            _, key = service.create_api_key(
+            key_id, key = service.create_api_key(
                 conn, row.id, name=name, role=role, location_id=location, now=SystemClock().now()
             )
+            audit_cli.api_key_created(conn, row.id, key_id, SystemClock().now())
     except LealtadError as exc:
         raise _fail(exc) from exc
     out.print(key)

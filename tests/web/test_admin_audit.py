@@ -116,3 +116,62 @@ def test_the_audit_page_needs_a_login(client) -> None:
         answer = client.get(path, follow_redirects=False)
         assert answer.status_code == 303
         assert answer.headers["location"].startswith("/admin/login")
+
+
+def test_the_log_shows_from_where_and_the_time_in_the_business_zone(client, shop) -> None:
+    csrf = admin_login(client, shop, role="owner")
+    client.post(
+        f"/admin/settings/locations/{shop.locations[0]}",
+        data={"name": "Plaza Mayor", "timezone": "Europe/Madrid", "csrf": csrf},
+        headers={"User-Agent": "Firefox/140"},
+    )
+    page = client.get("/admin/audit").text
+    assert "(Europe/Madrid)" in page
+    assert "2026-03-02 11:30:00" in page  # 10:30 UTC in Madrid in March
+    assert '<div data-channel="admin">admin</div>' in page
+    assert "<div>testclient</div>" in page
+    assert "Firefox/140" in page
+
+
+def test_the_log_filters_by_days_of_the_business_calendar(client, shop, db, clock) -> None:
+    _record(db, shop, clock, 1, "reward.create")
+    actor = Principal(shop.id, Role.manager, staff_id=shop.staff["manager"])
+    with db.transaction() as conn:
+        # 23:30 UTC on 2 March is already 3 March in Madrid.
+        late = clock.now().replace(hour=23, minute=30)
+        tenancy.audit(conn, actor, "survey.create", "survey:1", late)
+    admin_login(client, shop)
+    second = client.get("/admin/audit", params={"start": "2026-03-02", "end": "2026-03-02"})
+    assert re.findall(r'data-action="([^"]+)"', second.text) == ["reward.create"]
+    third = client.get("/admin/audit", params={"start": "2026-03-03", "end": ""})
+    assert re.findall(r'data-action="([^"]+)"', third.text) == ["survey.create"]
+    assert 'value="2026-03-03"' in third.text
+    csv_rows = list(
+        csv.DictReader(
+            io.StringIO(client.get("/admin/audit.csv", params={"end": "2026-03-02"}).text)
+        )
+    )
+    assert [row["action"] for row in csv_rows] == ["reward.create"]
+    assert client.get("/admin/audit", params={"start": "yesterday"}).status_code == 422
+
+
+def test_the_json_export_holds_every_entry_with_where_from(client, shop, db, clock) -> None:
+    _record(db, shop, clock, 3, "reward.create")
+    admin_login(client, shop)
+    answer = client.get("/admin/audit.json", params={"action": "reward.create"})
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("application/json")
+    assert 'filename="audit-log.json"' in answer.headers["content-disposition"]
+    entries = answer.json()
+    assert [entry["details"] for entry in entries] == [{"n": 2}, {"n": 1}, {"n": 0}]
+    assert entries[0]["actor_name"] == "manager"
+    assert set(entries[0]) >= {"at", "channel", "ip", "user_agent", "request_id", "target"}
+    assert "Download JSON" in client.get("/admin/audit").text
+
+
+def test_staff_cannot_see_or_export_the_log(client, shop) -> None:
+    admin_login(client, shop, role="staff")
+    for path in ("/admin/audit", "/admin/audit.csv", "/admin/audit.json"):
+        answer = client.get(path, follow_redirects=False)
+        assert answer.status_code in (303, 403), (path, answer.status_code)
+        assert "data-action" not in answer.text

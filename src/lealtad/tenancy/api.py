@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
 from sqlalchemy import Connection
 
 from lealtad.deps import AppSettings, CurrentPrincipal, Db, Manager, Now, Owner
 from lealtad.errors import Forbidden, Unauthorized
 from lealtad.http import ERROR_RESPONSES
+from lealtad.kit.clock import UtcDateTime, naive_utc
 from lealtad.kit.ids import Cursor, IdPath, Limit
-from lealtad.tenancy import service, store, two_step
+from lealtad.tenancy import audit_view, service, store, two_step
+from lealtad.tenancy.audit_view import AuditEntryOut
 from lealtad.tenancy.schemas import (
     ApiKeyCreated,
     ApiKeyIn,
     ApiKeyOut,
-    AuditOut,
     BusinessOut,
     LocationIn,
     LocationOut,
@@ -197,10 +199,40 @@ def revoke_api_key(api_key_id: IdPath, principal: Owner, db: Db, now: Now) -> No
         service.revoke_api_key(conn, principal, api_key_id, now)
 
 
-@router.get("/audit-log", response_model=list[AuditOut])
+AUDIT_FORMATS = ERROR_RESPONSES | {
+    200: {"content": {"application/json": {}, "text/csv": {"schema": {"type": "string"}}}}
+}
+AuditText = Annotated[str | None, Query(max_length=100)]
+
+
+@router.get("/audit-log", response_model=list[AuditEntryOut], responses=AUDIT_FORMATS)
 def audit_log(
-    principal: Manager, db: Db, limit: Limit = 50, before: Cursor = None
-) -> list[AuditOut]:
+    principal: Manager,
+    db: Db,
+    limit: Limit = 50,
+    before: Cursor = None,
+    action: AuditText = None,
+    actor: AuditText = None,
+    since: Annotated[UtcDateTime | None, Query(description="from this instant on")] = None,
+    until: Annotated[UtcDateTime | None, Query(description="before this instant")] = None,
+    format: Annotated[
+        Literal["json", "csv"], Query(description="csv: the whole filtered log as a file")
+    ] = "json",
+) -> Any:
+    """Who changed what, before and after, when and from where; newest first. `format=csv`
+    exports every matching entry (no paging) with times in UTC and the business's zone."""
+    filters = audit_view.Filters(
+        action, actor, naive_utc(since) if since else None, naive_utc(until) if until else None
+    )
+    if format == "csv":
+        with db.read() as conn:
+            zone = store.business(conn, principal.business_id).timezone
+        return StreamingResponse(
+            audit_view.csv_lines(db, principal.business_id, filters, zone),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="audit-log.csv"'},
+        )
     with db.read() as conn:
-        rows = store.audit_entries(conn, principal.business_id, limit, before)
-    return [AuditOut.model_validate(r, from_attributes=True) for r in rows]
+        rows = filters.rows(conn, principal.business_id, limit, before)
+        known = audit_view.names(conn, principal.business_id)
+    return [audit_view.entry(row, known) for row in rows]

@@ -73,18 +73,18 @@ def origin(channel: str, ip: str | None = None, user_agent: str | None = None) -
         _origin.reset(token)
 
 
-def cli_origin() -> Origin:
-    """A command run on the server: the operating-system user stands where the address would."""
+def cli_actor() -> str:
+    """A command run on the server has no staff or key: the operating-system user is who."""
     try:
         user = getpass.getuser()
     except (KeyError, OSError):  # no passwd entry in some containers
         user = "unknown"
-    return Origin("cli", ip=f"os-user:{user}"[:64], user_agent="lealtad-cli")
+    return f"cli:{user}"[:100]
 
 
 def use_cli() -> None:
-    """For the rest of a CLI process (its commands run in the process's own context)."""
-    _origin.set(cli_origin())
+    """For the rest of a CLI command (it runs in the process's own context)."""
+    _origin.set(Origin("cli", user_agent="lealtad-cli"))
 
 
 def redact(details: Any) -> Any:

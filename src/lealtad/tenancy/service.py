@@ -382,10 +382,23 @@ def principal_from_staff_token(
 def audit(
     conn: Connection, principal: Principal, action: str, target: str, now: datetime, **details: Any
 ) -> None:
+    audit_by(conn, principal.business_id, principal.actor, action, target, now, **details)
+
+
+def audit_by(
+    conn: Connection,
+    business_id: int,
+    actor: str,
+    action: str,
+    target: str,
+    now: datetime,
+    **details: Any,
+) -> None:
+    """An entry for an actor that is no principal (the CLI's operating-system user)."""
     store.insert_audit(
         conn,
-        business_id=principal.business_id,
-        actor=principal.actor,
+        business_id=business_id,
+        actor=actor,
         action=action,
         target=target,
         details=audit_context.redact(details),

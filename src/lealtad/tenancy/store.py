@@ -161,7 +161,10 @@ def audit_entries(
     *,
     action: str | None = None,
     actor: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[Any]:
+    """Newest first; `since` inclusive and `until` exclusive, naive UTC like the column."""
     query = select(audit_log).where(audit_log.c.business_id == business_id)
     if before is not None:
         query = query.where(audit_log.c.id < before)
@@ -169,6 +172,10 @@ def audit_entries(
         query = query.where(audit_log.c.action == action)
     if actor:
         query = query.where(audit_log.c.actor == actor)
+    if since is not None:
+        query = query.where(audit_log.c.at >= since)
+    if until is not None:
+        query = query.where(audit_log.c.at < until)
     return list(conn.execute(query.order_by(audit_log.c.id.desc()).limit(limit)))
 
 

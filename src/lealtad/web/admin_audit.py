@@ -1,13 +1,13 @@
-"""The audit log in the admin console: who did what to what, with the details before and after,
-newest first, a page at a time, filtered by action and by person; and the same as CSV."""
+"""The audit log in the admin console: who did what to what, before and after, when (in the
+business's time zone) and from where, newest first, a page at a time, filtered by action, person
+and dates; and the same as CSV or JSON. Managers and owners only."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from collections.abc import Iterator
+from datetime import date
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from lealtad.deps import Db
 from lealtad.kit.clock import as_utc
 from lealtad.kit.ids import Cursor
+from lealtad.tenancy import audit_view
 from lealtad.tenancy import store as tenancy_store
 from lealtad.web.admin import AcceptLanguage, console
 from lealtad.web.pages import Lang, render_page
@@ -23,18 +24,9 @@ from lealtad.web.sessions import CurrentManager
 router = APIRouter(include_in_schema=False)
 PAGE = 50
 Filter = Annotated[str, Query(max_length=100)]
-
-
-def names(conn: Any, business_id: int) -> dict[str, str]:
-    """Readable names for the `kind:id` actors and targets the log stores."""
-    known = {"system": "system"}
-    for person in tenancy_store.business_staff(conn, business_id):
-        known[f"staff:{person.id}"] = person.name or person.email
-    for key in tenancy_store.business_api_keys(conn, business_id):
-        known[f"api_key:{key.id}"] = f"{key.name} (lk_{key.prefix})"
-    for location in tenancy_store.business_locations(conn, business_id):
-        known[f"location:{location.id}"] = location.name
-    return known
+# An empty date field comes as "": read it as no date rather than refuse the form.
+Day = Annotated[str, Query(max_length=10, pattern=r"^(\d{4}-\d{2}-\d{2})?$")]
+names = audit_view.names
 
 
 def _short(value: Any) -> str:
@@ -54,6 +46,19 @@ def changes(details: Any) -> list[tuple[str, str, str | None]]:
     return shown
 
 
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _filters(conn: Any, business_id: int, action: str, actor: str, start: str, end: str) -> Any:
+    zone = tenancy_store.business(conn, business_id).timezone
+    since, until = audit_view.day_range(_day(start), _day(end), zone)
+    return audit_view.Filters(action or None, actor or None, since, until), zone
+
+
 @router.get("/admin/audit", response_class=HTMLResponse)
 def audit_page(
     request: Request,
@@ -61,6 +66,8 @@ def audit_page(
     db: Db,
     action: Filter = "",
     actor: Filter = "",
+    start: Day = "",
+    end: Day = "",
     before: Cursor = None,
     lang: Lang = None,
     accept_language: AcceptLanguage = None,
@@ -68,9 +75,8 @@ def audit_page(
     bid = staff.business_id
     with db.read() as conn:
         business, _me, language = console(conn, staff, lang, accept_language)
-        rows = tenancy_store.audit_entries(
-            conn, bid, PAGE + 1, before, action=action or None, actor=actor or None
-        )
+        filters, zone = _filters(conn, bid, action, actor, start, end)
+        rows = filters.rows(conn, bid, PAGE + 1, before)
         actions = tenancy_store.audit_actions(conn, bid)
         known = names(conn, bid)
     more = len(rows) > PAGE
@@ -79,6 +85,7 @@ def audit_page(
         ((key, name) for key, name in known.items() if key.startswith(("staff:", "api_key:"))),
         key=lambda item: item[1].lower(),
     )
+    tz = ZoneInfo(zone)
     return render_page(
         request,
         "admin_audit.html",
@@ -86,61 +93,58 @@ def audit_page(
         business=business,
         staff=staff,
         rows=rows,
+        local=lambda at: as_utc(at).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
+        zone=zone,
         names=known,
         changes=changes,
         actions=actions,
         actors=actors,
         action=action,
         actor=actor,
+        start=start,
+        end=end,
         next_before=rows[-1].id if more and rows else None,
     )
 
 
-def _cell(value: str) -> str:
-    # A spreadsheet runs a cell that starts with one of these as a formula.
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
-def _csv_lines(db: Db, business_id: int, action: str | None, actor: str | None) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["id", "at_utc", "actor", "actor_name", "action", "target", "details"])
+def _export(
+    staff: Any, db: Db, action: str, actor: str, start: str, end: str, kind: str
+) -> StreamingResponse:
     with db.read() as conn:
-        known = names(conn, business_id)
-    before = None
-    while True:
-        with db.read() as conn:
-            rows = tenancy_store.audit_entries(
-                conn, business_id, 500, before, action=action, actor=actor
-            )
-        for row in rows:
-            writer.writerow(
-                [
-                    row.id,
-                    as_utc(row.at).isoformat(),
-                    _cell(row.actor),
-                    _cell(known.get(row.actor, "")),
-                    _cell(row.action),
-                    _cell(row.target),
-                    _cell(json.dumps(row.details, ensure_ascii=False, default=str)),
-                ]
-            )
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        if len(rows) < 500:
-            return
-        before = rows[-1].id
+        filters, zone = _filters(conn, staff.business_id, action, actor, start, end)
+    if kind == "csv":
+        lines = audit_view.csv_lines(db, staff.business_id, filters, zone)
+        media = "text/csv; charset=utf-8"
+    else:
+        lines = audit_view.json_array(db, staff.business_id, filters)
+        media = "application/json"
+    return StreamingResponse(
+        lines,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="audit-log.{kind}"'},
+    )
 
 
 @router.get("/admin/audit.csv")
 def audit_csv(
-    staff: CurrentManager, db: Db, action: Filter = "", actor: Filter = ""
+    staff: CurrentManager,
+    db: Db,
+    action: Filter = "",
+    actor: Filter = "",
+    start: Day = "",
+    end: Day = "",
 ) -> StreamingResponse:
     """The whole log (or the filtered part), read in batches so memory stays flat."""
-    lines = _csv_lines(db, staff.business_id, action or None, actor or None)
-    return StreamingResponse(
-        lines,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="audit-log.csv"'},
-    )
+    return _export(staff, db, action, actor, start, end, "csv")
+
+
+@router.get("/admin/audit.json")
+def audit_json(
+    staff: CurrentManager,
+    db: Db,
+    action: Filter = "",
+    actor: Filter = "",
+    start: Day = "",
+    end: Day = "",
+) -> StreamingResponse:
+    return _export(staff, db, action, actor, start, end, "json")
