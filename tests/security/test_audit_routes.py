@@ -72,6 +72,28 @@ CHANGE_BODIES: dict[str, dict[str, Any]] = {
     "PATCH /api/v1/webhooks/{webhook_endpoint_id}": {"url": "http://127.0.0.1:9/moved"},
 }
 
+# Console forms that change something, for the pages whose empty form is refused.
+PAGE_FORMS: dict[str, dict[str, str]] = {
+    "POST /admin/settings": {"name": "Alpha renamed", "locale": "en", "timezone": "Europe/Madrid"},
+    "POST /admin/settings/locations": {"name": "Audit annex", "timezone": "Europe/Madrid"},
+    "POST /admin/settings/staff": {
+        "name": "Audited",
+        "email": "audited@alpha.example",
+        "role": "staff",
+        "password": "long enough password",
+    },
+    "POST /admin/members/{member_id}/tags": {"tag": "vip", "action": "add"},
+    "POST /admin/members/{member_id}/adjustments": {
+        "unit": "points",
+        "amount": "5",
+        "reason": "audit sweep",
+        "key": "audit-sweep-1",
+    },
+    "POST /admin/members/{member_id}/card/reissue": {"confirm": "true"},
+    "POST /admin/reports": {"daily": "boss@alpha.example"},
+}
+MUST_WRITE |= set(PAGE_FORMS)
+
 
 @pytest.fixture(scope="module")
 def world(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
@@ -131,6 +153,15 @@ def test_a_call_by_the_owner_writes_its_entry_with_actor_address_and_changes(wor
             url = fill(op.path, values)
             body = CHANGE_BODIES[name]
             resp = world.client.request(op.method, url, json=body, headers=cred.headers)
+        elif name in PAGE_FORMS:
+            world.client.cookies.clear()
+            resp = world.client.request(
+                op.method,
+                fill(op.path, values),
+                data=PAGE_FORMS[name] | {"csrf": cred.csrf},
+                headers=cred.headers,
+                follow_redirects=False,
+            )
         else:
             resp = send(world, op, cred, values)
         entries = [e for e in _entries_after(world, last) if e.action == AUDITED[name]]
