@@ -8,12 +8,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from sqlalchemy import Connection
+from starlette.requests import Request
 
 from lealtad.deps import AppSettings, CurrentPrincipal, Db, Manager, Now, Owner
 from lealtad.errors import Forbidden, Unauthorized
 from lealtad.http import ERROR_RESPONSES
 from lealtad.kit.clock import UtcDateTime, naive_utc
 from lealtad.kit.ids import Cursor, IdPath, Limit
+from lealtad.security import limits
 from lealtad.tenancy import audit_view, service, store, two_step
 from lealtad.tenancy.audit_view import AuditEntryOut
 from lealtad.tenancy.schemas import (
@@ -76,23 +78,38 @@ def _two_step_refusal(
 
 
 @router.post("/auth/staff-token", response_model=StaffToken, tags=["auth"])
-def staff_token(body: StaffLoginIn, db: Db, settings: AppSettings, now: Now) -> StaffToken:
+def staff_token(
+    body: StaffLoginIn, request: Request, db: Db, settings: AppSettings, now: Now
+) -> StaffToken:
     """Exchange a staff login for a bearer token (valid for LEALTAD_STAFF_TOKEN_HOURS). Staff
-    with two-step verification, or in a business that requires it, also send `totp_code`."""
-    with db.transaction() as conn:
-        token, staff = service.staff_login(
-            conn,
-            settings.effective_secret_key,
-            business_slug=body.business,
-            email=body.email,
-            password=body.password,
-        )
-        refusal = _two_step_refusal(conn, staff, body.totp_code, now)
-        # A token whose code was checked outlives a later "require two-step"; see staff_token.
-        checked = two_step.code_needed(service.get_business(conn, staff.business_id), staff)
+    with two-step verification, or in a business that requires it, also send `totp_code`.
+    Repeated failures lock the account and the address for a growing time (429)."""
+    guard = limits.staff_login_attempt(db, request, settings, body.business, body.email, now)
+    if guard is not None:
+        guard.check()
+    try:
+        with db.transaction() as conn:
+            token, staff = service.staff_login(
+                conn,
+                settings.effective_secret_key,
+                business_slug=body.business,
+                email=body.email,
+                password=body.password,
+            )
+            refusal = _two_step_refusal(conn, staff, body.totp_code, now)
+            # A token whose code was checked outlives a later "require two-step"; see staff_token.
+            checked = two_step.code_needed(service.get_business(conn, staff.business_id), staff)
+    except Unauthorized:
+        if guard is not None:
+            guard.failed()
+        raise
     # Raised after the commit: a wrong code is counted, and the count must stay.
     if refusal is not None:
+        if guard is not None and refusal.code == "two_step_code_refused":
+            guard.failed()
         raise refusal
+    if guard is not None:
+        guard.succeeded()
     if checked:
         token = service.staff_token(settings.effective_secret_key, staff, two_step=True)
     return StaffToken(

@@ -18,10 +18,11 @@ from lealtad.kit.clock import naive_utc
 from lealtad.members import store as member_store
 from lealtad.members.model import normalise_card_number
 from lealtad.members.tables import members
+from lealtad.security import limits
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy import store as tenancy_store
 from lealtad.tenancy import two_step
-from lealtad.web import pending, sessions
+from lealtad.web import limit_pages, pending, sessions
 from lealtad.web.i18n import LANGUAGES, pick_language, translator
 from lealtad.web.pages import Lang, render_page
 from lealtad.web.same_site import SAME_SITE
@@ -62,6 +63,7 @@ def login(
     request: Request,
     db: Db,
     settings: AppSettings,
+    now: Now,
     business: Annotated[str, Form(max_length=64)] = "",
     email: Annotated[str, Form(max_length=320)] = "",
     password: Annotated[str, Form(max_length=200)] = "",
@@ -70,7 +72,11 @@ def login(
     accept_language: AcceptLanguage = None,
 ) -> Response:
     language = pick_language(lang, accept_language, "es")
+    form = {"business": business, "email": email}
+    guard = limits.staff_login_attempt(db, request, settings, business, email, now)
     try:
+        if guard is not None:
+            guard.check()
         with db.read() as conn:
             _token, staff = tenancy.staff_login(
                 conn,
@@ -80,12 +86,21 @@ def login(
                 password=password,
             )
             shop = tenancy_store.business(conn, staff.business_id)
+    except limits.TooManyAttempts as exc:
+        error = limit_pages.message(language, exc)
+        page = render_page(
+            request, "admin_login.html", language, 429, error=error, next=next, form=form
+        )
+        return limit_pages.with_retry_after(page, exc)
     except LealtadError:
+        if guard is not None:
+            guard.failed()
         error = translator(language)("Wrong business, e-mail or password.")
-        form = {"business": business, "email": email}
         return render_page(
             request, "admin_login.html", language, 401, error=error, next=next, form=form
         )
+    if guard is not None:
+        guard.succeeded()
     if two_step.code_needed(shop, staff):
         # No session yet: the code (or setting two-step up) comes first.
         where = "/admin/login/code" if two_step.is_on(staff) else "/admin/login/setup"
