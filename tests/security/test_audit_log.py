@@ -84,6 +84,12 @@ def test_creating_staff_and_keys_logs_no_password_and_no_key(client, shop) -> No
         f"{API}/api-keys", json={"name": "till", "role": "staff"}, headers=shop.auth("owner")
     )
     assert made.status_code == 201
+    log = _log(client, shop).json()
+    (staff,) = [e for e in log if e["action"] == "staff.create"]
+    assert staff["details"]["email"] == {"before": None, "after": "new@x.example"}
+    assert staff["details"]["role"] == {"before": None, "after": "staff"}
+    (key,) = [e for e in log if e["action"] == "api_key.create"]
+    assert key["details"]["name"] == {"before": None, "after": "till"}
     text = _log(client, shop).text
     assert "pw-123456789" not in text
     assert made.json()["key"] not in text

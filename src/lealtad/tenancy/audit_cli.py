@@ -33,20 +33,11 @@ def business_created(conn: Connection, business_id: int, now: datetime) -> None:
             "staff.create",
             f"staff:{person.id}",
             now,
-            **audit_context.created({"email": person.email, "role": person.role}),
         )
 
 
 def api_key_created(conn: Connection, business_id: int, key_id: int, now: datetime) -> None:
     audit_context.use_cli()
-    key = store.api_key(conn, business_id, key_id)
-    fields = {"name": key.name, "prefix": key.prefix, "role": key.role}
     service.audit_by(
-        conn,
-        business_id,
-        audit_context.cli_actor(),
-        "api_key.create",
-        f"api_key:{key_id}",
-        now,
-        **audit_context.created(fields | {"location_id": key.location_id}),
+        conn, business_id, audit_context.cli_actor(), "api_key.create", f"api_key:{key_id}", now
     )

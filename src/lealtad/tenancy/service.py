@@ -14,7 +14,7 @@ from lealtad.kit.clock import naive_utc
 from lealtad.kit.money import is_known_currency
 from lealtad.rules import service as programs
 from lealtad.rules.definition import ProgramDefinition, points_per_currency_unit
-from lealtad.tenancy import audit_context, store
+from lealtad.tenancy import audit_context, audit_objects, store
 from lealtad.tenancy.model import (
     LOCALES,
     SLUG,
@@ -395,6 +395,9 @@ def audit_by(
     **details: Any,
 ) -> None:
     """An entry for an actor that is no principal (the CLI's operating-system user)."""
+    if action in audit_objects.CREATIONS:
+        # The whole new object as stored, whichever route (API, console, CLI) made it.
+        details = details | audit_objects.created_fields(conn, business_id, target)
     store.insert_audit(
         conn,
         business_id=business_id,
