@@ -146,3 +146,27 @@ def test_the_command_line_logs_its_changes_as_the_operating_system_user(tmp_path
     assert log[1]["details"]["email"] == {"before": None, "after": "o@x.example"}
     assert "longenoughpw" not in str(log)
     assert key.split("_")[-1] not in str(log)
+
+
+def test_a_member_edit_logs_before_and_after_until_the_member_is_erased(
+    client, shop, db, clock
+) -> None:
+    from lealtad.members import erasure
+
+    member = shop.members[0]
+    changed = client.patch(
+        f"{API}/members/{member}",
+        json={"email": "new.address@example.org", "tags": ["vip"]},
+        headers=shop.auth("manager"),
+    )
+    assert changed.status_code == 200, changed.text
+    (entry,) = [e for e in _log(client, shop).json() if e["action"] == "member.update"]
+    assert entry["details"]["email"]["after"] == "new.address@example.org"
+    assert entry["details"]["tags"] == {"before": [], "after": ["vip"]}
+    with db.transaction() as conn:
+        assert erasure.erase(conn, shop.principal(Role.owner), member, clock.now())
+    text = _log(client, shop).text
+    assert "new.address@example.org" not in text
+    (entry,) = [e for e in _log(client, shop).json() if e["action"] == "member.update"]
+    assert entry["details"]["email"] == {"before": "(erased)", "after": "(erased)"}
+    assert any(e["action"] == "member.erase" for e in _log(client, shop).json())

@@ -15,6 +15,7 @@ from lealtad.comms.tables import messages
 from lealtad.kit.clock import naive_utc
 from lealtad.members import model, service, store
 from lealtad.members.tables import member_login_codes
+from lealtad.tenancy import audit_objects
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy.model import Principal
 
@@ -71,6 +72,7 @@ def erase(conn: Connection, principal: Principal, member_id: int, now: datetime)
     )
     # The delivery log keeps what was sent and when; the figures and names rendered into it go.
     conn.execute(update(messages).where(*of_member).values(context={}))
+    audit_objects.forget_member(conn, bid, member_id)
     tenancy.audit(
         conn,
         principal,

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select, update
 
 from lealtad.tenancy import store
+from lealtad.tenancy.tables import audit_log
 
 FIELDS = {
     "staff": ("email", "name", "role", "location_id", "active"),
@@ -27,3 +28,36 @@ def created_fields(conn: Connection, business_id: int, target: str) -> dict[str,
     if row is None:
         return {}
     return {field: {"before": None, "after": getattr(row, field)} for field in FIELDS[kind]}
+
+
+# What a member's audit entries may hold that names or reaches the person.
+PERSONAL = frozenset({"name", "email", "phone", "birthday", "time_zone", "tags", "address"})
+ERASED = "(erased)"
+
+
+def forget_member(conn: Connection, business_id: int, member_id: int) -> int:
+    """On erasure, the member's old names, addresses and birthday go from the audit log too
+    (the entry and which fields changed stay): otherwise the log would keep what erasure removed.
+    Returns how many entries were rewritten."""
+    rows = conn.execute(
+        select(audit_log.c.id, audit_log.c.details).where(
+            audit_log.c.business_id == business_id,
+            audit_log.c.target == f"member:{member_id}",
+        )
+    ).all()
+    changed = 0
+    for row in rows:
+        details = row.details if isinstance(row.details, dict) else {}
+        scrubbed = {
+            key: _erase(value) if key in PERSONAL else value for key, value in details.items()
+        }
+        if scrubbed != details:
+            conn.execute(update(audit_log).where(audit_log.c.id == row.id).values(details=scrubbed))
+            changed += 1
+    return changed
+
+
+def _erase(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"before", "after"}:
+        return {"before": ERASED, "after": ERASED}
+    return ERASED
