@@ -188,6 +188,7 @@ ROUTES: dict[str, str] = {
     "POST /admin/settings/api-keys/{key_id}/revoke": OWNER,
     "GET /admin/audit": MANAGER,
     "GET /admin/audit.csv": MANAGER,
+    "GET /admin/audit.json": MANAGER,
     "GET /admin/customers": MANAGER,
     "POST /admin/customers/refresh": MANAGER,
     "GET /admin/customers/segments.csv": MANAGER,
