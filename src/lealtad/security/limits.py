@@ -24,6 +24,7 @@ from lealtad.security.limits_tables import attempt_limits
 
 STAFF_LOGIN = "staff_login"
 MEMBER_CODE = "member_code"
+TWO_STEP_CODE = "two_step_code"
 CODE_REQUEST = "code_request"
 CARD_PIN = "card_pin"
 VOUCHER_CHECK = "voucher_check"
@@ -72,8 +73,13 @@ def client_address(request: Any, trusted_proxies: str) -> str:
     return host
 
 
-def _policy(key: str) -> model.Policy:
-    return model.ADDRESS if key.startswith("ip:") else model.ACCOUNT
+def _policy(kind: str, key: str) -> model.Policy:
+    if key.startswith("ip:"):
+        return model.ADDRESS
+    # Each member code dies after its own five tries (members/login.py) and the member may ask
+    # for a new one; the lock stops someone cycling through fresh codes.
+    # Likewise a staff login attempt dies after five wrong two-step codes (tenancy/two_step.py).
+    return model.ADDRESS if kind in (MEMBER_CODE, TWO_STEP_CODE) else model.ACCOUNT
 
 
 def _load(conn: Connection, business_id: int, kind: str, key: str) -> Any:
@@ -141,7 +147,7 @@ def failed(
 ) -> None:
     for key in keys:
         row = _load(conn, business_id, kind, key)
-        state = model.after_failure(_state(row), as_utc(now), _policy(key))
+        state = model.after_failure(_state(row), as_utc(now), _policy(kind, key))
         _save(conn, business_id, kind, key, row, state)
 
 
@@ -205,3 +211,24 @@ async def _too_many(_request: Any, exc: Exception) -> Any:
 def install(app: Any) -> None:
     """JSON answers to a locked key carry Retry-After (pages add it themselves)."""
     app.add_exception_handler(TooManyAttempts, _too_many)
+
+
+def staff_login_attempt(
+    db: Any,
+    request: Any,
+    settings: Any,
+    business_slug: str,
+    email: str,
+    now: datetime,
+    kind: str = STAFF_LOGIN,
+) -> Attempt | None:
+    """The guard of a staff login (password or two-step code); None for an unknown business,
+    where there is nothing to guess and nowhere to count."""
+    from lealtad.tenancy import store  # tenancy imports security modules
+
+    with db.read() as conn:
+        business = store.business_by_slug(conn, business_slug.strip().lower())
+    if business is None:
+        return None
+    account = account_key("staff", email)
+    return attempt(db, request, settings, business.id, kind, account, now)

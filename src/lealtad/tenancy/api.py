@@ -85,8 +85,12 @@ def staff_token(
     with two-step verification, or in a business that requires it, also send `totp_code`.
     Repeated failures lock the account and the address for a growing time (429)."""
     guard = limits.staff_login_attempt(db, request, settings, body.business, body.email, now)
-    if guard is not None:
-        guard.check()
+    coded = limits.staff_login_attempt(
+        db, request, settings, body.business, body.email, now, kind=limits.TWO_STEP_CODE
+    )
+    for each in (guard, coded):
+        if each is not None:
+            each.check()
     try:
         with db.transaction() as conn:
             token, staff = service.staff_login(
@@ -105,11 +109,12 @@ def staff_token(
         raise
     # Raised after the commit: a wrong code is counted, and the count must stay.
     if refusal is not None:
-        if guard is not None and refusal.code == "two_step_code_refused":
-            guard.failed()
+        if coded is not None and refusal.code == "two_step_code_refused":
+            coded.failed()
         raise refusal
-    if guard is not None:
-        guard.succeeded()
+    for each in (guard, coded):
+        if each is not None:
+            each.succeeded()
     if checked:
         token = service.staff_token(settings.effective_secret_key, staff, two_step=True)
     return StaffToken(

@@ -10,11 +10,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from lealtad.deps import AppSettings, Db, Now
+from lealtad.security import limits
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy import store as tenancy_store
 from lealtad.tenancy import two_step
 from lealtad.tenancy.two_step import Check
-from lealtad.web import pending, sessions
+from lealtad.web import limit_pages, pending, sessions
 from lealtad.web.admin import AcceptLanguage, console, landing
 from lealtad.web.i18n import LANGUAGES, pick_language, translator
 from lealtad.web.pages import Lang, render_page
@@ -43,12 +44,24 @@ def _messages(language: str) -> dict[Check, str]:
     }
 
 
-def _restart(request: Request, language: str, error: str) -> Response:
+def _restart(request: Request, language: str, error: str, status: int = 401) -> Response:
     response = render_page(
-        request, "admin_login.html", language, 401, error=error, next="", form={}
+        request, "admin_login.html", language, status, error=error, next="", form={}
     )
     pending.end(response)
     return response
+
+
+def _guard(
+    request: Request, db: Db, settings: Any, now: Any, started: pending.PendingLogin
+) -> limits.Attempt:
+    """Wrong codes count per staff account and address (security/limits.py), like passwords."""
+    with db.read() as conn:
+        staff = tenancy_store.staff(conn, started.business_id, started.staff_id)
+    account = limits.account_key("staff", staff.email) if staff is not None else None
+    return limits.attempt(
+        db, request, settings, started.business_id, limits.TWO_STEP_CODE, account, now
+    )
 
 
 def _pending_staff(db: Db, started: pending.PendingLogin) -> tuple[Any, Any]:
@@ -120,6 +133,14 @@ def _check(
     if started is None:
         return _expired(request, None, accept_language)
     sessions.require_csrf(started.csrf, csrf)
+    guard = _guard(request, db, settings, now, started)
+    try:
+        guard.check()
+    except limits.TooManyAttempts as exc:
+        language = pick_language(None, accept_language, started.lang)
+        return limit_pages.with_retry_after(
+            _restart(request, language, limit_pages.message(language, exc), 429), exc
+        )
     with db.transaction() as conn:
         staff = tenancy_store.staff(conn, started.business_id, started.staff_id)
         if staff is None or not staff.active:
@@ -135,7 +156,9 @@ def _check(
             )
     language = pick_language(staff.locale if staff else None, None, started.lang)
     if outcome is Check.ok:
+        guard.succeeded()
         return _finish(settings, started, staff)
+    guard.failed()
     error = _messages(language)[outcome]
     if outcome is Check.too_many:
         return _restart(request, language, error)

@@ -18,9 +18,10 @@ from lealtad.deps import AppSettings, Db, Now
 from lealtad.errors import Unauthorized
 from lealtad.members import login, model, service
 from lealtad.members.schemas import Consent, MemberPatch
+from lealtad.security import limits
 from lealtad.surveys import links
 from lealtad.surveys import service as surveys
-from lealtad.web import sessions, wallet_card
+from lealtad.web import limit_pages, sessions, wallet_card
 from lealtad.web.i18n import pick_language, translator
 from lealtad.web.pages import STATIC, Lang, business_or_404, render_page
 from lealtad.web.same_site import SAME_SITE
@@ -80,6 +81,17 @@ def ask_for_code(
         return render_page(
             request, "wallet_login.html", language, 422, business=business, error=error
         )
+    # Every request counts against the address, so that no one can mail-bomb members from it.
+    asking = limits.attempt(db, request, settings, business.id, limits.CODE_REQUEST, None, now)
+    try:
+        asking.check()
+    except limits.TooManyAttempts as exc:
+        error = limit_pages.message(language, exc)
+        page = render_page(
+            request, "wallet_login.html", language, 429, business=business, error=error
+        )
+        return limit_pages.with_retry_after(page, exc)
+    asking.failed()
     with db.transaction() as conn:
         message_id = login.request_code(
             conn, business.id, email, settings.effective_secret_key, now
@@ -105,15 +117,27 @@ def enter_code(
 ) -> Response:
     business = business_or_404(db, slug)
     language = pick_language(lang, None, business.locale)
+    account = limits.account_key("member", model.normalise_email(email) or email)
+    guard = limits.attempt(db, request, settings, business.id, limits.MEMBER_CODE, account, now)
+    try:
+        guard.check()
+    except limits.TooManyAttempts as exc:
+        error = limit_pages.message(language, exc)
+        page = render_page(
+            request, "wallet_code.html", language, 429, business=business, email=email, error=error
+        )
+        return limit_pages.with_retry_after(page, exc)
     with db.transaction() as conn:
         member = login.check_code(
             conn, business.id, email, code, settings.effective_secret_key, now
         )
     if member is None:
+        guard.failed()
         error = translator(language)("That code is wrong or has expired. Ask for a new one.")
         return render_page(
             request, "wallet_code.html", language, 401, business=business, email=email, error=error
         )
+    guard.succeeded()
     response = RedirectResponse(_wallet_url(slug), status_code=303)
     sessions.start_member(response, settings, business.id, member.id, member.card_version)
     return response
