@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Annotated, Protocol
+
+from pydantic import AfterValidator
 
 
 class Clock(Protocol):
@@ -35,3 +37,8 @@ def as_utc(value: datetime) -> datetime:
 def naive_utc(value: datetime) -> datetime:
     """The form every timestamp is stored in, on both databases."""
     return as_utc(value).replace(tzinfo=None)
+
+
+# A timestamp in an API answer: the database gives naive UTC, and the OpenAPI "date-time" format
+# (RFC 3339) needs the offset, so answers say "+00:00" instead of leaving clients to guess.
+UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]

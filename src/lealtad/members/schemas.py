@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from functools import cache
 from typing import Annotated, Literal
 from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from lealtad.kit.clock import UtcDateTime
 from lealtad.kit.ids import MAX_ID
 
 Locale = Literal["es", "en"]
@@ -103,7 +104,7 @@ class MemberOut(BaseModel):
     birthday: date | None
     locale: str
     time_zone: str | None = None
-    email_bounced_at: datetime | None = Field(
+    email_bounced_at: UtcDateTime | None = Field(
         default=None, description="e-mail stops until the address changes"
     )
     tags: list[str]
@@ -111,7 +112,7 @@ class MemberOut(BaseModel):
     enrolment_channel: str
     enrolled_by_staff_id: int | None
     enrolled_location_id: int | None
-    enrolled_at: datetime
+    enrolled_at: UtcDateTime
     status: str
     referral_code: str | None
     referred_by_member_id: int | None

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lealtad.kit.clock import UtcDateTime
 from lealtad.kit.ids import MAX_ID
 from lealtad.tenancy.model import Role
 
@@ -67,8 +67,8 @@ class ApiKeyOut(BaseModel):
     prefix: str
     role: Role
     location_id: int | None
-    created_at: datetime
-    revoked_at: datetime | None
+    created_at: UtcDateTime
+    revoked_at: UtcDateTime | None
 
 
 class ApiKeyCreated(ApiKeyOut):
@@ -102,4 +102,4 @@ class AuditOut(BaseModel):
     action: str
     target: str
     details: dict[str, Any]
-    at: datetime
+    at: UtcDateTime
