@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
+from starlette.requests import Request
 
 from lealtad.deps import CurrentPrincipal, Db, Manager, Now
+from lealtad.errors import LealtadError
 from lealtad.http import ERROR_RESPONSES
 from lealtad.kit.ids import IdPath, Limit
 from lealtad.members import cards
@@ -21,6 +23,7 @@ from lealtad.rewards.schemas import (
     ValidateIn,
     VoucherOut,
 )
+from lealtad.security import limits
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy.model import Role
 
@@ -99,9 +102,21 @@ def member_vouchers(
 
 
 @router.get("/vouchers/{code}", response_model=VoucherOut)
-def voucher(code: Code, principal: CurrentPrincipal, db: Db) -> VoucherOut:
-    with db.read() as conn:
-        return redemption.get_voucher(conn, principal.business_id, code)
+def voucher(
+    code: Code, request: Request, principal: CurrentPrincipal, db: Db, now: Now
+) -> VoucherOut:
+    """Unknown codes count towards a lock of the caller and the address (429), against guessing."""
+
+    def look() -> VoucherOut:
+        with db.read() as conn:
+            return redemption.get_voucher(conn, principal.business_id, code)
+
+    guard = limits.voucher_attempt(db, request, principal, now)
+    return limits.guarded(guard, _unknown_voucher, look)
+
+
+def _unknown_voucher(exc: LealtadError) -> bool:
+    return exc.code == "voucher_not_found"
 
 
 @router.get(
@@ -117,11 +132,17 @@ def voucher_qr(code: Code, principal: CurrentPrincipal, db: Db) -> Response:
 
 @router.post("/vouchers/{code}/validate", response_model=VoucherOut)
 def validate(
-    code: Code, body: ValidateIn, principal: CurrentPrincipal, db: Db, now: Now
+    code: Code, body: ValidateIn, request: Request, principal: CurrentPrincipal, db: Db, now: Now
 ) -> VoucherOut:
-    """Use the voucher at a location, once. A second validation is a 409 saying when and where."""
-    with db.transaction() as conn:
-        return redemption.validate(conn, principal, code, body.location_id, now)
+    """Use the voucher at a location, once. A second validation is a 409 saying when and where.
+    Unknown codes count towards a lock of the caller and the address (429), against guessing."""
+
+    def use() -> VoucherOut:
+        with db.transaction() as conn:
+            return redemption.validate(conn, principal, code, body.location_id, now)
+
+    guard = limits.voucher_attempt(db, request, principal, now)
+    return limits.guarded(guard, _unknown_voucher, use)
 
 
 @router.post("/vouchers/{code}/cancel", response_model=VoucherOut)

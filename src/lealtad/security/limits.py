@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -28,6 +28,8 @@ TWO_STEP_CODE = "two_step_code"
 CODE_REQUEST = "code_request"
 CARD_PIN = "card_pin"
 VOUCHER_CHECK = "voucher_check"
+
+T = TypeVar("T")
 
 
 class TooManyAttempts(LealtadError):
@@ -232,3 +234,23 @@ def staff_login_attempt(
         return None
     account = account_key("staff", email)
     return attempt(db, request, settings, business.id, kind, account, now)
+
+
+def voucher_attempt(db: Any, request: Any, principal: Any, now: datetime) -> Attempt:
+    """Unknown voucher codes count per caller (the staff person or API key) and per address."""
+    settings = request.app.state.settings
+    account = account_key("principal", principal.actor)
+    return attempt(db, request, settings, principal.business_id, VOUCHER_CHECK, account, now)
+
+
+def guarded(guard: Attempt, counts: Callable[[LealtadError], bool], work: Callable[[], T]) -> T:
+    """Runs `work` after the guard's check; errors for which `counts` is true are failures."""
+    guard.check()
+    try:
+        result = work()
+    except LealtadError as exc:
+        if counts(exc):
+            guard.failed()
+        raise
+    guard.succeeded()
+    return result

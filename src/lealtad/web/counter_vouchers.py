@@ -24,8 +24,9 @@ from lealtad.purchases import store as purchase_store
 from lealtad.purchases.schemas import RefundIn
 from lealtad.rewards import redemption
 from lealtad.rewards import service as rewards
+from lealtad.security import limits
 from lealtad.tenancy import store as tenancy_store
-from lealtad.web import sessions
+from lealtad.web import limit_pages, sessions
 from lealtad.web.counter_forms import FormError, check_key, parse_amount
 from lealtad.web.counter_view import (
     Desk,
@@ -142,6 +143,15 @@ def _used_message(db: Database, desk: Desk, details: dict[str, Any]) -> str:
     return message % {"when": at, "where": where, "who": who}
 
 
+def _unknown(exc: LealtadError) -> bool:
+    return exc.code == "voucher_not_found"
+
+
+def _validate(db: Database, staff: Any, code: str, now: datetime) -> Any:
+    with db.transaction() as conn:
+        return redemption.validate(conn, staff.principal, code, None, now)
+
+
 @router.post("/counter/vouchers/validate", response_class=HTMLResponse)
 def validate(
     request: Request,
@@ -159,8 +169,20 @@ def validate(
         sessions.require_csrf(staff.csrf, csrf)
         if not code.strip():
             raise FormError(_("Type or scan the voucher code."))
-        with db.transaction() as conn:
-            used = redemption.validate(conn, staff.principal, code, None, now)
+        guard = limits.voucher_attempt(db, request, staff.principal, now)
+        used = limits.guarded(guard, _unknown, lambda: _validate(db, staff, code, now))
+    except limits.TooManyAttempts as exc:
+        forms = {"voucher_code": code}
+        page = show(
+            request,
+            desk,
+            429,
+            errors={"voucher": limit_pages.message(desk.lang, exc)},
+            forms=forms,
+            open_tool="voucher",
+            focus="voucher-code",
+        )
+        return limit_pages.with_retry_after(page, exc)
     except (LealtadError, FormError) as exc:
         if isinstance(exc, FormError) or exc.code in ("voucher_not_found", "csrf_token_invalid"):
             message = str(exc) if isinstance(exc, FormError) else explain(exc, _)
