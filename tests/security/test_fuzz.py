@@ -1,0 +1,175 @@
+"""Fuzzing: schemathesis sends generated requests to every operation of the OpenAPI description of a
+real server (uvicorn on a fresh SQLite database with a small business, called with the owner's
+API key so the authenticated code runs), and checks that no answer is a server error and every
+answer is one the description documents: its status code, content type and body schema.
+
+The example count per operation is bounded for the suite; LEALTAD_FUZZ_EXAMPLES raises it for a
+longer run (docs/fuzzing.md)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+import uvicorn
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from lealtad.api import create_app
+from lealtad.config import Settings
+from lealtad.purchases import service as purchases
+from lealtad.purchases.schemas import PurchaseIn
+from lealtad.tenancy import service as tenancy
+from lealtad.tenancy.model import Role
+from tests.comms.conftest import _free_port
+from tests.conftest import SECRET, sqlite_database
+from tests.support import Shop, make_shop
+
+EXAMPLES = int(os.environ.get("LEALTAD_FUZZ_EXAMPLES", "15"))
+CREDENTIALS = {"authorization", "x-api-key"}
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+@dataclass
+class Served:
+    url: str
+    shop: Shop
+    key: str  # the fuzzer's own owner key
+    key_id: int
+    # Ids that exist in the business, so a pass with them reaches past "not found".
+    known: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+
+@pytest.fixture(scope="module")
+def served(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    directory = tmp_path_factory.mktemp("fuzz")
+    db = sqlite_database(sqlite_template, directory)
+    now = datetime.now(UTC)
+    shop = make_shop(db, now, members_count=3)
+    make_shop(db, now, name="Other shop")  # ids of another business must stay out of reach
+    with db.transaction() as conn:
+        for n, member in enumerate([shop.members[0], None, shop.members[1]]):
+            body = PurchaseIn(receipt_id=f"F{n}", amount=2500, currency="EUR", member_id=member)
+            purchases.record(conn, shop.principal(), body, secret_key="s", now=now)
+        key_id, key = tenancy.create_api_key(
+            conn, shop.id, name="fuzzer", role=Role.owner, location_id=None, now=now
+        )
+    known = {
+        "member_id": shop.members[0],
+        "location_id": shop.locations[1],
+        "staff_id": shop.staff["staff"],
+        "business_slug": shop.slug,
+        "purchase_id": 1,
+        "version": 1,
+    }
+    port = _free_port()
+    app_settings = Settings(
+        env="test",
+        secret_key=SECRET,
+        data_dir=directory / "data",
+        log_level="error",
+        base_url=f"http://127.0.0.1:{port}",
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(app_settings, db=db),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the fuzzing server did not start")
+        time.sleep(0.02)
+    yield Served(f"http://127.0.0.1:{port}", shop, key, key_id, known)
+    server.should_exit = True
+    thread.join(timeout=10)
+    db.dispose()
+
+
+def _fuzz(operation: Any, mode: str, served: Served, seen: Counter[int]) -> None:
+    generation = GenerationMode.NEGATIVE if mode == "negative" else GenerationMode.POSITIVE
+    names = {p.name for p in operation.path_parameters}
+    fixed = {k: v for k, v in served.known.items() if k in names} if mode == "known" else None
+    if mode == "known" and not fixed:
+        return
+
+    @given(case=operation.as_strategy(generation_mode=generation, path_parameters=fixed))
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        database=None,
+    )
+    def run(case: Any) -> None:
+        # Schemathesis makes up credentials from the security schemes; the owner's key replaces
+        # them so the requests get past authentication (refusals are the route matrix's tests).
+        generated = case.headers or {}
+        case.headers = {k: v for k, v in generated.items() if k.lower() not in CREDENTIALS}
+        if (case.path_parameters or {}).get("api_key_id") == served.key_id:
+            case.path_parameters["api_key_id"] = served.key_id + 1  # the fuzzer keeps its key
+        answer = case.call_and_validate(
+            base_url=served.url, headers=served.auth, checks=CHECKS, timeout=30
+        )
+        seen[answer.status_code] += 1
+
+    run()
+
+
+def test_every_operation_answers_without_server_errors_and_as_documented(served: Served) -> None:
+    # One hypothesis run per operation and mode (valid input, invalid input, valid input with
+    # the ids of existing rows), all of them,
+    # collecting every failure for one report (schemathesis' pytest loader fails on pytest 9).
+    schema = schemathesis.openapi.from_url(f"{served.url}/openapi.json")
+    failures: list[str] = []
+    seen: Counter[int] = Counter()
+    operations = 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        operations += 1
+        for mode in ("positive", "negative", "known"):
+            try:
+                _fuzz(operation, mode, served, seen)
+            except Unsatisfiable:
+                continue  # nothing invalid can be said to an operation that takes no input
+            # Every kind of failure (schemathesis groups them) is reported, then the test fails.
+            except (Exception, BaseExceptionGroup) as exc:
+                failures.append(f"{operation.label} ({mode}): {str(exc)[:2000]}")
+    print(f"{operations} operations; answers by status: {dict(sorted(seen.items()))}")
+    assert operations > 50
+    # The owner's key reached the services: successes and refusals of valid-looking input.
+    assert seen[200] + seen[201] > operations
+    assert not failures, f"{len(failures)} of {operations} operations failed:\n" + "\n\n".join(
+        failures
+    )
