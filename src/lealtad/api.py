@@ -31,6 +31,7 @@ from lealtad.rewards.api import router as rewards_router
 from lealtad.rewards.donations_api import router as donations_router
 from lealtad.rewards.gamification_api import router as gamification_router
 from lealtad.rules.api import router as program_router
+from lealtad.security import limits
 from lealtad.security.fields import keys_for_settings
 from lealtad.security.headers import SecurityHeadersMiddleware
 from lealtad.surveys.api import router as surveys_router
@@ -57,11 +58,11 @@ from lealtad.web.counter_vouchers import router as counter_vouchers_router
 from lealtad.web.pages import STATIC
 from lealtad.web.pages import router as pages_router
 from lealtad.web.posters import router as posters_router
-from lealtad.security import limits
 from lealtad.web.two_step import router as two_step_router
 from lealtad.web.wallet import router as wallet_router
 from lealtad.web.wallet_account import router as wallet_account_router
 from lealtad.web.wallet_card import router as wallet_card_router
+from lealtad.web.wallet_pin import router as wallet_pin_router
 from lealtad.web.wallet_rewards import router as wallet_rewards_router
 
 DESCRIPTION = """Lealtad: a loyalty platform for points, stamp cards, tiers and cashback.
@@ -123,6 +124,7 @@ def create_app(
         admin_reports_router,
         wallet_router,
         wallet_card_router,
+        wallet_pin_router,
         wallet_rewards_router,
         wallet_account_router,
         posters_router,

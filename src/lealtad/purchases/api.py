@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from lealtad.deps import AppSettings, CurrentPrincipal, Db, IdempotencyKey, Now
+from lealtad.errors import LealtadError
 from lealtad.http import ERROR_RESPONSES
 from lealtad.kit.ids import IdPath, Limit
+from lealtad.members import pin
 from lealtad.members import service as members
 from lealtad.purchases import refunds, service, store
 from lealtad.purchases.schemas import PurchaseIn, PurchaseOut, RefundIn, RefundOut
@@ -18,6 +22,7 @@ router = APIRouter(prefix="/api/v1", tags=["purchases"], responses=ERROR_RESPONS
 @router.post("/purchases", response_model=PurchaseOut, status_code=201)
 def record_purchase(
     body: PurchaseIn,
+    request: Request,
     principal: CurrentPrincipal,
     db: Db,
     now: Now,
@@ -25,7 +30,12 @@ def record_purchase(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Record a sale, with or without a member, and award what the program gives. Replaying the
-    same receipt (or Idempotency-Key) returns the first answer and awards nothing more."""
+    same receipt (or Idempotency-Key) returns the first answer and awards nothing more.
+    Paying with points or cashback needs the member's card PIN if they set one (card_pin)."""
+    if body.points_redeem or body.cashback_redeem:
+        _check_card_pin(body, request, principal.business_id, db, settings, now)
+    # Checked; kept out of the stored request digest so that no trace of a PIN stays.
+    body = body.model_copy(update={"card_pin": None})
     with db.transaction() as conn:
         status, answer = service.record(
             conn,
@@ -79,3 +89,25 @@ def refund(
             conn, principal, body, now=now, idempotency_key=idempotency_key
         )
     return JSONResponse(answer, status_code=status)
+
+
+def _check_card_pin(
+    body: PurchaseIn, request: Request, business_id: int, db: Db, settings: Any, now: Any
+) -> None:
+    """The member named by the sale (an unknown one is left to the service's own 404)."""
+    named: dict[str, Any] = {
+        "member_id": body.member_id,
+        "card_number": body.card_number,
+        "qr_token": body.qr_token,
+    }
+    given = {key: value for key, value in named.items() if value is not None}
+    if len(given) != 1:
+        return
+    secret = settings.effective_secret_key
+    with db.read() as conn:
+        try:
+            member = members.find(conn, business_id, secret, now=now, **given)
+        except LealtadError:
+            return
+    present = pin.is_rotating_code(body.qr_token)
+    pin.require(db, request, business_id, member.id, body.card_pin, present=present, now=now)

@@ -45,6 +45,12 @@ class PurchaseIn(BaseModel):
     points_redeem: int = Field(
         default=0, ge=0, le=10**9, description="points the member uses to pay at the till"
     )
+    card_pin: str | None = Field(
+        default=None,
+        max_length=6,
+        description="the member's card PIN, needed to pay with points or cashback when they set "
+        "one, unless qr_token is the wallet's rotating code (card_pin_required)",
+    )
 
 
 class AwardOut(BaseModel):

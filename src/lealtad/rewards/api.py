@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 from starlette.requests import Request
 
-from lealtad.deps import CurrentPrincipal, Db, Manager, Now
+from lealtad.deps import AppSettings, CurrentPrincipal, Db, Manager, Now
 from lealtad.errors import LealtadError
 from lealtad.http import ERROR_RESPONSES
 from lealtad.kit.ids import IdPath, Limit
-from lealtad.members import cards
+from lealtad.members import cards, pin
 from lealtad.members import service as members
 from lealtad.rewards import ratings, redemption, service, store
 from lealtad.rewards.schemas import (
@@ -81,9 +81,21 @@ def member_catalog(
 
 @router.post("/members/{member_id}/redemptions", response_model=VoucherOut, status_code=201)
 def redeem(
-    member_id: IdPath, body: RedeemIn, principal: CurrentPrincipal, db: Db, now: Now
+    member_id: IdPath,
+    body: RedeemIn,
+    request: Request,
+    principal: CurrentPrincipal,
+    db: Db,
+    settings: AppSettings,
+    now: Now,
 ) -> VoucherOut:
-    """Spend the reward's cost and issue a voucher (a code and a QR) to show at the counter."""
+    """Spend the reward's cost and issue a voucher (a code and a QR) to show at the counter.
+    A member with a card PIN must give it (`card_pin`; 403 card_pin_required / card_pin_wrong,
+    429 after repeated wrong PINs) unless `card_code` is their wallet's rotating code."""
+    bid, secret = principal.business_id, settings.effective_secret_key
+    with db.read() as conn:
+        present = pin.wallet_code_names(conn, bid, member_id, secret, body.card_code, now)
+    pin.require(db, request, bid, member_id, body.card_pin, present=present, now=now)
     with db.transaction() as conn:
         return redemption.redeem(conn, principal, member_id, body.reward_id, now)
 

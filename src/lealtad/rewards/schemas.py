@@ -120,6 +120,16 @@ class RedeemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reward_id: int = Field(ge=1, le=MAX_ID)
+    card_pin: str | None = Field(
+        default=None,
+        max_length=6,
+        description="the member's card PIN, needed when they set one (card_pin_required)",
+    )
+    card_code: str | None = Field(
+        default=None,
+        max_length=120,
+        description="the wallet's rotating code (LT2-...) just scanned: the PIN is not needed",
+    )
 
 
 class VoucherOut(BaseModel):

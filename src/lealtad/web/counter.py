@@ -16,6 +16,7 @@ from lealtad.deps import AppSettings, Db, Now
 from lealtad.errors import Invalid, LealtadError, NotFound
 from lealtad.kit.ids import IdPath
 from lealtad.ledger import idempotency
+from lealtad.members import pin as card_pin
 from lealtad.members import service as members
 from lealtad.members.schemas import Consent, MemberIn
 from lealtad.purchases import service as purchases
@@ -117,6 +118,12 @@ def find(
         return show(request, desk, exc.http_status, errors={"find": message}, forms={"q": q})
     if kind == "voucher":
         return voucher_page(request, desk, db, found.code, now)
+    if card_pin.is_rotating_code(q):
+        # The wallet's rotating code proves the phone is here: no card PIN for this visit.
+        proof = card_pin.presence_proof(
+            settings.effective_secret_key, staff.business_id, found, now
+        )
+        return show_member(request, desk, db, found, now, presence=proof)
     return show_member(request, desk, db, found, now)
 
 

@@ -20,6 +20,7 @@ from lealtad.errors import LealtadError
 from lealtad.kit.clock import as_utc
 from lealtad.kit.money import Money
 from lealtad.ledger import service as ledger
+from lealtad.members import pin as card_pin
 from lealtad.members import service as members
 from lealtad.rewards import service as rewards
 from lealtad.rewards import store as reward_store
@@ -102,6 +103,7 @@ def show_member(
     with db.read() as conn:
         member = members.get(conn, desk.business.id, member_id)
         panel = member_panel(conn, desk, member, now)
+        panel["card_pin"] = card_pin.has_pin(conn, desk.business.id, member_id)
     context: dict[str, Any] = {"view": "member", "focus": "amount"} | panel | extra
     return show(request, desk, status, here=member_url(member_id), **context)
 

@@ -13,11 +13,11 @@ from markupsafe import Markup
 from pydantic import ValidationError
 
 from lealtad.db.engine import Database
-from lealtad.deps import Db, Now
+from lealtad.deps import AppSettings, Db, Now
 from lealtad.errors import LealtadError
 from lealtad.kit.ids import MAX_ID, IdPath
 from lealtad.ledger import idempotency
-from lealtad.members import cards
+from lealtad.members import cards, pin
 from lealtad.members import service as members
 from lealtad.purchases import refunds
 from lealtad.purchases import store as purchase_store
@@ -90,16 +90,24 @@ def redeem(
     staff: CurrentStaff,
     db: Db,
     now: Now,
+    settings: AppSettings,
     reward_id: Annotated[int, Form(ge=1, le=MAX_ID)] = 1,
     key: Short = "",
     csrf: Short = "",
     lang: FormLang = "",
+    card_pin: Annotated[str, Form(max_length=20)] = "",
+    presence: Short = "",
 ) -> HTMLResponse:
-    """Staff redeem a reward for the member; one voucher per form, however often it is sent."""
+    """Staff redeem a reward for the member; one voucher per form, however often it is sent.
+    A member with a card PIN gives it, unless the wallet's rotating code was scanned."""
     desk = open_desk(db, staff, lang or None, request.headers.get("accept-language"))
+    kept = {"presence": presence} if presence else {}
     try:
         sessions.require_csrf(staff.csrf, csrf)
         check_key(key, desk._)
+        secret, bid = settings.effective_secret_key, staff.business_id
+        here = pin.proves_presence(secret, bid, member_id, presence, now) if presence else False
+        pin.require(db, request, bid, member_id, card_pin or None, present=here, now=now)
         with db.transaction() as conn:
             scope = f"counter-redeem:{key}"
             payload = {"member_id": member_id, "reward_id": reward_id}
@@ -111,13 +119,27 @@ def redeem(
                 code = voucher.code
                 body = voucher.model_dump(mode="json")
                 idempotency.finish(conn, staff.business_id, scope, 201, body)
+    except limits.TooManyAttempts as exc:
+        errors = {"redeem": limit_pages.message(desk.lang, exc)}
+        page = show_member(request, desk, db, member_id, now, 429, errors=errors, **kept)
+        return limit_pages.with_retry_after(page, exc)
     except (LealtadError, FormError) as exc:
-        message = str(exc) if isinstance(exc, FormError) else explain(exc, desk._)
+        message = str(exc) if isinstance(exc, FormError) else _pin_text(exc, desk)
         status = 422 if isinstance(exc, FormError) else exc.http_status
         if isinstance(exc, LealtadError) and exc.code == "member_not_found":
             return show(request, desk, 404, errors={"find": message})
-        return show_member(request, desk, db, member_id, now, status, errors={"redeem": message})
+        errors = {"redeem": message}
+        return show_member(request, desk, db, member_id, now, status, errors=errors, **kept)
     return voucher_page(request, desk, db, code, now, 201, notice="redeemed")
+
+
+def _pin_text(exc: LealtadError, desk: Desk) -> str:
+    _ = desk._
+    if exc.code == "card_pin_required":
+        return _("This member has a card PIN: ask for it, or scan the code in their wallet.")
+    if exc.code == "card_pin_wrong":
+        return _("The card PIN is wrong.")
+    return explain(exc, _)
 
 
 def _used_message(db: Database, desk: Desk, details: dict[str, Any]) -> str:

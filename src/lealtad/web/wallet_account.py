@@ -22,7 +22,7 @@ from lealtad.members import erasure, export
 from lealtad.rewards import gamification_api
 from lealtad.rewards import store as reward_store
 from lealtad.tenancy import service as tenancy
-from lealtad.web import sessions
+from lealtad.web import sessions, wallet_pin
 from lealtad.web.pages import Lang, render_page
 from lealtad.web.wallet_common import (
     Gettext,
@@ -188,8 +188,12 @@ def _me_page(
             share_text=share,
             badges=badges,
             challenges=challenges,
+            card_pin=wallet_pin.has_pin(db, visit),
         ),
     )
+
+
+me_page = _me_page
 
 
 @router.get("/w/{slug}/me", response_class=HTMLResponse)
