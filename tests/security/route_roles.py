@@ -230,6 +230,7 @@ ROUTES: dict[str, str] = {
     "GET /w/{slug}/history": MEMBER,
     "GET /w/{slug}/me": MEMBER,
     "POST /w/{slug}/me/export": MEMBER,
+    "POST /w/{slug}/me/pin": MEMBER,
     "GET /w/{slug}/me/delete": MEMBER,
     "POST /w/{slug}/me/delete": MEMBER,
     "GET /admin/locations/{location_id}/poster.pdf": MANAGER,
