@@ -173,3 +173,15 @@ def test_every_operation_answers_without_server_errors_and_as_documented(served:
     assert not failures, f"{len(failures)} of {operations} operations failed:\n" + "\n\n".join(
         failures
     )
+
+
+def test_a_reward_patched_with_a_null_description_still_answers(client: Any, shop: Shop) -> None:
+    # Found by the longer run (docs/fuzzing.md): the null was stored and every read was a 500.
+    body = {"slug": "latte", "kind": "free_product", "sku": "LAT", "title": {"es": "Latte", "en": "Latte"}}
+    made = client.post("/api/v1/rewards", json=body | {"cost": 100}, headers=shop.auth())
+    assert made.status_code == 201, made.text
+    path = f"/api/v1/rewards/{made.json()['id']}"
+    patched = client.patch(path, json={"description": None}, headers=shop.auth())
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["description"] == {}
+    assert client.get(path, headers=shop.auth()).status_code == 200

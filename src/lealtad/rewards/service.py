@@ -65,6 +65,8 @@ def update(conn: Connection, business_id: int, reward_id: int, patch: RewardPatc
             value = _utc(value)
         if name in ("title", "cost", "featured", "active") and value is None:
             continue
+        if name == "description" and value is None:
+            value = {}  # null clears the description; the answer's schema has no null for it
         values[name] = value
     if values:
         store.update_reward(conn, business_id, reward_id, **values)
@@ -77,7 +79,7 @@ def out(row: Any, affordable: bool | None = None) -> RewardOut:
         slug=row.slug,
         kind=row.kind,
         title=row.title,
-        description=row.description,
+        description=row.description or {},  # rows a null PATCH stored before the fix above
         cost_unit=row.cost_unit,
         cost=row.cost,
         value=row.value,
