@@ -142,3 +142,6 @@ def wallet_code_names(
     except LealtadError:
         return False
     return bool(found.id == member_id)
+
+
+LIMITED = limits.LIMITED

@@ -19,7 +19,7 @@ from lealtad.purchases.schemas import PurchaseIn, PurchaseOut, RefundIn, RefundO
 router = APIRouter(prefix="/api/v1", tags=["purchases"], responses=ERROR_RESPONSES)
 
 
-@router.post("/purchases", response_model=PurchaseOut, status_code=201)
+@router.post("/purchases", response_model=PurchaseOut, status_code=201, responses=pin.LIMITED)
 def record_purchase(
     body: PurchaseIn,
     request: Request,

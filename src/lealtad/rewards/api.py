@@ -79,7 +79,12 @@ def member_catalog(
         return service.for_member(conn, principal.business_id, member_id, now)
 
 
-@router.post("/members/{member_id}/redemptions", response_model=VoucherOut, status_code=201)
+@router.post(
+    "/members/{member_id}/redemptions",
+    response_model=VoucherOut,
+    status_code=201,
+    responses=limits.LIMITED,
+)
 def redeem(
     member_id: IdPath,
     body: RedeemIn,
@@ -113,7 +118,7 @@ def member_vouchers(
         return [redemption.voucher_out(conn, r, slugs[r.reward_id]) for r in rows]
 
 
-@router.get("/vouchers/{code}", response_model=VoucherOut)
+@router.get("/vouchers/{code}", response_model=VoucherOut, responses=limits.LIMITED)
 def voucher(
     code: Code, request: Request, principal: CurrentPrincipal, db: Db, now: Now
 ) -> VoucherOut:
@@ -142,7 +147,7 @@ def voucher_qr(code: Code, principal: CurrentPrincipal, db: Db) -> Response:
     return Response(cards.qr_image(found.code, "svg", 8), media_type="image/svg+xml")
 
 
-@router.post("/vouchers/{code}/validate", response_model=VoucherOut)
+@router.post("/vouchers/{code}/validate", response_model=VoucherOut, responses=limits.LIMITED)
 def validate(
     code: Code, body: ValidateIn, request: Request, principal: CurrentPrincipal, db: Db, now: Now
 ) -> VoucherOut:

@@ -254,3 +254,14 @@ def guarded(guard: Attempt, counts: Callable[[LealtadError], bool], work: Callab
         raise
     guard.succeeded()
     return result
+
+
+def _documented() -> dict[int | str, dict[str, Any]]:
+    from lealtad.http import ErrorEnvelope
+
+    text = "too many failed attempts (too_many_attempts): wait for Retry-After seconds"
+    return {429: {"model": ErrorEnvelope, "description": text}}
+
+
+# For the routes that can answer 429, so that the OpenAPI description says so.
+LIMITED = _documented()

@@ -77,7 +77,9 @@ def _two_step_refusal(
     )
 
 
-@router.post("/auth/staff-token", response_model=StaffToken, tags=["auth"])
+@router.post(
+    "/auth/staff-token", response_model=StaffToken, tags=["auth"], responses=limits.LIMITED
+)
 def staff_token(
     body: StaffLoginIn, request: Request, db: Db, settings: AppSettings, now: Now
 ) -> StaffToken:
