@@ -86,6 +86,7 @@ def served(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
         "business_slug": shop.slug,
         "purchase_id": 1,
         "version": 1,
+        "name": "stars-tiers",  # a template with a happy-hour time window
     }
     port = _free_port()
     app_settings = Settings(

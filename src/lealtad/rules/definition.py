@@ -8,7 +8,14 @@ from datetime import date, time
 from decimal import Decimal
 from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from lealtad.kit.money import RoundingMode
 
@@ -53,11 +60,25 @@ class ItemMatch(Strict):
         return self
 
 
+# A wall-clock time with no offset ("14:00", "14:00:00"). JSON Schema's "time" format is RFC 3339's
+# full-time, which needs an offset, so answers saying "14:00:00" broke the documented schema.
+LocalTime = Annotated[
+    time,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?$",
+            "description": "local time, HH:MM or HH:MM:SS",
+        }
+    ),
+]
+
+
 class TimeWindow(Strict):
     """Local time at the purchase's location; may cross midnight (22:00-02:00)."""
 
-    start: time
-    end: time
+    start: LocalTime
+    end: LocalTime
 
     @model_validator(mode="after")
     def _not_empty(self) -> TimeWindow:
