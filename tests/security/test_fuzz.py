@@ -178,7 +178,12 @@ def test_every_operation_answers_without_server_errors_and_as_documented(served:
 
 def test_a_reward_patched_with_a_null_description_still_answers(client: Any, shop: Shop) -> None:
     # Found by the longer run (docs/fuzzing.md): the null was stored and every read was a 500.
-    body = {"slug": "latte", "kind": "free_product", "sku": "LAT", "title": {"es": "Latte", "en": "Latte"}}
+    body = {
+        "slug": "latte",
+        "kind": "free_product",
+        "sku": "LAT",
+        "title": {"es": "Latte", "en": "Latte"},
+    }
     made = client.post("/api/v1/rewards", json=body | {"cost": 100}, headers=shop.auth())
     assert made.status_code == 201, made.text
     path = f"/api/v1/rewards/{made.json()['id']}"

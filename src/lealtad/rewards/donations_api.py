@@ -48,7 +48,9 @@ def update_cause(
         before = donations.get_cause(conn, principal.business_id, cause_id)
         donations.update_cause(conn, principal.business_id, cause_id, body)
         after = donations.get_cause(conn, principal.business_id, cause_id)
-        tenancy.audit_change(conn, principal, "cause.update", f"cause:{cause_id}", now, before, after)
+        tenancy.audit_change(
+            conn, principal, "cause.update", f"cause:{cause_id}", now, before, after
+        )
         return after
 
 
