@@ -1,6 +1,8 @@
-"""Running an import: rows in file order, in batches that each commit with the run's progress,
-every row through the same service as the API. A run killed half-way resumes after its last
-committed batch; a row sent twice is answered by the service's idempotency, so nothing doubles."""
+"""Running an import: rows in file order, in batches that each commit with the run's progress.
+Purchases are recorded set-wise (`imports.batch`), earning with the API's own engine; a row the
+bulk path cannot reproduce exactly, and every member row, goes through the API's service. A run
+killed half-way resumes after its last committed batch; a row sent twice is stopped by its
+receipt (or the service's idempotency), so nothing doubles."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from sqlalchemy import Connection
 from lealtad.db.engine import Database
 from lealtad.errors import Conflict, Invalid, LealtadError, NotFound
 from lealtad.imports import model, store
+from lealtad.imports.batch import PurchaseBatches
 from lealtad.kit.clock import Clock, naive_utc
 from lealtad.members import service as members
 from lealtad.purchases import service as purchases
@@ -56,8 +59,10 @@ class Outcome:
 
 
 Apply = Callable[[Connection, dict[str, Any], datetime], Result]
-# Given the run's id (known once the run is recorded), the function that loads one row.
-ApplyFor = Callable[[int], Apply]
+# A whole batch at once: each row's "loaded", "already" or the reason it is rejected.
+ApplyBatch = Callable[[Connection, list[model.Row], datetime], list[str]]
+# Given the run's id (known once the run is recorded), the function that loads a batch.
+ApplyFor = Callable[[int], ApplyBatch]
 Progress = Callable[[int, int], None]
 
 
@@ -81,9 +86,16 @@ def import_purchases(
         if location_id is not None:
             tenancy.get_location(conn, business_id, location_id)
 
-    def apply_for(run_id: int) -> Apply:
+    def apply_for(run_id: int) -> ApplyBatch:
         principal = ImportPrincipal(business_id, Role.manager, location_id, run_id=run_id)
-        return lambda conn, fields, now: apply(conn, principal, fields, now)
+        batches = PurchaseBatches(
+            business,
+            location_id=location_id,
+            actor=principal.actor,
+            staff_id=principal.staff_id,
+            slow=lambda conn, fields, now: apply(conn, principal, fields, now),
+        )
+        return batches.apply
 
     def apply(
         conn: Connection, principal: Principal, fields: dict[str, Any], now: datetime
@@ -148,7 +160,30 @@ def import_members(
         )
         return "loaded"
 
-    return _run(db, business_id, path, "members", lambda _: apply, clock, batch_size, progress)
+    return _run(
+        db, business_id, path, "members", lambda _: _one_by_one(apply), clock, batch_size, progress
+    )
+
+
+def _one_by_one(apply: Apply) -> ApplyBatch:
+    def each(conn: Connection, batch: list[model.Row], now: datetime) -> list[str]:
+        outcomes: list[str] = []
+        for row in batch:
+            reason = row.error
+            if reason is None and row.fields is not None:
+                try:
+                    # A savepoint per row: a refused row leaves nothing half-written behind.
+                    with conn.begin_nested():
+                        outcomes.append(apply(conn, row.fields, now))
+                    continue
+                except LealtadError as exc:
+                    reason = f"{exc.code}: {exc.message}"
+                except ValueError as exc:
+                    reason = str(exc)
+            outcomes.append(reason or "unreadable row")
+        return outcomes
+
+    return each
 
 
 @contextmanager
@@ -237,7 +272,7 @@ def _batch(
     business_id: int,
     run_id: int,
     batch: list[model.Row],
-    apply: Apply,
+    apply: ApplyBatch,
     clock: Clock,
     rejects: _Rejects,
 ) -> None:
@@ -245,20 +280,12 @@ def _batch(
     counts = {"loaded": 0, "already": 0, "rejected": 0}
     now = clock.now()
     with db.transaction() as conn:
-        for row in batch:
-            reason = row.error
-            if reason is None and row.fields is not None:
-                try:
-                    # A savepoint per row: a refused row leaves no half-claimed key behind.
-                    with conn.begin_nested():
-                        counts[apply(conn, row.fields, now)] += 1
-                    continue
-                except LealtadError as exc:
-                    reason = f"{exc.code}: {exc.message}"
-                except ValueError as exc:
-                    reason = str(exc)
+        for row, outcome in zip(batch, apply(conn, batch, now), strict=True):
+            if outcome in ("loaded", "already"):
+                counts[outcome] += 1
+                continue
             counts["rejected"] += 1
-            rejects.add(row, reason or "unreadable row")
+            rejects.add(row, outcome)
         store.record_batch(conn, business_id, run_id, rows=len(batch), now=naive_utc(now), **counts)
         # Written before the commit: a crash now leaves rejects the rerun drops and writes again.
         rejects.flush()

@@ -1,0 +1,215 @@
+"""Importing a batch of purchase rows set-wise: parse and validate every row, resolve their
+members in one query per identifier, check their receipts in one query, then record the rows
+that the bulk path reproduces exactly (`purchases.bulk`) together, in file order, and send each
+of the others through the API's own service one by one (`slow`), between the bulk groups so that
+every row sees the ones before it. Each row's outcome comes back in file order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from lealtad.analytics.tables import experiments
+from lealtad.errors import Invalid, LealtadError, NotFound
+from lealtad.imports import model
+from lealtad.kit.clock import as_utc
+from lealtad.members.model import normalise_card_number
+from lealtad.members.tables import members
+from lealtad.purchases import bulk
+from lealtad.purchases.service import check_currency, occurred
+from lealtad.rewards.gamification import active_challenges
+from lealtad.rules import store as rule_store
+from lealtad.rules.service import Program, get_version
+from lealtad.tenancy import service as tenancy
+
+# "loaded", "already", or the reason the row is rejected.
+Outcome = str
+LOADED, ALREADY = "loaded", "already"
+Slow = Callable[[Connection, dict[str, Any], datetime], str]
+_MEMBER_COLUMNS = (members.c.id, members.c.card_number, members.c.tags)
+_REFERRED = members.c.referred_by_member_id
+
+
+@dataclass
+class _Pending:
+    """A row that passed the checks and waits for its group to be written."""
+
+    index: int
+    sale: bulk.Sale
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, LealtadError):
+        return f"{exc.code}: {exc.message}"
+    return str(exc) or "unreadable row"
+
+
+class PurchaseBatches:
+    """What stays the same from batch to batch of one run: the business, its program versions,
+    its locations, and who the journal names as the author."""
+
+    def __init__(
+        self,
+        business: Any,
+        *,
+        location_id: int | None,
+        actor: str,
+        staff_id: int | None,
+        slow: Slow,
+    ) -> None:
+        self.business = business
+        self.location_id = location_id
+        self.actor = actor
+        self.staff_id = staff_id
+        self.slow = slow
+        self._locations: dict[int, Any] = {}
+        self._versions: list[Any] | None = None
+
+    def _location(self, conn: Connection, location_id: int | None) -> Any:
+        if location_id is None:
+            return None
+        if location_id not in self._locations:
+            self._locations[location_id] = tenancy.get_location(conn, self.business.id, location_id)
+        return self._locations[location_id]
+
+    def _program(self, conn: Connection, at: datetime) -> Program | None:
+        """The version in force at `at`, chosen as `rules.store.version_in_force` chooses it
+        (latest effective date not after `at`, else the first), from the versions read once."""
+        if self._versions is None:
+            rows = rule_store.versions(conn, self.business.id)
+            self._versions = sorted(rows, key=lambda r: (r.effective_from, r.version))
+        if not self._versions:
+            return None
+        naive = as_utc(at).replace(tzinfo=None)
+        chosen = min(self._versions, key=lambda r: r.version)
+        for row in self._versions:
+            if row.effective_from <= naive:
+                chosen = row
+        return get_version(conn, self.business.id, chosen.version)
+
+    def _bulk_allowed(self, conn: Connection) -> bool:
+        """Challenges and experiments read state that each purchase changes (badges, arms by
+        date): with either running, every row takes the one-by-one path."""
+        bid = self.business.id
+        if active_challenges(conn, bid):
+            return False
+        running = select(func.count()).where(
+            experiments.c.business_id == bid, experiments.c.status == "running"
+        )
+        return not conn.execute(running).scalar_one()
+
+    def _members(
+        self, conn: Connection, parsed: Sequence[model.PurchaseRow | None]
+    ) -> tuple[dict[int, Any], dict[str, Any]]:
+        bid = self.business.id
+        ids = sorted({p.data.member_id for p in parsed if p and p.data.member_id is not None})
+        cards = sorted(
+            {normalise_card_number(p.data.card_number) for p in parsed if p and p.data.card_number}
+        )
+        by_id: dict[int, Any] = {}
+        by_card: dict[str, Any] = {}
+        for start in range(0, len(ids), bulk.CHUNK):
+            query = select(*_MEMBER_COLUMNS, _REFERRED).where(
+                members.c.business_id == bid, members.c.id.in_(ids[start : start + bulk.CHUNK])
+            )
+            by_id.update({r.id: r for r in conn.execute(query)})
+        for start in range(0, len(cards), bulk.CHUNK):
+            chunk = cards[start : start + bulk.CHUNK]
+            query = select(*_MEMBER_COLUMNS, _REFERRED).where(
+                members.c.business_id == bid, members.c.card_number.in_(chunk)
+            )
+            by_card.update({r.card_number: r for r in conn.execute(query)})
+        return by_id, by_card
+
+    def apply(self, conn: Connection, rows: Sequence[model.Row], now: datetime) -> list[Outcome]:
+        outcomes: list[Outcome] = [""] * len(rows)
+        parsed: list[model.PurchaseRow | None] = []
+        for i, row in enumerate(rows):
+            try:
+                if row.error is not None or row.fields is None:
+                    raise ValueError(row.error or "unreadable row")
+                location = self.location_id
+                parsed.append(model.purchase(row.fields, self.business.currency, location))
+            except ValueError as exc:
+                outcomes[i] = _reason(exc)
+                parsed.append(None)
+        by_id, by_card = self._members(conn, parsed)
+        recorded = bulk.recorded_receipts(
+            conn, self.business.id, [p.data.receipt_id for p in parsed if p]
+        )
+        allowed = self._bulk_allowed(conn)
+        group: list[_Pending] = []
+        for i, (row, p) in enumerate(zip(rows, parsed, strict=True)):
+            if p is None:
+                continue
+            try:
+                sale = self._check(conn, p, by_id, by_card, now)
+            except LealtadError as exc:
+                outcomes[i] = _reason(exc)
+                continue
+            there = recorded.get(p.data.receipt_id)
+            simple = (
+                allowed
+                and there is None
+                and (sale.member is None or sale.member.referred_by_member_id is None)
+                and (sale.program is None or bulk.simple_program(sale.program.definition))
+            )
+            if simple:
+                group.append(_Pending(i, sale))
+                member_id = sale.member.id if sale.member is not None else None
+                recorded[p.data.receipt_id] = (p.data.amount, member_id)
+                outcomes[i] = LOADED
+                continue
+            self._write(conn, group, now)
+            group = []
+            try:
+                with conn.begin_nested():
+                    outcomes[i] = self.slow(conn, row.fields or {}, now)
+            except (LealtadError, ValueError) as exc:
+                outcomes[i] = _reason(exc)
+        self._write(conn, group, now)
+        return outcomes
+
+    def _check(
+        self,
+        conn: Connection,
+        p: model.PurchaseRow,
+        by_id: dict[int, Any],
+        by_card: dict[str, Any],
+        now: datetime,
+    ) -> bulk.Sale:
+        """The checks `purchases.service.record` makes, in its order, with the same errors."""
+        data = p.data
+        check_currency(data.currency, self.business)
+        at = occurred(data.occurred_at, now)
+        location = self._location(conn, data.location_id or self.location_id)
+        member = None
+        if data.card_number is not None:
+            member = by_card.get(normalise_card_number(data.card_number))
+        elif data.member_id is not None:
+            member = by_id.get(data.member_id)
+        if (data.card_number or data.member_id) and member is None:
+            raise NotFound("no member of this business matches", code="member_not_found")
+        if p.expected_member_id not in (None, member.id if member else None):
+            raise Invalid(
+                "card_number and member_id name different members", code="member_mismatch"
+            )
+        program = self._program(conn, at)
+        if program is None and member is not None:
+            raise NotFound("this business has no program yet", code="program_not_found")
+        return bulk.Sale(data, at, location, member, program)
+
+    def _write(self, conn: Connection, group: list[_Pending], now: datetime) -> None:
+        if group:
+            bulk.record_many(
+                conn,
+                self.business,
+                [p.sale for p in group],
+                actor=self.actor,
+                staff_id=self.staff_id,
+                now=now,
+            )

@@ -1,0 +1,303 @@
+"""Recording many already-validated purchases at once, earning with the same engine as
+`purchases.service.record`: each sale becomes the same `Facts` (`service.purchase_facts`) and
+the same awards (`rules.apply.plan` with the compiled program in force when it happened). What
+differs is only how it is written: one query per batch for the members' context, executemany
+for purchases, journal, lots, postings and awards, one balance update per account.
+
+Only what the bulk path can reproduce exactly comes here (see `simple_program`); anything
+with caps, budgets, stamp cards, tiers or a referrer goes through the one-by-one service."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, select, update
+
+from lealtad.analytics import fold, rollups
+from lealtad.analytics.tables import member_stats
+from lealtad.kit.clock import as_utc, naive_utc
+from lealtad.ledger import batch as ledger_batch
+from lealtad.ledger.model import (
+    PENDING_POINTS_ACCOUNT,
+    POINTS_ACCOUNT,
+    Entry,
+    Leg,
+    MemberLeg,
+    SystemLeg,
+)
+from lealtad.purchases.schemas import PurchaseIn
+from lealtad.purchases.service import purchase_facts
+from lealtad.purchases.tables import purchases
+from lealtad.rules import apply
+from lealtad.rules import store as rule_store
+from lealtad.rules.apply import Granted
+from lealtad.rules.definition import ProgramDefinition
+from lealtad.rules.facts import MemberContext
+from lealtad.rules.service import Program
+from lealtad.tiers.tables import tier_status
+
+CHUNK = 500  # ids per IN (...) list: under SQLite's bound-parameter limit
+
+
+@dataclass(frozen=True, slots=True)
+class Sale:
+    """A row that passed every check the service makes: currency, date, location, member."""
+
+    data: PurchaseIn
+    at: datetime
+    location: Any | None
+    member: Any | None  # needs .id, .tags
+    program: Program | None  # None only for a sale without a member
+
+
+def simple_program(definition: ProgramDefinition) -> bool:
+    """True when a purchase's awards depend only on the sale and the member's context as it
+    stood, so that a batch gives what one-by-one would: no caps or budgets (they read what
+    earlier awards used), no stamp cards (a full card redeems mid-stream), no tiers (a
+    purchase can move the member to a tier whose rules apply to the next one)."""
+    if definition.tiers is not None or definition.stamp_cards:
+        return False
+    return not any(rule.caps or rule.budget is not None for rule in definition.rules)
+
+
+def _chunks(ids: Sequence[int]) -> list[list[int]]:
+    unique = sorted(set(ids))
+    return [unique[i : i + CHUNK] for i in range(0, len(unique), CHUNK)]
+
+
+def _visits(conn: Connection, bid: int, member_ids: list[int]) -> dict[int, int]:
+    """Each member's purchases so far that count as visits (as `store.visits_before`)."""
+    found: dict[int, int] = {}
+    c = purchases.c
+    for chunk in _chunks(member_ids):
+        query = (
+            select(c.member_id, func.count())
+            .where(
+                c.business_id == bid,
+                c.member_id.in_(chunk),
+                c.amount > 0,
+                c.refunded_amount < c.amount,
+            )
+            .group_by(c.member_id)
+        )
+        found.update({int(m): int(n) for m, n in conn.execute(query)})
+    return found
+
+
+def _tiers_and_segments(
+    conn: Connection, bid: int, member_ids: list[int]
+) -> tuple[dict[int, str | None], dict[int, frozenset[str]]]:
+    tiers: dict[int, str | None] = {}
+    segments: dict[int, frozenset[str]] = {}
+    for chunk in _chunks(member_ids):
+        rows = conn.execute(
+            select(tier_status.c.member_id, tier_status.c.tier_id).where(
+                tier_status.c.business_id == bid, tier_status.c.member_id.in_(chunk)
+            )
+        )
+        tiers.update({int(m): t for m, t in rows})
+        rows = conn.execute(
+            select(member_stats.c.member_id, member_stats.c.segment).where(
+                member_stats.c.business_id == bid, member_stats.c.member_id.in_(chunk)
+            )
+        )
+        segments.update({int(m): frozenset([s]) if s else frozenset() for m, s in rows})
+    return tiers, segments
+
+
+def _figures(conn: Connection, bid: int, member_ids: list[int]) -> dict[int, fold.MemberFigures]:
+    """The members' rollup figures, loaded in one query (a member without a row gets one, as
+    `rollups.load` does)."""
+    found: dict[int, fold.MemberFigures] = {}
+    for chunk in _chunks(member_ids):
+        rows = conn.execute(
+            select(member_stats).where(
+                member_stats.c.business_id == bid, member_stats.c.member_id.in_(chunk)
+            )
+        )
+        for row in rows:
+            found[int(row.member_id)] = _figures_of(row)
+    for member_id in member_ids:
+        if member_id not in found:
+            found[member_id] = rollups.load(conn, bid, member_id)
+    return found
+
+
+def _figures_of(row: Any) -> fold.MemberFigures:
+    # As rollups reads a member_stats row (its reader is private there).
+    return fold.MemberFigures(
+        enrolled_on=row.enrolled_on,
+        location_id=row.enrolled_location_id,
+        first_purchase_at=row.first_purchase_at,
+        last_purchase_at=row.last_purchase_at,
+        last_day=row.last_day,
+        purchases=row.purchases,
+        visit_days=row.visit_days,
+        spend=row.spend,
+        first_reward_at=row.first_reward_at,
+        retention_mask=row.retention_mask,
+    )
+
+
+def _save_figures(conn: Connection, bid: int, figures: dict[int, fold.MemberFigures]) -> None:
+    if not figures:
+        return
+    names = list(rollups.values_of(next(iter(figures.values()))))
+    statement = (
+        update(member_stats)
+        .where(member_stats.c.business_id == bid, member_stats.c.member_id == bindparam("member"))
+        .values({n: bindparam(f"v_{n}") for n in names})
+    )
+    rows = [
+        {"member": m, **{f"v_{k}": v for k, v in rollups.values_of(f).items()}}
+        for m, f in sorted(figures.items())
+    ]
+    conn.execute(statement, rows)
+
+
+def _earn_legs(granted: list[Granted], purchase_id: int, now: datetime) -> tuple[Leg, ...]:
+    """The legs `rules.apply.apply` posts for a purchase's awards (written again here because
+    there they are built inside the one-entry-at-a-time function): a points award still
+    pending at `now` goes to the pending account with its unlock date."""
+    legs: list[Leg] = []
+    for g in granted:
+        pending = g.unlocks_at is not None and as_utc(g.unlocks_at) > as_utc(now)
+        account = g.account if pending or g.account != PENDING_POINTS_ACCOUNT else POINTS_ACCOUNT
+        legs.append(
+            MemberLeg(
+                g.member_id,
+                account,
+                g.unit,
+                g.amount,
+                expires_at=g.expires_at,
+                unlocks_at=g.unlocks_at if pending else None,
+                origin_purchase_id=purchase_id,
+            )
+        )
+        legs.append(SystemLeg("issued", g.unit, -g.amount))
+    return tuple(legs)
+
+
+def record_many(
+    conn: Connection,
+    business: Any,
+    sales: Sequence[Sale],
+    *,
+    actor: str,
+    staff_id: int | None,
+    now: datetime,
+) -> list[int]:
+    """Records the sales in order and posts what each earns; returns the purchase ids."""
+    bid = business.id
+    member_ids = [s.member.id for s in sales if s.member is not None]
+    visits = _visits(conn, bid, member_ids)
+    tiers, segments = _tiers_and_segments(conn, bid, member_ids)
+    figures = _figures(conn, bid, member_ids)
+    ids = ledger_batch.insert_returning_ids(
+        conn,
+        purchases,
+        [
+            dict(
+                business_id=bid,
+                receipt_id=s.data.receipt_id,
+                member_id=s.member.id if s.member is not None else None,
+                location_id=s.location.id if s.location is not None else None,
+                staff_id=staff_id,
+                channel=s.data.channel,
+                amount=s.data.amount,
+                currency=s.data.currency.upper(),
+                items=[item.model_dump(mode="json") for item in s.data.items],
+                refunded_amount=0,
+                occurred_at=naive_utc(s.at),
+                recorded_at=naive_utc(now),
+            )
+            for s in sales
+        ],
+    )
+    tally = fold.Tally()
+    earned: list[Entry] = []
+    award_rows: list[list[dict[str, Any]]] = []
+    for sale, purchase_id in zip(sales, ids, strict=True):
+        member_id = sale.member.id if sale.member is not None else None
+        fold.purchase(
+            tally,
+            figures[member_id] if member_id is not None else None,
+            at=naive_utc(sale.at),
+            day=rollups.local_day(conn, bid, sale.at),
+            amount=sale.data.amount,
+            location_id=sale.location.id if sale.location is not None else None,
+            staff_id=staff_id,
+            shard=rollups.shard_of(conn, purchase_id),
+        )
+        if member_id is None or sale.member is None:
+            continue
+        context = MemberContext(
+            member_id=member_id,
+            tier=tiers.get(member_id),
+            tags=frozenset(sale.member.tags),
+            segments=segments.get(member_id, frozenset()),
+            visits_before=visits.get(member_id, 0),
+        )
+        if sale.data.amount > 0:
+            visits[member_id] = visits.get(member_id, 0) + 1
+        facts = purchase_facts(business, sale.location, sale.data, sale.at)
+        assert sale.program is not None, "a member's sale has its program"
+        program, granted = apply.plan(conn, bid, context, facts, program=sale.program)
+        if not granted:
+            continue
+        reasons = "; ".join(g.reason for g in granted)
+        earned.append(
+            Entry(
+                kind="earn",
+                memo=f"purchase {sale.data.receipt_id}: {reasons}",
+                legs=_earn_legs(granted, purchase_id, now),
+                occurred_at=facts.occurred_at,
+                member_id=member_id,
+                purchase_id=purchase_id,
+                actor=actor,
+            )
+        )
+        award_rows.append(
+            [
+                dict(
+                    business_id=bid,
+                    member_id=g.member_id,
+                    rule_id=g.rule_id,
+                    program_version=program.version,
+                    unit=g.unit,
+                    amount=g.amount,
+                    reason=g.reason[:500],
+                    purchase_id=purchase_id,
+                    occurred_at=naive_utc(facts.occurred_at),
+                )
+                for g in granted
+            ]
+        )
+    rollups.flush(conn, bid, tally)
+    _save_figures(conn, bid, {m: figures[m] for m in set(member_ids)})
+    entry_ids = ledger_batch.post_credits(conn, bid, earned, now)
+    rule_store.insert_awards(
+        conn,
+        [
+            {**row, "entry_id": entry_id}
+            for rows, entry_id in zip(award_rows, entry_ids, strict=True)
+            for row in rows
+        ],
+    )
+    return ids
+
+
+def recorded_receipts(conn: Connection, bid: int, receipts: Sequence[str]) -> dict[str, Any]:
+    """The receipts among these that are already recorded: {receipt: (amount, member id)}."""
+    found: dict[str, Any] = {}
+    unique = sorted(set(receipts))
+    c = purchases.c
+    for start in range(0, len(unique), CHUNK):
+        query = select(c.receipt_id, c.amount, c.member_id).where(
+            c.business_id == bid, c.receipt_id.in_(unique[start : start + CHUNK])
+        )
+        found.update({r: (a, m) for r, a, m in conn.execute(query)})
+    return found
