@@ -26,6 +26,8 @@ from lealtad.kit.clock import Clock, SystemClock
 from lealtad.ledger.api import router as ledger_router
 from lealtad.members.api import public as public_members_router
 from lealtad.members.api import router as members_router
+from lealtad.metrics import MetricsMiddleware, count_commits
+from lealtad.metrics import router as metrics_router
 from lealtad.purchases.api import router as purchases_router
 from lealtad.rewards.api import router as rewards_router
 from lealtad.rewards.donations_api import router as donations_router
@@ -88,6 +90,9 @@ def create_app(
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(AuditContextMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, settings=settings)
+    # Outermost, so that its timing covers the whole answer.
+    app.add_middleware(MetricsMiddleware)
+    count_commits(app.state.db.engine)
     for router in (
         tenancy_router,
         members_router,
@@ -130,6 +135,7 @@ def create_app(
         posters_router,
         counter_router,
         counter_vouchers_router,
+        metrics_router,
     ):
         app.include_router(router)
     # The pages' own scripts and the vendored third-party ones (scripts/vendor-assets).

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # Comma-separated addresses of reverse proxies whose X-Forwarded-For is believed when limiting
     # failed logins per client address (security/limits.py); empty: the socket address counts.
     trusted_proxies: str = ""
+    # Bearer token Prometheus sends to /metrics; without it /metrics is open outside production
+    # and off in production (lealtad.metrics).
+    metrics_token: str = ""
 
     @model_validator(mode="after")
     def _check_secrets(self) -> Settings:

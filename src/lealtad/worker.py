@@ -7,7 +7,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 
+from lealtad import metrics
 from lealtad.comms import messages, webhook_delivery
 from lealtad.comms.dispatch import dispatch
 from lealtad.config import Settings
@@ -70,9 +72,11 @@ def run_forever(
     while keep_going():
         started = time.monotonic()
         delivered = deliver(db, settings, clock)
+        metrics.worker_did(delivered)
         if any(delivered.values()):
             log.info("delivered: %s", delivered)
         for business_id, run in run_once(db, settings, clock).items():
+            metrics.worker_did(asdict(run))
             if (
                 run.birthdays
                 or run.anniversaries

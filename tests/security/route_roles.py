@@ -246,4 +246,7 @@ ROUTES: dict[str, str] = {
     "POST /counter/refunds": STAFF,
     "GET /healthz": PUBLIC,
     "GET /readyz": PUBLIC,
+    # Prometheus: open in dev and tests; in production a bearer token (LEALTAD_METRICS_TOKEN)
+    # or off, which tests/api/test_metrics.py checks.
+    "GET /metrics": PUBLIC,
 }

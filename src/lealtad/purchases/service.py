@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
+from lealtad import metrics
 from lealtad.analytics import rollups
 from lealtad.comms.outbox import emit
 from lealtad.errors import Conflict, Invalid, NotFound
@@ -224,6 +225,7 @@ def record(
     body = answer.model_dump(mode="json")
     emit(conn, bid, "purchase.recorded", body, now)
     idempotency.finish(conn, bid, key, 201, body)
+    metrics.purchase_recorded(conn, granted)
     return 201, body
 
 

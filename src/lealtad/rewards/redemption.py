@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, insert
 
+from lealtad import metrics
 from lealtad.analytics import rollups, segments
 from lealtad.comms.outbox import emit
 from lealtad.errors import Conflict, NotFound
@@ -141,6 +142,7 @@ def redeem(
         fulfilment="ordered" if reward.kind == "physical_gift" else None,
     )
     rollups.on_redemption(conn, bid, voucher_id, reward_id=reward.id, at=now)
+    metrics.redemption_made(conn)
     if reward.kind == "donation":
         conn.execute(
             insert(donations).values(
