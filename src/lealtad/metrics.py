@@ -42,7 +42,7 @@ from lealtad.http import error_response
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # The *_created series double the output and no dashboard of ours reads them.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 REQUESTS = Counter(
     "lealtad_http_requests",
