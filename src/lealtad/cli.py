@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from typing import Annotated
 
 import typer
@@ -108,15 +110,25 @@ def serve(
     settings = _settings()
     os.environ.setdefault("LEALTAD_DATA_DIR", str(settings.data_dir))
     settings.effective_secret_key  # noqa: B018  (created once here, before workers fork)
-    uvicorn.run(
-        "lealtad.api:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        access_log=False,
-        log_level=settings.log_level,
-    )
+    metrics_dir = None
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # One directory for every worker's counters, so that whichever worker answers /metrics
+        # adds them all up (lealtad.metrics); made empty here, removed on exit.
+        metrics_dir = tempfile.mkdtemp(prefix="lealtad-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        uvicorn.run(
+            "lealtad.api:create_app",
+            factory=True,
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=workers,
+            access_log=False,
+            log_level=settings.log_level,
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 @app.command()
