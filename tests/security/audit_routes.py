@@ -13,6 +13,7 @@ AUDITED: dict[str, str] = {
     "PATCH /api/v1/members/{member_id}": "member.update",
     "POST /api/v1/members/{member_id}/card/reissue": "member.card_reissued",
     "POST /api/v1/members/{member_id}/adjustments": "ledger.adjust",
+    "POST /api/v1/members/{member_id}/erasure": "member.erase",
     "POST /api/v1/rewards": "reward.create",
     "PATCH /api/v1/rewards/{reward_id}": "reward.update",
     "POST /api/v1/vouchers/{code}/cancel": "voucher.cancel",
@@ -61,6 +62,8 @@ AUDITED: dict[str, str] = {
     "POST /admin/members/{member_id}/tags": "member.tags",
     "POST /admin/members/{member_id}/adjustments": "ledger.adjust",
     "POST /admin/members/{member_id}/card/reissue": "member.card_reissued",
+    "POST /admin/members/{member_id}/data-export": "member.export",
+    "POST /admin/members/{member_id}/erasure": "member.erase",
     "POST /admin/reports": "reports.recipients",
 }
 

@@ -1,4 +1,5 @@
-"""JSON routes of members: enrolment, profile, look-up, card images, self-service sign-up."""
+"""JSON routes of members: enrolment, profile, look-up, card images, self-service sign-up, and
+the back office's side of personal-data requests (a copy of the data, erasure)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,17 @@ from fastapi import APIRouter, Query, Response
 
 from lealtad.deps import AppSettings, CurrentPrincipal, Db, Manager, Now
 from lealtad.errors import Conflict, Invalid, NotFound
-from lealtad.http import ERROR_RESPONSES
+from lealtad.http import ERROR_RESPONSES, ErrorEnvelope
 from lealtad.kit.ids import Cursor, IdPath, Limit
-from lealtad.members import cards, model, service, store
-from lealtad.members.schemas import MemberIn, MemberOut, MemberPatch, SignupIn
+from lealtad.members import cards, erasure, export, model, service, store
+from lealtad.members.schemas import (
+    ErasureIn,
+    MemberDataExport,
+    MemberIn,
+    MemberOut,
+    MemberPatch,
+    SignupIn,
+)
 from lealtad.tenancy import audit_context
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy import store as tenancy_store
@@ -155,6 +163,59 @@ def reissue_card(
     """For a lost or shared card: the old QR and every wallet session stop working at once."""
     with db.transaction() as conn:
         cards.reissue(conn, principal, member_id, now)
+        row = service.get(conn, principal.business_id, member_id)
+        return service.out(conn, row, settings.effective_secret_key)
+
+
+_REQUEST_ERRORS = ERROR_RESPONSES | {
+    403: {
+        "model": ErrorEnvelope,
+        "description": "role_required: a manager's or owner's key or token is needed",
+    },
+    404: {
+        "model": ErrorEnvelope,
+        "description": "member_not_found: no such member in this business",
+    },
+}
+EXPORT_RESPONSES = _REQUEST_ERRORS | {
+    200: {"model": MemberDataExport, "description": "The member's data, as a JSON file"}
+}
+
+
+@router.get("/members/{member_id}/data-export", response_model=None, responses=EXPORT_RESPONSES)
+def data_export(
+    member_id: IdPath, principal: Manager, db: Db, now: Now, settings: AppSettings
+) -> Response:
+    """Everything held about the member, for a request of access or portability received by
+    phone, e-mail or at the counter: the same document the member downloads from the wallet.
+    Audited as member.export (who took a copy, from where)."""
+    with db.transaction() as conn:
+        data = export.member_data(
+            conn, principal.business_id, member_id, settings.effective_secret_key, now
+        )
+        tenancy.audit(conn, principal, "member.export", f"member:{member_id}", now)
+    return Response(
+        export.to_json(data), media_type="application/json", headers=export.download_headers(data)
+    )
+
+
+@router.post("/members/{member_id}/erasure", response_model=MemberOut, responses=_REQUEST_ERRORS)
+def erase_member(
+    member_id: IdPath,
+    principal: Manager,
+    db: Db,
+    now: Now,
+    settings: AppSettings,
+    body: ErasureIn | None = None,
+) -> MemberOut:
+    """Erases the member on their request: name, contact details, birthday, tags, consent,
+    card PIN and sessions go; the card number, balances, ledger and purchases stay, so the
+    books still add up. Answers the pseudonymised member. Idempotent: erasing an erased member
+    answers the same 200 and writes nothing, so a retry after a lost answer is not an error.
+    Audited as member.erase with the fields cleared, never their values."""
+    reason = (body.reason or "").strip() if body else ""
+    with db.transaction() as conn:
+        erasure.erase(conn, principal, member_id, now, reason=reason or None)
         row = service.get(conn, principal.business_id, member_id)
         return service.out(conn, row, settings.effective_secret_key)
 

@@ -2,19 +2,25 @@
 the journal, purchases, vouchers and ratings point at it, and they must still add up (`lealtad
 ledger verify`) and still count in the business's figures. What could name or reach the person
 goes: name, contact details, birthday, time zone, tags, the referral code, consent, push
-subscriptions, pending login codes and the personal figures kept with each message."""
+subscriptions, pending login codes, the card PIN, the wrong-PIN and wrong-code counters kept
+for the member, and the personal figures kept with each message.
+
+The member asks in the wallet, or staff (a manager) act on a request received by phone, e-mail
+or at the counter, through the API or the console: the same function, the same audit entry."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection, delete, update
 
 from lealtad.comms import push
 from lealtad.comms.tables import messages
 from lealtad.kit.clock import naive_utc
 from lealtad.members import model, service, store
 from lealtad.members.tables import member_login_codes
+from lealtad.security import limits
+from lealtad.security.limits_tables import attempt_limits, card_pins
 from lealtad.tenancy import audit_objects
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy.model import Principal
@@ -23,16 +29,48 @@ ERASED = "erased"
 CLEARED = ("name", "email", "phone", "birthday", "time_zone", "tags", "referral_code")
 
 
-def erase(conn: Connection, principal: Principal, member_id: int, now: datetime) -> bool:
+def _forget_credentials(
+    conn: Connection, business_id: int, member_id: int, email: str | None
+) -> int:
+    """The card PIN goes, and the attempt counters keyed by the member: the card's (keyed by
+    its ids) and the wallet code's, keyed by a plain hash of the e-mail, which anyone holding
+    the address could match. Counters per client address name no member and stay."""
+    pins = conn.execute(
+        delete(card_pins).where(
+            card_pins.c.business_id == business_id, card_pins.c.member_id == member_id
+        )
+    ).rowcount
+    keyed = [(limits.CARD_PIN, limits.account_key("card", business_id, member_id))]
+    if email:
+        keyed.append((limits.MEMBER_CODE, limits.account_key("member", email)))
+    for kind, key in keyed:
+        conn.execute(
+            delete(attempt_limits).where(
+                attempt_limits.c.business_id == business_id,
+                attempt_limits.c.kind == kind,
+                attempt_limits.c.key == key,
+            )
+        )
+    return int(pins or 0)
+
+
+def erase(
+    conn: Connection,
+    principal: Principal,
+    member_id: int,
+    now: datetime,
+    reason: str | None = None,
+) -> bool:
     """Pseudonymises the member; True if this call did it, False if they were already erased.
     The balances stay where they are: nothing in the ledger is rewritten. Audited with the
-    fields cleared, never their values."""
+    fields cleared, never their values; `reason` is staff's note of the request (how it came)."""
     bid = principal.business_id
     # Against a purchase or redemption of the same member landing halfway through.
     service.lock(conn, bid, member_id)
     row = service.get(conn, bid, member_id)
     if row.status == ERASED:
         return False
+    card_pin_removed = _forget_credentials(conn, bid, member_id, row.email) > 0
     withdrawn = {
         channel: {"granted": False, "at": now.isoformat(), "source": "erasure"}
         for channel in model.CHANNELS
@@ -82,5 +120,7 @@ def erase(conn: Connection, principal: Principal, member_id: int, now: datetime)
         cleared=list(CLEARED),
         consent_withdrawn=list(model.CHANNELS),
         push_subscriptions_ended=ended,
+        card_pin_removed=card_pin_removed,
+        **({"reason": reason} if reason else {}),
     )
     return True

@@ -5,6 +5,7 @@ staff can hand the same document over on request."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -147,3 +148,14 @@ def member_data(
         "ratings": _ratings(conn, business_id, member_id),
         "messages": _messages(conn, business_id, member_id),
     }
+
+
+def to_json(data: dict[str, Any]) -> str:
+    """The file as the wallet hands it over: readable, accents as written."""
+    return json.dumps(data, ensure_ascii=False, indent=2, default=str)
+
+
+def download_headers(data: dict[str, Any]) -> dict[str, str]:
+    name = f"{data['business']['slug']}-{data['profile']['card_number']}.json"
+    # Personal data: no browser or proxy keeps a copy.
+    return {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -118,3 +118,40 @@ class MemberOut(BaseModel):
     referred_by_member_id: int | None
     tier: str | None
     balances: dict[str, int]
+
+
+class ErasureIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(
+        default=None,
+        max_length=500,
+        description="How the request came (e.g. 'e-mail of 3 March, ticket 41'); kept in the "
+        "audit log, so write no personal details here",
+    )
+
+
+class ExportedBusiness(BaseModel):
+    name: str
+    slug: str
+
+
+class MemberDataExport(BaseModel):
+    """Everything the program holds about one member: the same document the member downloads
+    from the wallet. Lists are complete (not paged); times are UTC with their offset."""
+
+    format: str = Field(description="lealtad.member-data/1")
+    exported_at: str = Field(description="UTC, ISO 8601 with offset")
+    business: ExportedBusiness
+    profile: dict[str, Any] = Field(
+        description="the member as GET /members/{id} gives it, without the card's QR token "
+        "(a credential), balances and consent (given apart)"
+    )
+    consent: dict[str, Any] = Field(description="per channel: granted, at, source")
+    balances: dict[str, int]
+    ledger: list[dict[str, Any]] = Field(description="every journal entry, newest first")
+    purchases: list[dict[str, Any]]
+    vouchers: list[dict[str, Any]]
+    donations: list[dict[str, Any]]
+    ratings: list[dict[str, Any]]
+    messages: list[dict[str, Any]] = Field(description="every message sent or held, newest first")

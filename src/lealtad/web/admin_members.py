@@ -31,7 +31,7 @@ router = APIRouter(include_in_schema=False)
 AcceptLanguage = Annotated[str | None, Header(max_length=200)]
 Text = Annotated[str, Query(max_length=200)]
 PAGE = 50
-NOTICES = ("adjusted", "tags", "reissued")
+NOTICES = ("adjusted", "tags", "reissued", "erased")
 
 
 def language(lang: str | None, accept_language: str | None, business: Any) -> str:

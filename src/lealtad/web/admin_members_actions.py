@@ -1,6 +1,7 @@
-"""What a manager changes on a member's page: tags, a manual adjustment with its reason, and
-reissuing a lost card. Each form carries the session's CSRF token; errors come back on the page
-next to the form, in the page's language."""
+"""What a manager changes on a member's page: tags, a manual adjustment with its reason,
+reissuing a lost card, and (admin_members_privacy.py) a copy of the member's data and erasure.
+Each form carries the session's CSRF token; errors come back on the page next to the form, in
+the page's language."""
 
 from __future__ import annotations
 
@@ -22,13 +23,15 @@ from lealtad.members import cards, model
 from lealtad.members import service as members
 from lealtad.members.schemas import MemberPatch
 from lealtad.tenancy import service as tenancy
-from lealtad.web import sessions
+from lealtad.web import admin_members_privacy, sessions
 from lealtad.web.admin_members import detail_page
 from lealtad.web.admin_members_view import Formats
 from lealtad.web.i18n import pick_language, translator
 from lealtad.web.sessions import CurrentManager
 
 router = APIRouter(include_in_schema=False)
+# Data requests (a copy, erasure) live in their own module and come in with these forms.
+router.include_router(admin_members_privacy.router)
 Csrf = Annotated[str, Form(max_length=100)]
 FormLang = Annotated[str, Form(max_length=5)]
 MAX_TAGS = 50
