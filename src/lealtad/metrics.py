@@ -18,7 +18,6 @@ import hmac
 import os
 import time
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -39,6 +38,7 @@ from sqlalchemy import Connection, Engine, event, func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lealtad.http import error_response
+from lealtad.kit.clock import naive_utc
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # The *_created series double the output and no dashboard of ours reads them.
@@ -183,8 +183,8 @@ class OutboxCollector(Collector):
     """How far behind delivery is, read at scrape time: the outbox's undelivered events, their
     oldest age, and messages and webhook deliveries still waiting to go out."""
 
-    def __init__(self, db: Any) -> None:
-        self.db = db
+    def __init__(self, db: Any, clock: Any) -> None:
+        self.db, self.clock = db, clock
 
     def collect(self) -> Iterator[Metric]:
         from lealtad.comms.tables import messages, outbox, webhook_deliveries
@@ -203,8 +203,7 @@ class OutboxCollector(Collector):
             ).scalar_one()
         age = 0.0
         if oldest is not None:
-            now = datetime.now(UTC).replace(tzinfo=None)
-            age = max(0.0, (now - oldest).total_seconds())
+            age = max(0.0, (naive_utc(self.clock.now()) - oldest).total_seconds())
         yield GaugeMetricFamily(
             "lealtad_outbox_pending", "Outbox events not yet delivered", value=pending
         )
@@ -229,13 +228,13 @@ class _ThisProcess(Collector):
         yield from REGISTRY.collect()
 
 
-def exposition(db: Any) -> bytes:
+def exposition(db: Any, clock: Any) -> bytes:
     registry = CollectorRegistry()
     if os.environ.get(MULTIPROCESS_ENV):
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
         registry.register(_ThisProcess())
-    registry.register(OutboxCollector(db))
+    registry.register(OutboxCollector(db, clock))
     return generate_latest(registry)
 
 
@@ -260,4 +259,4 @@ def metrics(request: Request) -> Response:
             answer = error_response(401, "unauthorized", "a valid metrics bearer token is needed")
             answer.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
             return answer
-    return Response(exposition(request.app.state.db), media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition(request.app.state.db, request.app.state.clock), media_type=CONTENT_TYPE_LATEST)
