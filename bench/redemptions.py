@@ -1,8 +1,9 @@
 """P4: concurrent redemptions across members, and the count of double spends and oversells.
 
-Run: uv run python bench/redemptions.py [--members 2000] [--threads 8] [--database-url URL]
+Run: uv run python bench/redemptions.py [--members 2000] [--threads 8] [--postgres URL]
+     [--json FILE]
 On SQLite by default (a fresh file); pass a postgresql+psycopg:// URL for PostgreSQL (the
-database must exist and be empty or migrated). Target: zero double spends and zero oversells;
+database must exist and be empty or migrated). --json writes the summary run_all collects. Target: zero double spends and zero oversells;
 >= 1,000 redemptions/s across members (architecture.md, P4)."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchkit import BENCH_KEYS, row, write_json
 from sqlalchemy import func, select
 
 from lealtad.db.engine import Database
@@ -95,10 +97,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--members", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument("--database-url", default="")
+    parser.add_argument("--postgres", "--database-url", dest="url", default="")
+    parser.add_argument("--profile", action="store_true", help="one thread under cProfile")
+    parser.add_argument("--json", help="write the run_all summary (bench/benchkit.py) here")
     args = parser.parse_args()
-    url = args.database_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
-    db = Database(url)
+    url = args.url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
+    db = Database(url, keys=BENCH_KEYS)
     upgrade(db)
     now = datetime.now(UTC)
     bid, people, plenty, scarce = setup(db, args.members, now)
@@ -124,8 +128,18 @@ def main() -> None:
             results[outcome] += 1
 
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=args.threads) as pool:
-        list(pool.map(attempt, attempts))
+    if args.profile:
+        # One thread under cProfile: where a single redemption's time goes.
+        import cProfile
+        import pstats
+
+        with cProfile.Profile() as profiler:
+            for job in attempts:
+                attempt(job)
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+    else:
+        with ThreadPoolExecutor(max_workers=args.threads) as pool:
+            list(pool.map(attempt, attempts))
     elapsed = time.perf_counter() - started
     with db.read() as conn:
         issued = dict(
@@ -158,7 +172,18 @@ def main() -> None:
         f"P4 redemptions/s across members: {results['ok'] / elapsed:,.0f} ({results['ok']} in {elapsed:.2f}s); attempts/s {len(attempts) / elapsed:,.0f}"
     )
     print(f"double spends: {double_spends}; oversold: {oversold}; ledger problems: {len(problems)}")
-    print(f"target >= 1,000 redemptions/s: ratio {results['ok'] / elapsed / 1000:.2f}")
+    rate = results["ok"] / elapsed
+    print(f"target >= 1,000 redemptions/s: ratio {rate / 1000:.2f}")
+    case = f"{db.dialect}, {args.threads} threads, {args.members} members"
+    write_json(
+        args.json,
+        "P4",
+        [
+            row(case, rate, "redemptions/s", ">= 1,000/s", rate / 1000),
+            row(f"{case}: double spends + oversold", double_spends + oversold, "count", "0", None),
+        ],
+        [f"outcomes: {dict(results)}", f"ledger problems: {len(problems)}"],
+    )
 
 
 if __name__ == "__main__":

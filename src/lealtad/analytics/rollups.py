@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -130,14 +130,24 @@ def values_of(figures: fold.MemberFigures) -> dict[str, Any]:
     return values
 
 
+# Built once with bound parameters: these run on every purchase and redemption, and building a
+# Core statement per call (and its cache key) cost more than running it (docs/benchmarks.md, P4).
+_LOAD = select(*_FIGURE_COLUMNS).where(
+    member_stats.c.member_id == bindparam("m"), member_stats.c.business_id == bindparam("b")
+)
+_SAVE = (
+    update(member_stats)
+    .where(
+        member_stats.c.member_id == bindparam("m_"), member_stats.c.business_id == bindparam("b_")
+    )
+    .values({c.name: bindparam(c.name) for c in _FIGURE_COLUMNS})
+)
+
+
 def load(conn: Connection, business_id: int, member_id: int) -> fold.MemberFigures:
     """The member's figures; a member enrolled before the rollups existed starts from its
     enrolment (`lealtad analytics rebuild` fills in its history)."""
-    row = conn.execute(
-        select(*_FIGURE_COLUMNS).where(
-            member_stats.c.member_id == member_id, member_stats.c.business_id == business_id
-        )
-    ).first()
+    row = conn.execute(_LOAD, {"m": member_id, "b": business_id}).first()
     if row is not None:
         return _figures(row)
     member = conn.execute(
@@ -164,11 +174,7 @@ def _insert(
 
 
 def save(conn: Connection, business_id: int, member_id: int, figures: fold.MemberFigures) -> None:
-    conn.execute(
-        update(member_stats)
-        .where(member_stats.c.member_id == member_id, member_stats.c.business_id == business_id)
-        .values(**values_of(figures))
-    )
+    conn.execute(_SAVE, {"m_": member_id, "b_": business_id, **values_of(figures)})
 
 
 def on_enrolment(

@@ -5,6 +5,7 @@ concurrency because each check is also the write (stock) or runs under the membe
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,7 +19,6 @@ from lealtad.kit.clock import as_utc, naive_utc
 from lealtad.ledger import service as ledger
 from lealtad.ledger.maturity import settle
 from lealtad.ledger.model import CASHBACK_ACCOUNT, Entry, Leg, MemberLeg, SystemLeg
-from lealtad.members import service as members
 from lealtad.rewards import model, service, store
 from lealtad.rewards.schemas import VoucherOut
 from lealtad.rewards.tables import donations
@@ -66,48 +66,47 @@ def _check_limit(
         )
 
 
-def _new_code(conn: Connection, business_id: int) -> str:
-    code = model.new_voucher_code()
-    while store.code_taken(conn, business_id, code):
-        code = model.new_voucher_code()
-    return code
-
-
 def redeem(
     conn: Connection, principal: Principal, member_id: int, reward_id: int, now: datetime
 ) -> VoucherOut:
     bid = principal.business_id
-    member = members.get(conn, bid, member_id)
     # One redemption per member at a time: limits and balances are then checked against the truth.
-    members.lock(conn, bid, member.id)
-    reward = service.get(conn, bid, reward_id)
+    if not store.lock_member(conn, bid, member_id):
+        raise NotFound(f"no member {member_id} in this business", code="member_not_found")
+    reward = store.reward_for_redemption(conn, bid, reward_id)
+    if reward is None:
+        raise NotFound(f"no reward {reward_id} in this business", code="reward_not_found")
     if not reward.active or not model.in_window(
         reward.valid_from, reward.valid_until, naive_utc(now)
     ):
         raise Conflict("this reward is not available now", code="reward_not_available")
-    if not model.visible_to(
+    # The member's tier and segments are read only for a reward limited to them (each is a
+    # query on this hot path).
+    if (reward.visible_tiers or reward.visible_segments) and not model.visible_to(
         reward.visible_tiers,
         reward.visible_segments,
-        tiers.current(conn, bid, member.id),
-        # Only a reward limited to segments needs the member's (two queries on this hot path).
-        segments.of_member(conn, bid, member.id, now) if reward.visible_segments else (),
+        tiers.current(conn, bid, member_id) if reward.visible_tiers else None,
+        segments.of_member(conn, bid, member_id, now) if reward.visible_segments else (),
     ):
         raise Conflict(
             "this reward is not offered to this member's tier", code="reward_not_for_member"
         )
-    _check_limit(conn, principal, member.id, reward, now)
-    if not store.take_stock(conn, bid, reward.id):
+    _check_limit(conn, principal, member_id, reward, now)
+    # An unlimited reward (stock null) takes no stock and writes nothing to its row, so members
+    # redeeming it do not queue on one row lock. If an admin limits it while this runs, this
+    # redemption orders before that change: it read no stock, and the change read no voucher.
+    if reward.stock is not None and not store.take_limited_stock(conn, bid, reward.id):
         raise Conflict("this reward is out of stock", code="out_of_stock")
-    settle(conn, bid, now, member_id=member.id)
+    settle(conn, bid, now, member_id=member_id)
     legs: list[Leg] = [
-        MemberLeg(member.id, model.account_of(reward.cost_unit), reward.cost_unit, -reward.cost),
+        MemberLeg(member_id, model.account_of(reward.cost_unit), reward.cost_unit, -reward.cost),
         SystemLeg(
             "donated" if reward.kind == "donation" else "redeemed", reward.cost_unit, reward.cost
         ),
     ]
     if reward.kind == "cashback_credit":
         legs += [
-            MemberLeg(member.id, CASHBACK_ACCOUNT, "cashback", reward.value),
+            MemberLeg(member_id, CASHBACK_ACCOUNT, "cashback", reward.value),
             SystemLeg("issued", "cashback", -reward.value),
         ]
     entry_id = ledger.post(
@@ -118,29 +117,31 @@ def redeem(
             memo=f"reward {reward.slug}: {reward.title.get('en', reward.slug)}",
             legs=tuple(legs),
             occurred_at=now,
-            member_id=member.id,
+            member_id=member_id,
             actor=principal.actor,
         ),
         now,
     )
     settled = reward.kind in model.SETTLED_AT_ONCE
-    code = _new_code(conn, bid)
-    voucher_id = store.insert_voucher(
-        conn,
-        business_id=bid,
-        code=code,
-        reward_id=reward.id,
-        member_id=member.id,
-        status="used" if settled else "issued",
-        cost_unit=reward.cost_unit,
-        cost=reward.cost,
-        issued_at=naive_utc(now),
-        expires_at=naive_utc(now + timedelta(days=reward.voucher_days))
+    values: dict[str, Any] = dict.fromkeys(store.VOUCHER_COLUMNS) | {
+        "business_id": bid,
+        "reward_id": reward.id,
+        "member_id": member_id,
+        "status": "used" if settled else "issued",
+        "cost_unit": reward.cost_unit,
+        "cost": reward.cost,
+        "issued_at": naive_utc(now),
+        "expires_at": naive_utc(now + timedelta(days=reward.voucher_days))
         if reward.voucher_days and not settled
         else None,
-        used_at=naive_utc(now) if settled else None,
-        fulfilment="ordered" if reward.kind == "physical_gift" else None,
-    )
+        "used_at": naive_utc(now) if settled else None,
+        "fulfilment": "ordered" if reward.kind == "physical_gift" else None,
+    }
+    voucher_id = None
+    while voucher_id is None:  # a taken code (about never) draws another
+        values["code"] = model.new_voucher_code()
+        voucher_id = store.try_insert_voucher(conn, values)
+    code = values["code"]
     rollups.on_redemption(conn, bid, voucher_id, reward_id=reward.id, at=now)
     metrics.redemption_made(conn)
     if reward.kind == "donation":
@@ -148,7 +149,7 @@ def redeem(
             insert(donations).values(
                 business_id=bid,
                 cause_id=reward.cause_id,
-                member_id=member.id,
+                member_id=member_id,
                 points=reward.cost,
                 entry_id=entry_id,
                 created_at=naive_utc(now),
@@ -158,10 +159,11 @@ def redeem(
         conn,
         bid,
         "reward.redeemed",
-        {"member_id": member.id, "reward": reward.slug, "voucher_id": voucher_id, "code": code},
+        {"member_id": member_id, "reward": reward.slug, "voucher_id": voucher_id, "code": code},
         now,
     )
-    row = store.voucher(conn, bid, code)
+    # The voucher as inserted: reading it back would only return these values.
+    row = SimpleNamespace(id=voucher_id, **values)
     return voucher_out(conn, row, reward.slug, balances=True)
 
 

@@ -5,9 +5,52 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from lealtad.members.tables import members
 from lealtad.rewards.tables import rewards, vouchers
+
+# The redemption path's statements are built once here, with bound parameters: building a Core
+# statement and computing its cache key on every call was more than half of a redemption's time
+# (docs/benchmarks.md, P4). A prebuilt statement keeps its memoised cache key, so each execution
+# goes straight to the compiled-statement cache.
+_REWARD = select(rewards).where(
+    rewards.c.business_id == bindparam("b"), rewards.c.id == bindparam("r")
+)
+_TAKE_STOCK = (
+    update(rewards)
+    .where(
+        rewards.c.business_id == bindparam("b"),
+        rewards.c.id == bindparam("r"),
+        rewards.c.stock > 0,
+    )
+    .values(stock=rewards.c.stock - 1)
+)
+_MEMBER_LOCK = (
+    select(members.c.id)
+    .where(members.c.business_id == bindparam("b"), members.c.id == bindparam("m"))
+    .with_for_update()
+)
+_NEW_VOUCHERS: dict[str, Any] = {}
+
+
+def _new_voucher(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: a code already taken gives no row, so the
+    uniqueness check and the insert are one statement (the unique index decides)."""
+    if dialect not in _NEW_VOUCHERS:
+        dialect_insert: Any = pg_insert if dialect == "postgresql" else sqlite_insert
+        _NEW_VOUCHERS[dialect] = (
+            dialect_insert(vouchers)
+            .values({c.name: bindparam(c.name) for c in vouchers.c if c.name != "id"})
+            .on_conflict_do_nothing(index_elements=["business_id", "code"])
+            .returning(vouchers.c.id)
+        )
+    return _NEW_VOUCHERS[dialect]
+
+
+VOUCHER_COLUMNS = tuple(c.name for c in vouchers.c if c.name != "id")
 
 
 def insert_reward(conn: Connection, **values: Any) -> int:
@@ -40,6 +83,29 @@ def update_reward(conn: Connection, business_id: int, reward_id: int, **values: 
         .where(rewards.c.business_id == business_id, rewards.c.id == reward_id)
         .values(**values)
     )
+
+
+def reward_for_redemption(conn: Connection, business_id: int, reward_id: int) -> Any:
+    return conn.execute(_REWARD, {"b": business_id, "r": reward_id}).first()
+
+
+def lock_member(conn: Connection, business_id: int, member_id: int) -> bool:
+    """Holds the member's row until commit (PostgreSQL; SQLite's write transaction already
+    does), and says whether the member exists: one statement for both."""
+    return conn.execute(_MEMBER_LOCK, {"b": business_id, "m": member_id}).first() is not None
+
+
+def take_limited_stock(conn: Connection, business_id: int, reward_id: int) -> bool:
+    """One unit of a limited reward's stock, if any is left. The check and the decrement are one
+    statement, so stock never goes below zero."""
+    result = conn.execute(_TAKE_STOCK, {"b": business_id, "r": reward_id})
+    return result.rowcount == 1
+
+
+def try_insert_voucher(conn: Connection, values: dict[str, Any]) -> int | None:
+    """The new voucher's id, or None when its code is taken in this business."""
+    found = conn.execute(_new_voucher(conn.dialect.name), values).scalar()
+    return None if found is None else int(found)
 
 
 def take_stock(conn: Connection, business_id: int, reward_id: int) -> bool:
