@@ -53,9 +53,14 @@ def _principal(
         )
     db = _db(request)
     settings = _settings(request)
+    is_key = parse_api_key(presented) is not None or presented.startswith("lk_")
+    if is_key and (cached := tenancy.cached_api_key_principal(db.url, presented)) is not None:
+        return cached
     with db.read() as conn:
-        if parse_api_key(presented) is not None or presented.startswith("lk_"):
-            return tenancy.principal_from_api_key(conn, presented)
+        if is_key:
+            principal = tenancy.principal_from_api_key(conn, presented)
+            tenancy.remember_api_key_principal(db.url, presented, principal)
+            return principal
         return tenancy.principal_from_staff_token(
             conn,
             settings.effective_secret_key,
