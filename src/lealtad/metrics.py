@@ -15,6 +15,7 @@ replayed idempotency key nor a rolled-back transaction is counted.
 from __future__ import annotations
 
 import hmac
+import logging
 import os
 import time
 from collections.abc import Iterable, Iterator
@@ -41,6 +42,7 @@ from lealtad.http import error_response
 from lealtad.kit.clock import naive_utc
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+log = logging.getLogger("lealtad.metrics")
 # The *_created series double the output and no dashboard of ours reads them.
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
@@ -187,6 +189,34 @@ class OutboxCollector(Collector):
         self.db, self.clock = db, clock
 
     def collect(self) -> Iterator[Metric]:
+        try:
+            figures = self._read()
+        except Exception:  # the database is down: say so, and still serve the counters
+            log.warning("metrics: the database did not answer", exc_info=True)
+            yield GaugeMetricFamily(
+                "lealtad_database_up", "1 if the database answered this scrape", value=0
+            )
+            return
+        yield GaugeMetricFamily(
+            "lealtad_database_up", "1 if the database answered this scrape", value=1
+        )
+        pending, age, queued, hooks = figures
+        yield GaugeMetricFamily(
+            "lealtad_outbox_pending", "Outbox events not yet delivered", value=pending
+        )
+        yield GaugeMetricFamily(
+            "lealtad_outbox_oldest_pending_age_seconds",
+            "Age of the oldest undelivered outbox event (0 when none)",
+            value=age,
+        )
+        yield GaugeMetricFamily(
+            "lealtad_messages_queued", "Member messages queued to be sent", value=queued
+        )
+        yield GaugeMetricFamily(
+            "lealtad_webhook_deliveries_pending", "Webhook deliveries still to be made", value=hooks
+        )
+
+    def _read(self) -> tuple[int, float, int, int]:
         from lealtad.comms.tables import messages, outbox, webhook_deliveries
 
         with self.db.read() as conn:
@@ -204,20 +234,7 @@ class OutboxCollector(Collector):
         age = 0.0
         if oldest is not None:
             age = max(0.0, (naive_utc(self.clock.now()) - oldest).total_seconds())
-        yield GaugeMetricFamily(
-            "lealtad_outbox_pending", "Outbox events not yet delivered", value=pending
-        )
-        yield GaugeMetricFamily(
-            "lealtad_outbox_oldest_pending_age_seconds",
-            "Age of the oldest undelivered outbox event (0 when none)",
-            value=age,
-        )
-        yield GaugeMetricFamily(
-            "lealtad_messages_queued", "Member messages queued to be sent", value=queued
-        )
-        yield GaugeMetricFamily(
-            "lealtad_webhook_deliveries_pending", "Webhook deliveries still to be made", value=hooks
-        )
+        return int(pending), age, int(queued), int(hooks)
 
 
 class _ThisProcess(Collector):
@@ -259,4 +276,14 @@ def metrics(request: Request) -> Response:
             answer = error_response(401, "unauthorized", "a valid metrics bearer token is needed")
             answer.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
             return answer
-    return Response(exposition(request.app.state.db, request.app.state.clock), media_type=CONTENT_TYPE_LATEST)
+    try:
+        text = exposition(request.app.state.db, request.app.state.clock)
+    except Exception as exc:  # in practice a multiprocess directory shared with other files
+        log.exception("metrics exposition failed")
+        return error_response(
+            503,
+            "metrics_unavailable",
+            f"the metrics could not be read ({type(exc).__name__}); {MULTIPROCESS_ENV} must be "
+            "an empty directory of its own, shared only by this installation's processes",
+        )
+    return Response(text, media_type=CONTENT_TYPE_LATEST)

@@ -15,6 +15,7 @@ from lealtad.db.engine import Database
 from lealtad.kit.clock import FixedClock
 from tests.api.test_rewards import create, grant, redeem
 from tests.conftest import SECRET
+from tests.e2e.test_demo_serves import free_port
 from tests.support import PROD_FIELD_KEYS, Shop, make_shop, purchase_body
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -142,3 +143,27 @@ def test_in_production_metrics_are_off_without_a_token(db: Database, tmp_path, c
         create_app(prod.model_copy(update={"metrics_token": "t" * 32}), db=db, clock=clock)
     ) as client:
         scrape(client, Authorization="Bearer " + "t" * 32)
+
+
+def test_with_the_database_down_the_scrape_still_answers_and_says_so(
+    settings: Settings, clock: FixedClock, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    unreachable = Database(f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none")
+    with TestClient(create_app(settings, db=unreachable, clock=clock)) as client:
+        samples = scrape(client)
+    assert value(samples, "lealtad_database_up") == 0
+    assert ("lealtad_outbox_pending", ()) not in samples
+    unreachable.dispose()
+
+
+def test_a_multiprocess_directory_holding_other_files_is_a_clear_503(
+    client: TestClient, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    shared = tmp_path / "data"
+    shared.mkdir()
+    (shared / "lealtad.db").write_bytes(b"SQLite format 3\x00" + b"\x01" * 5000)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(shared))
+    answer = client.get("/metrics")
+    assert answer.status_code == 503
+    assert answer.json()["error"]["code"] == "metrics_unavailable"
+    assert "PROMETHEUS_MULTIPROC_DIR" in answer.json()["error"]["message"]
