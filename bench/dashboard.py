@@ -1,9 +1,9 @@
 """P5: the admin dashboard at 1M members and 10M purchases; every KPI in <= 500 ms.
 
 Run: uv run python bench/dashboard.py [--members 1000000] [--purchases 10000000]
-     [--days 730] [--repeat 5] [--database-url URL] [--keep PATH]
+     [--days 730] [--repeat 5] [--postgres URL] [--keep PATH] [--json FILE]
 On SQLite by default (a fresh file); pass a postgresql+psycopg:// URL for PostgreSQL (an empty
-or migrated database). It generates two years of a chain of 20 stores with 40 staff: members
+or migrated database; rows are written with COPY there, then ANALYZE). It generates two years of a chain of 20 stores with 40 staff: members
 enrolling over time with a gamma spread of visit rates, 30% anonymous purchases, and writes the
 members and purchases rows with executemany. The rollups are folded from the same generated
 events with the fold the live writers use (analytics/fold.py), so the dashboard reads tables of
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from benchkit import BENCH_KEYS, row, write_json
 from rich.progress import Progress
 from sqlalchemy import Connection
 
@@ -42,9 +43,17 @@ LOCATIONS, STAFF = 20, 40
 CHUNK = 50_000
 
 
-def _placeholders(conn: Connection, n: int) -> str:
-    mark = "%s" if conn.dialect.name == "postgresql" else "?"
-    return ", ".join([mark] * n)
+def _write(conn: Connection, table: str, columns: str, rows: list[tuple[Any, ...]]) -> None:
+    """COPY on PostgreSQL (executemany there sends a statement per row); executemany on SQLite,
+    where it is already a loop inside the driver."""
+    if conn.dialect.name == "postgresql":
+        raw: Any = conn.connection.driver_connection
+        with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for values in rows:
+                copy.write_row(values)
+        return
+    marks = ", ".join(["?"] * (columns.count(",") + 1))
+    conn.exec_driver_sql(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
 
 
 def setup(db: Database, now: datetime) -> tuple[int, list[int], list[int]]:
@@ -105,7 +114,6 @@ class Generator:
                 "enrolment_channel, enrolled_by_staff_id, enrolled_location_id, "
                 "enrolled_at, status"
             )
-            sql = f"INSERT INTO members ({columns}) VALUES ({_placeholders(conn, 11)})"
             for lo in range(0, n, CHUNK):
                 hi = min(n, lo + CHUNK)
                 rows = []
@@ -130,7 +138,7 @@ class Generator:
                             "active",
                         )
                     )
-                conn.exec_driver_sql(sql, rows)
+                _write(conn, "members", columns, rows)
                 progress.advance(task, hi - lo)
             first = conn.exec_driver_sql(
                 f"SELECT min(id) FROM members WHERE business_id = {self.bid}"
@@ -170,7 +178,6 @@ class Generator:
                 "business_id, receipt_id, member_id, location_id, staff_id, channel, "
                 "amount, currency, items, refunded_amount, occurred_at, recorded_at"
             )
-            sql = f"INSERT INTO purchases ({columns}) VALUES ({_placeholders(conn, 12)})"
             for lo in range(0, n, CHUNK):
                 rows = []
                 for k in order[lo : lo + CHUNK]:
@@ -211,7 +218,7 @@ class Generator:
                         fold.ledger_flows(
                             self.tally, local, [("issued", "points", -int(amount[k]) // 100)]
                         )
-                conn.exec_driver_sql(sql, rows)
+                _write(conn, "purchases", columns, rows)
                 progress.advance(task, len(rows))
         self._rewards()
 
@@ -325,6 +332,10 @@ def generate(
         generator.members(db, progress)
         generator.purchases(db, progress)
     generator.write(db)
+    if db.engine.dialect.name == "postgresql":
+        # Fresh tables have no statistics until autovacuum gets to them; production's have.
+        with db.transaction() as conn:
+            conn.exec_driver_sql("ANALYZE")
     print(
         f"generated {args.members:,} members and {args.purchases:,} purchases in "
         f"{time.perf_counter() - began:.0f} s on {db.engine.dialect.name}"
@@ -338,7 +349,8 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=730)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--database-url")
+    parser.add_argument("--postgres", "--database-url", dest="url")
+    parser.add_argument("--json", help="write the run_all summary (bench/benchkit.py) here")
     parser.add_argument("--keep", help="SQLite file to write (kept after the run)")
     parser.add_argument(
         "--measure-only", action="store_true", help="time the KPIs of a database made before"
@@ -350,7 +362,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     path = Path(args.keep) if args.keep else Path(tempfile.mkdtemp()) / "dashboard.db"
-    db = Database(args.database_url or f"sqlite:///{path}")
+    db = Database(args.url or f"sqlite:///{path}", keys=BENCH_KEYS)
     upgrade(db)
     today = date(2026, 11, 22)
     start = today - timedelta(days=args.days - 1)
@@ -366,6 +378,17 @@ def main() -> None:
         print(f"{view:30} {name:45} {ms:10.1f} {ms / TARGET_MS:10.2f}")
     worst = max(ms for view, name, ms in results if name != "whole dashboard")
     print(f"\nslowest single KPI: {worst:.1f} ms (target <= {TARGET_MS:.0f} ms per KPI)")
+    size = f"{db.engine.dialect.name}, {args.members:,} members, {args.purchases:,} purchases"
+    whole = max(ms for view, name, ms in results if name == "whole dashboard")
+    write_json(
+        args.json,
+        "P5",
+        [
+            row(f"{size}: slowest KPI", worst, "ms", "<= 500 ms", TARGET_MS / worst),
+            row(f"{size}: whole dashboard, slowest view", whole, "ms", "", None),
+        ],
+        [f"{view} / {name}: {ms:.1f} ms" for view, name, ms in results],
+    )
     if args.refresh:
         scoring(db, bid, now, args.repeat)
 
