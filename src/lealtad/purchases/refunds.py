@@ -142,7 +142,12 @@ def _after_refund(
         exponent=minor_exponent(business.currency),
     )
     context = apply.context_for(
-        conn, principal.business_id, member, purchase.id, at=facts.occurred_at
+        conn,
+        principal.business_id,
+        member,
+        purchase.id,
+        at=facts.occurred_at,
+        for_program_in_force=True,
     )
     outcome = apply.apply(
         conn,

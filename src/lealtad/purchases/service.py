@@ -106,7 +106,9 @@ def _earn(
 ]:
     """The purchase's own awards and, for a referred member, the referral's."""
     bid = principal.business_id
-    context = apply.context_for(conn, bid, member, purchase_id, at=facts.occurred_at)
+    context = apply.context_for(
+        conn, bid, member, purchase_id, at=facts.occurred_at, for_program_in_force=True
+    )
     runs = [(facts, None)]
     if member.referred_by_member_id:
         stage: Literal["first_purchase", "purchase"] = (

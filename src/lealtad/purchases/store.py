@@ -4,15 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from lealtad.purchases.tables import purchases, refunds
 
+# Built once for the purchase path (see ledger.store).
+_INSERT_PURCHASE = insert(purchases).returning(purchases.c.id)
+_BY_RECEIPT = select(purchases).where(
+    purchases.c.business_id == bindparam("b"), purchases.c.receipt_id == bindparam("r")
+)
+_VISITS = select(func.count()).where(
+    purchases.c.business_id == bindparam("b"),
+    purchases.c.member_id == bindparam("m"),
+    purchases.c.amount > 0,
+    purchases.c.refunded_amount < purchases.c.amount,
+)
+_VISITS_BUT = _VISITS.where(purchases.c.id != bindparam("p"))
+
 
 def insert_purchase(conn: Connection, **values: Any) -> int:
-    return int(
-        conn.execute(insert(purchases).values(**values).returning(purchases.c.id)).scalar_one()
-    )
+    return int(conn.execute(_INSERT_PURCHASE, values).scalar_one())
 
 
 def purchase(conn: Connection, business_id: int, purchase_id: int) -> Any:
@@ -24,11 +35,7 @@ def purchase(conn: Connection, business_id: int, purchase_id: int) -> Any:
 
 
 def purchase_by_receipt(conn: Connection, business_id: int, receipt_id: str) -> Any:
-    return conn.execute(
-        select(purchases).where(
-            purchases.c.business_id == business_id, purchases.c.receipt_id == receipt_id
-        )
-    ).first()
+    return conn.execute(_BY_RECEIPT, {"b": business_id, "r": receipt_id}).first()
 
 
 def lock_purchase(conn: Connection, business_id: int, purchase_id: int) -> Any:
@@ -94,12 +101,7 @@ def visits_before(
     conn: Connection, business_id: int, member_id: int, purchase_id: int | None
 ) -> int:
     """The member's earlier purchases that still count as visits (not fully refunded)."""
-    query = select(func.count()).where(
-        purchases.c.business_id == business_id,
-        purchases.c.member_id == member_id,
-        purchases.c.amount > 0,
-        purchases.c.refunded_amount < purchases.c.amount,
-    )
-    if purchase_id is not None:
-        query = query.where(purchases.c.id != purchase_id)
-    return int(conn.execute(query).scalar_one())
+    if purchase_id is None:
+        return int(conn.execute(_VISITS, {"b": business_id, "m": member_id}).scalar_one())
+    params = {"b": business_id, "m": member_id, "p": purchase_id}
+    return int(conn.execute(_VISITS_BUT, params).scalar_one())

@@ -56,16 +56,29 @@ class Outcome:
 
 
 def context_for(
-    conn: Connection, bid: int, member: Any, purchase_id: int | None, *, at: datetime
+    conn: Connection,
+    bid: int,
+    member: Any,
+    purchase_id: int | None,
+    *,
+    at: datetime,
+    for_program_in_force: bool = False,
 ) -> MemberContext:
-    """What the rules may ask about the member, as of this transaction."""
+    """What the rules may ask about the member, as of this transaction. A caller that evaluates
+    the program in force at `at` says so, and then the segments (two reads: the member's segment
+    and the running experiments) are read only when a rule of that program asks for one."""
+    asks = not for_program_in_force or _asks_segments(in_force(conn, bid, at).definition)
     return MemberContext(
         member_id=member.id,
         tier=tiers.current(conn, bid, member.id),
         tags=frozenset(member.tags),
-        segments=segments.of_member(conn, bid, member.id, at),
+        segments=segments.of_member(conn, bid, member.id, at) if asks else frozenset(),
         visits_before=purchase_store.visits_before(conn, bid, member.id, purchase_id),
     )
+
+
+def _asks_segments(definition: ProgramDefinition) -> bool:
+    return any(rule.conditions.segments for rule in definition.rules)
 
 
 def _rules(definition: ProgramDefinition) -> dict[str, EarnRule]:

@@ -42,7 +42,8 @@ def fire(
         event=event,
         referral_stage=referral_stage,
     )
-    context = context_for(conn, business_id, member, None, at=facts.occurred_at)
+    at = facts.occurred_at
+    context = context_for(conn, business_id, member, None, at=at, for_program_in_force=True)
     return apply(
         conn,
         business_id,

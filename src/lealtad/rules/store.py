@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from lealtad.db.inserts import insert_if_new
 from lealtad.rules.tables import awards, program_versions, rule_budgets
@@ -24,16 +24,21 @@ def latest_version_number(conn: Connection, business_id: int) -> int:
     return int(found or 0)
 
 
+# Built once: read on every purchase (see ledger.store).
+_OF_BUSINESS = select(program_versions).where(program_versions.c.business_id == bindparam("b"))
+_IN_FORCE = (
+    _OF_BUSINESS.where(program_versions.c.effective_from <= bindparam("at"))
+    .order_by(program_versions.c.effective_from.desc(), program_versions.c.version.desc())
+    .limit(1)
+)
+_FIRST = _OF_BUSINESS.order_by(program_versions.c.version).limit(1)
+
+
 def version_in_force(conn: Connection, business_id: int, at: datetime) -> Any:
     """The version with the latest effective date not after `at`; the first one before it."""
-    query = select(program_versions).where(program_versions.c.business_id == business_id)
-    row = conn.execute(
-        query.where(program_versions.c.effective_from <= at)
-        .order_by(program_versions.c.effective_from.desc(), program_versions.c.version.desc())
-        .limit(1)
-    ).first()
+    row = conn.execute(_IN_FORCE, {"b": business_id, "at": at}).first()
     if row is None:
-        row = conn.execute(query.order_by(program_versions.c.version).limit(1)).first()
+        row = conn.execute(_FIRST, {"b": business_id}).first()
     return row
 
 

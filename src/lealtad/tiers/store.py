@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from lealtad.events.tables import member_events
 from lealtad.ledger.tables import accounts, entries, postings
@@ -14,13 +14,14 @@ from lealtad.purchases.tables import purchases
 from lealtad.rules.tables import awards
 from lealtad.tiers.tables import tier_status
 
+# Built once: read on every purchase (see ledger.store).
+_STATUS = select(tier_status).where(
+    tier_status.c.business_id == bindparam("b"), tier_status.c.member_id == bindparam("m")
+)
+
 
 def status(conn: Connection, business_id: int, member_id: int) -> Any:
-    return conn.execute(
-        select(tier_status).where(
-            tier_status.c.business_id == business_id, tier_status.c.member_id == member_id
-        )
-    ).first()
+    return conn.execute(_STATUS, {"b": business_id, "m": member_id}).first()
 
 
 def save(conn: Connection, business_id: int, member_id: int, **values: Any) -> None:
