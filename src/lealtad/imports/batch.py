@@ -68,6 +68,8 @@ class PurchaseBatches:
         self.slow = slow
         self._locations: dict[int, Any] = {}
         self._versions: list[Any] | None = None
+        self._programs: dict[int, Program] = {}
+        self._first: Any = None
 
     def _location(self, conn: Connection, location_id: int | None) -> Any:
         if location_id is None:
@@ -82,14 +84,18 @@ class PurchaseBatches:
         if self._versions is None:
             rows = rule_store.versions(conn, self.business.id)
             self._versions = sorted(rows, key=lambda r: (r.effective_from, r.version))
+            self._first = min(rows, key=lambda r: r.version) if rows else None
         if not self._versions:
             return None
         naive = as_utc(at).replace(tzinfo=None)
-        chosen = min(self._versions, key=lambda r: r.version)
+        chosen = self._first
         for row in self._versions:
-            if row.effective_from <= naive:
-                chosen = row
-        return get_version(conn, self.business.id, chosen.version)
+            if row.effective_from > naive:
+                break
+            chosen = row
+        if chosen.version not in self._programs:
+            self._programs[chosen.version] = get_version(conn, self.business.id, chosen.version)
+        return self._programs[chosen.version]
 
     def _bulk_allowed(self, conn: Connection) -> bool:
         """Challenges and experiments read state that each purchase changes (badges, arms by

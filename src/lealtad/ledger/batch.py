@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -60,13 +60,48 @@ def _existing(conn: Connection, business_id: int, keys: list[str]) -> dict[str, 
     return found
 
 
-def insert_returning_ids(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> list[int]:
-    """Inserts the rows and returns their ids in the rows' order (one round trip per few
-    hundred rows on both databases: SQLAlchemy's insertmanyvalues)."""
-    if not rows:
+def reserve_ids(conn: Connection, table: Any, count: int) -> list[int]:
+    """`count` fresh ids for `table`. PostgreSQL: from the column's own sequence, as a plain
+    insert would take them. SQLite: after the largest id, which is safe because every write
+    transaction holds the database's write lock from its BEGIN IMMEDIATE (db.engine)."""
+    if count == 0:
         return []
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return [int(i) for i in conn.execute(statement, rows).scalars()]
+    if conn.dialect.name == "postgresql":
+        query = text(
+            "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
+        )
+        return [int(i) for i in conn.execute(query, {"table": table.name, "n": count}).scalars()]
+    top = int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
+    return list(range(top + 1, top + 1 + count))
+
+
+def insert_returning_ids(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> list[int]:
+    """Inserts the rows with ids chosen up front and returns them in the rows' order: one plain
+    executemany, where INSERT ... RETURNING in a known order goes row by row on SQLite."""
+    ids = reserve_ids(conn, table, len(rows))
+    for values, new_id in zip(rows, ids, strict=True):
+        values["id"] = new_id
+    executemany(conn, table, rows)
+    return ids
+
+
+def executemany(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    """The rows (all with the same keys) sent with the driver's executemany, each value through
+    its column type's own bind processor so it is stored exactly as a Core insert stores it;
+    it skips Core's per-row parameter assembly, which was a fifth of an import's time."""
+    if not rows:
+        return
+    names = list(rows[0])
+    dialect = conn.dialect
+    processors = [table.c[n].type._cached_bind_processor(dialect) for n in names]
+    marks = ", ".join(["?" if dialect.paramstyle == "qmark" else "%s"] * len(names))
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
+    if all(p is None for p in processors):
+        params = [tuple(r[n] for n in names) for r in rows]
+    else:
+        pairs = list(zip(names, processors, strict=True))
+        params = [tuple(p(r[n]) if p else r[n] for n, p in pairs) for r in rows]
+    conn.exec_driver_sql(sql, params)
 
 
 def post_credits(
@@ -144,8 +179,7 @@ def post_credits(
         lot_of_posting, insert_returning_ids(conn, lots, lot_rows), strict=True
     ):
         posting_rows[index]["lot_id"] = lot_id
-    if posting_rows:
-        conn.execute(insert(postings), posting_rows)
+    executemany(conn, postings, posting_rows)
     add_to_balances(conn, business_id, balance)
     _flows(conn, business_id, batch, entry_ids)
     return entry_ids

@@ -32,11 +32,11 @@ from lealtad.purchases.schemas import PurchaseIn
 from lealtad.purchases.service import purchase_facts
 from lealtad.purchases.tables import purchases
 from lealtad.rules import apply
-from lealtad.rules import store as rule_store
 from lealtad.rules.apply import Granted
 from lealtad.rules.definition import ProgramDefinition
 from lealtad.rules.facts import MemberContext
 from lealtad.rules.service import Program
+from lealtad.rules.tables import awards
 from lealtad.tiers.tables import tier_status
 
 CHUNK = 500  # ids per IN (...) list: under SQLite's bound-parameter limit
@@ -279,8 +279,9 @@ def record_many(
     rollups.flush(conn, bid, tally)
     _save_figures(conn, bid, {m: figures[m] for m in set(member_ids)})
     entry_ids = ledger_batch.post_credits(conn, bid, earned, now)
-    rule_store.insert_awards(
+    ledger_batch.executemany(
         conn,
+        awards,
         [
             {**row, "entry_id": entry_id}
             for rows, entry_id in zip(award_rows, entry_ids, strict=True)
