@@ -3,6 +3,7 @@ Exit 0 when every row is in, 3 when the file finished with rejected rows, 1-2 on
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +27,7 @@ FileArg = Annotated[
     ),
 ]
 BusinessOpt = Annotated[str, typer.Option(help="the business slug")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", help="no progress bar / sin barra de progreso")]
 BatchOpt = Annotated[
     int, typer.Option(min=1, max=100_000, help="rows per committed batch / filas por lote")
 ]
@@ -38,21 +40,29 @@ def purchases(
     location: Annotated[
         int | None, typer.Option(help="location id for rows that name none")
     ] = None,
-    batch_size: BatchOpt = model.BATCH_SIZE,
+    batch_size: BatchOpt = model.PURCHASE_BATCH_SIZE,
+    quiet: QuietOpt = False,
 ) -> None:
     """Purchases, earning exactly as the API does; the receipt id makes a second import add
     nothing / compras; el número de ticket evita duplicados."""
-    _import("purchases", file, business, batch_size, location)
+    _import("purchases", file, business, batch_size, location, quiet)
 
 
 @import_app.command("members")
-def members(file: FileArg, business: BusinessOpt, batch_size: BatchOpt = model.BATCH_SIZE) -> None:
+def members(
+    file: FileArg,
+    business: BusinessOpt,
+    batch_size: BatchOpt = model.BATCH_SIZE,
+    quiet: QuietOpt = False,
+) -> None:
     """Members, recognised by e-mail or phone so a second import enrols no one twice /
     socios, reconocidos por e-mail o teléfono."""
-    _import("members", file, business, batch_size, None)
+    _import("members", file, business, batch_size, None, quiet)
 
 
-def _import(kind: str, file: Path, business: str, batch_size: int, location: int | None) -> None:
+def _import(
+    kind: str, file: Path, business: str, batch_size: int, location: int | None, quiet: bool
+) -> None:
     # Imported here: the services pull in the analytics stack, which `lealtad --help` need not.
     from lealtad import cli
     from lealtad.imports import service
@@ -70,14 +80,20 @@ def _import(kind: str, file: Path, business: str, batch_size: int, location: int
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("lines / líneas"),
+        # Lines per second over the run so far (file lines, nearly rows for a clean file).
+        TextColumn("{task.fields[rate]:,.0f}/s"),
         TimeElapsedColumn(),
     ]
     try:
-        with Progress(*columns, console=cli.err, transient=False) as bar:
-            task = bar.add_task(kind, total=None)
+        # Quiet when asked, or when stderr is not a terminal (a log file, cron, a pipe).
+        hidden = quiet or not cli.err.is_terminal
+        with Progress(*columns, console=cli.err, transient=False, disable=hidden) as bar:
+            task = bar.add_task(kind, total=None, rate=0.0)
+            started = time.monotonic()
 
             def progress(line: int, total: int) -> None:
-                bar.update(task, completed=line, total=max(total, line))
+                rate = line / max(time.monotonic() - started, 1e-6)
+                bar.update(task, completed=line, total=max(total, line), rate=rate)
 
             key, clock = settings.effective_secret_key, SystemClock()
             if kind == "purchases":

@@ -78,7 +78,7 @@ def import_purchases(
     secret_key: str,
     clock: Clock,
     location_id: int | None = None,
-    batch_size: int = BATCH_SIZE,
+    batch_size: int = model.PURCHASE_BATCH_SIZE,
     progress: Progress | None = None,
 ) -> Outcome:
     with db.read() as conn:
