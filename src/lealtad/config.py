@@ -100,7 +100,9 @@ class Settings(BaseSettings):
         tests, refused in production unless the operator says otherwise."""
         return self.webhook_allow_private or self.env != "prod"
 
-    @cached_property
+    # A plain property: settings are copied with model_copy(update=...) in tests and tools, and a
+    # cached value would be copied along with them, pointing at the old address.
+    @property
     def public_base_url(self) -> str:
         return self.base_url.rstrip("/") or f"http://{self.host}:{self.port}"
 
