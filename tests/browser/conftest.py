@@ -106,7 +106,10 @@ def live(sqlite_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(locale="es-ES")
+    # The tests read the page with Playwright's string expressions and injected helpers, which
+    # the content security policy forbids; tests/browser/test_content_security_policy.py checks
+    # the pages under the policy itself.
+    context = browser.new_context(locale="es-ES", bypass_csp=True)
     opened = context.new_page()
     opened.set_default_timeout(20_000)
     yield opened

@@ -48,8 +48,13 @@ def test_join_earn_at_the_counter_see_it_live_redeem_and_validate_once(
     assert link.startswith(f"{live.url}/join/{shop.slug}")
 
     locale = "es-ES" if lang == "es" else "en-GB"
-    phone = browser.new_context(locale=locale, viewport={"width": 390, "height": 844})
-    tablet = browser.new_context(locale=locale, viewport={"width": 768, "height": 1024})
+    # bypass_csp: wait_for_function evaluates strings (the policy is tested on its own).
+    phone = browser.new_context(
+        locale=locale, viewport={"width": 390, "height": 844}, bypass_csp=True
+    )
+    tablet = browser.new_context(
+        locale=locale, viewport={"width": 768, "height": 1024}, bypass_csp=True
+    )
     member, counter = phone.new_page(), tablet.new_page()
     for page in (member, counter):
         page.set_default_timeout(10_000)
