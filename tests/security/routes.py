@@ -6,6 +6,7 @@ route added later is swept by all of them without touching this file."""
 from __future__ import annotations
 
 import re
+import typing
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,7 +82,10 @@ def body_model(route: APIRoute) -> type[BaseModel] | None:
         return None
     info = getattr(field, "field_info", None)
     model = getattr(info, "annotation", None) or getattr(field, "type_", None)
-    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+    # An optional body (`Model | None = None`) is still that model.
+    candidates = [model, *typing.get_args(model)]
+    found = [m for m in candidates if isinstance(m, type) and issubclass(m, BaseModel)]
+    return found[0] if found else None
 
 
 def minimal_body(route: APIRoute) -> tuple[dict[str, Any] | None, str | None]:
