@@ -1,0 +1,1 @@
+"""`lealtad export`: a business's members, purchases or ledger as CSV, streamed."""
