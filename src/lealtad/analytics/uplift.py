@@ -17,9 +17,13 @@ import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-from scipy import stats
+if TYPE_CHECKING:
+    import numpy as np
+
+# numpy and scipy are imported where the statistics run, not here: every purchase reaches
+# `assign` through the segments, and loading scipy.stats in each app process costs ~100 MB.
 
 # The first 53 bits of the digest: exactly the precision of a float, so the point in [0, 1) that
 # they stand for is exact and the arm boundaries below can be checked with integers only.
@@ -123,12 +127,20 @@ def assign_many(
 # --- comparison ------------------------------------------------------------------------------
 
 
+def _stats() -> Any:
+    from scipy import stats
+
+    return stats
+
+
 def _check_confidence(confidence: float, what: str = "confidence") -> None:
     if not (0.0 < confidence < 1.0):
         raise ValueError(f"The {what} must be between 0 and 1 (exclusive), got {confidence!r}.")
 
 
 def _as_sample(values: Sequence[float], group: str) -> np.ndarray:
+    import numpy as np
+
     sample = np.asarray(values, dtype=float)
     if sample.ndim != 1:
         raise ValueError(f"The {group} group must be a flat list of numbers, one per member.")
@@ -179,8 +191,8 @@ def compare(control: Sequence[float], variant: Sequence[float], confidence: floa
         p_value = 1.0 if difference == 0.0 else 0.0
     else:
         df = (se2_c + se2_v) ** 2 / (se2_c**2 / (n_c - 1) + se2_v**2 / (n_v - 1))
-        t_crit = float(stats.t.ppf(0.5 + confidence / 2, df))
-        p_value = float(2 * stats.t.sf(abs(difference) / se, df))
+        t_crit = float(_stats().t.ppf(0.5 + confidence / 2, df))
+        p_value = float(2 * _stats().t.sf(abs(difference) / se, df))
 
     relative = relative_low = relative_high = None
     if mean_c != 0.0:
@@ -226,5 +238,5 @@ def minimum_detectable_effect(
             raise ValueError(f"The {group} group needs at least 2 members, got {n!r}.")
     if not (math.isfinite(sd) and sd >= 0):
         raise ValueError(f"The standard deviation must be a finite number >= 0, got {sd!r}.")
-    z = float(stats.norm.ppf(0.5 + confidence / 2) + stats.norm.ppf(power))
+    z = float(_stats().norm.ppf(0.5 + confidence / 2) + _stats().norm.ppf(power))
     return z * sd * math.sqrt(1 / n_control + 1 / n_variant)

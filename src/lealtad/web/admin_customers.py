@@ -10,7 +10,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection, select
 
-from lealtad.analytics import refresh
 from lealtad.analytics.csv_out import csv_response
 from lealtad.analytics.tables import member_stats
 from lealtad.deps import Db, Now
@@ -26,6 +25,13 @@ from lealtad.web.sessions import CurrentManager
 router = APIRouter(include_in_schema=False)
 TOP_MEMBERS = 20
 CSV_MEMBERS = 10_000
+
+
+def _refresh() -> Any:
+    # numpy and scipy only when the customers page is used, not in every app process.
+    from lealtad.analytics import refresh
+
+    return refresh
 
 
 def top_members(conn: Connection, business_id: int, limit: int) -> list[Any]:
@@ -52,8 +58,8 @@ def top_members(conn: Connection, business_id: int, limit: int) -> list[Any]:
 
 
 def _view(conn: Connection, business_id: int) -> dict[str, Any]:
-    found_rfm = refresh.snapshot(conn, business_id, "rfm")
-    found_clv = refresh.snapshot(conn, business_id, "clv")
+    found_rfm = _refresh().snapshot(conn, business_id, "rfm")
+    found_clv = _refresh().snapshot(conn, business_id, "clv")
     return {
         "rfm": found_rfm[1] if found_rfm else None,
         "rfm_at": found_rfm[0] if found_rfm else None,
@@ -114,14 +120,14 @@ def refresh_now(
     """Scores every member now instead of waiting for the nightly jobs."""
     sessions.require_csrf(staff.csrf, csrf)
     with db.transaction() as conn:
-        refresh.refresh(conn, staff.business_id, now)
+        _refresh().refresh(conn, staff.business_id, now)
     return RedirectResponse("/admin/customers?done=refreshed", status_code=303)
 
 
 @router.get("/admin/customers/segments.csv")
 def segments_csv(staff: CurrentManager, db: Db) -> Response:
     with db.read() as conn:
-        found = refresh.snapshot(conn, staff.business_id, "rfm")
+        found = _refresh().snapshot(conn, staff.business_id, "rfm")
     rows = found[1]["segments"] if found else []
     columns = [("segment", "segment"), ("members", "members"), ("revenue", "revenue_minor")]
     return csv_response("segments.csv", columns, rows)
@@ -130,7 +136,7 @@ def segments_csv(staff: CurrentManager, db: Db) -> Response:
 @router.get("/admin/customers/grid.csv")
 def grid_csv(staff: CurrentManager, db: Db) -> Response:
     with db.read() as conn:
-        found = refresh.snapshot(conn, staff.business_id, "rfm")
+        found = _refresh().snapshot(conn, staff.business_id, "rfm")
     grid = found[1]["grid"] if found else []
     rows = [
         {"recency": r + 1, "frequency": f + 1, "members": count}
