@@ -357,10 +357,13 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=1000)
     parser.add_argument("--postgres", metavar="URL", help="an empty PostgreSQL database")
     parser.add_argument("--keep", metavar="DIR", help="data folder to use and keep")
+    parser.add_argument("--json", help="write the run_all summary (bench/benchkit.py) here")
     parser.add_argument(
         "--profile", metavar="FILE", help="py-spy record (collapsed stacks) of one worker"
     )
     args = parser.parse_args()
+    # Here, not at the top: uvicorn imports this module as bench.purchases_http for the server.
+    from benchkit import row, write_json
 
     wrk = ensure_wrk()
     folder = Path(args.keep or tempfile.mkdtemp(prefix="lealtad-p1-"))
@@ -469,6 +472,49 @@ def main() -> None:
         )
     print(f"\nP6 server RSS, peak sum over {args.workers} workers under load: {peak:.0f} MB")
     print(f"ledger verify: exit {verify.returncode}: {(verify.stdout or verify.stderr).strip()}")
+    where = f"{'PostgreSQL' if args.postgres else 'SQLite'}, {args.workers} workers"
+    write_json(
+        args.json,
+        "P1",
+        [
+            row(
+                f"{where}, purchases (wrk)",
+                buy["rate"],
+                "purchases/s",
+                ">= 2,000/s",
+                buy["rate"] / 2000,
+            ),
+            row(
+                f"{where}, purchases / no-op",
+                buy["rate"] / noop["rate"],
+                "ratio",
+                ">= 0.25",
+                buy["rate"] / noop["rate"] / 0.25,
+            ),
+            row(
+                f"{where}, p99 at {args.rate:.0f}/s offered",
+                fixed["p99_ms"],
+                "ms",
+                "<= 25 ms at 1,000/s",
+                25 / fixed["p99_ms"] if fixed["p99_ms"] else None,
+            ),
+            row(
+                f"{where}, errors (wrk + open loop)",
+                buy["errors"] + fixed["errors"],
+                "count",
+                "0",
+                None,
+            ),
+            row(
+                f"P6: peak RSS of {args.workers} workers",
+                peak,
+                "MB",
+                "<= 200 MB",
+                200 / peak if peak else None,
+            ),
+        ],
+        [f"ledger verify exit {verify.returncode}"],
+    )
 
 
 if __name__ == "__main__":
