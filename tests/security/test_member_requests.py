@@ -15,7 +15,7 @@ from lealtad.members import login, pin
 from lealtad.security import limits
 from lealtad.security.limits_tables import attempt_limits, card_pins
 from lealtad.tenancy.tables import audit_log
-from tests.support import purchase_body, wallet_login
+from tests.support import counter_login, purchase_body, wallet_login
 
 API = "/api/v1"
 PROFILE = {
@@ -249,3 +249,78 @@ def test_openapi_documents_the_export_document_and_the_errors_of_both_routes(
     fields = spec["components"]["schemas"]["MemberDataExport"]["properties"]
     assert {"profile", "consent", "balances", "ledger", "purchases", "vouchers"} <= set(fields)
     assert {"donations", "ratings", "messages"} <= set(fields)
+
+
+def test_an_erased_members_card_is_dead_it_names_nobody_and_neither_earns_nor_spends(
+    client, db, shop, clock
+) -> None:
+    member = shop.members[0]
+    manager = shop.auth()
+    with db.transaction() as conn:
+        adjustments.adjust(
+            conn,
+            shop.id,
+            member,
+            unit="points",
+            amount=500,
+            reason="gift",
+            actor="t",
+            now=clock.now(),
+        )
+    card = _ok(client.get(f"{API}/members/{member}", headers=manager))
+    reward = {
+        "slug": "latte",
+        "kind": "free_product",
+        "sku": "LAT",
+        "title": {"es": "Café con leche", "en": "Latte"},
+        "cost": 100,
+    }
+    reward_id = _ok(client.post(f"{API}/rewards", json=reward, headers=manager), 201)["id"]
+    cause = {"name": {"es": "Banco", "en": "Bank"}, "description": {"es": "C", "en": "M"}}
+    cause_id = _ok(client.post(f"{API}/causes", json=cause, headers=manager), 201)["id"]
+    _ok(client.post(f"{API}/members/{member}/erasure", headers=manager))
+    before = _ok(client.get(f"{API}/members/{member}/balance", headers=manager))
+
+    # Found by nothing that was on the card: as if it had never been issued.
+    for query in ({"card_number": card["card_number"]}, {"qr_token": card["qr_token"]}):
+        missing = client.get(f"{API}/members/lookup", params=query, headers=manager)
+        assert missing.status_code == 404, missing.text
+        assert missing.json()["error"]["code"] == "member_not_found"
+    by_card = client.post(
+        f"{API}/purchases",
+        json=purchase_body(card_number=card["card_number"], amount=5000),
+        headers=manager,
+    )
+    assert by_card.status_code == 404, by_card.text
+    assert by_card.json()["error"]["code"] == "member_not_found"
+    # Named by id, the member is there, but erased: said so, and nothing is written.
+    refusals = (
+        client.post(
+            f"{API}/purchases", json=purchase_body(member_id=member, amount=5000), headers=manager
+        ),
+        client.post(
+            f"{API}/members/{member}/redemptions", json={"reward_id": reward_id}, headers=manager
+        ),
+        client.post(
+            f"{API}/members/{member}/donations",
+            json={"cause_id": cause_id, "points": 10},
+            headers=manager,
+        ),
+    )
+    for refused in refusals:
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["error"]["code"] == "member_erased"
+    assert _ok(client.get(f"{API}/members/{member}/balance", headers=manager)) == before
+    assert before["points"] == 500
+    with db.read() as conn:
+        assert verify(conn, shop.id) == []
+
+    # At the counter, the card number finds nobody.
+    csrf = counter_login(client, shop)
+    page = client.post("/counter/find", data={"q": card["card_number"], "csrf": csrf, "lang": "en"})
+    assert page.status_code == 404, page.text
+    assert "No member or voucher matches" in page.text
+    sale = {"amount": "12.00", "key": "k" * 32, "csrf": csrf, "lang": "es"}
+    refused = client.post(f"/counter/members/{member}/purchases", data=sale)
+    assert refused.status_code == 409, refused.text
+    assert "su tarjeta ya no acumula ni gasta puntos" in refused.text

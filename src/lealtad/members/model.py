@@ -9,6 +9,9 @@ import re
 import secrets
 
 CHANNELS = ("email", "sms", "push")
+# Any other status (only "erased" so far) means the card no longer names anyone: it neither
+# earns nor spends, and no card, code or contact search finds the member.
+ACTIVE = "active"
 ENROLMENT_CHANNELS = ("counter", "api", "self", "import")
 CARD_DIGITS = 10
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")

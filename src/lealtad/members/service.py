@@ -122,7 +122,7 @@ def enrol(
         enrolled_by_staff_id=staff_id,
         enrolled_location_id=location_id,
         enrolled_at=naive_utc(now),
-        status="active",
+        status=model.ACTIVE,
         referral_code=code,
         referred_by_member_id=referrer.id if referrer else None,
     )
@@ -215,9 +215,27 @@ def find(
     elif phone is not None:
         normal = model.normalise_phone(phone)
         row = store.member_by(conn, business_id, "phone", normal) if normal else None
+    if row is not None and row.status != model.ACTIVE:
+        if member_id is None:
+            # An erased member's card, QR code and old contact details are dead: they name
+            # nobody, as if never issued, and leak nothing about whom they once named.
+            row = None
+        else:
+            require_active(row)
     if row is None:
         raise NotFound("no member of this business matches", code="member_not_found")
     return row
+
+
+def require_active(row: Any) -> None:
+    """Refuses earning and spending for a member who is no longer active (erased): the ledger
+    keeps their history, but nothing new is written to it for them."""
+    if row.status != model.ACTIVE:
+        raise Conflict(
+            "this member's data was erased: they can no longer earn or spend",
+            code="member_erased",
+            details={"member_id": row.id},
+        )
 
 
 def _read_card_code(

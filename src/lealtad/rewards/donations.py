@@ -216,6 +216,7 @@ def donate(
         if replay is not None:
             return replay.status_code, replay.body
     member = members.get(conn, bid, member_id)
+    members.require_active(member)
     cause = _open_cause(conn, bid, data.cause_id)
     # One spend per member at a time, as redemptions do; the balance check is also the write.
     members.lock(conn, bid, member.id)

@@ -19,6 +19,7 @@ from lealtad.kit.clock import as_utc, naive_utc
 from lealtad.ledger import service as ledger
 from lealtad.ledger.maturity import settle
 from lealtad.ledger.model import CASHBACK_ACCOUNT, Entry, Leg, MemberLeg, SystemLeg
+from lealtad.members import service as members
 from lealtad.rewards import model, service, store
 from lealtad.rewards.schemas import VoucherOut
 from lealtad.rewards.tables import donations
@@ -71,8 +72,10 @@ def redeem(
 ) -> VoucherOut:
     bid = principal.business_id
     # One redemption per member at a time: limits and balances are then checked against the truth.
-    if not store.lock_member(conn, bid, member_id):
+    held = store.lock_member(conn, bid, member_id)
+    if held is None:
         raise NotFound(f"no member {member_id} in this business", code="member_not_found")
+    members.require_active(held)
     reward = store.reward_for_redemption(conn, bid, reward_id)
     if reward is None:
         raise NotFound(f"no reward {reward_id} in this business", code="reward_not_found")

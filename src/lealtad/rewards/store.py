@@ -29,7 +29,7 @@ _TAKE_STOCK = (
     .values(stock=rewards.c.stock - 1)
 )
 _MEMBER_LOCK = (
-    select(members.c.id)
+    select(members.c.id, members.c.status)
     .where(members.c.business_id == bindparam("b"), members.c.id == bindparam("m"))
     .with_for_update()
 )
@@ -89,10 +89,10 @@ def reward_for_redemption(conn: Connection, business_id: int, reward_id: int) ->
     return conn.execute(_REWARD, {"b": business_id, "r": reward_id}).first()
 
 
-def lock_member(conn: Connection, business_id: int, member_id: int) -> bool:
+def lock_member(conn: Connection, business_id: int, member_id: int) -> Any:
     """Holds the member's row until commit (PostgreSQL; SQLite's write transaction already
-    does), and says whether the member exists: one statement for both."""
-    return conn.execute(_MEMBER_LOCK, {"b": business_id, "m": member_id}).first() is not None
+    does), and returns its id and status (None if there is no such member): one statement."""
+    return conn.execute(_MEMBER_LOCK, {"b": business_id, "m": member_id}).first()
 
 
 def take_limited_stock(conn: Connection, business_id: int, reward_id: int) -> bool:

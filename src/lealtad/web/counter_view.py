@@ -269,6 +269,9 @@ def explain(exc: LealtadError, _: Translate) -> str:
             "business. Ask for the card number."
         ),
         "member_not_found": _("No member matches. Check it, or enrol the customer."),
+        "member_erased": _(
+            "This member's data was erased: their card no longer earns or spends points."
+        ),
         "nothing_found": _("No member or voucher matches. Check it, or enrol the customer."),
         "voucher_not_found": _("There is no voucher with this code."),
         "voucher_expired": _("This voucher has expired."),
