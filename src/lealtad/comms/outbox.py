@@ -10,18 +10,20 @@ from sqlalchemy import Connection, insert
 from lealtad.comms.tables import outbox
 from lealtad.kit.clock import naive_utc
 
+# Built once: every purchase and redemption emits an event (profile, P1 and P4).
+_INSERT = insert(outbox)
+
 
 def emit(
     conn: Connection, business_id: int, topic: str, payload: dict[str, Any], now: datetime
 ) -> None:
     at = naive_utc(now)
-    conn.execute(
-        insert(outbox).values(
-            business_id=business_id,
-            topic=topic,
-            payload=payload,
-            created_at=at,
-            available_at=at,
-            attempts=0,
-        )
-    )
+    values = {
+        "business_id": business_id,
+        "topic": topic,
+        "payload": payload,
+        "created_at": at,
+        "available_at": at,
+        "attempts": 0,
+    }
+    conn.execute(_INSERT, values)

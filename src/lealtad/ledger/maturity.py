@@ -41,16 +41,36 @@ def settle(
     """Unlocks and expires up to `batch` due lots of each kind; call again while it finds some.
     Unlocking goes first, so points that unlock already past their expiry expire in the same run."""
     done = Settled()
+    at = naive_utc(now)
+    # A spend settles its member first, on every redemption and payment with points: one read
+    # finds both kinds, and nearly always nothing (profile, P4).
+    member_due = (
+        None if member_id is None else store.due_member_lots(conn, business_id, member_id, at)
+    )
     for column, build in (("unlocks_at", _unlock), ("expires_at", _expire)):
-        due = store.due_lots(
-            conn, business_id, naive_utc(now), column=column, limit=batch, member_id=member_id
-        )
+        if member_due is None:
+            due = store.due_lots(conn, business_id, at, column=column, limit=batch)
+        elif column == "unlocks_at" or not done.unlocked_lots:
+            due = sorted(
+                (r for r in member_due if _due(r, column, at)),
+                key=lambda r: (getattr(r, column), r.id),
+            )
+        else:
+            # What unlocked may already be past its expiry: its new lot is not in the first read.
+            due = store.due_lots(
+                conn, business_id, at, column=column, limit=batch, member_id=member_id
+            )
         for row in due:
             remaining = _still_open(conn, business_id, row, now)
             if remaining:
                 service.post(conn, business_id, build(row, remaining), now)
                 done.add(column, remaining)
     return done
+
+
+def _due(row: Any, column: str, at: datetime) -> bool:
+    when = getattr(row, column)
+    return when is not None and bool(when <= at)
 
 
 def _unlock(row: Any, remaining: int) -> Entry:

@@ -61,25 +61,19 @@ def post(conn: Connection, business_id: int, entry: Entry, now: datetime) -> int
         recorded_at=recorded,
     )
     rows: list[dict[str, Any]] = []
+    # Every account of the entry in one read (one per leg was a tenth of a redemption).
+    ids = store.account_ids(conn, business_id, _accounts_of(entry), recorded)
     # Debits first, in account order, so that two entries touching the same accounts lock them
     # in the same order and cannot deadlock.
     legs = sorted(entry.legs, key=lambda leg: (leg.amount > 0, leg.key))
     for leg in legs:
+        account = ids[leg.key]
         if isinstance(leg, SystemLeg):
-            account = store.account_id(
-                conn,
-                business_id,
-                leg.key,
-                code=leg.name,
-                unit=leg.unit,
-                member_id=None,
-                now=recorded,
-            )
             rows.append(_posting(business_id, entry_id, account, leg.unit, leg.amount, None))
         elif leg.amount > 0:
-            rows.extend(_credit(conn, business_id, entry_id, leg, recorded))
+            rows.extend(_credit(conn, business_id, entry_id, account, leg))
         else:
-            rows.extend(_debit(conn, business_id, entry_id, leg, recorded))
+            rows.extend(_debit(conn, business_id, entry_id, account, leg))
     store.insert_postings(conn, rows)
     rollups.on_entry(
         conn,
@@ -93,6 +87,15 @@ def post(conn: Connection, business_id: int, entry: Entry, now: datetime) -> int
         ],
     )
     return entry_id
+
+
+def _accounts_of(entry: Entry) -> dict[str, tuple[str, str, int | None]]:
+    return {
+        leg.key: (leg.name, leg.unit, None)
+        if isinstance(leg, SystemLeg)
+        else (leg.code, leg.unit, leg.member_id)
+        for leg in entry.legs
+    }
 
 
 def _posting(
@@ -109,9 +112,8 @@ def _posting(
 
 
 def _credit(
-    conn: Connection, business_id: int, entry_id: int, leg: MemberLeg, now: datetime
+    conn: Connection, business_id: int, entry_id: int, account: int, leg: MemberLeg
 ) -> list[dict[str, Any]]:
-    account = member_account(conn, business_id, leg.member_id, leg.code, leg.unit, now)
     store.add_to_balance(conn, business_id, account, leg.amount)
     lot = store.insert_lot(
         conn,
@@ -128,9 +130,8 @@ def _credit(
 
 
 def _debit(
-    conn: Connection, business_id: int, entry_id: int, leg: MemberLeg, now: datetime
+    conn: Connection, business_id: int, entry_id: int, account: int, leg: MemberLeg
 ) -> list[dict[str, Any]]:
-    account = member_account(conn, business_id, leg.member_id, leg.code, leg.unit, now)
     amount = -leg.amount
     if not store.take_from_balance(conn, business_id, account, amount):
         raise InsufficientBalance(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 
 from lealtad.db.inserts import insert_if_new
 from lealtad.ledger.model import OpenLot
@@ -17,11 +17,40 @@ from lealtad.ledger.tables import accounts, entries, idempotency_keys, lots, pos
 _ACCOUNT_ID = select(accounts.c.id).where(
     accounts.c.business_id == bindparam("b"), accounts.c.key == bindparam("k")
 )
+_ACCOUNT_IDS = select(accounts.c.key, accounts.c.id).where(
+    accounts.c.business_id == bindparam("b"), accounts.c.key.in_(bindparam("keys", expanding=True))
+)
 _ADD_TO_BALANCE = (
     update(accounts)
     .where(accounts.c.business_id == bindparam("b"), accounts.c.id == bindparam("a"))
     .values(balance=accounts.c.balance + bindparam("amount"))
 )
+_TAKE_FROM_BALANCE = (
+    update(accounts)
+    .where(
+        accounts.c.business_id == bindparam("b"),
+        accounts.c.id == bindparam("a"),
+        accounts.c.balance >= bindparam("amount"),
+    )
+    .values(balance=accounts.c.balance - bindparam("amount"))
+)
+_LOCK_BALANCE = (
+    select(accounts.c.balance)
+    .where(accounts.c.business_id == bindparam("b"), accounts.c.id == bindparam("a"))
+    .with_for_update()
+)
+_OPEN_LOTS = select(
+    lots.c.id, lots.c.remaining, lots.c.expires_at, lots.c.origin_purchase_id
+).where(
+    lots.c.business_id == bindparam("b"), lots.c.account_id == bindparam("a"), lots.c.remaining > 0
+)
+_OPEN_LOTS_OF = _OPEN_LOTS.where(lots.c.id.in_(bindparam("ids", expanding=True)))
+_TAKE_FROM_LOT = (
+    update(lots)
+    .where(lots.c.business_id == bindparam("b"), lots.c.id == bindparam("l"))
+    .values(remaining=lots.c.remaining - bindparam("take"))
+)
+_INSERT_POSTINGS = insert(postings)
 _INSERT_ENTRY = insert(entries).returning(entries.c.id)
 _INSERT_LOT = insert(lots).returning(lots.c.id)
 _MEMBER_BALANCES = select(accounts.c.code, accounts.c.balance).where(
@@ -63,6 +92,26 @@ def account_id(
     return int(conn.execute(_ACCOUNT_ID, {"b": business_id, "k": key}).scalar_one())
 
 
+def account_ids(
+    conn: Connection,
+    business_id: int,
+    wanted: dict[str, tuple[str, str, int | None]],
+    now: datetime,
+) -> dict[str, int]:
+    """The ids of several accounts, by key (values: code, unit, member id), in one read; those
+    that do not exist yet are created, in key order, as `account_id` does."""
+    found = {
+        str(key): int(id_)
+        for key, id_ in conn.execute(_ACCOUNT_IDS, {"b": business_id, "keys": list(wanted)})
+    }
+    for key in sorted(wanted.keys() - found.keys()):
+        code, unit, member_id = wanted[key]
+        found[key] = account_id(
+            conn, business_id, key, code=code, unit=unit, member_id=member_id, now=now
+        )
+    return found
+
+
 def add_to_balance(conn: Connection, business_id: int, account: int, amount: int) -> None:
     conn.execute(_ADD_TO_BALANCE, {"b": business_id, "a": account, "amount": amount})
 
@@ -71,25 +120,12 @@ def take_from_balance(conn: Connection, business_id: int, account: int, amount: 
     """Takes `amount` only if the balance covers it. The check and the write are one statement,
     so two spenders can never both pass the check; on PostgreSQL it also locks the account row
     for the rest of the transaction, which serialises every lot change of that account."""
-    result = conn.execute(
-        update(accounts)
-        .where(
-            accounts.c.business_id == business_id,
-            accounts.c.id == account,
-            accounts.c.balance >= amount,
-        )
-        .values(balance=accounts.c.balance - amount)
-    )
+    result = conn.execute(_TAKE_FROM_BALANCE, {"b": business_id, "a": account, "amount": amount})
     return result.rowcount == 1
 
 
 def lock_balance(conn: Connection, business_id: int, account: int) -> int:
-    row = conn.execute(
-        select(accounts.c.balance)
-        .where(accounts.c.business_id == business_id, accounts.c.id == account)
-        .with_for_update()
-    ).scalar_one()
-    return int(row)
+    return int(conn.execute(_LOCK_BALANCE, {"b": business_id, "a": account}).scalar_one())
 
 
 def insert_entry(conn: Connection, **values: Any) -> int:
@@ -102,20 +138,17 @@ def insert_lot(conn: Connection, **values: Any) -> int:
 
 def insert_postings(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        conn.execute(insert(postings), list(rows))
+        conn.execute(_INSERT_POSTINGS, list(rows))
 
 
 def open_lots(
     conn: Connection, business_id: int, account: int, lot_ids: Sequence[int] = ()
 ) -> list[OpenLot]:
-    query = select(lots.c.id, lots.c.remaining, lots.c.expires_at, lots.c.origin_purchase_id).where(
-        lots.c.business_id == business_id, lots.c.account_id == account, lots.c.remaining > 0
-    )
+    params: dict[str, Any] = {"b": business_id, "a": account}
     if lot_ids:
-        query = query.where(lots.c.id.in_(lot_ids))
-    return [
-        OpenLot(r.id, r.remaining, r.expires_at, r.origin_purchase_id) for r in conn.execute(query)
-    ]
+        params["ids"] = list(lot_ids)
+    found = conn.execute(_OPEN_LOTS_OF if lot_ids else _OPEN_LOTS, params)
+    return [OpenLot(r.id, r.remaining, r.expires_at, r.origin_purchase_id) for r in found]
 
 
 def lot_remaining(conn: Connection, business_id: int, lot: int) -> int:
@@ -124,11 +157,7 @@ def lot_remaining(conn: Connection, business_id: int, lot: int) -> int:
 
 
 def take_from_lot(conn: Connection, business_id: int, lot: int, amount: int) -> None:
-    conn.execute(
-        update(lots)
-        .where(lots.c.business_id == business_id, lots.c.id == lot)
-        .values(remaining=lots.c.remaining - amount)
-    )
+    conn.execute(_TAKE_FROM_LOT, {"b": business_id, "l": lot, "take": amount})
 
 
 def member_balances(conn: Connection, business_id: int, member_id: int) -> dict[str, int]:
@@ -171,6 +200,33 @@ def due_lots(
     if member_id is not None:
         query = query.where(accounts.c.member_id == member_id)
     return list(conn.execute(query))
+
+
+_DUE_MEMBER_LOTS = (
+    select(
+        lots.c.id,
+        lots.c.remaining,
+        lots.c.expires_at,
+        lots.c.unlocks_at,
+        lots.c.origin_purchase_id,
+        accounts.c.member_id,
+        accounts.c.code,
+        accounts.c.unit,
+    )
+    .join(accounts, accounts.c.id == lots.c.account_id)
+    .where(
+        accounts.c.business_id == bindparam("b"),
+        accounts.c.member_id == bindparam("m"),
+        lots.c.remaining > 0,
+        or_(lots.c.unlocks_at <= bindparam("now"), lots.c.expires_at <= bindparam("now")),
+    )
+)
+
+
+def due_member_lots(conn: Connection, business_id: int, member_id: int, now: datetime) -> list[Any]:
+    """One member's open lots that are due to unlock or to expire, in one read through the
+    member's accounts (the business-wide date indexes would also walk every spent lot)."""
+    return list(conn.execute(_DUE_MEMBER_LOTS, {"b": business_id, "m": member_id, "now": now}))
 
 
 def member_history(

@@ -1,0 +1,178 @@
+"""Where a purchase and a redemption spend their time, in-process and on one thread (no HTTP):
+SQL statements per operation, CPU time per operation, and optionally a cProfile.
+
+Run: uv run python bench/hot_paths.py [--purchases 400] [--redemptions 400] [--show-sql]
+     [--profile purchase|redemption] [--postgres URL]
+A fresh SQLite file (or an empty PostgreSQL database) with the demo business and its program.
+The figures are what P1 (purchases through HTTP) and P4 (redemptions) pay per operation before
+the HTTP layer and the lock queue: the lower bound of their cost."""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import statistics
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchkit import BENCH_KEYS
+from sqlalchemy import event
+
+from lealtad.db.engine import Database
+from lealtad.db.migrate import upgrade
+from lealtad.demo import seed as demo_seed
+from lealtad.ledger import adjustments
+from lealtad.members import service as members
+from lealtad.members.schemas import MemberIn
+from lealtad.purchases import service as purchases
+from lealtad.purchases.schemas import PurchaseIn
+from lealtad.rewards import redemption
+from lealtad.rewards import service as rewards
+from lealtad.rewards.schemas import RewardIn
+from lealtad.tenancy import service as tenancy
+from lealtad.tenancy.model import Principal, Role
+
+SECRET = "bench-hot-paths"
+
+
+class Statements:
+    """Counts the statements the engine sends, by their first words."""
+
+    def __init__(self, db: Database) -> None:
+        self.count = 0
+        self.kinds: Counter[str] = Counter()
+        self.show = False
+        event.listen(db.engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        self.count += 1
+        words = " ".join(statement.split()[:4])
+        self.kinds[words] += 1
+        if self.show:
+            print("   ", " ".join(statement.split())[:160])
+
+
+def setup(db: Database, members_count: int, now: datetime) -> tuple[Principal, list[int], int]:
+    info = demo_seed(db, now)
+    bid = info.business_id
+    ids = list(info.member_ids)
+    with db.transaction() as conn:
+        for i in range(len(ids), members_count):
+            ids.append(members.enrol(conn, bid, MemberIn(name=f"H{i}"), channel="api", now=now))
+        for mid in ids:
+            adjustments.adjust(
+                conn,
+                bid,
+                mid,
+                unit="points",
+                amount=100_000,
+                reason="bench",
+                actor="bench",
+                now=now,
+            )
+        reward = rewards.create(
+            conn,
+            bid,
+            RewardIn.model_validate(
+                {
+                    "slug": "hot-path-coffee",
+                    "kind": "free_product",
+                    "sku": "HOT",
+                    "title": {"es": "Café", "en": "Coffee"},
+                    "cost": 10,
+                }
+            ),
+            now,
+        )
+    principal = Principal(business_id=bid, role=Role.owner)
+    return principal, ids, reward
+
+
+def run(label: str, ops: list[Any], db: Database, stmts: Statements, show: bool) -> None:
+    cpu: list[float] = []
+    counts: list[int] = []
+    for i, op in enumerate(ops):
+        stmts.show = show and i == len(ops) - 1
+        before, start = stmts.count, time.process_time()
+        op()
+        cpu.append(time.process_time() - start)
+        counts.append(stmts.count - before)
+    print(
+        f"{label}: {len(ops)} on one thread; CPU per operation median "
+        f"{statistics.median(cpu) * 1000:.2f} ms; SQL statements per operation median "
+        f"{statistics.median(counts):.0f} (min {min(counts)}, max {max(counts)})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--purchases", type=int, default=400)
+    parser.add_argument("--redemptions", type=int, default=400)
+    parser.add_argument("--members", type=int, default=200)
+    parser.add_argument("--postgres", metavar="URL", help="an empty PostgreSQL database")
+    parser.add_argument("--show-sql", action="store_true", help="print the last one's statements")
+    parser.add_argument("--profile", choices=["purchase", "redemption"])
+    args = parser.parse_args()
+    folder = tempfile.mkdtemp(prefix="lealtad-hot-")
+    url = args.postgres or f"sqlite:///{Path(folder) / 'hot.db'}"
+    db = Database(url, keys=BENCH_KEYS)
+    upgrade(db)
+    now = datetime.now(UTC)
+    principal, ids, reward = setup(db, args.members, now)
+    with db.read() as conn:
+        currency = tenancy.get_business(conn, principal.business_id).currency
+    stmts = Statements(db)
+
+    def purchase(i: int) -> Any:
+        # The body bench/purchases_http.py sends: a latte (stamps) and a croissant.
+        body = PurchaseIn.model_validate(
+            {
+                "receipt_id": f"hot-{i}",
+                "amount": 440,
+                "currency": currency,
+                "member_id": ids[i % len(ids)],
+                "items": [
+                    {"sku": "LAT", "category": "drinks", "unit_price": 290},
+                    {"sku": "CRO", "category": "bakery", "unit_price": 150},
+                ],
+            }
+        )
+
+        def op() -> None:
+            with db.transaction() as conn:
+                purchases.record(conn, principal, body, secret_key=SECRET, now=datetime.now(UTC))
+
+        return op
+
+    def redeem(i: int) -> Any:
+        def op() -> None:
+            with db.transaction() as conn:
+                redemption.redeem(conn, principal, ids[i % len(ids)], reward, datetime.now(UTC))
+
+        return op
+
+    jobs = {
+        "purchase": [purchase(i) for i in range(args.purchases)],
+        "redemption": [redeem(i) for i in range(args.redemptions)],
+    }
+    if args.profile:
+        with cProfile.Profile() as profiler:
+            for op in jobs[args.profile]:
+                op()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+        return
+    for label, ops in jobs.items():
+        run(label, ops, db, stmts, args.show_sql)
+    print("statements by kind over the run:")
+    for words, n in stmts.kinds.most_common(40):
+        print(f"  {n:6d}  {words}")
+    db.dispose()
+
+
+if __name__ == "__main__":
+    main()
