@@ -169,3 +169,41 @@ def test_at_the_counter_a_typed_card_number_needs_the_pin_and_a_scanned_wallet_c
     assert counter_redeem(client, csrf, scanned.text, shop).status_code == 201
     forged = counter_redeem(client, csrf, typed.text, shop, presence="29000000.deadbeef")
     assert forged.status_code == 403
+
+
+def donate(client: TestClient, shop: Shop, cause_id: int, key: str = "", **body: Any) -> Any:
+    headers = shop.auth("staff") | ({"Idempotency-Key": key} if key else {})
+    return client.post(
+        f"/api/v1/members/{shop.members[0]}/donations",
+        json={"cause_id": cause_id, "points": 30} | body,
+        headers=headers,
+    )
+
+
+def test_donating_points_needs_the_pin_as_paying_with_them_does(
+    client: TestClient, db: Database, shop: Shop, clock: FixedClock
+) -> None:
+    ready(client, db, shop, clock)
+    cause = {"name": {"es": "Banco", "en": "Bank"}, "description": {"es": "C", "en": "M"}}
+    made = client.post("/api/v1/causes", json=cause, headers=shop.auth())
+    cause_id = made.json()["id"]
+    missing = donate(client, shop, cause_id)
+    assert missing.status_code == 403
+    assert missing.json()["error"]["code"] == "card_pin_required"
+    wrong = donate(client, shop, cause_id, card_pin="000000")
+    assert wrong.status_code == 403
+    assert wrong.json()["error"]["code"] == "card_pin_wrong"
+    given = donate(client, shop, cause_id, key="gift-1", card_pin=PIN)
+    assert given.status_code == 201, given.text
+    assert given.json()["balances"]["points"] == 5000 - 30
+    # The PIN is not kept with the replay record.
+    with db.read() as conn:
+        dump = " ".join(str(row) for row in conn.execute(text("SELECT * FROM idempotency_keys")))
+    assert PIN not in dump
+    rotating = model.rotating_token(SECRET, shop.id, shop.members[0], 1, clock.now().timestamp())
+    assert donate(client, shop, cause_id, card_code=rotating).status_code == 201
+    for _ in range(5):
+        assert donate(client, shop, cause_id, card_pin="111111").status_code == 403
+    locked = donate(client, shop, cause_id, card_pin=PIN)
+    assert locked.status_code == 429
+    assert locked.json()["error"]["code"] == "too_many_attempts"

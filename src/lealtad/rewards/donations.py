@@ -79,6 +79,17 @@ class DonationIn(BaseModel):
 
     cause_id: int = Field(ge=1, le=MAX_ID)
     points: int = Field(ge=1, le=10**9)
+    # As for a redemption (RedeemIn): giving points away spends them, so the same proof.
+    card_pin: str | None = Field(
+        default=None,
+        max_length=6,
+        description="the member's card PIN, needed when they set one (card_pin_required)",
+    )
+    card_code: str | None = Field(
+        default=None,
+        max_length=120,
+        description="the wallet's rotating code (LT2-...) just scanned: the PIN is not needed",
+    )
 
 
 class DonationOut(BaseModel):
@@ -211,7 +222,9 @@ def donate(
     bid = principal.business_id
     key = f"donation:{idempotency_key}" if idempotency_key else None
     if key is not None:
-        payload = {"member_id": member_id} | data.model_dump(mode="json")
+        # The PIN is never stored, not even in the replay record; nor is the one-minute code.
+        given = data.model_dump(mode="json", exclude={"card_pin", "card_code"})
+        payload = {"member_id": member_id} | given
         replay = idempotency.begin(conn, bid, key, payload, now)
         if replay is not None:
             return replay.status_code, replay.body

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from lealtad.deps import CurrentPrincipal, Db, IdempotencyKey, Manager, Now
+from lealtad.deps import AppSettings, CurrentPrincipal, Db, IdempotencyKey, Manager, Now
 from lealtad.http import ERROR_RESPONSES
 from lealtad.kit.ids import Cursor, IdPath, Limit
+from lealtad.members import pin
 from lealtad.rewards import donations
 from lealtad.rewards.donations import CauseIn, CauseOut, CausePatch, DonationIn, DonationOut
 from lealtad.tenancy import service as tenancy
@@ -54,18 +55,31 @@ def update_cause(
         return after
 
 
-@router.post("/members/{member_id}/donations", response_model=DonationOut, status_code=201)
+@router.post(
+    "/members/{member_id}/donations",
+    response_model=DonationOut,
+    status_code=201,
+    responses=pin.LIMITED,
+)
 def donate(
     member_id: IdPath,
     body: DonationIn,
+    request: Request,
     principal: CurrentPrincipal,
     db: Db,
+    settings: AppSettings,
     now: Now,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Give points to an active cause: they leave the member's balance, soonest-expiring first,
-    never below zero (409 insufficient_balance). With an Idempotency-Key, a retry returns the
-    first answer and donates nothing more."""
+    never below zero (409 insufficient_balance). A member with a card PIN must give it
+    (`card_pin`; 403 card_pin_required / card_pin_wrong, 429 after repeated wrong PINs) unless
+    `card_code` is their wallet's rotating code, as for a redemption. With an Idempotency-Key,
+    a retry returns the first answer and donates nothing more."""
+    bid, secret = principal.business_id, settings.effective_secret_key
+    with db.read() as conn:
+        present = pin.wallet_code_names(conn, bid, member_id, secret, body.card_code, now)
+    pin.require(db, request, bid, member_id, body.card_pin, present=present, now=now)
     with db.transaction() as conn:
         status, answer = donations.donate(
             conn, principal, member_id, body, now, idempotency_key=idempotency_key
