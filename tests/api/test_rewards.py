@@ -333,3 +333,30 @@ def test_a_full_stamp_card_is_redeemed_for_its_free_drink_voucher(client, shop) 
     assert (
         redeem(client, shop, member, drink["id"]).json()["error"]["code"] == "insufficient_balance"
     )
+
+
+def test_a_reused_receipt_paid_with_points_takes_no_points(client, shop, db, clock) -> None:
+    """The receipt is checked by the purchase's own insert, after the points were taken: the
+    409 must roll the payment back with everything else."""
+    definition = {
+        "points": {"value_per_point": "1", "pay_min_points": 100, "pay_max_points": 1000},
+        "rules": [
+            {"id": "base", "name": "Base", "action": {"type": "points_per_unit", "rate": "1"}}
+        ],
+    }
+    program = {"definition": definition, "reason": "pay"}
+    assert client.put("/api/v1/program", json=program, headers=shop.auth()).status_code == 200
+    member = shop.members[0]
+    grant(db, shop, member, 2000, clock)
+    body = purchase_body(amount=5000, member_id=member, points_redeem=500)
+    first = client.post("/api/v1/purchases", json=body, headers=shop.auth())
+    assert first.json()["balances"]["points"] == 2000 - 500 + 45
+    again = client.post(
+        "/api/v1/purchases", json=body, headers=shop.auth() | {"Idempotency-Key": "other-key"}
+    )
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "duplicate_receipt"
+    balances = client.get(f"/api/v1/members/{member}/balance", headers=shop.auth())
+    assert balances.json()["points"] == 2000 - 500 + 45
+    with db.read() as conn:
+        assert verify(conn, shop.id) == []

@@ -17,6 +17,11 @@ def insert_if_new(conn: Connection, table: Table, **values: Any) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING; True when the row was new. It reads RETURNING, not the
     row count, because psycopg reports -1 for this statement. On PostgreSQL a concurrent insert
     of the same key waits for the other transaction and then sees its row."""
+    return insert_new(conn, table, **values) is not None
+
+
+def insert_new(conn: Connection, table: Table, **values: Any) -> Any:
+    """As `insert_if_new`, but the new row's primary key, or None when the row existed."""
     slot = (conn.dialect.name, table.name)
     statement = _STATEMENTS.get(slot)
     if statement is None:
@@ -24,4 +29,4 @@ def insert_if_new(conn: Connection, table: Table, **values: Any) -> bool:
         first_key = next(iter(table.primary_key.columns))
         statement = dialect_insert(table).on_conflict_do_nothing().returning(first_key)
         _STATEMENTS[slot] = statement
-    return conn.execute(statement, values).first() is not None
+    return conn.execute(statement, values).scalar()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -22,12 +22,12 @@ from lealtad.members import service as members
 from lealtad.purchases import payment, store
 from lealtad.purchases.schemas import AwardOut, PurchaseIn, PurchaseOut
 from lealtad.rules import apply
+from lealtad.rules import service as rule_service
 from lealtad.rules import store as rule_store
 from lealtad.rules.apply import Granted
 from lealtad.rules.facts import Facts, Item
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy.model import Principal
-from lealtad.tiers import service as tiers
 
 # A POS clock a little ahead of ours is normal; a sale dated tomorrow is not.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -88,6 +88,17 @@ def purchase_facts(
     )
 
 
+@dataclass
+class Earned:
+    """What the program gave for one purchase, and the member's tier after it."""
+
+    granted: list[Granted] = field(default_factory=list)
+    cards: list[dict[str, Any]] = field(default_factory=list)
+    badges: list[dict[str, Any]] = field(default_factory=list)
+    tier_change: tuple[str | None, str | None] | None = None
+    tier: str | None = None
+
+
 def _earn(
     conn: Connection,
     principal: Principal,
@@ -98,16 +109,19 @@ def _earn(
     now: datetime,
     *,
     write: bool,
-) -> tuple[
-    list[Granted],
-    list[dict[str, Any]],
-    tuple[str | None, str | None] | None,
-    list[dict[str, Any]],
-]:
+) -> Earned:
     """The purchase's own awards and, for a referred member, the referral's."""
     bid = principal.business_id
+    # Read once for the context and every run (it was read three times per purchase).
+    program = rule_service.in_force(conn, bid, facts.occurred_at)
     context = apply.context_for(
-        conn, bid, member, purchase_id, at=facts.occurred_at, for_program_in_force=True
+        conn,
+        bid,
+        member,
+        purchase_id,
+        at=facts.occurred_at,
+        program=program,
+        need_visits=bool(member.referred_by_member_id),
     )
     runs = [(facts, None)]
     if member.referred_by_member_id:
@@ -117,13 +131,12 @@ def _earn(
         runs.append(
             (replace(facts, trigger="referral", referral_stage=stage), member.referred_by_member_id)
         )
-    granted: list[Granted] = []
-    cards: list[dict[str, Any]] = []
-    badges: list[dict[str, Any]] = []
-    tier_change = None
+    earned = Earned(tier=context.tier)
     for run_facts, referrer in runs:
         if not write:
-            granted += apply.plan(conn, bid, context, run_facts, referrer_id=referrer)[1]
+            earned.granted += apply.plan(
+                conn, bid, context, run_facts, referrer_id=referrer, program=program
+            )[1]
             continue
         outcome = apply.apply(
             conn,
@@ -135,12 +148,15 @@ def _earn(
             purchase_id=purchase_id,
             referrer_id=referrer,
             memo=f"purchase {receipt_id}",
+            program=program,
         )
-        granted += outcome.granted
-        cards += outcome.cards_completed
-        badges += outcome.badges
-        tier_change = tier_change or outcome.tier_change
-    return granted, cards, tier_change, badges
+        earned.granted += outcome.granted
+        earned.cards += outcome.cards_completed
+        earned.badges += outcome.badges
+        if outcome.tier_change is not None:
+            earned.tier_change = earned.tier_change or outcome.tier_change
+            earned.tier = outcome.tier_change[1]
+    return earned
 
 
 def award_out(g: Granted) -> AwardOut:
@@ -177,17 +193,12 @@ def record(
     location_id = data.location_id or principal.location_id
     location = tenancy.get_location(conn, bid, location_id) if location_id else None
     member = _member(conn, bid, data, secret_key, now)
-    if store.purchase_by_receipt(conn, bid, data.receipt_id) is not None:
-        raise Conflict(
-            f"receipt {data.receipt_id!r} was already recorded with another idempotency key",
-            code="duplicate_receipt",
-        )
     if member is not None:
         # One member's purchases are evaluated one at a time, so caps and visit counts hold.
         members.lock(conn, bid, member.id)
     payment.pay_with_cashback(conn, principal, business, member, data, now)
     discount = payment.pay_with_points(conn, principal, business, member, data, now, spend=True)
-    purchase_id = store.insert_purchase(
+    purchase_id = store.insert_new_purchase(
         conn,
         business_id=bid,
         receipt_id=data.receipt_id,
@@ -202,6 +213,11 @@ def record(
         occurred_at=naive_utc(at),
         recorded_at=naive_utc(now),
     )
+    if purchase_id is None:  # whatever was paid above rolls back with the transaction
+        raise Conflict(
+            f"receipt {data.receipt_id!r} was already recorded with another idempotency key",
+            code="duplicate_receipt",
+        )
     rollups.on_purchase(
         conn,
         bid,
@@ -212,22 +228,21 @@ def record(
         amount=data.amount,
         at=at,
     )
-    granted: list[Granted] = []
-    cards: list[dict[str, Any]] = []
-    badges: list[dict[str, Any]] = []
-    tier_change = None
+    earned = Earned()
     if member is not None:
         facts = purchase_facts(business, location, data, at, discount)
-        granted, cards, tier_change, badges = _earn(
+        earned = _earn(
             conn, principal, member, facts, purchase_id, data.receipt_id, now, write=True
         )
-    answer = _answer(conn, bid, purchase_id, data, member, location_id, at, granted, discount)
-    answer.cards_completed, answer.tier_changed = cards, tier_change is not None
-    answer.badges = badges
+    answer = _answer(
+        conn, bid, purchase_id, data, member, location_id, at, earned.granted, earned.tier, discount
+    )
+    answer.cards_completed, answer.tier_changed = earned.cards, earned.tier_change is not None
+    answer.badges = earned.badges
     body = answer.model_dump(mode="json")
     emit(conn, bid, "purchase.recorded", body, now)
     idempotency.finish(conn, bid, key, 201, body)
-    metrics.purchase_recorded(conn, granted)
+    metrics.purchase_recorded(conn, earned.granted)
     return 201, body
 
 
@@ -242,12 +257,14 @@ def preview(
     location_id = data.location_id or principal.location_id
     location = tenancy.get_location(conn, bid, location_id) if location_id else None
     member = _member(conn, bid, data, secret_key, now)
-    granted: list[Granted] = []
+    earned = Earned()
     discount = payment.pay_with_points(conn, principal, business, member, data, now, spend=False)
     if member is not None:
         facts = purchase_facts(business, location, data, at, discount)
-        granted = _earn(conn, principal, member, facts, None, data.receipt_id, now, write=False)[0]
-    return _answer(conn, bid, 0, data, member, location_id, at, granted, discount)
+        earned = _earn(conn, principal, member, facts, None, data.receipt_id, now, write=False)
+    return _answer(
+        conn, bid, 0, data, member, location_id, at, earned.granted, earned.tier, discount
+    )
 
 
 def _answer(
@@ -259,6 +276,7 @@ def _answer(
     location_id: int | None,
     at: datetime,
     granted: list[Granted],
+    tier: str | None,
     points_discount: int = 0,
 ) -> PurchaseOut:
     return PurchaseOut(
@@ -275,7 +293,7 @@ def _answer(
         occurred_at=at,
         awards=[award_out(g) for g in granted],
         cards_completed=[],
-        tier=tiers.current(conn, bid, member.id) if member else None,
+        tier=tier,
         tier_changed=False,
         balances=ledger.balances(conn, bid, member.id) if member else None,
     )

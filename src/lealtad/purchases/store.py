@@ -6,10 +6,10 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
+from lealtad.db.inserts import insert_new
 from lealtad.purchases.tables import purchases, refunds
 
 # Built once for the purchase path (see ledger.store).
-_INSERT_PURCHASE = insert(purchases).returning(purchases.c.id)
 _BY_RECEIPT = select(purchases).where(
     purchases.c.business_id == bindparam("b"), purchases.c.receipt_id == bindparam("r")
 )
@@ -22,8 +22,12 @@ _VISITS = select(func.count()).where(
 _VISITS_BUT = _VISITS.where(purchases.c.id != bindparam("p"))
 
 
-def insert_purchase(conn: Connection, **values: Any) -> int:
-    return int(conn.execute(_INSERT_PURCHASE, values).scalar_one())
+def insert_new_purchase(conn: Connection, **values: Any) -> int | None:
+    """The new purchase's id, or None when its receipt is already recorded: the unique index
+    answers, in the same statement (on PostgreSQL a concurrent sale with the same receipt waits
+    for the first to commit)."""
+    found = insert_new(conn, purchases, **values)
+    return None if found is None else int(found)
 
 
 def purchase(conn: Connection, business_id: int, purchase_id: int) -> Any:

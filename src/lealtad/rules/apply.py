@@ -63,22 +63,38 @@ def context_for(
     *,
     at: datetime,
     for_program_in_force: bool = False,
+    program: Program | None = None,
+    need_visits: bool = False,
 ) -> MemberContext:
     """What the rules may ask about the member, as of this transaction. A caller that evaluates
-    the program in force at `at` says so, and then the segments (two reads: the member's segment
-    and the running experiments) are read only when a rule of that program asks for one."""
-    asks = not for_program_in_force or _asks_segments(in_force(conn, bid, at).definition)
+    the program in force at `at` says so (or passes it), and then the segments (two reads: the
+    member's segment and the running experiments) and the visit count (a count of purchases) are
+    read only when a rule of that program asks for them, or the caller does (`need_visits`)."""
+    segments_asked = visits_asked = True
+    if for_program_in_force or program is not None:
+        definition = (program or in_force(conn, bid, at)).definition
+        segments_asked = _asks_segments(definition)
+        visits_asked = need_visits or _asks_visits(definition)
     return MemberContext(
         member_id=member.id,
         tier=tiers.current(conn, bid, member.id),
         tags=frozenset(member.tags),
-        segments=segments.of_member(conn, bid, member.id, at) if asks else frozenset(),
-        visits_before=purchase_store.visits_before(conn, bid, member.id, purchase_id),
+        segments=segments.of_member(conn, bid, member.id, at) if segments_asked else frozenset(),
+        visits_before=purchase_store.visits_before(conn, bid, member.id, purchase_id)
+        if visits_asked
+        else 0,
     )
 
 
 def _asks_segments(definition: ProgramDefinition) -> bool:
     return any(rule.conditions.segments for rule in definition.rules)
+
+
+def _asks_visits(definition: ProgramDefinition) -> bool:
+    return any(
+        rule.conditions.first_purchase or rule.conditions.every_nth_visit
+        for rule in definition.rules
+    )
 
 
 def _rules(definition: ProgramDefinition) -> dict[str, EarnRule]:
@@ -221,9 +237,16 @@ def apply(
     purchase_id: int | None = None,
     referrer_id: int | None = None,
     memo: str = "",
+    program: Program | None = None,
 ) -> Outcome:
     program, granted = plan(
-        conn, business_id, context, facts, referrer_id=referrer_id, take_budget=True
+        conn,
+        business_id,
+        context,
+        facts,
+        referrer_id=referrer_id,
+        program=program,
+        take_budget=True,
     )
     outcome = Outcome(program.version, granted)
     by_member: dict[int, list[Granted]] = defaultdict(list)

@@ -43,6 +43,8 @@ def _program(conn: Connection, row: Any) -> Program:
         if found is not None:
             _cache.move_to_end(key)
             return found
+    if "definition" not in row._fields:
+        row = store.version(conn, row.business_id, row.version)
     definition = ProgramDefinition.model_validate(row.definition)
     program = Program(
         row.business_id,

@@ -24,8 +24,11 @@ def latest_version_number(conn: Connection, business_id: int) -> int:
     return int(found or 0)
 
 
-# Built once: read on every purchase (see ledger.store).
-_OF_BUSINESS = select(program_versions).where(program_versions.c.business_id == bindparam("b"))
+# Built once: read on every purchase (see ledger.store). Without the definition: a compiled
+# version is cached (rules.service), so its JSON is read and parsed only on a miss.
+_OF_BUSINESS = select(
+    program_versions.c.business_id, program_versions.c.version, program_versions.c.effective_from
+).where(program_versions.c.business_id == bindparam("b"))
 _IN_FORCE = (
     _OF_BUSINESS.where(program_versions.c.effective_from <= bindparam("at"))
     .order_by(program_versions.c.effective_from.desc(), program_versions.c.version.desc())
@@ -35,7 +38,8 @@ _FIRST = _OF_BUSINESS.order_by(program_versions.c.version).limit(1)
 
 
 def version_in_force(conn: Connection, business_id: int, at: datetime) -> Any:
-    """The version with the latest effective date not after `at`; the first one before it."""
+    """The version with the latest effective date not after `at`; the first one before it.
+    Its number and dates only: `version` reads the definition."""
     row = conn.execute(_IN_FORCE, {"b": business_id, "at": at}).first()
     if row is None:
         row = conn.execute(_FIRST, {"b": business_id}).first()
