@@ -28,6 +28,7 @@ TWO_STEP_CODE = "two_step_code"
 CODE_REQUEST = "code_request"
 CARD_PIN = "card_pin"
 VOUCHER_CHECK = "voucher_check"
+MEMBER_LOOKUP = "member_lookup"
 
 T = TypeVar("T")
 
@@ -76,6 +77,8 @@ def client_address(request: Any, trusted_proxies: str) -> str:
 
 
 def _policy(kind: str, key: str) -> model.Policy:
+    if kind == MEMBER_LOOKUP:
+        return model.LOOKUP_ADDRESS if key.startswith("ip:") else model.LOOKUP
     if key.startswith("ip:"):
         return model.ADDRESS
     # Each member code dies after its own five tries (members/login.py) and the member may ask
@@ -241,6 +244,14 @@ def voucher_attempt(db: Any, request: Any, principal: Any, now: datetime) -> Att
     settings = request.app.state.settings
     account = account_key("principal", principal.actor)
     return attempt(db, request, settings, principal.business_id, VOUCHER_CHECK, account, now)
+
+
+def lookup_attempt(db: Any, request: Any, principal: Any, now: datetime) -> Attempt:
+    """Member searches that match nobody count per caller (the staff person or API key) and per
+    address, never per business: one person's misses must not lock every till of the shop."""
+    settings = request.app.state.settings
+    account = account_key("principal", principal.actor)
+    return attempt(db, request, settings, principal.business_id, MEMBER_LOOKUP, account, now)
 
 
 def guarded(guard: Attempt, counts: Callable[[LealtadError], bool], work: Callable[[], T]) -> T:

@@ -35,6 +35,12 @@ class Policy:
 # many honest people may share behind one router, after 10.
 ACCOUNT = Policy()
 ADDRESS = Policy(max_failures=10)
+# Member searches that find nobody: a till sees honest typos all day, so more room than a
+# password; someone walking through card numbers, phones or e-mails to see who is a member is
+# stopped after 20 misses in 15 minutes. The address (often every till of a shop behind one
+# router) gets three people's worth.
+LOOKUP = Policy(max_failures=20)
+LOOKUP_ADDRESS = Policy(max_failures=60)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ from lealtad.members.schemas import Consent, MemberIn
 from lealtad.purchases import service as purchases
 from lealtad.purchases.schemas import PurchaseIn
 from lealtad.rewards import redemption
-from lealtad.web import sessions
+from lealtad.security import limits
+from lealtad.web import limit_pages, sessions
 from lealtad.web.counter_forms import (
     FormError,
     check_key,
@@ -92,6 +93,11 @@ def _find(db: Db, settings: Settings, desk: Desk, text: str, now: datetime) -> t
     raise NotFound("no member or voucher matches", code="nothing_found")
 
 
+def _missed(exc: LealtadError) -> bool:
+    """A search that named nobody: what someone walking through numbers would mostly get."""
+    return exc.code in ("nothing_found", "member_not_found", "card_code_invalid")
+
+
 @router.post("/counter/find", response_class=HTMLResponse)
 def find(
     request: Request,
@@ -108,7 +114,12 @@ def find(
         sessions.require_csrf(staff.csrf, csrf)
         if not q.strip():
             raise Invalid("nothing typed", code="nothing_typed")
-        kind, found = _find(db, settings, desk, q, now)
+        guard = limits.lookup_attempt(db, request, staff.principal, now)
+        kind, found = limits.guarded(guard, _missed, lambda: _find(db, settings, desk, q, now))
+    except limits.TooManyAttempts as exc:
+        errors = {"find": limit_pages.search_message(desk.lang, exc)}
+        page = show(request, desk, exc.http_status, errors=errors, forms={"q": q})
+        return limit_pages.with_retry_after(page, exc)
     except LealtadError as exc:
         message = (
             desk._("Scan a card or type a card number, e-mail or phone.")

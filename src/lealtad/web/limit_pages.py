@@ -20,6 +20,15 @@ def message(language: str, exc: TooManyAttempts) -> str:
     }
 
 
+def search_message(language: str, exc: TooManyAttempts) -> str:
+    """For searches that found nobody too often (the counter's member search)."""
+    _ = translator(language)
+    return _(
+        "Too many searches found nobody. Wait %(minutes)s minutes, or ask the customer for "
+        "their card."
+    ) % {"minutes": exc.minutes}
+
+
 def with_retry_after(response: R, exc: TooManyAttempts) -> R:
     response.headers["Retry-After"] = str(exc.retry_after)
     return response
