@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, func, select, true
+from sqlalchemy import Connection, bindparam, func, select, true
 
 from lealtad.comms.outbox import emit
 from lealtad.db.inserts import insert_if_new
@@ -45,14 +45,16 @@ def zone(conn: Connection, business_id: int) -> ZoneInfo:
     return ZoneInfo(business.timezone if business is not None else "UTC")
 
 
+# Built once: every purchase and redemption asks (see ledger.store).
+_ACTIVE = (
+    select(challenges)
+    .where(challenges.c.business_id == bindparam("b"), challenges.c.active == true())
+    .order_by(challenges.c.id)
+)
+
+
 def active_challenges(conn: Connection, business_id: int) -> list[Any]:
-    return list(
-        conn.execute(
-            select(challenges)
-            .where(challenges.c.business_id == business_id, challenges.c.active == true())
-            .order_by(challenges.c.id)
-        )
-    )
+    return list(conn.execute(_ACTIVE, {"b": business_id}))
 
 
 def bounds(at: datetime, period: str, tz: ZoneInfo) -> tuple[datetime | None, datetime | None]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from lealtad.tenancy.tables import api_keys, audit_log, businesses, locations, staff_users
 
@@ -18,8 +18,12 @@ def insert_business(conn: Connection, **values: Any) -> int:
     return _insert(conn, businesses, **values)
 
 
+# Built once: read on every purchase (see ledger.store).
+_BUSINESS = select(businesses).where(businesses.c.id == bindparam("b"))
+
+
 def business(conn: Connection, business_id: int) -> Any:
-    return conn.execute(select(businesses).where(businesses.c.id == business_id)).first()
+    return conn.execute(_BUSINESS, {"b": business_id}).first()
 
 
 def business_by_slug(conn: Connection, slug: str) -> Any:
