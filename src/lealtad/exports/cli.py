@@ -64,8 +64,8 @@ def _export(kind: str, business: str, out: Path | None, since: str | None) -> No
     # Imported here, as `lealtad import` does: `lealtad --help` need not load the web stack.
     from lealtad import cli
     from lealtad.exports import service
+    from lealtad.kit.csvsafe import safe_cell
     from lealtad.tenancy import store as tenancy_store
-    from lealtad.web.admin_members import _cell as cell  # the admin CSV's formula defusing
 
     day = _day(since)
     db = cli._migrated_database(cli._settings())
@@ -76,10 +76,10 @@ def _export(kind: str, business: str, out: Path | None, since: str | None) -> No
         raise typer.Exit(1)
     rows = service.ROWS[kind](db, row.id, service.since_utc(day, row.timezone))
     if out is None:
-        _write(sys.stdout, rows, cell)
+        _write(sys.stdout, rows, safe_cell)
         return
     with out.open("w", encoding="utf-8", newline="") as f:
-        count = _write(f, rows, cell)
+        count = _write(f, rows, safe_cell)
     cli.err.print(f"{count} rows / filas → {out}")
 
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from lealtad.db.engine import Database
 from lealtad.kit.clock import UtcDateTime, as_utc, naive_utc
+from lealtad.kit.csvsafe import safe_cell
 from lealtad.tenancy import store
 
 BATCH = 500
@@ -91,11 +92,6 @@ def entry(row: Any, known: dict[str, str]) -> AuditEntryOut:
     )
 
 
-def _cell(value: str) -> str:
-    # A spreadsheet runs a cell that starts with one of these as a formula.
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 CSV_HEADER = [
     "id",
     "at_utc",
@@ -148,7 +144,7 @@ def csv_lines(db: Database, business_id: int, filters: Filters, zone: str) -> It
             row.user_agent or "",
             row.request_id or "",
         ]
-        writer.writerow([cells[0], *(_cell(cell) for cell in cells[1:])])
+        writer.writerow([cells[0], *(safe_cell(cell) for cell in cells[1:])])
         if count % BATCH == 0:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from lealtad.db.engine import Database
 from lealtad.deps import Db, Now
 from lealtad.errors import NotFound
+from lealtad.kit.csvsafe import safe_cell
 from lealtad.kit.ids import MAX_ID, IdPath
 from lealtad.kit.money import Money
 from lealtad.tenancy import store as tenancy_store
@@ -183,15 +184,6 @@ CSV_COLUMNS = (
 )
 
 
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    # A spreadsheet runs a cell that starts like a formula; a phone's leading + is left alone.
-    risky = text[:1] in ("=", "@", "\t", "\r") or (
-        text[:1] in ("+", "-") and not text[1:].replace(" ", "").isdigit()
-    )
-    return "'" + text if risky else text
-
-
 def _csv(
     db: Database, staff: StaffSession, filters: search.Filters, business: Any
 ) -> Iterator[str]:
@@ -208,7 +200,7 @@ def _csv(
     for n, row in enumerate(search.every_row(db, staff.business_id, filters, tz), 1):
         writer.writerow(
             [
-                _cell(v)
+                safe_cell(v)
                 for v in (
                     row.id,
                     row.card_number,
