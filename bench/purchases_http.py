@@ -400,9 +400,11 @@ def main() -> None:
             profiler = None
             if args.profile and n == 0:
                 pid = sorted(worker_pids(server.pid))[0]
+                # py-spy is not a dependency of the project: uvx fetches it from PyPI if needed.
+                spy = ["py-spy"] if shutil.which("py-spy") else ["uvx", "py-spy"]
                 profiler = subprocess.Popen(
                     [
-                        "py-spy",
+                        *spy,
                         "record",
                         "-p",
                         str(pid),
