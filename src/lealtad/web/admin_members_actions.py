@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from lealtad.deps import Db, Now
 from lealtad.errors import Conflict, InsufficientBalance, LealtadError
@@ -24,23 +24,16 @@ from lealtad.members import service as members
 from lealtad.members.schemas import MemberPatch
 from lealtad.tenancy import service as tenancy
 from lealtad.web import admin_members_privacy, sessions
-from lealtad.web.admin_members import detail_page
+from lealtad.web.admin_members_forms import Csrf, FormLang, fresh, open_form
 from lealtad.web.admin_members_view import Formats
-from lealtad.web.i18n import pick_language, translator
+from lealtad.web.i18n import pick_language
 from lealtad.web.sessions import CurrentManager
 
 router = APIRouter(include_in_schema=False)
 # Data requests (a copy, erasure) live in their own module and come in with these forms.
 router.include_router(admin_members_privacy.router)
-Csrf = Annotated[str, Form(max_length=100)]
-FormLang = Annotated[str, Form(max_length=5)]
 MAX_TAGS = 50
 MAX_UNITS = 10**9
-
-
-def _back(member_id: int, lang: str, done: str, anchor: str) -> RedirectResponse:
-    query = f"?done={done}" + (f"&lang={lang}" if lang in ("es", "en") else "")
-    return RedirectResponse(f"/admin/members/{member_id}{query}#{anchor}", status_code=303)
 
 
 @router.post("/admin/members/{member_id}/tags", response_model=None)
@@ -56,8 +49,8 @@ def change_tags(
     lang: FormLang = "",
 ) -> Response:
     """Adds or removes one tag."""
-    sessions.require_csrf(staff.csrf, csrf)
-    _ = translator(pick_language(lang, None, "es"))
+    form = open_form(request, staff, db, now, member_id, csrf, lang)
+    _ = form._
     normal = model.normalise_tag(tag)
     error = None
     with db.transaction() as conn:
@@ -90,24 +83,8 @@ def change_tags(
                     removed=normal if action == "remove" else None,
                 )
     if row is None or error is not None:
-        return detail_page(
-            request,
-            staff,
-            db,
-            now,
-            member_id,
-            lang or None,
-            None,
-            status_code=422,
-            error=error,
-            error_at="tags",
-            form=_fresh({"tag": tag}),
-        )
-    return _back(member_id, lang, "tags", "tags")
-
-
-def _fresh(form: dict[str, str]) -> dict[str, str]:
-    return {"unit": "points", "key": secrets.token_urlsafe(12)} | form
+        return form.refused(error, "tags", fresh({"tag": tag}))
+    return form.back("tags", "tags")
 
 
 def _amount(text: str, unit: str, currency: str) -> int | None:
@@ -167,9 +144,8 @@ def adjust(
 ) -> Response:
     """A manual correction of points or cashback; the reason is required and shows in the
     member's ledger and the audit log."""
-    sessions.require_csrf(staff.csrf, csrf)
-    page_lang = lang if lang in ("es", "en") else None
-    _ = translator(pick_language(lang, None, "es"))
+    page = open_form(request, staff, db, now, member_id, csrf, lang)
+    _ = page._
     form = {"unit": unit, "amount": amount, "reason": reason, "key": key}
     with db.read() as conn:
         business = tenancy.get_business(conn, staff.business_id)
@@ -223,22 +199,10 @@ def adjust(
         except LealtadError as exc:
             error = exc.message if exc.code != "member_not_found" else None
             if error is None:
-                return detail_page(request, staff, db, now, member_id, page_lang, None)
+                return page.page()
     if error is not None:
-        return detail_page(
-            request,
-            staff,
-            db,
-            now,
-            member_id,
-            page_lang,
-            None,
-            status_code=status_code,
-            error=error,
-            error_at="adjust",
-            form=form,
-        )
-    return _back(member_id, lang, "adjusted", "ledger")
+        return page.refused(error, "adjust", form, status_code)
+    return page.back("adjusted", "ledger")
 
 
 @router.post("/admin/members/{member_id}/card/reissue", response_model=None)
@@ -254,25 +218,13 @@ def reissue(
 ) -> Response:
     """A new card for a lost or shared one, once the manager confirms: the old QR codes and the
     member's wallet sessions stop working; the card number and balances stay."""
-    sessions.require_csrf(staff.csrf, csrf)
-    page_lang = lang if lang in ("es", "en") else None
+    form = open_form(request, staff, db, now, member_id, csrf, lang)
     if not confirm:
-        _ = translator(pick_language(lang, None, "es"))
-        return detail_page(
-            request,
-            staff,
-            db,
-            now,
-            member_id,
-            page_lang,
-            None,
-            status_code=422,
-            error=_("Tick the box to confirm that the old card should stop working."),
-            error_at="card",
-        )
+        error = form._("Tick the box to confirm that the old card should stop working.")
+        return form.refused(error, "card")
     try:
         with db.transaction() as conn:
             cards.reissue(conn, staff.principal, member_id, now)
     except LealtadError:
-        return detail_page(request, staff, db, now, member_id, page_lang, None)
-    return _back(member_id, lang, "reissued", "card")
+        return form.page()
+    return form.back("reissued", "card")

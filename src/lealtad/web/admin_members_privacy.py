@@ -5,11 +5,10 @@ consoles ask for a resource's name before deleting it; a tick box is too easy to
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from lealtad.deps import AppSettings, Db, Now
 from lealtad.errors import NotFound
@@ -17,18 +16,10 @@ from lealtad.kit.ids import IdPath
 from lealtad.members import erasure, export
 from lealtad.members import service as members
 from lealtad.tenancy import service as tenancy
-from lealtad.web import sessions
-from lealtad.web.admin_members import detail_page
-from lealtad.web.i18n import pick_language, translator
+from lealtad.web.admin_members_forms import Csrf, FormLang, fresh, open_form
 from lealtad.web.sessions import CurrentManager
 
 router = APIRouter(include_in_schema=False)
-Csrf = Annotated[str, Form(max_length=100)]
-FormLang = Annotated[str, Form(max_length=5)]
-
-
-def _page_lang(lang: str) -> str | None:
-    return lang if lang in ("es", "en") else None
 
 
 @router.post("/admin/members/{member_id}/data-export", response_model=None)
@@ -45,7 +36,7 @@ def download(
     """The member's data as a JSON file, the same document as GET
     /api/v1/members/{id}/data-export; a POST with the session's token, so that no other site
     can make a manager's browser take (and the log record) a copy."""
-    sessions.require_csrf(staff.csrf, csrf)
+    form = open_form(request, staff, db, now, member_id, csrf, lang)
     try:
         with db.transaction() as conn:
             data = export.member_data(
@@ -53,7 +44,7 @@ def download(
             )
             tenancy.audit(conn, staff.principal, "member.export", f"member:{member_id}", now)
     except NotFound:
-        return detail_page(request, staff, db, now, member_id, _page_lang(lang), None)
+        return form.page()
     return Response(
         export.to_json(data), media_type="application/json", headers=export.download_headers(data)
     )
@@ -77,31 +68,17 @@ def erase(
 ) -> Response:
     """Erases the member once the manager has typed their card number; back on the member's
     page, which then shows the pseudonymised member."""
-    sessions.require_csrf(staff.csrf, csrf)
-    page_lang = _page_lang(lang)
+    form = open_form(request, staff, db, now, member_id, csrf, lang)
     with db.read() as conn:
         try:
             card_number = members.get(conn, staff.business_id, member_id).card_number
         except NotFound:
             card_number = None
     if card_number is None:
-        return detail_page(request, staff, db, now, member_id, page_lang, None)
+        return form.page()
     if not confirm.strip() or _typed(confirm) != _typed(card_number):
-        _ = translator(pick_language(lang, None, "es"))
-        return detail_page(
-            request,
-            staff,
-            db,
-            now,
-            member_id,
-            page_lang,
-            None,
-            status_code=422,
-            error=_("Type the member's card number exactly to confirm the erasure."),
-            error_at="erase",
-            form={"unit": "points", "key": secrets.token_urlsafe(12), "erase_reason": reason},
-        )
+        error = form._("Type the member's card number exactly to confirm the erasure.")
+        return form.refused(error, "erase", fresh({"erase_reason": reason}))
     with db.transaction() as conn:
         erasure.erase(conn, staff.principal, member_id, now, reason=reason.strip() or None)
-    query = "?done=erased" + (f"&lang={lang}" if page_lang else "")
-    return RedirectResponse(f"/admin/members/{member_id}{query}", status_code=303)
+    return form.back("erased")
