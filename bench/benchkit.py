@@ -1,5 +1,6 @@
-"""What the benchmark scripts share: the field keys of a throwaway database, and the small JSON
-summary that `bench/run_all` collects.
+"""What the benchmark scripts share: the field keys of a throwaway database, starting a real
+uvicorn server on a free port (`free_port`, `start_server`), and the small JSON summary that
+`bench/run_all` collects.
 
 The summary each script writes with `--json FILE` (one file per script):
 
@@ -19,7 +20,10 @@ from __future__ import annotations
 
 import json
 import shlex
+import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +31,44 @@ from lealtad.security.crypto import FieldKeys
 
 # A fixed secret: benchmark databases are throwaway, and a fixed key keeps a kept file readable.
 BENCH_KEYS = FieldKeys.derived("lealtad-bench-not-a-secret")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _healthy(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            return s.recv(100).startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
+
+
+def start_server(
+    factory: str, env: dict[str, str], port: int, workers: int, *, settle: float = 1.0
+) -> subprocess.Popen[bytes]:
+    """uvicorn serving `factory` ("bench.module:function", imported from the repository's root)
+    with `workers` processes, once GET /healthz answers 200; then `settle` seconds more, so that
+    every worker has finished starting before the load begins. Exits after a minute without."""
+    command = [
+        sys.executable, "-m", "uvicorn", factory, "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+        "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+    proc = subprocess.Popen(command, cwd=ROOT, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if _healthy(port):
+            time.sleep(settle)
+            return proc
+        time.sleep(0.2)
+    proc.terminate()
+    raise SystemExit("the server did not start")
 
 
 def row(case: str, value: float, unit: str, target: str, ratio: float | None) -> dict[str, Any]:

@@ -126,25 +126,6 @@ def seed(members_count: int = 200) -> tuple[str, list[int], str]:
     return info.api_key, ids, currency
 
 
-def serve(env: dict[str, str], factory: str, port: int) -> subprocess.Popen[bytes]:
-    command = [
-        sys.executable, "-m", "uvicorn", f"bench.metrics_overhead:{factory}", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
-        "--no-access-log", "--log-level", "warning",
-    ]  # fmt: skip
-    proc = subprocess.Popen(command, cwd=ROOT, env=env)
-    for _ in range(300):
-        done = subprocess.run(
-            ["curl", "-sf", f"http://127.0.0.1:{port}/healthz"], capture_output=True, check=False
-        )
-        if done.returncode == 0:
-            time.sleep(1.5)
-            return proc
-        time.sleep(0.2)
-    proc.terminate()
-    raise SystemExit("the server did not start")
-
-
 def wrk(url: str, seconds: int, script: str | None) -> float:
     command = ["wrk", "-t2", "-c16", f"-d{seconds}s", url]
     if script:
@@ -158,6 +139,9 @@ def wrk(url: str, seconds: int, script: str | None) -> float:
 
 
 def http(seconds: int, rounds: int) -> None:
+    # Here, not at the top: uvicorn imports this module as bench.metrics_overhead for the server.
+    from benchkit import free_port, start_server
+
     with tempfile.TemporaryDirectory(prefix="lealtad-bench-") as tmp:
         env = dict(os.environ, LEALTAD_DATA_DIR=tmp, LEALTAD_ENV="test", LEALTAD_LOG_LEVEL="error")
         os.environ.update(LEALTAD_DATA_DIR=tmp, LEALTAD_ENV="test")
@@ -174,8 +158,10 @@ def http(seconds: int, rounds: int) -> None:
                 metrics_dir = Path(tmp) / f"metrics-{round_}-{factory}"
                 metrics_dir.mkdir()
                 server_env = dict(env, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
-                port = 18700 + round_ * 2 + (factory == "app_with")
-                proc = serve(server_env, factory, port)
+                port = free_port()
+                proc = start_server(
+                    f"bench.metrics_overhead:{factory}", server_env, port, 2, settle=1.5
+                )
                 try:
                     base = f"http://127.0.0.1:{port}"
                     buys = wrk(f"{base}/api/v1/purchases", seconds, str(script))

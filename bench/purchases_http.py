@@ -22,7 +22,6 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -92,44 +91,6 @@ def seed(members_count: int) -> tuple[str, list[int], str]:
 
 
 # --- server --------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "bench.purchases_http:bench_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
-    proc = subprocess.Popen(command, cwd=ROOT, env=env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                if s.recv(100).startswith(b"HTTP/1.1 200"):
-                    time.sleep(1.0)  # let every worker finish starting
-                    return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.terminate()
-    raise SystemExit("the server did not start")
 
 
 def worker_pids(master: int) -> list[int]:
@@ -363,7 +324,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     # Here, not at the top: uvicorn imports this module as bench.purchases_http for the server.
-    from benchkit import row, write_json
+    from benchkit import free_port, row, start_server, write_json
 
     wrk = ensure_wrk()
     folder = Path(args.keep or tempfile.mkdtemp(prefix="lealtad-p1-"))
@@ -375,7 +336,7 @@ def main() -> None:
     print(f"database: {env['LEALTAD_DATABASE_URL']}", flush=True)
     key, ids, currency = seed(args.members)
     port = free_port()
-    server = start_server(env, port, args.workers)
+    server = start_server("bench.purchases_http:bench_app", env, port, args.workers)
     base = f"http://127.0.0.1:{port}"
     noop_runs, buy_runs, fixed_runs = [], [], []
     peak = 0.0
