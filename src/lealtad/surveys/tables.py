@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Table
 
 from lealtad.db.metadata import Id, business_column, id_column, metadata
+from lealtad.security.fields import EncryptedJSON
 
 surveys = Table(
     "surveys",
@@ -32,7 +33,8 @@ survey_responses = Table(
     business_column(),
     Column("survey_id", Id, ForeignKey("surveys.id"), nullable=False, index=True),
     Column("member_id", Id, ForeignKey("members.id"), nullable=False),
-    Column("answers", JSON, nullable=False),
+    # Encrypted (D28): free text is whatever the member wrote, names and numbers included.
+    Column("answers", EncryptedJSON("survey_responses.answers"), nullable=False),
     # The 0-10 NPS score, kept apart so results are one aggregate query.
     Column("nps", Integer, nullable=True),
     # "wallet" or "link" (a campaign e-mail).
