@@ -324,3 +324,29 @@ def test_an_erased_members_card_is_dead_it_names_nobody_and_neither_earns_nor_sp
     refused = client.post(f"/counter/members/{member}/purchases", data=sale)
     assert refused.status_code == 409, refused.text
     assert "su tarjeta ya no acumula ni gasta puntos" in refused.text
+
+
+def test_erasure_removes_what_the_member_wrote_in_surveys_and_keeps_their_scores(
+    client, db, shop, clock
+) -> None:
+    from lealtad.surveys import service as surveys
+    from lealtad.surveys.schemas import SurveyIn
+    from tests.surveys.conftest import GOOD, survey_body
+
+    member = shop.members[0]
+    with db.transaction() as conn:
+        survey_id = surveys.create(
+            conn, shop.id, SurveyIn.model_validate(survey_body()), "test", clock.now()
+        )
+        written = {**GOOD, "comment": "Soy Rocío, llamadme al 655 010 203"}
+        surveys.answer(conn, shop.id, survey_id, member, written, "api", clock.now())
+    _ok(client.post(f"{API}/members/{member}/erasure", headers=shop.auth()))
+    with db.read() as conn:
+        results = surveys.results(conn, shop.id, survey_id)
+    [comment] = [q for q in results.questions if q.id == "comment"]
+    assert not comment.comments
+    assert results.responses == 1
+    assert results.nps is not None
+    assert results.nps.answered == 1
+    [entry] = _audit(db, shop, "member.erase")
+    assert entry.details["survey_comments_removed"] == 1

@@ -3,7 +3,9 @@ the journal, purchases, vouchers and ratings point at it, and they must still ad
 ledger verify`) and still count in the business's figures. What could name or reach the person
 goes: name, contact details, birthday, time zone, tags, the referral code, consent, push
 subscriptions, pending login codes, the card PIN, the wrong-PIN and wrong-code counters kept
-for the member, and the personal figures kept with each message.
+for the member, the personal figures kept with each message, and what they wrote in surveys
+(their scores and choices stay, counted in the results). The card stops working: it no longer
+names them, earns or spends (members/service.py `find`, `require_active`).
 
 The member asks in the wallet, or staff (a manager) act on a request received by phone, e-mail
 or at the counter, through the API or the console: the same function, the same audit entry."""
@@ -21,6 +23,7 @@ from lealtad.members import model, service, store
 from lealtad.members.tables import member_login_codes
 from lealtad.security import limits
 from lealtad.security.limits_tables import attempt_limits, card_pins
+from lealtad.surveys import store as surveys
 from lealtad.tenancy import audit_objects
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy.model import Principal
@@ -110,6 +113,7 @@ def erase(
     )
     # The delivery log keeps what was sent and when; the figures and names rendered into it go.
     conn.execute(update(messages).where(*of_member).values(context={}))
+    written = surveys.forget_free_text(conn, bid, member_id)
     audit_objects.forget_member(conn, bid, member_id)
     tenancy.audit(
         conn,
@@ -121,6 +125,7 @@ def erase(
         consent_withdrawn=list(model.CHANNELS),
         push_subscriptions_ended=ended,
         card_pin_removed=card_pin_removed,
+        survey_comments_removed=written,
         **({"reason": reason} if reason else {}),
     )
     return True

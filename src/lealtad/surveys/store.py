@@ -104,3 +104,23 @@ def open_unanswered(
     if in_wallet:
         query = query.where(s.in_wallet.is_(True))
     return list(conn.execute(query.order_by(s.id)))
+
+
+def forget_free_text(conn: Connection, business_id: int, member_id: int) -> int:
+    """Removes the member's written answers (the only string values: scores, ratings and
+    choices are numbers), keeping the numbers so that a survey's results stay as they were.
+    Returns how many answers were removed."""
+    removed = 0
+    rows = conn.execute(
+        select(r.id, r.answers).where(r.business_id == business_id, r.member_id == member_id)
+    ).all()
+    for row in rows:
+        kept = {key: value for key, value in row.answers.items() if not isinstance(value, str)}
+        if len(kept) != len(row.answers):
+            removed += len(row.answers) - len(kept)
+            conn.execute(
+                update(survey_responses)
+                .where(r.business_id == business_id, r.id == row.id)
+                .values(answers=kept)
+            )
+    return removed
