@@ -340,7 +340,16 @@ def test_erasure_removes_what_the_member_wrote_in_surveys_and_keeps_their_scores
         )
         written = {**GOOD, "comment": "Soy Rocío, llamadme al 655 010 203"}
         surveys.answer(conn, shop.id, survey_id, member, written, "api", clock.now())
+    # The copy of the member's data holds what they wrote; after erasure it does not.
+    before = _ok(client.get(f"{API}/members/{member}/data-export", headers=shop.auth()))
+    [given] = before["surveys"]
+    assert (given["survey_id"], given["answers"]) == (survey_id, written)
+    assert given["title"]["es"]
     _ok(client.post(f"{API}/members/{member}/erasure", headers=shop.auth()))
+    after = _ok(client.get(f"{API}/members/{member}/data-export", headers=shop.auth()))
+    numbers = {key: value for key, value in GOOD.items() if key != "comment"}
+    assert after["surveys"][0]["answers"] == numbers
+    assert "llamadme" not in json.dumps(after, ensure_ascii=False)
     with db.read() as conn:
         results = surveys.results(conn, shop.id, survey_id)
     [comment] = [q for q in results.questions if q.id == "comment"]

@@ -1,6 +1,6 @@
 """Everything the program holds about one member, as one JSON document (the right of access and
 portability): profile and consent, balances, the whole ledger with its reasons, purchases,
-vouchers, donations, ratings and the messages sent. The member downloads it from the wallet;
+vouchers, donations, ratings, survey answers and the messages sent. The member downloads it from the wallet;
 staff can hand the same document over on request."""
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from lealtad.purchases import store as purchase_store
 from lealtad.rewards import donations, redemption
 from lealtad.rewards import store as reward_store
 from lealtad.rewards.tables import ratings
+from lealtad.surveys import store as surveys
 from lealtad.tenancy import service as tenancy
 
 FORMAT = "lealtad.member-data/1"
@@ -122,6 +123,19 @@ def _messages(conn: Connection, business_id: int, member_id: int) -> list[dict[s
     ]
 
 
+def _surveys(conn: Connection, business_id: int, member_id: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "survey_id": row.survey_id,
+            "title": row.title,
+            "answers": row.answers,
+            "channel": row.channel,
+            "created_at": _when(row.created_at),
+        }
+        for row in surveys.member_responses(conn, business_id, member_id)
+    ]
+
+
 def member_data(
     conn: Connection, business_id: int, member_id: int, secret_key: str, now: datetime
 ) -> dict[str, Any]:
@@ -146,6 +160,7 @@ def member_data(
             for d in donations.member_donations(conn, business_id, member_id, limit=_ALL)
         ],
         "ratings": _ratings(conn, business_id, member_id),
+        "surveys": _surveys(conn, business_id, member_id),
         "messages": _messages(conn, business_id, member_id),
     }
 

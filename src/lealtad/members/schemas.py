@@ -154,4 +154,8 @@ class MemberDataExport(BaseModel):
     vouchers: list[dict[str, Any]]
     donations: list[dict[str, Any]]
     ratings: list[dict[str, Any]]
+    surveys: list[dict[str, Any]] = Field(
+        description="the member's survey answers (survey id and title, answers, channel), "
+        "oldest first"
+    )
     messages: list[dict[str, Any]] = Field(description="every message sent or held, newest first")

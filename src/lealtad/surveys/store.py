@@ -124,3 +124,15 @@ def forget_free_text(conn: Connection, business_id: int, member_id: int) -> int:
                 .values(answers=kept)
             )
     return removed
+
+
+def member_responses(conn: Connection, business_id: int, member_id: int) -> list[Any]:
+    """The member's answers with their survey's title, oldest first (the data export)."""
+    return list(
+        conn.execute(
+            select(survey_responses, s.title)
+            .join(surveys, (s.id == r.survey_id) & (s.business_id == business_id))
+            .where(r.business_id == business_id, r.member_id == member_id)
+            .order_by(r.id)
+        )
+    )
