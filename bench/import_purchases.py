@@ -1,7 +1,7 @@
 """P2: batch import of purchases through the same engine and ledger.
 
 Run: uv run python bench/import_purchases.py [--rows 1000000] [--members 10000]
-         [--batch-size 20000] [--postgres URL] [--profile] [--json FILE]
+         [--batch-size 10000] [--postgres URL] [--profile] [--json FILE]
 
 Writes a CSV of `--rows` purchases (receipt, amount in cents, card number, date) for a demo
 business with one points-per-euro rule, then, each in a fresh process so that its peak RSS is
@@ -36,6 +36,7 @@ from benchkit import BENCH_KEYS, row, write_json
 
 from lealtad.db.engine import Database
 from lealtad.db.migrate import upgrade
+from lealtad.imports.model import PURCHASE_BATCH_SIZE
 from lealtad.kit.clock import FixedClock
 from lealtad.members.tables import members
 from lealtad.rules.definition import points_per_currency_unit
@@ -263,7 +264,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--members", type=int, default=10_000)
-    parser.add_argument("--batch-size", type=int, default=20_000)
+    parser.add_argument("--batch-size", type=int, default=PURCHASE_BATCH_SIZE)
     parser.add_argument("--postgres", "--database-url", dest="url", default="")
     parser.add_argument("--profile", action="store_true", help="the small import under cProfile")
     parser.add_argument("--json", help="write the run_all summary (bench/benchkit.py) here")

@@ -69,6 +69,10 @@ class PurchaseBatches:
         self._locations: dict[int, Any] = {}
         self._versions: list[Any] | None = None
         self._programs: dict[int, Program] = {}
+        # Per program version: can the bulk path reproduce it (asked once, not per row)?
+        self._simple: dict[int, bool] = {}
+        # Currency codes already accepted: the check reads the whole list of known currencies.
+        self._currencies: set[str] = set()
         self._first: Any = None
 
     def _location(self, conn: Connection, location_id: int | None) -> Any:
@@ -97,6 +101,11 @@ class PurchaseBatches:
             self._programs[chosen.version] = get_version(conn, self.business.id, chosen.version)
         return self._programs[chosen.version]
 
+    def _is_simple(self, program: Program) -> bool:
+        if program.version not in self._simple:
+            self._simple[program.version] = bulk.simple_program(program.definition)
+        return self._simple[program.version]
+
     def _bulk_allowed(self, conn: Connection) -> bool:
         """Challenges and experiments read state that each purchase changes (badges, arms by
         date): with either running, every row takes the one-by-one path."""
@@ -113,9 +122,10 @@ class PurchaseBatches:
     ) -> tuple[dict[int, Any], dict[str, Any]]:
         bid = self.business.id
         ids = sorted({p.data.member_id for p in parsed if p and p.data.member_id is not None})
-        cards = sorted(
-            {normalise_card_number(p.data.card_number) for p in parsed if p and p.data.card_number}
-        )
+        # Each card as written in the file, normalised once; the answer is keyed by the former.
+        written = {p.data.card_number for p in parsed if p and p.data.card_number}
+        normal = {card: normalise_card_number(card) for card in written}
+        cards = sorted(set(normal.values()))
         by_id: dict[int, Any] = {}
         by_card: dict[str, Any] = {}
         for start in range(0, len(ids), bulk.CHUNK):
@@ -129,7 +139,7 @@ class PurchaseBatches:
                 members.c.business_id == bid, members.c.card_number.in_(chunk)
             )
             by_card.update({r.card_number: r for r in conn.execute(query)})
-        return by_id, by_card
+        return by_id, {card: by_card.get(n) for card, n in normal.items()}
 
     def apply(self, conn: Connection, rows: Sequence[model.Row], now: datetime) -> list[Outcome]:
         outcomes: list[Outcome] = [""] * len(rows)
@@ -162,7 +172,7 @@ class PurchaseBatches:
                 allowed
                 and there is None
                 and (sale.member is None or sale.member.referred_by_member_id is None)
-                and (sale.program is None or bulk.simple_program(sale.program.definition))
+                and (sale.program is None or self._is_simple(sale.program))
             )
             if simple:
                 group.append(_Pending(i, sale))
@@ -190,12 +200,14 @@ class PurchaseBatches:
     ) -> bulk.Sale:
         """The checks `purchases.service.record` makes, in its order, with the same errors."""
         data = p.data
-        check_currency(data.currency, self.business)
+        if data.currency not in self._currencies:
+            check_currency(data.currency, self.business)  # raises for a wrong one, every time
+            self._currencies.add(data.currency)
         at = occurred(data.occurred_at, now)
         location = self._location(conn, data.location_id or self.location_id)
         member = None
         if data.card_number is not None:
-            member = by_card.get(normalise_card_number(data.card_number))
+            member = by_card.get(data.card_number)
         elif data.member_id is not None:
             member = by_id.get(data.member_id)
         if (data.card_number or data.member_id) and member is None:

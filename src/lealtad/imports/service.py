@@ -251,6 +251,8 @@ def _locked_run(
             _batch(db, business_id, run_id, batch, apply, clock, rejects)
             if progress is not None:
                 progress(batch[-1].line, total_lines)
+            # Let go of this batch before the next is read: two alive at once set the peak.
+            del batch
         with db.transaction() as conn:
             store.finish_run(conn, business_id, run_id, naive_utc(clock.now()))
             done = store.run(conn, business_id, run_id)

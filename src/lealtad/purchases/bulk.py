@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, func, select
 
 from lealtad.analytics import fold, rollups
 from lealtad.analytics.tables import member_stats
@@ -146,16 +146,18 @@ def _save_figures(conn: Connection, bid: int, figures: dict[int, fold.MemberFigu
     if not figures:
         return
     names = list(rollups.values_of(next(iter(figures.values()))))
-    statement = (
-        update(member_stats)
-        .where(member_stats.c.business_id == bid, member_stats.c.member_id == bindparam("member"))
-        .values({n: bindparam(f"v_{n}") for n in names})
-    )
+    # The same names and values as `rollups.values_of`, read off the slots: its `asdict`
+    # deep-copies every figure and was most of this function's time.
+    slots = [("location_id" if n == "enrolled_location_id" else n) for n in names]
     rows = [
-        {"member": m, **{f"v_{k}": v for k, v in rollups.values_of(f).items()}}
+        {
+            **dict(zip(names, [getattr(f, s) for s in slots], strict=True)),
+            "business_id": bid,
+            "member_id": m,
+        }
         for m, f in sorted(figures.items())
     ]
-    conn.execute(statement, rows)
+    ledger_batch.update_many(conn, member_stats, rows, where=("business_id", "member_id"))
 
 
 def _earn_legs(granted: list[Granted], purchase_id: int, now: datetime) -> tuple[Leg, ...]:
@@ -193,9 +195,16 @@ def record_many(
     """Records the sales in order and posts what each earns; returns the purchase ids."""
     bid = business.id
     member_ids = [s.member.id for s in sales if s.member is not None]
-    visits = _visits(conn, bid, member_ids)
+    # As `rules.apply.context_for` does for a program in force: the visit count (a count of
+    # the members' purchases, which grows with the table) only when a rule asks for it.
+    definitions = {s.program.version: s.program.definition for s in sales if s.program}
+    asked = any(apply._asks_visits(d) for d in definitions.values())
+    visits = _visits(conn, bid, member_ids) if asked else {}
     tiers, segments = _tiers_and_segments(conn, bid, member_ids)
     figures = _figures(conn, bid, member_ids)
+    recorded = naive_utc(now)
+    # Each sale's time in the stored form, once: the purchase, its entry and its awards use it.
+    ats = [naive_utc(s.at) for s in sales]
     ids = ledger_batch.insert_returning_ids(
         conn,
         purchases,
@@ -211,22 +220,24 @@ def record_many(
                 currency=s.data.currency.upper(),
                 items=[item.model_dump(mode="json") for item in s.data.items],
                 refunded_amount=0,
-                occurred_at=naive_utc(s.at),
-                recorded_at=naive_utc(now),
+                occurred_at=at,
+                recorded_at=recorded,
             )
-            for s in sales
+            for s, at in zip(sales, ats, strict=True)
         ],
     )
     tally = fold.Tally()
     earned: list[Entry] = []
     award_rows: list[list[dict[str, Any]]] = []
-    for sale, purchase_id in zip(sales, ids, strict=True):
+    # The dashboard's days in the business's zone, as `rollups.local_day` gives them.
+    zone = rollups.zone(conn, bid)
+    for sale, purchase_id, at in zip(sales, ids, ats, strict=True):
         member_id = sale.member.id if sale.member is not None else None
         fold.purchase(
             tally,
             figures[member_id] if member_id is not None else None,
-            at=naive_utc(sale.at),
-            day=rollups.local_day(conn, bid, sale.at),
+            at=at,
+            day=at.replace(tzinfo=UTC).astimezone(zone).date(),
             amount=sale.data.amount,
             location_id=sale.location.id if sale.location is not None else None,
             staff_id=staff_id,
@@ -271,7 +282,7 @@ def record_many(
                     amount=g.amount,
                     reason=g.reason[:500],
                     purchase_id=purchase_id,
-                    occurred_at=naive_utc(facts.occurred_at),
+                    occurred_at=at,
                 )
                 for g in granted
             ]
