@@ -18,7 +18,7 @@ def test_staff_scan_a_members_card_record_a_purchase_and_see_the_points_earned(
     live: LiveServer, page
 ) -> None:
     shop = make_shop(live.db, datetime.now(UTC), members_count=1)
-    api = httpx.Client(base_url=live.url, headers=shop.auth())
+    api = httpx.Client(base_url=live.url, headers=shop.auth(), timeout=30)
     token = api.get(f"/api/v1/members/{shop.members[0]}").json()["qr_token"]
     page.set_viewport_size({"width": 768, "height": 1024})
 

@@ -22,7 +22,7 @@ from tests.web.test_posters import _draw_pdf_code
 
 def _poster_link(live: LiveServer, slug: str, email: str, location: int) -> str:
     """The sign-up link as a phone camera reads it off the printed poster."""
-    with httpx.Client(base_url=live.url) as staff:
+    with httpx.Client(base_url=live.url, timeout=30) as staff:
         form = {"business": slug, "email": email, "password": PASSWORD}
         assert staff.post("/admin/login", data=form).status_code == 303
         pdf = staff.get(f"/admin/locations/{location}/poster.pdf").content
@@ -35,7 +35,7 @@ def test_join_earn_at_the_counter_see_it_live_redeem_and_validate_once(
 ) -> None:
     _ = translator(lang)
     shop = make_shop(live.db, datetime.now(UTC), members_count=0)
-    api = httpx.Client(base_url=live.url, headers=shop.auth())
+    api = httpx.Client(base_url=live.url, headers=shop.auth(), timeout=30)
     reward = {
         "slug": "latte",
         "kind": "free_product",

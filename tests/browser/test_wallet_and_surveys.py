@@ -49,7 +49,7 @@ def test_a_member_logs_in_by_code_answers_a_survey_and_the_manager_sees_it(
     shop = make_shop(
         live.db, datetime.now(UTC), members_count=1, program=_program_with_survey_bonus()
     )
-    api = httpx.Client(base_url=live.url, headers=shop.auth())
+    api = httpx.Client(base_url=live.url, headers=shop.auth(), timeout=30)
     address = api.get(f"/api/v1/members/{shop.members[0]}").json()["email"]
     survey = {
         "name": "Servicio",

@@ -24,7 +24,7 @@ def test_a_member_redeems_in_the_wallet_and_shares_the_invitation_link(
     now = datetime.now(UTC)
     shop = make_shop(live.db, now, members_count=1)
     member = shop.members[0]
-    api = httpx.Client(base_url=live.url, headers=shop.auth())
+    api = httpx.Client(base_url=live.url, headers=shop.auth(), timeout=30)
     body = {
         "slug": "latte",
         "kind": "free_product",

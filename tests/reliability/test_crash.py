@@ -26,7 +26,7 @@ from tests.reliability.state import card_numbers, purchases_csv
 PURCHASES = 120
 THREADS = 4
 KILL_AFTER = 30
-FILE_ROWS = 300
+FILE_ROWS = 3000
 BATCH = 40
 _databases = itertools.count()
 
