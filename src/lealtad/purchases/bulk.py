@@ -198,7 +198,7 @@ def record_many(
     # As `rules.apply.context_for` does for a program in force: the visit count (a count of
     # the members' purchases, which grows with the table) only when a rule asks for it.
     definitions = {s.program.version: s.program.definition for s in sales if s.program}
-    asked = any(apply._asks_visits(d) for d in definitions.values())
+    asked = any(apply.asks_visits(d) for d in definitions.values())
     visits = _visits(conn, bid, member_ids) if asked else {}
     tiers, segments = _tiers_and_segments(conn, bid, member_ids)
     figures = _figures(conn, bid, member_ids)

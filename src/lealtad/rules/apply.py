@@ -74,7 +74,7 @@ def context_for(
     if for_program_in_force or program is not None:
         definition = (program or in_force(conn, bid, at)).definition
         segments_asked = _asks_segments(definition)
-        visits_asked = need_visits or _asks_visits(definition)
+        visits_asked = need_visits or asks_visits(definition)
     return MemberContext(
         member_id=member.id,
         tier=tiers.current(conn, bid, member.id),
@@ -90,7 +90,9 @@ def _asks_segments(definition: ProgramDefinition) -> bool:
     return any(rule.conditions.segments for rule in definition.rules)
 
 
-def _asks_visits(definition: ProgramDefinition) -> bool:
+def asks_visits(definition: ProgramDefinition) -> bool:
+    """Whether a rule needs the member's visit count: reading it counts their purchases,
+    so the one-by-one and the import's bulk path read it only when this says so."""
     return any(
         rule.conditions.first_purchase or rule.conditions.every_nth_visit
         for rule in definition.rules
