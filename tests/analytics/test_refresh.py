@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from lealtad.analytics import clv, refresh
 from lealtad.analytics.segments import RFM_SEGMENTS
@@ -363,3 +363,18 @@ def test_the_value_models_are_fitted_on_local_days_and_written_for_every_member(
     assert payload["quantiles"]["p50"] == round(float(np.quantile(value, 0.5)))
     assert sum(payload["histogram"]["counts"]) == 30
     assert len(payload["histogram"]["edges"]) == refresh.HISTOGRAM_BINS + 1
+
+
+def test_on_postgresql_the_refresh_leaves_the_planner_fresh_statistics_of_the_scores(
+    db: Database, clock: FixedClock
+) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite has no planner statistics to refresh")
+    story = five_members(db, clock)
+    story.refresh()
+    with db.read() as conn:
+        rows = conn.scalar(select(func.count()).select_from(member_stats))
+        estimated = conn.exec_driver_sql(
+            "SELECT reltuples FROM pg_class WHERE relname = 'member_stats'"
+        ).scalar()
+    assert estimated == rows, "member_stats was not analysed at the end of the refresh"

@@ -101,6 +101,12 @@ def refresh(conn: Connection, business_id: int, now: datetime) -> RefreshResult:
         unscored = _clear_unscored(conn, business_id)
         _store(conn, business_id, "rfm", at, _rfm_payload(figures, scores, unscored, at))
         _store(conn, business_id, "clv", at, valuation.payload(at))
+        if conn.dialect.name == "postgresql":
+            # The refresh has just written every member's scores; until autovacuum gets round to
+            # it the planner believes the columns are still empty, and the customers page's
+            # "top members by value" sorted the whole table (2.2 s at 156k members) instead of
+            # reading the index backwards (0.2 ms). ANALYZE sees this transaction's own rows.
+            conn.exec_driver_sql("ANALYZE member_stats")
     counts = np.bincount(scores.segment, minlength=len(RFM_SEGMENTS))
     return RefreshResult(
         business_id=business_id,
