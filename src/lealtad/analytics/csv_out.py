@@ -12,13 +12,16 @@ from typing import Any
 
 from fastapi.responses import Response
 
+from lealtad.kit.csvsafe import safe_cell
+
 Columns = Sequence[tuple[str, str]]
 _SAFE_NAME = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
 
 def cell(value: Any) -> str:
     """One value as text: dates in ISO 8601, numbers without thousands separators, nothing for
-    None; text that a spreadsheet would run as a formula is quoted with a leading apostrophe."""
+    None; text goes through the shared `safe_cell`, as in every other export, so a formula gets
+    a leading apostrophe and a phone number or a negative number does not."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -29,8 +32,7 @@ def cell(value: Any) -> str:
         return str(value)
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else repr(round(value, 6))
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return safe_cell(value)
 
 
 def _get(row: Any, key: str) -> Any:
