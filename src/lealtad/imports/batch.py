@@ -17,7 +17,7 @@ from lealtad.analytics.tables import experiments
 from lealtad.errors import Invalid, LealtadError, NotFound
 from lealtad.imports import model
 from lealtad.kit.clock import as_utc
-from lealtad.members.model import normalise_card_number
+from lealtad.members.model import ACTIVE, normalise_card_number
 from lealtad.members.tables import members
 from lealtad.purchases import bulk
 from lealtad.purchases.service import check_currency, occurred
@@ -30,7 +30,7 @@ from lealtad.tenancy import service as tenancy
 Outcome = str
 LOADED, ALREADY = "loaded", "already"
 Slow = Callable[[Connection, dict[str, Any], datetime], str]
-_MEMBER_COLUMNS = (members.c.id, members.c.card_number, members.c.tags)
+_MEMBER_COLUMNS = (members.c.id, members.c.card_number, members.c.tags, members.c.status)
 _REFERRED = members.c.referred_by_member_id
 
 
@@ -71,7 +71,7 @@ class PurchaseBatches:
         self._programs: dict[int, Program] = {}
         # Per program version: can the bulk path reproduce it (asked once, not per row)?
         self._simple: dict[int, bool] = {}
-        # Currency codes already accepted: the check reads the whole list of known currencies.
+        # Currency codes already accepted: checked once per run, not once per row.
         self._currencies: set[str] = set()
         self._first: Any = None
 
@@ -168,10 +168,16 @@ class PurchaseBatches:
                 outcomes[i] = _reason(exc)
                 continue
             there = recorded.get(p.data.receipt_id)
+            # A member named by id who is no longer active (erased) goes to the service, which
+            # refuses the sale with the API's `member_erased`, or answers a replay of a receipt
+            # recorded before the erasure as the API does: the two paths cannot drift apart.
             simple = (
                 allowed
                 and there is None
-                and (sale.member is None or sale.member.referred_by_member_id is None)
+                and (
+                    sale.member is None
+                    or (sale.member.referred_by_member_id is None and sale.member.status == ACTIVE)
+                )
                 and (sale.program is None or self._is_simple(sale.program))
             )
             if simple:
@@ -208,6 +214,9 @@ class PurchaseBatches:
         member = None
         if data.card_number is not None:
             member = by_card.get(data.card_number)
+            if member is not None and member.status != ACTIVE:
+                # As `members.find`: an erased member's card names nobody.
+                member = None
         elif data.member_id is not None:
             member = by_id.get(data.member_id)
         if (data.card_number or data.member_id) and member is None:

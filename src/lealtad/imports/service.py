@@ -34,6 +34,9 @@ Kind = Literal["purchases", "members"]
 Result = Literal["loaded", "already"]
 BATCH_SIZE = model.BATCH_SIZE
 SAME_RECEIPT = ("duplicate_receipt", "idempotency_key_reused")
+# Named by id, a member erased after their sale was imported: the service refuses before it
+# looks at the receipt, but a row already recorded is the same sale, not a new one.
+ERASED = "member_erased"
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,12 +119,14 @@ def import_purchases(
                 # header; a replay of the same row returns the first answer and adds nothing.
                 purchases.record(conn, principal, row.data, secret_key=secret_key, now=now)
         except Conflict as exc:
-            if exc.code not in SAME_RECEIPT or there is None:
+            if exc.code not in (*SAME_RECEIPT, ERASED) or there is None:
                 raise
             # Recorded before under another key or with other details (the POS sent it live):
             # the receipt is the sale's identity, so the same sale is there, a different one is
             # a conflict to look at.
             if (there.amount, there.member_id) != (row.data.amount, member_id):
+                if exc.code == ERASED:
+                    raise
                 raise Conflict(
                     f"receipt {row.data.receipt_id!r} is already recorded with another amount "
                     "or member",
