@@ -175,6 +175,20 @@ def lock(conn: Connection, business_id: int, member_id: int) -> None:
     store.lock_member(conn, business_id, member_id)
 
 
+def lock_active(conn: Connection, business_id: int, member: Any, *, by_id: bool) -> None:
+    """Holds the row of `member` (found earlier in this transaction) until commit, and refuses
+    them if an erasure committed in between (PostgreSQL, read committed: the first read does
+    not hold the row). Refused as `find` would refuse them now: 409 member_erased when named
+    by id, 404 member_not_found when named by card or code, which then name nobody."""
+    status = store.lock_member(conn, business_id, member.id)
+    # None: SQLite, where nothing could come in between (members are never deleted).
+    if status is None or status == model.ACTIVE:
+        return
+    if by_id:
+        raise _erased(member.id)
+    raise NotFound("no member of this business matches", code="member_not_found")
+
+
 def find(
     conn: Connection,
     business_id: int,
@@ -231,11 +245,15 @@ def require_active(row: Any) -> None:
     """Refuses earning and spending for a member who is no longer active (erased): the ledger
     keeps their history, but nothing new is written to it for them."""
     if row.status != model.ACTIVE:
-        raise Conflict(
-            "this member's data was erased: they can no longer earn or spend",
-            code="member_erased",
-            details={"member_id": row.id},
-        )
+        raise _erased(row.id)
+
+
+def _erased(member_id: int) -> Conflict:
+    return Conflict(
+        "this member's data was erased: they can no longer earn or spend",
+        code="member_erased",
+        details={"member_id": member_id},
+    )
 
 
 def _read_card_code(

@@ -23,19 +23,24 @@ def insert_member(conn: Connection, **values: Any) -> int:
 _MEMBER = select(members).where(
     members.c.business_id == bindparam("b"), members.c.id == bindparam("m")
 )
-_LOCK = _MEMBER.with_only_columns(members.c.id).with_for_update()
+# The status comes with the lock: the same statement, and it is the status as of the lock.
+_LOCK = _MEMBER.with_only_columns(members.c.status).with_for_update()
 
 
 def member(conn: Connection, business_id: int, member_id: int) -> Any:
     return conn.execute(_MEMBER, {"b": business_id, "m": member_id}).first()
 
 
-def lock_member(conn: Connection, business_id: int, member_id: int) -> None:
-    # On SQLite every write transaction is BEGIN IMMEDIATE (db.engine): it already excludes
-    # every other writer, and the row lock would be one more statement for nothing.
+def lock_member(conn: Connection, business_id: int, member_id: int) -> str | None:
+    """Holds the member's row until commit and returns their status read under the lock: an
+    erasure committed after an earlier read of the row shows here. None when there is no such
+    member, and on SQLite, where every write transaction is BEGIN IMMEDIATE (db.engine): it
+    already excludes every other writer, so what the transaction read before is still true,
+    and the lock would be one more statement for nothing."""
     if conn.dialect.name == "sqlite":
-        return
-    conn.execute(_LOCK, {"b": business_id, "m": member_id})
+        return None
+    status = conn.execute(_LOCK, {"b": business_id, "m": member_id}).scalar()
+    return None if status is None else str(status)
 
 
 def member_by(conn: Connection, business_id: int, column: str, value: str) -> Any:

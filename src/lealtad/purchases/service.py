@@ -194,8 +194,9 @@ def record(
     location = tenancy.get_location(conn, bid, location_id) if location_id else None
     member = _member(conn, bid, data, secret_key, now)
     if member is not None:
-        # One member's purchases are evaluated one at a time, so caps and visit counts hold.
-        members.lock(conn, bid, member.id)
+        # One member's purchases are evaluated one at a time, so caps and visit counts hold;
+        # the status read with the lock stops a sale for a member erased since `_member` read.
+        members.lock_active(conn, bid, member, by_id=data.member_id is not None)
     payment.pay_with_cashback(conn, principal, business, member, data, now)
     discount = payment.pay_with_points(conn, principal, business, member, data, now, spend=True)
     purchase_id = store.insert_new_purchase(
