@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -117,3 +118,42 @@ def test_a_file_imported_again_after_an_erasure_adds_nothing_for_the_erased_memb
     assert _member_purchases(db, shop, gone) == 2
     with db.read() as conn:
         assert ledger.balances(conn, shop.id, gone) == before
+
+
+@pytest.mark.parametrize(("named_by", "reason"), [("member_id", ERASED), ("card_number", NOBODY)])
+def test_a_member_erased_while_a_batch_runs_on_postgresql_earns_nothing_from_it(
+    postgres_db: Database,
+    clock: FixedClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    named_by: str,
+    reason: str,
+) -> None:
+    # The batch's first read of its members holds nothing: an erasure can commit after it.
+    db = postgres_db
+    shop = make_shop(db, clock.now(), members_count=2)
+    gone, kept = shop.members
+    gone_card, _ = card_numbers(db, shop.id)
+    read = batch.PurchaseBatches._members
+
+    def read_then_erased_elsewhere(self: batch.PurchaseBatches, *args: Any) -> Any:
+        found = read(self, *args)
+        _erase(db, shop, gone, clock)
+        return found
+
+    monkeypatch.setattr(batch.PurchaseBatches, "_members", read_then_erased_elsewhere)
+    named = {"member_id": gone} if named_by == "member_id" else {"card_number": gone_card}
+    path = _write(
+        tmp_path / "race.jsonl",
+        [
+            {"receipt_id": "K1", "amount": 700, "member_id": kept},
+            {"receipt_id": "G1", "amount": 800, **named},
+        ],
+    )
+
+    done = service.import_purchases(db, shop.id, path, secret_key=SECRET, clock=clock)
+
+    assert (done.loaded, done.rejected) == (1, 1)
+    assert _rejects(path) == {"2": reason}
+    assert _member_purchases(db, shop, gone) == 0
+    assert _member_purchases(db, shop, kept) == 1

@@ -17,6 +17,7 @@ from lealtad.analytics.tables import experiments
 from lealtad.errors import Invalid, LealtadError, NotFound
 from lealtad.imports import model
 from lealtad.kit.clock import as_utc
+from lealtad.members import service as members_service
 from lealtad.members.model import ACTIVE, normalise_card_number
 from lealtad.members.tables import members
 from lealtad.purchases import bulk
@@ -186,14 +187,14 @@ class PurchaseBatches:
                 recorded[p.data.receipt_id] = (p.data.amount, member_id)
                 outcomes[i] = LOADED
                 continue
-            self._write(conn, group, now)
+            self._write(conn, group, now, outcomes)
             group = []
             try:
                 with conn.begin_nested():
                     outcomes[i] = self.slow(conn, row.fields or {}, now)
             except (LealtadError, ValueError) as exc:
                 outcomes[i] = _reason(exc)
-        self._write(conn, group, now)
+        self._write(conn, group, now, outcomes)
         return outcomes
 
     def _check(
@@ -230,7 +231,16 @@ class PurchaseBatches:
             raise NotFound("this business has no program yet", code="program_not_found")
         return bulk.Sale(data, at, location, member, program)
 
-    def _write(self, conn: Connection, group: list[_Pending], now: datetime) -> None:
+    def _write(
+        self, conn: Connection, group: list[_Pending], now: datetime, outcomes: list[Outcome]
+    ) -> None:
+        gone = self._no_longer_active(conn, group)
+        if gone:
+            for pending in group:
+                member = pending.sale.member
+                if member is not None and member.id in gone:
+                    outcomes[pending.index] = _reason(_refusal(pending.sale))
+            group = [p for p in group if p.sale.member is None or p.sale.member.id not in gone]
         if group:
             bulk.record_many(
                 conn,
@@ -240,3 +250,35 @@ class PurchaseBatches:
                 staff_id=self.staff_id,
                 now=now,
             )
+
+    def _no_longer_active(self, conn: Connection, group: list[_Pending]) -> set[int]:
+        """The group's members erased since the batch read them, read under a share lock that
+        holds each one's row until commit. On PostgreSQL an erasure can commit in between (the
+        batch's first read holds nothing), and the lock makes an erasure still to come wait for
+        this batch. On SQLite the batch's write transaction began with BEGIN IMMEDIATE, so
+        nothing came in between: no statement."""
+        if conn.dialect.name == "sqlite":
+            return set()
+        ids = sorted({p.sale.member.id for p in group if p.sale.member is not None})
+        gone: set[int] = set()
+        for start in range(0, len(ids), bulk.CHUNK):
+            query = (
+                select(members.c.id, members.c.status)
+                .where(
+                    members.c.business_id == self.business.id,
+                    members.c.id.in_(ids[start : start + bulk.CHUNK]),
+                )
+                .order_by(members.c.id)
+                .with_for_update(read=True)
+            )
+            gone.update(int(m) for m, status in conn.execute(query) if status != ACTIVE)
+        return gone
+
+
+def _refusal(sale: bulk.Sale) -> LealtadError:
+    """What the service answers for a member erased meanwhile: by id 409 member_erased, by card
+    404 member_not_found (an erased card names nobody)."""
+    if sale.data.card_number is not None:
+        return NotFound("no member of this business matches", code="member_not_found")
+    assert sale.member is not None, "only a member's sale is refused for the member"
+    return members_service.erased(sale.member.id)

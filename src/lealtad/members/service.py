@@ -185,7 +185,7 @@ def lock_active(conn: Connection, business_id: int, member: Any, *, by_id: bool)
     if status is None or status == model.ACTIVE:
         return
     if by_id:
-        raise _erased(member.id)
+        raise erased(member.id)
     raise NotFound("no member of this business matches", code="member_not_found")
 
 
@@ -245,10 +245,11 @@ def require_active(row: Any) -> None:
     """Refuses earning and spending for a member who is no longer active (erased): the ledger
     keeps their history, but nothing new is written to it for them."""
     if row.status != model.ACTIVE:
-        raise _erased(row.id)
+        raise erased(row.id)
 
 
-def _erased(member_id: int) -> Conflict:
+def erased(member_id: int) -> Conflict:
+    """The refusal of a member who is no longer active, named by id (the API's 409)."""
     return Conflict(
         "this member's data was erased: they can no longer earn or spend",
         code="member_erased",
