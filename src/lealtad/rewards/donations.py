@@ -232,7 +232,7 @@ def donate(
     members.require_active(member)
     cause = _open_cause(conn, bid, data.cause_id)
     # One spend per member at a time, as redemptions do; the balance check is also the write.
-    members.lock(conn, bid, member.id)
+    members.lock_active(conn, bid, member, by_id=True)
     name = cause.name.get(member.locale) or cause.name["es"]
     entry_id = adjustments.spend(
         conn,
