@@ -16,6 +16,7 @@ import statistics
 import tempfile
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -104,8 +105,23 @@ def run(label: str, ops: list[Any], db: Database, stmts: Statements, show: bool)
         counts.append(stmts.count - before)
     print(
         f"{label}: {len(ops)} on one thread; CPU per operation median "
-        f"{statistics.median(cpu) * 1000:.2f} ms; SQL statements per operation median "
+        f"{statistics.median(cpu) * 1000:.2f} ms, mean {statistics.fmean(cpu) * 1000:.2f} ms; "
+        "SQL statements per operation median "
         f"{statistics.median(counts):.0f} (min {min(counts)}, max {max(counts)})"
+    )
+
+
+def on_threads(threads: int, ops: list[Any]) -> None:
+    """The same purchases from several threads of one process: what the queue on the writer lock
+    and the GIL add to each purchase's CPU, without HTTP."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        for done in [pool.submit(op) for op in ops]:
+            done.result()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    print(
+        f"purchase: {len(ops)} on {threads} threads; process CPU per operation "
+        f"{cpu / len(ops) * 1000:.2f} ms, {len(ops) / wall:,.0f} /s"
     )
 
 
@@ -117,6 +133,12 @@ def main() -> None:
     parser.add_argument("--postgres", metavar="URL", help="an empty PostgreSQL database")
     parser.add_argument("--show-sql", action="store_true", help="print the last one's statements")
     parser.add_argument("--profile", choices=["purchase", "redemption"])
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="then purchases again on this many threads at once, as the server's thread pool runs them",
+    )
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="lealtad-hot-")
     url = args.postgres or f"sqlite:///{Path(folder) / 'hot.db'}"
@@ -168,6 +190,8 @@ def main() -> None:
         return
     for label, ops in jobs.items():
         run(label, ops, db, stmts, args.show_sql)
+    if args.threads:
+        on_threads(args.threads, [purchase(args.purchases + i) for i in range(args.purchases)])
     print("statements by kind over the run:")
     for words, n in stmts.kinds.most_common(40):
         print(f"  {n:6d}  {words}")

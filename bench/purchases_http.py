@@ -106,7 +106,8 @@ def worker_pids(master: int) -> list[int]:
             parent = int(stat.rsplit(")", 1)[1].split()[1])
             if parent == master and b"spawn_main" in (entry / "cmdline").read_bytes():
                 found.append(int(entry.name))
-    return found
+    # With one worker uvicorn serves from the master process itself.
+    return found or [master]
 
 
 def rss_mb(pid: int) -> float:
@@ -133,7 +134,7 @@ class RssWatch:
         return self
 
     def _run(self) -> None:
-        pids = [p for p in worker_pids(self.master) if p != self.master]
+        pids = worker_pids(self.master)
         while not self._stop.wait(0.2):
             self.peak = max(self.peak, sum(rss_mb(p) for p in pids))
 
