@@ -20,7 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.metrics_overhead import LUA, seed, serve
+from bench.benchkit import free_port, start_server
+from bench.metrics_overhead import LUA, seed
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -69,14 +70,15 @@ def run(
             f'["Content-Type"] = "application/json"}}\n'
             f'members = {{{members}}}\ncurrency = "{currency}"\n{LUA}'
         )
-        proc = serve(env, "app_with", 18790)
+        port = free_port()
+        proc = start_server("bench.metrics_overhead:app_with", env, port, 2, settle=1.5)
         try:
             app_pids = descendants(proc.pid)
             db_pids = descendants(db_pid) if db_pid else []
             app0, db0 = cpu_seconds(app_pids), cpu_seconds(db_pids)
             command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
             out = subprocess.run(
-                [*command, "-s", str(script), "http://127.0.0.1:18790/api/v1/purchases"],
+                [*command, "-s", str(script), f"http://127.0.0.1:{port}/api/v1/purchases"],
                 capture_output=True,
                 text=True,
                 check=True,
