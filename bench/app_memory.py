@@ -3,6 +3,7 @@ and whether numpy/scipy were loaded by it. Run: `uv run python bench/app_memory.
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 
@@ -15,6 +16,7 @@ def resident_mb() -> float:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     from lealtad.api import create_app
 
     create_app()
