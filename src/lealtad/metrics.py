@@ -88,7 +88,10 @@ def purchase_recorded(conn: Connection, awards: Iterable[Any]) -> None:
     tally = _tally(conn)
     tally["purchases"] = tally.get("purchases", 0) + 1
     for award in awards:
-        unit = award.unit if award.unit in UNITS else "other"
+        # Stamps are kept per card ("stamps.coffee"): the label is the kind, so that series stay
+        # few whatever cards a business has.
+        kind = award.unit.split(".", 1)[0]
+        unit = kind if kind in UNITS else "other"
         tally[unit] = tally.get(unit, 0) + 1
         tally["+" + unit] = tally.get("+" + unit, 0) + award.amount
 

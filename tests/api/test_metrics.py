@@ -13,6 +13,7 @@ from lealtad.comms.dispatch import dispatch
 from lealtad.config import Settings
 from lealtad.db.engine import Database
 from lealtad.kit.clock import FixedClock
+from lealtad.rules.definition import EarnRule, ProgramDefinition, StampCard, Stamps
 from tests.api.test_rewards import create, grant, redeem
 from tests.conftest import SECRET
 from tests.e2e.test_demo_serves import free_port
@@ -167,3 +168,22 @@ def test_a_multiprocess_directory_holding_other_files_is_a_clear_503(
     assert answer.status_code == 503
     assert answer.json()["error"]["code"] == "metrics_unavailable"
     assert "PROMETHEUS_MULTIPROC_DIR" in answer.json()["error"]["message"]
+
+
+def test_stamps_on_any_card_are_counted_as_stamps(
+    client: TestClient, db: Database, clock: FixedClock
+) -> None:
+    program = ProgramDefinition(
+        rules=[EarnRule(id="coffee", name="Coffee stamp", action=Stamps(card="coffee"))],
+        stamp_cards=[StampCard(id="coffee", name="Coffee card", stamps_required=10, reward="cup")],
+    )
+    shop = make_shop(db, clock.now(), program=program)
+    before = scrape(client)
+    body = purchase_body(member_id=shop.members[0], amount=450)
+    assert (
+        client.post("/api/v1/purchases", json=body, headers=shop.auth("staff")).status_code == 201
+    )
+    after = scrape(client)
+    assert moved(before, after, "lealtad_awards_total", unit="stamps") == 1
+    assert moved(before, after, "lealtad_awarded_units_total", unit="stamps") == 1
+    assert moved(before, after, "lealtad_awards_total", unit="other") == 0
