@@ -11,9 +11,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from lealtad.analytics.tables import counters, member_stats
+from lealtad.comms.tables import outbox
 from lealtad.db.engine import Database
 from lealtad.imports import service
 from lealtad.kit.clock import FixedClock
+from lealtad.purchases.tables import purchases
+from lealtad.rules.definition import EarnRule, ProgramDefinition, StampCard, Stamps
 from lealtad.rules.tables import awards
 from tests.conftest import SECRET
 from tests.reliability.state import card_numbers, purchases_csv
@@ -67,3 +70,29 @@ def test_a_batch_import_writes_the_same_counters_member_figures_and_awards_as_th
             answer = client.post("/api/v1/purchases", json=body, headers=by_api.auth("staff"))
             assert answer.status_code == 201, answer.text
     assert _figures(db, by_file.id) == _figures(db, by_api.id)
+
+
+def test_a_historic_import_sends_no_events_on_either_path(
+    db: Database, clock: FixedClock, tmp_path: Path
+) -> None:
+    # A stamp card sends the rows down the one-by-one path (the API's own service), which emits
+    # events when a sale comes through the API; a points program takes the set-wise path.
+    stamps = ProgramDefinition(
+        rules=[EarnRule(id="coffee", name="Coffee stamp", action=Stamps(card="coffee"))],
+        stamp_cards=[StampCard(id="coffee", name="Coffee card", stamps_required=3, reward="cup")],
+    )
+    for program in (stamps, None):
+        shop = make_shop(db, clock.now(), members_count=3, program=program)
+        path = purchases_csv(tmp_path / f"sales-{shop.id}.csv", card_numbers(db, shop.id), 12)
+        with db.read() as conn:
+            before = conn.scalar(_events(shop.id))
+
+        service.import_purchases(db, shop.id, path, secret_key=SECRET, clock=clock)
+
+        with db.read() as conn:
+            assert conn.scalar(select(func.count()).where(purchases.c.business_id == shop.id)) == 12
+            assert conn.scalar(_events(shop.id)) == before, "the import wrote outbox events"
+
+
+def _events(business_id: int) -> Any:
+    return select(func.count()).where(outbox.c.business_id == business_id)

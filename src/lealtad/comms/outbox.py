@@ -14,9 +14,17 @@ from lealtad.kit.clock import naive_utc
 _INSERT = insert(outbox)
 
 
+# Set on the connections of `lealtad import purchases`: a historic import writes no events, on
+# the set-wise path and on the one-by-one path alike, since migrating years of paper-card sales
+# must not send every member a message or every webhook a delivery per old sale (D35).
+HISTORIC = "lealtad_historic"
+
+
 def emit(
     conn: Connection, business_id: int, topic: str, payload: dict[str, Any], now: datetime
 ) -> None:
+    if conn.get_execution_options().get(HISTORIC):
+        return
     at = naive_utc(now)
     values = {
         "business_id": business_id,

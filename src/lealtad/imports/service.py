@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection
 
+from lealtad.comms.outbox import HISTORIC
 from lealtad.db.engine import Database
 from lealtad.errors import Conflict, Invalid, LealtadError, NotFound
 from lealtad.imports import model, store
@@ -98,7 +99,13 @@ def import_purchases(
             staff_id=principal.staff_id,
             slow=lambda conn, fields, now: apply(conn, principal, fields, now),
         )
-        return batches.apply
+
+        def historic(conn: Connection, batch: list[model.Row], now: datetime) -> list[str]:
+            # The connection lives for this batch's transaction only.
+            conn.execution_options(**{HISTORIC: True})
+            return batches.apply(conn, batch, now)
+
+        return historic
 
     def apply(
         conn: Connection, principal: Principal, fields: dict[str, Any], now: datetime
