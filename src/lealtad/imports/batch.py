@@ -276,9 +276,5 @@ class PurchaseBatches:
 
 
 def _refusal(sale: bulk.Sale) -> LealtadError:
-    """What the service answers for a member erased meanwhile: by id 409 member_erased, by card
-    404 member_not_found (an erased card names nobody)."""
-    if sale.data.card_number is not None:
-        return NotFound("no member of this business matches", code="member_not_found")
     assert sale.member is not None, "only a member's sale is refused for the member"
-    return members_service.erased(sale.member.id)
+    return members_service.no_longer_active(sale.member.id, by_id=sale.data.card_number is None)

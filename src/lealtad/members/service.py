@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 
 from lealtad.analytics import rollups
 from lealtad.comms.outbox import emit
-from lealtad.errors import Conflict, Invalid, NotFound
+from lealtad.errors import Conflict, Invalid, LealtadError, NotFound
 from lealtad.kit.clock import naive_utc
 from lealtad.ledger import service as ledger
 from lealtad.members import model, store
@@ -184,9 +184,16 @@ def lock_active(conn: Connection, business_id: int, member: Any, *, by_id: bool)
     # None: SQLite, where nothing could come in between (members are never deleted).
     if status is None or status == model.ACTIVE:
         return
+    raise no_longer_active(member.id, by_id=by_id)
+
+
+def no_longer_active(member_id: int, *, by_id: bool) -> LealtadError:
+    """The refusal of a member erased (or deactivated) after they were looked up, as the look-up
+    would refuse them now: 409 member_erased when named by id, 404 member_not_found when named
+    by card or code, which then name nobody."""
     if by_id:
-        raise erased(member.id)
-    raise NotFound("no member of this business matches", code="member_not_found")
+        return erased(member_id)
+    return NotFound("no member of this business matches", code="member_not_found")
 
 
 def find(
