@@ -13,7 +13,13 @@ from lealtad.db.engine import Database
 from lealtad.kit.clock import naive_utc
 from lealtad.members import service as members
 from lealtad.members.schemas import MemberIn
-from lealtad.rules.definition import ProgramDefinition, points_per_currency_unit
+from lealtad.rules.definition import (
+    EarnRule,
+    ProgramDefinition,
+    StampCard,
+    Stamps,
+    points_per_currency_unit,
+)
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy import store as tenancy_store
 from lealtad.tenancy.model import Principal, Role
@@ -103,6 +109,18 @@ def make_shop(
                 )
             )
     return shop
+
+
+def stamp_card_program(stamps_required: int = 10) -> ProgramDefinition:
+    """A coffee card and nothing else: a stamp on every purchase."""
+    return ProgramDefinition(
+        rules=[EarnRule(id="coffee", name="Coffee stamp", action=Stamps(card="coffee"))],
+        stamp_cards=[
+            StampCard(
+                id="coffee", name="Coffee card", stamps_required=stamps_required, reward="cup"
+            )
+        ],
+    )
 
 
 def purchase_body(**overrides: Any) -> dict[str, Any]:

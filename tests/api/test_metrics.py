@@ -13,11 +13,10 @@ from lealtad.comms.dispatch import dispatch
 from lealtad.config import Settings
 from lealtad.db.engine import Database
 from lealtad.kit.clock import FixedClock
-from lealtad.rules.definition import EarnRule, ProgramDefinition, StampCard, Stamps
 from tests.api.test_rewards import create, grant, redeem
 from tests.conftest import SECRET
 from tests.e2e.test_demo_serves import free_port
-from tests.support import PROD_FIELD_KEYS, Shop, make_shop, purchase_body
+from tests.support import PROD_FIELD_KEYS, Shop, make_shop, purchase_body, stamp_card_program
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -173,10 +172,7 @@ def test_a_multiprocess_directory_holding_other_files_is_a_clear_503(
 def test_stamps_on_any_card_are_counted_as_stamps(
     client: TestClient, db: Database, clock: FixedClock
 ) -> None:
-    program = ProgramDefinition(
-        rules=[EarnRule(id="coffee", name="Coffee stamp", action=Stamps(card="coffee"))],
-        stamp_cards=[StampCard(id="coffee", name="Coffee card", stamps_required=10, reward="cup")],
-    )
+    program = stamp_card_program()
     shop = make_shop(db, clock.now(), program=program)
     before = scrape(client)
     body = purchase_body(member_id=shop.members[0], amount=450)

@@ -16,11 +16,10 @@ from lealtad.db.engine import Database
 from lealtad.imports import service
 from lealtad.kit.clock import FixedClock
 from lealtad.purchases.tables import purchases
-from lealtad.rules.definition import EarnRule, ProgramDefinition, StampCard, Stamps
 from lealtad.rules.tables import awards
 from tests.conftest import SECRET
 from tests.reliability.state import card_numbers, purchases_csv
-from tests.support import make_shop
+from tests.support import make_shop, stamp_card_program
 
 
 def _figures(db: Database, business_id: int) -> dict[str, Any]:
@@ -77,10 +76,7 @@ def test_a_historic_import_sends_no_events_on_either_path(
 ) -> None:
     # A stamp card sends the rows down the one-by-one path (the API's own service), which emits
     # events when a sale comes through the API; a points program takes the set-wise path.
-    stamps = ProgramDefinition(
-        rules=[EarnRule(id="coffee", name="Coffee stamp", action=Stamps(card="coffee"))],
-        stamp_cards=[StampCard(id="coffee", name="Coffee card", stamps_required=3, reward="cup")],
-    )
+    stamps = stamp_card_program(stamps_required=3)
     for program in (stamps, None):
         shop = make_shop(db, clock.now(), members_count=3, program=program)
         path = purchases_csv(tmp_path / f"sales-{shop.id}.csv", card_numbers(db, shop.id), 12)
