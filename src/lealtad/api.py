@@ -36,6 +36,7 @@ from lealtad.rules.api import router as program_router
 from lealtad.security import limits
 from lealtad.security.fields import keys_for_settings
 from lealtad.security.headers import SecurityHeadersMiddleware
+from lealtad.security.proxies import ClientAddressMiddleware
 from lealtad.surveys.api import router as surveys_router
 from lealtad.surveys.pages import router as survey_pages_router
 from lealtad.tenancy.api import router as tenancy_router
@@ -92,6 +93,8 @@ def create_app(
     app.add_middleware(SecurityHeadersMiddleware, settings=settings)
     # Outermost, so that its timing covers the whole answer.
     app.add_middleware(MetricsMiddleware)
+    # Before everything else reads the client's address (limits, audit, logs).
+    app.add_middleware(ClientAddressMiddleware, settings=settings)
     count_commits(app.state.db.engine)
     for router in (
         tenancy_router,

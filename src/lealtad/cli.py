@@ -105,6 +105,15 @@ def serve(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
     port: Annotated[int | None, typer.Option(min=1, max=65535)] = None,
     workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
+    worker_healthcheck: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=600,
+            help="seconds a worker may take to answer the supervisor's health check before it is "
+            "restarted (with --workers > 1; raise it on a loaded machine)",
+        ),
+    ] = 30,
 ) -> None:
     """Serve the API / sirve la API."""
     import uvicorn
@@ -127,6 +136,10 @@ def serve(
             workers=workers,
             access_log=False,
             log_level=settings.log_level,
+            # Forwarded headers are read by the app itself, from LEALTAD_TRUSTED_PROXIES only
+            # (security/proxies.py); uvicorn's own default believes anyone on 127.0.0.1.
+            proxy_headers=False,
+            timeout_worker_healthcheck=worker_healthcheck,
         )
     finally:
         if metrics_dir is not None:

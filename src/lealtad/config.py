@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -47,12 +47,20 @@ class Settings(BaseSettings):
     # encrypts and all decrypt (`lealtad keys new`, `lealtad keys rotate`); the blind-index key.
     field_keys: str = ""
     field_index_key: str = ""
-    # Comma-separated addresses of reverse proxies whose X-Forwarded-For is believed when limiting
-    # failed logins per client address (security/limits.py); empty: the socket address counts.
+    # Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For is believed
+    # (security/proxies.py), for the attempt limits and the audit log; empty: the socket's address.
     trusted_proxies: str = ""
     # Bearer token Prometheus sends to /metrics; without it /metrics is open outside production
     # and off in production (lealtad.metrics).
     metrics_token: str = ""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: str) -> str:
+        from lealtad.security.proxies import networks
+
+        networks(value)
+        return value
 
     @model_validator(mode="after")
     def _check_secrets(self) -> Settings:

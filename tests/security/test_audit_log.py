@@ -9,11 +9,10 @@ import csv
 import getpass
 import io
 from pathlib import Path
-from types import SimpleNamespace
 
 from sqlalchemy import select
 
-from lealtad.tenancy import audit_context
+from lealtad.security.proxies import client_of, networks
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy.model import Principal, Role
 from lealtad.tenancy.tables import audit_log
@@ -44,16 +43,16 @@ def test_a_change_records_the_address_the_browser_the_channel_and_the_request_id
 
 
 def test_forwarded_for_is_believed_only_from_a_trusted_proxy() -> None:
-    headers = [(b"x-forwarded-for", b"6.6.6.6, 203.0.113.9")]
-    open_app = SimpleNamespace(state=SimpleNamespace(settings=SimpleNamespace()))
-    scope = {"client": ("10.0.0.5", 1), "headers": headers, "app": open_app}
-    assert audit_context.client_ip(scope) == "10.0.0.5"
-    trusting = SimpleNamespace(trusted_proxies=["10.0.0.0/8"])
-    scope["app"] = SimpleNamespace(state=SimpleNamespace(settings=trusting))
+    forwarded = "6.6.6.6, 203.0.113.9"
+    assert client_of("10.0.0.5", forwarded, networks("")) == "10.0.0.5"
+    trusting = networks("10.0.0.0/8")
     # The nearest hop the proxy saw, not the left part, which the client may have made up.
-    assert audit_context.client_ip(scope) == "203.0.113.9"
-    scope["client"] = ("198.51.100.7", 1)  # not through the proxy: the header is anyone's
-    assert audit_context.client_ip(scope) == "198.51.100.7"
+    assert client_of("10.0.0.5", forwarded, trusting) == "203.0.113.9"
+    # Not through the proxy: the header is anyone's.
+    assert client_of("198.51.100.7", forwarded, trusting) == "198.51.100.7"
+    # Proxies in a chain are skipped; garbage where an address should be stops at the proxy.
+    assert client_of("10.0.0.5", "203.0.113.9, 10.0.0.7", trusting) == "203.0.113.9"
+    assert client_of("10.0.0.5", "not-an-address", trusting) == "10.0.0.5"
 
 
 def test_secrets_are_never_written_only_that_they_changed(db, shop, clock) -> None:

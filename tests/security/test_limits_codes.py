@@ -51,7 +51,8 @@ def test_ten_wrong_member_codes_lock_the_member_even_for_the_right_code(
 def test_a_right_member_code_resets_the_member_count(
     client: TestClient, db: Database, settings: Settings, shop: Shop, clock: FixedClock
 ) -> None:
-    settings.trusted_proxies = "testclient"
+    settings.trusted_proxies = "192.0.2.80"
+    client = TestClient(client.app, client=("192.0.2.80", 50000))
     email = shop_member_email(shop)
     code = fresh_code(db, settings, shop, email, clock.now())
     for n in range(4):

@@ -147,7 +147,7 @@ def test_erasure_keeps_balances_and_ledger_and_removes_the_pin_and_the_members_c
         (limits.MEMBER_CODE, code_key),
         (limits.MEMBER_CODE, other_key),
     ):
-        limits.Attempt(db, shop.id, kind, (key, "ip:192.0.2.7"), now).failed()
+        limits.Attempt(db, shop.id, kind, (key, "ip:192.0.2.7"), now).claim()
 
     body = {"reason": "asked by e-mail, ticket 41"}
     erased = _ok(client.post(f"{API}/members/{member}/erasure", json=body, headers=shop.auth()))

@@ -41,6 +41,11 @@ ADDRESS = Policy(max_failures=10)
 # router) gets three people's worth.
 LOOKUP = Policy(max_failures=20)
 LOOKUP_ADDRESS = Policy(max_failures=60)
+# A staff account wherever the tries come from. Each address is held to five tries on the
+# account (the pair's own ACCOUNT policy), so this many in fifteen minutes means many addresses
+# at once: a spread-out attack. Its lock does not keep out a browser the person signed in from
+# before (a device cookie, security/devices.py), so an attacker cannot lock the owner out.
+ACCOUNT_ANYWHERE = Policy(max_failures=30)
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,34 @@ def after_failure(state: State, now: datetime, policy: Policy) -> State:
         locked_until=now + policy.lockout(level),
         last_failure_at=now,
     )
+
+
+def claimed(state: State, now: datetime, policy: Policy) -> tuple[State, State] | None:
+    """An attempt about to be checked, counted as a failure before its secret is looked at, so
+    that concurrent tries cannot all pass a check made before any of them was counted. Returns
+    (the state before, the state after) or None when the key is locked."""
+    before = decayed(state, now, policy)
+    if retry_after(before, now) is not None:
+        return None
+    return before, after_failure(before, now, policy)
+
+
+def given_back(state: State, before: State, after: State, *, clear: bool) -> State:
+    """The claim of an attempt that turned out not to be a wrong guess, undone on the state as it
+    is now: the lock it set lifted, its failure taken back. `clear`: a success on an account,
+    which also forgets the failures before it (after_success)."""
+    if after.level > before.level and state.locked_until == after.locked_until:
+        restored = replace(state, level=before.level, locked_until=before.locked_until)
+        if clear:
+            return after_success(restored)
+        return replace(
+            restored, failures=before.failures, window_started_at=before.window_started_at
+        )
+    if clear:
+        return after_success(state)
+    if state.failures > 0 and state.window_started_at == after.window_started_at:
+        return replace(state, failures=state.failures - 1)
+    return state
 
 
 def after_success(state: State) -> State:

@@ -77,6 +77,30 @@ def _two_step_refusal(
     )
 
 
+def _claim_all(guards: list[limits.Attempt]) -> None:
+    claimed: list[limits.Attempt] = []
+    try:
+        for guard in guards:
+            guard.claim()
+            claimed.append(guard)
+    except limits.TooManyAttempts:
+        _settle(claimed)
+        raise
+
+
+def _settle(
+    guards: list[limits.Attempt], *, wrong: limits.Attempt | None = None, right: bool = False
+) -> None:
+    """The `wrong` guard keeps its failure; the others succeeded (`right`) or were no guess."""
+    for guard in guards:
+        if guard is wrong:
+            guard.failed()
+        elif right:
+            guard.succeeded()
+        else:
+            guard.released()
+
+
 @router.post(
     "/auth/staff-token", response_model=StaffToken, tags=["auth"], responses=limits.LIMITED
 )
@@ -90,9 +114,9 @@ def staff_token(
     coded = limits.staff_login_attempt(
         db, request, settings, body.business, body.email, now, kind=limits.TWO_STEP_CODE
     )
-    for each in (guard, coded):
-        if each is not None:
-            each.check()
+    # A code is claimed only when one is sent: a login without one does not spend a code try.
+    claimed = [each for each in (guard, coded if body.totp_code else None) if each is not None]
+    _claim_all(claimed)
     try:
         with db.transaction() as conn:
             token, staff = service.staff_login(
@@ -106,17 +130,16 @@ def staff_token(
             # A token whose code was checked outlives a later "require two-step"; see staff_token.
             checked = two_step.code_needed(service.get_business(conn, staff.business_id), staff)
     except Unauthorized:
-        if guard is not None:
-            guard.failed()
+        _settle(claimed, wrong=guard)
         raise
-    # Raised after the commit: a wrong code is counted, and the count must stay.
+    except BaseException:
+        _settle(claimed)
+        raise
     if refusal is not None:
-        if coded is not None and refusal.code == "two_step_code_refused":
-            coded.failed()
+        # The password was right; only a refused code counts, against the code's limit.
+        _settle(claimed, wrong=coded if refusal.code == "two_step_code_refused" else None)
         raise refusal
-    for each in (guard, coded):
-        if each is not None:
-            each.succeeded()
+    _settle(claimed, right=True)
     if checked:
         token = service.staff_token(settings.effective_secret_key, staff, two_step=True)
     return StaffToken(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextvars
 import getpass
-import ipaddress
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -138,41 +137,10 @@ def _channel(path: str) -> str:
     return "web"
 
 
-def _trusted(settings: Any) -> list[Any]:
-    networks = []
-    for entry in getattr(settings, "trusted_proxies", None) or ():
-        try:
-            networks.append(ipaddress.ip_network(str(entry).strip(), strict=False))
-        except ValueError:
-            continue
-    return networks
-
-
 def client_ip(scope: Scope) -> str | None:
-    """The peer's address; through a trusted proxy, the nearest address in X-Forwarded-For that
-    is not itself a trusted proxy (the left part of the header is whatever the client sent)."""
+    """The client's address, as security/proxies.py decided it for the request."""
     client = scope.get("client")
-    peer: str | None = str(client[0]) if client else None
-    app = scope.get("app")
-    networks = _trusted(getattr(getattr(app, "state", None), "settings", None))
-    if not networks or peer is None:
-        return peer
-
-    def is_trusted(address: str) -> bool:
-        try:
-            parsed = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return any(parsed in network for network in networks)
-
-    if not is_trusted(peer):
-        return peer
-    headers: dict[bytes, bytes] = dict(scope.get("headers") or ())
-    forwarded = headers.get(b"x-forwarded-for", b"").decode("latin-1")
-    for hop in reversed([part.strip() for part in forwarded.split(",") if part.strip()]):
-        if not is_trusted(hop):
-            return str(hop)[:64]
-    return peer
+    return str(client[0])[:64] if client else None
 
 
 class AuditContextMiddleware:

@@ -18,7 +18,7 @@ from lealtad.kit.clock import naive_utc
 from lealtad.members import store as member_store
 from lealtad.members.model import normalise_card_number
 from lealtad.members.tables import members
-from lealtad.security import limits
+from lealtad.security import devices, limits
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy import store as tenancy_store
 from lealtad.tenancy import two_step
@@ -76,7 +76,7 @@ def login(
     guard = limits.staff_login_attempt(db, request, settings, business, email, now)
     try:
         if guard is not None:
-            guard.check()
+            guard.claim()
         with db.read() as conn:
             _token, staff = tenancy.staff_login(
                 conn,
@@ -99,8 +99,18 @@ def login(
         return render_page(
             request, "admin_login.html", language, 401, error=error, next=next, form=form
         )
+    except BaseException:
+        if guard is not None:
+            guard.released()
+        raise
     if guard is not None:
         guard.succeeded()
+    response = _signed_in(settings, staff, shop, next, language)
+    devices.remember(response, request, settings, staff.business_id, email)
+    return response
+
+
+def _signed_in(settings: Any, staff: Any, shop: Any, next: str, language: str) -> Response:
     if two_step.code_needed(shop, staff):
         # No session yet: the code (or setting two-step up) comes first.
         where = "/admin/login/code" if two_step.is_on(staff) else "/admin/login/setup"

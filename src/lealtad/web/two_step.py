@@ -135,25 +135,29 @@ def _check(
     sessions.require_csrf(started.csrf, csrf)
     guard = _guard(request, db, settings, now, started)
     try:
-        guard.check()
+        guard.claim()
     except limits.TooManyAttempts as exc:
         language = pick_language(None, accept_language, started.lang)
         return limit_pages.with_retry_after(
             _restart(request, language, limit_pages.message(language, exc), 429), exc
         )
-    with db.transaction() as conn:
-        staff = tenancy_store.staff(conn, started.business_id, started.staff_id)
-        if staff is None or not staff.active:
-            outcome = Check.too_many
-        else:
-            outcome = two_step.check_code(
-                conn,
-                two_step.principal_of(staff),
-                code,
-                now,
-                attempt=started.attempt,
-                setting_up=setting_up,
-            )
+    try:
+        with db.transaction() as conn:
+            staff = tenancy_store.staff(conn, started.business_id, started.staff_id)
+            if staff is None or not staff.active:
+                outcome = Check.too_many
+            else:
+                outcome = two_step.check_code(
+                    conn,
+                    two_step.principal_of(staff),
+                    code,
+                    now,
+                    attempt=started.attempt,
+                    setting_up=setting_up,
+                )
+    except BaseException:
+        guard.released()
+        raise
     language = pick_language(staff.locale if staff else None, None, started.lang)
     if outcome is Check.ok:
         guard.succeeded()

@@ -84,14 +84,14 @@ def ask_for_code(
     # Every request counts against the address, so that no one can mail-bomb members from it.
     asking = limits.attempt(db, request, settings, business.id, limits.CODE_REQUEST, None, now)
     try:
-        asking.check()
+        asking.claim()
     except limits.TooManyAttempts as exc:
         error = limit_pages.message(language, exc)
         page = render_page(
             request, "wallet_login.html", language, 429, business=business, error=error
         )
         return limit_pages.with_retry_after(page, exc)
-    asking.failed()
+    # The claim counted this request; it stays counted whatever the address.
     with db.transaction() as conn:
         message_id = login.request_code(
             conn, business.id, email, settings.effective_secret_key, now
@@ -120,17 +120,21 @@ def enter_code(
     account = limits.account_key("member", model.normalise_email(email) or email)
     guard = limits.attempt(db, request, settings, business.id, limits.MEMBER_CODE, account, now)
     try:
-        guard.check()
+        guard.claim()
     except limits.TooManyAttempts as exc:
         error = limit_pages.message(language, exc)
         page = render_page(
             request, "wallet_code.html", language, 429, business=business, email=email, error=error
         )
         return limit_pages.with_retry_after(page, exc)
-    with db.transaction() as conn:
-        member = login.check_code(
-            conn, business.id, email, code, settings.effective_secret_key, now
-        )
+    try:
+        with db.transaction() as conn:
+            member = login.check_code(
+                conn, business.id, email, code, settings.effective_secret_key, now
+            )
+    except BaseException:
+        guard.released()
+        raise
     if member is None:
         guard.failed()
         error = translator(language)("That code is wrong or has expired. Ask for a new one.")
