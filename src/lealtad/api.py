@@ -41,8 +41,10 @@ from lealtad.surveys.api import router as surveys_router
 from lealtad.surveys.pages import router as survey_pages_router
 from lealtad.tenancy.api import router as tenancy_router
 from lealtad.tenancy.audit_context import AuditContextMiddleware
+from lealtad.tenancy.password_api import router as password_router
 from lealtad.tiers.api import router as tiers_router
 from lealtad.web import sessions
+from lealtad.web.account_password import router as account_password_router
 from lealtad.web.admin import router as admin_router
 from lealtad.web.admin_analytics import router as admin_analytics_router
 from lealtad.web.admin_audit import router as admin_audit_router
@@ -98,6 +100,7 @@ def create_app(
     count_commits(app.state.db.engine)
     for router in (
         tenancy_router,
+        password_router,
         members_router,
         ledger_router,
         purchases_router,
@@ -121,6 +124,7 @@ def create_app(
         admin_program_router,
         admin_rewards_router,
         two_step_router,
+        account_password_router,
         admin_settings_router,
         admin_staff_router,
         admin_keys_router,

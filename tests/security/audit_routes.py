@@ -47,6 +47,8 @@ AUDITED: dict[str, str] = {
     "POST /admin/rewards/{reward_id}/ratings/{rating_id}": "rating.moderate",
     "POST /admin/two-step": "staff.two_step_on",
     "POST /admin/two-step/language": "staff.locale",
+    "POST /admin/account/password": "staff.password_change",
+    "POST /api/v1/auth/password": "staff.password_change",
     "POST /admin/settings": "business.update",
     "POST /admin/settings/locations": "location.create",
     "POST /admin/settings/locations/{location_id}": "location.update",

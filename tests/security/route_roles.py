@@ -30,6 +30,8 @@ SESSION_API = "/api/v1/analytics/"
 ROUTES: dict[str, str] = {
     # The JSON API: point-of-sale and back-office integrations, by key or staff token.
     "POST /api/v1/auth/staff-token": LOGIN,
+    # A staff token and the current password (and code): no caller of the matrix has both.
+    "POST /api/v1/auth/password": LOGIN,
     "GET /api/v1/business": STAFF,
     "GET /api/v1/locations": STAFF,
     "POST /api/v1/locations": MANAGER,
@@ -175,6 +177,7 @@ ROUTES: dict[str, str] = {
     "GET /admin/two-step": STAFF,
     "POST /admin/two-step": STAFF,
     "POST /admin/two-step/language": STAFF,
+    "POST /admin/account/password": LOGIN,
     "GET /admin/settings": MANAGER,
     "POST /admin/settings": OWNER,
     "GET /admin/settings/locations": MANAGER,

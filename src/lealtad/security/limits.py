@@ -293,14 +293,27 @@ def staff_login_attempt(
         business = store.business_by_slug(conn, business_slug.strip().lower())
     if business is None:
         return None
+    return staff_attempt(db, request, settings, business.id, email, now, kind)
+
+
+def staff_attempt(
+    db: Any,
+    request: Any,
+    settings: Any,
+    business_id: int,
+    email: str,
+    now: datetime,
+    kind: str = STAFF_LOGIN,
+) -> Attempt:
+    """The guard of a staff password (or two-step code) in a known business; see above."""
     account = account_key("staff", email)
     if kind != STAFF_LOGIN:
-        return attempt(db, request, settings, business.id, kind, account, now)
-    device = devices.known(request, settings, business.id, email)
+        return attempt(db, request, settings, business_id, kind, account, now)
+    device = devices.known(request, settings, business_id, email)
     if device is not None:
-        return Attempt(db, business.id, kind, (device_key(account, device),), now)
+        return Attempt(db, business_id, kind, (device_key(account, device),), now)
     address = address_key(client_address(request))
-    return Attempt(db, business.id, kind, (pair_key(account, address), address, account), now)
+    return Attempt(db, business_id, kind, (pair_key(account, address), address, account), now)
 
 
 def voucher_attempt(db: Any, request: Any, principal: Any, now: datetime) -> Attempt:

@@ -47,7 +47,7 @@ def _business_out(row: Any, base_url: str) -> BusinessOut:
     )
 
 
-def _staff_out(row: Any) -> StaffOut:
+def staff_out(row: Any) -> StaffOut:
     return StaffOut.model_validate(row, from_attributes=True)
 
 
@@ -143,7 +143,7 @@ def staff_token(
     if checked:
         token = service.staff_token(settings.effective_secret_key, staff, two_step=True)
     return StaffToken(
-        token=token, expires_in=settings.staff_token_hours * 3600, staff=_staff_out(staff)
+        token=token, expires_in=settings.staff_token_hours * 3600, staff=staff_out(staff)
     )
 
 
@@ -183,7 +183,7 @@ def location(location_id: IdPath, principal: CurrentPrincipal, db: Db) -> Locati
 @router.get("/staff", response_model=list[StaffOut])
 def staff(principal: Manager, db: Db) -> list[StaffOut]:
     with db.read() as conn:
-        return [_staff_out(r) for r in store.business_staff(conn, principal.business_id)]
+        return [staff_out(r) for r in store.business_staff(conn, principal.business_id)]
 
 
 @router.post("/staff", response_model=StaffOut, status_code=201)
@@ -204,13 +204,13 @@ def create_staff(body: StaffIn, principal: Manager, db: Db, now: Now) -> StaffOu
         service.audit(
             conn, principal, "staff.create", f"staff:{staff_id}", now, role=body.role.value
         )
-        return _staff_out(service.get_staff(conn, principal.business_id, staff_id))
+        return staff_out(service.get_staff(conn, principal.business_id, staff_id))
 
 
 @router.get("/staff/{staff_id}", response_model=StaffOut)
 def staff_member(staff_id: IdPath, principal: Manager, db: Db) -> StaffOut:
     with db.read() as conn:
-        return _staff_out(service.get_staff(conn, principal.business_id, staff_id))
+        return staff_out(service.get_staff(conn, principal.business_id, staff_id))
 
 
 @router.get("/api-keys", response_model=list[ApiKeyOut])

@@ -377,7 +377,12 @@ def staff_token(secret_key: str, staff: Any, *, two_step: bool) -> str:
     """`two_step`: a code was checked for this token, so it stays valid when a code becomes
     needed (the business starts requiring it, or the person turns it on); one made with the
     password alone then stops working, like a console session (web/sessions.py)."""
-    data = {"b": staff.business_id, "s": staff.id, "t": 1 if two_step else 0}
+    data = {
+        "b": staff.business_id,
+        "s": staff.id,
+        "v": staff.session_version,
+        "t": 1 if two_step else 0,
+    }
     return _token_serializer(secret_key).dumps(data)
 
 
@@ -387,12 +392,16 @@ def principal_from_staff_token(
     try:
         data = _token_serializer(secret_key).loads(token, max_age=max_age_seconds)
         staff = store.staff(conn, int(data["b"]), int(data["s"]))
+        version = int(data["v"])
     except SignatureExpired as exc:
         raise Unauthorized("the session has expired; log in again", code="token_expired") from exc
     except (BadSignature, KeyError, TypeError, ValueError) as exc:
         raise Unauthorized("the token is not valid", code="invalid_token") from exc
     if staff is None or not staff.active:
         raise Unauthorized("the token is not valid", code="invalid_token")
+    if staff.session_version != version:
+        # Ended by a logout, a new password, a two-step change or a manager (session_version).
+        raise Unauthorized("the token has been ended; log in again", code="token_revoked")
     from lealtad.tenancy import two_step  # imports this module
 
     business = store.business(conn, staff.business_id)

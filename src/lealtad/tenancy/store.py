@@ -92,12 +92,24 @@ def staff_by_email(conn: Connection, business_id: int, email: str) -> Any:
     ).first()
 
 
+# A change to any of these is a change of who may act as this person: their sessions and
+# tokens end with it (staff_users.session_version).
+_CREDENTIALS = frozenset({"password_hash", "active", "totp_confirmed_at"})
+
+
 def update_staff(conn: Connection, business_id: int, staff_id: int, **values: Any) -> None:
+    if _CREDENTIALS.intersection(values):
+        values["session_version"] = staff_users.c.session_version + 1
     conn.execute(
         update(staff_users)
         .where(staff_users.c.business_id == business_id, staff_users.c.id == staff_id)
         .values(**values)
     )
+
+
+def end_staff_sessions(conn: Connection, business_id: int, staff_id: int) -> None:
+    """Every console cookie and staff token of this person stops working."""
+    update_staff(conn, business_id, staff_id, session_version=staff_users.c.session_version + 1)
 
 
 def active_owner_count(conn: Connection, business_id: int) -> int:

@@ -8,6 +8,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     String,
     Table,
     Text,
@@ -58,6 +59,9 @@ staff_users = Table(
     Column("totp_confirmed_at", DateTime, nullable=True),
     # The language the console speaks to this person, over the browser's.
     Column("locale", String(10), nullable=True),
+    # Carried by every console cookie and staff token made for this person, which stop working
+    # once it moves on: logout, a new password, two-step turned on or reset, a disabled account.
+    Column("session_version", Integer, nullable=False, default=0, server_default="0"),
     Index("uq_staff_users_business_email", "business_id", "email", unique=True),
 )
 

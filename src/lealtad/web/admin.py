@@ -118,7 +118,7 @@ def _signed_in(settings: Any, staff: Any, shop: Any, next: str, language: str) -
         pending.start(response, settings, staff, next, language)
         return response
     response = RedirectResponse(landing(staff.role, next), status_code=303)
-    sessions.start_staff(response, settings, staff.business_id, staff.id)
+    sessions.start_staff(response, settings, staff)
     return response
 
 
@@ -129,9 +129,12 @@ def landing(role: str, next: str) -> str:
 
 @router.post("/admin/logout")
 def logout(
-    staff: sessions.CurrentStaff, csrf: Annotated[str, Form(max_length=100)] = ""
+    staff: sessions.CurrentStaff, db: Db, csrf: Annotated[str, Form(max_length=100)] = ""
 ) -> Response:
     sessions.require_csrf(staff.csrf, csrf)
+    # Signing out signs out everywhere: a copy of this cookie, or a token, must not live on.
+    with db.transaction() as conn:
+        tenancy_store.end_staff_sessions(conn, staff.business_id, staff.staff_id)
     response = RedirectResponse("/admin/login", status_code=303)
     sessions.end(response, sessions.STAFF_COOKIE)
     return response

@@ -93,17 +93,23 @@ def start_member(
 def start_staff(
     response: Response,
     settings: Settings,
-    business_id: int,
-    staff_id: int,
+    staff: Any,
     *,
     two_step: bool = False,
     csrf: str | None = None,
 ) -> None:
-    """`two_step`: this session passed a TOTP code, so it stays valid if the business starts
-    requiring two-step; one opened with the password alone does not. `csrf` keeps the form
-    token of a session being renewed, so the forms already on screen still work."""
+    """A session for the staff row `staff`, read after any change to it (its session version is
+    in the cookie). `two_step`: this session passed a TOTP code, so it stays valid if the
+    business starts requiring two-step; one opened with the password alone does not. `csrf`
+    keeps the form token of a session being renewed, so the forms already on screen still work."""
     token = csrf or _new_csrf()
-    data = {"b": business_id, "s": staff_id, "c": token, "t": 1 if two_step else 0}
+    data = {
+        "b": staff.business_id,
+        "s": staff.id,
+        "v": staff.session_version,
+        "c": token,
+        "t": 1 if two_step else 0,
+    }
     value = _serializer(settings, "staff").dumps(data)
     _set(response, settings, STAFF_COOKIE, value, STAFF_HOURS * 3600)
 
@@ -154,12 +160,17 @@ def _staff(request: Request, db: Db, settings: AppSettings) -> StaffSession:
         raise login
     try:
         business_id, staff_id, csrf = int(data["b"]), int(data["s"]), str(data["c"])
+        version = int(data["v"])
     except (KeyError, TypeError, ValueError):
         raise login from None
     with db.read() as conn:
         staff = tenancy_store.staff(conn, business_id, staff_id)
         business = tenancy_store.business(conn, business_id)
     if staff is None or not staff.active or business is None:
+        raise login
+    # Logged out, a new password, two-step changed, disabled and enabled again: a copy of an
+    # older cookie is dead (the row is read on every request anyway, so no cache to wait for).
+    if staff.session_version != version:
         raise login
     # Turning on "require two-step", or two-step for oneself, ends sessions opened without it.
     if two_step.code_needed(business, staff) and not data.get("t"):

@@ -74,7 +74,7 @@ def _pending_staff(db: Db, started: pending.PendingLogin) -> tuple[Any, Any]:
 def _finish(settings: Any, started: pending.PendingLogin, staff: Any) -> Response:
     response = RedirectResponse(landing(staff.role, started.next), status_code=303)
     pending.end(response)
-    sessions.start_staff(response, settings, staff.business_id, staff.id, two_step=True)
+    sessions.start_staff(response, settings, staff, two_step=True)
     return response
 
 
@@ -155,6 +155,8 @@ def _check(
                     attempt=started.attempt,
                     setting_up=setting_up,
                 )
+                # Read again: a first code that turns two-step on moves the session version.
+                staff = tenancy_store.staff(conn, started.business_id, started.staff_id)
     except BaseException:
         guard.released()
         raise
@@ -225,7 +227,7 @@ def setup(
     return _check(request, db, settings, now, code, csrf, accept_language, setting_up=True)
 
 
-def _account(
+def account_page(
     request: Request,
     db: Db,
     staff: sessions.StaffSession,
@@ -240,7 +242,7 @@ def _account(
         if not two_step.is_on(me):
             secret = two_step.secret_for_setup(conn, staff.business_id, staff.staff_id)
             setup = setup_view(secret, me.email, business.name)
-    context = {"error": None, "notice": None, "setup": setup} | extra
+    context = {"error": None, "notice": None, "password_error": None, "setup": setup} | extra
     return render_page(
         request,
         "admin_two_step.html",
@@ -262,7 +264,7 @@ def account(
     accept_language: AcceptLanguage = None,
 ) -> HTMLResponse:
     """One's own account: two-step verification and the language the console speaks."""
-    return _account(request, db, staff, lang, accept_language)
+    return account_page(request, db, staff, lang, accept_language)
 
 
 @router.post("/admin/two-step", response_class=HTMLResponse)
@@ -282,19 +284,18 @@ def turn_on(
         outcome = two_step.check_code(
             conn, staff.principal, code, now, attempt=f"session:{staff.csrf}", setting_up=True
         )
-        _business, _me, language = console(conn, staff, None, accept_language)
+        # Read after the change: turning two-step on ends the person's other sessions.
+        _business, me, language = console(conn, staff, None, accept_language)
     _ = translator(language)
     if outcome is Check.ok:
-        page = _account(
+        page = account_page(
             request, db, staff, None, accept_language, notice=_("Two-step verification is on.")
         )
         # This session has just shown a code: it carries on under the new rule.
-        sessions.start_staff(
-            page, settings, staff.business_id, staff.staff_id, two_step=True, csrf=staff.csrf
-        )
+        sessions.start_staff(page, settings, me, two_step=True, csrf=staff.csrf)
         return page
     error = {**_messages(language), Check.too_many: _("Too many wrong codes. Try again later.")}
-    return _account(request, db, staff, None, accept_language, 422, error=error[outcome])
+    return account_page(request, db, staff, None, accept_language, 422, error=error[outcome])
 
 
 @router.post("/admin/two-step/language", response_class=HTMLResponse)
@@ -313,9 +314,9 @@ def language(
         with db.read() as conn:
             _business, _me, language = console(conn, staff, None, accept_language)
         error = translator(language)("Choose Spanish, English or your browser's language.")
-        return _account(request, db, staff, None, accept_language, 422, error=error)
+        return account_page(request, db, staff, None, accept_language, 422, error=error)
     with db.transaction() as conn:
         tenancy.set_staff_locale(conn, staff.principal, chosen, now)
         _business, _me, language = console(conn, staff, None, accept_language)
     notice = translator(language)("Your language is saved.")
-    return _account(request, db, staff, None, accept_language, notice=notice)
+    return account_page(request, db, staff, None, accept_language, notice=notice)
