@@ -23,6 +23,8 @@ NO_SESSION_STARTED = {
     "POST /w/{slug}/logout": "ends a session; with one, it needs the form token",
     "POST /admin/login/code": "needs the pending sign-in's own token (after the password)",
     "POST /admin/login/setup": "needs the pending sign-in's own token (after the password)",
+    "POST /admin/account/password": "needs a console session and its form token",
+    "POST /api/v1/auth/password": "JSON with a staff token: a form on another site cannot send it",
     "POST /u/{value}": "a signed one-click unsubscribe link; it starts no session",
     "POST /s/{token}": "a signed survey link; it starts no session",
 }
@@ -105,3 +107,28 @@ def test_staff_sign_in_and_sign_up_from_the_site_itself_still_start_their_sessio
     assert resp.status_code < 400, resp.text
     assert "lealtad_member=" in resp.headers.get("set-cookie", ""), resp.headers
     world.client.cookies.clear()
+
+
+def test_a_form_from_another_origin_is_refused_even_when_the_browser_sends_no_sec_fetch_site(
+    world: World,
+) -> None:
+    by_name = {str(op): op for op in operations(world)}
+    values = world.values(world.a, world.a_res)
+    problems = []
+    for route, form in forms(world).items():
+        url = fill(by_name[route].path, values)
+        for origin in ("https://evil.example", "null", "http://testserver.evil.example"):
+            world.client.cookies.clear()
+            resp = world.client.post(
+                url, data=form, headers={"Origin": origin}, follow_redirects=False
+            )
+            if resp.status_code != 403 or "set-cookie" in resp.headers:
+                problems.append(f"{route} with Origin {origin}: {resp.status_code}")
+        world.client.cookies.clear()
+        resp = world.client.post(
+            url, data=form, headers={"Origin": "http://testserver"}, follow_redirects=False
+        )
+        if resp.status_code == 403:
+            problems.append(f"{route} from its own origin: refused")
+    world.client.cookies.clear()
+    assert not problems, "\n".join(problems)

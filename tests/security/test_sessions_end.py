@@ -70,7 +70,8 @@ def test_logout_ends_every_copy_of_the_cookie_and_the_person_s_tokens(
     admin_login(client, shop)
     copy = _signed_in(client)
     token = _token(client, shop).json()["token"]
-    assert _console_opens(copy) and _token_works(client, token)
+    assert _console_opens(copy)
+    assert _token_works(client, token)
     csrf = _csrf(client.get("/admin/two-step").text)
     client.post("/admin/logout", data={"csrf": csrf}, follow_redirects=False)
     assert not _console_opens(copy)
@@ -103,7 +104,8 @@ def test_changing_one_s_password_ends_the_other_sessions_and_tokens_and_keeps_th
                 audit_log.c.business_id == shop.id, audit_log.c.action == "staff.password_change"
             )
         ).all()
-    assert len(rows) == 1 and NEW_PASSWORD not in str(rows[0].details)
+    assert len(rows) == 1
+    assert NEW_PASSWORD not in str(rows[0].details)
 
 
 def test_a_password_change_needs_the_right_current_password_and_counts_wrong_ones(

@@ -147,10 +147,14 @@ def _cookie(response: Response) -> str:
     return response.headers["set-cookie"].split(";")[0]
 
 
-def staff_session(settings: Settings, shop: Shop, role: str) -> Credential:
+def staff_session(settings: Settings, db: Database, shop: Shop, role: str) -> Credential:
+    from lealtad.tenancy import store as tenancy_store
+
     response = Response()
     token = f"csrf-{role}-{shop.id}"
-    sessions.start_staff(response, settings, shop.id, shop.staff[role], csrf=token)
+    with db.read() as conn:
+        staff = tenancy_store.staff(conn, shop.id, shop.staff[role])
+    sessions.start_staff(response, settings, staff, csrf=token)
     return Credential(
         f"{role} session", "session", Role(role), {"Cookie": _cookie(response)}, token
     )
@@ -187,7 +191,7 @@ def credentials(
     creds = [Credential("anonymous", "anonymous")]
     creds.append(member_session(world_client, settings, db, shop))
     for role in Role:
-        creds.append(staff_session(settings, shop, role.value))
+        creds.append(staff_session(settings, db, shop, role.value))
     for role in Role:
         creds.append(staff_token(world_client, shop, role.value))
     for role in Role:
@@ -239,8 +243,8 @@ def build_world(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory)
         a_res.ids["code"] = resp.json()["code"]
         creds = credentials(client, settings, db, a)
         b_creds = {
-            "owner session": staff_session(settings, b, "owner"),
-            "staff session": staff_session(settings, b, "staff"),
+            "owner session": staff_session(settings, db, b, "owner"),
+            "staff session": staff_session(settings, db, b, "staff"),
             "member session": member_session(client, settings, db, b),
         }
         # Words only B's data holds, which no page of A may show.
