@@ -128,7 +128,16 @@ def test_a_purchase_dated_in_the_future_is_a_422(client: TestClient, shop: Shop,
     assert_error(resp, 422, "occurred_in_future")
 
 
-@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:00:00-05:00"])
+@pytest.mark.parametrize(
+    "when",
+    [
+        "0001-01-01T00:00:00+01:00",
+        "9999-12-31T23:00:00-05:00",
+        # UTC, but year 0 in the business's local time (Madrid was UTC-0:14 then)
+        "0001-01-01T00:00:00Z",
+        "1899-12-31T23:59:59Z",
+    ],
+)
 def test_a_date_at_the_edge_of_the_calendar_is_refused_not_a_500(
     client: TestClient, shop: Shop, when: str
 ) -> None:

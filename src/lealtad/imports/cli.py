@@ -1,5 +1,8 @@
 """`lealtad import purchases|members FILE`: a progress bar, a summary, a reject file.
-Exit 0 when every row is in, 3 when the file finished with rejected rows, 1-2 on errors."""
+Exit 0 when every row is in; 3 when the file was read to its end and some rows were rejected
+(the others are loaded); 2 when the file cannot be imported at all (nothing is loaded) or the
+command is used wrongly; 1 on any other error, after which running it again resumes. Never a
+traceback: a file is input from outside, and its problems are the user's to read."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from lealtad.errors import LealtadError
@@ -19,6 +23,8 @@ import_app = typer.Typer(
     no_args_is_help=True,
 )
 WITH_REJECTS = 3
+CANNOT_IMPORT = 2
+STOPPED = 1
 
 FileArg = Annotated[
     Path,
@@ -73,10 +79,10 @@ def _import(
     with db.read() as conn:
         row = tenancy_store.business_by_slug(conn, business)
     if row is None:
-        cli.err.print(f"[red]No business / no existe el negocio:[/red] {business}")
-        raise typer.Exit(2)
+        cli.err.print(f"[red]No business / no existe el negocio:[/red] {escape(business)}")
+        raise typer.Exit(CANNOT_IMPORT)
     columns = [
-        TextColumn(f"{kind} {file.name}"),
+        TextColumn(escape(f"{kind} {file.name}")),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("lines / líneas"),
@@ -118,10 +124,22 @@ def _import(
                     progress=progress,
                 )
     except model.FileProblem as exc:
-        cli.err.print(f"[red]Cannot import / no se puede importar:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        cli.err.print(f"[red]Cannot import / no se puede importar:[/red] {escape(str(exc))}")
+        raise typer.Exit(CANNOT_IMPORT) from exc
     except LealtadError as exc:
         raise cli._fail(exc) from exc
+    except Exception as exc:
+        # Every known problem of a file is a rejected row or a FileProblem; anything else is
+        # a fault of ours or of the database, told in a line (the trace only when debugging).
+        if settings.log_level == "debug":
+            cli.err.print_exception()
+        cli.err.print(
+            f"[red]Import stopped / importación detenida:[/red] {escape(type(exc).__name__)}: "
+            f"{escape(str(exc)[:500])}\nBatches committed before it stay loaded; the same "
+            "command resumes after them / los lotes ya confirmados quedan cargados; el mismo "
+            "comando continúa tras ellos"
+        )
+        raise typer.Exit(STOPPED) from exc
     finally:
         db.dispose()
     if done.resumed_from:
@@ -134,5 +152,5 @@ def _import(
         f"{done.already} already there / ya estaban, {done.rejected} rejected / rechazadas"
     )
     if done.rejected:
-        cli.out.print(f"Rejected rows / filas rechazadas: {done.rejects_path}")
+        cli.out.print(f"Rejected rows / filas rechazadas: {escape(str(done.rejects_path))}")
         raise typer.Exit(WITH_REJECTS)

@@ -34,6 +34,9 @@ from lealtad.tenancy.model import Principal, Role
 Kind = Literal["purchases", "members"]
 Result = Literal["loaded", "already"]
 BATCH_SIZE = model.BATCH_SIZE
+# 10,000 rows of a till export hold about 1 MB of text; rows near the 64 KiB line limit are cut
+# into batches of a hundred or so.
+BATCH_BYTES = 8 * 1024 * 1024
 SAME_RECEIPT = ("duplicate_receipt", "idempotency_key_reused")
 # Named by id, a member erased after their sale was imported: the service refuses before it
 # looks at the receipt, but a row already recorded is the same sale, not a new one.
@@ -222,6 +225,7 @@ def _run(
     batch_size: int,
     progress: Progress | None,
 ) -> Outcome:
+    model.check_file(path)  # before the lock: opening a FIFO would wait for a writer
     with _only_importer(path):
         return _locked_run(db, business_id, path, kind, apply_for, clock, batch_size, progress)
 
@@ -259,7 +263,7 @@ def _locked_run(
     )
     stream = chain(first, rows)
     try:
-        while batch := list(islice(stream, batch_size)):
+        for batch in _batches(stream, batch_size):
             _batch(db, business_id, run_id, batch, apply, clock, rejects)
             if progress is not None:
                 progress(batch[-1].line, total_lines)
@@ -279,6 +283,22 @@ def _locked_run(
         rejected=done.rejected,
         rejects_path=rejects.path if rejects.path.exists() else None,
     )
+
+
+def _batches(stream: Iterator[model.Row], size: int) -> Iterator[list[model.Row]]:
+    """Up to `size` rows, or fewer once they hold BATCH_BYTES of text: a file of rows near the
+    line limit must not hold thousands of them at once. A resumed run counts rows, not batches,
+    so where a batch ends does not matter to it."""
+    batch: list[model.Row] = []
+    held = 0
+    for row in stream:
+        batch.append(row)
+        held += row.size
+        if len(batch) >= size or held >= BATCH_BYTES:
+            yield batch
+            batch, held = [], 0
+    if batch:
+        yield batch
 
 
 def _batch(
@@ -330,7 +350,8 @@ class _Rejects:
             self._open(kept)
 
     def _open(self, kept: list[list[str]]) -> None:
-        self._file = self.path.open("w", newline="", encoding="utf-8")
+        # A reason may quote a JSON key with a lone surrogate: escaped, never a crash.
+        self._file = self.path.open("w", newline="", encoding="utf-8", errors="backslashreplace")
         self._writer = csv.writer(self._file)
         self._writer.writerow(self.head)
         self._writer.writerows(kept)
