@@ -32,7 +32,9 @@ def served_shop(sqlite_template: Path, tmp_path: Path) -> tuple[Path, Shop]:
 
 
 @contextmanager
-def lealtad_serve(database: Path, tmp_path: Path, **settings: str) -> Iterator[httpx.Client]:
+def lealtad_serve(
+    database: Path, tmp_path: Path, *options: str, **settings: str
+) -> Iterator[httpx.Client]:
     port = free_port()
     env = cli_env(tmp_path / "data") | {
         "LEALTAD_ENV": "test",
@@ -43,7 +45,7 @@ def lealtad_serve(database: Path, tmp_path: Path, **settings: str) -> Iterator[h
     env |= {f"LEALTAD_{name.upper()}": value for name, value in settings.items()}
     log = (tmp_path / f"serve-{port}.log").open("w")
     proc = subprocess.Popen(
-        [*lealtad_command(), "serve", "--port", str(port)],
+        [*lealtad_command(), "serve", "--port", str(port), *options],
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=log,
@@ -109,3 +111,26 @@ def test_a_trusted_proxy_s_forwarded_address_is_the_one_limited_and_audited(
         assert _login(http, shop, PASSWORD, "198.51.100.7") == 200
         # The nearest address the proxy saw, not the part the client wrote itself.
         assert _audited_address(http, shop, "6.6.6.6, 203.0.113.9") == "203.0.113.9"
+
+
+def test_serve_takes_the_workers_health_check_timeout(
+    served_shop: tuple[Path, Shop], tmp_path: Path
+) -> None:
+    # On a loaded machine uvicorn's fixed five seconds restarted workers in a loop.
+    database, shop = served_shop
+    options = ("--workers", "2", "--worker-healthcheck", "60")
+    with lealtad_serve(database, tmp_path, *options) as http:
+        answer = http.get("/api/v1/business", headers=shop.auth())
+        assert answer.status_code == 200, answer.text
+    assert "--worker-healthcheck" in lealtad_help("serve")
+
+
+def lealtad_help(command: str) -> str:
+    shown = subprocess.run(
+        [*lealtad_command(), command, "--help"],
+        capture_output=True,
+        text=True,
+        env=cli_env(Path("/nonexistent")),
+        check=True,
+    )
+    return shown.stdout
