@@ -148,8 +148,8 @@ def _landing(slug: str, member: Any, joined: bool, language: str, now: datetime)
     """The wallet; with its welcome when the code came from the sign-up form and the member
     has just joined (the code page looks the same for a new and an existing member, so only
     the signed-in member's own record can tell)."""
-    fresh = member.enrolled_at is not None and naive_utc(now) - member.enrolled_at < JUST_JOINED
-    if joined and fresh:
+    fresh = naive_utc(now) - member.enrolled_at < JUST_JOINED
+    if joined and fresh and member.enrolment_channel == "self":
         return f"{_wallet_url(slug)}?welcome=1&lang={language}"
     return _wallet_url(slug)
 
