@@ -1,7 +1,8 @@
 """The whole journey in a real browser, in Spanish and in English: a customer opens the poster's
 link, joins and types the e-mailed code, the wallet shows the card with 0 points; staff scan
-the QR the wallet draws and record a purchase; the open wallet shows the new balance within 5 s without a reload; the member
-redeems a reward; staff validate the voucher, and a second validation is refused."""
+the QR the wallet draws and record a purchase; the open wallet shows the new balance within
+5 s without a reload; the member redeems a reward; staff validate the voucher, and a second
+validation is refused."""
 
 from __future__ import annotations
 
