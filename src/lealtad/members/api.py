@@ -100,8 +100,9 @@ def list_members(
     after: Cursor = None,
 ) -> list[MemberOut] | list[MemberAtCounter]:
     """Managers and owners: every member a page at a time, or those `q` names. Staff: only a
-    search, as at the counter: `q` is needed, at most ten members answer, without contact
-    details, and searches that find nobody count towards the counter's limit (429)."""
+    search, as at the counter: `q` is needed, the first ten members it names answer (`limit`
+    and `after` do not apply), without contact details, and searches that find nobody count
+    towards the counter's limit (429)."""
     term = (q or "").strip() or None
     if principal.role.allows(Role.manager):
         with db.read() as conn:
@@ -115,21 +116,20 @@ def list_members(
         )
     guard = limits.lookup_attempt(db, request, principal, now)
     try:
-        found = limits.guarded(guard, _missed, lambda: _at_counter(db, principal, term, after))
+        # A search, not a listing: no paging past the first few.
+        found = limits.guarded(guard, _missed, lambda: _at_counter(db, principal, term))
     except NotFound:
         found = []
     return found
 
 
-def _at_counter(
-    db: Db, principal: CurrentPrincipal, term: str, after: int | None
-) -> list[MemberAtCounter]:
+def _at_counter(db: Db, principal: CurrentPrincipal, term: str) -> list[MemberAtCounter]:
     with db.read() as conn:
         rows = store.search(
             conn,
             principal.business_id,
             limit=STAFF_RESULTS,
-            after=after,
+            after=None,
             term=term,
             card_prefix=False,
         )
