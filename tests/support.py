@@ -189,3 +189,24 @@ PROD_FIELD_KEYS = {
     "field_keys": "kprod:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
     "field_index_key": "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8",
 }
+
+
+def queued_code(db: Database, business_id: int, member_id: int) -> str:
+    """The code of the member's latest sign-in message still in the queue (a test app has no
+    mail server, so it waits there, as the member's inbox would hold it)."""
+    from sqlalchemy import select
+
+    from lealtad.comms.tables import messages
+
+    with db.read() as conn:
+        context = conn.execute(
+            select(messages.c.context)
+            .where(
+                messages.c.business_id == business_id,
+                messages.c.member_id == member_id,
+                messages.c.status == "queued",
+            )
+            .order_by(messages.c.id.desc())
+            .limit(1)
+        ).scalar_one()
+    return str(context["code"])

@@ -358,7 +358,7 @@ def test_the_referral_link_signs_a_friend_up_as_referred_by_the_member(
 
     form = {
         "name": "Friend",
-        "contact": "friend@example.org",
+        "email": "friend@example.org",
         "accept_terms": "true",
         "lang": "en",
         "ref": code,
@@ -373,7 +373,7 @@ def test_the_referral_link_signs_a_friend_up_as_referred_by_the_member(
 
     # Without a code the join page has no referral field, and a sign-up is referred by no one.
     assert 'name="ref"' not in client.get(f"/join/{shop.slug}").text
-    plain = form | {"contact": "stranger@example.org", "ref": ""}
+    plain = form | {"email": "stranger@example.org", "ref": ""}
     assert client.post(f"/join/{shop.slug}", data=plain).status_code == 200
     stranger = client.get(
         f"{API}/members/lookup", params={"email": "stranger@example.org"}, headers=shop.auth()

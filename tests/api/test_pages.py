@@ -8,6 +8,7 @@ import zxingcpp
 from PIL import Image
 
 from lealtad.web.i18n import LOCALES, pick_language
+from tests.support import queued_code
 
 
 def test_the_landing_page_speaks_spanish_and_english(client) -> None:
@@ -25,19 +26,25 @@ def test_the_sign_up_link_shows_a_form_in_the_business_language(client, shop) ->
     assert "Join the" in client.get(f"/join/{shop.slug}?lang=en").text
 
 
-def test_signing_up_from_the_link_gives_a_card_with_a_readable_qr(client, shop) -> None:
-    form = {"name": "Ana", "contact": "ana@example.org", "accept_terms": "true", "lang": "en"}
+def test_signing_up_from_the_link_sends_a_code_that_opens_a_card_with_a_readable_qr(
+    client, shop, db
+) -> None:
+    form = {"name": "Ana", "email": "ana@example.org", "accept_terms": "true", "lang": "en"}
     page = client.post(f"/join/{shop.slug}", data=form)
     assert page.status_code == 200, page.text
-    assert str(page.url).endswith(f"/w/{shop.slug}?welcome=1&lang=en"), "straight into the wallet"
-    assert "Welcome, Ana!" in page.text
+    assert "We have sent a six-digit code to ana@example.org" in page.text
     found = client.get(
         "/api/v1/members/lookup", params={"email": "ana@example.org"}, headers=shop.auth()
     )
     member = found.json()
     assert member["enrolment_channel"] == "self"
-    assert member["card_number"] in page.text
-    assert 'data-token="LT2-' in page.text, "the wallet shows the rotating code"
+    code = queued_code(db, shop.id, member["id"])
+    entry = {"email": "ana@example.org", "code": code, "lang": "en", "joined": "true"}
+    wallet = client.post(f"/w/{shop.slug}/login/code", data=entry)
+    assert str(wallet.url).endswith(f"/w/{shop.slug}?welcome=1&lang=en"), "welcomed in"
+    assert "Welcome, Ana!" in wallet.text
+    assert member["card_number"] in wallet.text
+    assert 'data-token="LT2-' in wallet.text, "the wallet shows the rotating code"
     png = client.get(f"/api/v1/members/{member['id']}/card.png", headers=shop.auth()).content
     assert zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))[0].text == member["qr_token"]
 
@@ -45,15 +52,21 @@ def test_signing_up_from_the_link_gives_a_card_with_a_readable_qr(client, shop) 
 def test_sign_up_without_accepting_the_terms_explains_why_in_the_members_language(
     client, shop
 ) -> None:
-    form = {"name": "Ana", "contact": "+34 600 111 222", "lang": "es"}
+    form = {"name": "Ana", "email": "ana@example.org", "lang": "es"}
     page = client.post(f"/join/{shop.slug}", data=form)
     assert page.status_code == 422
     assert "aceptar las condiciones" in page.text
     again = client.post(f"/join/{shop.slug}", data=form | {"accept_terms": "true"})
     assert again.status_code == 200
-    duplicate = client.post(f"/join/{shop.slug}", data=form | {"accept_terms": "true"})
-    assert duplicate.status_code == 409
-    assert "ya es socio" in duplicate.text
+    assert "Hemos enviado un código" in again.text
+
+
+def test_sign_up_with_a_phone_only_is_sent_to_the_counter(client, shop) -> None:
+    form = {"name": "Ana", "phone": "+34 600 111 222", "accept_terms": "true", "lang": "es"}
+    page = client.post(f"/join/{shop.slug}", data=form)
+    assert page.status_code == 422
+    assert "pregunta en el mostrador" in page.text
+    assert 'value="+34 600 111 222"' in page.text, "what was typed stays in the form"
 
 
 def test_an_unknown_business_link_is_a_404(client) -> None:

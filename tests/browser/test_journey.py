@@ -1,7 +1,8 @@
 """The whole journey in a real browser, in Spanish and in English: a customer opens the poster's
-link and joins, the wallet shows the card with 0 points; staff scan the QR the wallet draws and
-record a purchase; the open wallet shows the new balance within 5 s without a reload; the member
-redeems a reward; staff validate the voucher, and a second validation is refused."""
+link, joins and types the e-mailed code, the wallet shows the card with 0 points; staff scan
+the QR the wallet draws and record a purchase; the open wallet shows the new balance within
+5 s without a reload; the member redeems a reward; staff validate the voucher, and a second
+validation is refused."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from PIL import Image
 
 from lealtad.web.i18n import translator
 from tests.browser.conftest import LiveServer
+from tests.browser.test_wallet_and_surveys import _code
 from tests.support import PASSWORD, make_shop
 from tests.web.test_posters import _draw_pdf_code
 
@@ -59,12 +61,16 @@ def test_join_earn_at_the_counter_see_it_live_redeem_and_validate_once(
     for page in (member, counter):
         page.set_default_timeout(10_000)
     try:
-        # The customer joins from the poster and lands on the card with 0 points.
+        # The customer joins from the poster, types the code the welcome e-mail brings and
+        # lands on the card with 0 points.
+        address = f"lucia.{lang}@example.org"
         member.goto(link)
         member.get_by_label(_("Your name")).fill("Lucía")
-        member.get_by_label(_("E-mail or phone")).fill(f"lucia.{lang}@example.org")
+        member.get_by_label(_("Your e-mail")).fill(address)
         member.locator("input[name=accept_terms]").check()
         member.get_by_role("button", name=_("Get my card")).click()
+        member.get_by_label(_("Six-digit code")).fill(_code(live, address))
+        member.get_by_role("button", name=_("Open my card")).click()
         points = member.locator('[data-balance="points"] dd')
         assert points.inner_text() == "0"
         shot = member.locator("[data-card-qr] svg").screenshot()

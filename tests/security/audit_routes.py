@@ -62,6 +62,7 @@ AUDITED: dict[str, str] = {
     "POST /admin/experiments/{experiment_id}/start": "experiment.start",
     "POST /admin/experiments/{experiment_id}/stop": "experiment.stop",
     "POST /admin/members/{member_id}/tags": "member.tags",
+    "POST /admin/members/{member_id}/contact": "member.update",
     "POST /admin/members/{member_id}/adjustments": "ledger.adjust",
     "POST /admin/members/{member_id}/card/reissue": "member.card_reissued",
     "POST /admin/members/{member_id}/data-export": "member.export",

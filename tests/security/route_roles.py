@@ -209,6 +209,7 @@ ROUTES: dict[str, str] = {
     "GET /admin/members.csv": MANAGER,
     "GET /admin/members/{member_id}": MANAGER,
     "POST /admin/members/{member_id}/tags": MANAGER,
+    "POST /admin/members/{member_id}/contact": MANAGER,
     "POST /admin/members/{member_id}/adjustments": MANAGER,
     "POST /admin/members/{member_id}/card/reissue": MANAGER,
     "POST /admin/members/{member_id}/data-export": MANAGER,

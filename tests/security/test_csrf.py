@@ -39,6 +39,7 @@ SESSION_OPTIONAL = {"POST /w/{slug}/logout"}
 # change something: the sweep's refusals are then the token's doing.
 REAL_FORMS: dict[str, dict[str, str]] = {
     "POST /admin/members/{member_id}/tags": {"tag": "csrf-probe", "action": "add"},
+    "POST /admin/members/{member_id}/contact": {"email": "forged-contact@a.example"},
     "POST /admin/members/{member_id}/adjustments": {"amount": "5", "reason": "csrf probe"},
     "POST /counter/members": {
         "name": "Forged Member",

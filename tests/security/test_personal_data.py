@@ -104,7 +104,7 @@ def test_a_raw_dump_holds_no_members_e_mail_or_phone_after_a_day_of_use(
             "consent": {"email": True},
         },
     )
-    assert joined.status_code == 201, joined.text
+    assert joined.status_code == 202, joined.text
     for amount in (1250, 800):
         bought = client.post(
             "/api/v1/purchases",

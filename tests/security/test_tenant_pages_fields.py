@@ -80,13 +80,13 @@ def test_ids_of_business_b_in_queries_and_forms_get_business_a_nothing(world: Wo
             anonymous,
             "POST",
             f"/join/{a.slug}",
-            {"data": {"contact": "x1@a.example", "loc": str(b["location_id"])} | join},
+            {"data": {"email": "x1@a.example", "loc": str(b["location_id"])} | join},
         ),
         (
             anonymous,
             "POST",
             f"/join/{a.slug}",
-            {"data": {"contact": "x2@a.example", "ref": referral} | join},
+            {"data": {"email": "x2@a.example", "ref": referral} | join},
         ),
     ]
     before = b_rows(world)

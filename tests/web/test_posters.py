@@ -48,7 +48,7 @@ def test_joining_from_the_poster_records_the_location(client, shop) -> None:
     assert f'name="loc" value="{location}"' in form_page.text
     form = {
         "name": "Eva",
-        "contact": "eva@example.org",
+        "email": "eva@example.org",
         "accept_terms": "true",
         "lang": "en",
         "loc": str(location),

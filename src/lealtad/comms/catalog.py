@@ -105,3 +105,34 @@ LOGIN_CODE = Kind(
         "en": "Your {{ business }} code: {{ code }}",
     },
 )
+# Self-service sign-up proves the e-mail with the same one-time code (decisions D48): a new
+# member's welcome carries it, and an address that already belongs to a member gets a code to
+# open the card they have, never a second membership. Sent like LOGIN_CODE.
+JOIN_CODE = Kind(
+    "join_code",
+    "transactional",
+    {
+        "es": "Bienvenido/a a {{ business }}: tu código es {{ code }}",
+        "en": "Welcome to {{ business }}: your code is {{ code }}",
+    },
+)
+MEMBER_AGAIN_CODE = Kind(
+    "member_again_code",
+    "transactional",
+    {
+        "es": "Ya eres socio/a de {{ business }}: tu código es {{ code }}",
+        "en": "You are already a {{ business }} member: your code is {{ code }}",
+    },
+)
+# The messages that carry a wallet sign-in code.
+CODE_TEMPLATES = frozenset({LOGIN_CODE.template, JOIN_CODE.template, MEMBER_AGAIN_CODE.template})
+# A security notice: the member's e-mail or phone was changed. Sent to the address the member
+# had before the change (the context's "notify_address"), whatever their consent.
+CONTACT_CHANGED = Kind(
+    "contact_changed",
+    "transactional",
+    {
+        "es": "Han cambiado tus datos de contacto en {{ business }}",
+        "en": "Your contact details at {{ business }} were changed",
+    },
+)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, exists, or_, select, update
 
 from lealtad.comms import email, personal, policy, push, unsubscribe
-from lealtad.comms.catalog import BROADCAST, KINDS, LOGIN_CODE, POINTS_EARNED
+from lealtad.comms.catalog import BROADCAST, CODE_TEMPLATES, CONTACT_CHANGED, KINDS, POINTS_EARNED
 from lealtad.comms.render import notification, render
 from lealtad.comms.tables import messages, push_subscriptions
 from lealtad.config import Settings
@@ -205,16 +205,27 @@ def send_one(
         return None if row is None else _handle(conn, settings, row, now)
 
 
+def _address(row: Any, member: Any) -> str | None:
+    """Where an e-mail goes: the member's address, except the notice that their contact details
+    changed, which goes to the address they had before (members/contact.py)."""
+    if row.template == CONTACT_CHANGED.template:
+        return (row.context or {}).get("notify_address") or None
+    return member.email  # type: ignore[no-any-return]
+
+
 def _unreachable(conn: Connection, row: Any, member: Any) -> str | None:
     if row.channel == "push":
         if not _has_push(conn, row.business_id, member.id):
             return "no push subscription"
         return None
-    if not member.email:
+    if not _address(row, member):
         return "no e-mail address"
+    if row.template == CONTACT_CHANGED.template:
+        # A bounce mark concerns the member's current address, not the one told here.
+        return None
     # A member asking for a login code at the wallet is some sign the address works again;
     # refusing it would lock them out. If it bounces again, it is marked again.
-    if member.email_bounced_at is not None and row.template != LOGIN_CODE.template:
+    if member.email_bounced_at is not None and row.template not in CODE_TEMPLATES:
         return "address bounced"
     return None
 
@@ -256,10 +267,15 @@ def _send_email(
         )
         link = f"{settings.public_base_url}/u/{value}"
     mail = render(row.template, row.locale, context, link)
+    address = _address(row, member) or ""  # _unreachable let no message without one through
     try:
-        email.send(settings, member.email, mail.subject, mail.text, mail.html, link)
+        email.send(settings, address, mail.subject, mail.text, mail.html, link)
     except email.Bounced as bounce:
-        email.mark_bounced(conn, row.business_id, member.id, row.id, str(bounce), now)
+        if address != member.email:
+            # The old address refused the notice: the member's own address is not at fault.
+            _set(conn, row.id, status="bounced", reason=str(bounce)[:200])
+        else:
+            email.mark_bounced(conn, row.business_id, member.id, row.id, str(bounce), now)
         _set(conn, row.id, attempts=row.attempts + 1, sent_at=naive_utc(now))
         return "bounced"
     except (OSError, smtplib.SMTPException) as exc:

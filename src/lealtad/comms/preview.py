@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from lealtad.comms import personal
-from lealtad.comms.catalog import CAMPAIGN, KINDS, LOGIN_CODE, POINTS_EARNED
-from lealtad.comms.render import Rendered, kind_of, render
+from lealtad.comms.catalog import KINDS
+from lealtad.comms.render import OTHER_KINDS, Rendered, kind_of, render
 
 # What each kind's event carries, with believable values, so every line of a template shows.
 _EXAMPLES: dict[str, dict[str, Any]] = {
@@ -22,6 +22,15 @@ _EXAMPLES: dict[str, dict[str, Any]] = {
     "winback": {"days": 60},
     "points_earned": {"earned": 45},
     "login_code": {"code": "482913"},
+    "join_code": {"code": "482913"},
+    "member_again_code": {"code": "482913"},
+    "contact_changed": {
+        "changed_on": "2026-03-02",
+        "email_changed": True,
+        "new_email": "n•••@example.org",
+        "phone_changed": False,
+        "new_phone": "",
+    },
     "campaign": {
         "subject": {"es": "Doble de puntos este finde", "en": "Double points this weekend"},
         "body": {
@@ -33,7 +42,7 @@ _EXAMPLES: dict[str, dict[str, Any]] = {
 
 
 def templates() -> list[str]:
-    kinds = [*KINDS.values(), POINTS_EARNED, CAMPAIGN, LOGIN_CODE]
+    kinds = [*KINDS.values(), *OTHER_KINDS]
     return [kind.template for kind in kinds]
 
 

@@ -8,7 +8,16 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from lealtad.comms.catalog import CAMPAIGN, KINDS, LOGIN_CODE, POINTS_EARNED, Kind
+from lealtad.comms.catalog import (
+    CAMPAIGN,
+    CONTACT_CHANGED,
+    JOIN_CODE,
+    KINDS,
+    LOGIN_CODE,
+    MEMBER_AGAIN_CODE,
+    POINTS_EARNED,
+    Kind,
+)
 
 _env = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -32,8 +41,10 @@ class Rendered:
     html: str
 
 
-# Kinds not raised by an outbox event: written by a campaign, a policy or a login.
-_OTHER_KINDS = {k.template: k for k in (CAMPAIGN, POINTS_EARNED, LOGIN_CODE)}
+# Kinds not raised by an outbox event: written by a campaign, a policy, a login, a sign-up or a
+# change of contact details.
+OTHER_KINDS = (POINTS_EARNED, CAMPAIGN, LOGIN_CODE, JOIN_CODE, MEMBER_AGAIN_CODE, CONTACT_CHANGED)
+_OTHER_KINDS = {k.template: k for k in OTHER_KINDS}
 
 
 def kind_of(template: str) -> Kind:

@@ -5,24 +5,30 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 
 from lealtad.deps import AppSettings, CurrentPrincipal, Db, Manager, Now
-from lealtad.errors import Conflict, Invalid, NotFound
+from lealtad.errors import Invalid, LealtadError, NotFound
 from lealtad.http import ERROR_RESPONSES, ErrorEnvelope
 from lealtad.kit.ids import Cursor, IdPath, Limit
-from lealtad.members import cards, erasure, export, model, service, store
+from lealtad.ledger import service as ledger
+from lealtad.members import cards, erasure, export, login, model, service, signup, store
 from lealtad.members.schemas import (
     ErasureIn,
+    MemberAtCounter,
     MemberDataExport,
     MemberIn,
     MemberOut,
     MemberPatch,
+    SignupAccepted,
     SignupIn,
 )
+from lealtad.security import limits
 from lealtad.tenancy import audit_context
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy import store as tenancy_store
+from lealtad.tenancy.model import Role
+from lealtad.tiers import service as tiers
 
 router = APIRouter(prefix="/api/v1", tags=["members"], responses=ERROR_RESPONSES)
 
@@ -51,24 +57,109 @@ def enrol(
         )
 
 
-@router.get("/members", response_model=list[MemberOut])
+# Staff search the members as the counter does: by something the customer in front of them
+# gives, a few at a time, and see what the counter shows (decisions D47).
+STAFF_RESULTS = 10
+Term = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        description="an e-mail, phone, card number or whole words of the name; needed with a "
+        "staff-role key or token",
+    ),
+]
+LIST_RESPONSES = (
+    ERROR_RESPONSES
+    | limits.LIMITED
+    | {
+        200: {
+            "description": "Managers and owners get each member whole (MemberOut); staff get "
+            f"at most {STAFF_RESULTS}, as the counter shows them (MemberAtCounter)"
+        },
+        422: {
+            "model": ErrorEnvelope,
+            "description": "search_required: a staff-role caller must give q",
+        },
+    }
+)
+
+
+@router.get(
+    "/members",
+    response_model=list[MemberOut] | list[MemberAtCounter],
+    responses=LIST_RESPONSES,
+)
 def list_members(
+    request: Request,
     principal: CurrentPrincipal,
     db: Db,
     settings: AppSettings,
+    now: Now,
+    q: Term = None,
     limit: Limit = 50,
     after: Cursor = None,
-) -> list[MemberOut]:
+) -> list[MemberOut] | list[MemberAtCounter]:
+    """Managers and owners: every member a page at a time, or those `q` names. Staff: only a
+    search, as at the counter: `q` is needed, the first ten members it names answer (`limit`
+    and `after` do not apply), without contact details, and searches that find nobody count
+    towards the counter's limit (429)."""
+    term = (q or "").strip() or None
+    if principal.role.allows(Role.manager):
+        with db.read() as conn:
+            rows = store.search(conn, principal.business_id, limit=limit, after=after, term=term)
+            return [service.out(conn, r, settings.effective_secret_key) for r in rows]
+    if term is None:
+        raise Invalid(
+            "staff find members by what the customer gives: pass q (an e-mail, phone, card "
+            "number or name); a manager's key or token lists them all",
+            code="search_required",
+        )
+    guard = limits.lookup_attempt(db, request, principal, now)
+    try:
+        # A search, not a listing: no paging past the first few.
+        found = limits.guarded(guard, _missed, lambda: _at_counter(db, principal, term))
+    except NotFound:
+        found = []
+    return found
+
+
+def _at_counter(db: Db, principal: CurrentPrincipal, term: str) -> list[MemberAtCounter]:
     with db.read() as conn:
-        rows = store.search(conn, principal.business_id, limit=limit, after=after)
-        return [service.out(conn, r, settings.effective_secret_key) for r in rows]
+        rows = store.search(
+            conn,
+            principal.business_id,
+            limit=STAFF_RESULTS,
+            after=None,
+            term=term,
+            card_prefix=False,
+        )
+        found = [
+            MemberAtCounter(
+                id=r.id,
+                card_number=r.card_number,
+                name=r.name,
+                status=r.status,
+                tier=tiers.current(conn, r.business_id, r.id),
+                balances=ledger.balances(conn, r.business_id, r.id),
+            )
+            for r in rows
+        ]
+    if not found:
+        # A miss, counted like the counter's (guarded); the caller answers an empty list.
+        raise NotFound("no member matches", code="member_not_found")
+    return found
+
+
+def _missed(exc: LealtadError) -> bool:
+    return exc.code == "member_not_found"
 
 
 Ident = Annotated[str | None, Query(max_length=320)]
 
 
-@router.get("/members/lookup", response_model=MemberOut)
+@router.get("/members/lookup", response_model=MemberOut, responses=ERROR_RESPONSES | limits.LIMITED)
 def lookup(
+    request: Request,
     principal: CurrentPrincipal,
     db: Db,
     settings: AppSettings,
@@ -78,19 +169,26 @@ def lookup(
     email: Ident = None,
     phone: Ident = None,
 ) -> MemberOut:
-    """Find a member by exactly one of card number, QR token, e-mail or phone."""
-    with db.read() as conn:
-        row = service.find(
-            conn,
-            principal.business_id,
-            settings.effective_secret_key,
-            card_number=card_number,
-            qr_token=qr_token,
-            email=email,
-            phone=phone,
-            now=now,
-        )
-        return service.out(conn, row, settings.effective_secret_key)
+    """Find a member by exactly one of card number, QR token, e-mail or phone. Look-ups that
+    find nobody count per key or staff person and per address, as the counter's searches do,
+    and are refused with 429 after 20 in 15 minutes."""
+
+    def find() -> MemberOut:
+        with db.read() as conn:
+            row = service.find(
+                conn,
+                principal.business_id,
+                settings.effective_secret_key,
+                card_number=card_number,
+                qr_token=qr_token,
+                email=email,
+                phone=phone,
+                now=now,
+            )
+            return service.out(conn, row, settings.effective_secret_key)
+
+    guard = limits.lookup_attempt(db, request, principal, now)
+    return limits.guarded(guard, _missed, find)
 
 
 @router.get("/members/{member_id}", response_model=MemberOut)
@@ -103,7 +201,16 @@ def member(
         )
 
 
-@router.patch("/members/{member_id}", response_model=MemberOut)
+PATCH_RESPONSES = ERROR_RESPONSES | {
+    403: {
+        "model": ErrorEnvelope,
+        "description": "role_required: changing the e-mail or phone needs a manager's or "
+        "owner's key or token",
+    }
+}
+
+
+@router.patch("/members/{member_id}", response_model=MemberOut, responses=PATCH_RESPONSES)
 def update_member(
     member_id: IdPath,
     body: MemberPatch,
@@ -112,12 +219,24 @@ def update_member(
     now: Now,
     settings: AppSettings,
 ) -> MemberOut:
+    """Changes the fields given. Staff may change the name, birthday, language, time zone,
+    tags and consent; the e-mail and phone, which open the member's wallet, only a manager or
+    owner (403 role_required for staff), and the member is told at their old address. Audited
+    as member.update with the old and new values."""
     fields = sorted(body.model_fields_set)
+    may_change_contact = principal.role.allows(Role.manager)
     with db.transaction() as conn:
         before = service.out(
             conn, service.get(conn, principal.business_id, member_id), settings.effective_secret_key
         ).model_dump(mode="json", include=set(fields))
-        service.update(conn, principal.business_id, member_id, body, now)
+        service.update(
+            conn,
+            principal.business_id,
+            member_id,
+            body,
+            now,
+            may_change_contact=may_change_contact,
+        )
         after = service.out(
             conn, service.get(conn, principal.business_id, member_id), settings.effective_secret_key
         )
@@ -221,36 +340,59 @@ def erase_member(
 
 
 public = APIRouter(prefix="/api/v1/public", tags=["public"], responses=ERROR_RESPONSES)
+SIGNUP_RESPONSES = (
+    ERROR_RESPONSES
+    | limits.LIMITED
+    | {
+        422: {
+            "model": ErrorEnvelope,
+            "description": "terms_not_accepted, email_required (a phone alone cannot be "
+            "proven online: join at the counter), invalid_email, invalid_phone",
+        },
+        404: {
+            "model": ErrorEnvelope,
+            "description": "business_not_found, referral_not_found, location_not_found",
+        },
+    }
+)
 
 
-@public.post("/{business_slug}/members", response_model=MemberOut, status_code=201)
+@public.post(
+    "/{business_slug}/members",
+    response_model=SignupAccepted,
+    status_code=202,
+    responses=SIGNUP_RESPONSES,
+)
 def sign_up(
-    business_slug: str, body: SignupIn, db: Db, now: Now, settings: AppSettings
-) -> MemberOut:
-    """Self-service sign-up from the business's link or QR poster; needs no credentials."""
-    if not body.accept_terms:
-        raise Invalid("the program terms must be accepted to join", code="terms_not_accepted")
-    if not (body.email or body.phone):
-        raise Invalid("give an e-mail or a phone number", code="contact_required")
-    with db.transaction() as conn:
+    request: Request,
+    business_slug: str,
+    body: SignupIn,
+    db: Db,
+    now: Now,
+    settings: AppSettings,
+    tasks: BackgroundTasks,
+) -> SignupAccepted:
+    """Self-service sign-up from the business's link or QR poster; needs no credentials.
+    Answers 202 the same way whether or not the e-mail already belongs to a member: a new
+    address is enrolled and sent a welcome with a six-digit code, an existing member's is sent
+    a code to open the card they have (nobody is enrolled twice). The code opens the wallet at
+    /w/{business}/login. Every call counts, per e-mail and per client address (429)."""
+    form = signup.prepare(
+        name=body.name,
+        email=body.email,
+        phone=body.phone,
+        accept_terms=body.accept_terms,
+        locale=body.locale,
+        consent=body.consent,
+        referral_code=body.referral_code,
+        location_id=body.location_id,
+    )
+    with db.read() as conn:
         business = tenancy_store.business_by_slug(conn, business_slug[:64])
-        if business is None:
-            raise NotFound("no such business", code="business_not_found")
-        data = MemberIn(
-            name=body.name,
-            email=body.email,
-            phone=body.phone,
-            locale=body.locale,
-            consent=body.consent,
-            referral_code=body.referral_code,
-        )
-        try:
-            member_id = service.enrol(
-                conn, business.id, data, channel="self", location_id=body.location_id, now=now
-            )
-        except Conflict as exc:
-            # Anyone can call this route: say that the contact is taken, never whose it is.
-            raise Conflict(exc.message, code=exc.code) from None
-        return service.out(
-            conn, service.get(conn, business.id, member_id), settings.effective_secret_key
-        )
+    if business is None:
+        raise NotFound("no such business", code="business_not_found")
+    signup.count(db, request, settings, business.id, form.email, now)
+    sent = signup.join(db, settings, business, form, now)
+    if sent.message_id is not None:
+        tasks.add_task(login.deliver_code, db, settings, business.id, sent.message_id, now)
+    return SignupAccepted()

@@ -19,9 +19,10 @@ from sqlalchemy import Connection, delete, update
 from lealtad.comms import push
 from lealtad.comms.tables import messages
 from lealtad.kit.clock import naive_utc
-from lealtad.members import model, service, store
+from lealtad.members import model, service, signup, store
 from lealtad.members.tables import member_login_codes
 from lealtad.security import limits
+from lealtad.security.fields import keys_of
 from lealtad.security.limits_tables import attempt_limits, card_pins
 from lealtad.surveys import store as surveys
 from lealtad.tenancy import audit_objects
@@ -36,8 +37,9 @@ def _forget_credentials(
     conn: Connection, business_id: int, member_id: int, email: str | None
 ) -> int:
     """The card PIN goes, and the attempt counters keyed by the member: the card's (keyed by
-    its ids) and the wallet code's, keyed by a plain hash of the e-mail, which anyone holding
-    the address could match. Counters per client address name no member and stay."""
+    its ids), the wallet code's, keyed by a plain hash of the e-mail, which anyone holding
+    the address could match, and the sign-up's (by the e-mail's blind index). Counters per
+    client address name no member and stay."""
     pins = conn.execute(
         delete(card_pins).where(
             card_pins.c.business_id == business_id, card_pins.c.member_id == member_id
@@ -46,6 +48,8 @@ def _forget_credentials(
     keyed = [(limits.CARD_PIN, limits.account_key("card", business_id, member_id))]
     if email:
         keyed.append((limits.MEMBER_CODE, limits.account_key("member", email)))
+        keys = keys_of(conn.dialect)
+        keyed.append((signup.SIGNUP, signup.counter_key(keys, business_id, email)))
     for kind, key in keyed:
         conn.execute(
             delete(attempt_limits).where(

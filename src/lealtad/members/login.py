@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from lealtad.comms.catalog import LOGIN_CODE
+from lealtad.comms import messages as outgoing
+from lealtad.comms.catalog import LOGIN_CODE, Kind
 from lealtad.comms.tables import messages
+from lealtad.config import Settings
+from lealtad.db.engine import Database
 from lealtad.errors import LealtadError
 from lealtad.kit.clock import naive_utc
 from lealtad.members import model, store
@@ -21,6 +25,7 @@ CODE_MINUTES = 10
 MAX_TRIES = 5
 # A member may ask again this often; more is someone hammering an address.
 CODES_PER_HOUR = 5
+log = logging.getLogger("lealtad.wallet")
 
 
 class CodeRefused(LealtadError):
@@ -35,11 +40,17 @@ def _hash(secret_key: str, business_id: int, member_id: int, code: str) -> str:
 
 
 def request_code(
-    conn: Connection, business_id: int, email: str, secret_key: str, now: datetime
+    conn: Connection,
+    business_id: int,
+    email: str,
+    secret_key: str,
+    now: datetime,
+    kind: Kind = LOGIN_CODE,
 ) -> int | None:
     """Queues a code for the member with this e-mail; returns the message id, or None when no
     member has the address or they asked too often. The caller answers the same either way, so
-    the form does not reveal who is a member."""
+    the form does not reveal who is a member. `kind` is the message that carries the code: the
+    wallet's sign-in, or a sign-up's welcome (comms/catalog.py)."""
     normal = model.normalise_email(email)
     member = store.member_by(conn, business_id, "email", normal) if normal else None
     if member is None or member.status != "active":
@@ -80,8 +91,8 @@ def request_code(
             business_id=business_id,
             member_id=member.id,
             channel="email",
-            category=LOGIN_CODE.category,
-            template=LOGIN_CODE.template,
+            category=kind.category,
+            template=kind.template,
             locale=member.locale,
             context={"code": code},
             status="queued",
@@ -93,6 +104,29 @@ def request_code(
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])
+
+
+def deliver_code(
+    db: Database, settings: Settings, business_id: int, message_id: int, now: datetime
+) -> None:
+    """Sends a code's message at once (run after the response: the member is reading the page
+    while the e-mail goes), then forgets the code in the delivery log."""
+    outcome = outgoing.send_one(db, settings, business_id, message_id, now)
+    if outcome is None and shown_on_page(settings):
+        # A development install has no mail server: the code goes to the console instead, so
+        # the demo's wallet can be opened. Never in test or production.
+        with db.read() as conn:
+            code = pending_code(conn, business_id, message_id)
+        log.warning("no SMTP server: wallet login code %s (message %s)", code, message_id)
+        return
+    with db.transaction() as conn:
+        forget_code(conn, business_id, message_id)
+
+
+def shown_on_page(settings: Settings) -> bool:
+    """A development install without a mail server: codes cannot be e-mailed, so the demo shows
+    them (the console, and the sign-up's code page). Never in test or production."""
+    return settings.env == "dev" and not settings.smtp_host
 
 
 def pending_code(conn: Connection, business_id: int, message_id: int) -> str:

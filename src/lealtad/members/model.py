@@ -64,6 +64,21 @@ def normalise_phone(value: str) -> str | None:
     return value if _PHONE.match(value) else None
 
 
+def mask_email(value: str | None) -> str:
+    """ "n•••@example.org": enough for its owner to recognise an address, too little to use it."""
+    if not value or "@" not in value:
+        return ""
+    local, _, domain = value.partition("@")
+    return f"{local[:1]}•••@{domain}"
+
+
+def mask_phone(value: str | None) -> str:
+    """ "•••• 789": the last three digits only."""
+    if not value:
+        return ""
+    return "•••• " + value[-3:]
+
+
 def normalise_tag(value: str) -> str | None:
     value = value.strip().lower()
     return value if _TAG.match(value) else None

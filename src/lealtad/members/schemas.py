@@ -74,13 +74,21 @@ class MemberPatch(BaseModel):
 
 
 class SignupIn(BaseModel):
-    """The self-service form: few fields, consent and acceptance of the program terms."""
+    """The self-service form: few fields, consent and acceptance of the program terms. The
+    e-mail is needed (422 email_required without one): the code that opens the card is sent
+    there. To join with a phone number only, members enrol at the counter."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    email: str | None = Field(default=None, max_length=320)
-    phone: str | None = Field(default=None, max_length=32)
+    email: str | None = Field(
+        default=None, max_length=320, description="needed: the sign-in code is sent there"
+    )
+    phone: str | None = Field(
+        default=None,
+        max_length=32,
+        description="optional; left out if another member already has it (add it later)",
+    )
     locale: Locale | None = None
     accept_terms: bool
     consent: Consent = Field(default_factory=Consent)
@@ -116,6 +124,29 @@ class MemberOut(BaseModel):
     status: str
     referral_code: str | None
     referred_by_member_id: int | None
+    tier: str | None
+    balances: dict[str, int]
+
+
+class SignupAccepted(BaseModel):
+    """The same answer whether or not the address already belongs to a member."""
+
+    status: Literal["code_sent"] = Field(
+        default="code_sent",
+        description="a six-digit code is on its way to the e-mail given (a welcome for a new "
+        "member; for an address that is already a member's, a code to open their card); "
+        "the member types it at /w/{business}/login to open the wallet",
+    )
+
+
+class MemberAtCounter(BaseModel):
+    """A member as the counter shows them: who they are and what they hold, no contact
+    details. What a staff-role key or token gets when it searches the members."""
+
+    id: int
+    card_number: str
+    name: str | None
+    status: str
     tier: str | None
     balances: dict[str, int]
 

@@ -12,7 +12,7 @@ from lealtad.comms.outbox import emit
 from lealtad.errors import Conflict, Invalid, LealtadError, NotFound
 from lealtad.kit.clock import naive_utc
 from lealtad.ledger import service as ledger
-from lealtad.members import model, store
+from lealtad.members import contact, model, store
 from lealtad.members.schemas import Consent, MemberIn, MemberOut, MemberPatch
 from lealtad.rules import lifecycle
 from lealtad.tenancy import service as tenancy
@@ -280,11 +280,22 @@ def _read_card_code(
 
 
 def update(
-    conn: Connection, business_id: int, member_id: int, patch: MemberPatch, now: datetime
+    conn: Connection,
+    business_id: int,
+    member_id: int,
+    patch: MemberPatch,
+    now: datetime,
+    *,
+    may_change_contact: bool = False,
 ) -> None:
+    """Changes the fields the patch sets. A change of e-mail or phone must be allowed by the
+    caller (a manager or owner, members/contact.py) and tells the member at their old address."""
     row = get(conn, business_id, member_id)
     values: dict[str, Any] = {}
     fields = patch.model_fields_set
+    given = {field: getattr(patch, field) for field in contact.FIELDS if field in fields}
+    if contact.touched(row, given) and not may_change_contact:
+        raise contact.refused()
     if "email" in fields:
         values["email"] = _email(patch.email)
         if values["email"] != row.email:
@@ -308,6 +319,9 @@ def update(
     if values:
         store.update_member(conn, business_id, member_id, **values)
         _maybe_profile_completed(conn, business_id, member_id, now, "profile")
+    changed = {f: values[f] for f in contact.FIELDS if f in values and values[f] != getattr(row, f)}
+    if changed:
+        contact.notify(conn, business_id, row, changed, now)
 
 
 def out(conn: Connection, row: Any, secret_key: str) -> MemberOut:

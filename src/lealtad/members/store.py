@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, false, insert, or_, select, update
 
-from lealtad.members import pii
+from lealtad.members import model, pii
 from lealtad.members.tables import members
 from lealtad.security.fields import keys_of
 
@@ -66,8 +66,44 @@ def update_member(conn: Connection, business_id: int, member_id: int, **values: 
     )
 
 
-def search(conn: Connection, business_id: int, *, limit: int, after: int | None) -> list[Any]:
+def search(
+    conn: Connection,
+    business_id: int,
+    *,
+    limit: int,
+    after: int | None,
+    term: str | None = None,
+    card_prefix: bool = True,
+) -> list[Any]:
+    """Members in id order, a page at a time; with `term`, those it names: an exact e-mail or
+    phone, a card number (or its start, with `card_prefix`), or whole words of the name.
+    Personal data is encrypted (D28), so it is matched through its blind indexes."""
     query = select(members).where(members.c.business_id == business_id)
+    if term is not None:
+        query = query.where(_named_by(conn, business_id, term, card_prefix))
     if after is not None:
         query = query.where(members.c.id > after)
     return list(conn.execute(query.order_by(members.c.id).limit(limit)))
+
+
+def _named_by(
+    conn: Connection, business_id: int, term: str, card_prefix: bool
+) -> ColumnElement[bool]:
+    keys = keys_of(conn.dialect)
+    text = term.strip()
+    found: list[ColumnElement[bool]] = []
+    for column, index in (
+        (members.c.email_index, pii.email_index(keys, business_id, text)),
+        (members.c.phone_index, pii.phone_index(keys, business_id, text)),
+    ):
+        if index is not None:
+            found.append(column == index)
+    card = model.normalise_card_number(text)
+    if card.isdigit():
+        found.append(
+            members.c.card_number.like(card + "%") if card_prefix else members.c.card_number == card
+        )
+    name = pii.name_matches(keys, business_id, text)
+    if name is not None:
+        found.append(name)
+    return or_(*found) if found else false()

@@ -32,7 +32,7 @@ router = APIRouter(include_in_schema=False)
 AcceptLanguage = Annotated[str | None, Header(max_length=200)]
 Text = Annotated[str, Query(max_length=200)]
 PAGE = 50
-NOTICES = ("adjusted", "tags", "reissued", "erased")
+NOTICES = ("adjusted", "tags", "reissued", "erased", "contact")
 
 
 def language(lang: str | None, accept_language: str | None, business: Any) -> str:

@@ -1,5 +1,6 @@
 """What a manager changes on a member's page: tags, a manual adjustment with its reason,
-reissuing a lost card, and (admin_members_privacy.py) a copy of the member's data and erasure.
+reissuing a lost card, (admin_members_contact.py) the e-mail and phone, and
+(admin_members_privacy.py) a copy of the member's data and erasure.
 Each form carries the session's CSRF token; errors come back on the page next to the form, in
 the page's language."""
 
@@ -23,15 +24,17 @@ from lealtad.members import cards, model
 from lealtad.members import service as members
 from lealtad.members.schemas import MemberPatch
 from lealtad.tenancy import service as tenancy
-from lealtad.web import admin_members_privacy, sessions
+from lealtad.web import admin_members_contact, admin_members_privacy, sessions
 from lealtad.web.admin_members_forms import Csrf, FormLang, fresh, open_form
 from lealtad.web.admin_members_view import Formats
 from lealtad.web.i18n import pick_language
 from lealtad.web.sessions import CurrentManager
 
 router = APIRouter(include_in_schema=False)
-# Data requests (a copy, erasure) live in their own module and come in with these forms.
+# Data requests (a copy, erasure) and contact details live in their own modules and come in
+# with these forms.
 router.include_router(admin_members_privacy.router)
+router.include_router(admin_members_contact.router)
 MAX_TAGS = 50
 MAX_UNITS = 10**9
 

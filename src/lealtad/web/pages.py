@@ -1,22 +1,23 @@
-"""HTML pages. For now the landing page and the self-service sign-up reached from a business's
-link or QR poster; the wallet, counter and admin pages come with the web app."""
+"""HTML pages: the landing page and the self-service sign-up reached from a business's link or
+QR poster; the wallet, counter and admin pages have modules of their own."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Header, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, BackgroundTasks, Form, Header, Query, Request
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from lealtad.deps import AppSettings, Db, Now
 from lealtad.errors import LealtadError, NotFound
 from lealtad.kit.ids import MAX_ID
-from lealtad.members import service
-from lealtad.members.schemas import Consent, MemberIn
+from lealtad.members import login, signup
+from lealtad.members.schemas import Consent
+from lealtad.security import limits
 from lealtad.tenancy import store as tenancy_store
-from lealtad.web import sessions
+from lealtad.web import limit_pages
 from lealtad.web.i18n import pick_language, translator
 from lealtad.web.same_site import SAME_SITE
 
@@ -87,57 +88,44 @@ def join(
     db: Db,
     now: Now,
     settings: AppSettings,
+    tasks: BackgroundTasks,
     name: Annotated[str, Form(max_length=200)] = "",
-    contact: Annotated[str, Form(max_length=320)] = "",
+    email: Annotated[str, Form(max_length=320)] = "",
+    phone: Annotated[str, Form(max_length=32)] = "",
     accept_terms: Annotated[bool, Form()] = False,
     consent_email: Annotated[bool, Form()] = False,
     lang: Annotated[str, Form(max_length=5)] = "es",
     ref: Annotated[str, Form(max_length=16, pattern=r"^[A-Za-z0-9]*$")] = "",
     loc: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
 ) -> Response:
+    """The poster's sign-up (members/signup.py): the same code page whether or not the e-mail
+    is already a member's; the code sent there opens the wallet."""
     business = business_or_404(db, slug)
     language = pick_language(lang, None, business.locale)
-    _ = translator(language)
-    form = {"name": name, "contact": contact, "ref": ref.upper(), "loc": loc or ""}
-    error = None
-    if not name.strip():
-        error = _("Please tell us your name.")
-    elif not contact.strip():
-        error = _("Please give an e-mail address or a phone number.")
-    elif not accept_terms:
-        error = _("Please accept the program terms to join.")
-    if error:
-        return render_page(
-            request, "join.html", language, 422, business=business, form=form, error=error
-        )
-    is_email = "@" in contact
-    data = MemberIn(
-        name=name,
-        email=contact if is_email else None,
-        phone=None if is_email else contact,
-        locale="es" if language == "es" else "en",
-        consent=Consent(email=consent_email and is_email),
-        referral_code=ref or None,
-    )
+    form = {"name": name, "email": email, "phone": phone, "ref": ref.upper(), "loc": loc or ""}
     try:
-        with db.transaction() as conn:
-            member_id = service.enrol(
-                conn, business.id, data, channel="self", now=now, location_id=loc
-            )
-            member = service.get(conn, business.id, member_id)
+        asked = signup.prepare(
+            name=name,
+            email=email,
+            phone=phone,
+            accept_terms=accept_terms,
+            locale="es" if language == "es" else "en",
+            consent=Consent(email=consent_email),
+            referral_code=ref or None,
+            location_id=loc,
+        )
+        signup.count(db, request, settings, business.id, asked.email, now)
+        sent = signup.join(db, settings, business, asked, now)
+    except limits.TooManyAttempts as exc:
+        error = translator(language)(
+            "Too many sign-ups were asked for from here or for this address. Try again in "
+            "%(minutes)s minutes."
+        ) % {"minutes": exc.minutes}
+        page = render_page(
+            request, "join.html", language, 429, business=business, form=form, error=error
+        )
+        return limit_pages.with_retry_after(page, exc)
     except LealtadError as exc:
-        messages = {
-            "duplicate_email": _(
-                "This e-mail is already a member. Ask at the counter for your card."
-            ),
-            "duplicate_phone": _(
-                "This phone is already a member. Ask at the counter for your card."
-            ),
-            "invalid_email": _("That e-mail address does not look right."),
-            "invalid_phone": _("That phone number does not look right."),
-            "referral_not_found": _("That invitation code is not valid. You can join without it."),
-        }
-        error = messages.get(exc.code, exc.message)
         return render_page(
             request,
             "join.html",
@@ -145,9 +133,33 @@ def join(
             exc.http_status,
             business=business,
             form=form,
-            error=error,
+            error=_refusal(language, exc),
         )
-    # The phone that filled the form is the member's: it opens straight into the new wallet.
-    response = RedirectResponse(f"/w/{business.slug}?welcome=1&lang={language}", status_code=303)
-    sessions.start_member(response, settings, business.id, member.id, member.card_version)
-    return response
+    if sent.message_id is not None:
+        tasks.add_task(login.deliver_code, db, settings, business.id, sent.message_id, now)
+    return render_page(
+        request,
+        "wallet_code.html",
+        language,
+        business=business,
+        email=asked.email,
+        joined=True,
+        demo_code=sent.shown_code,
+        error=None,
+    )
+
+
+def _refusal(language: str, exc: LealtadError) -> str:
+    _ = translator(language)
+    messages = {
+        "name_required": _("Please tell us your name."),
+        "email_required": _(
+            "Please give your e-mail address: we send you a code there to open your card. "
+            "To join with a phone number only, ask at the counter."
+        ),
+        "terms_not_accepted": _("Please accept the program terms to join."),
+        "invalid_email": _("That e-mail address does not look right."),
+        "invalid_phone": _("That phone number does not look right."),
+        "referral_not_found": _("That invitation code is not valid. You can join without it."),
+    }
+    return messages.get(exc.code, exc.message)

@@ -3,19 +3,18 @@ reward, open surveys and the member's own message preferences."""
 
 from __future__ import annotations
 
-import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Form, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from lealtad.comms import messages, push
+from lealtad.comms import push
 from lealtad.config import Settings
-from lealtad.db.engine import Database
 from lealtad.deps import AppSettings, Db, Now
 from lealtad.errors import Unauthorized
+from lealtad.kit.clock import naive_utc
 from lealtad.members import login, model, service
 from lealtad.members.schemas import Consent, MemberPatch
 from lealtad.security import limits
@@ -27,31 +26,18 @@ from lealtad.web.pages import STATIC, Lang, business_or_404, render_page
 from lealtad.web.same_site import SAME_SITE
 
 router = APIRouter(include_in_schema=False)
-log = logging.getLogger("lealtad.wallet")
 
 AcceptLanguage = Annotated[str | None, Header(max_length=200)]
 Email = Annotated[str, Form(max_length=320)]
 Csrf = Annotated[str, Form(max_length=100)]
 
 
+# A member who opens the wallet with the sign-up's code this soon after joining is welcomed.
+JUST_JOINED = timedelta(hours=1)
+
+
 def _wallet_url(slug: str) -> str:
     return f"/w/{slug}"
-
-
-def _send_code(
-    db: Database, settings: Settings, business_id: int, message_id: int, now: datetime
-) -> None:
-    """After the response: the member is reading the page while the e-mail goes."""
-    outcome = messages.send_one(db, settings, business_id, message_id, now)
-    if outcome is None and settings.env == "dev" and not settings.smtp_host:
-        # A development install has no mail server: the code goes to the console instead, so
-        # the demo's wallet can be opened. Never in test or production.
-        with db.read() as conn:
-            code = login.pending_code(conn, business_id, message_id)
-        log.warning("no SMTP server: wallet login code %s (message %s)", code, message_id)
-        return
-    with db.transaction() as conn:
-        login.forget_code(conn, business_id, message_id)
 
 
 @router.get("/w/{slug}/login", response_class=HTMLResponse)
@@ -97,7 +83,7 @@ def ask_for_code(
             conn, business.id, email, settings.effective_secret_key, now
         )
     if message_id is not None:
-        tasks.add_task(_send_code, db, settings, business.id, message_id, now)
+        tasks.add_task(login.deliver_code, db, settings, business.id, message_id, now)
     # The same answer whether or not the address is a member's.
     return render_page(
         request, "wallet_code.html", language, business=business, email=email, error=None
@@ -114,6 +100,7 @@ def enter_code(
     email: Email = "",
     code: Annotated[str, Form(max_length=20)] = "",
     lang: Annotated[str, Form(max_length=5)] = "",
+    joined: Annotated[bool, Form()] = False,
 ) -> Response:
     business = business_or_404(db, slug)
     language = pick_language(lang, None, business.locale)
@@ -124,7 +111,14 @@ def enter_code(
     except limits.TooManyAttempts as exc:
         error = limit_pages.message(language, exc)
         page = render_page(
-            request, "wallet_code.html", language, 429, business=business, email=email, error=error
+            request,
+            "wallet_code.html",
+            language,
+            429,
+            business=business,
+            email=email,
+            joined=joined,
+            error=error,
         )
         return limit_pages.with_retry_after(page, exc)
     try:
@@ -139,12 +133,29 @@ def enter_code(
         guard.failed()
         error = translator(language)("That code is wrong or has expired. Ask for a new one.")
         return render_page(
-            request, "wallet_code.html", language, 401, business=business, email=email, error=error
+            request,
+            "wallet_code.html",
+            language,
+            401,
+            business=business,
+            email=email,
+            joined=joined,
+            error=error,
         )
     guard.succeeded()
-    response = RedirectResponse(_wallet_url(slug), status_code=303)
+    response = RedirectResponse(_landing(slug, member, joined, language, now), status_code=303)
     sessions.start_member(response, settings, business.id, member.id, member.card_version)
     return response
+
+
+def _landing(slug: str, member: Any, joined: bool, language: str, now: datetime) -> str:
+    """The wallet; with its welcome when the code came from the sign-up form and the member
+    has just joined (the code page looks the same for a new and an existing member, so only
+    the signed-in member's own record can tell)."""
+    fresh = naive_utc(now) - member.enrolled_at < JUST_JOINED
+    if joined and fresh and member.enrolment_channel == "self":
+        return f"{_wallet_url(slug)}?welcome=1&lang={language}"
+    return _wallet_url(slug)
 
 
 @router.post("/w/{slug}/logout")
