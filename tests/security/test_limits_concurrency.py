@@ -107,3 +107,18 @@ def test_sixty_counter_searches_that_find_nobody_at_once_are_run_twenty_times(
     statuses = live.burst(lambda n: search(f"+34 600 000 {n:03d}"))
     assert statuses == {404: 20, 429: 40}
     assert search(real).status_code == 429
+
+
+def test_sixty_member_look_ups_that_find_nobody_at_once_are_run_twenty_times(
+    server: Any, client: TestClient, shop: Shop
+) -> None:
+    real = card_of(client, shop, shop.members[0])
+
+    def lookup(card: str) -> Any:
+        return server.get(
+            "/api/v1/members/lookup", params={"card_number": card}, headers=shop.auth("staff")
+        )
+
+    statuses = live.burst(lambda n: lookup(f"9{n:011d}"))
+    assert statuses == {404: 20, 429: 40}
+    assert lookup(real).status_code == 429

@@ -13,6 +13,7 @@ from lealtad.http import ERROR_RESPONSES, ErrorEnvelope
 from lealtad.kit.ids import Cursor, IdPath, Limit
 from lealtad.ledger import service as ledger
 from lealtad.members import cards, erasure, export, login, model, service, signup, store
+from lealtad.members.model import mask_email, mask_phone
 from lealtad.members.schemas import (
     ErasureIn,
     MemberAtCounter,
@@ -27,10 +28,24 @@ from lealtad.security import limits
 from lealtad.tenancy import audit_context
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy import store as tenancy_store
-from lealtad.tenancy.model import Role
+from lealtad.tenancy.model import Principal, Role
 from lealtad.tiers import service as tiers
 
 router = APIRouter(prefix="/api/v1", tags=["members"], responses=ERROR_RESPONSES)
+
+
+def seen_by(principal: Principal, member: MemberOut) -> MemberOut:
+    """A staff-role caller sees a member's e-mail and phone masked: enough to tell the customer
+    in front of them which address is on file, too little to collect the members' contacts by
+    walking their ids (decisions D47)."""
+    if principal.role.allows(Role.manager):
+        return member
+    return member.model_copy(
+        update={
+            "email": mask_email(member.email) or None,
+            "phone": mask_phone(member.phone) or None,
+        }
+    )
 
 
 @router.post("/members", response_model=MemberOut, status_code=201)
@@ -185,7 +200,7 @@ def lookup(
                 phone=phone,
                 now=now,
             )
-            return service.out(conn, row, settings.effective_secret_key)
+            return seen_by(principal, service.out(conn, row, settings.effective_secret_key))
 
     guard = limits.lookup_attempt(db, request, principal, now)
     return limits.guarded(guard, _missed, find)
@@ -196,9 +211,8 @@ def member(
     member_id: IdPath, principal: CurrentPrincipal, db: Db, settings: AppSettings
 ) -> MemberOut:
     with db.read() as conn:
-        return service.out(
-            conn, service.get(conn, principal.business_id, member_id), settings.effective_secret_key
-        )
+        found = service.get(conn, principal.business_id, member_id)
+        return seen_by(principal, service.out(conn, found, settings.effective_secret_key))
 
 
 PATCH_RESPONSES = ERROR_RESPONSES | {
@@ -243,7 +257,7 @@ def update_member(
         changes = audit_context.diff(before, after.model_dump(mode="json", include=set(fields)))
         if changes:
             tenancy.audit(conn, principal, "member.update", f"member:{member_id}", now, **changes)
-        return after
+        return seen_by(principal, after)
 
 
 def _card(member_id: int, principal: CurrentPrincipal, db: Db, settings: AppSettings) -> str:

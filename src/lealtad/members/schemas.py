@@ -107,8 +107,8 @@ class MemberOut(BaseModel):
     card_number: str
     qr_token: str
     name: str | None
-    email: str | None
-    phone: str | None
+    email: str | None = Field(description="masked (n•••@example.org) for staff-role callers")
+    phone: str | None = Field(description="masked (•••• 789) for staff-role callers")
     birthday: date | None
     locale: str
     time_zone: str | None = None
