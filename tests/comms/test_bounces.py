@@ -164,7 +164,10 @@ def test_a_login_code_still_goes_to_a_bounced_address(db, shop, noon, refusing) 
         )
         member_store.update_member(conn, shop.id, member, email_bounced_at=naive_utc(noon.now()))
         code_id = conn.execute(
-            select(messages_table.c.id).where(messages_table.c.template == "login_code")
+            select(messages_table.c.id).where(
+                messages_table.c.business_id == shop.id,
+                messages_table.c.template == "login_code",
+            )
         ).scalar_one()
     assert messages.send_one(db, smtp, shop.id, code_id, noon.now()) == "sent"
     assert messages.send_one(db, smtp, shop.id, code_id, noon.now()) is None, "sent once"
