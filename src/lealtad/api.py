@@ -17,6 +17,7 @@ from lealtad.config import Settings, load_settings
 from lealtad.db.engine import Database
 from lealtad.events.api import router as events_router
 from lealtad.http import (
+    BodyLimitMiddleware,
     RequestIdMiddleware,
     configure_logging,
     error_response,
@@ -87,6 +88,7 @@ def create_app(
     install_error_handlers(app)
     sessions.install(app)
     limits.install(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(AuditContextMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, settings=settings)
