@@ -70,8 +70,10 @@ from lealtad.web.wallet_rewards import router as wallet_rewards_router
 
 DESCRIPTION = """Lealtad: a loyalty platform for points, stamp cards, tiers and cashback.
 Authenticate with an API key (`Authorization: Bearer lk_...` or `X-API-Key`) or a staff token.
-Amounts are integers in the currency's minor units. Every error has the shape
-`{"error": {"code", "message", "details"}}`."""
+Amounts are integers in the currency's minor units. Dates and times are ISO 8601 text from
+1900-01-01T00:00:00Z to 2199-12-31T23:59:59Z (UTC when no offset is given); beyond, a 422
+`date_out_of_range`, and a number is a 422 `date_not_iso`. Request bodies are limited to 1 MiB
+(413 `body_too_large`). Every error has the shape `{"error": {"code", "message", "details"}}`."""
 
 
 def create_app(

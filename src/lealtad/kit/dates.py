@@ -16,7 +16,6 @@ from datetime import UTC, date, datetime, tzinfo
 from typing import Annotated, Any
 
 from pydantic import (
-    ValidationError,
     ValidationInfo,
     ValidatorFunctionWrapHandler,
     WrapValidator,
@@ -38,14 +37,24 @@ STORED: dict[str, Any] = {"lealtad_stored": True}
 
 _DATETIME_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[Tt ].*)?", re.DOTALL)
 _DATE_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_NUMBER = re.compile(r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*")
 
 
 def _stored(info: ValidationInfo) -> bool:
     return isinstance(info.context, dict) and bool(info.context.get("lealtad_stored"))
 
 
-def _not_iso(what: str, example: str) -> PydanticCustomError:
-    return PydanticCustomError(
+def _iso_only(
+    value: Any, shape: re.Pattern[str], parse: ValidatorFunctionWrapHandler, what: str, example: str
+) -> Any:
+    """`value` when it is ISO 8601 text (or already a date from our own code); pydantic's own
+    refusal for text that is no date at all; `date_not_iso` for what pydantic would otherwise
+    have read as seconds since 1970 (a number, a boolean, numeric text)."""
+    if isinstance(value, date) or (isinstance(value, str) and shape.fullmatch(value)):
+        return value
+    if isinstance(value, str) and not _NUMBER.fullmatch(value):
+        parse(value)  # its own error for "yesterday"; anything it would take is refused below
+    raise PydanticCustomError(
         "date_not_iso",
         "must be an ISO 8601 {what} text such as {example}",
         {"what": what, "example": example},
@@ -53,13 +62,7 @@ def _not_iso(what: str, example: str) -> PydanticCustomError:
 
 
 def _accept_datetime(value: Any, parse: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
-    shaped = isinstance(value, str) and _DATETIME_SHAPE.fullmatch(value)
-    if not (shaped or isinstance(value, datetime)):
-        raise _not_iso("date-time", "2026-03-01T09:30:00Z")
-    try:
-        at = parse(value)
-    except ValidationError:
-        raise _not_iso("date-time", "2026-03-01T09:30:00Z") from None
+    at = parse(_iso_only(value, _DATETIME_SHAPE, parse, "date-time", "2026-03-01T09:30:00Z"))
     if _stored(info):
         try:
             return as_utc(at)
@@ -73,13 +76,7 @@ def _accept_datetime(value: Any, parse: ValidatorFunctionWrapHandler, info: Vali
 
 
 def _accept_date(value: Any, parse: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
-    shaped = isinstance(value, str) and _DATE_SHAPE.fullmatch(value)
-    if not (shaped or (isinstance(value, date) and not isinstance(value, datetime))):
-        raise _not_iso("date", "2026-03-01")
-    try:
-        day = parse(value)
-    except ValidationError:
-        raise _not_iso("date", "2026-03-01") from None
+    day = parse(_iso_only(value, _DATE_SHAPE, parse, "date", "2026-03-01"))
     if not _stored(info) and not FIRST_DAY <= day <= LAST_DAY:
         raise PydanticCustomError(
             "date_out_of_range", "must be between {earliest} and {latest}", DAY_RANGE_TEXT

@@ -55,7 +55,7 @@ class Formats:
     def when(self, value: datetime | None) -> str:
         if value is None:
             return "–"
-        return in_zone(value, self.tz).strftime("%Y-%m-%d %H:%M")
+        return in_zone(value, self.tz).isoformat(sep=" ", timespec="minutes")[:16]
 
     def iso(self, value: datetime | None) -> str:
         """Local time with its offset, for files read by other programs."""

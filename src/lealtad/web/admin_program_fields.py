@@ -130,7 +130,8 @@ def local_text(value: datetime | None, zone: str) -> str:
     """A UTC datetime (aware or naive) as a datetime-local input value in `zone`."""
     if value is None:
         return ""
-    return in_zone(value, ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M")
+    # isoformat, not strftime: a year before 1000 keeps its four digits (glibc drops them).
+    return in_zone(value, ZoneInfo(zone)).isoformat(timespec="minutes")[:16]
 
 
 def slugify(text: str, taken: Iterable[str] = ()) -> str:
