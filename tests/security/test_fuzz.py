@@ -196,10 +196,9 @@ HOSTILE: dict[str, list[Any]] = {
         "2199-12-31T23:59:59Z",
         "0001-01-01T00:00:00+14:00",
         0,
-        "0.5",
     ],
-    "date": ["0001-01-01", "9999-12-31", "1900-01-01", "2199-12-31", 0, "0.5"],
-    "json": [_nested(900), _nested(256), _nested(9), _nested(8)],
+    "date": ["0001-01-01", "9999-12-31", "1900-01-01", "2199-12-31", 0],
+    "json": [_nested(900), _nested(9), _nested(8)],
 }
 HOSTILE_EXAMPLES = 2  # generated requests per operation and value: the values do the work
 
