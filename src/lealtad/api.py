@@ -17,6 +17,7 @@ from lealtad.config import Settings, load_settings
 from lealtad.db.engine import Database
 from lealtad.events.api import router as events_router
 from lealtad.http import (
+    BodyLimitMiddleware,
     RequestIdMiddleware,
     configure_logging,
     error_response,
@@ -72,8 +73,10 @@ from lealtad.web.wallet_rewards import router as wallet_rewards_router
 
 DESCRIPTION = """Lealtad: a loyalty platform for points, stamp cards, tiers and cashback.
 Authenticate with an API key (`Authorization: Bearer lk_...` or `X-API-Key`) or a staff token.
-Amounts are integers in the currency's minor units. Every error has the shape
-`{"error": {"code", "message", "details"}}`."""
+Amounts are integers in the currency's minor units. Dates and times are ISO 8601 text from
+1900-01-01T00:00:00Z to 2199-12-31T23:59:59Z (UTC when no offset is given); beyond, a 422
+`date_out_of_range`, and a number is a 422 `date_not_iso`. Request bodies are limited to 1 MiB
+(413 `body_too_large`). Every error has the shape `{"error": {"code", "message", "details"}}`."""
 
 
 def create_app(
@@ -90,6 +93,7 @@ def create_app(
     install_error_handlers(app)
     sessions.install(app)
     limits.install(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(AuditContextMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, settings=settings)

@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     # Bearer token Prometheus sends to /metrics; without it /metrics is open outside production
     # and off in production (lealtad.metrics).
     metrics_token: str = ""
+    # The largest request body any route reads (lealtad.http.BodyLimitMiddleware): 413 beyond.
+    max_body_bytes: int = Field(default=1_048_576, ge=65_536, le=64 * 1_048_576)
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lealtad.errors import LealtadError
+from lealtad.kit import dates, free_json
 
 log = logging.getLogger("lealtad")
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -39,6 +40,7 @@ _DESCRIPTIONS = {
     403: "The credentials do not allow this",
     404: "Not found in this business",
     409: "Conflicts with the current state",
+    413: "The request body is larger than the server takes (body_too_large)",
     422: "Invalid input",
 }
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -64,11 +66,28 @@ def _clean_errors(errors: Any) -> list[dict[str, Any]]:
     return clean
 
 
+# Refusals of the edge's own value types (a date out of range, JSON nested too deep...): the
+# answer carries their code and names the field and the limit, so a client can tell them apart
+# from a mistyped field without reading the details.
+NAMED_CODES = dates.CODES | free_json.CODES
+
+
+def _field_name(loc: list[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
+    return ".".join(parts) or "the request body"
+
+
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = _clean_errors(exc.errors())
     if any(e["type"] == "json_invalid" for e in errors):
         return error_response(400, "malformed_json", "the request body is not valid JSON", errors)
+    named = next((e for e in errors if e["type"] in NAMED_CODES), None)
+    if named is not None:
+        message = f"{_field_name(named['loc'])} {named['msg']}"
+        return error_response(422, named["type"], message, errors)
     return error_response(
         422, "invalid_request", "the request has invalid or missing fields", errors
     )
@@ -76,7 +95,14 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+    codes = {
+        404: "not_found",
+        405: "method_not_allowed",
+        401: "unauthorized",
+        403: "forbidden",
+        400: "malformed_body",
+        413: "body_too_large",
+    }
     code = codes.get(exc.status_code, f"http_{exc.status_code}")
     return error_response(exc.status_code, code, str(exc.detail))
 
@@ -145,6 +171,62 @@ class RequestIdMiddleware:
             elapsed = (time.perf_counter() - started) * 1000
             log.info("%s %s %s %.1fms", scope["method"], scope["path"], status, elapsed)
             request_id_var.reset(token)
+
+
+class BodyTooLarge(StarletteHTTPException):
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"request bodies are limited to {max_bytes:,} bytes")
+
+
+class BodyLimitMiddleware:
+    """Refuses a request body over `max_bytes` with a 413 `body_too_large`: before the route runs
+    when Content-Length says so, else as soon as the bytes read pass the limit (a chunked body
+    has no length to check). Every JSON route reads its whole body into memory before
+    validating it, so without this one request could take as much memory as it liked."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    # Routes render it with the other HTTP errors; caught below otherwise.
+                    raise BodyTooLarge(self.max_bytes)
+            return message
+
+        async def watching_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, watching_send)
+        except BodyTooLarge:
+            if started:
+                raise
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exc = BodyTooLarge(self.max_bytes)
+        answer = error_response(413, "body_too_large", str(exc.detail))
+        # Asked to close: the unread rest of the body is not worth reading.
+        answer.headers["Connection"] = "close"
+        await answer(scope, receive, send)
 
 
 class _RequestIdFilter(logging.Filter):

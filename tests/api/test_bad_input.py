@@ -121,7 +121,7 @@ def test_an_empty_body_is_a_422(client: TestClient, shop: Shop) -> None:
 
 
 @pytest.mark.parametrize(
-    "when", ["2026-03-03T10:30:00Z", "2026-03-02T10:36:00+00:00", "9999-12-31T23:59:59"]
+    "when", ["2026-03-03T10:30:00Z", "2026-03-02T10:36:00+00:00", "2199-12-31T23:59:59"]
 )
 def test_a_purchase_dated_in_the_future_is_a_422(client: TestClient, shop: Shop, when: str) -> None:
     resp = post(client, shop, PURCHASES, purchase_body(occurred_at=when))
@@ -141,8 +141,9 @@ def test_a_purchase_dated_in_the_future_is_a_422(client: TestClient, shop: Shop,
 def test_a_date_at_the_edge_of_the_calendar_is_refused_not_a_500(
     client: TestClient, shop: Shop, when: str
 ) -> None:
+    # Refused at the edge, before any time-zone arithmetic could overflow (kit/dates.py).
     resp = post(client, shop, PURCHASES, purchase_body(occurred_at=when))
-    assert_error(resp, 422, "occurred_out_of_range")
+    assert_error(resp, 422, "date_out_of_range")
 
 
 @pytest.mark.parametrize("field", ["receipt_id", "card_number", "qr_token"])

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import schemathesis
 import uvicorn
@@ -39,6 +40,7 @@ from lealtad.tenancy import service as tenancy
 from lealtad.tenancy.model import Role
 from tests.comms.conftest import _free_port
 from tests.conftest import SECRET, sqlite_database
+from tests.security.openapi_fields import operations_taking_dates_or_json, put_at
 from tests.support import Shop, make_shop
 
 EXAMPLES = int(os.environ.get("LEALTAD_FUZZ_EXAMPLES", "15"))
@@ -174,6 +176,104 @@ def test_every_operation_answers_without_server_errors_and_as_documented(served:
     assert not failures, f"{len(failures)} of {operations} operations failed:\n" + "\n\n".join(
         failures
     )
+
+
+def _nested(levels: int) -> dict[str, Any]:
+    value: Any = 1
+    for _ in range(levels):
+        value = {"a": value}
+    return dict(value)
+
+
+# What issue 16 sent: dates at the ends of time and past them, numbers for dates, and JSON nested
+# far past the limit. Each is put into every field of its kind of one request; the in-range
+# extremes reach the services, the rest must be refused with a 4xx.
+HOSTILE: dict[str, list[Any]] = {
+    "date-time": [
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T23:59:59Z",
+        "1900-01-01T00:00:00Z",
+        "2199-12-31T23:59:59Z",
+        "0001-01-01T00:00:00+14:00",
+        0,
+    ],
+    "date": ["0001-01-01", "9999-12-31", "1900-01-01", "2199-12-31", 0],
+    "json": [_nested(900), _nested(9), _nested(8)],
+}
+HOSTILE_EXAMPLES = 2  # generated requests per operation and value: the values do the work
+
+
+def _send_hostile(operation: Any, takes: Any, served: Served, seen: Counter[int]) -> list[str]:
+    failures: list[str] = []
+    for kind in sorted(set(takes.query.values()) | set(takes.body.values())):
+        for value in HOSTILE[kind]:
+            _send_one_value(operation, takes, served, kind, value, seen, failures)
+    return failures
+
+
+def _send_one_value(
+    operation: Any,
+    takes: Any,
+    served: Served,
+    kind: str,
+    value: Any,
+    seen: Counter[int],
+    failures: list[str],
+) -> None:
+    names = {p.name for p in operation.path_parameters}
+    fixed = {k: v for k, v in served.known.items() if k in names} or None
+
+    @given(case=operation.as_strategy(path_parameters=fixed))
+    @settings(
+        max_examples=HOSTILE_EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        database=None,
+    )
+    def run(case: Any) -> None:
+        generated = case.headers or {}
+        case.headers = {k: v for k, v in generated.items() if k.lower() not in CREDENTIALS}
+        for name, its_kind in takes.query.items():
+            if its_kind == kind:
+                case.query = (case.query or {}) | {name: str(value)}
+        if isinstance(case.body, dict):
+            for path, its_kind in takes.body.items():
+                if its_kind == kind:
+                    put_at(case.body, path, value)
+        answer = case.call(base_url=served.url, headers=served.auth, timeout=30)
+        seen[answer.status_code] += 1
+        if answer.status_code >= 500:
+            sent = str(case.body if isinstance(case.body, dict) else case.query)[:300]
+            failures.append(f"{operation.label} {answer.status_code} for {sent}")
+
+    run()
+
+
+def test_deep_json_and_extreme_dates_sent_to_every_operation_taking_them_answer_below_500(
+    served: Served,
+) -> None:
+    # The operations and their fields come from the OpenAPI description, so a new route or a
+    # new date field is covered without being named here.
+    spec = httpx.get(f"{served.url}/openapi.json", timeout=30).json()
+    takes_by_operation = operations_taking_dates_or_json(spec)
+    schema = schemathesis.openapi.from_dict(spec)
+    failures: list[str] = []
+    seen: Counter[int] = Counter()
+    covered = set()
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        takes = takes_by_operation.get((operation.method.upper(), operation.path))
+        if takes is not None:
+            covered.add((operation.method.upper(), operation.path))
+            failures += _send_hostile(operation, takes, served, seen)
+    print(f"{len(covered)} operations take dates or free-form JSON; answers: {dict(seen)}")
+    assert covered == set(takes_by_operation)
+    assert ("POST", "/api/v1/events") in covered
+    assert ("GET", "/api/v1/audit-log") in covered
+    assert seen[422] > 0
+    assert not failures, "\n".join(failures)
 
 
 def test_a_reward_patched_with_a_null_description_still_answers(client: Any, shop: Shop) -> None:

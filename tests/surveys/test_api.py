@@ -150,7 +150,7 @@ def test_a_bad_answer_is_a_4xx_naming_what_is_wrong(
             survey_body(opens_at="2026-04-01T00:00:00Z", closes_at="2026-03-01T00:00:00Z"),
             "survey_dates",
         ),
-        (survey_body(opens_at="0001-01-01T00:00:00+01:00"), "survey_dates"),
+        (survey_body(opens_at="0001-01-01T00:00:00+01:00"), "date_out_of_range"),
         ([survey_body()], "invalid_request"),
     ],
 )

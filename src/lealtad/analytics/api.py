@@ -37,6 +37,7 @@ from lealtad.analytics.periods import Grain, Scope
 from lealtad.deps import Db, Now
 from lealtad.errors import Forbidden, Unauthorized
 from lealtad.http import ERROR_RESPONSES
+from lealtad.kit.dates import IsoDate
 from lealtad.kit.ids import MAX_ID
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy import store as tenancy_store
@@ -82,8 +83,8 @@ Reader = Annotated[Caller, Depends(_caller)]
 
 def _scope_query(
     period: Annotated[Period | None, Query()] = None,
-    start: Annotated[date | None, Query()] = None,
-    end: Annotated[date | None, Query()] = None,
+    start: Annotated[IsoDate | None, Query()] = None,
+    end: Annotated[IsoDate | None, Query()] = None,
     grain: Annotated[Grain | None, Query()] = None,
     location_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     staff_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,

@@ -20,6 +20,7 @@ from lealtad.analytics.segments import experiment_segment
 from lealtad.analytics.tables import experiments
 from lealtad.errors import Conflict, Invalid, NotFound
 from lealtad.kit.clock import as_utc, naive_utc
+from lealtad.kit.dates import IsoDateTime
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"
 ARM_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
@@ -54,8 +55,8 @@ class ExperimentIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     hypothesis: str = Field(default="", max_length=1000)
     arms: list[ArmIn] = Arms
-    starts_at: datetime | None = Field(default=None, description="now if omitted")
-    ends_at: datetime | None = Field(default=None, description="open-ended if omitted")
+    starts_at: IsoDateTime | None = Field(default=None, description="now if omitted")
+    ends_at: IsoDateTime | None = Field(default=None, description="open-ended if omitted")
 
     _arms = field_validator("arms")(_unique_arms)
 
@@ -74,8 +75,8 @@ class ExperimentPatch(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     hypothesis: str | None = Field(default=None, max_length=1000)
     arms: list[ArmIn] | None = Field(default=None, min_length=2, max_length=5)
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    starts_at: IsoDateTime | None = None
+    ends_at: IsoDateTime | None = None
 
     @field_validator("arms")
     @classmethod

@@ -18,7 +18,7 @@ import csv
 import io
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -30,6 +30,7 @@ from lealtad.analytics import experiments, uplift
 from lealtad.analytics.segments import experiment_segment
 from lealtad.errors import Conflict
 from lealtad.kit.clock import as_utc, naive_utc
+from lealtad.kit.dates import EARLIEST, in_zone
 from lealtad.kit.money import minor_exponent
 from lealtad.members.tables import members
 from lealtad.purchases.tables import purchases
@@ -89,11 +90,13 @@ def window(row: Any, now: datetime) -> tuple[datetime, datetime]:
             code="experiment_not_started",
             details={"status": row.status, "starts_at": as_utc(row.starts_at).isoformat()},
         )
-    return row.starts_at, end
+    # A start stored before the API bounded dates (year 1) would walk two thousand years of the
+    # zone's history for nothing: nothing was bought before the earliest date accepted.
+    return max(row.starts_at, naive_utc(EARLIEST)), end
 
 
 def _offset(zone: ZoneInfo, at: datetime) -> int:
-    found = at.replace(tzinfo=UTC).astimezone(zone).utcoffset()
+    found = in_zone(at, zone).utcoffset()
     return int(found.total_seconds()) if found is not None else 0
 
 

@@ -17,6 +17,7 @@ from lealtad.comms.messages import channels_for
 from lealtad.comms.tables import campaigns, messages
 from lealtad.errors import Conflict, Invalid, NotFound
 from lealtad.kit.clock import as_utc, naive_utc
+from lealtad.kit.dates import IsoDateTime
 from lealtad.kit.ids import MAX_ID
 from lealtad.members.tables import members
 from lealtad.surveys import links
@@ -46,7 +47,7 @@ class CampaignIn(BaseModel):
         description='RFM segments of the last refresh ("at_risk", "lost"...) or experiment arms '
         '("exp:<slug>:<arm>"); a member in any of them is reached',
     )
-    send_at: datetime | None = Field(default=None, description="now if omitted")
+    send_at: IsoDateTime | None = Field(default=None, description="now if omitted")
     survey_id: int | None = Field(
         default=None,
         ge=1,

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lealtad.kit.dates import IsoDateTime
+from lealtad.kit.free_json import bounded_json, limits_text
 from lealtad.kit.ids import MAX_ID
 from lealtad.purchases.schemas import AwardOut
+
+# Stored with the event and sent on in its webhooks: kept small (the limit it always had).
+MAX_PROPERTIES_BYTES = 4000
+EventProperties = Annotated[
+    dict[str, Any],
+    bounded_json(max_bytes=MAX_PROPERTIES_BYTES),
+    Field(description=limits_text(max_bytes=MAX_PROPERTIES_BYTES)),
+]
 
 
 class EventIn(BaseModel):
@@ -29,8 +38,8 @@ class EventIn(BaseModel):
     card_number: str | None = Field(default=None, max_length=40)
     email: str | None = Field(default=None, max_length=320)
     value: Decimal = Field(default=Decimal(1), ge=0, le=10**9, max_digits=18, decimal_places=4)
-    properties: dict[str, Any] = Field(default_factory=dict)
-    occurred_at: datetime | None = None
+    properties: EventProperties = Field(default_factory=dict)
+    occurred_at: IsoDateTime | None = None
 
 
 class EventOut(BaseModel):

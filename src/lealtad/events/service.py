@@ -23,7 +23,6 @@ from lealtad.tenancy.model import Principal
 
 # Names the platform raises itself; an integrator cannot send them.
 RESERVED = frozenset({"purchase", "refund", "enrolment", "referral", "profile_completed"})
-MAX_PROPERTIES = 4000
 
 
 def record(
@@ -37,10 +36,6 @@ def record(
     if data.name in RESERVED:
         raise Invalid(
             f"{data.name!r} events are raised by the platform itself", code="reserved_event"
-        )
-    if len(json.dumps(data.properties, default=str)) > MAX_PROPERTIES:
-        raise Invalid(
-            "event properties are limited to 4,000 characters", code="properties_too_large"
         )
     member = members.find(
         conn,

@@ -10,6 +10,7 @@ from zoneinfo import available_timezones
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from lealtad.kit.clock import UtcDateTime
+from lealtad.kit.dates import IsoDate
 from lealtad.kit.ids import MAX_ID
 
 Locale = Literal["es", "en"]
@@ -48,7 +49,7 @@ class MemberIn(BaseModel):
     name: str | None = Field(default=None, max_length=200)
     email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, max_length=32)
-    birthday: date | None = None
+    birthday: IsoDate | None = None
     locale: Locale | None = None
     tags: list[str] = Field(default_factory=list, max_length=50)
     consent: Consent = Field(default_factory=Consent)
@@ -66,7 +67,7 @@ class MemberPatch(BaseModel):
     name: str | None = Field(default=None, max_length=200)
     email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, max_length=32)
-    birthday: date | None = None
+    birthday: IsoDate | None = None
     locale: Locale | None = None
     tags: list[str] | None = Field(default=None, max_length=50)
     consent: Consent | None = None

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lealtad.kit.dates import IsoDateTime
 from lealtad.kit.ids import MAX_ID
 from lealtad.kit.money import MAX_MINOR
 
@@ -37,7 +38,7 @@ class PurchaseIn(BaseModel):
     qr_token: str | None = Field(default=None, max_length=200)
     location_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     channel: Channel = "api"
-    occurred_at: datetime | None = None
+    occurred_at: IsoDateTime | None = None
     items: list[ItemIn] = Field(default_factory=list, max_length=500)
     cashback_redeem: int = Field(
         default=0, ge=0, le=MAX_MINOR, description="cashback the member uses to pay (minor units)"
@@ -94,7 +95,7 @@ class RefundIn(BaseModel):
     amount: int | None = Field(
         default=None, ge=1, le=MAX_MINOR, description="minor units; the whole rest if omitted"
     )
-    occurred_at: datetime | None = None
+    occurred_at: IsoDateTime | None = None
 
 
 class RefundOut(BaseModel):

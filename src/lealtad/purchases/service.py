@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -15,6 +15,7 @@ from lealtad.analytics import rollups
 from lealtad.comms.outbox import emit
 from lealtad.errors import Conflict, Invalid, NotFound
 from lealtad.kit.clock import as_utc, naive_utc
+from lealtad.kit.dates import EARLIEST, LATEST
 from lealtad.kit.money import is_known_currency, minor_exponent
 from lealtad.ledger import idempotency
 from lealtad.ledger import service as ledger
@@ -31,11 +32,9 @@ from lealtad.tenancy.model import Principal
 
 # A POS clock a little ahead of ours is normal; a sale dated tomorrow is not.
 CLOCK_SKEW = timedelta(minutes=5)
-# The years a sale may be dated in. Year 1 in UTC is year 0 in Madrid's local mean time, which
-# datetime cannot hold: the day rollups and rules work in local time, so a date near the ends
-# of the calendar is refused here rather than failing deep in the write.
-EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
-LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+# The years a sale may be dated in are the edge's (kit/dates.py), checked again here for the
+# paths that do not come through a request schema (imports). Year 1 in UTC is year 0 in Madrid's
+# local mean time, which datetime cannot hold: the day rollups and rules work in local time.
 
 
 def occurred(value: datetime | None, now: datetime) -> datetime:
@@ -46,7 +45,7 @@ def occurred(value: datetime | None, now: datetime) -> datetime:
         raise Invalid("occurred_at is out of range", code="occurred_out_of_range") from exc
     if at > as_utc(now) + CLOCK_SKEW:
         raise Invalid("occurred_at is in the future", code="occurred_in_future")
-    if not EARLIEST <= at < LATEST:
+    if not EARLIEST <= at <= LATEST:
         raise Invalid(
             "occurred_at is out of range (years 1900 to 2199)", code="occurred_out_of_range"
         )

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from lealtad.kit.dates import IsoDateTime
 from lealtad.kit.ids import MAX_ID
 from lealtad.rewards.model import Kind
 
@@ -45,8 +46,8 @@ class RewardIn(BaseModel):
     )
     sku: str | None = Field(default=None, max_length=100)
     stock: int | None = Field(default=None, ge=0, le=10**9, description="null is unlimited")
-    valid_from: datetime | None = None
-    valid_until: datetime | None = None
+    valid_from: IsoDateTime | None = None
+    valid_until: IsoDateTime | None = None
     limit_per_member: int | None = Field(default=None, ge=1, le=10**6)
     limit_period: Literal["day", "week", "month", "year", "lifetime"] = "lifetime"
     visible_tiers: list[str] = Field(default_factory=list, max_length=50)
@@ -82,7 +83,7 @@ class RewardPatch(BaseModel):
     description: OptionalTexts | None = None
     cost: int | None = Field(default=None, ge=1, le=10**9)
     stock: int | None = Field(default=None, ge=0, le=10**9)
-    valid_until: datetime | None = None
+    valid_until: IsoDateTime | None = None
     featured: bool | None = None
     active: bool | None = None
     image_url: str | None = Field(default=None, max_length=500, pattern=r"^https?://\S+$")

@@ -4,7 +4,7 @@ business configures once. Validated here; compiled by rules.compile; stored per 
 from __future__ import annotations
 
 import re
-from datetime import date, time
+from datetime import time
 from decimal import Decimal
 from typing import Annotated, Literal, get_args
 
@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from lealtad.kit.dates import IsoDate
 from lealtad.kit.money import RoundingMode
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
@@ -90,8 +91,8 @@ class TimeWindow(Strict):
 class DateRange(Strict):
     """Inclusive local dates of a seasonal or time-limited promotion."""
 
-    start: date | None = None
-    end: date | None = None
+    start: IsoDate | None = None
+    end: IsoDate | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> DateRange:

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lealtad.kit.dates import IsoDateTime
 from lealtad.rules.definition import ProgramDefinition
 
 
@@ -15,7 +16,7 @@ class ProgramChange(BaseModel):
 
     definition: ProgramDefinition
     reason: str = Field(min_length=3, max_length=500, description="why, for the change log")
-    effective_from: datetime | None = Field(default=None, description="now if omitted")
+    effective_from: IsoDateTime | None = Field(default=None, description="now if omitted")
 
 
 class ProgramVersionOut(BaseModel):

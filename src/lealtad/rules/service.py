@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 from lealtad.comms.outbox import emit
 from lealtad.errors import Invalid, NotFound
 from lealtad.kit.clock import as_utc, naive_utc
+from lealtad.kit.dates import STORED, within
 from lealtad.rules import store
 from lealtad.rules.compile import CompiledProgram, compile_program
 from lealtad.rules.definition import ProgramDefinition
@@ -45,7 +46,8 @@ def _program(conn: Connection, row: Any) -> Program:
             return found
     if "definition" not in row._fields:
         row = store.version(conn, row.business_id, row.version)
-    definition = ProgramDefinition.model_validate(row.definition)
+    # A program stored before dates were bounded still loads (kit/dates.py).
+    definition = ProgramDefinition.model_validate(row.definition, context=STORED)
     program = Program(
         row.business_id,
         row.version,
@@ -102,10 +104,13 @@ def change(
     effective_from: datetime | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
     """Writes the next version and tells members' communications about it (program.changed)."""
-    try:
-        start = as_utc(effective_from) if effective_from else as_utc(now)
-    except OverflowError as exc:
-        raise Invalid("effective_from is out of range", code="effective_out_of_range") from exc
+    chosen = effective_from or now
+    if not within(chosen):
+        raise Invalid(
+            "effective_from must be between 1900-01-01T00:00:00Z and 2199-12-31T23:59:59Z",
+            code="effective_out_of_range",
+        )
+    start = as_utc(chosen)
     if start < as_utc(now) - timedelta(minutes=5):
         raise Invalid(
             "a change takes effect now or later, never in the past",

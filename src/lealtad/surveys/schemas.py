@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
+from lealtad.kit.dates import IsoDateTime
 from lealtad.kit.ids import MAX_ID
 from lealtad.purchases.schemas import AwardOut
 from lealtad.surveys import model
@@ -66,8 +67,8 @@ class SurveyIn(BaseModel):
     questions: Questions
     status: Status = "draft"
     in_wallet: bool = Field(default=False, description="offered in the member wallet")
-    opens_at: datetime | None = None
-    closes_at: datetime | None = None
+    opens_at: IsoDateTime | None = None
+    closes_at: IsoDateTime | None = None
 
     @field_validator("questions")
     @classmethod
@@ -86,8 +87,8 @@ class SurveyPatch(BaseModel):
     questions: Questions | None = None
     status: Status | None = None
     in_wallet: bool | None = None
-    opens_at: datetime | None = None
-    closes_at: datetime | None = None
+    opens_at: IsoDateTime | None = None
+    closes_at: IsoDateTime | None = None
 
     @field_validator("name", "title", "questions", "status", "in_wallet", mode="before")
     @classmethod

@@ -13,7 +13,8 @@ from starlette.requests import Request
 from lealtad.deps import AppSettings, CurrentPrincipal, Db, Manager, Now, Owner
 from lealtad.errors import Forbidden, Unauthorized
 from lealtad.http import ERROR_RESPONSES
-from lealtad.kit.clock import UtcDateTime, naive_utc
+from lealtad.kit.clock import naive_utc
+from lealtad.kit.dates import IsoDateTime
 from lealtad.kit.ids import Cursor, IdPath, Limit
 from lealtad.security import limits
 from lealtad.tenancy import audit_view, service, store, two_step
@@ -260,8 +261,8 @@ def audit_log(
     before: Cursor = None,
     action: AuditText = None,
     actor: AuditText = None,
-    since: Annotated[UtcDateTime | None, Query(description="from this instant on")] = None,
-    until: Annotated[UtcDateTime | None, Query(description="before this instant")] = None,
+    since: Annotated[IsoDateTime | None, Query(description="from this instant on")] = None,
+    until: Annotated[IsoDateTime | None, Query(description="before this instant")] = None,
     format: Annotated[
         Literal["json", "csv"], Query(description="csv: the whole filtered log as a file")
     ] = "json",

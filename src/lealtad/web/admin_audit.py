@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from lealtad.deps import Db
-from lealtad.kit.clock import as_utc
+from lealtad.kit.dates import in_zone, parse_day
 from lealtad.kit.ids import Cursor
 from lealtad.tenancy import audit_view
 from lealtad.tenancy import store as tenancy_store
@@ -48,7 +48,7 @@ def changes(details: Any) -> list[tuple[str, str, str | None]]:
 
 def _day(text: str) -> date | None:
     try:
-        return date.fromisoformat(text) if text else None
+        return parse_day(text)
     except ValueError:
         return None
 
@@ -93,7 +93,7 @@ def audit_page(
         business=business,
         staff=staff,
         rows=rows,
-        local=lambda at: as_utc(at).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
+        local=lambda at: in_zone(at, tz).strftime("%Y-%m-%d %H:%M:%S"),
         zone=zone,
         names=known,
         changes=changes,

@@ -19,6 +19,7 @@ from lealtad.db.engine import Database
 from lealtad.deps import Db, Now
 from lealtad.errors import NotFound
 from lealtad.kit.csvsafe import safe_cell
+from lealtad.kit.dates import parse_day
 from lealtad.kit.ids import MAX_ID, IdPath
 from lealtad.kit.money import Money
 from lealtad.tenancy import store as tenancy_store
@@ -40,7 +41,7 @@ def language(lang: str | None, accept_language: str | None, business: Any) -> st
 
 
 def _day(value: str) -> date | None:
-    return date.fromisoformat(value) if value else None
+    return parse_day(value)
 
 
 def _filters(

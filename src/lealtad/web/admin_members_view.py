@@ -15,7 +15,7 @@ from sqlalchemy import Connection, select
 from lealtad.analytics.tables import member_stats
 from lealtad.comms.tables import messages
 from lealtad.errors import NotFound
-from lealtad.kit.clock import as_utc
+from lealtad.kit.dates import in_zone
 from lealtad.kit.money import Money
 from lealtad.ledger import service as ledger
 from lealtad.ledger import store as ledger_store
@@ -55,11 +55,11 @@ class Formats:
     def when(self, value: datetime | None) -> str:
         if value is None:
             return "–"
-        return as_utc(value).astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
+        return in_zone(value, self.tz).isoformat(sep=" ", timespec="minutes")[:16]
 
     def iso(self, value: datetime | None) -> str:
         """Local time with its offset, for files read by other programs."""
-        return as_utc(value).astimezone(self.tz).isoformat(timespec="seconds") if value else ""
+        return in_zone(value, self.tz).isoformat(timespec="seconds") if value else ""
 
     def stamp(self, value: str | None) -> str:
         """An ISO time kept in JSON (consent), in the business's zone."""
@@ -72,7 +72,7 @@ class Formats:
         if value is None:
             return "–"
         if isinstance(value, datetime):
-            value = as_utc(value).astimezone(self.tz).date()
+            value = in_zone(value, self.tz).date()
         return value.isoformat()
 
     def amount(self, code: str, value: int, signed: bool = False) -> str:

@@ -17,6 +17,7 @@ from fastapi import Depends, Request
 from pydantic import ValidationError
 
 from lealtad.errors import Invalid
+from lealtad.kit.dates import in_zone
 
 # A whole program as JSON (500 rules at most) fits well within this; a bigger form is not ours.
 MAX_FORM_BYTES = 1_000_000
@@ -129,8 +130,8 @@ def local_text(value: datetime | None, zone: str) -> str:
     """A UTC datetime (aware or naive) as a datetime-local input value in `zone`."""
     if value is None:
         return ""
-    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return aware.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M")
+    # isoformat, not strftime: a year before 1000 keeps its four digits (glibc drops them).
+    return in_zone(value, ZoneInfo(zone)).isoformat(timespec="minutes")[:16]
 
 
 def slugify(text: str, taken: Iterable[str] = ()) -> str:
@@ -199,6 +200,10 @@ def _messages(_: Translate) -> dict[str, str]:
         "date_parsing": when,
         "date_from_datetime_parsing": when,
         "time_parsing": when,
+        "date_not_iso": when,
+        "date_out_of_range": _("must be between {earliest} and {latest}"),
+        "json_too_deep": _("is nested deeper than the limit of {max_depth} levels"),
+        "json_too_large": _("is larger than the limit of {max_bytes} bytes of JSON"),
         "url_parsing": _("is not a valid web address"),
         "list_type": kind,
         "dict_type": kind,

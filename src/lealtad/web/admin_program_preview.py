@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection
 
 from lealtad.errors import LealtadError
+from lealtad.kit.dates import within
 from lealtad.members import service as members
 from lealtad.purchases.schemas import ItemIn, PurchaseIn
 from lealtad.purchases.service import purchase_facts
@@ -147,7 +148,7 @@ def run(
         location = tenancy_store.location(conn, business.id, int(chosen))
     zone = location.timezone if location is not None else business.timezone
     at = local_datetime(f.get("pv_date"), f.get("pv_time") or "12:00", zone)
-    if at is None:
+    if at is None or not within(at):
         return Preview(message=_("Give the day and time as a date and an hour."))
     facts = purchase_facts(business, location, data, at)
     preview = Preview(draft_problems=drafted.errors)

@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 from lealtad.db.engine import Database
 from lealtad.errors import LealtadError
 from lealtad.kit.clock import as_utc
+from lealtad.kit.dates import in_zone
 from lealtad.kit.money import Money
 from lealtad.ledger import service as ledger
 from lealtad.members import pin as card_pin
@@ -113,7 +114,7 @@ def money(amount: int, currency: str, lang: str) -> str:
 
 
 def when(at: datetime, business: Any, lang: str) -> str:
-    return format_datetime(as_utc(at), "short", tzinfo=ZoneInfo(business.timezone), locale=lang)
+    return format_datetime(in_zone(at, ZoneInfo(business.timezone)), "short", locale=lang)
 
 
 def program(conn: Connection, business_id: int, now: datetime) -> Any:

@@ -19,7 +19,7 @@ from fastapi.responses import RedirectResponse
 from lealtad.config import Settings
 from lealtad.db.engine import Database
 from lealtad.errors import Forbidden, LealtadError
-from lealtad.kit.clock import as_utc
+from lealtad.kit.dates import in_zone
 from lealtad.kit.money import Money
 from lealtad.members import service as members
 from lealtad.tenancy.model import Principal, Role
@@ -141,14 +141,14 @@ def amount(unit: str, value: int, currency: str, lang: str, *, signed: bool = Fa
 
 
 def when(value: datetime, zone: ZoneInfo, lang: str) -> str:
-    local = as_utc(value).astimezone(zone)
+    local = in_zone(value, zone)
     return (
         f"{format_date(local, 'medium', locale=lang)}, {format_time(local, 'short', locale=lang)}"
     )
 
 
 def day(value: datetime, zone: ZoneInfo, lang: str) -> str:
-    return format_date(as_utc(value).astimezone(zone).date(), "long", locale=lang)
+    return format_date(in_zone(value, zone).date(), "long", locale=lang)
 
 
 def problem(exc: LealtadError, _: Gettext) -> str:
