@@ -51,9 +51,11 @@ from lealtad.web.admin_analytics import router as admin_analytics_router
 from lealtad.web.admin_audit import router as admin_audit_router
 from lealtad.web.admin_customers import router as admin_customers_router
 from lealtad.web.admin_experiments import router as admin_experiments_router
+from lealtad.web.admin_home import router as admin_home_router
 from lealtad.web.admin_keys import router as admin_keys_router
 from lealtad.web.admin_members import router as admin_members_router
 from lealtad.web.admin_members_actions import router as admin_members_actions_router
+from lealtad.web.admin_messages import router as admin_messages_router
 from lealtad.web.admin_program import router as admin_program_router
 from lealtad.web.admin_reports import router as admin_reports_router
 from lealtad.web.admin_rewards import router as admin_rewards_router
@@ -124,6 +126,8 @@ def create_app(
         unsubscribe_router,
         survey_pages_router,
         admin_router,
+        admin_home_router,
+        admin_messages_router,
         admin_analytics_router,
         admin_program_router,
         admin_rewards_router,
