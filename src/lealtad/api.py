@@ -49,6 +49,7 @@ from lealtad.web.account_password import router as account_password_router
 from lealtad.web.admin import router as admin_router
 from lealtad.web.admin_analytics import router as admin_analytics_router
 from lealtad.web.admin_audit import router as admin_audit_router
+from lealtad.web.admin_campaigns import router as admin_campaigns_router
 from lealtad.web.admin_customers import router as admin_customers_router
 from lealtad.web.admin_experiments import router as admin_experiments_router
 from lealtad.web.admin_home import router as admin_home_router
@@ -128,6 +129,7 @@ def create_app(
         admin_router,
         admin_home_router,
         admin_messages_router,
+        admin_campaigns_router,
         admin_analytics_router,
         admin_program_router,
         admin_rewards_router,

@@ -50,6 +50,15 @@ REAL_FORMS: dict[str, dict[str, str]] = {
     "POST /w/{slug}/preferences": {"email": "true", "push": "true"},
     "POST /admin/settings/locations": {"name": "Forged store", "timezone": "Europe/Madrid"},
     "POST /admin/rewards/{reward_id}/active": {"active": "false"},
+    "POST /admin/campaigns/new": {
+        "name": "Forged campaign",
+        "subject_es": "Hola",
+        "subject_en": "Hello",
+        "body_es": "Hola",
+        "body_en": "Hello",
+        "channel": "all",
+        "when": "now",
+    },
 }
 
 
