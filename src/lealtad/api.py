@@ -62,6 +62,7 @@ from lealtad.web.admin_reports import router as admin_reports_router
 from lealtad.web.admin_rewards import router as admin_rewards_router
 from lealtad.web.admin_settings import router as admin_settings_router
 from lealtad.web.admin_staff import router as admin_staff_router
+from lealtad.web.admin_surveys import router as admin_surveys_router
 from lealtad.web.counter import router as counter_router
 from lealtad.web.counter_vouchers import router as counter_vouchers_router
 from lealtad.web.pages import STATIC
@@ -130,6 +131,7 @@ def create_app(
         admin_home_router,
         admin_messages_router,
         admin_campaigns_router,
+        admin_surveys_router,
         admin_analytics_router,
         admin_program_router,
         admin_rewards_router,

@@ -70,6 +70,8 @@ AUDITED: dict[str, str] = {
     "POST /admin/reports": "reports.recipients",
     "POST /admin/campaigns/new": "campaign.create",
     "POST /admin/campaigns/{campaign_id}/cancel": "campaign.cancel",
+    "POST /admin/surveys/new": "survey.create",
+    "POST /admin/surveys/{survey_id}/status": "survey.update",
 }
 
 TILL = "a till transaction, kept with its staff or key and store in its own append-only table: "

@@ -59,6 +59,16 @@ REAL_FORMS: dict[str, dict[str, str]] = {
         "channel": "all",
         "when": "now",
     },
+    "POST /admin/surveys/new": {
+        "name": "Forged survey",
+        "title_es": "Hola",
+        "title_en": "Hello",
+        "q1_kind": "text",
+        "q1_text_es": "¿Qué tal?",
+        "q1_text_en": "How was it?",
+        "start": "open",
+    },
+    "POST /admin/surveys/{survey_id}/status": {"status": "closed", "in_wallet": "1"},
 }
 
 
