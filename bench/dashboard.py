@@ -27,7 +27,7 @@ from benchkit import BENCH_KEYS, row, write_json
 from rich.progress import Progress
 from sqlalchemy import Connection
 
-from lealtad.analytics import fold, kpis, refresh, rollups
+from lealtad.analytics import fold, kpis, owner_home, refresh, rollups
 from lealtad.analytics.periods import Scope, default_scope
 from lealtad.analytics.rebuild import _write_figures
 from lealtad.db.engine import Database
@@ -286,6 +286,9 @@ def measure(
         "cohort retention 30/60/90": kpis.retention,
         "staff leaderboard": kpis.staff_leaderboard,
         "reward popularity": kpis.reward_popularity,
+        # The console's home: three stretches of days and, past 50,000 members, last night's
+        # count of members close to a reward (the scope does not apply; timed once per view).
+        "owner's home": lambda c, s: owner_home.home(c, s.business_id, now),
         "whole dashboard": lambda c, s: kpis.dashboard(c, s, now),
     }
     out = []

@@ -49,16 +49,20 @@ from lealtad.web.account_password import router as account_password_router
 from lealtad.web.admin import router as admin_router
 from lealtad.web.admin_analytics import router as admin_analytics_router
 from lealtad.web.admin_audit import router as admin_audit_router
+from lealtad.web.admin_campaigns import router as admin_campaigns_router
 from lealtad.web.admin_customers import router as admin_customers_router
 from lealtad.web.admin_experiments import router as admin_experiments_router
+from lealtad.web.admin_home import router as admin_home_router
 from lealtad.web.admin_keys import router as admin_keys_router
 from lealtad.web.admin_members import router as admin_members_router
 from lealtad.web.admin_members_actions import router as admin_members_actions_router
+from lealtad.web.admin_messages import router as admin_messages_router
 from lealtad.web.admin_program import router as admin_program_router
 from lealtad.web.admin_reports import router as admin_reports_router
 from lealtad.web.admin_rewards import router as admin_rewards_router
 from lealtad.web.admin_settings import router as admin_settings_router
 from lealtad.web.admin_staff import router as admin_staff_router
+from lealtad.web.admin_surveys import router as admin_surveys_router
 from lealtad.web.counter import router as counter_router
 from lealtad.web.counter_vouchers import router as counter_vouchers_router
 from lealtad.web.pages import STATIC
@@ -124,6 +128,10 @@ def create_app(
         unsubscribe_router,
         survey_pages_router,
         admin_router,
+        admin_home_router,
+        admin_messages_router,
+        admin_campaigns_router,
+        admin_surveys_router,
         admin_analytics_router,
         admin_program_router,
         admin_rewards_router,

@@ -68,6 +68,10 @@ AUDITED: dict[str, str] = {
     "POST /admin/members/{member_id}/data-export": "member.export",
     "POST /admin/members/{member_id}/erasure": "member.erase",
     "POST /admin/reports": "reports.recipients",
+    "POST /admin/campaigns/new": "campaign.create",
+    "POST /admin/campaigns/{campaign_id}/cancel": "campaign.cancel",
+    "POST /admin/surveys/new": "survey.create",
+    "POST /admin/surveys/{survey_id}/status": "survey.update",
 }
 
 TILL = "a till transaction, kept with its staff or key and store in its own append-only table: "
@@ -81,6 +85,8 @@ EXCLUDED: dict[str, str] = {
     "POST /admin/logout": NOTHING + "a logout",
     "POST /api/v1/purchases/preview": NOTHING + "a dry run of a purchase",
     "POST /admin/program/preview": NOTHING + "a dry run of a program draft",
+    "POST /admin/campaigns/preview": NOTHING + "a preview of a campaign being written",
+    "POST /admin/campaigns/audience": NOTHING + "counts the members a campaign would reach",
     "POST /counter/find": NOTHING + "a member search",
     "POST /admin/customers/refresh": NOTHING + "recomputes derived analytics tables",
     "POST /admin/reports/test": NOTHING + "sends a test e-mail (messages table)",

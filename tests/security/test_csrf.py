@@ -50,6 +50,25 @@ REAL_FORMS: dict[str, dict[str, str]] = {
     "POST /w/{slug}/preferences": {"email": "true", "push": "true"},
     "POST /admin/settings/locations": {"name": "Forged store", "timezone": "Europe/Madrid"},
     "POST /admin/rewards/{reward_id}/active": {"active": "false"},
+    "POST /admin/campaigns/new": {
+        "name": "Forged campaign",
+        "subject_es": "Hola",
+        "subject_en": "Hello",
+        "body_es": "Hola",
+        "body_en": "Hello",
+        "channel": "all",
+        "when": "now",
+    },
+    "POST /admin/surveys/new": {
+        "name": "Forged survey",
+        "title_es": "Hola",
+        "title_en": "Hello",
+        "q1_kind": "text",
+        "q1_text_es": "¿Qué tal?",
+        "q1_text_en": "How was it?",
+        "start": "open",
+    },
+    "POST /admin/surveys/{survey_id}/status": {"status": "closed", "in_wallet": "1"},
 }
 
 

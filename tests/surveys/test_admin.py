@@ -72,13 +72,13 @@ def test_the_results_page_draws_the_nps_distribution_by_band_and_the_other_quest
     bands = re.findall(r'fill="(#[0-9a-f]{6})" data-band="(\w+)"', html)
     assert [b for _, b in bands] == ["detractor"] * 7 + ["passive"] * 2 + ["promoter"] * 2
     assert all(colour == BAND_COLOURS[band] for colour, band in bands)
-    assert "<title>10: 1 answers (33%)</title>" in html
-    assert "<title>9: 0 answers (0%)</title>" in html
+    assert "<title>10: 1 · 33%</title>" in html
+    assert "<title>9: 0 · 0%</title>" in html
     assert "data-nps-score>0</p>" in html
     assert "Promoters (9-10): 1" in html
     assert "Detractors (0-6): 1" in html
-    assert "The coffee · Average 3.33 · 3 answers" in html
-    assert "<title>In the morning: 2 answers (67%)</title>" in html
+    assert "The coffee · Average: 3.33 · Answers: 3" in html
+    assert "<title>In the morning: 2 · 67%</title>" in html
     # Comments are the members' own words: shown newest first, escaped.
     assert html.index("Too loud") < html.index("Best &lt;b&gt;coffee&lt;/b&gt; in town")
     spanish = client.get(f"/admin/surveys/{survey_id}").text

@@ -19,12 +19,13 @@ def test_a_wrong_password_is_refused_in_the_page_language(client, shop) -> None:
     assert "lealtad_staff" not in answer.cookies
 
 
-def test_a_manager_logs_in_and_sees_the_delivery_log(client, shop) -> None:
+def test_a_manager_logs_in_and_finds_the_delivery_log_under_messages(client, shop) -> None:
     admin_login(client, shop)
-    page = client.get("/admin?lang=en")
+    assert "How the program is doing" in client.get("/admin?lang=en").text
+    page = client.get("/admin/messages?lang=en")
     assert page.status_code == 200
     assert "Messages in the last 30 days" in page.text
-    assert "Mensajes de los últimos 30 días" in client.get("/admin?lang=es").text
+    assert "Mensajes de los últimos 30 días" in client.get("/admin/messages?lang=es").text
 
 
 def test_the_session_cookie_is_http_only_and_same_site(client, shop) -> None:

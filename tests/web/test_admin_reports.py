@@ -48,7 +48,7 @@ def test_a_manager_chooses_the_recipients_of_each_report(client, shop, db) -> No
     csrf = admin_login(client, shop)
     page = client.get("/admin/reports?lang=en")
     assert page.status_code == 200
-    assert '<a href="/admin/reports">Reports</a>' in page.text
+    assert '<a href="/admin/reports" aria-current="page">Reports</a>' in page.text
     assert '<label for="weekly">Weekly summary</label>' in page.text
     form = {
         "daily": "Boss@Example.org, ana@example.org\nana@example.org",

@@ -264,15 +264,24 @@ def test_the_two_step_forms_refuse_a_missing_or_forged_csrf_token(client, shop, 
 def test_the_console_speaks_the_staff_members_own_language_over_the_browsers(client, shop) -> None:
     csrf = admin_login(client, shop)
     spanish_browser = {"Accept-Language": "es-ES,es;q=0.9"}
-    assert "Mensajes de los últimos 30 días" in client.get("/admin", headers=spanish_browser).text
+    assert (
+        "Mensajes de los últimos 30 días"
+        in client.get("/admin/messages", headers=spanish_browser).text
+    )
     answer = client.post("/admin/two-step/language", data={"csrf": csrf, "locale": "en"})
     assert "Your language is saved." in answer.text
-    assert "Messages in the last 30 days" in client.get("/admin", headers=spanish_browser).text
+    assert (
+        "Messages in the last 30 days"
+        in client.get("/admin/messages", headers=spanish_browser).text
+    )
     # ?lang= switches one page only.
-    assert "Mensajes de los últimos" in client.get("/admin?lang=es", headers=spanish_browser).text
-    assert "Messages in the last" in client.get("/admin", headers=spanish_browser).text
+    assert (
+        "Mensajes de los últimos"
+        in client.get("/admin/messages?lang=es", headers=spanish_browser).text
+    )
+    assert "Messages in the last" in client.get("/admin/messages", headers=spanish_browser).text
     client.post("/admin/two-step/language", data={"csrf": csrf, "locale": ""})
-    assert "Mensajes de los últimos" in client.get("/admin", headers=spanish_browser).text
+    assert "Mensajes de los últimos" in client.get("/admin/messages", headers=spanish_browser).text
 
 
 def test_a_session_opened_with_the_password_alone_ends_when_the_business_requires_two_step(

@@ -22,7 +22,7 @@ import numpy.typing as npt
 from sqlalchemy import BigInteger, Connection, bindparam, cast, delete, func, insert, select, update
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from lealtad.analytics import clv, rfm, rollups
+from lealtad.analytics import clv, reward_reach, rfm, rollups
 from lealtad.analytics.segments import RFM_SEGMENTS
 from lealtad.analytics.tables import member_stats, snapshots
 from lealtad.kit.clock import naive_utc
@@ -101,6 +101,9 @@ def refresh(conn: Connection, business_id: int, now: datetime) -> RefreshResult:
         unscored = _clear_unscored(conn, business_id)
         _store(conn, business_id, "rfm", at, _rfm_payload(figures, scores, unscored, at))
         _store(conn, business_id, "clv", at, valuation.payload(at))
+        # The owner's home reads this count for a business too big to count it live.
+        reach = reward_reach.measure(conn, business_id, now)
+        _store(conn, business_id, reward_reach.SNAPSHOT, at, reach.payload())
         if conn.dialect.name == "postgresql":
             # The refresh has just written every member's scores; until autovacuum gets round to
             # it the planner believes the columns are still empty, and the customers page's
@@ -410,8 +413,8 @@ def _store(
 def snapshot(
     conn: Connection, business_id: int, kind: str
 ) -> tuple[datetime, dict[str, Any]] | None:
-    """The latest stored snapshot of a kind ("rfm" or "clv"): (computed_at, payload), or None
-    before the first refresh."""
+    """The latest stored snapshot of a kind ("rfm", "clv", "reward_reach"): (computed_at,
+    payload), or None before the first refresh."""
     row = conn.execute(
         select(snapshots.c.computed_at, snapshots.c.payload).where(
             snapshots.c.business_id == business_id, snapshots.c.kind == kind

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Connection, func, insert, select, update
@@ -14,7 +14,7 @@ from lealtad.analytics import segments as member_segments
 from lealtad.analytics import uplift
 from lealtad.analytics.tables import member_stats
 from lealtad.comms.messages import channels_for
-from lealtad.comms.tables import campaigns, messages
+from lealtad.comms.tables import campaigns, messages, unsubscribes
 from lealtad.errors import Conflict, Invalid, NotFound
 from lealtad.kit.clock import as_utc, naive_utc
 from lealtad.kit.dates import IsoDateTime
@@ -31,6 +31,9 @@ class Texts(BaseModel):
 
     es: str = Field(min_length=1, max_length=5000)
     en: str = Field(min_length=1, max_length=5000)
+
+
+Channel = Literal["email", "push"]
 
 
 class CampaignIn(BaseModel):
@@ -54,6 +57,11 @@ class CampaignIn(BaseModel):
         le=MAX_ID,
         description="an open survey: each member's e-mail carries their own link to answer it",
     )
+    channels: list[Channel] = Field(
+        default_factory=list,
+        max_length=2,
+        description="e-mail, web push or both; empty: every channel the member can be reached on",
+    )
 
     @field_validator("segments")
     @classmethod
@@ -63,6 +71,11 @@ class CampaignIn(BaseModel):
         ]
         if unknown:
             raise ValueError(f"unknown segments: {', '.join(unknown)}")
+        return list(dict.fromkeys(values))
+
+    @field_validator("channels")
+    @classmethod
+    def _once_each(cls, values: list[Channel]) -> list[Channel]:
         return list(dict.fromkeys(values))
 
 
@@ -83,16 +96,22 @@ class CampaignOut(BaseModel):
     delivery: dict[str, int]
     survey_id: int | None = None
     segments: list[str] = Field(default_factory=list)
+    channels: list[str] = Field(default_factory=list)
+    unsubscribed_after: int = Field(
+        default=0, description="members who unsubscribed with the link in this campaign's message"
+    )
 
 
 # The campaigns table has no survey column (schema 0007 did not add one), so the survey rides in
-# the body JSON beside the two texts; `get` keeps it out of the body it shows. So do the segments.
+# the body JSON beside the two texts; `get` keeps it out of the body it shows. So do the segments
+# and the channels.
 SURVEY_KEY = "survey_id"
 SEGMENTS_KEY = "segments"
+CHANNELS_KEY = "channels"
 
 
 def _texts(body: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in body.items() if k not in (SURVEY_KEY, SEGMENTS_KEY)}
+    return {k: v for k, v in body.items() if k not in (SURVEY_KEY, SEGMENTS_KEY, CHANNELS_KEY)}
 
 
 def _check_survey(conn: Connection, business_id: int, survey_id: int, send_at: datetime) -> None:
@@ -121,6 +140,8 @@ def create(conn: Connection, business_id: int, data: CampaignIn, actor: str, now
         body[SURVEY_KEY] = data.survey_id
     if data.segments:
         body[SEGMENTS_KEY] = data.segments
+    if data.channels:
+        body[CHANNELS_KEY] = data.channels
     return int(
         conn.execute(
             insert(campaigns)
@@ -170,6 +191,21 @@ def get(conn: Connection, business_id: int, campaign_id: int) -> CampaignOut:
         delivery={str(k): int(v) for k, v in delivery.items()},
         survey_id=row.body.get(SURVEY_KEY),
         segments=row.body.get(SEGMENTS_KEY, []),
+        channels=row.body.get(CHANNELS_KEY, []),
+        unsubscribed_after=_unsubscribed_after(conn, business_id, campaign_id),
+    )
+
+
+def _unsubscribed_after(conn: Connection, business_id: int, campaign_id: int) -> int:
+    sent = select(messages.c.id).where(
+        messages.c.business_id == business_id, messages.c.campaign_id == campaign_id
+    )
+    return int(
+        conn.execute(
+            select(func.count(func.distinct(unsubscribes.c.member_id))).where(
+                unsubscribes.c.business_id == business_id, unsubscribes.c.message_id.in_(sent)
+            )
+        ).scalar_one()
     )
 
 
@@ -194,7 +230,21 @@ def cancel(conn: Connection, business_id: int, campaign_id: int) -> CampaignOut:
     return get(conn, business_id, campaign_id)
 
 
-def _audience(conn: Connection, business_id: int, row: Any, now: datetime) -> list[Any]:
+def audience_size(conn: Connection, business_id: int, data: CampaignIn, now: datetime) -> int:
+    """How many active members the campaign would reach if it went out now, before consent,
+    caps and quiet hours (which are decided per message when it is sent)."""
+    tags = [t.lower() for t in data.tags]
+    return len(_audience(conn, business_id, data.tiers, tags, data.segments, now))
+
+
+def _audience(
+    conn: Connection,
+    business_id: int,
+    tiers: list[str],
+    tags: list[str],
+    segments: list[str],
+    now: datetime,
+) -> list[Any]:
     query = (
         select(
             members.c.id,
@@ -212,7 +262,7 @@ def _audience(conn: Connection, business_id: int, row: Any, now: datetime) -> li
         .outerjoin(member_stats, member_stats.c.member_id == members.c.id)
         .where(members.c.business_id == business_id, members.c.status == "active")
     )
-    wanted = set(row.body.get(SEGMENTS_KEY, []))
+    wanted = set(segments)
     # Experiment arms as analytics.segments.of_member sees them: arms of experiments running now.
     running = dict(member_segments.running_experiments(conn, business_id, now)) if wanted else {}
     arms = [
@@ -222,9 +272,9 @@ def _audience(conn: Connection, business_id: int, row: Any, now: datetime) -> li
     ]
     chosen = []
     for member in conn.execute(query):
-        if row.tiers and member.tier_id not in row.tiers:
+        if tiers and member.tier_id not in tiers:
             continue
-        if row.tags and not set(row.tags) & set(member.tags):
+        if tags and not set(tags) & set(member.tags):
             continue
         if wanted and not _in_segments(member, wanted, arms):
             continue
@@ -285,11 +335,18 @@ def release_due(
     ).all()
     queued = 0
     for row in due:
-        audience = _audience(conn, business_id, row, now)
+        audience = _audience(
+            conn, business_id, row.tiers, row.tags, row.body.get(SEGMENTS_KEY, []), now
+        )
         survey_id = _open_survey(conn, business_id, row, now)
         body = _texts(row.body)
+        only = set(row.body.get(CHANNELS_KEY, []))
+        reached = 0
         for member in audience:
-            for channel in channels_for(conn, business_id, member.id, member.consent):
+            found = channels_for(conn, business_id, member.id, member.consent)
+            chosen = [c for c in found if not only or c in only]
+            reached += bool(chosen)
+            for channel in chosen:
                 conn.execute(
                     insert(messages).values(
                         business_id=business_id,
@@ -316,7 +373,7 @@ def release_due(
         conn.execute(
             update(campaigns)
             .where(campaigns.c.id == row.id)
-            .values(status="sent", recipients=len(audience))
+            .values(status="sent", recipients=reached)
         )
-        queued += len(audience)
+        queued += reached
     return queued

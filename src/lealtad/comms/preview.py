@@ -54,8 +54,12 @@ def preview(
     lang: str,
     now: datetime,
     base_url: str,
+    *,
+    example: dict[str, Any] | None = None,
 ) -> Rendered:
-    example = dict(_EXAMPLES.get(template, {}))
+    """`example` replaces what the event would carry: a campaign being written previews its
+    own subject and body."""
+    example = dict(_EXAMPLES.get(template, {}) if example is None else example)
     if template == "expiring":
         example["expires_at"] = (now + timedelta(days=14)).date().isoformat()
     context: dict[str, Any] = {
@@ -72,6 +76,11 @@ def preview(
     }
     if template == "tier_changed":
         context["tier"] = example["to"]
+    if template == "campaign":
+        # As the sender fills them (comms.messages): the member's own name, points, offer...
+        for part in ("subject", "body"):
+            texts = context.get(part) or {}
+            context[part] = {k: personal.fill(str(v), context) for k, v in texts.items()}
     # Marketing kinds show where the unsubscribe link goes; the link itself is per message.
     link = f"{base_url}/u/preview" if kind_of(template).category == "marketing" else None
     return render(template, lang, context, link)

@@ -77,6 +77,22 @@ def catalog(conn: Connection, business_id: int, *, active_only: bool) -> list[An
     )
 
 
+def low_stock(conn: Connection, business_id: int, at_most: int) -> list[Any]:
+    """Active rewards with a limited stock of `at_most` or fewer left, the emptiest first."""
+    return list(
+        conn.execute(
+            select(rewards)
+            .where(
+                rewards.c.business_id == business_id,
+                rewards.c.active.is_(True),
+                rewards.c.stock.is_not(None),
+                rewards.c.stock <= at_most,
+            )
+            .order_by(rewards.c.stock, rewards.c.id)
+        )
+    )
+
+
 def update_reward(conn: Connection, business_id: int, reward_id: int, **values: Any) -> None:
     conn.execute(
         update(rewards)

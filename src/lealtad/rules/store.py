@@ -64,6 +64,19 @@ def versions(conn: Connection, business_id: int) -> list[Any]:
     )
 
 
+def scheduled(conn: Connection, business_id: int, at: datetime) -> list[Any]:
+    """Versions that take effect after `at` (naive UTC), the soonest first: number, date and
+    reason, without the definition."""
+    v = program_versions.c
+    return list(
+        conn.execute(
+            select(v.version, v.effective_from, v.reason, v.author)
+            .where(v.business_id == business_id, v.effective_from > at)
+            .order_by(v.effective_from, v.version)
+        )
+    )
+
+
 def insert_awards(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if rows:
         conn.execute(insert(awards), rows)

@@ -1,7 +1,7 @@
 """Survey pages. The member's page, reached from a signed per-member link (`/s/{token}`) in a
 campaign e-mail or the wallet: the form in the member's language, and a thanks page with the
 points the answer earned; a forged link, a closed survey or a second answer each get a page that
-says so. And the admin console's list of surveys and their results with charts."""
+says so. The console's survey screens are web/admin_surveys.py."""
 
 from __future__ import annotations
 
@@ -15,14 +15,12 @@ from starlette.concurrency import run_in_threadpool
 from lealtad.config import Settings
 from lealtad.db.engine import Database
 from lealtad.deps import AppSettings, Db, Now
-from lealtad.errors import LealtadError, NotFound
-from lealtad.kit.ids import IdPath
+from lealtad.errors import LealtadError
 from lealtad.members import store as member_store
-from lealtad.surveys import charts, links, model, service, store
+from lealtad.surveys import links, model, service, store
 from lealtad.tenancy import store as tenancy_store
 from lealtad.web.i18n import pick_language, translator
 from lealtad.web.pages import Lang, render_page
-from lealtad.web.sessions import CurrentManager
 
 router = APIRouter(include_in_schema=False)
 AcceptLanguage = Annotated[str | None, Header(max_length=200)]
@@ -153,74 +151,4 @@ async def survey_answer(
         return _notice(request, language, exc.http_status, state, business=business, survey=survey)
     return _notice(
         request, language, 201, "thanks", business=business, survey=survey, points=points
-    )
-
-
-def _admin_list(
-    request: Request,
-    staff: Any,
-    db: Database,
-    now: datetime,
-    languages: tuple[str | None, str | None],
-    status: int = 200,
-) -> HTMLResponse:
-    with db.read() as conn:
-        business = tenancy_store.business(conn, staff.business_id)
-        listed = service.listing(conn, staff.business_id, now)
-        # One aggregate per survey over the kept-apart NPS column; cheap beside the page itself.
-        scores = {
-            s.id: model.nps(store.nps_counts(conn, staff.business_id, s.id)).score for s in listed
-        }
-    language = pick_language(*languages, business.locale)
-    error = translator(language)("There is no such survey.") if status == 404 else None
-    return render_page(
-        request,
-        "surveys_admin.html",
-        language,
-        status,
-        business=business,
-        staff=staff,
-        surveys=listed,
-        scores=scores,
-        error=error,
-    )
-
-
-@router.get("/admin/surveys", response_class=HTMLResponse)
-def admin_surveys(
-    request: Request,
-    staff: CurrentManager,
-    db: Db,
-    now: Now,
-    lang: Lang = None,
-    accept_language: AcceptLanguage = None,
-) -> HTMLResponse:
-    """Every survey with its status, responses and NPS score."""
-    return _admin_list(request, staff, db, now, (lang, accept_language))
-
-
-@router.get("/admin/surveys/{survey_id}", response_class=HTMLResponse)
-def admin_survey_results(
-    request: Request,
-    survey_id: IdPath,
-    staff: CurrentManager,
-    db: Db,
-    now: Now,
-    lang: Lang = None,
-    accept_language: AcceptLanguage = None,
-) -> HTMLResponse:
-    """The survey's results: NPS with its 0-10 distribution, rating and choice charts, comments."""
-    try:
-        with db.read() as conn:
-            business = tenancy_store.business(conn, staff.business_id)
-            context = charts.results_page_context(conn, staff.business_id, survey_id)
-    except NotFound:
-        return _admin_list(request, staff, db, now, (lang, accept_language), 404)
-    return render_page(
-        request,
-        "survey_results.html",
-        pick_language(lang, accept_language, business.locale),
-        business=business,
-        staff=staff,
-        **context,
     )

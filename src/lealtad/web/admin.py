@@ -1,23 +1,15 @@
-"""The admin console for owners and managers: log in, the message delivery log and a preview of
-every message in both languages with a real member's figures."""
+"""The admin console for owners and managers: logging in and out, and what every console page
+needs (the business, the signed-in person, the language). The home is admin_home.py."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Header, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import func, select
 
-from lealtad.comms import preview
-from lealtad.comms.tables import messages
 from lealtad.deps import AppSettings, Db, Now
 from lealtad.errors import LealtadError
-from lealtad.kit.clock import naive_utc
-from lealtad.members import store as member_store
-from lealtad.members.model import normalise_card_number
-from lealtad.members.tables import members
 from lealtad.security import devices, limits
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy import store as tenancy_store
@@ -26,11 +18,10 @@ from lealtad.web import limit_pages, pending, sessions
 from lealtad.web.i18n import LANGUAGES, pick_language, translator
 from lealtad.web.pages import Lang, render_page
 from lealtad.web.same_site import SAME_SITE
-from lealtad.web.sessions import CurrentManager, StaffSession
+from lealtad.web.sessions import StaffSession
 
 router = APIRouter(include_in_schema=False)
 AcceptLanguage = Annotated[str | None, Header(max_length=200)]
-STATUSES = ("queued", "sent", "failed", "bounced", "suppressed", "unsubscribed")
 
 
 def _safe_next(value: str) -> str:
@@ -156,103 +147,3 @@ def console(
     business = tenancy_store.business(conn, staff.business_id)
     me = tenancy_store.staff(conn, staff.business_id, staff.staff_id)
     return business, me, console_language(lang, accept_language, business, me)
-
-
-@router.get("/admin", response_class=HTMLResponse)
-def home(
-    request: Request,
-    staff: CurrentManager,
-    db: Db,
-    now: Now,
-    lang: Lang = None,
-    accept_language: AcceptLanguage = None,
-) -> HTMLResponse:
-    """The delivery log: how the last 30 days of messages went, and the latest ones."""
-    since = naive_utc(now - timedelta(days=30))
-    bid = staff.business_id
-    with db.read() as conn:
-        business, _me, language = console(conn, staff, lang, accept_language)
-        counted = conn.execute(
-            select(messages.c.channel, messages.c.status, func.count())
-            .where(messages.c.business_id == bid, messages.c.created_at >= since)
-            .group_by(messages.c.channel, messages.c.status)
-        ).all()
-        latest = conn.execute(
-            select(messages, members.c.name, members.c.card_number)
-            .join(members, members.c.id == messages.c.member_id)
-            .where(messages.c.business_id == bid)
-            .order_by(messages.c.id.desc())
-            .limit(30)
-        ).all()
-    channels = sorted({row.channel for row in counted}) or ["email"]
-    totals = {(row.channel, row.status): row[2] for row in counted}
-    return render_page(
-        request,
-        "admin_home.html",
-        language,
-        business=business,
-        staff=staff,
-        channels=channels,
-        statuses=STATUSES,
-        totals=totals,
-        latest=latest,
-        templates=preview.templates(),
-    )
-
-
-@router.get("/admin/messages/preview", response_class=HTMLResponse)
-def message_preview(
-    request: Request,
-    staff: CurrentManager,
-    db: Db,
-    now: Now,
-    settings: AppSettings,
-    template: Annotated[str, Query(max_length=64)] = "welcome",
-    language: Annotated[str, Query(max_length=5, alias="in")] = "",
-    card: Annotated[str, Query(max_length=40)] = "",
-    lang: Lang = None,
-    accept_language: AcceptLanguage = None,
-) -> HTMLResponse:
-    """A message as a member would get it: with the member whose card is given, or the latest
-    member when none is."""
-    bid = staff.business_id
-    with db.read() as conn:
-        business, _me, page_lang = console(conn, staff, lang, accept_language)
-        _ = translator(page_lang)
-        error = None
-        if template not in preview.templates():
-            error, template = _("There is no message of that kind."), "welcome"
-        number = normalise_card_number(card) if card else ""
-        member = member_store.member_by(conn, bid, "card_number", number) if number else None
-        if card and member is None:
-            error = _("No member has that card number; showing the latest member instead.")
-        if member is None:
-            latest = conn.execute(
-                select(members.c.id)
-                .where(members.c.business_id == bid)
-                .order_by(members.c.id.desc())
-                .limit(1)
-            ).scalar()
-            member = member_store.member(conn, bid, latest) if latest else None
-        message_lang = language if language in ("es", "en") else page_lang
-        shown = (
-            preview.preview(
-                conn, business, member, template, message_lang, now, settings.public_base_url
-            )
-            if member is not None
-            else None
-        )
-    return render_page(
-        request,
-        "admin_preview.html",
-        page_lang,
-        404 if shown is None else 200,
-        business=business,
-        staff=staff,
-        templates=preview.templates(),
-        template=template,
-        message_lang=message_lang,
-        member=member,
-        shown=shown,
-        error=error if shown is not None else _("There are no members yet to preview with."),
-    )

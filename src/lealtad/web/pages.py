@@ -17,11 +17,14 @@ from lealtad.members import login, signup
 from lealtad.members.schemas import Consent
 from lealtad.security import limits
 from lealtad.tenancy import store as tenancy_store
-from lealtad.web import limit_pages
+from lealtad.web import admin_nav, limit_pages
 from lealtad.web.i18n import pick_language, translator
 from lealtad.web.same_site import SAME_SITE
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+# The console's sections, for the navigation every console page draws (admin_base.html).
+templates.env.globals["admin_sections"] = admin_nav.SECTIONS
+templates.env.globals["admin_section_of"] = admin_nav.current_section
 STATIC = Path(__file__).parent / "static"
 router = APIRouter(include_in_schema=False)
 
