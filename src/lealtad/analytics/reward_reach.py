@@ -10,7 +10,7 @@ cards and units they hold.
 Member balances have no index by amount, so counting reads every member account of the
 business: about 0.4 µs a row on SQLite, 1.4 s for the 3.3 million accounts of a million
 members. The home counts live up to `LIVE_MEMBERS`, and the nightly refresh stores the count for
-bigger businesses (decisions D5x)."""
+bigger businesses (decisions D50)."""
 
 from __future__ import annotations
 
