@@ -17,11 +17,12 @@ from lealtad.members import login, signup
 from lealtad.members.schemas import Consent
 from lealtad.security import limits
 from lealtad.tenancy import store as tenancy_store
-from lealtad.web import limit_pages
+from lealtad.web import limit_pages, times
 from lealtad.web.i18n import pick_language, translator
 from lealtad.web.same_site import SAME_SITE
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+times.install(templates.env)
 STATIC = Path(__file__).parent / "static"
 router = APIRouter(include_in_schema=False)
 
