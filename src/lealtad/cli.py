@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
-import tempfile
 from typing import Annotated
 
 import typer
@@ -100,10 +97,21 @@ def migrate() -> None:
     )
 
 
+LanOption = Annotated[
+    bool,
+    typer.Option(
+        "--lan",
+        help="serve on this machine's local-network address, for phones on the same Wi-Fi "
+        "(prints the sign-up link and its QR code)",
+    ),
+]
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
     port: Annotated[int | None, typer.Option(min=1, max=65535)] = None,
+    lan: LanOption = False,
     workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
     worker_healthcheck: Annotated[
         int,
@@ -116,34 +124,16 @@ def serve(
     ] = 30,
 ) -> None:
     """Serve the API / sirve la API."""
-    import uvicorn
+    from lealtad import serving
 
     settings = _settings()
-    os.environ.setdefault("LEALTAD_DATA_DIR", str(settings.data_dir))
-    settings.effective_secret_key  # noqa: B018  (created once here, before workers fork)
-    metrics_dir = None
-    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        # One directory for every worker's counters, so that whichever worker answers /metrics
-        # adds them all up (lealtad.metrics); made empty here, removed on exit.
-        metrics_dir = tempfile.mkdtemp(prefix="lealtad-metrics-")
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-    try:
-        uvicorn.run(
-            "lealtad.api:create_app",
-            factory=True,
-            host=host or settings.host,
-            port=port or settings.port,
-            workers=workers,
-            access_log=False,
-            log_level=settings.log_level,
-            # Forwarded headers are read by the app itself, from LEALTAD_TRUSTED_PROXIES only
-            # (security/proxies.py); uvicorn's own default believes anyone on 127.0.0.1.
-            proxy_headers=False,
-            timeout_worker_healthcheck=worker_healthcheck,
-        )
-    finally:
-        if metrics_dir is not None:
-            shutil.rmtree(metrics_dir, ignore_errors=True)
+    if lan and host:
+        err.print("[red]--lan chooses the address itself: leave out --host / sin --host[/red]")
+        raise typer.Exit(2)
+    where = serving.address(settings, host, port, lan)
+    if lan:
+        serving.announce_lan(out, where, serving.join_links(settings, where.base), "server")
+    serving.run(settings, where, workers, worker_healthcheck)
 
 
 @app.command()
@@ -152,11 +142,13 @@ def demo(
         bool, typer.Option("--serve/--no-serve", help="start the server")
     ] = True,
     port: Annotated[int | None, typer.Option(min=1, max=65535)] = None,
+    lan: LanOption = False,
     template: Annotated[
         str, typer.Option(help="program template (see `lealtad templates`)")
     ] = "coffee-stamps",
 ) -> None:
     """Create the demo coffee shop and serve it / crea la cafetería de demostración y la sirve."""
+    from lealtad import serving
     from lealtad.db.migrate import upgrade
     from lealtad.demo import seed
 
@@ -169,11 +161,14 @@ def demo(
             info = seed(db, SystemClock().now(), template=template)
         except LealtadError as exc:
             raise _fail(exc) from exc
-    base = f"http://{settings.host}:{port or settings.port}"
+    where = serving.address(settings, None, port, lan)
+    base = where.base
     with db.read() as conn:
         from lealtad.members import store as member_store
+        from lealtad.tenancy import store as tenancy_store
 
         first = member_store.search(conn, info.business_id, limit=1, after=None)[0]
+        name = tenancy_store.business(conn, info.business_id).name
     out.print(
         f"\n[bold]Lealtad demo[/bold] ({'created / creado' if info.created else 'already there / ya existía'})"
     )
@@ -194,8 +189,10 @@ def demo(
         f"  Try / prueba: curl -H 'Authorization: Bearer {info.api_key}' {base}/api/v1/members/{first.id}/balance"
     )
     db.dispose()
+    if lan:
+        serving.announce_lan(out, where, [(name, f"{base}/join/{info.slug}")], "demo")
     if serve_after:
-        serve(host=None, port=port, workers=1)
+        serving.run(settings, where, workers=1, worker_healthcheck=30)
 
 
 @app.command()

@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     # The largest request body any route reads (lealtad.http.BodyLimitMiddleware): 413 beyond.
     max_body_bytes: int = Field(default=1_048_576, ge=65_536, le=64 * 1_048_576)
 
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        from lealtad.public_address import check_base_url
+
+        return check_base_url(value)
+
     @field_validator("trusted_proxies")
     @classmethod
     def _check_proxies(cls, value: str) -> str:
@@ -114,7 +121,10 @@ class Settings(BaseSettings):
     # cached value would be copied along with them, pointing at the old address.
     @property
     def public_base_url(self) -> str:
-        return self.base_url.rstrip("/") or f"http://{self.host}:{self.port}"
+        """The absolute address every link and QR code is made with (lealtad.public_address)."""
+        from lealtad.public_address import public_base_url
+
+        return public_base_url(self)
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -127,7 +127,7 @@ def test_the_log_shows_from_where_and_the_time_in_the_business_zone(client, shop
     )
     page = client.get("/admin/audit").text
     assert "(Europe/Madrid)" in page
-    assert "2026-03-02 11:30:00" in page  # 10:30 UTC in Madrid in March
+    assert "2 Mar 2026, 11:30:00" in page  # 10:30 UTC in Madrid in March
     assert '<div data-channel="admin">admin</div>' in page
     assert "<div>testclient</div>" in page
     assert "Firefox/140" in page

@@ -53,7 +53,7 @@ def test_a_manager_creates_starts_and_stops_an_experiment_from_the_console(clien
     assert "exp:free-cake:cake" in page.text
     assert 'data-status="draft"' in page.text
     assert "The report appears once the experiment has started." in page.text
-    assert "2026-04-30 20:00" in page.text  # the end as typed, in the business's zone
+    assert "30 Apr 2026, 20:00" in page.text  # the end as typed, in the business's zone
 
     experiment = client.get("/api/v1/experiments", headers=shop.auth()).json()[0]
     assert experiment["ends_at"].startswith("2026-04-30T18:00")  # Madrid is UTC+2 then

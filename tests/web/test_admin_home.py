@@ -158,7 +158,7 @@ def test_a_bounced_message_a_reward_running_out_and_a_scheduled_change_need_atte
         ("1 message failed or bounced in the last 7 days.", "/admin/messages?show=problems#latest"),
         ("Only 2 left of “Free coffee”.", f"/admin/rewards/{_reward_id(client, week)}"),
         (
-            "Program version 2 takes effect on 2026-03-21 09:00: Double points in spring",
+            "Program version 2 takes effect on 21 Mar 2026, 09:00: Double points in spring",
             "/admin/program/changes",
         ),
     ]
@@ -199,7 +199,7 @@ def test_a_business_too_big_to_count_live_shows_the_nightly_count_of_members_clo
         refresh.refresh(conn, week.id, clock.now())
     value, rest = figure(client.get("/admin?lang=en").text, "close")
     assert value == "1"
-    assert "Counted on 2026-03-02 11:30." in rest
+    assert "Counted on 2 Mar 2026, 11:30." in rest
 
 
 def test_the_navigation_marks_the_current_section_and_page(sqlite_only, client, shop) -> None:

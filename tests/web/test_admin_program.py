@@ -182,7 +182,7 @@ def test_a_change_can_take_effect_later(client, shop) -> None:
     assert client.post(SAVE, data=later, follow_redirects=False).status_code == 303
     assert _program(client, shop)["version"] == 1  # still the one in force
     page = client.get("/admin/program?lang=en")
-    assert "Version 2 takes effect on 2026-04-01 00:00" in page.text
+    assert "Version 2 takes effect on 1 Apr 2026, 00:00 (Europe/Madrid)" in page.text
 
 
 def test_the_preview_shows_a_2x_draft_doubling_the_points_and_writes_nothing(

@@ -62,7 +62,7 @@ def test_a_manager_creates_a_reward_with_every_field(client, shop) -> None:
     assert "Free coffee" in listing.text
     assert "Free product" in listing.text
     assert "10 points" in listing.text
-    assert "from 2026-03-01 08:00 to 2026-06-30 20:00" in listing.text
+    assert "from 1 Mar 2026, 08:00 to 30 Jun 2026, 20:00" in listing.text
     assert "Café gratis" in client.get("/admin/rewards?lang=es").text
 
 

@@ -118,10 +118,10 @@ def test_a_voucher_is_validated_once_and_the_second_try_says_when_where_and_by_w
     assert "Voucher used: hand over the reward." in used.text
     again = _validate(client, csrf, code)
     assert again.status_code == 409
-    assert "This voucher was already used on 3/2/26" in again.text
+    assert "This voucher was already used on 2 Mar 2026, 11:30" in again.text
     assert "at Store 1 by staff" in again.text
     spanish = _validate(client, csrf, code, lang="es")
-    assert "Este vale ya se usó el 2/3/26" in spanish.text
+    assert "Este vale ya se usó el 2 mar 2026, 11:30" in spanish.text
     voucher = client.get(f"/api/v1/vouchers/{code}", headers=shop.auth()).json()
     assert voucher["status"] == "used"
 

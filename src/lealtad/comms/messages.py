@@ -247,6 +247,7 @@ def _handle(conn: Connection, settings: Settings, row: Any, now: datetime) -> st
         _set(conn, row.id, status=verdict, reason=detail)
         return str(verdict)
     context = _context(conn, row, member, business, now)
+    context["wallet_url"] = f"{settings.public_base_url}/w/{business.slug}"
     if row.channel == "push":
         return _send_push(conn, settings, row, business, context, now)
     return _send_email(conn, settings, row, member, context, now)
@@ -293,9 +294,7 @@ def _send_push(
     now: datetime,
 ) -> str:
     text = notification(row.template, row.locale, context)
-    body = push.payload(
-        text.title, text.body, f"{settings.public_base_url}/w/{business.slug}", row.template
-    )
+    body = push.payload(text.title, text.body, context["wallet_url"], row.template)
     delivery = push.deliver(conn, settings, row.business_id, row.member_id, body, row.category, now)
     if delivery.outcome == "sent":
         _sent(conn, row, now)

@@ -72,6 +72,7 @@ def preview(
         "days": 0,
         "earned": 0,
         **personal.member_context(conn, business, member, lang, now),
+        "wallet_url": f"{base_url}/w/{business.slug}",
         **example,
     }
     if template == "tier_changed":

@@ -7,19 +7,19 @@ from __future__ import annotations
 import json
 from datetime import date
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from lealtad.deps import Db
-from lealtad.kit.dates import in_zone, parse_day
+from lealtad.kit.dates import parse_day
 from lealtad.kit.ids import Cursor
 from lealtad.tenancy import audit_view
 from lealtad.tenancy import store as tenancy_store
 from lealtad.web.admin import AcceptLanguage, console
 from lealtad.web.pages import Lang, render_page
 from lealtad.web.sessions import CurrentManager
+from lealtad.web.times import Times
 
 router = APIRouter(include_in_schema=False)
 PAGE = 50
@@ -85,7 +85,6 @@ def audit_page(
         ((key, name) for key, name in known.items() if key.startswith(("staff:", "api_key:"))),
         key=lambda item: item[1].lower(),
     )
-    tz = ZoneInfo(zone)
     return render_page(
         request,
         "admin_audit.html",
@@ -93,8 +92,7 @@ def audit_page(
         business=business,
         staff=staff,
         rows=rows,
-        local=lambda at: in_zone(at, tz).strftime("%Y-%m-%d %H:%M:%S"),
-        zone=zone,
+        times=Times(zone, language),
         names=known,
         changes=changes,
         actions=actions,

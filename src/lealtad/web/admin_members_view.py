@@ -32,6 +32,7 @@ from lealtad.web import admin_members_ledger
 from lealtad.web.i18n import translator
 from lealtad.web.segment_labels import segment_label
 from lealtad.web.sessions import StaffSession
+from lealtad.web.times import Times
 
 LOCALES = {"es": "es_ES", "en": "en_GB"}
 
@@ -44,6 +45,7 @@ class Formats:
         self.currency = business.currency
         self.locale = LOCALES.get(lang, "en_GB")
         self.tz = ZoneInfo(business.timezone)
+        self.times = Times(self.tz, lang)
 
     def money(self, minor: int) -> str:
         major = Money(int(minor), self.currency).major()
@@ -53,9 +55,10 @@ class Formats:
         return str(format_decimal(value, locale=self.locale))
 
     def when(self, value: datetime | None) -> str:
-        if value is None:
-            return "–"
-        return in_zone(value, self.tz).isoformat(sep=" ", timespec="minutes")[:16]
+        return self.times.moment(value)
+
+    def labelled(self, value: datetime | None) -> str:
+        return self.times.labelled(value)
 
     def iso(self, value: datetime | None) -> str:
         """Local time with its offset, for files read by other programs."""
@@ -69,11 +72,7 @@ class Formats:
             return value or "–"
 
     def day(self, value: date | datetime | None) -> str:
-        if value is None:
-            return "–"
-        if isinstance(value, datetime):
-            value = in_zone(value, self.tz).date()
-        return value.isoformat()
+        return self.times.day(value)
 
     def amount(self, code: str, value: int, signed: bool = False) -> str:
         text = self.money(abs(value)) if code == CASHBACK_ACCOUNT else self.number(abs(value))

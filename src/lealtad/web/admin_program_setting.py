@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import Connection
 
 from lealtad.tenancy import store as tenancy_store
-from lealtad.web.admin_program_fields import Translate, local_text
+from lealtad.web.admin_program_fields import Translate
 from lealtad.web.admin_program_text import Describer
 from lealtad.web.i18n import pick_language, translator
+from lealtad.web.times import Times
 
 
 @dataclass
@@ -50,7 +51,7 @@ def author(setting: Setting, actor: str) -> str:
 
 
 def when(setting: Setting, value: datetime) -> str:
-    return local_text(value, setting.business.timezone).replace("T", " ")
+    return Times(setting.business.timezone, setting.lang).labelled(value)
 
 
 def version_info(setting: Setting, row: Any) -> dict[str, Any]:

@@ -25,7 +25,6 @@ from lealtad.web import sessions
 from lealtad.web.admin_program_fields import (
     FieldError,
     PostedForm,
-    local_text,
     money_text,
 )
 from lealtad.web.admin_rewards_forms import NEW_DEFAULTS, Values, new_reward, patch_from, values_of
@@ -33,6 +32,7 @@ from lealtad.web.admin_rewards_text import cost_text, kind_labels, rating_text, 
 from lealtad.web.i18n import pick_language, translator
 from lealtad.web.pages import AcceptLanguage, Lang, render_page
 from lealtad.web.sessions import CurrentManager, StaffSession
+from lealtad.web.times import Times
 
 router = APIRouter(include_in_schema=False)
 
@@ -63,7 +63,9 @@ def catalog_page(
                 "reward": reward,
                 "kind": kinds.get(row.kind, row.kind),
                 "cost": cost_text(_, row.cost, row.cost_unit),
-                "validity": validity_text(_, row.valid_from, row.valid_until, business.timezone),
+                "validity": validity_text(
+                    _, row.valid_from, row.valid_until, Times(business.timezone, language)
+                ),
                 "rating": rating_text(_, language, reward.rating_average, reward.rating_count),
             }
         )
@@ -188,7 +190,7 @@ def _reward_page(
         reward=reward,
         kind=kind_labels(_).get(row.kind, row.kind),
         cost=cost_text(_, row.cost, row.cost_unit),
-        validity=validity_text(_, row.valid_from, row.valid_until, business.timezone),
+        validity=validity_text(_, row.valid_from, row.valid_until, Times(business.timezone, lang)),
         rating=rating_text(_, lang, reward.rating_average, reward.rating_count),
         value_text=(
             f"{row.value} %"
@@ -199,7 +201,6 @@ def _reward_page(
         errors=errors or [],
         saved=saved,
         ratings=[(r, names.get(r.member_id, f"#{r.member_id}")) for r in found],
-        when=lambda at: local_text(at, business.timezone).replace("T", " "),
     )
 
 

@@ -6,7 +6,8 @@ from datetime import datetime
 
 from babel.numbers import format_decimal
 
-from lealtad.web.admin_program_fields import Translate, local_text
+from lealtad.web.admin_program_fields import Translate
+from lealtad.web.times import Times
 
 
 def kind_labels(_: Translate) -> dict[str, str]:
@@ -33,10 +34,10 @@ def cost_text(_: Translate, cost: int, unit: str) -> str:
 
 
 def validity_text(
-    _: Translate, valid_from: datetime | None, valid_until: datetime | None, zone: str
+    _: Translate, valid_from: datetime | None, valid_until: datetime | None, times: Times
 ) -> str:
-    start = local_text(valid_from, zone).replace("T", " ")
-    end = local_text(valid_until, zone).replace("T", " ")
+    start = times.moment(valid_from) if valid_from else ""
+    end = times.moment(valid_until) if valid_until else ""
     if start and end:
         return _("from {start} to {end}").format(start=start, end=end)
     if start:

@@ -9,7 +9,6 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
 from babel.numbers import format_currency, format_decimal
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -18,7 +17,6 @@ from sqlalchemy import Connection
 from lealtad.db.engine import Database
 from lealtad.errors import LealtadError
 from lealtad.kit.clock import as_utc
-from lealtad.kit.dates import in_zone
 from lealtad.kit.money import Money
 from lealtad.ledger import service as ledger
 from lealtad.members import pin as card_pin
@@ -32,6 +30,7 @@ from lealtad.web.counter_forms import Translate, new_key
 from lealtad.web.i18n import pick_language, translator
 from lealtad.web.pages import render_page
 from lealtad.web.sessions import StaffSession
+from lealtad.web.times import Times
 
 
 @dataclass(frozen=True)
@@ -114,7 +113,7 @@ def money(amount: int, currency: str, lang: str) -> str:
 
 
 def when(at: datetime, business: Any, lang: str) -> str:
-    return format_datetime(in_zone(at, ZoneInfo(business.timezone)), "short", locale=lang)
+    return Times(business.timezone, lang).moment(at)
 
 
 def program(conn: Connection, business_id: int, now: datetime) -> Any:

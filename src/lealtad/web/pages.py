@@ -17,7 +17,7 @@ from lealtad.members import login, signup
 from lealtad.members.schemas import Consent
 from lealtad.security import limits
 from lealtad.tenancy import store as tenancy_store
-from lealtad.web import admin_nav, limit_pages
+from lealtad.web import admin_nav, limit_pages, times
 from lealtad.web.i18n import pick_language, translator
 from lealtad.web.same_site import SAME_SITE
 
@@ -25,6 +25,7 @@ templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 # The console's sections, for the navigation every console page draws (admin_base.html).
 templates.env.globals["admin_sections"] = admin_nav.SECTIONS
 templates.env.globals["admin_section_of"] = admin_nav.current_section
+times.install(templates.env)
 STATIC = Path(__file__).parent / "static"
 router = APIRouter(include_in_schema=False)
 

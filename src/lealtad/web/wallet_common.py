@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time
 from babel.numbers import format_currency, format_decimal
 from fastapi import Request
 from fastapi.responses import RedirectResponse
@@ -19,13 +18,13 @@ from fastapi.responses import RedirectResponse
 from lealtad.config import Settings
 from lealtad.db.engine import Database
 from lealtad.errors import Forbidden, LealtadError
-from lealtad.kit.dates import in_zone
 from lealtad.kit.money import Money
 from lealtad.members import service as members
 from lealtad.tenancy.model import Principal, Role
 from lealtad.web import sessions
 from lealtad.web.i18n import pick_language, translator
 from lealtad.web.pages import business_or_404
+from lealtad.web.times import Times
 
 Gettext = Callable[[str], str]
 
@@ -141,14 +140,11 @@ def amount(unit: str, value: int, currency: str, lang: str, *, signed: bool = Fa
 
 
 def when(value: datetime, zone: ZoneInfo, lang: str) -> str:
-    local = in_zone(value, zone)
-    return (
-        f"{format_date(local, 'medium', locale=lang)}, {format_time(local, 'short', locale=lang)}"
-    )
+    return Times(zone, lang).moment(value)
 
 
 def day(value: datetime, zone: ZoneInfo, lang: str) -> str:
-    return format_date(in_zone(value, zone).date(), "long", locale=lang)
+    return Times(zone, lang).day(value, width="long")
 
 
 def problem(exc: LealtadError, _: Gettext) -> str:
