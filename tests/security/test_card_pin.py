@@ -142,6 +142,7 @@ def counter_redeem(client: TestClient, csrf: str, page: str, shop: Shop, **extra
         "key": form_field(page, "key"),
         "csrf": csrf,
         "lang": "en",
+        "confirmed": "yes",  # the answer to the question the first tap asks
     } | extra
     presence = [p for p in page.split('name="presence" value="')[1:2]]
     if presence:

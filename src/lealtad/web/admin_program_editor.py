@@ -57,11 +57,12 @@ def _editor(
     preview: Preview,
     errors: list[FieldError],
     status: int = 200,
+    template: str = "admin_program_edit.html",
 ) -> HTMLResponse:
     tiers = (base.definition.get("tiers") or {}).get("levels", [])
     return render_page(
         request,
-        "admin_program_edit.html",
+        template,
         setting.lang,
         status,
         business=setting.business,
@@ -180,8 +181,9 @@ def preview_page(
             secret_key=settings.effective_secret_key,
             describer=setting.describer,
         )
-    if request.headers.get("HX-Request") == "true":
-        return render_page(request, "admin_program_preview.html", setting.lang, preview=preview)
+    # HTMX asks for the result alone (drawn with the part's fields, so that the draft's
+    # problems are named by their labels); without JavaScript the whole editor comes back.
+    fragment = request.headers.get("HX-Request") == "true"
     return _editor(
         request,
         setting,
@@ -191,6 +193,7 @@ def preview_page(
         base=base,
         preview=preview,
         errors=drafted.errors,
+        template="admin_program_preview_alone.html" if fragment else "admin_program_edit.html",
     )
 
 

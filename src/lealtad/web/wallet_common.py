@@ -50,6 +50,7 @@ class Visit:
     member: Any
     session: sessions.MemberSession
     lang: str
+    now: datetime
 
     @property
     def principal(self) -> MemberPrincipal:
@@ -78,7 +79,12 @@ class Visit:
         return True
 
     def page(self, **context: Any) -> dict[str, Any]:
-        shared = {"business": self.business, "member": self.member, "csrf": self.session.csrf}
+        shared = {
+            "business": self.business,
+            "member": self.member,
+            "csrf": self.session.csrf,
+            "as_of": when(self.now, self.zone, self.lang),
+        }
         return shared | context
 
 
@@ -98,7 +104,7 @@ def visit(
     with db.read() as conn:
         member = members.get(conn, business.id, session.member_id)
     lang = pick_language(requested_lang, accept_language, member.locale)
-    return Visit(business, member, session, lang)
+    return Visit(business, member, session, lang, request.app.state.clock.now())
 
 
 def to_login(slug: str) -> RedirectResponse:

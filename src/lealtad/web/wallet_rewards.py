@@ -59,6 +59,11 @@ def _offer(reward: Any, held: dict[str, int], visit: Visit) -> dict[str, Any]:
         }
     return {
         "id": reward.id,
+        "question": _("Redeem %(reward)s for %(cost)s?")
+        % {
+            "reward": local_text(reward.title, lang, reward.slug),
+            "cost": cost_phrase(reward.cost_unit, reward.cost, visit),
+        },
         "title": local_text(reward.title, lang, reward.slug),
         "description": local_text(reward.description, lang),
         "cost": amount(reward.cost_unit, reward.cost, currency, lang),
@@ -72,6 +77,19 @@ def _offer(reward: Any, held: dict[str, int], visit: Visit) -> dict[str, Any]:
         "stars": round(reward.rating_average or 0),
         "featured": reward.featured,
     }
+
+
+def cost_phrase(unit: str, cost: int, visit: Visit) -> str:
+    """What a redemption spends, as the question before it says it ("10 stamps")."""
+    _, currency = visit._, visit.business.currency
+    count = amount(unit, cost, currency, visit.lang)
+    if unit == "points":
+        return _("1 point") if cost == 1 else _("%(count)s points") % {"count": count}
+    if unit.startswith("stamps."):
+        return _("1 stamp") if cost == 1 else _("%(count)s stamps") % {"count": count}
+    if unit.startswith("reward."):
+        return _("your full card") if cost == 1 else _("%(count)s full cards") % {"count": count}
+    return count
 
 
 def _catalog(conn: Connection, visit: Visit, now: datetime) -> dict[str, Any]:
@@ -152,6 +170,45 @@ def _redeem(conn: Connection, visit: Visit, reward_id: int, key: str, now: datet
     return voucher.code
 
 
+def _confirmation(
+    request: Request, db: Database, visit: Visit, reward_id: int, now: datetime
+) -> HTMLResponse:
+    """The question before anything is spent: the reward, what it costs, Confirm or Cancel. A
+    reward the member cannot redeem now sends them back to the catalog, which says why."""
+    with db.read() as conn:
+        shown = _catalog(conn, visit, now)
+    offer = next((o for o in shown["offers"] if o["id"] == reward_id), None)
+    if offer is None or not offer["affordable"]:
+        problem_text = visit._("This reward is not available now.")
+        if offer is not None:
+            problem_text = offer["missing"]
+        return _page(request, db, visit, now, 409, problem_text)
+    return render_page(
+        request,
+        "wallet_rewards_confirm.html",
+        visit.lang,
+        **visit.page(tab="rewards", offer=offer, key=form_key()),
+    )
+
+
+@router.get("/w/{slug}/rewards/{reward_id}/redeem", response_class=HTMLResponse)
+def confirm_redeem(
+    request: Request,
+    slug: str,
+    reward_id: IdPath,
+    db: Db,
+    settings: AppSettings,
+    now: Now,
+    lang: Lang = None,
+    accept_language: AcceptLanguage = None,
+) -> Response:
+    """One tap on "Redeem" asks first; works without JavaScript."""
+    found = visit(request, db, settings, slug, lang, accept_language)
+    if found is None:
+        return to_login(slug)
+    return _confirmation(request, db, found, reward_id, now)
+
+
 @router.post("/w/{slug}/rewards/{reward_id}/redeem")
 def redeem(
     request: Request,
@@ -163,12 +220,16 @@ def redeem(
     csrf: Csrf = "",
     key: Key = "",
     lang: FormLang = "",
+    confirmed: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
     found = visit(request, db, settings, slug, lang)
     if found is None:
         return to_login(slug)
     if not found.csrf_ok(csrf):
         return _page(request, db, found, now, 403, expired_form(found._))
+    if confirmed != "yes":
+        # A form from before the question (an old page, a cached copy) spends nothing either.
+        return _confirmation(request, db, found, reward_id, now)
     try:
         with db.transaction() as conn:
             code = _redeem(conn, found, reward_id, key, now)
