@@ -33,6 +33,7 @@ from lealtad.web.admin_program_forms import (
 from lealtad.web.admin_program_preview import CHANNELS, ITEM_ROWS, Preview, defaults, run
 from lealtad.web.admin_program_setting import Setting, setting_for
 from lealtad.web.pages import AcceptLanguage, Lang, render_page
+from lealtad.web.refusals import said
 from lealtad.web.sessions import CurrentManager, StaffSession
 
 router = APIRouter(include_in_schema=False)
@@ -202,7 +203,7 @@ def _refusal(_: Translate, exc: LealtadError) -> str:
         "program_unchanged": _("Nothing changed: the draft is the same as the latest version."),
         "effective_in_past": _("A change takes effect now or later, never in the past."),
         "effective_out_of_range": _("That date is out of range."),
-    }.get(exc.code, exc.message)
+    }.get(exc.code) or said(exc, _)
 
 
 @router.post("/admin/program/save", response_class=HTMLResponse)

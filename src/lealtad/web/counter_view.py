@@ -31,6 +31,7 @@ from lealtad.tiers import service as tiers
 from lealtad.web.counter_forms import Translate, new_key
 from lealtad.web.i18n import pick_language, translator
 from lealtad.web.pages import render_page
+from lealtad.web.refusals import said
 from lealtad.web.sessions import StaffSession
 
 
@@ -310,4 +311,4 @@ def explain(exc: LealtadError, _: Translate) -> str:
         "csrf_token_invalid": _("This form has expired. Reload the page and try again."),
         "program_not_found": _("The program is not set up yet: ask a manager."),
     }
-    return messages.get(exc.code, exc.message)
+    return messages.get(exc.code) or said(exc, _)

@@ -42,6 +42,7 @@ from lealtad.web.counter_view import (
     when,
 )
 from lealtad.web.sessions import CurrentStaff
+from lealtad.web.wallet_common import cost_phrase
 
 router = APIRouter(include_in_schema=False)
 
@@ -105,10 +106,11 @@ def redeem(
     wallet's rotating code was scanned."""
     desk = open_desk(db, staff, lang or None, request.headers.get("accept-language"))
     kept = {"presence": presence} if presence else {}
-    asking: dict[str, Any] = {"confirm_id": reward_id, "confirm_key": key}
+    asking: dict[str, Any] = {"confirm_id": reward_id, "confirm_key": key, "focus": "confirm"}
     try:
         sessions.require_csrf(staff.csrf, csrf)
         check_key(key, desk._)
+        asking["question"] = _question(db, desk, reward_id)
         if confirmed != "yes":
             return show_member(request, desk, db, member_id, now, 200, **asking, **kept)
         secret, bid = settings.effective_secret_key, staff.business_id
@@ -142,6 +144,17 @@ def redeem(
             request, desk, db, member_id, now, status, errors=errors, **again, **kept
         )
     return voucher_page(request, desk, db, code, now, 201, notice="redeemed")
+
+
+def _question(db: Database, desk: Desk, reward_id: int) -> str:
+    """ "Redeem Free drink for 10 stamps?", as the wallet asks the member."""
+    with db.read() as conn:
+        reward = rewards.get(conn, desk.business.id, reward_id)
+    cost = cost_phrase(reward.cost_unit, reward.cost, desk.business.currency, desk.lang, desk._)
+    return desk._("Redeem %(reward)s for %(cost)s?") % {
+        "reward": title(reward, desk.lang),
+        "cost": cost,
+    }
 
 
 def _pin_text(exc: LealtadError, desk: Desk) -> str:

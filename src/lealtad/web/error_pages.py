@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from lealtad.security.limits import TooManyAttempts
-from lealtad.web import form_labels, limit_pages
+from lealtad.web import form_labels, limit_pages, refusals
 from lealtad.web.admin_program_fields import explain
 from lealtad.web.i18n import pick_language, translator
 from lealtad.web.pages import render_page
@@ -146,28 +146,7 @@ def _words(status: int, code: str, exc: Exception | None, lang: str) -> tuple[st
     }
     if code in known:
         return known[code]
-    if status in (400, 422):
-        return _("Please check the form"), _(
-            "Something in what was sent is not right. Go back, check the form and try again."
-        )
-    if status == 401:
-        return _("Please log in"), _("Log in first, then try again.")
-    if status == 403:
-        return _("Not allowed"), _("You are not allowed to do this.")
-    if status == 404:
-        return _("Page not found"), _(
-            "There is nothing at this address. The link may be mistyped, or what it showed "
-            "was removed."
-        )
-    if status == 409:
-        return _("Something changed meanwhile"), _(
-            "This clashes with a change made meanwhile. Reload the page and try again."
-        )
-    if status == 503:
-        return _("Busy right now"), _("The system is busy. Try again in a moment.")
-    return _("Something went wrong"), _(
-        "Something went wrong on our side. Please try again in a moment."
-    )
+    return refusals.by_status(status, _)
 
 
 def draw(

@@ -146,6 +146,19 @@ def amount(unit: str, value: int, currency: str, lang: str, *, signed: bool = Fa
     return ("+" + text) if signed and value > 0 else text
 
 
+def cost_phrase(unit: str, cost: int, currency: str, lang: str, _: Gettext) -> str:
+    """What a redemption spends, as the question before it says it: "10 stamps", "1 point",
+    "a full card" (a reward a full stamp card earned), "2,00 €"."""
+    count = amount(unit, cost, currency, lang)
+    if unit == "points":
+        return _("1 point") if cost == 1 else _("%(count)s points") % {"count": count}
+    if unit.startswith("stamps."):
+        return _("1 stamp") if cost == 1 else _("%(count)s stamps") % {"count": count}
+    if unit.startswith("reward."):
+        return _("a full card") if cost == 1 else _("%(count)s full cards") % {"count": count}
+    return count
+
+
 def when(value: datetime, zone: ZoneInfo, lang: str) -> str:
     local = in_zone(value, zone)
     return (

@@ -21,10 +21,13 @@ from lealtad.ledger import idempotency
 from lealtad.ledger import service as ledger
 from lealtad.rewards import donations, redemption
 from lealtad.rewards import service as rewards
+from lealtad.rules import service as programs
 from lealtad.web.pages import Lang, render_page
+from lealtad.web.wallet_card import program_units
 from lealtad.web.wallet_common import (
     Visit,
     amount,
+    cost_phrase,
     expired_form,
     form_key,
     local_text,
@@ -62,7 +65,7 @@ def _offer(reward: Any, held: dict[str, int], visit: Visit) -> dict[str, Any]:
         "question": _("Redeem %(reward)s for %(cost)s?")
         % {
             "reward": local_text(reward.title, lang, reward.slug),
-            "cost": cost_phrase(reward.cost_unit, reward.cost, visit),
+            "cost": cost_phrase(reward.cost_unit, reward.cost, currency, lang, _),
         },
         "title": local_text(reward.title, lang, reward.slug),
         "description": local_text(reward.description, lang),
@@ -79,19 +82,6 @@ def _offer(reward: Any, held: dict[str, int], visit: Visit) -> dict[str, Any]:
     }
 
 
-def cost_phrase(unit: str, cost: int, visit: Visit) -> str:
-    """What a redemption spends, as the question before it says it ("10 stamps")."""
-    _, currency = visit._, visit.business.currency
-    count = amount(unit, cost, currency, visit.lang)
-    if unit == "points":
-        return _("1 point") if cost == 1 else _("%(count)s points") % {"count": count}
-    if unit.startswith("stamps."):
-        return _("1 stamp") if cost == 1 else _("%(count)s stamps") % {"count": count}
-    if unit.startswith("reward."):
-        return _("your full card") if cost == 1 else _("%(count)s full cards") % {"count": count}
-    return count
-
-
 def _catalog(conn: Connection, visit: Visit, now: datetime) -> dict[str, Any]:
     bid, mid, lang = visit.business.id, visit.member.id, visit.lang
     held = ledger.balances(conn, bid, mid)
@@ -106,9 +96,17 @@ def _catalog(conn: Connection, visit: Visit, now: datetime) -> dict[str, Any]:
         for c in donations.list_causes(conn, bid)
         if c.active
     ]
+    try:
+        definition = programs.in_force(conn, bid, now).definition
+    except LealtadError:
+        definition = None
     return {
         "offers": offers,
         "causes": causes,
+        # A stamps-only café has no "Your points: 0" line (as on the card).
+        "shows_points": bool(
+            "points" in program_units(definition) or held.get("points") or causes
+        ),
         "points": held.get("points", 0),
         "points_text": amount("points", held.get("points", 0), visit.business.currency, lang),
     }
