@@ -104,9 +104,7 @@ def _catalog(conn: Connection, visit: Visit, now: datetime) -> dict[str, Any]:
         "offers": offers,
         "causes": causes,
         # A stamps-only café has no "Your points: 0" line (as on the card).
-        "shows_points": bool(
-            "points" in program_units(definition) or held.get("points") or causes
-        ),
+        "shows_points": bool("points" in program_units(definition) or held.get("points") or causes),
         "points": held.get("points", 0),
         "points_text": amount("points", held.get("points", 0), visit.business.currency, lang),
     }
