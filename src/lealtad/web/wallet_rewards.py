@@ -174,11 +174,10 @@ def _confirmation(
     with db.read() as conn:
         shown = _catalog(conn, visit, now)
     offer = next((o for o in shown["offers"] if o["id"] == reward_id), None)
-    if offer is None or not offer["affordable"]:
-        problem_text = visit._("This reward is not available now.")
-        if offer is not None:
-            problem_text = offer["missing"]
-        return _page(request, db, visit, now, 409, problem_text)
+    if offer is None:  # none of this business's, or not offered to this member now
+        return _page(request, db, visit, now, 404, visit._("There is no such reward."))
+    if not offer["affordable"]:
+        return _page(request, db, visit, now, 409, offer["missing"])
     return render_page(
         request,
         "wallet_rewards_confirm.html",
