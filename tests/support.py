@@ -210,3 +210,15 @@ def queued_code(db: Database, business_id: int, member_id: int) -> str:
             .limit(1)
         ).scalar_one()
     return str(context["code"])
+
+
+def refusal_code(answer: Any) -> str:
+    """The machine code of a refusal: from the JSON envelope of an API answer, or from the
+    error page a browser gets on a page route (web/error_pages.py)."""
+    import re
+
+    if answer.headers.get("content-type", "").startswith("application/json"):
+        return str(answer.json()["error"]["code"])
+    found = re.search(r'data-error-page="([^"]*)"', answer.text)
+    assert found, f"neither a JSON error nor an error page: {answer.text[:300]}"
+    return found.group(1)

@@ -44,7 +44,7 @@ from lealtad.tenancy.api import router as tenancy_router
 from lealtad.tenancy.audit_context import AuditContextMiddleware
 from lealtad.tenancy.password_api import router as password_router
 from lealtad.tiers.api import router as tiers_router
-from lealtad.web import sessions
+from lealtad.web import error_pages, sessions
 from lealtad.web.account_password import router as account_password_router
 from lealtad.web.admin import router as admin_router
 from lealtad.web.admin_analytics import router as admin_analytics_router
@@ -95,6 +95,8 @@ def create_app(
         app.state.db.use_keys(keys_for_settings(settings))
     app.state.clock = clock or SystemClock()
     install_error_handlers(app)
+    # A browser on a page route gets its errors as pages; the API keeps the JSON envelope.
+    app.state.error_page = error_pages.draw
     sessions.install(app)
     limits.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

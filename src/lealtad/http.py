@@ -6,6 +6,7 @@ import contextvars
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,6 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lealtad.errors import LealtadError
@@ -53,9 +55,33 @@ def error_response(status: int, code: str, message: str, details: Any = None) ->
     return JSONResponse(body, status_code=status, headers={"X-Request-ID": request_id_var.get()})
 
 
-async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
+# Set by the app factory: draws an error as a page for a request a person's browser made (a
+# form, a link), or gives None to leave it to the JSON envelope. Every handler below asks it
+# first, so one decision covers every page route, present and future (web/error_pages.py).
+ErrorPage = Callable[[Request, int, str, str, Any, Exception | None], Response | None]
+
+
+def answer_error(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    exc: Exception | None = None,
+) -> Response:
+    """The error as its caller reads it: a page for a browser on a page route, else JSON."""
+    draw: ErrorPage | None = getattr(request.app.state, "error_page", None)
+    if draw is not None:
+        page = draw(request, status, code, message, details, exc)
+        if page is not None:
+            page.headers["X-Request-ID"] = request_id_var.get()
+            return page
+    return error_response(status, code, message, details)
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LealtadError)
-    return error_response(exc.http_status, exc.code, exc.message, exc.details)
+    return answer_error(request, exc.http_status, exc.code, exc.message, exc.details, exc)
 
 
 def _clean_errors(errors: Any) -> list[dict[str, Any]]:
@@ -79,7 +105,7 @@ def _field_name(loc: list[Any]) -> str:
     return ".".join(parts) or "the request body"
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = _clean_errors(exc.errors())
     if any(e["type"] == "json_invalid" for e in errors):
@@ -87,13 +113,12 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     named = next((e for e in errors if e["type"] in NAMED_CODES), None)
     if named is not None:
         message = f"{_field_name(named['loc'])} {named['msg']}"
-        return error_response(422, named["type"], message, errors)
-    return error_response(
-        422, "invalid_request", "the request has invalid or missing fields", errors
-    )
+        return answer_error(request, 422, named["type"], message, errors, exc)
+    message = "the request has invalid or missing fields"
+    return answer_error(request, 422, "invalid_request", message, errors, exc)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     codes = {
         404: "not_found",
@@ -104,30 +129,36 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
         413: "body_too_large",
     }
     code = codes.get(exc.status_code, f"http_{exc.status_code}")
-    return error_response(exc.status_code, code, str(exc.detail))
+    answer = answer_error(request, exc.status_code, code, str(exc.detail), None, exc)
+    if exc.headers:  # a 405's Allow, a 401's WWW-Authenticate
+        answer.headers.update(exc.headers)
+    return answer
 
 
-async def _data_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _data_error(request: Request, exc: Exception) -> Response:
     # The database refused a value the validators let through (a NUL byte, an out-of-range
     # number): the input is bad, not the server.
     log.warning("database refused a value: %s", exc)
-    return error_response(422, "invalid_value", "a value in the request cannot be stored")
+    message = "a value in the request cannot be stored"
+    return answer_error(request, 422, "invalid_value", message, None, exc)
 
 
-async def _integrity_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _integrity_error(request: Request, exc: Exception) -> Response:
     # Two requests raced past a uniqueness check; the loser gets what it would have got later.
     log.info("integrity conflict: %s", exc)
-    return error_response(409, "conflict", "the request conflicts with a concurrent change")
+    message = "the request conflicts with a concurrent change"
+    return answer_error(request, 409, "conflict", message, None, exc)
 
 
-async def _busy_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _busy_error(request: Request, exc: Exception) -> Response:
     log.warning("database busy: %s", exc)
-    return error_response(503, "busy", "the database is busy; retry the request")
+    return answer_error(request, 503, "busy", "the database is busy; retry the request", None, exc)
 
 
-async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", exc_info=exc)
-    return error_response(500, "internal_error", "something went wrong on our side")
+    message = "something went wrong on our side"
+    return answer_error(request, 500, "internal_error", message, None, exc)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -223,7 +254,8 @@ class BodyLimitMiddleware:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         exc = BodyTooLarge(self.max_bytes)
-        answer = error_response(413, "body_too_large", str(exc.detail))
+        request = Request(scope)
+        answer = answer_error(request, 413, "body_too_large", str(exc.detail), None, exc)
         # Asked to close: the unread rest of the body is not worth reading.
         answer.headers["Connection"] = "close"
         await answer(scope, receive, send)

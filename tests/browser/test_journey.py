@@ -100,7 +100,8 @@ def test_join_earn_at_the_counter_see_it_live_redeem_and_validate_once(
 
         # The member redeems the reward; staff validate the voucher once.
         member.goto(f"{live.url}/w/{shop.slug}/rewards")
-        member.get_by_role("button", name=_("Redeem")).first.click()
+        member.get_by_role("link", name=_("Redeem")).first.click()
+        member.get_by_role("button", name=_("Confirm")).click()  # nothing spent before this
         code = member.locator("[data-voucher-code]").inner_text().strip()
         assert member.locator("[data-state]").inner_text() == _("Ready to use")
 

@@ -48,7 +48,10 @@ def test_a_member_redeems_in_the_wallet_and_shares_the_invitation_link(
     page.set_default_timeout(10_000)
     try:
         page.goto(f"{live.url}/w/{shop.slug}/rewards")
-        page.get_by_role("button", name="Canjear").click()
+        page.get_by_role("link", name="Canjear").click()
+        # Nothing is spent before the member says yes.
+        page.get_by_text("¿Canjear Café con leche gratis por 100 puntos?").wait_for()
+        page.get_by_role("button", name="Confirmar").click()
         code = page.locator("[data-voucher-code]").inner_text().strip()
         assert page.locator("[data-state]").inner_text() == "Listo para usar"
         shot = page.locator("[data-voucher-qr] svg").screenshot()

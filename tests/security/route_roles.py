@@ -244,6 +244,7 @@ ROUTES: dict[str, str] = {
     "GET /w/{slug}/vouchers": MEMBER,
     "POST /w/{slug}/vouchers/{code}/rate": MEMBER,
     "GET /w/{slug}/rewards": MEMBER,
+    "GET /w/{slug}/rewards/{reward_id}/redeem": MEMBER,
     "POST /w/{slug}/rewards/{reward_id}/redeem": MEMBER,
     "POST /w/{slug}/donate": MEMBER,
     "GET /w/{slug}/history": MEMBER,

@@ -142,6 +142,7 @@ def counter_redeem(client: TestClient, csrf: str, page: str, shop: Shop, **extra
         "key": form_field(page, "key"),
         "csrf": csrf,
         "lang": "en",
+        "confirmed": "yes",  # the answer to the question the first tap asks
     } | extra
     presence = [p for p in page.split('name="presence" value="')[1:2]]
     if presence:
@@ -156,8 +157,11 @@ def test_at_the_counter_a_typed_card_number_needs_the_pin_and_a_scanned_wallet_c
     card = client.get(f"/api/v1/members/{shop.members[0]}", headers=shop.auth()).json()
     csrf = counter_login(client, shop)
     typed = _open(client, csrf, card["card_number"])
-    assert 'name="card_pin"' in typed.text
-    refused = counter_redeem(client, csrf, typed.text, shop)
+    # The first tap on Redeem asks, and the PIN is asked with the question.
+    asked = counter_redeem(client, csrf, typed.text, shop, confirmed="")
+    assert asked.status_code == 200
+    assert 'name="card_pin"' in asked.text
+    refused = counter_redeem(client, csrf, asked.text, shop)
     assert refused.status_code == 403
     assert "This member has a card PIN" in refused.text
     wrong = counter_redeem(client, csrf, refused.text, shop, card_pin="000000")
@@ -165,7 +169,9 @@ def test_at_the_counter_a_typed_card_number_needs_the_pin_and_a_scanned_wallet_c
     assert counter_redeem(client, csrf, wrong.text, shop, card_pin=PIN).status_code == 201
     rotating = model.rotating_token(SECRET, shop.id, shop.members[0], 1, clock.now().timestamp())
     scanned = _open(client, csrf, rotating)
-    assert 'name="card_pin"' not in scanned.text
+    asked = counter_redeem(client, csrf, scanned.text, shop, confirmed="")
+    assert 'name="card_pin"' not in asked.text
+    assert 'name="presence"' in asked.text
     assert counter_redeem(client, csrf, scanned.text, shop).status_code == 201
     forged = counter_redeem(client, csrf, typed.text, shop, presence="29000000.deadbeef")
     assert forged.status_code == 403

@@ -72,7 +72,7 @@ def test_ids_of_business_b_in_queries_and_forms_get_business_a_nothing(world: Wo
             staff,
             "POST",
             f"/counter/members/{a.members[0]}/redemptions",
-            {"data": {"reward_id": str(b["reward_id"])} | key},
+            {"data": {"reward_id": str(b["reward_id"]), "confirmed": "yes"} | key},
         ),
         (staff, "POST", "/counter/vouchers/validate", {"data": {"code": b["code"]}}),
         (staff, "POST", "/counter/find", {"data": {"q": card}}),

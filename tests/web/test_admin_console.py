@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.support import PASSWORD, admin_login
+from tests.support import PASSWORD, admin_login, refusal_code
 
 
 def test_the_console_sends_a_visitor_without_a_session_to_the_login_page(client) -> None:
@@ -40,7 +40,7 @@ def test_staff_without_the_manager_role_cannot_open_the_console(client, shop) ->
     admin_login(client, shop, role="staff")
     answer = client.get("/admin")
     assert answer.status_code == 403
-    assert answer.json()["error"]["code"] == "role_required"
+    assert refusal_code(answer) == "role_required"
 
 
 def test_the_login_only_sends_back_into_the_console(client, shop) -> None:

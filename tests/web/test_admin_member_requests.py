@@ -15,7 +15,7 @@ from lealtad.ledger.verify import verify
 from lealtad.members import pin
 from lealtad.security.limits_tables import card_pins
 from lealtad.tenancy.tables import audit_log
-from tests.support import admin_login, purchase_body
+from tests.support import admin_login, purchase_body, refusal_code
 
 
 @pytest.fixture
@@ -119,7 +119,7 @@ def test_the_owner_may_erase_staff_get_a_403_and_the_forms_need_the_csrf_token(
     for path in ("data-export", "erasure"):
         answer = client.post(f"/admin/members/{ours}/{path}", data={"csrf": "x", "confirm": "x"})
         assert answer.status_code == 403, path
-        assert answer.json()["error"]["code"] == "role_required"
+        assert refusal_code(answer) == "role_required"
     client.cookies.clear()
     csrf = admin_login(client, shop, role="owner")
     card = _member(client, shop, ours)["card_number"]
@@ -128,7 +128,7 @@ def test_the_owner_may_erase_staff_get_a_403_and_the_forms_need_the_csrf_token(
             form = {"csrf": token, "confirm": card}
             answer = client.post(f"/admin/members/{ours}/{path}", data=form)
             assert answer.status_code == 403, path
-            assert answer.json()["error"]["code"] == "csrf_token_invalid"
+            assert refusal_code(answer) == "csrf_token_invalid"
     assert _member(client, shop, ours)["status"] == "active"
     their_card = _member(client, other_shop, theirs)["card_number"]
     assert _erase(client, csrf, theirs, their_card).status_code == 404

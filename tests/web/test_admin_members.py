@@ -23,7 +23,7 @@ from lealtad.rules.definition import (
     TierPolicy,
 )
 from lealtad.tenancy import store as tenancy_store
-from tests.support import admin_login, make_shop, purchase_body
+from tests.support import admin_login, make_shop, purchase_body, refusal_code
 
 
 def _enrol(db, shop, now, **fields) -> int:
@@ -313,7 +313,7 @@ def test_staff_without_the_manager_role_get_a_403(client, shop) -> None:
     for url in ("/admin/members", "/admin/members.csv", f"/admin/members/{member}"):
         answer = client.get(url)
         assert answer.status_code == 403, url
-        assert answer.json()["error"]["code"] == "role_required"
+        assert refusal_code(answer) == "role_required"
 
 
 def test_every_form_refuses_a_post_without_the_session_csrf_token(client, shop) -> None:
@@ -328,7 +328,7 @@ def test_every_form_refuses_a_post_without_the_session_csrf_token(client, shop) 
         for token in ("", "not-the-token"):
             answer = client.post(f"/admin/members/{member}/{path}", data=data | {"csrf": token})
             assert answer.status_code == 403, path
-            assert answer.json()["error"]["code"] == "csrf_token_invalid"
+            assert refusal_code(answer) == "csrf_token_invalid"
     after = _member(client, shop, member)
     assert (after["balances"]["points"], after["tags"]) == (0, [])
 

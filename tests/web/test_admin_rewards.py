@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support import admin_login, purchase_body
+from tests.support import admin_login, purchase_body, refusal_code
 
 
 def _new(csrf: str, **overrides: Any) -> dict[str, Any]:
@@ -75,9 +75,11 @@ def test_creating_a_reward_shows_each_error_by_its_field_and_saves_nothing(clien
     answer = client.post("/admin/rewards/new", data=bad | {"value": "", "lang": "es"})
     assert answer.status_code == 422
     assert "No se ha guardado nada" in answer.text
-    assert "<code>slug</code>" in answer.text
-    assert "<code>title.en</code>" in answer.text
-    assert "<code>cost</code>: debe ser como mínimo 1" in answer.text
+    # Each error is named by its field's label, a link to the field, never by its path.
+    assert '<a href="#f-slug">Identificador</a>:' in answer.text
+    assert '<a href="#f-title_en">Título en inglés</a>:' in answer.text
+    assert '<a href="#f-cost">Cantidad a pagar</a>: debe ser como mínimo 1' in answer.text
+    assert "<code>" not in answer.text
     assert 'id="e-cost"' in answer.text
     assert 'value="Café gratis"' in answer.text  # what was typed stays in the form
     sku = client.post("/admin/rewards/new", data=_new(csrf, sku=""))
@@ -124,8 +126,8 @@ def test_a_manager_edits_and_deactivates_a_reward(client, shop) -> None:
     assert not reward["featured"]
     wrong = client.post(url, data=edit | {"cost": "abc", "image_url": "ftp://x"})
     assert wrong.status_code == 422
-    assert "<code>cost</code>: must be a number" in wrong.text
-    assert "<code>image_url</code>" in wrong.text
+    assert '<a href="#f-cost">Amount to pay</a>: must be a number' in wrong.text
+    assert '<a href="#f-image_url">Picture address (optional)</a>:' in wrong.text
     assert _reward(client, shop, "free-coffee")["cost"] == 12
     off = client.post(url + "/active", data={"csrf": csrf, "active": "0"}, follow_redirects=False)
     assert off.status_code == 303
@@ -187,7 +189,7 @@ def test_the_catalog_forms_need_the_session_token(client, shop) -> None:
     csrf = admin_login(client, shop)
     refused = client.post("/admin/rewards/new", data=_new("forged"))
     assert refused.status_code == 403
-    assert refused.json()["error"]["code"] == "csrf_token_invalid"
+    assert refusal_code(refused) == "csrf_token_invalid"
     client.post("/admin/rewards/new", data=_new(csrf), follow_redirects=False)
     reward = _reward(client, shop, "free-coffee")
     off = client.post(f"/admin/rewards/{reward['id']}/active", data={"active": "0"})

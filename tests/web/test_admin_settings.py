@@ -8,7 +8,7 @@ import pyotp
 import pytest
 
 from lealtad.tenancy import store as tenancy_store
-from tests.support import admin_login
+from tests.support import admin_login, refusal_code
 
 
 @pytest.fixture(autouse=True)
@@ -240,6 +240,6 @@ def test_every_settings_form_refuses_a_missing_or_forged_csrf_token(client, shop
             sent = data if token is None else {**data, "csrf": token}
             answer = client.post(path, data=sent)
             assert answer.status_code == 403, (path, token, answer.text)
-            assert answer.json()["error"]["code"] == "csrf_token_invalid"
+            assert refusal_code(answer) == "csrf_token_invalid"
     entries = client.get("/api/v1/audit-log", headers=shop.auth()).json()
     assert entries == []

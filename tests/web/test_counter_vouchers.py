@@ -43,7 +43,7 @@ def _open(client, csrf: str, q: str, lang: str = "en"):
 def _redeem(client, csrf: str, page: str, member_id: int, reward_id: str):
     form = re.search(r'name="key" value="([^"]+)">\s*<input type="hidden" name="reward_id"', page)
     key = form.group(1) if form else form_field(page, "key")
-    data = {"reward_id": reward_id, "key": key, "csrf": csrf, "lang": "en"}
+    data = {"reward_id": reward_id, "key": key, "csrf": csrf, "lang": "en", "confirmed": "yes"}
     return client.post(f"/counter/members/{member_id}/redemptions", data=data)
 
 

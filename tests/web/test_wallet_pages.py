@@ -57,9 +57,10 @@ def points(client, shop, member: int) -> int:
 
 
 def redeem(client, shop, csrf: str, reward_id: int, key: str = "k1", lang: str = "es"):
+    """The confirmation page's form: the member has seen the question and said yes."""
     return client.post(
         f"/w/{shop.slug}/rewards/{reward_id}/redeem",
-        data={"csrf": csrf, "key": key, "lang": lang},
+        data={"csrf": csrf, "key": key, "lang": lang, "confirmed": "yes"},
         follow_redirects=False,
     )
 
@@ -74,11 +75,11 @@ def voucher_code(answer) -> str:
 def svg_to_image(svg: str) -> Image.Image:
     """Draws segno's SVG (one path of horizontal unit strokes) as pixels, so the decoder reads
     what the page shows rather than a picture made apart from it."""
-    width = int(re.search(r'width="(\d+)"', svg).group(1))  # type: ignore[union-attr]
-    scale = int(re.search(r"scale\((\d+)\)", svg).group(1))  # type: ignore[union-attr]
-    size = width // scale
+    # A viewBox in modules and no fixed size: the page scales it to its box.
+    size = int(re.search(r'viewBox="0 0 (\d+) \d+"', svg).group(1))  # type: ignore[union-attr]
+    assert "width=" not in svg.split(">")[0], "a fixed size would draw it off-centre"
     image = Image.new("L", (size, size), 255)
-    path = re.search(r' d="([^"]+)"', svg).group(1)  # type: ignore[union-attr]
+    path = re.search(r'class="qrline"[^>]* d="([^"]+)"', svg).group(1)  # type: ignore[union-attr]
     x = y = 0.0
     for op, a, b in re.findall(r"([Mmh])(-?[\d.]+)(?: (-?[\d.]+))?", path):
         if op == "M":

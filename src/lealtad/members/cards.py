@@ -21,6 +21,17 @@ def qr_image(token: str, kind: str, scale: int) -> bytes:
     return buffer.getvalue()
 
 
+def qr_svg(text: str) -> str:
+    """The code as SVG for a page: a viewBox and no fixed size, so that it fills and stays
+    centred in whatever box the page gives it, on a white quiet zone."""
+    code = segno.make(text, error="m", micro=False)
+    buffer = io.BytesIO()
+    code.save(
+        buffer, kind="svg", border=4, omitsize=True, xmldecl=False, svgclass="qr", light="#fff"
+    )
+    return buffer.getvalue().decode()
+
+
 def reissue(conn: Connection, principal: Principal, member_id: int, now: datetime) -> None:
     """A lost or shared card: every QR token and wallet session signed for the old card stops
     working; the card number, balances and history stay."""

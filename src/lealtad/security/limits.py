@@ -256,17 +256,17 @@ def attempt(
     return Attempt(db, business_id, kind, tuple(keys), now)
 
 
-async def _too_many(_request: Any, exc: Exception) -> Any:
-    from lealtad.http import error_response
+async def _too_many(request: Any, exc: Exception) -> Any:
+    from lealtad.http import answer_error
 
     assert isinstance(exc, TooManyAttempts)
-    response = error_response(exc.http_status, exc.code, exc.message, exc.details)
+    response = answer_error(request, exc.http_status, exc.code, exc.message, exc.details, exc)
     response.headers["Retry-After"] = str(exc.retry_after)
     return response
 
 
 def install(app: Any) -> None:
-    """JSON answers to a locked key carry Retry-After (pages add it themselves)."""
+    """Answers to a locked key carry Retry-After (pages that catch it add it themselves)."""
     app.add_exception_handler(TooManyAttempts, _too_many)
 
 

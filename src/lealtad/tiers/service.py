@@ -40,6 +40,26 @@ def current(conn: Connection, business_id: int, member_id: int) -> str | None:
     return row.tier_id if row else None
 
 
+def standing(
+    conn: Connection,
+    business_id: int,
+    member_id: int,
+    policy: TierPolicy,
+    now: datetime,
+    tz: ZoneInfo,
+) -> tuple[str | None, Decimal]:
+    """The tier a member is at now, and the metric it is measured by: the stored one, or the
+    one the metric already qualifies for when that is higher. An upgrade is immediate (`decide`),
+    so a member whose visits reach a tier is in it even before the next purchase stores it (a
+    lowest tier from 0 holds every member; tiers added to a running program catch up so)."""
+    held = current(conn, business_id, member_id)
+    value = metric(conn, business_id, member_id, policy, now, tz)
+    reached = model.qualified(policy, value)
+    if reached is not None and model.rank(policy, reached.id) > model.rank(policy, held):
+        return reached.id, value
+    return held, value
+
+
 def check(
     conn: Connection,
     business_id: int,

@@ -16,6 +16,7 @@ from lealtad.tenancy import own_password, two_step
 from lealtad.web import limit_pages, sessions
 from lealtad.web.admin import AcceptLanguage, console
 from lealtad.web.i18n import translator
+from lealtad.web.refusals import said
 from lealtad.web.sessions import CurrentStaff
 from lealtad.web.two_step import Code, Csrf, account_page
 
@@ -69,7 +70,7 @@ def change_password(
         page = account_page(request, db, staff, None, accept_language, 429, password_error=error)
         return limit_pages.with_retry_after(page, exc)
     except LealtadError as exc:
-        error = _messages(language).get(exc.code, exc.message)
+        error = _messages(language).get(exc.code) or said(exc, translator(language))
         return account_page(
             request, db, staff, None, accept_language, exc.http_status, password_error=error
         )

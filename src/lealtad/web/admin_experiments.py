@@ -33,6 +33,7 @@ from lealtad.web.admin_program_fields import (
 )
 from lealtad.web.i18n import pick_language, translator
 from lealtad.web.pages import AcceptLanguage, Lang, render_page
+from lealtad.web.refusals import said
 from lealtad.web.sessions import CurrentManager, StaffSession
 
 router = APIRouter(include_in_schema=False)
@@ -169,7 +170,7 @@ def create(request: Request, staff: CurrentManager, db: Db, now: Now, form: Post
                 "duplicate_experiment": _("another experiment already has this id"),
                 "ends_in_past": _("the end is already past"),
                 "ends_before_start": _("the experiment must end after it starts"),
-            }.get(exc.code, exc.message)
+            }.get(exc.code) or said(exc, _)
             errors, status = [(where, message)], exc.http_status
     with db.read() as conn:
         return _list_page(
@@ -348,7 +349,7 @@ def _change(
             "experiment_stopped": _("A stopped experiment cannot start again."),
             "not_running": _("Only a running experiment can be stopped."),
             "ends_in_past": _("Its planned end is already past; it cannot start."),
-        }.get(exc.code, exc.message)
+        }.get(exc.code) or said(exc, _)
         with db.read() as conn:
             return _experiment_page(
                 request,

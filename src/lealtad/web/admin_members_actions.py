@@ -28,6 +28,7 @@ from lealtad.web import admin_members_contact, admin_members_privacy, sessions
 from lealtad.web.admin_members_forms import Csrf, FormLang, fresh, open_form
 from lealtad.web.admin_members_view import Formats
 from lealtad.web.i18n import pick_language
+from lealtad.web.refusals import said
 from lealtad.web.sessions import CurrentManager
 
 router = APIRouter(include_in_schema=False)
@@ -195,12 +196,12 @@ def adjust(
                     "another adjustment."
                 )
                 if exc.code == "idempotency_key_reused"
-                else exc.message
+                else said(exc, _)
             )
             if exc.code == "idempotency_key_reused":
                 form["key"] = secrets.token_urlsafe(12)
         except LealtadError as exc:
-            error = exc.message if exc.code != "member_not_found" else None
+            error = said(exc, _) if exc.code != "member_not_found" else None
             if error is None:
                 return page.page()
     if error is not None:

@@ -20,6 +20,7 @@ from lealtad.members.schemas import MemberPatch
 from lealtad.tenancy import audit_context
 from lealtad.tenancy import service as tenancy
 from lealtad.web.admin_members_forms import Csrf, FormLang, MemberForm, fresh, open_form
+from lealtad.web.refusals import said
 from lealtad.web.sessions import CurrentManager
 
 router = APIRouter(include_in_schema=False)
@@ -70,4 +71,4 @@ def _refusal(form: MemberForm, exc: LealtadError) -> str:
         "duplicate_email": _("Another member already has this e-mail."),
         "duplicate_phone": _("Another member already has this phone number."),
     }
-    return messages.get(exc.code, exc.message)
+    return messages.get(exc.code) or said(exc, _)

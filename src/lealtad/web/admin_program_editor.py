@@ -33,6 +33,7 @@ from lealtad.web.admin_program_forms import (
 from lealtad.web.admin_program_preview import CHANNELS, ITEM_ROWS, Preview, defaults, run
 from lealtad.web.admin_program_setting import Setting, setting_for
 from lealtad.web.pages import AcceptLanguage, Lang, render_page
+from lealtad.web.refusals import said
 from lealtad.web.sessions import CurrentManager, StaffSession
 
 router = APIRouter(include_in_schema=False)
@@ -57,11 +58,12 @@ def _editor(
     preview: Preview,
     errors: list[FieldError],
     status: int = 200,
+    template: str = "admin_program_edit.html",
 ) -> HTMLResponse:
     tiers = (base.definition.get("tiers") or {}).get("levels", [])
     return render_page(
         request,
-        "admin_program_edit.html",
+        template,
         setting.lang,
         status,
         business=setting.business,
@@ -180,8 +182,9 @@ def preview_page(
             secret_key=settings.effective_secret_key,
             describer=setting.describer,
         )
-    if request.headers.get("HX-Request") == "true":
-        return render_page(request, "admin_program_preview.html", setting.lang, preview=preview)
+    # HTMX asks for the result alone (drawn with the part's fields, so that the draft's
+    # problems are named by their labels); without JavaScript the whole editor comes back.
+    fragment = request.headers.get("HX-Request") == "true"
     return _editor(
         request,
         setting,
@@ -191,6 +194,7 @@ def preview_page(
         base=base,
         preview=preview,
         errors=drafted.errors,
+        template="admin_program_preview_alone.html" if fragment else "admin_program_edit.html",
     )
 
 
@@ -199,7 +203,7 @@ def _refusal(_: Translate, exc: LealtadError) -> str:
         "program_unchanged": _("Nothing changed: the draft is the same as the latest version."),
         "effective_in_past": _("A change takes effect now or later, never in the past."),
         "effective_out_of_range": _("That date is out of range."),
-    }.get(exc.code, exc.message)
+    }.get(exc.code) or said(exc, _)
 
 
 @router.post("/admin/program/save", response_class=HTMLResponse)

@@ -18,6 +18,7 @@ from lealtad.web import sessions
 from lealtad.web.admin import AcceptLanguage, console
 from lealtad.web.i18n import translator
 from lealtad.web.pages import Lang, render_page
+from lealtad.web.refusals import said
 from lealtad.web.sessions import CurrentManager, StaffSession
 
 router = APIRouter(include_in_schema=False)
@@ -53,7 +54,7 @@ def _error(language: str, exc: LealtadError) -> str:
         "smtp_not_configured": _("E-mail is not set up on this server, so nothing can be sent."),
         "mail_not_sent": _("The mail server did not take the e-mail. Try again later."),
     }
-    return known.get(exc.code, exc.message)
+    return known.get(exc.code) or said(exc, _)
 
 
 def _page(

@@ -31,6 +31,7 @@ from lealtad.web.admin_rewards_forms import NEW_DEFAULTS, Values, new_reward, pa
 from lealtad.web.admin_rewards_text import cost_text, kind_labels, rating_text, validity_text
 from lealtad.web.i18n import pick_language, translator
 from lealtad.web.pages import AcceptLanguage, Lang, render_page
+from lealtad.web.refusals import said
 from lealtad.web.sessions import CurrentManager, StaffSession
 from lealtad.web.times import Times
 
@@ -145,7 +146,7 @@ def create(request: Request, staff: CurrentManager, db: Db, now: Now, form: Post
             message = {
                 "duplicate_reward": _("another reward already has this id"),
                 "cause_not_found": _("there is no cause with this number"),
-            }.get(exc.code, exc.message)
+            }.get(exc.code) or said(exc, _)
             errors, status = [(where, message)], exc.http_status
     return _new_page(request, business, staff, language, form.values, errors, status)
 

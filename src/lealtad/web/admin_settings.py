@@ -20,6 +20,7 @@ from lealtad.web import sessions
 from lealtad.web.admin import AcceptLanguage, console
 from lealtad.web.i18n import translator
 from lealtad.web.pages import Lang, render_page
+from lealtad.web.refusals import said
 from lealtad.web.sessions import CurrentManager, StaffSession
 
 router = APIRouter(include_in_schema=False)
@@ -51,7 +52,7 @@ def error_message(language: str, exc: LealtadError) -> str:
             "require it for everyone."
         ),
     }
-    return known.get(exc.code, exc.message)
+    return known.get(exc.code) or said(exc, _)
 
 
 def owner_only(staff: StaffSession) -> None:

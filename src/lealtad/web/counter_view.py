@@ -29,6 +29,7 @@ from lealtad.tiers import service as tiers
 from lealtad.web.counter_forms import Translate, new_key
 from lealtad.web.i18n import pick_language, translator
 from lealtad.web.pages import render_page
+from lealtad.web.refusals import said
 from lealtad.web.sessions import StaffSession
 from lealtad.web.times import Times
 
@@ -164,10 +165,11 @@ def member_panel(conn: Connection, desk: Desk, member: Any, now: datetime) -> di
     bid = desk.business.id
     definition = program(conn, bid, now)
     held = ledger.balances(conn, bid, member.id)
-    tier_id = tiers.current(conn, bid, member.id)
-    tier_names = (
-        {t.id: t.name for t in definition.tiers.levels} if definition and definition.tiers else {}
-    )
+    tier_id = None
+    if definition and definition.tiers:
+        zone = ZoneInfo(desk.business.timezone)
+        tier_id, _metric = tiers.standing(conn, bid, member.id, definition.tiers, now, zone)
+    tier_names = tier_names_of(definition)
     cards = [
         {
             "name": card.name,
@@ -253,8 +255,17 @@ def earned(conn: Connection, desk: Desk, answer: dict[str, Any], now: datetime) 
         "balances": balances,
         "unlocked": unlocked,
         "cards_completed": answer.get("cards_completed") or [],
-        "tier": answer.get("tier") if answer.get("tier_changed") else None,
+        # Announced by its name, as the member's wallet shows it, never by its id.
+        "tier": tier_names_of(definition).get(answer.get("tier") or "", answer.get("tier"))
+        if answer.get("tier_changed")
+        else None,
     }
+
+
+def tier_names_of(definition: Any) -> dict[str, str]:
+    if definition is None or definition.tiers is None:
+        return {}
+    return {t.id: t.name for t in definition.tiers.levels}
 
 
 def explain(exc: LealtadError, _: Translate) -> str:
@@ -299,4 +310,4 @@ def explain(exc: LealtadError, _: Translate) -> str:
         "csrf_token_invalid": _("This form has expired. Reload the page and try again."),
         "program_not_found": _("The program is not set up yet: ask a manager."),
     }
-    return messages.get(exc.code, exc.message)
+    return messages.get(exc.code) or said(exc, _)

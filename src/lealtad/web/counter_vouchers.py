@@ -42,6 +42,7 @@ from lealtad.web.counter_view import (
     when,
 )
 from lealtad.web.sessions import CurrentStaff
+from lealtad.web.wallet_common import cost_phrase
 
 router = APIRouter(include_in_schema=False)
 
@@ -65,7 +66,7 @@ def voucher_page(
         reward = rewards.get(conn, bid, voucher.reward_id)
         member = members.get(conn, bid, voucher.member_id)
     qr = (
-        Markup(cards.qr_image(voucher.code, "svg", 6).decode())  # noqa: S704  (segno's own SVG)
+        Markup(cards.qr_svg(voucher.code))  # noqa: S704  (segno's own SVG)
         if voucher.status == "issued"
         else None
     )
@@ -97,14 +98,21 @@ def redeem(
     lang: FormLang = "",
     card_pin: Annotated[str, Form(max_length=20)] = "",
     presence: Short = "",
+    confirmed: Annotated[str, Form(max_length=5)] = "",
 ) -> HTMLResponse:
     """Staff redeem a reward for the member; one voucher per form, however often it is sent.
-    A member with a card PIN gives it, unless the wallet's rotating code was scanned."""
+    The first tap asks ("Redeem ... for ...?") and spends nothing; the answer's Confirm sends
+    the same form again, confirmed. A member with a card PIN gives it at that step, unless the
+    wallet's rotating code was scanned."""
     desk = open_desk(db, staff, lang or None, request.headers.get("accept-language"))
     kept = {"presence": presence} if presence else {}
+    asking: dict[str, Any] = {"confirm_id": reward_id, "confirm_key": key, "focus": "confirm"}
     try:
         sessions.require_csrf(staff.csrf, csrf)
         check_key(key, desk._)
+        asking["question"] = _question(db, desk, reward_id)
+        if confirmed != "yes":
+            return show_member(request, desk, db, member_id, now, 200, **asking, **kept)
         secret, bid = settings.effective_secret_key, staff.business_id
         here = pin.proves_presence(secret, bid, member_id, presence, now) if presence else False
         pin.require(db, request, bid, member_id, card_pin or None, present=here, now=now)
@@ -129,8 +137,24 @@ def redeem(
         if isinstance(exc, LealtadError) and exc.code == "member_not_found":
             return show(request, desk, 404, errors={"find": message})
         errors = {"redeem": message}
-        return show_member(request, desk, db, member_id, now, status, errors=errors, **kept)
+        # A PIN refused: the question stays, so that staff can ask for the PIN again.
+        pin_asked = isinstance(exc, LealtadError) and exc.code.startswith("card_pin")
+        again: dict[str, Any] = asking if pin_asked else {}
+        return show_member(
+            request, desk, db, member_id, now, status, errors=errors, **again, **kept
+        )
     return voucher_page(request, desk, db, code, now, 201, notice="redeemed")
+
+
+def _question(db: Database, desk: Desk, reward_id: int) -> str:
+    """ "Redeem Free drink for 10 stamps?", as the wallet asks the member."""
+    with db.read() as conn:
+        reward = rewards.get(conn, desk.business.id, reward_id)
+    cost = cost_phrase(reward.cost_unit, reward.cost, desk.business.currency, desk.lang, desk._)
+    return desk._("Redeem %(reward)s for %(cost)s?") % {
+        "reward": title(reward, desk.lang),
+        "cost": cost,
+    }
 
 
 def _pin_text(exc: LealtadError, desk: Desk) -> str:

@@ -19,6 +19,7 @@ from lealtad.security import limits
 from lealtad.tenancy import store as tenancy_store
 from lealtad.web import admin_nav, limit_pages, times
 from lealtad.web.i18n import pick_language, translator
+from lealtad.web.refusals import said
 from lealtad.web.same_site import SAME_SITE
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -166,4 +167,4 @@ def _refusal(language: str, exc: LealtadError) -> str:
         "invalid_phone": _("That phone number does not look right."),
         "referral_not_found": _("That invitation code is not valid. You can join without it."),
     }
-    return messages.get(exc.code, exc.message)
+    return messages.get(exc.code) or said(exc, _)

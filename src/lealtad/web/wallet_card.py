@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import Markup
@@ -26,6 +26,7 @@ from lealtad.tiers import service as tiers
 from lealtad.web import sessions
 from lealtad.web.i18n import pick_language, translator
 from lealtad.web.pages import Lang, business_or_404, render_page
+from lealtad.web.wallet_common import when
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,23 +42,53 @@ def card_code(
     token = model.rotating_token(
         settings.effective_secret_key, business_id, member.id, member.card_version, now.timestamp()
     )
-    return token, Markup(cards.qr_image(token, "svg", 6).decode())  # noqa: S704  (segno's SVG)
+    return token, Markup(cards.qr_svg(token))  # noqa: S704  (segno's SVG)
 
 
 def _money(amount: int, currency: str, lang: str) -> str:
     return format_currency(Money(amount, currency).major(), currency, locale=lang)
 
 
-def balances(held: dict[str, int], currency: str, lang: str) -> list[dict[str, Any]]:
-    """Points and cashback; stamp cards and ready rewards are drawn apart (`stamp_cards`)."""
+# Actions that put points, or cashback, on a member's balance: a program without any shows no
+# box for it (a stamps-only café has no "Points 0").
+POINT_ACTIONS = frozenset({"points_per_unit", "fixed_points", "multiplier"})
+CASHBACK_ACTIONS = frozenset({"cashback_percent", "cashback_fixed"})
+
+
+def program_units(definition: Any) -> set[str]:
+    """The balances the program in force gives: "points", "cashback" or neither."""
+    kinds = {rule.action.type for rule in definition.rules} if definition else set()
+    units = set()
+    if kinds & POINT_ACTIONS:
+        units.add("points")
+    if kinds & CASHBACK_ACTIONS:
+        units.add("cashback")
+    return units
+
+
+def balances(
+    held: dict[str, int], currency: str, lang: str, units: set[str] | None = None
+) -> list[dict[str, Any]]:
+    """Points and cashback, each when the program gives it or the member holds some (a
+    balance from before a program change stays visible); stamp cards and ready rewards are
+    drawn apart (`stamp_cards`)."""
     _ = translator(lang)
-    shown = [{"unit": "points", "label": _("Points"), "value": f"{held.get('points', 0):,}"}]
-    if held.get("cashback"):
+    given = {"points", "cashback"} if units is None else units
+    shown = []
+    if "points" in given or held.get("points"):
+        shown.append(
+            {
+                "unit": "points",
+                "label": _("Points"),
+                "value": format_decimal(held.get("points", 0), locale=lang),
+            }
+        )
+    if "cashback" in given or held.get("cashback"):
         shown.append(
             {
                 "unit": "cashback",
                 "label": _("Cashback"),
-                "value": _money(held["cashback"], currency, lang),
+                "value": _money(held.get("cashback", 0), currency, lang),
             }
         )
     return shown
@@ -76,10 +107,17 @@ def stamp_cards(definition: Any, held: dict[str, int]) -> list[dict[str, Any]]:
                 "name": card.name,
                 "have": min(have, need),
                 "need": need,
+                "per_row": stamps_per_row(need),
                 "ready": held.get(f"reward.{card.reward}", 0),
             }
         )
     return drawn
+
+
+def stamps_per_row(need: int) -> int:
+    """Up to ten stamps in one row; more in even rows (12 as 6 + 6), never a lone one below."""
+    rows = -(-need // 10)
+    return -(-need // rows)
 
 
 def tier_progress(
@@ -88,8 +126,8 @@ def tier_progress(
     policy = definition.tiers
     if policy is None:
         return None
-    current = tiers.current(conn, business.id, member_id)
-    value = tiers.metric(conn, business.id, member_id, policy, now, ZoneInfo(business.timezone))
+    zone = ZoneInfo(business.timezone)
+    current, value = tiers.standing(conn, business.id, member_id, policy, now, zone)
     levels = policy.levels
     names = {level.id: level.name for level in levels}
     ahead = [level for level in levels if level.threshold > value]
@@ -130,7 +168,7 @@ def card_context(
     )
     return {
         "about": about,
-        "balances": balances(about["balances"], business.currency, lang),
+        "balances": balances(about["balances"], business.currency, lang, program_units(definition)),
         "stamp_cards": stamp_cards(definition, about["balances"]) if definition else [],
         "tier": progress,
         **dict(
@@ -138,6 +176,8 @@ def card_context(
         ),
         "card_refresh": CARD_REFRESH_SECONDS,
         "balance_refresh": BALANCE_REFRESH_SECONDS,
+        # Shown by the service worker when it serves this page from its copy, offline.
+        "as_of": when(now, ZoneInfo(member.time_zone or business.timezone), lang),
     }
 
 

@@ -49,6 +49,7 @@ class Visit:
     member: Any
     session: sessions.MemberSession
     lang: str
+    now: datetime
 
     @property
     def principal(self) -> MemberPrincipal:
@@ -77,7 +78,12 @@ class Visit:
         return True
 
     def page(self, **context: Any) -> dict[str, Any]:
-        shared = {"business": self.business, "member": self.member, "csrf": self.session.csrf}
+        shared = {
+            "business": self.business,
+            "member": self.member,
+            "csrf": self.session.csrf,
+            "as_of": when(self.now, self.zone, self.lang),
+        }
         return shared | context
 
 
@@ -97,7 +103,7 @@ def visit(
     with db.read() as conn:
         member = members.get(conn, business.id, session.member_id)
     lang = pick_language(requested_lang, accept_language, member.locale)
-    return Visit(business, member, session, lang)
+    return Visit(business, member, session, lang, request.app.state.clock.now())
 
 
 def to_login(slug: str) -> RedirectResponse:
@@ -137,6 +143,19 @@ def amount(unit: str, value: int, currency: str, lang: str, *, signed: bool = Fa
     if value < 0:
         return "−" + text
     return ("+" + text) if signed and value > 0 else text
+
+
+def cost_phrase(unit: str, cost: int, currency: str, lang: str, _: Gettext) -> str:
+    """What a redemption spends, as the question before it says it: "10 stamps", "1 point",
+    "a full card" (a reward a full stamp card earned), "2,00 €"."""
+    count = amount(unit, cost, currency, lang)
+    if unit == "points":
+        return _("1 point") if cost == 1 else _("%(count)s points") % {"count": count}
+    if unit.startswith("stamps."):
+        return _("1 stamp") if cost == 1 else _("%(count)s stamps") % {"count": count}
+    if unit.startswith("reward."):
+        return _("a full card") if cost == 1 else _("%(count)s full cards") % {"count": count}
+    return count
 
 
 def when(value: datetime, zone: ZoneInfo, lang: str) -> str:

@@ -21,10 +21,13 @@ from lealtad.ledger import idempotency
 from lealtad.ledger import service as ledger
 from lealtad.rewards import donations, redemption
 from lealtad.rewards import service as rewards
+from lealtad.rules import service as programs
 from lealtad.web.pages import Lang, render_page
+from lealtad.web.wallet_card import program_units
 from lealtad.web.wallet_common import (
     Visit,
     amount,
+    cost_phrase,
     expired_form,
     form_key,
     local_text,
@@ -59,6 +62,11 @@ def _offer(reward: Any, held: dict[str, int], visit: Visit) -> dict[str, Any]:
         }
     return {
         "id": reward.id,
+        "question": _("Redeem %(reward)s for %(cost)s?")
+        % {
+            "reward": local_text(reward.title, lang, reward.slug),
+            "cost": cost_phrase(reward.cost_unit, reward.cost, currency, lang, _),
+        },
         "title": local_text(reward.title, lang, reward.slug),
         "description": local_text(reward.description, lang),
         "cost": amount(reward.cost_unit, reward.cost, currency, lang),
@@ -88,9 +96,15 @@ def _catalog(conn: Connection, visit: Visit, now: datetime) -> dict[str, Any]:
         for c in donations.list_causes(conn, bid)
         if c.active
     ]
+    try:
+        definition = programs.in_force(conn, bid, now).definition
+    except LealtadError:
+        definition = None
     return {
         "offers": offers,
         "causes": causes,
+        # A stamps-only café has no "Your points: 0" line (as on the card).
+        "shows_points": bool("points" in program_units(definition) or held.get("points") or causes),
         "points": held.get("points", 0),
         "points_text": amount("points", held.get("points", 0), visit.business.currency, lang),
     }
@@ -152,6 +166,44 @@ def _redeem(conn: Connection, visit: Visit, reward_id: int, key: str, now: datet
     return voucher.code
 
 
+def _confirmation(
+    request: Request, db: Database, visit: Visit, reward_id: int, now: datetime
+) -> HTMLResponse:
+    """The question before anything is spent: the reward, what it costs, Confirm or Cancel. A
+    reward the member cannot redeem now sends them back to the catalog, which says why."""
+    with db.read() as conn:
+        shown = _catalog(conn, visit, now)
+    offer = next((o for o in shown["offers"] if o["id"] == reward_id), None)
+    if offer is None:  # none of this business's, or not offered to this member now
+        return _page(request, db, visit, now, 404, visit._("There is no such reward."))
+    if not offer["affordable"]:
+        return _page(request, db, visit, now, 409, offer["missing"])
+    return render_page(
+        request,
+        "wallet_rewards_confirm.html",
+        visit.lang,
+        **visit.page(tab="rewards", offer=offer, key=form_key()),
+    )
+
+
+@router.get("/w/{slug}/rewards/{reward_id}/redeem", response_class=HTMLResponse)
+def confirm_redeem(
+    request: Request,
+    slug: str,
+    reward_id: IdPath,
+    db: Db,
+    settings: AppSettings,
+    now: Now,
+    lang: Lang = None,
+    accept_language: AcceptLanguage = None,
+) -> Response:
+    """One tap on "Redeem" asks first; works without JavaScript."""
+    found = visit(request, db, settings, slug, lang, accept_language)
+    if found is None:
+        return to_login(slug)
+    return _confirmation(request, db, found, reward_id, now)
+
+
 @router.post("/w/{slug}/rewards/{reward_id}/redeem")
 def redeem(
     request: Request,
@@ -163,12 +215,16 @@ def redeem(
     csrf: Csrf = "",
     key: Key = "",
     lang: FormLang = "",
+    confirmed: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
     found = visit(request, db, settings, slug, lang)
     if found is None:
         return to_login(slug)
     if not found.csrf_ok(csrf):
         return _page(request, db, found, now, 403, expired_form(found._))
+    if confirmed != "yes":
+        # A form from before the question (an old page, a cached copy) spends nothing either.
+        return _confirmation(request, db, found, reward_id, now)
     try:
         with db.transaction() as conn:
             code = _redeem(conn, found, reward_id, key, now)

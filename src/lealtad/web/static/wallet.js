@@ -1,17 +1,25 @@
-// The wallet's only script: registers the service worker (notifications, and later the card
-// offline) and offers web push where the browser has it. Everything else works without it.
+// The wallet's only script, on every tab: registers the service worker (the wallet offline, and
+// notifications) and offers web push where the browser has it. Everything works without it.
 (function () {
   "use strict";
+  var wallet = document.querySelector("[data-wallet]");
   var button = document.getElementById("enable-push");
   var note = document.querySelector("[data-offline]");
   function showConnection() { if (note) note.hidden = navigator.onLine; }
   window.addEventListener("online", showConnection);
   window.addEventListener("offline", showConnection);
   showConnection();
-  if (!("serviceWorker" in navigator) || !button) return;
-  var base = button.dataset.url.replace(/\/push$/, "");
+  if (!("serviceWorker" in navigator) || !wallet) return;
+  var base = wallet.dataset.wallet;
   navigator.serviceWorker.register(base + "/sw.js", { scope: base }).then(function (registration) {
-    if (!("PushManager" in window) || !button.dataset.key) return;
+    // Online, the worker keeps a fresh copy of the main tabs, so that they open offline too
+    // even when the member has not visited them lately.
+    if (navigator.onLine && navigator.serviceWorker.controller) {
+      navigator.serviceWorker.controller.postMessage({
+        type: "keep", urls: [base, base + "/rewards", base + "/history"],
+      });
+    }
+    if (!button || !("PushManager" in window) || !button.dataset.key) return;
     button.hidden = false;
     button.addEventListener("click", function () {
       Notification.requestPermission().then(function (answer) {

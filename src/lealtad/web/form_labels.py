@@ -1,0 +1,148 @@
+"""The visible label of each field the pages' forms send, so that a refusal by the edge (a value
+past its limit, a number that is not one) names the field the way the form shows it. Keyed by
+the route's path and the field's name; a field the same everywhere is named once in COMMON.
+tests/web/test_form_limits.py checks each label against the rendered form, so they cannot drift."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+Translate = Callable[[str], str]
+
+# Fields a person never types (form tokens, the page's language, where the form came from):
+# a bad one means the page is stale or was tampered with, and only reloading it helps.
+HIDDEN = frozenset(
+    {
+        "csrf",
+        "key",
+        "lang",
+        "next",
+        "ref",
+        "loc",
+        "joined",
+        "presence",
+        "reward_id",
+        "part",
+        "base_version",
+        "remove",
+        "confirmed",
+    }
+)
+
+
+def _common(_: Translate) -> dict[str, str]:
+    return {
+        "name": _("Name"),
+        "email": _("E-mail"),
+        "phone": _("Phone"),
+        "password": _("Password"),
+        "code": _("Code"),
+        "role": _("Role"),
+        "location": _("Location"),
+        "timezone": _("Time zone"),
+        "amount": _("Amount"),
+        "receipt": _("Receipt number (optional)"),
+        "reason": _("Reason (required)"),
+        "confirm": _("Confirmation"),
+        "active": _("Active"),
+    }
+
+
+def _by_route(_: Translate) -> dict[str, dict[str, str]]:
+    return {
+        "/join/{slug}": {
+            "name": _("Your name"),
+            "email": _("Your e-mail"),
+            "phone": _("Phone (optional)"),
+            "accept_terms": _("I accept the program terms"),
+            "consent_email": _("Send me offers and news by e-mail"),
+        },
+        "/w/{slug}/login": {"email": _("Your e-mail")},
+        "/w/{slug}/login/code": {"email": _("Your e-mail"), "code": _("Six-digit code")},
+        "/w/{slug}/preferences": {
+            "email": _("Offers and news by e-mail"),
+            "push": _("Notifications on this phone"),
+        },
+        "/w/{slug}/me/pin": {
+            "pin": _("New PIN (4 to 6 digits)"),
+            "pin_again": _("The same PIN again"),
+        },
+        "/w/{slug}/me/delete": {"confirm": _("Yes, delete my account")},
+        "/w/{slug}/vouchers/{code}/rate": {
+            "stars": _("Your rating"),
+            "review": _("Your review (optional)"),
+        },
+        "/w/{slug}/donate": {"points": _("Points to give"), "cause": _("Cause")},
+        "/admin/login": {"business": _("Business")},
+        "/admin/login/code": {"code": _("Code")},
+        "/admin/two-step/language": {"locale": _("The console speaks to me in")},
+        "/admin/account/password": {
+            "current": _("Current password"),
+            "new": _("New password (at least 10 characters)"),
+            "repeat": _("New password again"),
+            "code": _("Code of your authenticator app"),
+        },
+        "/admin/settings": {
+            "name": _("Business name"),
+            "locale": _("Default language"),
+            "two_step_required": _("Require two-step verification for every staff login"),
+        },
+        "/admin/settings/staff": {"password": _("Initial password")},
+        "/admin/analytics/goal": {
+            "goal": _("Goal (% of purchases)"),
+            "period": _("Period"),
+            "start": _("From"),
+            "end": _("To"),
+            "grain": _("Grouped by"),
+            "staff": _("Staff member"),
+        },
+        "/admin/members/{member_id}/contact": {"phone": _("Phone")},
+        "/admin/members/{member_id}/tags": {"tag": _("New tag"), "action": _("Tags")},
+        "/admin/members/{member_id}/adjustments": {
+            "unit": _("What"),
+            "amount": _("Amount (negative to take away)"),
+        },
+        "/admin/members/{member_id}/card/reissue": {
+            "confirm": _("Yes, the old card must stop working")
+        },
+        "/admin/members/{member_id}/erasure": {
+            "reason": _("How the request came (optional; no personal details)"),
+            "confirm": _("To confirm, type the card number"),
+        },
+        "/admin/reports": {
+            "daily": _("Daily summary"),
+            "weekly": _("Weekly summary"),
+            "monthly": _("Monthly summary"),
+        },
+        "/counter/find": {"q": _("Scan the card, or type a card number, e-mail or phone")},
+        "/counter/members": {
+            "contact": _("E-mail or phone"),
+            "consent": _("The customer wants offers and news"),
+            "accept_terms": _("The customer accepts the program terms"),
+        },
+        "/counter/purchases": {"amount": _("Sale amount")},
+        "/counter/members/{member_id}/purchases": {
+            "sku": _("Product code"),
+            "qty": _("Quantity"),
+            "price": _("Unit price"),
+        },
+        "/counter/members/{member_id}/redemptions": {"card_pin": _("Card PIN")},
+        "/counter/vouchers/validate": {"code": _("Voucher code")},
+        "/counter/refunds": {
+            "receipt": _("Receipt number"),
+            "amount": _("Amount to refund (empty: all that is left)"),
+        },
+    }
+
+
+def label(route_path: str, field: str, _: Translate) -> str | None:
+    """The field's label in the page's language; None for a field a person does not type."""
+    if field in HIDDEN:
+        return None
+    own = _by_route(_).get(route_path, {})
+    return own.get(field) or _common(_).get(field) or _("One of the fields")
+
+
+def is_named(route_path: str, field: str) -> bool:
+    """Whether the field has a label of its own (the tests require one for every field)."""
+    return field in HIDDEN or field in _by_route(str).get(route_path, {}) or field in _common(str)
