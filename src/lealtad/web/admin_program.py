@@ -44,8 +44,8 @@ def program_page(
         history = rules.history(conn, staff.business_id)
     row = next((r for r in history if current and r.version == current.version), None)
     later = [r for r in history if as_utc(r.effective_from) > now]
-    d = setting.describer
     definition = current.definition if current else ProgramDefinition()
+    d = setting.describer.of(definition)
     return render_page(
         request,
         "admin_program.html",

@@ -24,6 +24,7 @@ from lealtad.purchases import store as purchase_store
 from lealtad.purchases.schemas import RefundIn
 from lealtad.rewards import redemption
 from lealtad.rewards import service as rewards
+from lealtad.rewards.names import program_names
 from lealtad.security import limits
 from lealtad.tenancy import store as tenancy_store
 from lealtad.web import limit_pages, sessions
@@ -38,7 +39,6 @@ from lealtad.web.counter_view import (
     show,
     show_member,
     title,
-    unit_text,
     when,
 )
 from lealtad.web.sessions import CurrentStaff
@@ -259,6 +259,7 @@ def refund(
             _status, answer = refunds.refund(conn, staff.principal, data, now=now)
             sale = purchase_store.purchase(conn, staff.business_id, answer["purchase_id"])
             definition = program(conn, staff.business_id, now)
+            names = program_names(conn, desk.business, definition, desk.lang)
     except (LealtadError, FormError) as exc:
         message = str(exc) if isinstance(exc, FormError) else explain(exc, _)
         status = 422 if isinstance(exc, FormError) else exc.http_status
@@ -275,13 +276,9 @@ def refund(
     shown = {
         "receipt": sale.receipt_id,
         "amount": money(answer["amount"], sale.currency, desk.lang),
-        "reversed": [
-            unit_text(u, n, desk, definition) for u, n in sorted(answer["reversed"].items())
-        ],
-        "shortfall": [
-            unit_text(u, n, desk, definition) for u, n in sorted(answer["shortfall"].items())
-        ],
-        "balances": balance_texts(answer.get("balances") or {}, desk, definition)
+        "reversed": [names.award(u, n) for u, n in sorted(answer["reversed"].items())],
+        "shortfall": [names.award(u, n) for u, n in sorted(answer["shortfall"].items())],
+        "balances": balance_texts(answer.get("balances") or {}, names)
         if answer.get("balances") is not None
         else [],
     }

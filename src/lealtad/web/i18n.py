@@ -8,7 +8,7 @@ from collections.abc import Callable
 from lealtad.kit.catalog import LOCALES, Ngettext, catalog, gettext, ngettext
 
 LANGUAGES = ("es", "en")
-__all__ = ["LANGUAGES", "LOCALES", "plural_translator", "pick_language", "translator"]
+__all__ = ["LANGUAGES", "LOCALES", "pick_language", "plural_translator", "translator"]
 
 
 def _catalog(lang: str) -> dict[str, str]:
