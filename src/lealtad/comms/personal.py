@@ -10,8 +10,13 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from lealtad.errors import LealtadError
+from lealtad.kit.catalog import gettext
 from lealtad.ledger import service as ledger
 from lealtad.rewards import service as rewards
+from lealtad.rewards.names import program_names
+from lealtad.rules import service as programs
+from lealtad.rules.names import ProgramNames
 from lealtad.tiers import service as tiers
 
 
@@ -59,6 +64,7 @@ def member_context(
     held = ledger.balances(conn, business.id, member.id)
     upcoming = next_reward(conn, business.id, member.id, lang, now)
     offer = offers.next_best_offer(conn, business.id, member.id, now, lang)
+    names = names_now(conn, business, lang, now)
     return {
         "business": business.name,
         "name": member.name or "",
@@ -66,13 +72,42 @@ def member_context(
         "points": held.get("points", 0),
         "cashback": held.get("cashback", 0),
         "balances": held,
-        "tier": tiers.current(conn, business.id, member.id),
+        "tier": names.tier(tiers.current(conn, business.id, member.id)),
         "next_reward": upcoming.title if upcoming else "",
+        "next_reward_line": _next_reward_line(upcoming, names),
+        "points_text": names.amount("points", held.get("points", 0)),
+        "balance_text": _balance_text(held, names),
         "next_reward_missing": upcoming.missing if upcoming else 0,
         "next_reward_unit": upcoming.unit if upcoming else "",
         "offer": offer.sentence if offer else "",
         "favourite_category": (offer.favourite_category or "") if offer else "",
     }
+
+
+def names_now(conn: Connection, business: Any, lang: str, now: datetime) -> ProgramNames:
+    """The names of the program in force and of the catalog's rewards, in one language."""
+    try:
+        definition = programs.in_force(conn, business.id, now).definition
+    except LealtadError:
+        definition = None
+    return program_names(conn, business, definition, lang)
+
+
+def _balance_text(held: dict[str, int], names: ProgramNames) -> str:
+    """What the member holds, said whole: points, or the stamps of a stamps-only program."""
+    stamps = [names.award(u, n) for u, n in sorted(held.items()) if u.startswith("stamps.") and n]
+    if stamps and not held.get("points"):
+        return ", ".join(stamps)
+    return names.amount("points", held.get("points", 0))
+
+
+def _next_reward_line(upcoming: NextReward | None, names: ProgramNames) -> str:
+    """ "Te faltan 3 sellos para Café gratis" / "Ya puedes canjear: Café gratis"."""
+    if upcoming is None:
+        return ""
+    if upcoming.missing:
+        return names.missing_for(upcoming.unit, upcoming.missing, upcoming.title)
+    return gettext(names.lang)("You can redeem: %(reward)s") % {"reward": upcoming.title}
 
 
 # What a campaign's subject and body may say about each member, as {{ name }} and so on.
@@ -82,10 +117,13 @@ PLACEHOLDERS = {
     "card_number": "the member's card number",
     "points": "points balance",
     "cashback": "cashback balance, in minor units (cents)",
-    "tier": "the member's tier id (empty without one)",
+    "tier": "the member's tier, by its name in the member's language (empty without one)",
     "next_reward": "the next reward's title: the one they can redeem, else the closest",
     "next_reward_missing": "how much is missing for it (0 when it can be redeemed)",
     "next_reward_unit": "the unit of that figure: points, stamps.<card> or reward.<slug>",
+    "next_reward_line": "what is missing for it, or that it can be redeemed, as one sentence",
+    "points_text": "the points balance with its word: 1 point, 12 points",
+    "balance_text": "what the member holds: points, or the stamps of a stamps-only program",
     "offer": "the member's next-best offer as one sentence (analytics/offers.py), or empty",
     "favourite_category": "the category they spend most on, of their last 50 purchases",
 }

@@ -5,6 +5,7 @@ forms ("1 sello", "2 sellos"), never an id, a slug or "sello(s)"."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -37,6 +38,16 @@ def perks_in(tier: Tier, lang: str) -> list[str]:
     return [(t.es if lang == "es" else t.en) or t.en or t.es for t in tier.perk_titles]
 
 
+def _tier_words(lang: str) -> str:
+    return gettext(lang)("%(tier)s tier")
+
+
+_PURCHASE = re.compile(r"^purchase (\S+?)(?:: (.*))?$", re.S)
+_REFUND = re.compile(r"^refund of (?:purchase )?(\S+)$")
+_REWARD = re.compile(r"^reward ([a-z0-9][a-z0-9_-]*): ")
+_CARD = re.compile(r"^(.*) complete: (\d+) x ([a-z0-9][a-z0-9_-]*)$", re.S)
+
+
 def reward_title(titles: Mapping[str, str] | None, lang: str) -> str:
     """A catalog reward's title in the language (the catalog asks for both)."""
     titles = titles or {}
@@ -54,6 +65,8 @@ class ProgramNames:
     card_rewards: Mapping[str, str] = field(default_factory=dict)  # card id -> reward slug
     tiers: Mapping[str, str] = field(default_factory=dict)
     rewards: Mapping[str, str] = field(default_factory=dict)
+    # What the journal's memos say (rules' and cards' `name`s, as the system wrote them) -> title
+    written: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(
@@ -73,6 +86,8 @@ class ProgramNames:
             card_rewards={c.id: c.reward for c in cards},
             tiers={t.id: name_in(t, lang) for t in levels},
             rewards={slug: reward_title(t, lang) for slug, t in reward_titles.items()},
+            written={r.name: name_in(r, lang) for r in (definition.rules if definition else [])}
+            | {f"{t.name} tier": _tier_words(lang) % {"tier": name_in(t, lang)} for t in levels},
         )
 
     def tier(self, tier_id: str | None) -> str:
@@ -106,8 +121,9 @@ class ProgramNames:
     def money(self, minor: int) -> str:
         return format_currency(Money(minor, self.currency).major(), self.currency, locale=self.lang)
 
-    def amount(self, unit: str, n: int) -> str:
-        """So much of a unit: "12 puntos", "2 sellos", "1,25 € de cashback", "Café gratis"."""
+    def quantity(self, unit: str, n: int) -> str:
+        """So much of a unit as a price or a shortfall: "12 puntos", "2 sellos", "1,25 €",
+        "1 tarjeta Café completa"."""
         n_ = ngettext(self.lang)
         values = {"count": self.count(n)}
         if unit == "points":
@@ -115,13 +131,42 @@ class ProgramNames:
         if unit == "points.pending":
             return n_("%(count)s pending point", "%(count)s pending points", n) % values
         if unit == "cashback":
-            return gettext(self.lang)("%(money)s cashback") % {"money": self.money(n)}
+            return self.money(n)
         if unit.startswith("stamps."):
             return n_("%(count)s stamp", "%(count)s stamps", n) % values
         if unit.startswith("reward."):
+            slug = unit.removeprefix("reward.")
+            card = next((c for c, r in self.card_rewards.items() if r == slug), None)
+            if card is not None:
+                values["card"] = self.card(card)
+                return (
+                    n_("%(count)s full %(card)s card", "%(count)s full %(card)s cards", n) % values
+                )
+            return f"{self.count(n)} × {self.reward(slug)}"
+        return self.count(n)
+
+    def amount(self, unit: str, n: int) -> str:
+        """So much of a unit held or earned: "12 puntos", "2 sellos", "1,25 € de cashback",
+        "Café gratis" (a reward a full card gave)."""
+        if unit == "cashback":
+            return gettext(self.lang)("%(money)s cashback") % {"money": self.money(n)}
+        if unit.startswith("reward."):
             title = self.reward(unit.removeprefix("reward."))
             return title if n == 1 else f"{self.count(n)} × {title}"
-        return self.count(n)
+        return self.quantity(unit, n)
+
+    def missing(self, unit: str, n: int) -> str:
+        """What a member still needs: "Te faltan 3 sellos." / "3 stamps to go."."""
+        what = self.quantity(unit, n)
+        return ngettext(self.lang)("%(what)s to go.", "%(what)s to go.", n) % {"what": what}
+
+    def missing_for(self, unit: str, n: int, reward: str) -> str:
+        """The same for a named reward: "Te faltan 3 sellos para Café gratis"."""
+        values = {"what": self.quantity(unit, n), "reward": reward}
+        return (
+            ngettext(self.lang)("%(what)s to go for %(reward)s", "%(what)s to go for %(reward)s", n)
+            % values
+        )
 
     def award(self, unit: str, n: int) -> str:
         """What was earned, said whole: "2 sellos en la tarjeta Café", "12 puntos"."""
@@ -159,29 +204,31 @@ class ProgramNames:
             % values
         )
 
-    def missing_for(self, unit: str, n: int, reward: str) -> str:
-        """What is still needed for a reward: "Te faltan 3 sellos para: Café gratis"."""
-        n_ = ngettext(self.lang)
-        values = {"count": self.count(n), "reward": reward}
-        if unit == "points":
-            return (
-                n_(
-                    "%(count)s more point for: %(reward)s",
-                    "%(count)s more points for: %(reward)s",
-                    n,
-                )
-                % values
-            )
-        if unit.startswith("stamps."):
-            return (
-                n_(
-                    "%(count)s more stamp for: %(reward)s",
-                    "%(count)s more stamps for: %(reward)s",
-                    n,
-                )
-                % values
-            )
-        if unit == "cashback":
-            values["count"] = self.money(n)
-            return gettext(self.lang)("%(count)s more cashback for: %(reward)s") % values
-        return n_("%(count)s more for: %(reward)s", "%(count)s more for: %(reward)s", n) % values
+    def reasons(self, text: str) -> str:
+        """An award's recorded reasons ("Rule name: why; ..."), as the rules' titles: the why
+        after each name was written by the system in English."""
+        said = []
+        for part in text.split("; "):
+            name = next((n for n in self.written if part == n or part.startswith(n + ": ")), None)
+            said.append(self.written[name] if name is not None else part)
+        return "; ".join(said)
+
+    def memo(self, memo: str) -> str:
+        """A journal entry's memo in the language: a purchase, a refund, a reward or a full card
+        the system wrote; what a person wrote (an adjustment's reason) stays as written."""
+        _ = gettext(self.lang)
+        if found := _PURCHASE.match(memo):
+            said = _("Purchase %(receipt)s") % {"receipt": found.group(1)}
+            return f"{said}: {self.reasons(found.group(2))}" if found.group(2) else said
+        if found := _REFUND.match(memo):
+            return _("Refund of purchase %(receipt)s") % {"receipt": found.group(1)}
+        if found := _REWARD.match(memo):
+            return _("Reward: %(title)s") % {"title": self.reward(found.group(1))}
+        if found := _CARD.match(memo):
+            card = next((c for c, r in self.card_rewards.items() if r == found.group(3)), None)
+            values = {
+                "card": self.card(card) if card else found.group(1),
+                "reward": self.amount(f"reward.{found.group(3)}", int(found.group(2))),
+            }
+            return _("Card %(card)s complete: %(reward)s") % values
+        return self.reasons(memo)

@@ -15,6 +15,7 @@ from babel.dates import format_date, format_time
 from babel.numbers import format_currency, format_decimal
 from fastapi import Request
 from fastapi.responses import RedirectResponse
+from sqlalchemy import Connection
 
 from lealtad.config import Settings
 from lealtad.db.engine import Database
@@ -22,6 +23,9 @@ from lealtad.errors import Forbidden, LealtadError
 from lealtad.kit.dates import in_zone
 from lealtad.kit.money import Money
 from lealtad.members import service as members
+from lealtad.rewards.names import program_names
+from lealtad.rules import service as programs
+from lealtad.rules.names import ProgramNames
 from lealtad.tenancy.model import Principal, Role
 from lealtad.web import sessions
 from lealtad.web.i18n import pick_language, translator
@@ -113,6 +117,15 @@ def form_key() -> str:
 def local_text(texts: dict[str, str], lang: str, fallback: str = "") -> str:
     """A text the business wrote in both languages, in the member's (or whichever is there)."""
     return texts.get(lang) or texts.get("es") or texts.get("en") or fallback
+
+
+def program_names_now(conn: Connection, business: Any, lang: str, now: datetime) -> ProgramNames:
+    """The names of the program in force and of the catalog's rewards, in the member's language."""
+    try:
+        definition = programs.in_force(conn, business.id, now).definition
+    except LealtadError:
+        definition = None
+    return program_names(conn, business, definition, lang)
 
 
 def unit_label(unit: str, _: Gettext) -> str:
