@@ -50,6 +50,8 @@ REAL_FORMS: dict[str, dict[str, str]] = {
     "POST /w/{slug}/preferences": {"email": "true", "push": "true"},
     "POST /admin/settings/locations": {"name": "Forged store", "timezone": "Europe/Madrid"},
     "POST /admin/rewards/{reward_id}/active": {"active": "false"},
+    "POST /admin/products": {"sku": "FORGED-1", "name_es": "Falso", "price": "1,00"},
+    "POST /admin/products/{product_id}": {"sku": "FORGED-2", "name_es": "Falso", "price": "1,00"},
 }
 
 

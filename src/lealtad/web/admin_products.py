@@ -194,6 +194,9 @@ def change_product(
     with db.read() as conn:
         business, _me, language = console(conn, staff, None, accept_language)
     try:
+        with db.read() as conn:
+            # Another business's product is not found, whatever the form says.
+            products.get(conn, staff.business_id, product_id)
         data = _product_in(business, language, sku, category, name_es, name_en, price)
         data = data.model_copy(update={"active": active})
         with db.transaction() as conn:
