@@ -210,3 +210,18 @@ def queued_code(db: Database, business_id: int, member_id: int) -> str:
             .limit(1)
         ).scalar_one()
     return str(context["code"])
+
+
+def make_template_shop(
+    db: Database, now: datetime, template: str = "coffee-stamps", members_count: int = 2
+) -> Shop:
+    """A shop started from a program template, with its products and catalog rewards, as the
+    demo and the console start one (rules.starting)."""
+    from lealtad.rules.starting import furnish
+    from lealtad.rules.templates import get_template
+
+    chosen = get_template(template)
+    shop = make_shop(db, now, program=chosen.build(), members_count=members_count)
+    with db.transaction() as conn:
+        furnish(conn, shop.id, chosen, now)
+    return shop
