@@ -128,13 +128,12 @@ def program(conn: Connection, business_id: int, now: datetime) -> Any:
 
 
 def balance_texts(held: dict[str, int], names: ProgramNames) -> list[str]:
-    """Points (when the program has any), then cashback, stamps and full-card rewards held."""
+    """Points (when the program has any), cashback, the cards' stamps, then full-card rewards."""
     shown = [names.amount("points", held["points"])] if held.get("points") else []
-    for unit in sorted(held):
-        if held[unit] and (unit == "cashback" or unit.startswith("reward.")):
-            shown.append(names.amount(unit, held[unit]))
-        elif held[unit] and unit.startswith("stamps."):
-            shown.append(names.award(unit, held[unit]))
+    if held.get("cashback"):
+        shown.append(names.amount("cashback", held["cashback"]))
+    shown += [names.award(u, n) for u, n in sorted(held.items()) if u.startswith("stamps.") and n]
+    shown += [names.amount(u, n) for u, n in sorted(held.items()) if u.startswith("reward.") and n]
     return shown
 
 
