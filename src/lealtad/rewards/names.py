@@ -13,9 +13,7 @@ from lealtad.rules.names import ProgramNames
 
 
 def reward_titles(conn: Connection, business_id: int) -> dict[str, dict[str, str]]:
-    return {
-        r.slug: dict(r.title) for r in store.catalog(conn, business_id, active_only=False)
-    }
+    return {r.slug: dict(r.title) for r in store.catalog(conn, business_id, active_only=False)}
 
 
 def program_names(
