@@ -16,6 +16,7 @@ from lealtad.ledger import service as ledger
 from lealtad.rewards import service as rewards
 from lealtad.rewards.names import program_names
 from lealtad.rules import service as programs
+from lealtad.rules.definition import ProgramDefinition
 from lealtad.rules.names import ProgramNames
 from lealtad.tiers import service as tiers
 
@@ -49,9 +50,10 @@ def next_reward(
         pick = min(offers, key=lambda r: (r.cost - held.get(r.cost_unit, 0), r.cost, r.id))
         missing = pick.cost - held.get(pick.cost_unit, 0)
     title = pick.title.get(lang) or pick.title.get("en") or pick.slug
-    return NextReward(
-        title=title, cost=pick.cost, unit=pick.cost_unit, missing=missing, reward_id=pick.id
-    )
+    # A full card's reward is still missing as stamps, which is what a member collects.
+    cards = ProgramNames.of(_program(conn, business_id, now), {}, lang)
+    unit, missing = cards.shortfall(pick.cost_unit, missing, held)
+    return NextReward(title=title, cost=pick.cost, unit=unit, missing=missing, reward_id=pick.id)
 
 
 def member_context(
@@ -84,13 +86,16 @@ def member_context(
     }
 
 
+def _program(conn: Connection, business_id: int, now: datetime) -> ProgramDefinition | None:
+    try:
+        return programs.in_force(conn, business_id, now).definition
+    except LealtadError:
+        return None
+
+
 def names_now(conn: Connection, business: Any, lang: str, now: datetime) -> ProgramNames:
     """The names of the program in force and of the catalog's rewards, in one language."""
-    try:
-        definition = programs.in_force(conn, business.id, now).definition
-    except LealtadError:
-        definition = None
-    return program_names(conn, business, definition, lang)
+    return program_names(conn, business, _program(conn, business.id, now), lang)
 
 
 def _balance_text(held: dict[str, int], names: ProgramNames) -> str:

@@ -317,8 +317,9 @@ class CashbackPolicy(Strict):
     redemption_minimum: int = Field(default=0, ge=0, le=10**12, description="minor units")
 
 
-class ProgramDefinition(Strict):
+class ProgramDefinition(Titled):
     name: str = Field(default="Loyalty program", min_length=1, max_length=200)
+    title: Titles | None = None
     points: PointsPolicy = Field(default_factory=PointsPolicy)
     cashback: CashbackPolicy = Field(default_factory=CashbackPolicy)
     stamp_cards: list[StampCard] = Field(default_factory=list, max_length=50)

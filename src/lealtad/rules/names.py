@@ -63,6 +63,7 @@ class ProgramNames:
     rules: Mapping[str, str] = field(default_factory=dict)
     cards: Mapping[str, str] = field(default_factory=dict)
     card_rewards: Mapping[str, str] = field(default_factory=dict)  # card id -> reward slug
+    card_sizes: Mapping[str, int] = field(default_factory=dict)  # card id -> stamps to fill
     tiers: Mapping[str, str] = field(default_factory=dict)
     rewards: Mapping[str, str] = field(default_factory=dict)
     # What the journal's memos say (rules' and cards' `name`s, as the system wrote them) -> title
@@ -84,6 +85,7 @@ class ProgramNames:
             rules={r.id: name_in(r, lang) for r in (definition.rules if definition else [])},
             cards={c.id: name_in(c, lang) for c in cards},
             card_rewards={c.id: c.reward for c in cards},
+            card_sizes={c.id: c.stamps_required for c in cards},
             tiers={t.id: name_in(t, lang) for t in levels},
             rewards={slug: reward_title(t, lang) for slug, t in reward_titles.items()},
             written={r.name: name_in(r, lang) for r in (definition.rules if definition else [])}
@@ -154,6 +156,16 @@ class ProgramNames:
             title = self.reward(unit.removeprefix("reward."))
             return title if n == 1 else f"{self.count(n)} × {title}"
         return self.quantity(unit, n)
+
+    def shortfall(self, unit: str, n: int, held: Mapping[str, int]) -> tuple[str, int]:
+        """What is missing, in what a member collects: a full card's reward as the stamps
+        still to get ("2 more stamps"), not as "1 more full card"."""
+        slug = unit.removeprefix("reward.")
+        card = next((c for c, r in self.card_rewards.items() if r == slug), None)
+        if n <= 0 or not unit.startswith("reward.") or card is None:
+            return unit, n
+        stamps = f"stamps.{card}"
+        return stamps, max(1, n * self.card_sizes.get(card, 1) - held.get(stamps, 0))
 
     def missing(self, unit: str, n: int) -> str:
         """What a member still needs: "Te faltan 3 sellos." / "3 stamps to go."."""

@@ -46,6 +46,7 @@ def coffee_stamps() -> ProgramDefinition:
     """BonusQR coffee shop: buy 10 drinks, the 11th is free. Stamps only, nothing else."""
     return ProgramDefinition(
         name="Coffee card",
+        title=_t("Tarjeta de café", "Coffee card"),
         stamp_cards=[
             StampCard(
                 id="coffee",
@@ -71,6 +72,7 @@ def points_per_unit() -> ProgramDefinition:
     """Boots-style: 4 points per pound, each point worth 1p at the till."""
     return ProgramDefinition(
         name="Points card",
+        title=_t("Tarjeta de puntos", "Points card"),
         # Boots-style points do not run out while the card is in use. The definition has no
         # "after N months without activity" expiry, and a per-lot expiry would take points from
         # members who shop every week, so the closest faithful choice is that they never expire.
@@ -90,6 +92,7 @@ def catalog_points() -> ProgramDefinition:
     """Falabella-style: 1 point per 100 pesos, points kept two years, spent on a catalog."""
     return ProgramDefinition(
         name="Catalog points",
+        title=_t("Puntos para catálogo", "Catalog points"),
         # Points are redeemed for catalog items (rewards come with the catalog), not at the till,
         # hence no value_per_point. Department-store points typically last about two years.
         points=PointsPolicy(expiry="days", expiry_days=730),
@@ -109,6 +112,7 @@ def gem_tiers() -> ProgramDefinition:
     """Diamond Art Club: gem tiers by yearly spend, 10% cashback, points multiplied by tier."""
     return ProgramDefinition(
         name="Gem rewards",
+        title=_t("Premios de gemas", "Gem rewards"),
         cashback=CashbackPolicy(redemption_minimum=500),  # $5 of cashback before it can be used
         tiers=TierPolicy(
             metric="spend",
@@ -172,6 +176,7 @@ def stars_tiers() -> ProgramDefinition:
     # with the rewards catalog, so this template only earns.
     return ProgramDefinition(
         name="Stars",
+        title=_t("Estrellas", "Stars"),
         # Stars lapse about six months after they are earned.
         points=PointsPolicy(expiry="days", expiry_days=180),
         tiers=TierPolicy(
@@ -228,6 +233,7 @@ def trade_b2b() -> ProgramDefinition:
     # rewards bought with points; they come with the rewards catalog.
     return ProgramDefinition(
         name="Contractor rewards",
+        title=_t("Premios para profesionales", "Contractor rewards"),
         points=PointsPolicy(expiry="days", expiry_days=730),
         tiers=TierPolicy(
             metric="spend",

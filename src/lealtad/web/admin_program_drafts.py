@@ -274,8 +274,26 @@ def _titles(thing: dict[str, Any], f: Fields, prefix: str) -> None:
         thing.pop("title", None)
 
 
+def _kept_titles(old: Any, level: dict[str, Any]) -> dict[str, Any]:
+    """A tier's titles outlive a save of the tiers form while its name (or perks) stay the same:
+    the form edits the name, and a new one stands for every language."""
+    if not isinstance(old, dict):
+        return {}
+    kept = {}
+    if old.get("title") and old.get("name") == level["name"]:
+        kept["title"] = old["title"]
+    if old.get("perk_titles") and old.get("perks") == level["perks"]:
+        kept["perk_titles"] = old["perk_titles"]
+    return kept
+
+
 def _tiers(doc: dict[str, Any], f: Fields, exponent: int, _: Translate) -> list[FieldError]:
     metric = f.get("tier_metric") or "spend"
+    before = {
+        level.get("id"): level
+        for level in ((doc.get("tiers") or {}).get("levels") or [])
+        if isinstance(level, dict)
+    }
     levels: list[dict[str, Any]] = []
     errors = []
     for i in range(MAX_LEVELS + 2):
@@ -291,15 +309,14 @@ def _tiers(doc: dict[str, Any], f: Fields, exponent: int, _: Translate) -> list[
                 where = f"tiers.levels.{level_id}.threshold"
                 errors.append((where, _("must be an amount such as 10.50")))
             threshold = str(minor)
-        levels.append(
-            {
-                "id": level_id,
-                "name": name,
-                "threshold": decimal_text(threshold),
-                "multiplier": decimal_text(multiplier) or "1",
-                "perks": perks,
-            }
-        )
+        level = {
+            "id": level_id,
+            "name": name,
+            "threshold": decimal_text(threshold),
+            "multiplier": decimal_text(multiplier) or "1",
+            "perks": perks,
+        }
+        levels.append(level | _kept_titles(before.get(level_id), level))
     if not levels:
         doc["tiers"] = None
         return errors
@@ -360,4 +377,5 @@ def _points(doc: dict[str, Any], f: Fields, exponent: int, _: Translate) -> list
         policy["value_per_point"] = plain(value.scaleb(exponent))
     doc["points"] = policy
     doc["name"] = f.get("program_name")
+    _titles(doc, f, "program_title")
     return errors

@@ -83,6 +83,8 @@ def values_for(part: str, base: dict[str, Any], key: str, kind: str, exponent: i
     value = Decimal(str(points.get("value_per_point", 0)))
     return {
         "program_name": [str(base.get("name", ""))],
+        "program_title_es": [str((base.get("title") or {}).get("es", ""))],
+        "program_title_en": [str((base.get("title") or {}).get("en", ""))],
         "expiry": [str(points.get("expiry", "never"))],
         "expiry_days": [str(points.get("expiry_days") or "")],
         "pending_days": [str(points.get("pending_days", 0))],

@@ -65,7 +65,9 @@ def _offer(reward: Any, held: dict[str, int], visit: Visit, names: ProgramNames)
         "cost": names.quantity(reward.cost_unit, reward.cost),
         "unit": "",
         "affordable": missing == 0,
-        "missing": names.missing(reward.cost_unit, missing) if missing else "",
+        "missing": names.missing(*names.shortfall(reward.cost_unit, missing, held))
+        if missing
+        else "",
         "rating": rating,
         "stars": round(reward.rating_average or 0),
         "featured": reward.featured,
