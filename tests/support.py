@@ -222,3 +222,18 @@ def refusal_code(answer: Any) -> str:
     found = re.search(r'data-error-page="([^"]*)"', answer.text)
     assert found, f"neither a JSON error nor an error page: {answer.text[:300]}"
     return found.group(1)
+
+
+def make_template_shop(
+    db: Database, now: datetime, template: str = "coffee-stamps", members_count: int = 2
+) -> Shop:
+    """A shop started from a program template, with its products and catalog rewards, as the
+    demo and the console start one (rules.starting)."""
+    from lealtad.rules.starting import furnish
+    from lealtad.rules.templates import get_template
+
+    chosen = get_template(template)
+    shop = make_shop(db, now, program=chosen.build(), members_count=members_count)
+    with db.transaction() as conn:
+        furnish(conn, shop.id, chosen, now)
+    return shop

@@ -57,6 +57,7 @@ from lealtad.web.admin_keys import router as admin_keys_router
 from lealtad.web.admin_members import router as admin_members_router
 from lealtad.web.admin_members_actions import router as admin_members_actions_router
 from lealtad.web.admin_messages import router as admin_messages_router
+from lealtad.web.admin_products import router as admin_products_router
 from lealtad.web.admin_program import router as admin_program_router
 from lealtad.web.admin_reports import router as admin_reports_router
 from lealtad.web.admin_rewards import router as admin_rewards_router
@@ -137,6 +138,7 @@ def create_app(
         admin_analytics_router,
         admin_program_router,
         admin_rewards_router,
+        admin_products_router,
         two_step_router,
         account_password_router,
         admin_settings_router,

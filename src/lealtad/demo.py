@@ -1,5 +1,7 @@
-"""The demo coffee shop: two locations, staff, an API key and about fifty members with a few
-months of history, all written through the same services as the API."""
+"""The demo business: a shop on one of the program templates, in its market's language, with two
+locations, staff, an API key, the template's products and rewards, and about fifty members with a
+few months of purchases from those products, redemptions and corrections, all written through the
+same services as the API and the counter."""
 
 from __future__ import annotations
 
@@ -10,10 +12,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from lealtad.db.engine import Database
-from lealtad.errors import InsufficientBalance
+from lealtad.demo_people import BUSINESS_NAMES, LOCATIONS, member_name, words
+from lealtad.errors import LealtadError
 from lealtad.events import service as events
 from lealtad.events.schemas import EventIn
-from lealtad.kit.money import minor_exponent
 from lealtad.ledger import adjustments
 from lealtad.ledger.maturity import settle
 from lealtad.members import service as members
@@ -21,24 +23,20 @@ from lealtad.members.schemas import Consent, MemberIn
 from lealtad.purchases import refunds
 from lealtad.purchases import service as purchases
 from lealtad.purchases.schemas import ItemIn, PurchaseIn, RefundIn
-from lealtad.rules.templates import get_template
+from lealtad.rewards import redemption
+from lealtad.rewards import service as rewards
+from lealtad.rewards.model import SETTLED_AT_ONCE
+from lealtad.rules.starting import furnish
+from lealtad.rules.template_shops import ShopProduct
+from lealtad.rules.templates import Template, get_template
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy import store as tenancy_store
 from lealtad.tenancy.model import Principal, Role
 
 SLUG = "demo-cafe"
 PASSWORD = "demo-lealtad-2026"
-MENU = [
-    ("ESP", "drinks", 150),
-    ("CAP", "drinks", 260),
-    ("LAT", "drinks", 290),
-    ("TEA", "drinks", 220),
-    ("CRO", "bakery", 180),
-    ("TOS", "food", 350),
-    ("BOC", "food", 520),
-]
-# Prices above are in euro cents; other templates' shops sell at their own scale.
-PRICE_SCALE = {"trade-b2b": 40}
+# A contractor buys by the dozen; a shop customer one or two of a thing.
+QUANTITIES = {"trade-b2b": (5, 60)}
 
 
 @dataclass
@@ -51,12 +49,24 @@ class DemoInfo:
     created: bool = True
 
 
-def _items(rng: random.Random, scale: int) -> list[ItemIn]:
-    picked = rng.sample(MENU, rng.randint(1, 3))
+def _items(rng: random.Random, template: Template) -> list[ItemIn]:
+    """A basket from the shop's products, as the counter's buttons would make it."""
+    products: list[ShopProduct] = list(template.products)
+    low, high = QUANTITIES.get(template.name, (1, 2))
+    picked = rng.sample(products, min(len(products), rng.randint(1, 3)))
     return [
-        ItemIn(sku=sku, category=cat, quantity=Decimal(rng.randint(1, 2)), unit_price=price * scale)
-        for sku, cat, price in picked
+        ItemIn(
+            sku=p.sku,
+            category=p.category,
+            quantity=Decimal(rng.randint(low, high)),
+            unit_price=p.price,
+        )
+        for p in picked
     ]
+
+
+def _total(items: list[ItemIn]) -> int:
+    return int(sum(i.unit_price * i.quantity for i in items))
 
 
 def seed(
@@ -70,9 +80,7 @@ def seed(
     rng = random.Random(seed_value)
     chosen = get_template(template)
     slug = SLUG if template == "coffee-stamps" else f"demo-{template}"
-    # Menu prices are euro cents; a currency without minor units (CLP) runs ~1,000 to the euro.
-    per_euro_cent = 10 if minor_exponent(chosen.currency) == 0 else 1
-    scale = PRICE_SCALE.get(template, 1) * per_euro_cent
+    said = words(chosen.locale)
     with db.transaction() as conn:
         existing = tenancy_store.business_by_slug(conn, slug)
         if existing is not None:
@@ -83,24 +91,25 @@ def seed(
         start = now - timedelta(days=120)
         bid = tenancy.create_business(
             conn,
-            name=f"Lealtad demo: {chosen.title_en}",
+            name=BUSINESS_NAMES.get(template, chosen.title_es),
             currency=chosen.currency,
-            timezone="Europe/Madrid",
-            locale="es",
+            timezone=chosen.timezone,
+            locale=chosen.locale,
             slug=slug,
             now=start,
             program=chosen.build(),
         )
+        furnish(conn, bid, chosen, start)
         loc_ids = [
-            tenancy.create_location(conn, bid, name=name, timezone="Europe/Madrid", now=start)
-            for name in ("Centro", "Estación")
+            tenancy.create_location(conn, bid, name=name, timezone=chosen.timezone, now=start)
+            for name in LOCATIONS.get(template, ("1", "2"))
         ]
         staff_ids = {}
         for email, name, role, loc in (
-            ("owner@demo-cafe.example", "Owner / Propietario", Role.owner, None),
-            ("manager@demo-cafe.example", "Manager / Encargado", Role.manager, loc_ids[0]),
-            ("counter1@demo-cafe.example", "Counter Centro", Role.staff, loc_ids[0]),
-            ("counter2@demo-cafe.example", "Counter Estación", Role.staff, loc_ids[1]),
+            ("owner@demo-cafe.example", said.staff[0], Role.owner, None),
+            ("manager@demo-cafe.example", said.staff[1], Role.manager, loc_ids[0]),
+            ("counter1@demo-cafe.example", said.staff[2], Role.staff, loc_ids[0]),
+            ("counter2@demo-cafe.example", said.staff[3], Role.staff, loc_ids[1]),
         ):
             staff_ids[email] = tenancy.create_staff(
                 conn,
@@ -117,28 +126,37 @@ def seed(
         )
     info = DemoInfo(bid, slug, key)
     counters = [staff_ids["counter1@demo-cafe.example"], staff_ids["counter2@demo-cafe.example"]]
+    program = chosen.build()
+    triggers = {r.trigger for r in program.rules}
+    points = any(r.action.type != "stamps" for r in program.rules)
+    referral_codes: list[str] = []
     receipt = 1000
     for n in range(1, members_count + 1):
         joined = start + timedelta(days=rng.uniform(0, 110), hours=rng.uniform(8, 12))
         where = rng.randrange(2)
+        other = "en" if chosen.locale == "es" else "es"
+        referred = "referral" in triggers and n % 5 == 0 and referral_codes
         with db.transaction() as conn:
             member_id = members.enrol(
                 conn,
                 bid,
                 MemberIn(
-                    name=f"Socio demo {n:02d}",
+                    name=member_name(template, chosen.locale, n, rng),
                     email=f"member{n:02d}@demo-cafe.example",
                     phone=f"+3460000{n:04d}",
-                    locale="es" if n % 4 else "en",
-                    tags=["demo"] + (["regular"] if n % 3 == 0 else []),
+                    locale=chosen.locale if n % 4 else other,
+                    tags=[said.regular_tag] if n % 3 == 0 else [],
                     consent=Consent(email=n % 5 != 0),
+                    referral_code=referral_codes[-1] if referred else None,
                 ),
                 channel="counter",
                 staff_id=counters[where],
                 location_id=loc_ids[where],
                 now=joined,
             )
+            referral_codes.append(members.get(conn, bid, member_id).referral_code)
         info.member_ids.append(member_id)
+        principal = Principal(bid, Role.staff, loc_ids[where], counters[where])
         visits = rng.randint(1, 14)
         at = joined
         for _ in range(visits):
@@ -146,9 +164,8 @@ def seed(
             if at >= now:
                 break
             receipt += 1
-            items = _items(rng, scale)
-            amount = int(sum(i.unit_price * i.quantity for i in items))
-            principal = Principal(bid, Role.staff, loc_ids[where], counters[where])
+            items = _items(rng, chosen)
+            amount = _total(items)
             with db.transaction() as conn:
                 purchases.record(
                     conn,
@@ -177,37 +194,10 @@ def seed(
                         ),
                         now=at,
                     )
-            if rng.random() < 0.15:
-                # The suppress sits outside the transaction so that a refused spend rolls back.
-                with contextlib.suppress(InsufficientBalance), db.transaction() as conn:
-                    adjustments.spend(
-                        conn,
-                        bid,
-                        member_id,
-                        unit="points",
-                        amount=100,
-                        memo="free coffee at the counter / café gratis",
-                        actor=f"staff:{counters[where]}",
-                        now=at,
-                    )
-        if template == "trade-b2b" and n % 3 == 0:
-            # Contractors log the training they attended; the program pays points per hour.
-            when = min(at, now)
-            with db.transaction() as conn:
-                events.record(
-                    conn,
-                    Principal(bid, Role.manager, loc_ids[where]),
-                    EventIn(
-                        event_id=f"training-{member_id}",
-                        name="training_hours",
-                        member_id=member_id,
-                        value=Decimal(rng.choice([2, 4, 8])),
-                        occurred_at=when,
-                    ),
-                    secret_key="",
-                    now=when,
-                )
-        if n % 17 == 0:
+            if rng.random() < 0.3:
+                _redeem(db, principal, member_id, at, rng)
+        _events(db, template, n, bid, loc_ids[where], member_id, min(at, now), rng)
+        if points and n % 17 == 0:
             with db.transaction() as conn:
                 adjustments.adjust(
                     conn,
@@ -215,22 +205,24 @@ def seed(
                     member_id,
                     unit="points",
                     amount=50,
-                    reason="apology for a wrong order / disculpa por un error",
+                    reason=said.apology,
                     actor=f"staff:{staff_ids['manager@demo-cafe.example']}",
                     now=at,
                 )
     for i in range(40):
         at = start + timedelta(days=rng.uniform(0, 119))
+        items = _items(rng, chosen)
         with db.transaction() as conn:
             purchases.record(
                 conn,
                 Principal(bid, Role.staff, loc_ids[i % 2]),
                 PurchaseIn(
                     receipt_id=f"A{i}",
-                    amount=rng.randint(150, 900) * scale,
+                    amount=_total(items),
                     currency=chosen.currency,
                     channel="counter",
                     occurred_at=at,
+                    items=items,
                 ),
                 secret_key="",
                 now=at,
@@ -239,6 +231,59 @@ def seed(
         settle(conn, bid, now)
         info.logins = _logins(bid, conn)
     return info
+
+
+def _redeem(
+    db: Database, principal: Principal, member_id: int, at: datetime, rng: random.Random
+) -> None:
+    """A reward the member can afford, redeemed at the counter; most vouchers are used there and
+    then, some wait in the wallet."""
+    bid = principal.business_id
+    with db.read() as conn:
+        ready = [r for r in rewards.for_member(conn, bid, member_id, at) if r.affordable]
+    if not ready:
+        return
+    reward = rng.choice(ready)
+    # A refusal (a limit reached, stock gone since) rolls its own transaction back.
+    with contextlib.suppress(LealtadError), db.transaction() as conn:
+        voucher = redemption.redeem(conn, principal, member_id, reward.id, at)
+        if reward.kind not in SETTLED_AT_ONCE and rng.random() < 0.7:
+            redemption.validate(conn, principal, voucher.code, None, at)
+
+
+def _events(
+    db: Database,
+    template: str,
+    n: int,
+    bid: int,
+    location_id: int,
+    member_id: int,
+    when: datetime,
+    rng: random.Random,
+) -> None:
+    """What contractors do besides buying: training they attended, surveys they answered."""
+    if template != "trade-b2b":
+        return
+    happened = []
+    if n % 3 == 0:
+        happened.append(("training_hours", Decimal(rng.choice([2, 4, 8]))))
+    if n % 4 == 0:
+        happened.append(("survey_answered", Decimal(1)))
+    for name, value in happened:
+        with db.transaction() as conn:
+            events.record(
+                conn,
+                Principal(bid, Role.manager, location_id),
+                EventIn(
+                    event_id=f"{name}-{member_id}",
+                    name=name,
+                    member_id=member_id,
+                    value=value,
+                    occurred_at=when,
+                ),
+                secret_key="",
+                now=when,
+            )
 
 
 def _logins(bid: int, conn) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]

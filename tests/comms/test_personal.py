@@ -63,6 +63,6 @@ def test_the_monthly_summary_names_the_closest_reward_and_what_is_missing(
             )
     work(db, mail_settings, noon, shop)
     assert any(
-        "Te faltan 180 para: Taza de regalo" in text_of(m) for m in to(box, "ana@example.org")
+        "Te faltan 180 puntos para Taza de regalo" in text_of(m) for m in to(box, "ana@example.org")
     )
-    assert any("180 more for: Free mug" in text_of(m) for m in to(box, "bob@example.org"))
+    assert any("180 points to go for Free mug" in text_of(m) for m in to(box, "bob@example.org"))

@@ -91,6 +91,13 @@ PAGE_FORMS: dict[str, dict[str, str]] = {
     },
     "POST /admin/members/{member_id}/card/reissue": {"confirm": "true"},
     "POST /admin/reports": {"daily": "boss@alpha.example"},
+    "POST /admin/products": {"sku": "AUDIT-1", "name_es": "Auditoría", "price": "1,00"},
+    "POST /admin/products/{product_id}": {
+        "sku": "AUDIT-2",
+        "name_es": "Renombrado",
+        "price": "2,00",
+        "active": "true",
+    },
 }
 MUST_WRITE |= set(PAGE_FORMS)
 

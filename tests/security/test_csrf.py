@@ -69,6 +69,8 @@ REAL_FORMS: dict[str, dict[str, str]] = {
         "start": "open",
     },
     "POST /admin/surveys/{survey_id}/status": {"status": "closed", "in_wallet": "1"},
+    "POST /admin/products": {"sku": "FORGED-1", "name_es": "Falso", "price": "1,00"},
+    "POST /admin/products/{product_id}": {"sku": "FORGED-2", "name_es": "Falso", "price": "1,00"},
 }
 
 

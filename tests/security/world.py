@@ -22,6 +22,9 @@ from lealtad.api import create_app
 from lealtad.config import Settings
 from lealtad.db.engine import Database
 from lealtad.kit.clock import FixedClock
+from lealtad.products import service as products
+from lealtad.products.schemas import ProductIn
+from lealtad.rewards.schemas import Texts
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy.model import Role
 from lealtad.web import sessions
@@ -225,6 +228,20 @@ def build_world(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory)
         # B first: the sample bodies made along the way then name A's reward, cause and member.
         b_res = create_resources(client, b)
         a_res = create_resources(client, a)
+        # A product each: the console's product forms name one (there is no product API).
+        for shop, res in ((a, a_res), (b, b_res)):
+            with db.transaction() as conn:
+                res.ids["product_id"] = products.add(
+                    conn,
+                    shop.id,
+                    ProductIn(
+                        sku="CAFE",
+                        category="drinks",
+                        title=Texts(es="Café", en="Coffee"),
+                        price=150,
+                    ),
+                    NOW,
+                )
         # The wallet member's own voucher, so that the wallet's voucher forms find it.
         member = a.members[0]
         resp = client.post(

@@ -397,7 +397,7 @@ def test_the_member_page_explains_a_refund_and_a_redemption_and_lists_vouchers_a
     assert "-100</span> Points" in refunded
     assert "400 Points" in refunded, "500 earned, 100 taken back"
     redeemed = ledger[ledger.index('data-kind="redeem"') : ledger.index('data-kind="refund"')]
-    assert "reward mug" in redeemed
+    assert "Reward: Free mug" in redeemed, "the memo names the reward by its title"
     assert "100 Points" in redeemed
     vouchers = page.text[page.text.index('id="vouchers"') :]
     assert f'data-voucher="{voucher["code"]}"' in vouchers

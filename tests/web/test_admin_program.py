@@ -287,7 +287,7 @@ def test_tiers_stamp_cards_cashback_and_expiry_have_their_own_forms(client, shop
     assert "Coffee card: 10 stamps fill the card, which gives the reward free-drink." in page
     assert "Cashback can be spent once it reaches €5.00." in page
     assert "Points expire 365 days after they are earned." in page
-    assert "1 stamp(s) per matching item on the card coffee-card" in page
+    assert "1 stamp per matching item on the card Coffee card" in page
 
 
 def test_a_template_opens_in_the_json_editor_and_can_be_adopted(client, shop) -> None:
@@ -301,10 +301,18 @@ def test_a_template_opens_in_the_json_editor_and_can_be_adopted(client, shop) ->
     text = page.text[page.text.index(">", start) + 1 : page.text.index("</textarea>", start)]
     import html
 
+    assert 'name="template" value="coffee-stamps"' in page.text
     form = {"csrf": csrf, "part": "json", "base_version": "1", "reason": "the coffee card"}
     form["definition"] = html.unescape(text)
+    form["template"] = "coffee-stamps"
     assert client.post(SAVE, data=form, follow_redirects=False).status_code == 303
     assert _program(client, shop)["definition"]["name"] == "Coffee card"
+    # The template's rewards and products come with it: a full card can be redeemed, and the
+    # counter has its drinks.
+    rewards = client.get("/api/v1/rewards", headers=shop.auth()).json()
+    free = next(r for r in rewards if r["slug"] == "free-drink")
+    assert (free["cost_unit"], free["title"]["es"]) == ("reward.free-drink", "Bebida gratis")
+    assert "Café con leche" in client.get("/admin/products?lang=es").text
     assert client.get("/admin/program/edit?part=json&template=nope").status_code == 404
 
 

@@ -115,12 +115,12 @@ def test_the_catalog_shows_what_the_member_can_afford_and_how_much_is_missing(
     assert page.status_code == 200
     assert f'data-reward="{cheap["id"]}" data-affordable="yes"' in page.text
     assert f'data-reward="{dear["id"]}" data-affordable="no"' in page.text
-    assert "You need 350 more." in page.text
+    assert "350 points to go." in page.text
     assert "Coffee gone" not in page.text, "an out-of-stock reward is not offered"
     assert 'aria-current="page"' in page.text
     assert "/w/" + shop.slug + "/history" in page.text
     spanish = client.get(f"/w/{shop.slug}/rewards")
-    assert "Te faltan 350." in spanish.text
+    assert "Te faltan 350 puntos." in spanish.text
     assert "Café dear" in spanish.text
 
 
@@ -261,8 +261,8 @@ def test_the_history_lists_every_movement_with_its_reason_newest_first_in_pages(
     assert "earn" in kinds
     assert kinds[-1] == "adjust"
     assert "Welcome gift from the owner" in page.text
-    assert "+200 Points" in page.text
-    assert "−100 Points" in page.text
+    assert "+200 points" in page.text
+    assert "−100 points" in page.text
     assert "Reward: Coffee coffee" in page.text
     assert f"Purchase {bought.json()['receipt_id']}" in page.text
     spanish = client.get(f"/w/{shop.slug}/history?lang=es").text

@@ -169,12 +169,14 @@ _SENTENCES = {
     "es": {
         "new": "Ya puedes canjear {reward} por {cost}: ¡todavía no lo has probado!",
         "closest": "Solo te faltan {missing} para {reward}.",
+        "closest_one": "Solo te falta {missing} para {reward}.",
         "again": "Ya puedes volver a canjear {reward}.",
         "usual": "Lo de siempre: {category}. Cada visita cuenta.",
     },
     "en": {
         "new": "You can redeem {reward} now for {cost}: you haven't tried it yet!",
         "closest": "Only {missing} away from {reward}.",
+        "closest_one": "Only {missing} away from {reward}.",
         "again": "You can redeem {reward} again now.",
         "usual": "Your usual: {category}. Every visit counts.",
     },
@@ -194,7 +196,9 @@ def sentence(
     if missing <= 0:
         return texts["again"].format(reward=reward.title)
     short = amount_text(missing, reward.unit, lang)
-    return texts["closest"].format(reward=reward.title, missing=short)
+    # Spanish says "te falta 1 sello" but "te faltan 2 sellos".
+    closest = texts["closest_one"] if missing == 1 else texts["closest"]
+    return closest.format(reward=reward.title, missing=short)
 
 
 def next_best_offer(

@@ -120,6 +120,7 @@ def _context(
     tier, the next reward) from `personal`, the same figures the wallet and the preview show."""
     payload = dict(row.context)
     about = personal.member_context(conn, business, member, row.locale, now)
+    names = personal.names_now(conn, business, row.locale, now)
     if row.template == "campaign":
         # The business's own texts may name the member's fields: {{ offer }}, {{ name }}...
         for part in ("subject", "body"):
@@ -128,8 +129,9 @@ def _context(
     return {
         **payload,
         **about,
-        "tier": payload.get("to") if row.template == "tier_changed" else about["tier"],
-        "reward": payload.get("reward", ""),
+        "tier": names.tier(payload.get("to")) if row.template == "tier_changed" else about["tier"],
+        # The event names the reward by its slug; the member reads its title.
+        "reward": names.reward(payload["reward"]) if payload.get("reward") else "",
         "code": payload.get("code", ""),
         "effective_from": payload.get("effective_from", ""),
         "reason": payload.get("reason", ""),
@@ -137,6 +139,7 @@ def _context(
         "expires_at": payload.get("expires_at", ""),
         "days": payload.get("days", 0),
         "earned": _earned(payload),
+        "earned_text": names.amount("points", _earned(payload)),
     }
 
 

@@ -10,8 +10,14 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from lealtad.errors import LealtadError
+from lealtad.kit.catalog import gettext
 from lealtad.ledger import service as ledger
 from lealtad.rewards import service as rewards
+from lealtad.rewards.names import program_names
+from lealtad.rules import service as programs
+from lealtad.rules.definition import ProgramDefinition
+from lealtad.rules.names import ProgramNames
 from lealtad.tiers import service as tiers
 
 
@@ -44,9 +50,10 @@ def next_reward(
         pick = min(offers, key=lambda r: (r.cost - held.get(r.cost_unit, 0), r.cost, r.id))
         missing = pick.cost - held.get(pick.cost_unit, 0)
     title = pick.title.get(lang) or pick.title.get("en") or pick.slug
-    return NextReward(
-        title=title, cost=pick.cost, unit=pick.cost_unit, missing=missing, reward_id=pick.id
-    )
+    # A full card's reward is still missing as stamps, which is what a member collects.
+    cards = ProgramNames.of(_program(conn, business_id, now), {}, lang)
+    unit, missing = cards.shortfall(pick.cost_unit, missing, held)
+    return NextReward(title=title, cost=pick.cost, unit=unit, missing=missing, reward_id=pick.id)
 
 
 def member_context(
@@ -59,6 +66,7 @@ def member_context(
     held = ledger.balances(conn, business.id, member.id)
     upcoming = next_reward(conn, business.id, member.id, lang, now)
     offer = offers.next_best_offer(conn, business.id, member.id, now, lang)
+    names = names_now(conn, business, lang, now)
     return {
         "business": business.name,
         "name": member.name or "",
@@ -66,13 +74,45 @@ def member_context(
         "points": held.get("points", 0),
         "cashback": held.get("cashback", 0),
         "balances": held,
-        "tier": tiers.current(conn, business.id, member.id),
+        "tier": names.tier(tiers.current(conn, business.id, member.id)),
         "next_reward": upcoming.title if upcoming else "",
+        "next_reward_line": _next_reward_line(upcoming, names),
+        "points_text": names.amount("points", held.get("points", 0)),
+        "balance_text": _balance_text(held, names),
         "next_reward_missing": upcoming.missing if upcoming else 0,
         "next_reward_unit": upcoming.unit if upcoming else "",
         "offer": offer.sentence if offer else "",
         "favourite_category": (offer.favourite_category or "") if offer else "",
     }
+
+
+def _program(conn: Connection, business_id: int, now: datetime) -> ProgramDefinition | None:
+    try:
+        return programs.in_force(conn, business_id, now).definition
+    except LealtadError:
+        return None
+
+
+def names_now(conn: Connection, business: Any, lang: str, now: datetime) -> ProgramNames:
+    """The names of the program in force and of the catalog's rewards, in one language."""
+    return program_names(conn, business, _program(conn, business.id, now), lang)
+
+
+def _balance_text(held: dict[str, int], names: ProgramNames) -> str:
+    """What the member holds, said whole: points, or the stamps of a stamps-only program."""
+    stamps = [names.award(u, n) for u, n in sorted(held.items()) if u.startswith("stamps.") and n]
+    if stamps and not held.get("points"):
+        return ", ".join(stamps)
+    return names.amount("points", held.get("points", 0))
+
+
+def _next_reward_line(upcoming: NextReward | None, names: ProgramNames) -> str:
+    """ "Te faltan 3 sellos para Café gratis" / "Ya puedes canjear: Café gratis"."""
+    if upcoming is None:
+        return ""
+    if upcoming.missing:
+        return names.missing_for(upcoming.unit, upcoming.missing, upcoming.title)
+    return gettext(names.lang)("You can redeem: %(reward)s") % {"reward": upcoming.title}
 
 
 # What a campaign's subject and body may say about each member, as {{ name }} and so on.
@@ -82,10 +122,13 @@ PLACEHOLDERS = {
     "card_number": "the member's card number",
     "points": "points balance",
     "cashback": "cashback balance, in minor units (cents)",
-    "tier": "the member's tier id (empty without one)",
+    "tier": "the member's tier, by its name in the member's language (empty without one)",
     "next_reward": "the next reward's title: the one they can redeem, else the closest",
     "next_reward_missing": "how much is missing for it (0 when it can be redeemed)",
     "next_reward_unit": "the unit of that figure: points, stamps.<card> or reward.<slug>",
+    "next_reward_line": "what is missing for it, or that it can be redeemed, as one sentence",
+    "points_text": "the points balance with its word: 1 point, 12 points",
+    "balance_text": "what the member holds: points, or the stamps of a stamps-only program",
     "offer": "the member's next-best offer as one sentence (analytics/offers.py), or empty",
     "favourite_category": "the category they spend most on, of their last 50 purchases",
 }

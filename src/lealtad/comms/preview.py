@@ -71,6 +71,7 @@ def preview(
         "expires_at": "",
         "days": 0,
         "earned": 0,
+        "earned_text": "",
         **personal.member_context(conn, business, member, lang, now),
         "wallet_url": f"{base_url}/w/{business.slug}",
         **example,
@@ -82,6 +83,12 @@ def preview(
         for part in ("subject", "body"):
             texts = context.get(part) or {}
             context[part] = {k: personal.fill(str(v), context) for k, v in texts.items()}
+    names = personal.names_now(conn, business, lang, now)
+    context["earned_text"] = names.amount("points", int(context["earned"]))
+    if "reward" in example:
+        # One of the business's own rewards, by its title: a full card's first.
+        slugs = [*names.card_rewards.values(), *names.rewards]
+        context["reward"] = names.reward(slugs[0]) if slugs else example["reward"]
     # Marketing kinds show where the unsubscribe link goes; the link itself is per message.
     link = f"{base_url}/u/preview" if kind_of(template).category == "marketing" else None
     return render(template, lang, context, link)

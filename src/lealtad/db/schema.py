@@ -7,6 +7,7 @@ from lealtad.events import tables as event_tables
 from lealtad.imports import tables as import_tables
 from lealtad.ledger import tables as ledger_tables
 from lealtad.members import tables as member_tables
+from lealtad.products import tables as product_tables
 from lealtad.purchases import tables as purchase_tables
 from lealtad.rewards import tables as reward_tables
 from lealtad.rules import tables as rule_tables
@@ -24,6 +25,7 @@ __all__ = [
     "limits_tables",
     "member_tables",
     "metadata",
+    "product_tables",
     "purchase_tables",
     "reward_tables",
     "rule_tables",

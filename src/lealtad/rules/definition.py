@@ -12,8 +12,10 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     WithJsonSchema,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -44,6 +46,30 @@ _CUSTOM_EVENT = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Titles(Strict):
+    """A program thing's name as members read it, per language. Either may be left empty: the
+    name is then the thing's `name`, which the business wrote in its own language."""
+
+    es: str = Field(default="", max_length=200)
+    en: str = Field(default="", max_length=200)
+
+
+class Titled(Strict):
+    """A rule, card or tier: without titles it is written as it was before titles existed, so
+    stored versions, the change log and API answers of programs without them stay the same."""
+
+    # Unannotated on purpose: an annotated wrap serializer would lose the model's JSON schema.
+    @model_serializer(mode="wrap")
+    def _without_empty_titles(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        data = handler(self)
+        if isinstance(data, dict):
+            if data.get("title") is None:
+                data.pop("title", None)
+            if data.get("perk_titles") == []:
+                data.pop("perk_titles", None)
+        return data
 
 
 class ItemMatch(Strict):
@@ -188,9 +214,10 @@ class Cap(Strict):
     max_units: Units
 
 
-class EarnRule(Strict):
+class EarnRule(Titled):
     id: Slug
     name: str = Field(min_length=1, max_length=200)
+    title: Titles | None = None
     description: str = Field(default="", max_length=1000)
     trigger: Trigger = "purchase"
     event: str | None = Field(default=None, description="the custom event's name")
@@ -224,19 +251,24 @@ class EarnRule(Strict):
         return self
 
 
-class StampCard(Strict):
+class StampCard(Titled):
     id: Slug
     name: str = Field(min_length=1, max_length=200)
+    title: Titles | None = None
     stamps_required: int = Field(ge=1, le=1000)
     reward: Slug = Field(description="the reward a full card gives")
 
 
-class Tier(Strict):
+class Tier(Titled):
     id: Slug
     name: str = Field(min_length=1, max_length=100)
+    title: Titles | None = None
     threshold: Decimal = Field(ge=0, le=10**15, description="metric needed to qualify")
     multiplier: Decimal = Field(default=Decimal(1), ge=1, le=100)
     perks: list[str] = Field(default_factory=list, max_length=50)
+    perk_titles: list[Titles] = Field(
+        default_factory=list, max_length=50, description="the perks per language, when given"
+    )
 
 
 class TierWindow(Strict):
@@ -285,8 +317,9 @@ class CashbackPolicy(Strict):
     redemption_minimum: int = Field(default=0, ge=0, le=10**12, description="minor units")
 
 
-class ProgramDefinition(Strict):
+class ProgramDefinition(Titled):
     name: str = Field(default="Loyalty program", min_length=1, max_length=200)
+    title: Titles | None = None
     points: PointsPolicy = Field(default_factory=PointsPolicy)
     cashback: CashbackPolicy = Field(default_factory=CashbackPolicy)
     stamp_cards: list[StampCard] = Field(default_factory=list, max_length=50)

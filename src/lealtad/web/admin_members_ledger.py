@@ -11,10 +11,12 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from lealtad.errors import NotFound
+from lealtad.kit.catalog import gettext
 from lealtad.ledger import service as ledger
 from lealtad.ledger.tables import accounts, entries, postings
 from lealtad.purchases.tables import purchases, refunds
 from lealtad.rules import service as programs
+from lealtad.rules.names import name_in
 from lealtad.rules.tables import awards
 
 
@@ -78,22 +80,27 @@ def _page_ids(
 
 
 def _rule_names(
-    conn: Connection, business_id: int, versions: set[int]
+    conn: Connection, business_id: int, versions: set[int], lang: str
 ) -> dict[tuple[int, str], str]:
+    """Each version's rules (and tiers' multipliers) by their titles in the page's language."""
     names: dict[tuple[int, str], str] = {}
     for version in versions:
         try:
             definition = programs.get_version(conn, business_id, version).definition
         except NotFound:
             continue
-        names |= {(version, rule.id): rule.name for rule in definition.rules}
+        names |= {(version, rule.id): name_in(rule, lang) for rule in definition.rules}
         if definition.tiers:
-            names |= {(version, f"tier:{t.id}"): t.name for t in definition.tiers.levels}
+            tier = gettext(lang)("%(tier)s tier")
+            names |= {
+                (version, f"tier:{t.id}"): tier % {"tier": name_in(t, lang)}
+                for t in definition.tiers.levels
+            }
     return names
 
 
 def _awards(
-    conn: Connection, business_id: int, member_id: int, ids: list[int]
+    conn: Connection, business_id: int, member_id: int, ids: list[int], lang: str
 ) -> dict[int, list[Award]]:
     rows = list(
         conn.execute(
@@ -106,7 +113,7 @@ def _awards(
             .order_by(awards.c.id)
         )
     )
-    names = _rule_names(conn, business_id, {r.program_version for r in rows})
+    names = _rule_names(conn, business_id, {r.program_version for r in rows}, lang)
     out: dict[int, list[Award]] = {}
     for r in rows:
         name = names.get((r.program_version, r.rule_id), r.rule_id)
@@ -117,7 +124,13 @@ def _awards(
 
 
 def explained(
-    conn: Connection, business_id: int, member_id: int, *, before: int | None, limit: int = 50
+    conn: Connection,
+    business_id: int,
+    member_id: int,
+    *,
+    before: int | None,
+    limit: int = 50,
+    lang: str = "en",
 ) -> tuple[list[Line], int | None]:
     """A page of the member's entries, newest first, and the cursor of the next (older) page."""
     ids = _page_ids(conn, business_id, member_id, before, limit)
@@ -156,7 +169,7 @@ def explained(
             lines[entry_id].after = {code: running.get(code, 0) for code in changes}
         for code, amount in changes.items():
             running[code] = running.get(code, 0) - amount
-    for entry_id, found in _awards(conn, business_id, member_id, ids).items():
+    for entry_id, found in _awards(conn, business_id, member_id, ids, lang).items():
         lines[entry_id].awards = found
     _receipts(conn, business_id, lines, meta)
     return [lines[i] for i in ids], (ids[-1] if more else None)

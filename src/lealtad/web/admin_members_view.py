@@ -25,7 +25,9 @@ from lealtad.members import store as member_store
 from lealtad.members.model import CHANNELS
 from lealtad.purchases import store as purchase_store
 from lealtad.rewards import store as reward_store
+from lealtad.rewards.names import program_names
 from lealtad.rules import service as programs
+from lealtad.rules.names import ProgramNames
 from lealtad.tenancy import store as tenancy_store
 from lealtad.tiers.api import tier_out as tier_of
 from lealtad.web import admin_members_ledger
@@ -88,25 +90,10 @@ def program_definition(conn: Connection, business_id: int, now: datetime) -> Any
         return None
 
 
-def account_labels(
-    conn: Connection, business_id: int, definition: Any, lang: str
-) -> Callable[[str], str]:
-    _ = translator(lang)
-    fixed = {
-        POINTS_ACCOUNT: _("Points"),
-        PENDING_POINTS_ACCOUNT: _("Pending points"),
-        CASHBACK_ACCOUNT: _("Cashback"),
-    }
-    cards = {f"stamps.{c.id}": c.name for c in definition.stamp_cards} if definition else {}
-    titles = {
-        f"reward.{r.slug}": r.title.get(lang) or r.title.get("es") or r.slug
-        for r in reward_store.catalog(conn, business_id, active_only=False)
-    }
-
-    def label(code: str) -> str:
-        return fixed.get(code) or cards.get(code) or titles.get(code) or code.split(".", 1)[-1]
-
-    return label
+def account_labels(names: ProgramNames) -> Callable[[str], str]:
+    """A ledger account by what it holds, in the page's language: cards and rewards by their
+    titles (rules.names)."""
+    return names.unit
 
 
 def actor_labels(conn: Connection, business_id: int, lang: str) -> Callable[[str], str]:
@@ -127,15 +114,16 @@ def actor_labels(conn: Connection, business_id: int, lang: str) -> Callable[[str
 
 
 def _balances(
-    conn: Connection, business_id: int, member_id: int, definition: Any
+    conn: Connection, business_id: int, member_id: int, definition: Any, names: ProgramNames
 ) -> dict[str, Any]:
     held = ledger.balances(conn, business_id, member_id)
     cards = [
         {
             "code": f"stamps.{c.id}",
-            "name": c.name,
+            "name": names.card(c.id),
             "held": held.get(f"stamps.{c.id}", 0),
             "required": c.stamps_required,
+            "progress": names.have_of(held.get(f"stamps.{c.id}", 0), c.stamps_required),
         }
         for c in (definition.stamp_cards if definition else [])
     ]
@@ -145,15 +133,22 @@ def _balances(
         "pending": held[PENDING_POINTS_ACCOUNT],
         "cashback": held[CASHBACK_ACCOUNT],
         "cards": cards,
-        "rewards": sorted(
-            (code, n) for code, n in held.items() if code.startswith("reward.") and n > 0
-        ),
+        "rewards": [
+            names.amount(code, n)
+            for code, n in sorted(held.items())
+            if code.startswith("reward.") and n > 0
+        ],
         "next_expiry": expiry,
     }
 
 
 def _tier(
-    conn: Connection, staff: StaffSession, member_id: int, now: datetime, definition: Any
+    conn: Connection,
+    staff: StaffSession,
+    member_id: int,
+    now: datetime,
+    definition: Any,
+    names: ProgramNames,
 ) -> Any:
     if definition is None or definition.tiers is None:
         return None
@@ -161,7 +156,13 @@ def _tier(
     percent = None
     if tier.next_threshold:
         percent = max(0, min(100, int(tier.value * 100 / tier.next_threshold)))
-    return {"out": tier, "percent": percent, "money": definition.tiers.metric == "spend"}
+    return {
+        "out": tier,
+        "name": names.tier(tier.tier),
+        "next_name": names.tier(tier.next_tier),
+        "percent": percent,
+        "money": definition.tiers.metric == "spend",
+    }
 
 
 def _vouchers(conn: Connection, business_id: int, member_id: int, lang: str) -> list[Any]:
@@ -197,6 +198,7 @@ def detail(
     member = members.get(conn, bid, member_id)
     business = tenancy_store.business(conn, bid)
     definition = program_definition(conn, bid, now)
+    names = program_names(conn, business, definition, lang)
     locations = {loc.id: loc.name for loc in tenancy_store.business_locations(conn, bid)}
     actor = actor_labels(conn, bid, lang)
     referrer = (
@@ -205,7 +207,7 @@ def detail(
         else None
     )
     lines, older = admin_members_ledger.explained(
-        conn, bid, member_id, before=ledger_before, limit=50
+        conn, bid, member_id, before=ledger_before, limit=50, lang=lang
     )
     purchases = purchase_store.member_purchases(conn, bid, member_id, 20)
     return {
@@ -217,20 +219,21 @@ def detail(
         else None,
         "location_names": locations,
         "referrer": referrer,
-        "balances": _balances(conn, bid, member_id, definition),
+        "balances": _balances(conn, bid, member_id, definition, names),
         "value": conn.execute(
             select(member_stats).where(
                 member_stats.c.member_id == member_id, member_stats.c.business_id == bid
             )
         ).first(),
-        "tier": _tier(conn, staff, member_id, now, definition),
+        "tier": _tier(conn, staff, member_id, now, definition, names),
         "lines": lines,
         "older": older,
         "ledger_before": ledger_before,
         "purchases": purchases,
         "vouchers": _vouchers(conn, bid, member_id, lang),
         "messages": _messages(conn, bid, member_id),
-        "account": account_labels(conn, bid, definition, lang),
+        "account": account_labels(names),
+        "names": names,
         "actor": actor,
         "fmt": Formats(business, lang),
         "segment": partial(segment_label, _=translator(lang)),

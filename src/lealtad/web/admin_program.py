@@ -14,6 +14,7 @@ from lealtad.errors import NotFound
 from lealtad.kit.clock import as_utc
 from lealtad.rules import service as rules
 from lealtad.rules.definition import CashbackPercent, EarnRule, ProgramDefinition, Stamps
+from lealtad.rules.names import name_in
 from lealtad.rules.templates import TEMPLATES
 from lealtad.web.admin_program_editor import router as editor_router
 from lealtad.web.admin_program_forms import structured
@@ -44,8 +45,8 @@ def program_page(
         history = rules.history(conn, staff.business_id)
     row = next((r for r in history if current and r.version == current.version), None)
     later = [r for r in history if as_utc(r.effective_from) > now]
-    d = setting.describer
     definition = current.definition if current else ProgramDefinition()
+    d = setting.describer.of(definition)
     return render_page(
         request,
         "admin_program.html",
@@ -54,6 +55,7 @@ def program_page(
         staff=staff,
         saved=saved,
         definition=definition,
+        program_name=name_in(definition, setting.lang),
         version=version_info(setting, row) if row else None,
         scheduled=[version_info(setting, r) for r in reversed(later)],
         rules=[(r.id, d.rule(r), _edit_link(r)) for r in definition.rules],

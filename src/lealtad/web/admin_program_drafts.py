@@ -25,6 +25,7 @@ from lealtad.web.admin_program_fields import (
     validation_errors,
 )
 from lealtad.web.admin_program_forms import (
+    EARN_MODES,
     MAX_LEVELS,
     RULE_KINDS,
     WEEKDAYS,
@@ -33,6 +34,7 @@ from lealtad.web.admin_program_forms import (
     plain,
     split,
 )
+from lealtad.web.i18n import translator
 
 
 @dataclass
@@ -107,6 +109,7 @@ def _rule(doc: dict[str, Any], f: Fields, exponent: int, _: Translate) -> list[F
     rule = copy.deepcopy(rules[index]) if index is not None else {}
     taken = [r.get("id") for i, r in enumerate(rules) if i != index]
     rule["name"] = f.get("rule_name")
+    _titles(rule, f, "rule_title")
     rule["id"] = f.get("rule_id") or slugify(rule["name"] or "rule", taken)
     path = f"rules.{rule['id']}"
     kind = f.get("kind")
@@ -181,6 +184,7 @@ def _stamps(doc: dict[str, Any], f: Fields, exponent: int, _: Translate) -> list
         "stamps_required": f.get("stamps_required"),
         "reward": f.get("card_reward"),
     }
+    _titles(card, f, "card_title")
     if index is None:
         cards.append(card)
     else:
@@ -199,9 +203,13 @@ def _stamps(doc: dict[str, Any], f: Fields, exponent: int, _: Translate) -> list
             "action": {"type": "stamps", "card": card["id"]},
         }
         rules.append(rule)
-    rule["action"] |= {"stamps": f.get("stamps_per") or "1", "per_item": f.on("stamp_per_item")}
+    earn = _earn(f)
+    if earn != _earn_now(rule):
+        _name_for(rule, earn)
+    # The condition and the action change together, so one save moves a card between earning
+    # per item, per visit and per amount (the action's per_item needs an items condition).
+    rule["action"] |= {"stamps": f.get("stamps_per") or "1", "per_item": earn == "per_item"}
     c = dict(rule.get("conditions") or {})
-    earn = f.get("earn")
     errors = []
     if earn == "min_amount":
         where = f"rules.{rule['id']}.conditions.min_amount"
@@ -210,16 +218,82 @@ def _stamps(doc: dict[str, Any], f: Fields, exponent: int, _: Translate) -> list
             errors.append((where, _("give the least amount that earns a stamp")))
     else:
         c["min_amount"] = None
-    if earn == "items":
+    if earn in ("per_item", "visit_items"):
         _items_condition(c, f.get("stamp_categories"), f.get("stamp_skus"))
+        if c["items"] is None:
+            where = f"rules.{rule['id']}.conditions.items"
+            errors.append((where, _("name the product categories or codes that earn a stamp")))
     else:
         c["items"] = None
     rule["conditions"] = c
     return errors
 
 
+def _earn(f: Fields) -> str:
+    """The card's way of earning; the names of an earlier form (any, items with a per-item box)
+    still read as they did."""
+    earn = f.get("earn")
+    if earn == "any":
+        return "visit"
+    if earn == "items":
+        return "per_item" if f.on("stamp_per_item") else "visit_items"
+    return earn if earn in EARN_MODES else "visit"
+
+
+def _earn_now(rule: dict[str, Any]) -> str:
+    c = rule.get("conditions") or {}
+    if c.get("min_amount") is not None:
+        return "min_amount"
+    if c.get("items"):
+        return "per_item" if (rule.get("action") or {}).get("per_item") else "visit_items"
+    return "visit"
+
+
+# A stamp rule's name follows a change of how its card earns: "one stamp per drink" would
+# misname a card that now stamps every visit. Said in both languages, as the form writes them.
+EARN_NAMES = {
+    "per_item": "One stamp per item",
+    "visit": "One stamp per visit",
+    "visit_items": "One stamp per visit with these products",
+    "min_amount": "One stamp per purchase over an amount",
+}
+
+
+def _name_for(rule: dict[str, Any], earn: str) -> None:
+    english = EARN_NAMES[earn]
+    rule["name"] = english
+    rule["title"] = {"es": translator("es")(english), "en": english}
+
+
+def _titles(thing: dict[str, Any], f: Fields, prefix: str) -> None:
+    """The names members read, per language; none given leaves the thing without titles."""
+    es, en = f.get(f"{prefix}_es"), f.get(f"{prefix}_en")
+    if es or en:
+        thing["title"] = {"es": es, "en": en}
+    else:
+        thing.pop("title", None)
+
+
+def _kept_titles(old: Any, level: dict[str, Any]) -> dict[str, Any]:
+    """A tier's titles outlive a save of the tiers form while its name (or perks) stay the same:
+    the form edits the name, and a new one stands for every language."""
+    if not isinstance(old, dict):
+        return {}
+    kept = {}
+    if old.get("title") and old.get("name") == level["name"]:
+        kept["title"] = old["title"]
+    if old.get("perk_titles") and old.get("perks") == level["perks"]:
+        kept["perk_titles"] = old["perk_titles"]
+    return kept
+
+
 def _tiers(doc: dict[str, Any], f: Fields, exponent: int, _: Translate) -> list[FieldError]:
     metric = f.get("tier_metric") or "spend"
+    before = {
+        level.get("id"): level
+        for level in ((doc.get("tiers") or {}).get("levels") or [])
+        if isinstance(level, dict)
+    }
     levels: list[dict[str, Any]] = []
     errors = []
     for i in range(MAX_LEVELS + 2):
@@ -235,15 +309,14 @@ def _tiers(doc: dict[str, Any], f: Fields, exponent: int, _: Translate) -> list[
                 where = f"tiers.levels.{level_id}.threshold"
                 errors.append((where, _("must be an amount such as 10.50")))
             threshold = str(minor)
-        levels.append(
-            {
-                "id": level_id,
-                "name": name,
-                "threshold": decimal_text(threshold),
-                "multiplier": decimal_text(multiplier) or "1",
-                "perks": perks,
-            }
-        )
+        level = {
+            "id": level_id,
+            "name": name,
+            "threshold": decimal_text(threshold),
+            "multiplier": decimal_text(multiplier) or "1",
+            "perks": perks,
+        }
+        levels.append(level | _kept_titles(before.get(level_id), level))
     if not levels:
         doc["tiers"] = None
         return errors
@@ -304,4 +377,5 @@ def _points(doc: dict[str, Any], f: Fields, exponent: int, _: Translate) -> list
         policy["value_per_point"] = plain(value.scaleb(exponent))
     doc["points"] = policy
     doc["name"] = f.get("program_name")
+    _titles(doc, f, "program_title")
     return errors

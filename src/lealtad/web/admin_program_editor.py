@@ -6,6 +6,7 @@ PUT /api/v1/program, by this staff member, for the reason given, from the date g
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Annotated, Any
 
 from babel.dates import get_day_names
@@ -17,7 +18,9 @@ from lealtad.deps import AppSettings, Db, Now
 from lealtad.errors import LealtadError, NotFound
 from lealtad.rules import service as rules
 from lealtad.rules import store as rule_store
-from lealtad.rules.templates import get_template
+from lealtad.rules.names import reward_title
+from lealtad.rules.starting import furnish
+from lealtad.rules.templates import TEMPLATES, get_template
 from lealtad.tenancy import service as tenancy
 from lealtad.web import sessions
 from lealtad.web.admin_program_drafts import Draft, build, validate
@@ -78,6 +81,10 @@ def _editor(
             t["id"]: t.get("name", t["id"]) for t in tiers if isinstance(t, dict) and "id" in t
         },
         card_ids=[c.get("id") for c in base.definition.get("stamp_cards", [])],
+        reward_choices=[
+            (slug, reward_title(titles, setting.lang))
+            for slug, titles in sorted(setting.describer.rewards.items())
+        ],
         locations=setting.locations,
         level_rows=level_rows(values),
         rule_kinds=RULE_KINDS,
@@ -122,6 +129,7 @@ def edit_page(
             try:
                 start = get_template(template).build().as_json()
                 values["definition"] = [json.dumps(start, indent=2, ensure_ascii=False)]
+                values["template"] = [template]
             except NotFound:
                 errors.append(("template", setting._("There is no such template.")))
         values |= defaults(now, setting.business.timezone, exponent)
@@ -198,6 +206,26 @@ def preview_page(
     )
 
 
+def _furnish(
+    conn: Connection, staff: StaffSession, part: str, template: str, now: datetime
+) -> None:
+    """A program saved from a template brings the template's products and rewards along, so
+    its rules earn from the counter's buttons and its rewards can be redeemed."""
+    if part != "json" or template not in TEMPLATES:
+        return
+    added = furnish(conn, staff.business_id, TEMPLATES[template], now)
+    if added.products or added.rewards:
+        tenancy.audit(
+            conn,
+            staff.principal,
+            "program.template_furnished",
+            f"template:{template}",
+            now,
+            products=added.products,
+            rewards=added.rewards,
+        )
+
+
 def _refusal(_: Translate, exc: LealtadError) -> str:
     return {
         "program_unchanged": _("Nothing changed: the draft is the same as the latest version."),
@@ -262,6 +290,7 @@ def save(
                     reason=reason,
                     changes=len(changes),
                 )
+                _furnish(conn, staff, part, form.get("template"), now)
             return RedirectResponse(
                 f"/admin/program?saved={number}&lang={setting.lang}", status_code=303
             )

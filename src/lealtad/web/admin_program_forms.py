@@ -83,6 +83,8 @@ def values_for(part: str, base: dict[str, Any], key: str, kind: str, exponent: i
     value = Decimal(str(points.get("value_per_point", 0)))
     return {
         "program_name": [str(base.get("name", ""))],
+        "program_title_es": [str((base.get("title") or {}).get("es", ""))],
+        "program_title_en": [str((base.get("title") or {}).get("en", ""))],
         "expiry": [str(points.get("expiry", "never"))],
         "expiry_days": [str(points.get("expiry_days") or "")],
         "pending_days": [str(points.get("pending_days", 0))],
@@ -112,10 +114,13 @@ def _conditions_values(c: dict[str, Any], exponent: int) -> Values:
 def _rule_values(rule: dict[str, Any], exponent: int) -> Values:
     action = rule.get("action") or {}
     caps = rule.get("caps") or []
+    title = rule.get("title") or {}
     values: Values = {
         "rule_original": [rule["id"]],
         "rule_id": [rule["id"]],
         "rule_name": [rule.get("name", "")],
+        "rule_title_es": [str(title.get("es", ""))],
+        "rule_title_en": [str(title.get("en", ""))],
         "kind": [action.get("type", "")],
         "trigger": [rule.get("trigger", "purchase")],
         "rate": [str(action.get("rate", ""))],
@@ -140,26 +145,38 @@ def _stamp_values(base: dict[str, Any], key: str, exponent: int) -> Values:
     cards = base.get("stamp_cards", [])
     found = index_of(cards, "id", key) if key else None
     if found is None:
-        return {"earn": ["any"], "stamps_per": ["1"]}
+        return {"earn": ["per_item"], "stamps_per": ["1"]}
     card = cards[found]
     rule = _stamp_rule(base.get("rules", []), card["id"]) or {}
     action = rule.get("action") or {}
     c = _conditions_values(rule.get("conditions") or {}, exponent)
-    earn = "items" if (c["categories"][0] or c["skus"][0]) else "any"
-    earn = "min_amount" if c["min_amount"][0] else earn
+    title = card.get("title") or {}
     return {
         "card_original": [card["id"]],
         "card_id": [card["id"]],
         "card_name": [card["name"]],
+        "card_title_es": [str(title.get("es", ""))],
+        "card_title_en": [str(title.get("en", ""))],
         "stamps_required": [str(card["stamps_required"])],
         "card_reward": [card["reward"]],
-        "earn": [earn],
+        "earn": [earn_of(c, bool(action.get("per_item")))],
         "stamp_min_amount": c["min_amount"],
         "stamp_categories": c["categories"],
         "stamp_skus": c["skus"],
         "stamps_per": [str(action.get("stamps", 1))],
-        "stamp_per_item": ["on"] if action.get("per_item") else [],
     }
+
+
+# How a card earns, as one choice: the form sets the rule's condition and its action together.
+EARN_MODES = ("per_item", "visit", "visit_items", "min_amount")
+
+
+def earn_of(conditions: Values, per_item: bool) -> str:
+    if conditions["min_amount"][0]:
+        return "min_amount"
+    if conditions["categories"][0] or conditions["skus"][0]:
+        return "per_item" if per_item else "visit_items"
+    return "visit"
 
 
 def _tier_values(policy: dict[str, Any] | None, exponent: int) -> Values:

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection
 
 from lealtad.errors import LealtadError
+from lealtad.kit.catalog import ngettext
 from lealtad.kit.dates import within
 from lealtad.members import service as members
 from lealtad.purchases.schemas import ItemIn, PurchaseIn
@@ -77,8 +78,13 @@ def _amount(describer: Describer, unit: str, amount: int) -> str:
     if unit == "cashback":
         return _("{amount} of cashback").format(amount=describer.money(amount))
     if unit.startswith("stamps."):
-        return _("{n} stamp(s) on {card}").format(n=amount, card=unit.removeprefix("stamps."))
-    return _("{n} × reward {reward}").format(n=amount, reward=unit.removeprefix("reward."))
+        card = unit.removeprefix("stamps.")
+        said = ngettext(describer.lang)("{n} stamp", "{n} stamps", amount)
+        on = _("on the card {card}").format(card=describer.cards.get(card, card))
+        return f"{said.format(n=describer.number(amount))} {on}"
+    return _("{n} × reward {reward}").format(
+        n=amount, reward=describer.reward(unit.removeprefix("reward."))
+    )
 
 
 def _side(describer: Describer, granted: list[Granted]) -> Side:

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from lealtad.rewards.names import reward_titles
 from lealtad.tenancy import store as tenancy_store
 from lealtad.web.admin_program_fields import Translate
 from lealtad.web.admin_program_text import Describer
@@ -37,7 +38,11 @@ def setting_for(conn: Connection, bid: int, lang: str | None, accept: str | None
     locations = tenancy_store.business_locations(conn, bid)
     names = {f"staff:{s.id}": s.name or s.email for s in tenancy_store.business_staff(conn, bid)}
     describer = Describer(
-        translator(language), language, business.currency, {loc.id: loc.name for loc in locations}
+        translator(language),
+        language,
+        business.currency,
+        {loc.id: loc.name for loc in locations},
+        reward_titles(conn, bid),
     )
     return Setting(business, language, describer, locations, names)
 

@@ -14,6 +14,7 @@ from babel.lists import format_list
 from babel.numbers import format_currency, format_decimal, get_currency_symbol
 from pydantic import ValidationError
 
+from lealtad.kit.catalog import ngettext
 from lealtad.kit.money import minor_exponent
 from lealtad.rules.definition import (
     CashbackFixed,
@@ -30,17 +31,38 @@ from lealtad.rules.definition import (
     Stamps,
     TierPolicy,
 )
+from lealtad.rules.names import name_in, perks_in, reward_title
 
 Translate = Callable[[str], str]
 
 
 class Describer:
-    def __init__(self, _: Translate, lang: str, currency: str, locations: dict[int, str]) -> None:
+    def __init__(
+        self,
+        _: Translate,
+        lang: str,
+        currency: str,
+        locations: dict[int, str],
+        rewards: dict[str, dict[str, str]] | None = None,
+    ) -> None:
         self._ = _
         self.lang = lang
         self.currency = currency
         self.exponent = minor_exponent(currency)
         self.locations = locations
+        # Catalog titles by slug, and the cards of the program being described, by id.
+        self.rewards = rewards or {}
+        self.cards: dict[str, str] = {}
+
+    def of(self, definition: ProgramDefinition) -> Describer:
+        """The describer for this program: its cards named by their titles."""
+        self.cards = {c.id: name_in(c, self.lang) for c in definition.stamp_cards}
+        return self
+
+    def reward(self, slug: str) -> str:
+        """A reward's catalog title; a slug with no catalog entry is shown as the slug, so the
+        owner sees what to add to the catalog."""
+        return reward_title(self.rewards.get(slug), self.lang) or slug
 
     def money(self, minor: int | Decimal) -> str:
         return format_currency(
@@ -159,8 +181,14 @@ class Describer:
                 factor=self.number(a.factor)
             )
         if isinstance(a, Stamps):
-            text = _("{n} stamp(s) per matching item") if a.per_item else _("{n} stamp(s)")
-            return (text + " " + _("on the card {card}")).format(n=a.stamps, card=a.card)
+            n_ = ngettext(self.lang)
+            text = (
+                n_("{n} stamp per matching item", "{n} stamps per matching item", a.stamps)
+                if a.per_item
+                else n_("{n} stamp", "{n} stamps", a.stamps)
+            )
+            card = self.cards.get(a.card, a.card)
+            return (text + " " + _("on the card {card}")).format(n=a.stamps, card=card)
         if isinstance(a, CashbackPercent):
             return _("{percent}% back as cashback").format(percent=self.number(a.percent))
         if isinstance(a, CashbackFixed):
@@ -168,7 +196,7 @@ class Describer:
                 amount=self.money(a.amount), per=self.money(a.per)
             )
         assert isinstance(a, InstantReward)
-        return _("the reward {reward} ({n})").format(reward=a.reward, n=a.quantity)
+        return _("the reward {reward} ({n})").format(reward=self.reward(a.reward), n=a.quantity)
 
     def limits(self, rule: EarnRule) -> list[str]:
         _ = self._
@@ -213,8 +241,13 @@ class Describer:
         return text
 
     def stamp_card(self, card: StampCard) -> str:
-        return self._("{name}: {n} stamps fill the card, which gives the reward {reward}.").format(
-            name=card.name, n=card.stamps_required, reward=card.reward
+        text = ngettext(self.lang)(
+            "{name}: {n} stamp fills the card, which gives the reward {reward}.",
+            "{name}: {n} stamps fill the card, which gives the reward {reward}.",
+            card.stamps_required,
+        )
+        return text.format(
+            name=name_in(card, self.lang), n=card.stamps_required, reward=self.reward(card.reward)
         )
 
     def threshold(self, policy: TierPolicy, value: Decimal) -> str:
@@ -250,12 +283,13 @@ class Describer:
         ]
         for level in policy.levels:
             line = _("{name}: from {threshold}").format(
-                name=level.name, threshold=self.threshold(policy, level.threshold)
+                name=name_in(level, self.lang), threshold=self.threshold(policy, level.threshold)
             )
             if level.multiplier > 1:
                 line += ", " + _("points ×{factor}").format(factor=self.number(level.multiplier))
-            if level.perks:
-                line += "; " + _("perks: {perks}").format(perks=self.names(level.perks))
+            if level.perks or level.perk_titles:
+                perks = self.names(perks_in(level, self.lang))
+                line += "; " + _("perks: {perks}").format(perks=perks)
             lines.append(line)
         return lines
 

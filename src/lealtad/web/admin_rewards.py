@@ -28,7 +28,13 @@ from lealtad.web.admin_program_fields import (
     money_text,
 )
 from lealtad.web.admin_rewards_forms import NEW_DEFAULTS, Values, new_reward, patch_from, values_of
-from lealtad.web.admin_rewards_text import cost_text, kind_labels, rating_text, validity_text
+from lealtad.web.admin_rewards_text import (
+    cost_names,
+    cost_text,
+    kind_labels,
+    rating_text,
+    validity_text,
+)
 from lealtad.web.i18n import pick_language, translator
 from lealtad.web.pages import AcceptLanguage, Lang, render_page
 from lealtad.web.refusals import said
@@ -54,6 +60,7 @@ def catalog_page(
     with db.read() as conn:
         business, language = _business(conn, staff.business_id, lang, accept_language)
         rows = store.catalog(conn, staff.business_id, active_only=False)
+        names = cost_names(conn, business, language)
     _ = translator(language)
     kinds = kind_labels(_)
     shown = []
@@ -63,7 +70,7 @@ def catalog_page(
             {
                 "reward": reward,
                 "kind": kinds.get(row.kind, row.kind),
-                "cost": cost_text(_, row.cost, row.cost_unit),
+                "cost": cost_text(names, row.cost, row.cost_unit),
                 "validity": validity_text(
                     _, row.valid_from, row.valid_until, Times(business.timezone, language)
                 ),
@@ -190,7 +197,7 @@ def _reward_page(
         staff=staff,
         reward=reward,
         kind=kind_labels(_).get(row.kind, row.kind),
-        cost=cost_text(_, row.cost, row.cost_unit),
+        cost=cost_text(cost_names(conn, business, lang), row.cost, row.cost_unit),
         validity=validity_text(_, row.valid_from, row.valid_until, Times(business.timezone, lang)),
         rating=rating_text(_, lang, reward.rating_average, reward.rating_count),
         value_text=(

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from babel.numbers import format_decimal
+from sqlalchemy import Connection
 
+from lealtad.errors import NotFound
+from lealtad.rewards.names import program_names
+from lealtad.rules import service as programs
+from lealtad.rules import store as rule_store
+from lealtad.rules.names import ProgramNames
 from lealtad.web.admin_program_fields import Translate
 from lealtad.web.times import Times
 
@@ -25,12 +32,21 @@ def kind_labels(_: Translate) -> dict[str, str]:
     }
 
 
-def cost_text(_: Translate, cost: int, unit: str) -> str:
-    if unit == "points":
-        return _("{n} points").format(n=cost)
+def cost_text(names: ProgramNames, cost: int, unit: str) -> str:
+    """ "500 points", "10 stamps on the card Coffee", "1 full Coffee card"."""
     if unit.startswith("stamps."):
-        return _("{n} stamp(s) on {card}").format(n=cost, card=unit.removeprefix("stamps."))
-    return _("{n} × reward {reward}").format(n=cost, reward=unit.removeprefix("reward."))
+        return names.award(unit, cost)
+    return names.quantity(unit, cost)
+
+
+def cost_names(conn: Connection, business: Any, lang: str) -> ProgramNames:
+    """The names costs are said with: the latest program's cards and the catalog's titles."""
+    try:
+        latest = rule_store.latest_version_number(conn, business.id)
+        definition = programs.get_version(conn, business.id, latest).definition
+    except NotFound:
+        definition = None
+    return program_names(conn, business, definition, lang)
 
 
 def validity_text(

@@ -19,6 +19,7 @@ from lealtad.ledger import idempotency
 from lealtad.members import pin as card_pin
 from lealtad.members import service as members
 from lealtad.members.schemas import Consent, MemberIn
+from lealtad.products import service as products
 from lealtad.purchases import service as purchases
 from lealtad.purchases.schemas import PurchaseIn
 from lealtad.rewards import redemption
@@ -26,9 +27,12 @@ from lealtad.security import limits
 from lealtad.web import limit_pages, sessions
 from lealtad.web.counter_forms import (
     FormError,
+    Sale,
     check_key,
+    items_total,
     parse_amount,
     parse_items,
+    parse_products,
     readings,
     receipt_for,
 )
@@ -44,6 +48,8 @@ Text = Annotated[str, Form(max_length=320)]
 Short = Annotated[str, Form(max_length=100)]
 FormLang = Annotated[str, Form(max_length=5)]
 Rows = Annotated[list[str], Form(max_length=50)]
+# One count per product button; a menu longer than this is not a counter's.
+Products = Annotated[list[str], Form(max_length=200)]
 
 
 @router.get("/counter", response_class=HTMLResponse)
@@ -154,14 +160,22 @@ def purchase(
     sku: Rows = [],  # noqa: B006  (FastAPI copies form defaults)
     qty: Rows = [],  # noqa: B006
     price: Rows = [],  # noqa: B006
+    product: Products = [],  # noqa: B006
+    count: Products = [],  # noqa: B006
 ) -> HTMLResponse:
-    """A sale for the member on screen, through the same service as POST /api/v1/purchases."""
+    """A sale for the member on screen, through the same service as POST /api/v1/purchases:
+    the product buttons' counts and any typed rows are its items, the amount is what was paid
+    (the products' prices when left empty)."""
     desk = open_desk(db, staff, lang or None, request.headers.get("accept-language"))
-    form = {"amount": amount, "receipt": receipt, "rows": list(zip(sku, qty, price, strict=False))}
+    sale = Sale(amount, receipt, key, csrf, sku, qty, price, product, count)
+    form = {
+        "amount": amount,
+        "receipt": receipt,
+        "rows": list(zip(sku, qty, price, strict=False)),
+        "counts": dict(zip(product, count, strict=False)),
+    }
     try:
-        answer = _record(
-            db, settings, desk, now, amount, receipt, key, csrf, sku, qty, price, member_id
-        )
+        answer = _record(db, settings, desk, now, sale, member_id)
         with db.read() as conn:
             result = earned(conn, desk, answer, now)
         return show_member(request, desk, db, member_id, now, 201, result=result, focus="scan")
@@ -180,26 +194,25 @@ def _record(
     settings: Settings,
     desk: Desk,
     now: datetime,
-    amount: str,
-    receipt: str,
-    key: str,
-    csrf: str,
-    skus: list[str],
-    quantities: list[str],
-    prices: list[str],
+    sale: Sale,
     member_id: int | None,
 ) -> dict[str, Any]:
     """The sale as a POS would send it, the form's key as its idempotency key: a second tap
     with the same form gets the first answer back and records nothing more."""
     _ = desk._
-    sessions.require_csrf(desk.staff.csrf, csrf)
-    check_key(key, _)
+    sessions.require_csrf(desk.staff.csrf, sale.csrf)
+    check_key(sale.key, _)
     currency = desk.business.currency
-    minor = parse_amount(amount, currency, _)
-    items = parse_items(skus, quantities, prices, currency, _)
+    with db.read() as conn:
+        sold = {p.id: p for p in products.listing(conn, desk.business.id, active_only=False)}
+    items = parse_products(sale.products, sale.counts, sold, _)
+    items += parse_items(sale.skus, sale.quantities, sale.prices, currency, _)
+    # Left empty, the amount is what the items cost; typed, it is what was paid (a discount).
+    total = items_total(items)
+    minor = parse_amount(sale.amount, currency, _) if sale.amount.strip() or not total else total
     try:
         data = PurchaseIn(
-            receipt_id=receipt.strip() or receipt_for(key),
+            receipt_id=sale.receipt.strip() or receipt_for(sale.key),
             amount=minor,
             currency=currency,
             member_id=member_id,
@@ -215,7 +228,7 @@ def _record(
             data,
             secret_key=settings.effective_secret_key,
             now=now,
-            idempotency_key=key,
+            idempotency_key=sale.key,
         )
     return answer
 
@@ -236,7 +249,8 @@ def sale_without_member(
     """A customer who is not a member: the sale still counts, for the enrolment rate."""
     desk = open_desk(db, staff, lang or None, request.headers.get("accept-language"))
     try:
-        answer = _record(db, settings, desk, now, amount, receipt, key, csrf, [], [], [], None)
+        sale = Sale(amount, receipt, key, csrf, [], [], [], [], [])
+        answer = _record(db, settings, desk, now, sale, None)
     except (LealtadError, FormError) as exc:
         message = str(exc) if isinstance(exc, FormError) else explain(exc, desk._)
         status = 422 if isinstance(exc, FormError) else exc.http_status

@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Literal
+from typing import Any, Literal
 
 from lealtad.kit.money import MAX_MINOR, minor_exponent
 from lealtad.members.model import is_card_number, normalise_card_number, normalise_phone
@@ -21,6 +21,21 @@ Translate = Callable[[str], str]
 KEY_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 VOUCHER_PATTERN = re.compile(r"^[A-Z0-9]{5}-[A-Z0-9]{5}$")
+
+
+@dataclass(frozen=True)
+class Sale:
+    """A purchase form as posted: what was paid, the product buttons' counts, typed item rows."""
+
+    amount: str
+    receipt: str
+    key: str
+    csrf: str
+    skus: list[str]
+    quantities: list[str]
+    prices: list[str]
+    products: list[str]
+    counts: list[str]
 
 
 class FormError(ValueError):
@@ -98,6 +113,36 @@ def parse_items(
         unit_price = parse_amount(price, currency, _, allow_zero=True) if price.strip() else 0
         items.append(ItemIn(sku=sku.strip()[:100], quantity=count, unit_price=unit_price))
     return items
+
+
+def parse_products(
+    ids: list[str], counts: list[str], sold: dict[int, Any], _: Translate
+) -> list[ItemIn]:
+    """The product buttons' counts as the sale's items, each with the code, category and price
+    the owner set, as a till would send them; a count of 0 is a product not bought."""
+    items = []
+    for index, raw_id in enumerate(ids):
+        raw = counts[index].strip() if index < len(counts) else ""
+        if raw in ("", "0"):
+            continue
+        if not (raw.isascii() and raw.isdigit() and 0 < int(raw) <= 999):
+            raise FormError(_("An item's quantity does not look right."))
+        product = sold.get(int(raw_id)) if raw_id.isascii() and raw_id.isdigit() else None
+        if product is None:
+            raise FormError(_("That product is no longer sold here. Reload the page."))
+        items.append(
+            ItemIn(
+                sku=product.sku,
+                category=product.category,
+                quantity=Decimal(int(raw)),
+                unit_price=product.price,
+            )
+        )
+    return items
+
+
+def items_total(items: list[ItemIn]) -> int:
+    return int(sum(i.unit_price * i.quantity for i in items))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, get_decimal_symbol
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import Connection
@@ -17,13 +17,16 @@ from sqlalchemy import Connection
 from lealtad.db.engine import Database
 from lealtad.errors import LealtadError
 from lealtad.kit.clock import as_utc
-from lealtad.kit.money import Money
+from lealtad.kit.money import Money, minor_exponent
 from lealtad.ledger import service as ledger
 from lealtad.members import pin as card_pin
 from lealtad.members import service as members
+from lealtad.products import service as products
 from lealtad.rewards import service as rewards
 from lealtad.rewards import store as reward_store
+from lealtad.rewards.names import program_names
 from lealtad.rules import service as programs
+from lealtad.rules.names import ProgramNames, reward_title
 from lealtad.tenancy import store as tenancy_store
 from lealtad.tiers import service as tiers
 from lealtad.web.counter_forms import Translate, new_key
@@ -124,32 +127,31 @@ def program(conn: Connection, business_id: int, now: datetime) -> Any:
         return None
 
 
-def unit_text(unit: str, amount: int, desk: Desk, definition: Any) -> str:
-    """ "12 points", "1 stamp · Coffee card", "€1.25 cashback"."""
-    _ = desk._
-    if unit.startswith("points"):
-        return f"{format_decimal(amount, locale=desk.lang)} {_('points')}"
-    if unit == "cashback":
-        return f"{money(amount, desk.business.currency, desk.lang)} {_('cashback')}"
-    if unit.startswith("stamps."):
-        card = unit.removeprefix("stamps.")
-        names = {c.id: c.name for c in definition.stamp_cards} if definition else {}
-        return f"{amount} {_('stamps')} · {names.get(card, card)}"
-    return f"{amount} × {unit.removeprefix('reward.')}"
-
-
-def balance_texts(held: dict[str, int], desk: Desk, definition: Any) -> list[str]:
-    """Points first, then cashback, stamps and full-card rewards the member holds."""
-    shown = [unit_text("points", held.get("points", 0), desk, definition)]
-    for unit in sorted(held):
-        if held[unit] and (unit == "cashback" or unit.startswith(("stamps.", "reward."))):
-            shown.append(unit_text(unit, held[unit], desk, definition))
+def balance_texts(held: dict[str, int], names: ProgramNames) -> list[str]:
+    """Points (when the program has any), cashback, the cards' stamps, then full-card rewards."""
+    shown = [names.amount("points", held["points"])] if held.get("points") else []
+    if held.get("cashback"):
+        shown.append(names.amount("cashback", held["cashback"]))
+    shown += [names.award(u, n) for u, n in sorted(held.items()) if u.startswith("stamps.") and n]
+    shown += [names.amount(u, n) for u, n in sorted(held.items()) if u.startswith("reward.") and n]
     return shown
 
 
 def title(reward: Any, lang: str) -> str:
-    texts = reward.title if isinstance(reward.title, dict) else {}
-    return str(texts.get(lang) or texts.get("en") or reward.slug)
+    return reward_title(reward.title if isinstance(reward.title, dict) else None, lang)
+
+
+def product_buttons(conn: Connection, desk: Desk) -> list[dict[str, Any]]:
+    """The products the counter sells, as buttons that add one to the sale."""
+    return [
+        {
+            "id": p.id,
+            "title": p.title_in(desk.lang),
+            "price": p.price,
+            "price_text": money(p.price, desk.business.currency, desk.lang),
+        }
+        for p in products.listing(conn, desk.business.id)
+    ]
 
 
 def _birthday_today(birthday: date | None, business: Any, now: datetime) -> bool:
@@ -164,18 +166,18 @@ def member_panel(conn: Connection, desk: Desk, member: Any, now: datetime) -> di
     vouchers still open, and whether it is their birthday where the business is."""
     bid = desk.business.id
     definition = program(conn, bid, now)
+    names = program_names(conn, desk.business, definition, desk.lang)
     held = ledger.balances(conn, bid, member.id)
     tier_id = None
     if definition and definition.tiers:
         zone = ZoneInfo(desk.business.timezone)
         tier_id, _metric = tiers.standing(conn, bid, member.id, definition.tiers, now, zone)
-    tier_names = tier_names_of(definition)
     cards = [
         {
-            "name": card.name,
-            "have": held.get(f"stamps.{card.id}", 0),
-            "need": card.stamps_required,
+            "name": names.card(card.id),
+            "progress": names.have_of(held.get(f"stamps.{card.id}", 0), card.stamps_required),
             "ready": held.get(f"reward.{card.reward}", 0),
+            "reward": names.reward(card.reward),
         }
         for card in (definition.stamp_cards if definition else [])
     ]
@@ -190,8 +192,9 @@ def member_panel(conn: Connection, desk: Desk, member: Any, now: datetime) -> di
     ]
     return {
         "member": member,
-        "tier": tier_names.get(tier_id or "", tier_id),
+        "tier": names.tier(tier_id),
         "points": format_decimal(held.get("points", 0), locale=desk.lang),
+        "earns_points": _earns_points(definition),
         "pending_points": held.get("points.pending", 0),
         "cashback": money(held.get("cashback", 0), desk.business.currency, desk.lang),
         "stamp_cards": cards,
@@ -199,7 +202,7 @@ def member_panel(conn: Connection, desk: Desk, member: Any, now: datetime) -> di
             {
                 "id": r.id,
                 "title": title(r, desk.lang),
-                "cost": unit_text(r.cost_unit, r.cost, desk, definition),
+                "cost": names.amount(r.cost_unit, r.cost),
             }
             for r in catalog
             if r.affordable
@@ -214,7 +217,18 @@ def member_panel(conn: Connection, desk: Desk, member: Any, now: datetime) -> di
             for v in vouchers
         ],
         "birthday": _birthday_today(member.birthday, desk.business, now),
+        "products": product_buttons(conn, desk),
+        # For the script that fills the amount in from the products' prices.
+        "exponent": minor_exponent(desk.business.currency),
+        "decimal_mark": get_decimal_symbol(desk.lang),
     }
+
+
+def _earns_points(definition: Any) -> bool:
+    """Whether the program gives points or cashback at all: a stamps-only card shows neither."""
+    if definition is None:
+        return True
+    return bool(definition.tiers) or any(r.action.type != "stamps" for r in definition.rules)
 
 
 def earned(conn: Connection, desk: Desk, answer: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -222,14 +236,13 @@ def earned(conn: Connection, desk: Desk, answer: dict[str, Any], now: datetime) 
     balances after, full stamp cards, and the rewards this purchase brought within reach."""
     bid = desk.business.id
     definition = program(conn, bid, now)
-    rule_names = {r.id: r.name for r in definition.rules} if definition else {}
+    names = program_names(conn, desk.business, definition, desk.lang)
     member_id = answer.get("member_id")
     own = [a for a in answer["awards"] if a["member_id"] == member_id]
     awards = [
         {
-            "text": "+" + unit_text(a["account"], a["amount"], desk, definition),
-            "rule": rule_names.get(a["rule_id"], a["rule_id"]),
-            "reason": a["reason"],
+            "text": "+" + names.award(a["account"], a["amount"]),
+            "rule": names.rule(a["rule_id"]),
             "unlocks": when(datetime.fromisoformat(a["unlocks_at"]), desk.business, desk.lang)
             if a.get("unlocks_at")
             else None,
@@ -247,25 +260,24 @@ def earned(conn: Connection, desk: Desk, answer: dict[str, Any], now: datetime) 
             for r in rewards.for_member(conn, bid, member_id, now)
             if before.get(r.cost_unit, 0) < r.cost <= after.get(r.cost_unit, 0)
         ]
-    balances = balance_texts(after, desk, definition) if answer.get("balances") else []
+    balances = balance_texts(after, names) if answer.get("balances") else []
     return {
         "receipt": answer["receipt_id"],
         "amount": money(answer["amount"], answer["currency"], desk.lang),
         "awards": awards,
         "balances": balances,
         "unlocked": unlocked,
-        "cards_completed": answer.get("cards_completed") or [],
+        "cards_completed": [
+            {
+                "card": names.card(c["card"]),
+                "reward": names.reward(c["reward"]),
+                "count": c["cards"],
+            }
+            for c in answer.get("cards_completed") or []
+        ],
         # Announced by its name, as the member's wallet shows it, never by its id.
-        "tier": tier_names_of(definition).get(answer.get("tier") or "", answer.get("tier"))
-        if answer.get("tier_changed")
-        else None,
+        "tier": names.tier(answer.get("tier")) if answer.get("tier_changed") else None,
     }
-
-
-def tier_names_of(definition: Any) -> dict[str, str]:
-    if definition is None or definition.tiers is None:
-        return {}
-    return {t.id: t.name for t in definition.tiers.levels}
 
 
 def explain(exc: LealtadError, _: Translate) -> str:

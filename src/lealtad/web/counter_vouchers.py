@@ -24,6 +24,7 @@ from lealtad.purchases import store as purchase_store
 from lealtad.purchases.schemas import RefundIn
 from lealtad.rewards import redemption
 from lealtad.rewards import service as rewards
+from lealtad.rewards.names import program_names
 from lealtad.security import limits
 from lealtad.tenancy import store as tenancy_store
 from lealtad.web import limit_pages, sessions
@@ -38,11 +39,10 @@ from lealtad.web.counter_view import (
     show,
     show_member,
     title,
-    unit_text,
     when,
 )
 from lealtad.web.sessions import CurrentStaff
-from lealtad.web.wallet_common import cost_phrase
+from lealtad.web.wallet_common import program_names_now
 
 router = APIRouter(include_in_schema=False)
 
@@ -110,7 +110,7 @@ def redeem(
     try:
         sessions.require_csrf(staff.csrf, csrf)
         check_key(key, desk._)
-        asking["question"] = _question(db, desk, reward_id)
+        asking["question"] = _question(db, desk, reward_id, now)
         if confirmed != "yes":
             return show_member(request, desk, db, member_id, now, 200, **asking, **kept)
         secret, bid = settings.effective_secret_key, staff.business_id
@@ -146,11 +146,12 @@ def redeem(
     return voucher_page(request, desk, db, code, now, 201, notice="redeemed")
 
 
-def _question(db: Database, desk: Desk, reward_id: int) -> str:
+def _question(db: Database, desk: Desk, reward_id: int, now: datetime) -> str:
     """ "Redeem Free drink for 10 stamps?", as the wallet asks the member."""
     with db.read() as conn:
         reward = rewards.get(conn, desk.business.id, reward_id)
-    cost = cost_phrase(reward.cost_unit, reward.cost, desk.business.currency, desk.lang, desk._)
+        names = program_names_now(conn, desk.business, desk.lang, now)
+    cost = names.quantity(reward.cost_unit, reward.cost)
     return desk._("Redeem %(reward)s for %(cost)s?") % {
         "reward": title(reward, desk.lang),
         "cost": cost,
@@ -283,6 +284,7 @@ def refund(
             _status, answer = refunds.refund(conn, staff.principal, data, now=now)
             sale = purchase_store.purchase(conn, staff.business_id, answer["purchase_id"])
             definition = program(conn, staff.business_id, now)
+            names = program_names(conn, desk.business, definition, desk.lang)
     except (LealtadError, FormError) as exc:
         message = str(exc) if isinstance(exc, FormError) else explain(exc, _)
         status = 422 if isinstance(exc, FormError) else exc.http_status
@@ -299,13 +301,9 @@ def refund(
     shown = {
         "receipt": sale.receipt_id,
         "amount": money(answer["amount"], sale.currency, desk.lang),
-        "reversed": [
-            unit_text(u, n, desk, definition) for u, n in sorted(answer["reversed"].items())
-        ],
-        "shortfall": [
-            unit_text(u, n, desk, definition) for u, n in sorted(answer["shortfall"].items())
-        ],
-        "balances": balance_texts(answer.get("balances") or {}, desk, definition)
+        "reversed": [names.award(u, n) for u, n in sorted(answer["reversed"].items())],
+        "shortfall": [names.award(u, n) for u, n in sorted(answer["shortfall"].items())],
+        "balances": balance_texts(answer.get("balances") or {}, names)
         if answer.get("balances") is not None
         else [],
     }

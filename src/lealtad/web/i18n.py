@@ -4,32 +4,24 @@ and translated from gettext catalogs (locales/<lang>/LC_MESSAGES/messages.po) re
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
-from pathlib import Path
 
-from babel.messages.pofile import read_po
+from lealtad.kit.catalog import LOCALES, Ngettext, catalog, gettext, ngettext
 
 LANGUAGES = ("es", "en")
-LOCALES = Path(__file__).resolve().parent.parent / "locales"
+__all__ = ["LANGUAGES", "LOCALES", "pick_language", "plural_translator", "translator"]
 
 
-@cache
 def _catalog(lang: str) -> dict[str, str]:
-    path = LOCALES / lang / "LC_MESSAGES" / "messages.po"
-    if not path.exists():
-        return {}
-    with path.open("rb") as handle:
-        catalog = read_po(handle, locale=lang)
-    return {str(m.id): str(m.string) for m in catalog if m.id and m.string and not m.fuzzy}
+    return catalog(lang).messages
 
 
 def translator(lang: str) -> Callable[[str], str]:
-    messages = _catalog(lang)
+    return gettext(lang)
 
-    def gettext(message: str) -> str:
-        return messages.get(message, message)
 
-    return gettext
+def plural_translator(lang: str) -> Ngettext:
+    """ngettext for a page: `ngettext("%(count)s stamp", "%(count)s stamps", n)`."""
+    return ngettext(lang)
 
 
 def pick_language(requested: str | None, accept_language: str | None, default: str) -> str:

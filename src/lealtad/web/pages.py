@@ -18,7 +18,7 @@ from lealtad.members.schemas import Consent
 from lealtad.security import limits
 from lealtad.tenancy import store as tenancy_store
 from lealtad.web import admin_nav, limit_pages, times
-from lealtad.web.i18n import pick_language, translator
+from lealtad.web.i18n import pick_language, plural_translator, translator
 from lealtad.web.refusals import said
 from lealtad.web.same_site import SAME_SITE
 
@@ -38,7 +38,7 @@ Ref = Annotated[str, Query(max_length=64)]
 def render_page(
     request: Request, name: str, lang: str, status: int = 200, **context: Any
 ) -> HTMLResponse:
-    context |= {"_": translator(lang), "lang": lang}
+    context |= {"_": translator(lang), "ngettext": plural_translator(lang), "lang": lang}
     return templates.TemplateResponse(request, name, context, status_code=status)
 
 

@@ -5,7 +5,6 @@ deleting their account."""
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -20,7 +19,7 @@ from lealtad.ledger import api as ledger_api
 from lealtad.ledger.schemas import HistoryEntry
 from lealtad.members import erasure, export
 from lealtad.rewards import gamification_api
-from lealtad.rewards import store as reward_store
+from lealtad.rules.names import ProgramNames
 from lealtad.tenancy import service as tenancy
 from lealtad.web import sessions, wallet_pin
 from lealtad.web.pages import Lang, render_page
@@ -31,8 +30,8 @@ from lealtad.web.wallet_common import (
     day,
     expired_form,
     local_text,
+    program_names_now,
     to_login,
-    unit_label,
     visit,
     when,
 )
@@ -59,32 +58,13 @@ def _kinds(_: Gettext) -> dict[str, str]:
     }
 
 
-_PURCHASE = re.compile(r"^purchase (\S+?)(?:: (.*))?$", re.S)
-_REFUND = re.compile(r"^refund of (?:purchase )?(\S+)$")
-_REWARD = re.compile(r"^reward ([a-z0-9][a-z0-9_-]*): ")
-
-
-def _reason(entry: HistoryEntry, titles: dict[str, str], _: Gettext) -> str:
-    """The recorded reason, with the parts the system wrote in English (a purchase, a refund, a
-    reward) put in the member's words; what a person wrote (a rule's name, an adjustment's
-    reason) is shown as written."""
-    if entry.kind == "earn" and (found := _PURCHASE.match(entry.reason)):
-        said = _("Purchase %(receipt)s") % {"receipt": found.group(1)}
-        return f"{said}: {found.group(2)}" if found.group(2) else said
-    if entry.kind == "refund" and (found := _REFUND.match(entry.reason)):
-        return _("Refund of purchase %(receipt)s") % {"receipt": found.group(1)}
-    if (found := _REWARD.match(entry.reason)) and found.group(1) in titles:
-        return _("Reward: %(title)s") % {"title": titles[found.group(1)]}
-    return entry.reason
-
-
 def _entry(
-    entry: HistoryEntry, visit: Visit, kinds: dict[str, str], titles: dict[str, str]
+    entry: HistoryEntry, visit: Visit, kinds: dict[str, str], names: ProgramNames
 ) -> dict[str, Any]:
-    _, lang, currency = visit._, visit.lang, visit.business.currency
+    lang = visit.lang
     changes = [
         {
-            "text": f"{amount(code, value, currency, lang, signed=True)} {unit_label(code, _)}",
+            "text": ("+" if value > 0 else "−") + names.award(code, abs(value)),
             "sign": "plus" if value > 0 else "minus",
         }
         for code, value in sorted(entry.changes.items())
@@ -96,7 +76,8 @@ def _entry(
         "when": when(entry.occurred_at, visit.zone, lang),
         "what": kinds.get(entry.kind, entry.kind),
         "changes": changes,
-        "why": _reason(entry, titles, _),
+        # The memo the system wrote, with rules, cards and rewards named in the member's words.
+        "why": names.memo(entry.reason),
     }
 
 
@@ -106,6 +87,7 @@ def history(
     slug: str,
     db: Db,
     settings: AppSettings,
+    now: Now,
     lang: Lang = None,
     accept_language: AcceptLanguage = None,
     before: Cursor = None,
@@ -117,9 +99,8 @@ def history(
     page = ledger_api.history(found.member.id, found.principal, db, limit=PAGE + 1, before=before)
     kinds = _kinds(found._)
     with db.read() as conn:
-        catalog = reward_store.catalog(conn, found.business.id, active_only=False)
-    titles = {r.slug: local_text(r.title, found.lang, r.slug) for r in catalog}
-    entries = [_entry(e, found, kinds, titles) for e in page[:PAGE]]
+        names = program_names_now(conn, found.business, found.lang, now)
+    entries = [_entry(e, found, kinds, names) for e in page[:PAGE]]
     older = found.url("/history", before=page[PAGE - 1].entry_id) if len(page) > PAGE else None
     return render_page(
         request,

@@ -21,7 +21,9 @@ from lealtad.deps import AppSettings, Db, Now
 from lealtad.errors import LealtadError
 from lealtad.kit.money import Money
 from lealtad.members import cards, model, service
+from lealtad.rewards.names import program_names
 from lealtad.rules import service as programs
+from lealtad.rules.names import ProgramNames, name_in
 from lealtad.tiers import service as tiers
 from lealtad.web import sessions
 from lealtad.web.i18n import pick_language, translator
@@ -94,21 +96,24 @@ def balances(
     return shown
 
 
-def stamp_cards(definition: Any, held: dict[str, int]) -> list[dict[str, Any]]:
+def stamp_cards(definition: Any, held: dict[str, int], names: ProgramNames) -> list[dict[str, Any]]:
     """Each card of the program as boxes, filled for the stamps the member has, and how many
-    full-card rewards are waiting to be redeemed."""
+    full-card rewards are waiting to be redeemed, by their names in the member's language."""
     drawn = []
     for card in definition.stamp_cards:
         have = held.get(f"stamps.{card.id}", 0)
         need = card.stamps_required
+        ready = held.get(f"reward.{card.reward}", 0)
         drawn.append(
             {
                 "id": card.id,
-                "name": card.name,
+                "name": names.card(card.id),
                 "have": min(have, need),
                 "need": need,
                 "per_row": stamps_per_row(need),
-                "ready": held.get(f"reward.{card.reward}", 0),
+                "progress": names.have_of(min(have, need), need),
+                "ready": ready,
+                "ready_text": names.amount(f"reward.{card.reward}", ready) if ready else "",
             }
         )
     return drawn
@@ -129,7 +134,7 @@ def tier_progress(
     zone = ZoneInfo(business.timezone)
     current, value = tiers.standing(conn, business.id, member_id, policy, now, zone)
     levels = policy.levels
-    names = {level.id: level.name for level in levels}
+    names = {level.id: name_in(level, lang) for level in levels}
     ahead = [level for level in levels if level.threshold > value]
     upcoming = ahead[0] if ahead else None
     if upcoming is None:
@@ -147,7 +152,7 @@ def tier_progress(
 
     return {
         "name": names.get(current or "", current or ""),
-        "next": upcoming.name if upcoming else None,
+        "next": name_in(upcoming, lang) if upcoming else None,
         "metric": policy.metric,
         "have": shown(value),
         "need": shown(upcoming.threshold) if upcoming else None,
@@ -166,10 +171,11 @@ def card_context(
     progress = (
         tier_progress(conn, business, member.id, definition, lang, now) if definition else None
     )
+    names = program_names(conn, business, definition, lang)
     return {
         "about": about,
         "balances": balances(about["balances"], business.currency, lang, program_units(definition)),
-        "stamp_cards": stamp_cards(definition, about["balances"]) if definition else [],
+        "stamp_cards": stamp_cards(definition, about["balances"], names) if definition else [],
         "tier": progress,
         **dict(
             zip(("token", "qr_svg"), card_code(settings, business.id, member, now), strict=True)

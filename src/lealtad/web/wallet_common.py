@@ -14,12 +14,16 @@ from zoneinfo import ZoneInfo
 from babel.numbers import format_currency, format_decimal
 from fastapi import Request
 from fastapi.responses import RedirectResponse
+from sqlalchemy import Connection
 
 from lealtad.config import Settings
 from lealtad.db.engine import Database
 from lealtad.errors import Forbidden, LealtadError
 from lealtad.kit.money import Money
 from lealtad.members import service as members
+from lealtad.rewards.names import program_names
+from lealtad.rules import service as programs
+from lealtad.rules.names import ProgramNames
 from lealtad.tenancy.model import Principal, Role
 from lealtad.web import sessions
 from lealtad.web.i18n import pick_language, translator
@@ -120,6 +124,15 @@ def local_text(texts: dict[str, str], lang: str, fallback: str = "") -> str:
     return texts.get(lang) or texts.get("es") or texts.get("en") or fallback
 
 
+def program_names_now(conn: Connection, business: Any, lang: str, now: datetime) -> ProgramNames:
+    """The names of the program in force and of the catalog's rewards, in the member's language."""
+    try:
+        definition = programs.in_force(conn, business.id, now).definition
+    except LealtadError:
+        definition = None
+    return program_names(conn, business, definition, lang)
+
+
 def unit_label(unit: str, _: Gettext) -> str:
     if unit == "points":
         return _("Points")
@@ -143,19 +156,6 @@ def amount(unit: str, value: int, currency: str, lang: str, *, signed: bool = Fa
     if value < 0:
         return "−" + text
     return ("+" + text) if signed and value > 0 else text
-
-
-def cost_phrase(unit: str, cost: int, currency: str, lang: str, _: Gettext) -> str:
-    """What a redemption spends, as the question before it says it: "10 stamps", "1 point",
-    "a full card" (a reward a full stamp card earned), "2,00 €"."""
-    count = amount(unit, cost, currency, lang)
-    if unit == "points":
-        return _("1 point") if cost == 1 else _("%(count)s points") % {"count": count}
-    if unit.startswith("stamps."):
-        return _("1 stamp") if cost == 1 else _("%(count)s stamps") % {"count": count}
-    if unit.startswith("reward."):
-        return _("a full card") if cost == 1 else _("%(count)s full cards") % {"count": count}
-    return count
 
 
 def when(value: datetime, zone: ZoneInfo, lang: str) -> str:

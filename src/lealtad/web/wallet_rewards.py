@@ -22,18 +22,18 @@ from lealtad.ledger import service as ledger
 from lealtad.rewards import donations, redemption
 from lealtad.rewards import service as rewards
 from lealtad.rules import service as programs
+from lealtad.rules.names import ProgramNames
 from lealtad.web.pages import Lang, render_page
 from lealtad.web.wallet_card import program_units
 from lealtad.web.wallet_common import (
     Visit,
     amount,
-    cost_phrase,
     expired_form,
     form_key,
     local_text,
     problem,
+    program_names_now,
     to_login,
-    unit_label,
     visit,
 )
 from lealtad.web.wallet_vouchers import router as vouchers_router
@@ -50,8 +50,8 @@ Number = Annotated[str, Form(max_length=30)]
 MAX_DONATION = 10**9
 
 
-def _offer(reward: Any, held: dict[str, int], visit: Visit) -> dict[str, Any]:
-    _, lang, currency = visit._, visit.lang, visit.business.currency
+def _offer(reward: Any, held: dict[str, int], visit: Visit, names: ProgramNames) -> dict[str, Any]:
+    _, lang = visit._, visit.lang
     have = held.get(reward.cost_unit, 0)
     missing = max(reward.cost - have, 0)
     rating = None
@@ -65,15 +65,14 @@ def _offer(reward: Any, held: dict[str, int], visit: Visit) -> dict[str, Any]:
         "question": _("Redeem %(reward)s for %(cost)s?")
         % {
             "reward": local_text(reward.title, lang, reward.slug),
-            "cost": cost_phrase(reward.cost_unit, reward.cost, currency, lang, _),
+            "cost": names.quantity(reward.cost_unit, reward.cost),
         },
         "title": local_text(reward.title, lang, reward.slug),
         "description": local_text(reward.description, lang),
-        "cost": amount(reward.cost_unit, reward.cost, currency, lang),
-        "unit": unit_label(reward.cost_unit, _),
+        "cost": names.quantity(reward.cost_unit, reward.cost),
+        "unit": "",
         "affordable": missing == 0,
-        "missing": _("You need %(count)s more.")
-        % {"count": amount(reward.cost_unit, missing, currency, lang)}
+        "missing": names.missing(*names.shortfall(reward.cost_unit, missing, held))
         if missing
         else "",
         "rating": rating,
@@ -85,7 +84,8 @@ def _offer(reward: Any, held: dict[str, int], visit: Visit) -> dict[str, Any]:
 def _catalog(conn: Connection, visit: Visit, now: datetime) -> dict[str, Any]:
     bid, mid, lang = visit.business.id, visit.member.id, visit.lang
     held = ledger.balances(conn, bid, mid)
-    offers = [_offer(r, held, visit) for r in rewards.for_member(conn, bid, mid, now)]
+    names = program_names_now(conn, visit.business, lang, now)
+    offers = [_offer(r, held, visit, names) for r in rewards.for_member(conn, bid, mid, now)]
     causes = [
         {
             "id": c.id,

@@ -19,16 +19,16 @@ from lealtad.members import cards
 from lealtad.rewards import model, ratings, redemption, store
 from lealtad.rewards import service as rewards
 from lealtad.rewards.schemas import VoucherOut
+from lealtad.rules.names import ProgramNames
 from lealtad.web.pages import Lang, render_page
 from lealtad.web.wallet_common import (
     Gettext,
     Visit,
-    amount,
     expired_form,
     local_text,
     problem,
+    program_names_now,
     to_login,
-    unit_label,
     visit,
     when,
 )
@@ -66,7 +66,9 @@ def _labels(_: Gettext) -> dict[str, str]:
     }
 
 
-def _shown(voucher: VoucherOut, reward: Any, visit: Visit, now: datetime) -> dict[str, Any]:
+def _shown(
+    voucher: VoucherOut, reward: Any, visit: Visit, now: datetime, names: ProgramNames
+) -> dict[str, Any]:
     _, lang, zone = visit._, visit.lang, visit.zone
     state = _state(voucher, now)
     settled = reward.kind in model.SETTLED_AT_ONCE
@@ -78,8 +80,8 @@ def _shown(voucher: VoucherOut, reward: Any, visit: Visit, now: datetime) -> dic
         "state": state,
         "label": labels["done" if settled and state == "used" else state],
         "settled": settled,
-        "cost": amount(voucher.cost_unit, voucher.cost, visit.business.currency, lang),
-        "unit": unit_label(voucher.cost_unit, _),
+        "cost": names.quantity(voucher.cost_unit, voucher.cost),
+        "unit": "",
         "issued": when(voucher.issued_at, zone, lang),
         "expires": when(voucher.expires_at, zone, lang) if voucher.expires_at else None,
         "used": when(voucher.used_at, zone, lang) if voucher.used_at else None,
@@ -117,7 +119,8 @@ def _voucher_page(
             return render_page(request, "wallet_rewards_voucher.html", visit.lang, 404, **context)
         reward = rewards.get(conn, visit.business.id, found.reward_id)
         mine = _my_rating(conn, visit, reward.id)
-    shown = _shown(found, reward, visit, now)
+        names = program_names_now(conn, visit.business, visit.lang, now)
+    shown = _shown(found, reward, visit, now, names)
     # The QR says only the code: staff scan it, or type the code read out.
     qr = Markup(cards.qr_svg(found.code))  # noqa: S704  (segno's own SVG)
     return render_page(
@@ -171,9 +174,11 @@ def vouchers(
     groups: dict[str, list[dict[str, Any]]] = {name: [] for name in GROUPS}
     with db.read() as conn:
         catalog = {r.id: r for r in store.catalog(conn, bid, active_only=False)}
+        names = program_names_now(conn, found.business, found.lang, now)
         for row in store.member_vouchers(conn, bid, found.member.id, LIST_LIMIT):
             reward = catalog[row.reward_id]
-            shown = _shown(redemption.voucher_out(conn, row, reward.slug), reward, found, now)
+            out = redemption.voucher_out(conn, row, reward.slug)
+            shown = _shown(out, reward, found, now, names)
             groups[shown["state"]].append(shown)
     return render_page(
         request, "wallet_vouchers.html", found.lang, **found.page(tab="rewards", groups=groups)

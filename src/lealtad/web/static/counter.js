@@ -1,6 +1,8 @@
-// The counter's only script: the camera scanner, and keeping the cursor where the next thing
-// will be typed. Everything else is plain forms (HTMX swaps the work area when it is there); a
-// keyboard-wedge scanner types into the focused scan box and presses Enter, which needs no script.
+// The counter's only script: the camera scanner, the product buttons (a tap adds one; the
+// amount follows the prices until staff type their own), and keeping the cursor where the next
+// thing will be typed. Everything else is plain forms (HTMX swaps the work area when it is
+// there); without the script staff type the counts; a keyboard-wedge scanner types into the
+// focused scan box and presses Enter, which needs no script.
 (function () {
   "use strict";
   var box = document.getElementById("camera-box");
@@ -103,10 +105,59 @@
       });
   }
 
+  // The amount as the products' prices add up, in the page's decimal style ("4,50").
+  function productTotal(form) {
+    var total = 0;
+    form.querySelectorAll(".product").forEach(function (row) {
+      var count = parseInt(row.querySelector(".count").value, 10);
+      if (count > 0) total += count * parseInt(row.dataset.price, 10);
+    });
+    return total;
+  }
+
+  function shown(minor, form) {
+    var exponent = parseInt(form.dataset.exponent || "2", 10);
+    if (!exponent) return String(minor);
+    var text = String(minor).padStart(exponent + 1, "0");
+    return text.slice(0, -exponent) + (form.dataset.decimal || ".") + text.slice(-exponent);
+  }
+
+  function refreshAmount(form) {
+    var amount = form.querySelector("#amount");
+    if (!amount) return;
+    // Staff who typed their own amount keep it; one the buttons filled in follows them.
+    if (amount.value && amount.value !== amount.dataset.filled) return;
+    var total = productTotal(form);
+    amount.value = total ? shown(total, form) : "";
+    amount.dataset.filled = amount.value;
+  }
+
   document.addEventListener("click", function (event) {
     var target = event.target;
     if (target && target.id === "camera-start") start();
     if (target && target.id === "camera-stop") stop();
+    var add = target && target.closest ? target.closest("[data-adds]") : null;
+    if (add) {
+      var count = document.getElementById(add.dataset.adds);
+      count.value = Math.min(999, (parseInt(count.value, 10) || 0) + 1);
+      count.closest(".product").classList.add("chosen");
+      refreshAmount(add.form);
+    }
+    var clear = target && target.closest ? target.closest("[data-clear-products]") : null;
+    if (clear) {
+      clear.form.querySelectorAll(".product").forEach(function (row) {
+        row.querySelector(".count").value = "0";
+        row.classList.remove("chosen");
+      });
+      refreshAmount(clear.form);
+    }
+  });
+  document.addEventListener("input", function (event) {
+    var target = event.target;
+    if (target && target.classList && target.classList.contains("count")) {
+      target.closest(".product").classList.toggle("chosen", parseInt(target.value, 10) > 0);
+      refreshAmount(target.form);
+    }
   });
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape" && !box.hidden) stop();
