@@ -64,6 +64,7 @@ from lealtad.web.admin_rewards import router as admin_rewards_router
 from lealtad.web.admin_settings import router as admin_settings_router
 from lealtad.web.admin_staff import router as admin_staff_router
 from lealtad.web.admin_surveys import router as admin_surveys_router
+from lealtad.web.admin_surveys_edit import router as admin_surveys_edit_router
 from lealtad.web.counter import router as counter_router
 from lealtad.web.counter_vouchers import router as counter_vouchers_router
 from lealtad.web.pages import STATIC
@@ -134,6 +135,7 @@ def create_app(
         admin_home_router,
         admin_messages_router,
         admin_campaigns_router,
+        admin_surveys_edit_router,
         admin_surveys_router,
         admin_analytics_router,
         admin_program_router,

@@ -75,6 +75,7 @@ AUDITED: dict[str, str] = {
     "POST /admin/campaigns/{campaign_id}/cancel": "campaign.cancel",
     "POST /admin/surveys/new": "survey.create",
     "POST /admin/surveys/{survey_id}/status": "survey.update",
+    "POST /admin/surveys/{survey_id}/edit": "survey.update",
 }
 
 TILL = "a till transaction, kept with its staff or key and store in its own append-only table: "

@@ -153,6 +153,8 @@ ROUTES: dict[str, str] = {
     "POST /admin/surveys/new": MANAGER,
     "GET /admin/surveys/{survey_id}": MANAGER,
     "POST /admin/surveys/{survey_id}/status": MANAGER,
+    "GET /admin/surveys/{survey_id}/edit": MANAGER,
+    "POST /admin/surveys/{survey_id}/edit": MANAGER,
     "GET /admin/login": PUBLIC,
     "POST /admin/login": LOGIN,
     "POST /admin/logout": STAFF,

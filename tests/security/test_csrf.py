@@ -69,6 +69,14 @@ REAL_FORMS: dict[str, dict[str, str]] = {
         "start": "open",
     },
     "POST /admin/surveys/{survey_id}/status": {"status": "closed", "in_wallet": "1"},
+    "POST /admin/surveys/{survey_id}/edit": {
+        "name": "Forged edit",
+        "title_es": "Hola",
+        "title_en": "Hello",
+        "q1_kind": "text",
+        "q1_text_es": "¿Qué tal?",
+        "q1_text_en": "How was it?",
+    },
     "POST /admin/products": {"sku": "FORGED-1", "name_es": "Falso", "price": "1,00"},
     "POST /admin/products/{product_id}": {"sku": "FORGED-2", "name_es": "Falso", "price": "1,00"},
 }

@@ -166,15 +166,20 @@ def test_a_full_cards_reward_is_in_the_catalog_and_redeems_at_the_counter(
     assert "Bebida gratis" in full.text.split('id="redeem-h"')[1]
     reward = re.search(r'name="reward_id" value="(\d+)"', full.text)
     assert reward is not None
-    redeemed = client.post(
-        f"/counter/members/{shop.members[0]}/redemptions",
-        data={
-            "reward_id": reward.group(1),
-            "key": form_field(full.text.split('id="redeem-h"')[1], "key"),
-            "csrf": csrf,
-            "lang": "es",
-        },
-    )
+    asked_for = {
+        "reward_id": reward.group(1),
+        "key": form_field(full.text.split('id="redeem-h"')[1], "key"),
+        "csrf": csrf,
+        "lang": "es",
+    }
+    path = f"/counter/members/{shop.members[0]}/redemptions"
+    question = client.post(path, data=asked_for)
+    # The first tap asks, naming the reward and what it spends, and spends nothing.
+    assert question.status_code == 200, question.text
+    asked = re.search(r'class="question"[^>]*>([^<]*)<', question.text)
+    assert asked is not None, question.text[:300]
+    assert "Bebida gratis" in asked.group(1)
+    redeemed = client.post(path, data=asked_for | {"confirmed": "yes"})
     assert redeemed.status_code == 201, redeemed.text
     assert "Bebida gratis" in redeemed.text
     member = client.get(f"/api/v1/members/{shop.members[0]}", headers=shop.auth()).json()

@@ -32,7 +32,7 @@ from lealtad.web.sessions import CurrentManager, StaffSession
 router = APIRouter(include_in_schema=False)
 
 
-def _list_page(
+def list_page(
     request: Request,
     conn: Connection,
     staff: StaffSession,
@@ -73,10 +73,10 @@ def admin_surveys(
     """Every survey with its status, responses and NPS score."""
     with db.read() as conn:
         business, _me, language = console(conn, staff, lang, accept_language)
-        return _list_page(request, conn, staff, now, language, business)
+        return list_page(request, conn, staff, now, language, business)
 
 
-def _builder(
+def builder(
     request: Request,
     staff: StaffSession,
     business: Any,
@@ -85,7 +85,10 @@ def _builder(
     errors: list[FieldError],
     status: int = 200,
     more: bool = False,
+    survey: Any = None,
+    answered: bool = False,
 ) -> HTMLResponse:
+    """The builder, for a new survey or (`survey`) for one being edited."""
     _ = translator(lang)
     return render_page(
         request,
@@ -101,6 +104,8 @@ def _builder(
         slots=slots(values, more=more),
         most=model.MAX_QUESTIONS,
         zone=business.timezone,
+        survey=survey,
+        answered=answered,
     )
 
 
@@ -114,7 +119,7 @@ def new_survey(
 ) -> HTMLResponse:
     with db.read() as conn:
         business, _me, language = console(conn, staff, lang, accept_language)
-    return _builder(request, staff, business, language, dict(DEFAULTS), [])
+    return builder(request, staff, business, language, dict(DEFAULTS), [])
 
 
 @router.post("/admin/surveys/new", response_class=HTMLResponse)
@@ -127,7 +132,7 @@ def create_survey(
         business, _me, language = console(conn, staff, form.get("lang") or None, None)
     values = form.values
     if form.get("more"):
-        return _builder(request, staff, business, language, values, [], more=True)
+        return builder(request, staff, business, language, values, [], more=True)
     _ = translator(language)
     data, errors = read(form, business.timezone, _)
     status = 422
@@ -154,7 +159,7 @@ def create_survey(
                 exc.code, exc.message
             )
             errors, status = [(where, message)], exc.http_status
-    return _builder(request, staff, business, language, values, errors, status)
+    return builder(request, staff, business, language, values, errors, status)
 
 
 def _names(conn: Connection, business_id: int, ids: set[int]) -> dict[int, str]:
@@ -183,7 +188,7 @@ def _results_page(
         try:
             context = charts.results_page_context(conn, staff.business_id, survey_id)
         except NotFound:
-            return _list_page(request, conn, staff, now, language, business, 404)
+            return list_page(request, conn, staff, now, language, business, 404)
         shown = service.out(context["survey"], context["results"].responses, now)
         commenters = {c.member_id for q in context["text_questions"] for c in q.comments or []}
         names = _names(conn, staff.business_id, commenters)

@@ -12,7 +12,14 @@ from pydantic import ValidationError
 
 from lealtad.surveys import model
 from lealtad.surveys.schemas import SurveyIn
-from lealtad.web.admin_program_fields import FieldError, Fields, Translate, explain, parse_local
+from lealtad.web.admin_program_fields import (
+    FieldError,
+    Fields,
+    Translate,
+    explain,
+    local_text,
+    parse_local,
+)
 
 Values = dict[str, list[str]]
 SLOTS = 3  # empty questions shown on a new survey
@@ -167,3 +174,28 @@ def _field(loc: tuple[Any, ...], where: list[int]) -> str:
             return f"q{slot}_text_{rest[1]}"
         return f"q{slot}_{rest[0] if rest else 'kind'}"
     return str(loc[0]) if loc else ""
+
+
+def values_of(row: Any, zone: str) -> Values:
+    """A stored survey as the builder's fields, for editing it."""
+    values: Values = {
+        "name": [row.name],
+        "title_es": [row.title.get("es", "")],
+        "title_en": [row.title.get("en", "")],
+        "opens_at": [local_text(row.opens_at, zone)],
+        "closes_at": [local_text(row.closes_at, zone)],
+        "start": ["draft" if row.status == "draft" else "open"],
+    }
+    if row.in_wallet:
+        values["in_wallet"] = ["on"]
+    for n, question in enumerate(row.questions, start=1):
+        p = f"q{n}_"
+        values[p + "kind"] = [question["kind"]]
+        values[p + "text_es"] = [question["text"].get("es", "")]
+        values[p + "text_en"] = [question["text"].get("en", "")]
+        options = question.get("options") or []
+        values[p + "options_es"] = ["\n".join(o.get("es", "") for o in options)]
+        values[p + "options_en"] = ["\n".join(o.get("en", "") for o in options)]
+        if not question.get("required", True):
+            values[p + "optional"] = ["on"]
+    return values

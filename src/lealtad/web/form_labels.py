@@ -48,8 +48,21 @@ def _common(_: Translate) -> dict[str, str]:
     }
 
 
+def _product(_: Translate) -> dict[str, str]:
+    return {
+        "name_es": _("Name in Spanish"),
+        "name_en": _("Name in English"),
+        "price": _("Price"),
+        "sku": _("Product code"),
+        "category": _("Category"),
+        "active": _("Shown at the counter"),
+    }
+
+
 def _by_route(_: Translate) -> dict[str, dict[str, str]]:
     return {
+        "/admin/products": _product(_),
+        "/admin/products/{product_id}": _product(_),
         "/join/{slug}": {
             "name": _("Your name"),
             "email": _("Your e-mail"),
@@ -122,6 +135,7 @@ def _by_route(_: Translate) -> dict[str, dict[str, str]]:
         },
         "/counter/purchases": {"amount": _("Sale amount")},
         "/counter/members/{member_id}/purchases": {
+            "count": _("How many"),
             "sku": _("Product code"),
             "qty": _("Quantity"),
             "price": _("Unit price"),
