@@ -96,7 +96,7 @@ def test_every_message_the_pages_use_has_a_spanish_translation() -> None:
 
     package = Path(__file__).resolve().parents[2] / "src" / "lealtad"
     web = package / "web"
-    sources = [*web.glob("templates/*.html"), *web.glob("*.py"), *package.glob("*/pages.py")]
+    sources = [*web.rglob("*.html"), *web.rglob("*.py"), *package.glob("*/pages.py")]
     patterns = (r'_\("((?:[^"\\]|\\.)+)"\)', r"_\('((?:[^'\\]|\\.)+)'\)")
     used = {
         m for path in sources for pattern in patterns for m in re.findall(pattern, path.read_text())

@@ -173,7 +173,7 @@ def test_every_message_of_the_survey_pages_has_a_spanish_translation() -> None:
     src = Path(__file__).resolve().parents[2] / "src" / "lealtad"
     sources = [
         src / "surveys" / "pages.py",
-        *(src / "web" / "templates").glob("survey*.html"),
+        *(src / "web").rglob("survey*.html"),
     ]
     used = {
         m for path in sources for m in re.findall(r'_\("((?:[^"\\]|\\.)+)"\)', path.read_text())

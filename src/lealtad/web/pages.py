@@ -17,12 +17,17 @@ from lealtad.members import login, signup
 from lealtad.members.schemas import Consent
 from lealtad.security import limits
 from lealtad.tenancy import store as tenancy_store
-from lealtad.web import admin_nav, limit_pages, times
+from lealtad.web import limit_pages, times
+from lealtad.web.admin import nav as admin_nav
 from lealtad.web.i18n import pick_language, plural_translator, translator
 from lealtad.web.refusals import said
 from lealtad.web.same_site import SAME_SITE
 
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+# Each surface and console section keeps its templates beside its routes (wallet/templates,
+# admin/program/templates...); one loader searches them all, so a name is found wherever it
+# lives and names stay unique across the layer (tests/unit/test_web_layout.py).
+TEMPLATE_DIRS = sorted(str(d) for d in Path(__file__).parent.rglob("templates") if d.is_dir())
+templates = Jinja2Templates(directory=TEMPLATE_DIRS)
 # The console's sections, for the navigation every console page draws (admin_base.html).
 templates.env.globals["admin_sections"] = admin_nav.SECTIONS
 templates.env.globals["admin_section_of"] = admin_nav.current_section
