@@ -133,7 +133,7 @@ def set_up_business(
         "Apertura del programa" if lang == "es" else "Opening the program",
     )
     tally.click(page.get_by_role("button", name=_("Save as a new version")))
-    page.wait_for_url(re.compile(r"/admin/program\?saved=1"))
+    page.wait_for_url(re.compile(r"/admin/program\?saved=\d+"))
 
     sections = page.get_by_role("navigation", name=_("Console sections"))
     tally.click(sections.get_by_role("link", name=_("Settings"), exact=True))
