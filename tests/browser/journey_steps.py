@@ -88,9 +88,34 @@ def poster_link(owner: Any, _: Translate) -> str:
         image = document[0].render(scale=2).to_pil().convert("L")
     finally:
         document.close()
+    words = document_text(pdf)
+    assert _("Join our loyalty program") in words, words
     codes = zxingcpp.read_barcodes(image)
     assert len(codes) == 1, f"{len(codes)} codes on the poster"
     return str(codes[0].text)
+
+
+def document_text(pdf: bytes) -> str:
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        return "\n".join(page.get_textpage().get_text_bounded() for page in document)
+    finally:
+        document.close()
+
+
+def raw_ids(template: str, text: str) -> list[str]:
+    """The template's ids and slugs (rules, cards, tiers, rewards) that show in `text`: a page
+    names them by their titles. Only ids with a hyphen are looked for: a one-word id such as
+    "coffee" or "gold" is also an English word."""
+    program = TEMPLATES[template].build()
+    ids = {r.id for r in program.rules} | {c.id for c in program.stamp_cards}
+    ids |= {c.reward for c in program.stamp_cards}
+    ids |= {r.slug for r in TEMPLATES[template].rewards}
+    if program.tiers:
+        ids |= {t.id for t in program.tiers.levels}
+    return sorted(
+        i for i in ids if "-" in i and re.search(rf"(?<![\w-]){re.escape(i)}(?![\w-])", text)
+    )
 
 
 def mailed_code(inbox: Inbox, address: str) -> str:
@@ -183,14 +208,18 @@ def record_basket(
     assert counter.locator("#amount").input_value(), "the buttons did not fill in the amount"
     with counter.expect_response(lambda r: r.url.endswith("/purchases")):
         counter.get_by_role("button", name=_("Record purchase")).click()
-    counter.get_by_role("heading", name=_("Purchase recorded")).wait_for()
+    result = counter.locator(".result")
+    result.get_by_role("heading", name=_("Purchase recorded")).wait_for()
+    said = result.inner_text()
+    assert result.locator("[data-award]").count(), f"the purchase earned nothing: {said}"
+    assert not raw_ids(template, said), said
 
 
 def counter_offers(counter: Any, title: str, _: Translate) -> bool:
     return bool(counter.get_by_role("button", name=f"{_('Redeem')}: {title}").count())
 
 
-def wallet_redeems(phone: Any, title: str, _: Translate) -> str:
+def wallet_redeems(phone: Any, template: str, title: str, _: Translate) -> str:
     """In the wallet's rewards tab the member redeems `title`, confirms, and reads the voucher's
     code off the screen."""
     phone.get_by_role("navigation", name=_("Your wallet")).get_by_role(
@@ -200,6 +229,7 @@ def wallet_redeems(phone: Any, title: str, _: Translate) -> str:
     assert tile.count() == 1, (
         f"the wallet does not offer {title!r}: " + phone.locator("main").inner_text()
     )
+    assert not raw_ids(template, phone.locator("main").inner_text())
     tile.locator("a[data-redeem]").click()
     phone.get_by_role("button", name=_("Confirm")).click()  # nothing is spent before this
     code = phone.locator("[data-voucher-code]").inner_text().strip()
@@ -213,6 +243,16 @@ def counter_validates(counter: Any, url: str, code: str, _: Translate) -> None:
     counter.get_by_label(_("Voucher code")).fill(code)
     counter.get_by_role("button", name=_("Validate the voucher")).click()
     counter.get_by_text(_("Voucher used: hand over the reward.")).wait_for()
+
+
+def wallet_shows_used(phone: Any, code: str, _: Translate) -> None:
+    """The member's vouchers list the validated voucher among the used ones."""
+    phone.get_by_role("navigation", name=_("Your wallet")).get_by_role(
+        "link", name=_("Rewards")
+    ).click()
+    phone.get_by_role("link", name=_("My vouchers")).click()
+    used = phone.locator('[data-group="used"]')
+    assert used.locator(f'[data-voucher="{code}"]').count() == 1, phone.locator("main").inner_text()
 
 
 def owner_home_figures(owner: Any, _: Translate) -> dict[str, str]:
