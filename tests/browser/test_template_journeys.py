@@ -65,6 +65,8 @@ class Journey:
     reward: str
     visits: int
     database: str = "sqlite"
+    # False where the purchases earn more at some hours (the stars' weekday afternoons).
+    exact: bool = True
     baskets: tuple[dict[str, int], ...] = field(default=())
 
     def visit(self, n: int) -> dict[str, int]:
@@ -84,7 +86,7 @@ JOURNEYS = [
     Journey("points-per-unit", "en", {"SUN": 2, "VIT": 2, "SHAMPOO": 1}, "five-off", 4),
     Journey("catalog-points", "es", {"ZAPAT": 1, "POLERA": 1}, "cine", 2),
     Journey("gem-tiers", "en", {"KIT-L": 3, "PEN": 1}, "ten-off", 3),
-    Journey("stars-tiers", "es", {"LATTE": 1, "MUFFIN": 1}, "extra-shot", 2),
+    Journey("stars-tiers", "es", {"LATTE": 1, "MUFFIN": 1}, "extra-shot", 2, exact=False),
     Journey("trade-b2b", "en", {"SHINGLE": 30, "UNDER": 5, "NAILS": 2}, "workshop", 2),
     Journey(
         "coffee-stamps",
@@ -188,6 +190,8 @@ def _walk(journey: Journey, windows: Windows, install: Install, lap: Callable[[s
         )
         record_basket(counter, journey.template, journey.visit(visits), journey.lang, _)
         visits += 1
+    if journey.exact:
+        assert visits == journey.visits, f"{title!r} offered after {visits} purchases"
     lap("counter")
 
     code = wallet_redeems(phone, journey.template, title, _)
