@@ -147,7 +147,7 @@ def member_joins(phone: Any, link: str, inbox: Inbox, name: str, address: str, _
 
 
 def owner_adds_staff(owner: Any, template: str, _: Translate) -> str:
-    """The owner gives the counter an account of its own; its e-mail."""
+    """The owner gives the counter an account of its own at the shop; its e-mail."""
     address = f"counter@{template}.example"
     sections = owner.get_by_role("navigation", name=_("Console sections"))
     sections.get_by_role("link", name=_("Settings"), exact=True).click()
@@ -155,6 +155,8 @@ def owner_adds_staff(owner: Any, template: str, _: Translate) -> str:
     owner.locator("#new-name").fill(_("Counter"))
     owner.locator("#new-email").fill(address)
     owner.locator("#new-password").fill(STAFF_PASSWORD)
+    # The shop's one location, so the counter's sales and sign-ups are recorded there.
+    owner.get_by_label(_("Location"), exact=True).select_option(index=1)
     owner.get_by_role("button", name=_("Add staff member")).click()
     owner.get_by_role("cell", name=address).wait_for()
     return address

@@ -180,6 +180,7 @@ def _walk(journey: Journey, windows: Windows, install: Install, lap: Callable[[s
 
     counter = windows.open(journey.lang, TABLET)
     staff_sign_in(counter, url, slug, staff, _)
+    assert SHOPS[journey.template].location in counter.locator("header").inner_text()
     scan(counter, token, name)
     title = reward_title(journey.template, journey.reward, journey.lang)
     visits = 0
