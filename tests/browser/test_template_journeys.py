@@ -15,7 +15,8 @@ template would double the run (about 25 s a journey on the 2-core machine, most 
 server and command-line starts); the translation of each page is checked page by page
 elsewhere, so one language per template covers the journey itself.
 
-The set-up is one call, `journey_setup.set_up_business`, to be replaced by the guided set-up."""
+The set-up is one call, `journey_setup.set_up_business`: the guided set-up's walk when
+tests/browser/setup_walk.py is there, the console's program and location screens before."""
 
 from __future__ import annotations
 
@@ -165,7 +166,10 @@ def _walk(journey: Journey, windows: Windows, install: Install, lap: Callable[[s
     join = join_link_on_settings(owner, _)
     assert re.fullmatch(re.escape(url) + r"/join/[a-z0-9-]+", join), join
     slug = join.rsplit("/", 1)[1]
-    link = poster_link(owner, _)
+    link, words = poster_link(owner, _)
+    shop = SHOPS[journey.template]
+    assert shop.name in words, words
+    assert shop.location in words, words
     assert re.fullmatch(re.escape(join) + r"\?loc=\d+", link), (link, join)
     staff = owner_adds_staff(owner, journey.template, _)
     lap("poster")
@@ -174,13 +178,12 @@ def _walk(journey: Journey, windows: Windows, install: Install, lap: Callable[[s
     name = "Lucía Pérez" if journey.lang == "es" else "Lucy Baker"
     address = f"{journey.template}.{journey.lang}@example.org"
     token = member_joins(phone, link, install.inbox, name, address, _)
-    brand = SHOPS[journey.template].name
-    assert phone.get_by_role("heading", level=1).inner_text() == brand
+    assert phone.get_by_role("heading", level=1).inner_text() == shop.name
     lap("join")
 
     counter = windows.open(journey.lang, TABLET)
     staff_sign_in(counter, url, slug, staff, _)
-    assert SHOPS[journey.template].location in counter.locator("header").inner_text()
+    assert shop.location in counter.locator("header").inner_text()
     scan(counter, token, name)
     title = reward_title(journey.template, journey.reward, journey.lang)
     visits = 0
