@@ -128,6 +128,16 @@ def set_up_business(
     return actions
 
 
+def brand_colour() -> str | None:
+    """The brand colour the set-up gives the business; None before the guided set-up, which
+    has no brand to give."""
+    if not GUIDED:
+        return None
+    from tests.browser.setup_walk import BRAND_COLOUR
+
+    return str(BRAND_COLOUR)
+
+
 def _guided(page: Any, base_url: str, template: str, lang: str, slug: str) -> int:
     """The guided set-up, from its login page to the poster, without a staff member: the
     journey's owner adds the counter's account afterwards, with a password it knows."""

@@ -21,6 +21,7 @@ from aiosmtpd.controller import Controller
 from PIL import Image
 
 from lealtad.rules.templates import TEMPLATES
+from lealtad.web.counter_forms import receipt_for
 from tests.e2e.test_demo_serves import free_port
 from tests.e2e.test_public_address import Inbox, environment, run, server, text_of
 
@@ -60,6 +61,7 @@ def join_link_on_settings(owner: Any, _: Translate) -> str:
     """The sign-up address the console hands the owner on the business settings page."""
     sections = owner.get_by_role("navigation", name=_("Console sections"))
     sections.get_by_role("link", name=_("Settings"), exact=True).click()
+    owner.wait_for_url(re.compile(r"/admin/settings(\?|$)"))
     text = owner.content()
     found = sorted(set(re.findall(r"https?://[^\s\"'<>]+/join/[a-z0-9-]+", text)))
     assert len(found) == 1, found
@@ -152,6 +154,7 @@ def owner_adds_staff(owner: Any, template: str, _: Translate) -> str:
     sections = owner.get_by_role("navigation", name=_("Console sections"))
     sections.get_by_role("link", name=_("Settings"), exact=True).click()
     owner.get_by_role("navigation", name=_("Settings")).get_by_role("link", name=_("Staff")).click()
+    owner.wait_for_url(re.compile(r"/admin/settings/staff(\?|$)"))
     owner.locator("#new-name").fill(_("Counter"))
     owner.locator("#new-email").fill(address)
     owner.locator("#new-password").fill(STAFF_PASSWORD)
@@ -208,9 +211,11 @@ def record_basket(
             row.locator("input.count").fill(str(quantity))
         assert row.locator("input.count").input_value() == str(quantity)
     assert counter.locator("#amount").input_value(), "the buttons did not fill in the amount"
-    with counter.expect_response(lambda r: r.url.endswith("/purchases")):
-        counter.get_by_role("button", name=_("Record purchase")).click()
-    result = counter.locator(".result")
+    # The sale's receipt number comes from the form's key: the answer to this sale, not the
+    # panel of the one before, is the one that shows it.
+    receipt = receipt_for(counter.locator("form.sale input[name=key]").input_value())
+    counter.get_by_role("button", name=_("Record purchase")).click()
+    result = counter.locator(".result").filter(has_text=receipt)
     result.get_by_role("heading", name=_("Purchase recorded")).wait_for()
     said = result.inner_text()
     assert result.locator("[data-award]").count(), f"the purchase earned nothing: {said}"
@@ -221,12 +226,18 @@ def counter_offers(counter: Any, title: str, _: Translate) -> bool:
     return bool(counter.get_by_role("button", name=f"{_('Redeem')}: {title}").count())
 
 
+def open_tab(phone: Any, _: Translate, name: str, path: str) -> None:
+    """A tab of the wallet, opened and loaded (a click only starts the navigation)."""
+    tabs = phone.get_by_role("navigation", name=_("Your wallet"))
+    tabs.get_by_role("link", name=name, exact=True).click()
+    phone.wait_for_url(re.compile(re.escape(path) + r"(\?|$)"))
+
+
 def wallet_redeems(phone: Any, template: str, title: str, _: Translate) -> str:
     """In the wallet's rewards tab the member redeems `title`, confirms, and reads the voucher's
     code off the screen."""
-    phone.get_by_role("navigation", name=_("Your wallet")).get_by_role(
-        "link", name=_("Rewards")
-    ).click()
+    open_tab(phone, _, _("Rewards"), "/rewards")
+    phone.get_by_role("heading", name=_("Rewards for you")).wait_for()
     tile = phone.locator("li.tile").filter(has=phone.get_by_role("heading", name=title, exact=True))
     assert tile.count() == 1, (
         f"the wallet does not offer {title!r}: " + phone.locator("main").inner_text()
@@ -249,11 +260,11 @@ def counter_validates(counter: Any, url: str, code: str, _: Translate) -> None:
 
 def wallet_shows_used(phone: Any, code: str, _: Translate) -> None:
     """The member's vouchers list the validated voucher among the used ones."""
-    phone.get_by_role("navigation", name=_("Your wallet")).get_by_role(
-        "link", name=_("Rewards")
-    ).click()
+    open_tab(phone, _, _("Rewards"), "/rewards")
     phone.get_by_role("link", name=_("My vouchers")).click()
+    phone.wait_for_url(re.compile(r"/vouchers(\?|$)"))
     used = phone.locator('[data-group="used"]')
+    used.wait_for()
     assert used.locator(f'[data-voucher="{code}"]').count() == 1, phone.locator("main").inner_text()
 
 

@@ -31,7 +31,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from lealtad.web.i18n import translator
-from tests.browser.journey_setup import SHOPS, set_up_business
+from tests.browser.journey_setup import SHOPS, brand_colour, set_up_business
 from tests.browser.journey_steps import (
     Install,
     counter_offers,
@@ -178,7 +178,13 @@ def _walk(journey: Journey, windows: Windows, install: Install, lap: Callable[[s
     name = "Lucía Pérez" if journey.lang == "es" else "Lucy Baker"
     address = f"{journey.template}.{journey.lang}@example.org"
     token = member_joins(phone, link, install.inbox, name, address, _)
-    assert phone.get_by_role("heading", level=1).inner_text() == shop.name
+    # The wallet wears the business's name (and, from the guided set-up on, its colour).
+    named = [t.strip() for t in phone.locator("header, h1").all_inner_texts()]
+    assert shop.name in named, named
+    colour = brand_colour()
+    if colour is not None:
+        worn = phone.locator("[data-brand]").first.get_attribute("data-brand") or ""
+        assert worn.lower() == colour.lower(), worn
     lap("join")
 
     counter = windows.open(journey.lang, TABLET)
