@@ -12,8 +12,8 @@ catalog points and stars in Spanish; points per pound, gem tiers and the trade p
 English), and the coffee card once more on PostgreSQL, in English, so that the template every
 café starts from is walked in both languages and on both databases. Each language for each
 template would double the run (about 25 s a journey on the 2-core machine, most of it the
-server and command-line starts); the translation of each page is checked page by page
-elsewhere, so one language per template covers the journey itself.
+server and command-line starts); the translation of every page is the language sweep's to
+check, so one language per template covers the journey itself.
 
 The set-up is one call, `journey_setup.set_up_business`: the guided set-up's walk when
 tests/browser/setup_walk.py is there, the console's program and location screens before."""
@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,44 +60,31 @@ DESKTOP = {"width": 1280, "height": 900}
 class Journey:
     template: str
     lang: str
-    # What a customer of this shop buys on a visit (product code: how many), repeated until
-    # `reward` (a catalog slug) can be redeemed, in at most `visits` purchases.
-    basket: dict[str, int]
+    # What customers of this shop buy on their visits (product code: how many), one basket per
+    # visit in turn, until `reward` (a catalog slug) can be redeemed: after exactly `visits`
+    # purchases, or at most that many where some hours earn more (the stars' afternoons).
+    baskets: tuple[dict[str, int], ...]
     reward: str
     visits: int
-    database: str = "sqlite"
-    # False where the purchases earn more at some hours (the stars' weekday afternoons).
     exact: bool = True
-    baskets: tuple[dict[str, int], ...] = field(default=())
+    database: str = "sqlite"
 
-    def visit(self, n: int) -> dict[str, int]:
-        return self.baskets[n % len(self.baskets)] if self.baskets else self.basket
+    def basket(self, visit: int) -> dict[str, int]:
+        return self.baskets[visit % len(self.baskets)]
 
 
+# Ten drinks over four visits, with food that earns nothing: the card's free drink.
+COFFEE_VISITS = ({"CAFE": 2, "CRO": 1}, {"CCL": 3}, {"CAP": 2, "TEA": 1}, {"ZUMO": 2})
 JOURNEYS = [
-    # Ten drinks over four visits, with food that earns nothing: the card's free drink.
-    Journey(
-        "coffee-stamps",
-        "es",
-        {},
-        "free-drink",
-        4,
-        baskets=({"CAFE": 2, "CRO": 1}, {"CCL": 3}, {"CAP": 2, "TEA": 1}, {"ZUMO": 2}),
-    ),
-    Journey("points-per-unit", "en", {"SUN": 2, "VIT": 2, "SHAMPOO": 1}, "five-off", 4),
-    Journey("catalog-points", "es", {"ZAPAT": 1, "POLERA": 1}, "cine", 2),
-    Journey("gem-tiers", "en", {"KIT-L": 3, "PEN": 1}, "ten-off", 3),
-    Journey("stars-tiers", "es", {"LATTE": 1, "MUFFIN": 1}, "extra-shot", 2, exact=False),
-    Journey("trade-b2b", "en", {"SHINGLE": 30, "UNDER": 5, "NAILS": 2}, "workshop", 2),
-    Journey(
-        "coffee-stamps",
-        "en",
-        {},
-        "free-drink",
-        4,
-        database="postgresql",
-        baskets=({"CAFE": 2, "CRO": 1}, {"CCL": 3}, {"CAP": 2, "TEA": 1}, {"ZUMO": 2}),
-    ),
+    Journey("coffee-stamps", "es", COFFEE_VISITS, "free-drink", 4),
+    Journey("points-per-unit", "en", ({"SUN": 2, "VIT": 2, "SHAMPOO": 1},), "five-off", 4),
+    Journey("catalog-points", "es", ({"ZAPAT": 1, "POLERA": 1},), "cine", 2),
+    # Sapphire from the second visit on multiplies the points of the third.
+    Journey("gem-tiers", "en", ({"KIT-L": 3, "PEN": 1},), "ten-off", 3),
+    Journey("stars-tiers", "es", ({"LATTE": 1, "MUFFIN": 1},), "extra-shot", 2, exact=False),
+    # A contractor's order: staff tap each product once and type how many.
+    Journey("trade-b2b", "en", ({"SHINGLE": 30, "UNDER": 5, "NAILS": 2},), "workshop", 2),
+    Journey("coffee-stamps", "en", COFFEE_VISITS, "free-drink", 4, database="postgresql"),
 ]
 
 
@@ -198,7 +185,7 @@ def _walk(journey: Journey, windows: Windows, install: Install, lap: Callable[[s
             f"{title!r} not offered after {visits} purchases: "
             + counter.locator("#panel").inner_text()
         )
-        record_basket(counter, journey.template, journey.visit(visits), journey.lang, _)
+        record_basket(counter, journey.template, journey.basket(visits), journey.lang, _)
         visits += 1
     if journey.exact:
         assert visits == journey.visits, f"{title!r} offered after {visits} purchases"

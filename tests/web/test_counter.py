@@ -344,9 +344,7 @@ def test_the_panel_shows_tier_stamps_cashback_in_money_and_a_birthday(client, db
     assert "Birthday today" not in other
 
 
-def test_a_points_card_shows_no_cashback_box_and_a_cashback_program_does(
-    client, db, clock
-) -> None:
+def test_a_points_card_shows_no_cashback_box_and_a_cashback_program_does(client, db, clock) -> None:
     points_only = ProgramDefinition(
         rules=[EarnRule(id="base", name="Points per euro", action=PointsPerUnit(rate=Decimal(1)))]
     )
