@@ -21,7 +21,7 @@ from aiosmtpd.controller import Controller
 from PIL import Image
 
 from lealtad.rules.templates import TEMPLATES
-from lealtad.web.counter_forms import receipt_for
+from lealtad.web.counter.forms import receipt_for
 from tests.e2e.test_demo_serves import free_port
 from tests.e2e.test_public_address import Inbox, environment, run, server, text_of
 
