@@ -15,10 +15,10 @@ from lealtad.security import limits
 from lealtad.tenancy import own_password, two_step
 from lealtad.web import limit_pages, sessions
 from lealtad.web.admin.console import AcceptLanguage, console
+from lealtad.web.admin.two_step import Code, Csrf, account_page
 from lealtad.web.i18n import translator
 from lealtad.web.refusals import said
 from lealtad.web.sessions import CurrentStaff
-from lealtad.web.admin.two_step import Code, Csrf, account_page
 
 router = APIRouter(include_in_schema=False)
 Password = Annotated[str, Form(max_length=200)]

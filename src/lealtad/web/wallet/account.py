@@ -22,8 +22,8 @@ from lealtad.rewards import gamification_api
 from lealtad.rules.names import ProgramNames
 from lealtad.tenancy import service as tenancy
 from lealtad.web import sessions
-from lealtad.web.wallet import pin as wallet_pin
 from lealtad.web.pages import Lang, render_page
+from lealtad.web.wallet import pin as wallet_pin
 from lealtad.web.wallet.common import (
     Gettext,
     Visit,

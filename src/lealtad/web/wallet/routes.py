@@ -21,10 +21,10 @@ from lealtad.security import limits
 from lealtad.surveys import links
 from lealtad.surveys import service as surveys
 from lealtad.web import limit_pages, sessions
-from lealtad.web.wallet import card as wallet_card
 from lealtad.web.i18n import pick_language, translator
 from lealtad.web.pages import STATIC, Lang, business_or_404, render_page
 from lealtad.web.same_site import SAME_SITE
+from lealtad.web.wallet import card as wallet_card
 
 router = APIRouter(include_in_schema=False)
 

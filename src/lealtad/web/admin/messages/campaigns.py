@@ -22,8 +22,8 @@ from lealtad.members.tables import members
 from lealtad.tenancy import service as tenancy
 from lealtad.web import sessions
 from lealtad.web.admin.console import AcceptLanguage, console
-from lealtad.web.admin.messages.campaigns_forms import DEFAULTS, Values, choices, labels, read
 from lealtad.web.admin.customers.members_view import Formats
+from lealtad.web.admin.messages.campaigns_forms import DEFAULTS, Values, choices, labels, read
 from lealtad.web.admin.program.fields import FieldError, Fields, PostedForm
 from lealtad.web.i18n import translator
 from lealtad.web.pages import Lang, render_page

@@ -22,9 +22,16 @@ from lealtad.surveys.schemas import SurveyPatch
 from lealtad.tenancy import service as tenancy
 from lealtad.web import sessions
 from lealtad.web.admin.console import AcceptLanguage, console
-from lealtad.web.admin.reports.analytics_tables import Fmt
+from lealtad.web.admin.messages.surveys_forms import (
+    DEFAULTS,
+    Values,
+    all_labels,
+    kinds,
+    read,
+    slots,
+)
 from lealtad.web.admin.program.fields import FieldError, PostedForm
-from lealtad.web.admin.messages.surveys_forms import DEFAULTS, Values, all_labels, kinds, read, slots
+from lealtad.web.admin.reports.analytics_tables import Fmt
 from lealtad.web.i18n import translator
 from lealtad.web.pages import Lang, render_page
 from lealtad.web.sessions import CurrentManager, StaffSession

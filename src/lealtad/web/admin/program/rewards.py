@@ -27,7 +27,13 @@ from lealtad.web.admin.program.fields import (
     PostedForm,
     money_text,
 )
-from lealtad.web.admin.program.rewards_forms import NEW_DEFAULTS, Values, new_reward, patch_from, values_of
+from lealtad.web.admin.program.rewards_forms import (
+    NEW_DEFAULTS,
+    Values,
+    new_reward,
+    patch_from,
+    values_of,
+)
 from lealtad.web.admin.program.rewards_text import (
     cost_names,
     cost_text,
