@@ -344,6 +344,20 @@ def test_the_panel_shows_tier_stamps_cashback_in_money_and_a_birthday(client, db
     assert "Birthday today" not in other
 
 
+def test_a_points_card_shows_no_cashback_box_and_a_cashback_program_does(client, db, clock) -> None:
+    points_only = ProgramDefinition(
+        rules=[EarnRule(id="base", name="Points per euro", action=PointsPerUnit(rate=Decimal(1)))]
+    )
+    shop = make_shop(db, clock.now(), program=points_only)
+    csrf = counter_login(client, shop)
+    panel = _find(client, csrf, _card(client, shop)).text
+    assert "<dt>Points</dt>" in panel
+    assert "<dt>Cashback</dt>" not in panel
+    rich = make_shop(db, clock.now(), program=_rich_program())
+    csrf = counter_login(client, rich)
+    assert "<dt>Cashback</dt>" in _find(client, csrf, _card(client, rich)).text
+
+
 def test_a_purchase_for_another_business_member_is_not_found_and_records_nothing(
     client, shop, other_shop, db
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -75,5 +76,8 @@ def is_timezone(name: str) -> bool:
 
 
 def slugify(name: str) -> str:
-    cleaned = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    # Accented letters lose their accent rather than the letter: "Café Aurora" is at
+    # /join/cafe-aurora on its poster, not /join/caf-aurora.
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    cleaned = re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")
     return cleaned[:63].strip("-") or "business"

@@ -195,6 +195,7 @@ def member_panel(conn: Connection, desk: Desk, member: Any, now: datetime) -> di
         "tier": names.tier(tier_id),
         "points": format_decimal(held.get("points", 0), locale=desk.lang),
         "earns_points": _earns_points(definition),
+        "shows_cashback": _earns_cashback(definition) or bool(held.get("cashback")),
         "pending_points": held.get("points.pending", 0),
         "cashback": money(held.get("cashback", 0), desk.business.currency, desk.lang),
         "stamp_cards": cards,
@@ -229,6 +230,14 @@ def _earns_points(definition: Any) -> bool:
     if definition is None:
         return True
     return bool(definition.tiers) or any(r.action.type != "stamps" for r in definition.rules)
+
+
+def _earns_cashback(definition: Any) -> bool:
+    """Whether any rule gives cashback: a points card does not show "Cashback 0.00" to staff,
+    who would offer the customer what the program does not have."""
+    if definition is None:
+        return True
+    return any(r.action.type in ("cashback_percent", "cashback_fixed") for r in definition.rules)
 
 
 def earned(conn: Connection, desk: Desk, answer: dict[str, Any], now: datetime) -> dict[str, Any]:
