@@ -25,6 +25,7 @@ from lealtad.purchases.schemas import PurchaseIn
 from lealtad.rewards import redemption
 from lealtad.security import limits
 from lealtad.web import limit_pages, sessions
+from lealtad.web.counter import paying
 from lealtad.web.counter.forms import (
     FormError,
     Sale,
@@ -162,10 +163,15 @@ def purchase(
     price: Rows = [],  # noqa: B006
     product: Products = [],  # noqa: B006
     count: Products = [],  # noqa: B006
+    pay_cashback: Short = "",
+    pay_points: Short = "",
+    card_pin: Annotated[str, Form(max_length=20)] = "",
+    presence: Short = "",
 ) -> HTMLResponse:
     """A sale for the member on screen, through the same service as POST /api/v1/purchases:
     the product buttons' counts and any typed rows are its items, the amount is what was paid
-    (the products' prices when left empty)."""
+    (the products' prices when left empty); part of it may be paid with the member's cashback
+    or points, behind their card PIN."""
     desk = open_desk(db, staff, lang or None, request.headers.get("accept-language"))
     sale = Sale(amount, receipt, key, csrf, sku, qty, price, product, count)
     form = {
@@ -173,19 +179,41 @@ def purchase(
         "receipt": receipt,
         "rows": list(zip(sku, qty, price, strict=False)),
         "counts": dict(zip(product, count, strict=False)),
+        "pay_cashback": pay_cashback,
+        "pay_points": pay_points,
     }
+    kept = {"presence": presence} if presence else {}
     try:
-        answer = _record(db, settings, desk, now, sale, member_id)
+        paid = paying.read(pay_cashback, pay_points, desk.business.currency, desk._)
+        if paid:
+            sessions.require_csrf(staff.csrf, csrf)
+            secret = settings.effective_secret_key
+            paying.check_pin(
+                db, request, secret, staff.business_id, member_id, card_pin, presence, now
+            )
+        answer = _record(db, settings, desk, now, sale, member_id, paid)
         with db.read() as conn:
             result = earned(conn, desk, answer, now)
-        return show_member(request, desk, db, member_id, now, 201, result=result, focus="scan")
+        return show_member(
+            request, desk, db, member_id, now, 201, result=result, focus="scan", **kept
+        )
     except (LealtadError, FormError) as exc:
         message = str(exc) if isinstance(exc, FormError) else explain(exc, desk._)
         status = 422 if isinstance(exc, FormError) else exc.http_status
         if isinstance(exc, LealtadError) and exc.code == "member_not_found":
             return show(request, desk, 404, errors={"find": message})
+        if isinstance(exc, LealtadError) and exc.code == "insufficient_balance":
+            message = desk._("The member's balance does not cover that payment.")
         return show_member(
-            request, desk, db, member_id, now, status, errors={"purchase": message}, forms=form
+            request,
+            desk,
+            db,
+            member_id,
+            now,
+            status,
+            errors={"purchase": message},
+            forms=form,
+            **kept,
         )
 
 
@@ -196,6 +224,7 @@ def _record(
     now: datetime,
     sale: Sale,
     member_id: int | None,
+    paid: paying.BalancePayment = paying.BalancePayment(),
 ) -> dict[str, Any]:
     """The sale as a POS would send it, the form's key as its idempotency key: a second tap
     with the same form gets the first answer back and records nothing more."""
@@ -218,6 +247,8 @@ def _record(
             member_id=member_id,
             channel="counter",
             items=items,
+            cashback_redeem=paid.cashback,
+            points_redeem=paid.points,
         )
     except ValidationError:
         raise FormError(_("That receipt number or an item does not look right.")) from None

@@ -29,6 +29,7 @@ from lealtad.rules import service as programs
 from lealtad.rules.names import ProgramNames, reward_title
 from lealtad.tenancy import store as tenancy_store
 from lealtad.tiers import service as tiers
+from lealtad.web.counter import paying
 from lealtad.web.counter.forms import Translate, new_key
 from lealtad.web.i18n import pick_language, translator
 from lealtad.web.pages import render_page
@@ -114,6 +115,11 @@ def show_member(
 
 def money(amount: int, currency: str, lang: str) -> str:
     return format_currency(Money(amount, currency).major(), currency, locale=lang)
+
+
+def _money_of(desk: Desk) -> Any:
+    """Amounts in the business's currency, written for the desk's language."""
+    return lambda minor: money(minor, desk.business.currency, desk.lang)
 
 
 def when(at: datetime, business: Any, lang: str) -> str:
@@ -219,6 +225,7 @@ def member_panel(conn: Connection, desk: Desk, member: Any, now: datetime) -> di
         ],
         "birthday": _birthday_today(member.birthday, desk.business, now),
         "products": product_buttons(conn, desk),
+        "pay_with": paying.offer(definition, held, names, _money_of(desk), desk._),
         # For the script that fills the amount in from the products' prices.
         "exponent": minor_exponent(desk.business.currency),
         "decimal_mark": get_decimal_symbol(desk.lang),
@@ -273,6 +280,7 @@ def earned(conn: Connection, desk: Desk, answer: dict[str, Any], now: datetime) 
     return {
         "receipt": answer["receipt_id"],
         "amount": money(answer["amount"], answer["currency"], desk.lang),
+        "paid": paying.paid_texts(answer, names, _money_of(desk), desk._),
         "awards": awards,
         "balances": balances,
         "unlocked": unlocked,
@@ -309,6 +317,16 @@ def explain(exc: LealtadError, _: Translate) -> str:
         "voucher_expired": _("This voucher has expired."),
         "voucher_cancelled": _("This voucher was cancelled."),
         "insufficient_balance": _("The member's balance does not cover this reward."),
+        "cashback_exceeds_amount": _("Cashback cannot pay more than the purchase."),
+        "below_redemption_minimum": _(
+            "That is less cashback than the program lets a member use at once."
+        ),
+        "points_not_payment": _("This program's points do not pay at the till."),
+        "below_points_minimum": _(
+            "That is fewer points than the program lets a member use at once."
+        ),
+        "above_points_maximum": _("That is more points than the program lets one purchase take."),
+        "points_exceed_amount": _("Those points are worth more than the purchase."),
         "out_of_stock": _("This reward is out of stock."),
         "redemption_limit_reached": _(
             "The member has already redeemed this reward as often as allowed."
