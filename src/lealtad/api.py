@@ -68,7 +68,9 @@ from lealtad.web.counter import router as counter_router
 from lealtad.web.counter_vouchers import router as counter_vouchers_router
 from lealtad.web.pages import STATIC
 from lealtad.web.pages import router as pages_router
+from lealtad.web.branding.routes import router as brand_router
 from lealtad.web.posters import router as posters_router
+from lealtad.web.setup.routes import router as setup_router
 from lealtad.web.two_step import router as two_step_router
 from lealtad.web.wallet import router as wallet_router
 from lealtad.web.wallet_account import router as wallet_account_router
@@ -156,6 +158,8 @@ def create_app(
         wallet_rewards_router,
         wallet_account_router,
         posters_router,
+        brand_router,
+        setup_router,
         counter_router,
         counter_vouchers_router,
         metrics_router,

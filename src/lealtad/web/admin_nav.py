@@ -82,6 +82,7 @@ SECTIONS = (
         "/admin/settings",
         (
             Page("Business", "/admin/settings"),
+            Page("Brand", "/admin/settings/brand"),
             Page("Locations", "/admin/settings/locations"),
             Page("Staff", "/admin/settings/staff"),
             Page("API keys", "/admin/settings/api-keys", owner_only=True),

@@ -24,7 +24,14 @@ from lealtad.web.i18n import pick_language, plural_translator, translator
 from lealtad.web.refusals import said
 from lealtad.web.same_site import SAME_SITE
 
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+# The shared templates, then those kept beside their screen's routes (one folder per package).
+templates = Jinja2Templates(
+    directory=[
+        str(Path(__file__).parent / "templates"),
+        str(Path(__file__).parent / "branding" / "templates"),
+        str(Path(__file__).parent / "setup" / "templates"),
+    ]
+)
 # The console's sections, for the navigation every console page draws (admin_base.html).
 templates.env.globals["admin_sections"] = admin_nav.SECTIONS
 templates.env.globals["admin_section_of"] = admin_nav.current_section
