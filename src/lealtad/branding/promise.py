@@ -27,7 +27,7 @@ def ordinal(n: int, lang: str) -> str:
 
 
 def whole_money(amount: Decimal, currency: str, lang: str) -> str:
-    """"£1", "1 €", "100 $": a round amount without its zero cents."""
+    """ "£1", "1 €", "100 $": a round amount without its zero cents."""
     pattern = Locale.parse("en_GB" if lang == "en" else lang).currency_formats["standard"].pattern
     pattern = pattern.split(";")[0].replace(".00", "")
     return format_currency(amount, currency, format=pattern, locale=lang, currency_digits=False)

@@ -17,8 +17,10 @@ from lealtad.branding.model import (
     logo_type,
     parse_colour,
 )
-from lealtad.errors import Forbidden, Invalid
+from lealtad.branding.promise import promise
+from lealtad.errors import Forbidden, Invalid, LealtadError
 from lealtad.kit.clock import naive_utc
+from lealtad.rules.definition import ProgramDefinition
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy.model import Principal, Role
 
@@ -98,3 +100,15 @@ def remove_logo(conn: Connection, principal: Principal, now: datetime) -> None:
     tenancy.audit(
         conn, principal, "brand.logo", f"business:{principal.business_id}", now, logo=None
     )
+
+
+def poster_lines(conn: Connection, business: Any, lang: str, now: datetime) -> list[str]:
+    """What the poster promises, from the program in force and the catalog's titles."""
+    from lealtad.rewards.names import program_names
+    from lealtad.rules import service as programs
+
+    try:
+        definition = programs.in_force(conn, business.id, now).definition
+    except LealtadError:
+        definition = ProgramDefinition()
+    return promise(definition, program_names(conn, business, definition, lang))

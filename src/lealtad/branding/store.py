@@ -28,9 +28,7 @@ def logo(conn: Connection, business_id: int) -> Any:
 def save(conn: Connection, business_id: int, now: datetime, **values: Any) -> None:
     """Updates the business's brand row, or makes it the first time."""
     done = conn.execute(
-        update(brands)
-        .where(brands.c.business_id == business_id)
-        .values(updated_at=now, **values)
+        update(brands).where(brands.c.business_id == business_id).values(updated_at=now, **values)
     )
     if done.rowcount == 0:
         conn.execute(insert(brands).values(business_id=business_id, updated_at=now, **values))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, DateTime, LargeBinary, String, Table
+from sqlalchemy import Column, DateTime, ForeignKey, LargeBinary, String, Table
 
 from lealtad.db.metadata import Id, metadata
 

@@ -63,7 +63,9 @@ def numbers_of(template: Template, currency: str) -> list[Number]:
         if reward is not None:
             for lang in ("es", "en"):
                 title = reward.title.es if lang == "es" else reward.title.en
-                out.append(Number(f"reward_{lang}_{card.id}", "title", title, thing=card.id, lang=lang))
+                out.append(
+                    Number(f"reward_{lang}_{card.id}", "title", title, thing=card.id, lang=lang)
+                )
     for rule in definition.rules:
         if rule.trigger != "purchase":
             continue

@@ -158,15 +158,16 @@ def places_done(conn: Connection, principal: Principal, now: datetime) -> None:
     _reach(conn, principal.business_id, found, "review")
 
 
-def planned(conn: Connection, business_id: int) -> tuple[ProgramDefinition, Any] | None:
-    """The program the set-up would publish, with its template; None before one is chosen."""
+def planned(conn: Connection, business_id: int) -> tuple[ProgramDefinition, Any, Any] | None:
+    """The program the set-up would publish, its template and its rewards; None before a
+    template is chosen."""
     found = current(conn, business_id)
     if found is None or found.template is None:
         return None
     template = get_template(found.template)
     currency = tenancy.get_business(conn, business_id).currency
-    definition, _rewards = numbers.apply(template, found.numbers, currency)
-    return definition, template
+    definition, rewards = numbers.apply(template, found.numbers, currency)
+    return definition, template, rewards
 
 
 def go_live(conn: Connection, principal: Principal, now: datetime) -> Furnished:

@@ -4,7 +4,7 @@ API, a template from the command line)."""
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, ForeignKey, DateTime, String, Table
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, String, Table
 
 from lealtad.db.metadata import Id, metadata
 

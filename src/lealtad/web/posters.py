@@ -10,7 +10,8 @@ import segno
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from lealtad.deps import AppSettings, Db
+from lealtad.branding import service as branding
+from lealtad.deps import AppSettings, Db, Now
 from lealtad.kit.ids import IdPath
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy import store as tenancy_store
@@ -51,22 +52,37 @@ def _qr_path(url: str, left: float, bottom: float, size: float) -> bytes:
     return b"\n".join(ops)
 
 
-def poster_pdf(business: str, location: str, url: str, lines: list[str]) -> bytes:
+def _rgb(colour: str) -> str:
+    return " ".join(f"{int(colour[i : i + 2], 16) / 255:.3f}" for i in (1, 3, 5))
+
+
+def poster_pdf(
+    business: str,
+    location: str,
+    url: str,
+    lines: list[str],
+    colour: str = "#ffffff",
+    ink: str = "#000000",
+) -> bytes:
+    """The brand's colour as a band across the top with the name on it in the colour that reads
+    there (branding.model.text_on), the promise below, the code in the middle."""
     width, height = A4
     qr_left = (width - QR_SIZE) / 2
     qr_bottom = 250
+    band = f"{_rgb(colour)} rg 0 {height - 150} {width} 150 re f".encode()
     text = [
-        b"BT /F2 30 Tf",
+        band,
+        f"BT {_rgb(ink)} rg /F2 30 Tf".encode(),
         f"{MARGIN} {height - 110} Td".encode(),
         _pdf_text(business) + b" Tj",
         b"/F1 16 Tf 0 -28 Td",
         _pdf_text(location) + b" Tj",
-        b"/F2 20 Tf 0 -50 Td",
+        b"0 0 0 rg /F2 20 Tf 0 -62 Td",
         _pdf_text(lines[0]) + b" Tj",
         b"/F1 16 Tf 0 -26 Td",
         _pdf_text(lines[1]) + b" Tj",
         b"ET",
-        b"BT /F1 14 Tf",
+        b"BT 0 0 0 rg /F1 14 Tf",
         f"{MARGIN} {qr_bottom - 40} Td".encode(),
         _pdf_text(lines[2]) + b" Tj",
         b"0 -22 Td /F1 11 Tf",
@@ -117,18 +133,25 @@ def poster(
     staff: CurrentManager,
     db: Db,
     settings: AppSettings,
+    now: Now,
     language: PosterLang = "",
 ) -> Response:
     business, location = _location(db, staff, location_id)
     lang = language if language in ("es", "en") else business.locale  # type: ignore[attr-defined]
     _ = translator(lang)
     url = signup_url(settings.public_base_url, business.slug, location.id)  # type: ignore[attr-defined]
-    lines = [
-        _("Join our loyalty program"),
-        _("Free, in a few seconds, from your phone."),
-        _("Scan the code with your phone's camera:"),
-    ]
-    pdf = poster_pdf(business.name, location.name, url, lines)  # type: ignore[attr-defined]
+    with db.read() as conn:
+        brand = branding.brand(conn, business)
+        promised = branding.poster_lines(conn, business, lang, now)
+    lines = [*promised, _("Scan the code with your phone's camera:")]
+    pdf = poster_pdf(
+        business.name,  # type: ignore[attr-defined]
+        location.name,  # type: ignore[attr-defined]
+        url,
+        lines,
+        brand.colour,
+        brand.ink,
+    )
     name = f"poster-{business.slug}-{location.id}.pdf"  # type: ignore[attr-defined]
     return Response(
         pdf,
