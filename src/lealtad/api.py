@@ -64,11 +64,11 @@ from lealtad.web.admin_rewards import router as admin_rewards_router
 from lealtad.web.admin_settings import router as admin_settings_router
 from lealtad.web.admin_staff import router as admin_staff_router
 from lealtad.web.admin_surveys import router as admin_surveys_router
+from lealtad.web.branding.routes import router as brand_router
 from lealtad.web.counter import router as counter_router
 from lealtad.web.counter_vouchers import router as counter_vouchers_router
 from lealtad.web.pages import STATIC
 from lealtad.web.pages import router as pages_router
-from lealtad.web.branding.routes import router as brand_router
 from lealtad.web.posters import router as posters_router
 from lealtad.web.setup.routes import router as setup_router
 from lealtad.web.two_step import router as two_step_router
