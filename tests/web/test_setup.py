@@ -179,14 +179,16 @@ def test_going_live_publishes_the_program_with_the_owners_numbers(
     )
     assert "Lucía can sign in now" in invited.text
     password = re.search(r"<strong data-password>([^<]+)</strong>", invited.text)
-    assert password is not None and len(password.group(1)) >= 10
+    assert password is not None
+    assert len(password.group(1)) >= 10
     client.post("/admin/setup/places", data={"csrf": csrf})
     review = client.get("/admin/setup/review?lang=en")
     assert "Join and your 9th coffee is free" in review.text
     done = client.post("/admin/setup/live", data={"csrf": csrf})
     assert done.url.path == "/admin/setup/done"
     assert "Join and your 9th coffee is free" in done.text
-    assert "Café Aurora" in done.text and "#0a7d4f" in done.text
+    assert "Café Aurora" in done.text
+    assert "#0a7d4f" in done.text
     with db.read() as conn:
         definition = programs.in_force(conn, new_shop.id, clock.now()).definition
         reward = reward_store.reward_by_slug(conn, new_shop.id, "free-drink")
