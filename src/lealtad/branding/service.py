@@ -112,3 +112,15 @@ def poster_lines(conn: Connection, business: Any, lang: str, now: datetime) -> l
     except LealtadError:
         definition = ProgramDefinition()
     return promise(definition, program_names(conn, business, definition, lang))
+
+
+def mail_header(conn: Connection, business: Any, base_url: str) -> dict[str, str]:
+    """What an e-mail's header shows: the name on the brand's colour, the logo by its
+    absolute address (a mail reader has no page to be relative to)."""
+    found = brand(conn, business)
+    return {
+        "name": found.name,
+        "colour": found.colour,
+        "ink": found.ink,
+        "logo_url": found.logo_url(base_url) or "",
+    }
