@@ -42,7 +42,7 @@ def test_a_mail_without_a_brand_shows_the_standard_colour(
     shop,
     noon,
     mail_settings,
-    inbox,  # noqa: F811
+    inbox,
 ) -> None:
     box, _ = inbox
     enrol(db, shop, noon, "bob@example.org", "en")

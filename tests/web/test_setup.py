@@ -49,7 +49,7 @@ def _through_numbers(client: Any, csrf: str, template: str = "coffee-stamps") ->
 def test_the_owner_of_a_new_business_signs_in_to_the_set_up(client, new_shop) -> None:
     form = {"business": new_shop.slug, "email": new_shop.staff_emails["owner"]}
     answer = client.post("/admin/login", data=form | {"password": PASSWORD}, follow_redirects=False)
-    assert answer.headers["location"] == "/admin/setup"
+    assert answer.headers["location"] == "/admin/setup?lang=en"
     page = client.get("/admin/setup")
     assert page.url.path == "/admin/setup/business"
     assert "Your business" in page.text
@@ -96,7 +96,7 @@ def test_steps_not_reached_send_the_owner_back_to_where_they_are(client, new_sho
     admin_login(client, new_shop, role="owner")
     answer = client.get("/admin/setup/review", follow_redirects=False)
     assert answer.status_code == 303
-    assert answer.headers["location"] == "/admin/setup/business"
+    assert answer.headers["location"].startswith("/admin/setup/business")
 
 
 def test_the_program_step_explains_each_template_in_plain_words(client, new_shop) -> None:

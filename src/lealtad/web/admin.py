@@ -112,7 +112,10 @@ def _signed_in(
         response = RedirectResponse(where, status_code=303)
         pending.start(response, settings, staff, next, language)
         return response
-    response = RedirectResponse(landing(staff.role, next, setting_up), status_code=303)
+    where = landing(staff.role, next, setting_up)
+    if where == "/admin/setup":
+        where += f"?lang={language}"  # the set-up speaks the language the login page spoke
+    response = RedirectResponse(where, status_code=303)
     sessions.start_staff(response, settings, staff)
     return response
 

@@ -13,6 +13,7 @@ from lealtad.onboarding import service as onboarding
 from lealtad.onboarding.service import STEPS, Setup
 from lealtad.web.admin import console
 from lealtad.web.admin_settings import owner_only
+from lealtad.web.i18n import LANGUAGES
 from lealtad.web.pages import render_page
 from lealtad.web.sessions import StaffSession
 from lealtad.web.setup.forms import progress, step_titles
@@ -27,12 +28,20 @@ def state(db: Db, staff: StaffSession) -> Setup:
     return found or Setup(STEPS[0])
 
 
-def not_yet(found: Setup, step: str) -> Response | None:
+def go(path: str, lang: str | None = None) -> RedirectResponse:
+    """To another step, keeping the language the owner chose for these pages (`?lang=`)."""
+    if lang in LANGUAGES:
+        where, _hash, fragment = path.partition("#")
+        path = f"{where}?lang={lang}" + (f"#{fragment}" if fragment else "")
+    return RedirectResponse(path, status_code=303)
+
+
+def not_yet(found: Setup, step: str, lang: str | None = None) -> Response | None:
     """A step not reached yet, or a set-up already finished, sends the owner where they are."""
     if found.finished:
-        return RedirectResponse("/admin/setup/done", status_code=303)
+        return go("/admin/setup/done", lang)
     if not found.reached(step):
-        return RedirectResponse(f"/admin/setup/{found.step}", status_code=303)
+        return go(f"/admin/setup/{found.step}", lang)
     return None
 
 
@@ -68,6 +77,10 @@ def page(
     )
 
 
-def language_of(db: Db, staff: StaffSession, accept_language: str | None) -> str:
+def language_of(
+    db: Db, staff: StaffSession, accept_language: str | None, lang: str | None = None
+) -> str:
+    if lang in LANGUAGES:
+        return str(lang)
     with db.read() as conn:
         return console(conn, staff, None, accept_language)[2]

@@ -7,7 +7,7 @@ import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from lealtad.branding import service as branding
@@ -27,11 +27,12 @@ from lealtad.web.i18n import translator
 from lealtad.web.pages import Lang
 from lealtad.web.posters import signup_url
 from lealtad.web.sessions import CurrentManager
-from lealtad.web.setup.common import language_of, not_yet, page, state
+from lealtad.web.setup.common import go, language_of, not_yet, page, state
 from lealtad.web.setup.forms import place_refusal, template_title
 
 router = APIRouter(include_in_schema=False)
 Csrf = Annotated[str, Form(max_length=100)]
+FormLang = Annotated[str, Form(max_length=5)]
 
 
 def _places_page(
@@ -44,7 +45,7 @@ def _places_page(
     **extra: Any,
 ) -> Response:
     found = state(db, staff)
-    moved = not_yet(found, "places")
+    moved = not_yet(found, "places", lang)
     if moved is not None:
         return moved
     with db.read() as conn:
@@ -85,6 +86,7 @@ def add_location(
     now: Now,
     name: Annotated[str, Form(max_length=200)] = "",
     csrf: Csrf = "",
+    lang: FormLang = "",
     accept_language: AcceptLanguage = None,
 ) -> Response:
     sessions.require_csrf(staff.csrf, csrf)
@@ -100,14 +102,21 @@ def add_location(
                 conn, staff.principal, "location.create", f"location:{location_id}", now, name=name
             )
     except LealtadError as exc:
-        lang = language_of(db, staff, accept_language)
+        lang = language_of(db, staff, accept_language, lang)
         labels = {"invalid_name": translator(lang)("Location name")}
         error = place_refusal(lang, exc, labels)
         form = {"location": name}
         return _places_page(
-            request, db, staff, None, accept_language, exc.http_status, error=error, form=form
+            request,
+            db,
+            staff,
+            lang or None,
+            accept_language,
+            exc.http_status,
+            error=error,
+            form=form,
         )
-    return RedirectResponse("/admin/setup/places#locations", status_code=303)
+    return go("/admin/setup/places#locations", lang)
 
 
 @router.post("/admin/setup/places/staff", response_class=HTMLResponse)
@@ -120,13 +129,14 @@ def invite_staff(
     email: Annotated[str, Form(max_length=320)] = "",
     role: Annotated[str, Form(max_length=10)] = "staff",
     csrf: Csrf = "",
+    lang: FormLang = "",
     accept_language: AcceptLanguage = None,
 ) -> Response:
     """A staff account with a first password made here and shown once, to hand over; they
     change it under My account."""
     sessions.require_csrf(staff.csrf, csrf)
     state(db, staff)
-    lang = language_of(db, staff, accept_language)
+    lang = language_of(db, staff, accept_language, lang)
     _ = translator(lang)
     password = secrets.token_urlsafe(9)
     try:
@@ -163,26 +173,41 @@ def invite_staff(
         error = place_refusal(lang, exc, labels)
         form = {"name": name, "email": email, "role": role}
         return _places_page(
-            request, db, staff, None, accept_language, exc.http_status, error=error, form=form
+            request,
+            db,
+            staff,
+            lang or None,
+            accept_language,
+            exc.http_status,
+            error=error,
+            form=form,
         )
     with db.read() as conn:
         business = tenancy_store.business(conn, staff.business_id)
     invited = {"name": name.strip(), "email": address.lower(), "password": password}
     return _places_page(
-        request, db, staff, None, accept_language, invited=invited, business_slug=business.slug
+        request,
+        db,
+        staff,
+        lang or None,
+        accept_language,
+        invited=invited,
+        business_slug=business.slug,
     )
 
 
 @router.post("/admin/setup/places", response_class=HTMLResponse)
-def places_done(staff: CurrentManager, db: Db, now: Now, csrf: Csrf = "") -> Response:
+def places_done(
+    staff: CurrentManager, db: Db, now: Now, csrf: Csrf = "", lang: FormLang = ""
+) -> Response:
     sessions.require_csrf(staff.csrf, csrf)
     found = state(db, staff)
-    moved = not_yet(found, "places")
+    moved = not_yet(found, "places", lang)
     if moved is not None:
         return moved
     with db.transaction() as conn:
         onboarding.places_done(conn, staff.principal, now)
-    return RedirectResponse("/admin/setup/review", status_code=303)
+    return go("/admin/setup/review", lang)
 
 
 def _summary(db: Db, staff: CurrentManager, lang: str) -> dict[str, Any]:
@@ -216,10 +241,10 @@ def review_step(
     accept_language: AcceptLanguage = None,
 ) -> Response:
     found = state(db, staff)
-    moved = not_yet(found, "review")
+    moved = not_yet(found, "review", lang)
     if moved is not None:
         return moved
-    language = lang or language_of(db, staff, accept_language)
+    language = language_of(db, staff, accept_language, lang)
     return page(
         request,
         db,
@@ -234,10 +259,12 @@ def review_step(
 
 
 @router.post("/admin/setup/live", response_class=HTMLResponse)
-def go_live(staff: CurrentManager, db: Db, now: Now, csrf: Csrf = "") -> Response:
+def go_live(
+    staff: CurrentManager, db: Db, now: Now, csrf: Csrf = "", lang: FormLang = ""
+) -> Response:
     sessions.require_csrf(staff.csrf, csrf)
     found = state(db, staff)
-    moved = not_yet(found, "review")
+    moved = not_yet(found, "review", lang)
     if moved is not None:
         return moved
     with db.transaction() as conn:
@@ -248,7 +275,7 @@ def go_live(staff: CurrentManager, db: Db, now: Now, csrf: Csrf = "") -> Respons
                 conn, staff.business_id, name=business.name, timezone=None, now=now
             )
         onboarding.go_live(conn, staff.principal, now)
-    return RedirectResponse("/admin/setup/done", status_code=303)
+    return go("/admin/setup/done", lang)
 
 
 @router.get("/admin/setup/done", response_class=HTMLResponse)
@@ -264,8 +291,8 @@ def poster_page(
     """The printable poster: the brand, what a customer gets, the code to join."""
     found = state(db, staff)
     if not found.finished:
-        return RedirectResponse(f"/admin/setup/{found.step}", status_code=303)
-    language = lang or language_of(db, staff, accept_language)
+        return go(f"/admin/setup/{found.step}", lang)
+    language = language_of(db, staff, accept_language, lang)
     with db.read() as conn:
         business = tenancy_store.business(conn, staff.business_id)
         locations = tenancy_store.business_locations(conn, staff.business_id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from lealtad.branding.model import MAX_LOGO_BYTES
 from lealtad.deps import Db, Now
@@ -24,21 +24,21 @@ from lealtad.web.i18n import translator
 from lealtad.web.pages import Lang
 from lealtad.web.sessions import CurrentManager
 from lealtad.web.setup import places
-from lealtad.web.setup.common import language_of, not_yet, page, state
+from lealtad.web.setup.common import go, language_of, not_yet, page, state
 from lealtad.web.setup.forms import business_refusal, choices, number_fields, number_refusal
 
 router = APIRouter(include_in_schema=False)
 router.include_router(places.router)
 Csrf = Annotated[str, Form(max_length=100)]
+FormLang = Annotated[str, Form(max_length=5)]
 CURRENCIES = ("EUR", "USD", "GBP", "MXN", "COP", "CLP", "ARS", "PEN")
 NUMBER_FIELD_MAX = 100  # the longest value a field of the numbers step takes
 
 
 @router.get("/admin/setup")
-def setup_home(staff: CurrentManager, db: Db) -> Response:
+def setup_home(staff: CurrentManager, db: Db, lang: Lang = None) -> Response:
     found = state(db, staff)
-    where = "done" if found.finished else found.step
-    return RedirectResponse(f"/admin/setup/{where}", status_code=303)
+    return go(f"/admin/setup/{'done' if found.finished else found.step}", lang)
 
 
 def _business_page(
@@ -86,7 +86,7 @@ def business_step(
     lang: Lang = None,
     accept_language: AcceptLanguage = None,
 ) -> Response:
-    return not_yet(state(db, staff), "business") or _business_page(
+    return not_yet(state(db, staff), "business", lang) or _business_page(
         request, db, staff, lang, accept_language
     )
 
@@ -104,12 +104,13 @@ def save_business_step(
     colour: Annotated[str, Form(max_length=7)] = "",
     logo: Logo = None,
     csrf: Csrf = "",
+    lang: FormLang = "",
     accept_language: AcceptLanguage = None,
 ) -> Response:
     sessions.require_csrf(staff.csrf, csrf)
     found = state(db, staff)
     if found.finished:
-        return RedirectResponse("/admin/setup/done", status_code=303)
+        return go("/admin/setup/done", lang)
     form = {
         "name": name,
         "currency": currency,
@@ -130,11 +131,18 @@ def save_business_step(
                 locale=locale,
             )
     except LealtadError as exc:
-        error = business_refusal(language_of(db, staff, accept_language), exc)
+        error = business_refusal(language_of(db, staff, accept_language, lang), exc)
         return _business_page(
-            request, db, staff, None, accept_language, exc.http_status, error=error, form=form
+            request,
+            db,
+            staff,
+            lang or None,
+            accept_language,
+            exc.http_status,
+            error=error,
+            form=form,
         )
-    return RedirectResponse("/admin/setup/program", status_code=303)
+    return go("/admin/setup/program", lang)
 
 
 def _program_page(
@@ -147,12 +155,12 @@ def _program_page(
     error: str | None = None,
 ) -> Response:
     found = state(db, staff)
-    moved = not_yet(found, "program")
+    moved = not_yet(found, "program", lang)
     if moved is not None:
         return moved
     with db.read() as conn:
         currency = tenancy.get_business(conn, staff.business_id).currency
-    language = lang or language_of(db, staff, accept_language)
+    language = language_of(db, staff, accept_language, lang)
     return page(
         request,
         db,
@@ -188,20 +196,21 @@ def choose_program_step(
     now: Now,
     template: Annotated[str, Form(max_length=40)] = "",
     csrf: Csrf = "",
+    lang: FormLang = "",
     accept_language: AcceptLanguage = None,
 ) -> Response:
     sessions.require_csrf(staff.csrf, csrf)
     found = state(db, staff)
-    moved = not_yet(found, "program")
+    moved = not_yet(found, "program", lang)
     if moved is not None:
         return moved
     if template not in TEMPLATES:
-        _ = translator(language_of(db, staff, accept_language))
+        _ = translator(language_of(db, staff, accept_language, lang))
         error = _("Program: choose one of the programs below.")
-        return _program_page(request, staff, db, None, accept_language, 422, error)
+        return _program_page(request, staff, db, lang or None, accept_language, 422, error)
     with db.transaction() as conn:
         onboarding.choose_template(conn, staff.principal, now, template)
-    return RedirectResponse("/admin/setup/numbers", status_code=303)
+    return go("/admin/setup/numbers", lang)
 
 
 def _numbers_page(
@@ -216,13 +225,13 @@ def _numbers_page(
     wrong: str = "",
 ) -> Response:
     found = state(db, staff)
-    moved = not_yet(found, "numbers")
+    moved = not_yet(found, "numbers", lang)
     if moved is not None or found.template is None:
-        return moved or RedirectResponse("/admin/setup/program", status_code=303)
+        return moved or go("/admin/setup/program", lang)
     template = get_template(found.template)
     with db.read() as conn:
         currency = tenancy.get_business(conn, staff.business_id).currency
-    language = lang or language_of(db, staff, accept_language)
+    language = language_of(db, staff, accept_language, lang)
     fields = number_fields(template, currency, language, typed or found.numbers)
     return page(
         request,
@@ -277,18 +286,21 @@ def _save_numbers(
     accept_language: str | None,
     typed: dict[str, str],
 ) -> Response:
+    lang = typed.get("lang", "")
     found = state(db, staff)
-    moved = not_yet(found, "numbers")
+    moved = not_yet(found, "numbers", lang)
     if moved is not None or found.template is None:
-        return moved or RedirectResponse("/admin/setup/program", status_code=303)
+        return moved or go("/admin/setup/program", lang)
     try:
         with db.transaction() as conn:
             onboarding.save_numbers(conn, staff.principal, now, typed)  # type: ignore[arg-type]
     except NumberRefused as exc:
         template = get_template(found.template)
-        language = language_of(db, staff, accept_language)
+        language = language_of(db, staff, accept_language, lang)
         with db.read() as conn:
             currency = tenancy.get_business(conn, staff.business_id).currency
         key, error = number_refusal(template, currency, language, exc)
-        return _numbers_page(request, db, staff, None, accept_language, typed, 422, error, key)
-    return RedirectResponse("/admin/setup/places", status_code=303)
+        return _numbers_page(
+            request, db, staff, lang or None, accept_language, typed, 422, error, key
+        )
+    return go("/admin/setup/places", lang)
