@@ -4,13 +4,22 @@ absolute address on the public base URL (a mail reader has no page to resolve a 
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 from email.message import Message
 
+import pytest
 from PIL import Image
 
 from lealtad.branding import service as branding
+from lealtad.kit.clock import FixedClock
 from lealtad.tenancy.model import Role
-from tests.comms.test_email import enrol, noon, to, work  # noqa: F401  (noon is a fixture)
+from tests.comms.test_email import enrol, to, work
+
+
+@pytest.fixture
+def noon(clock: FixedClock) -> FixedClock:
+    clock.at = datetime(2026, 3, 2, 11, 0, tzinfo=UTC)  # outside the quiet hours in Madrid
+    return clock
 
 
 def html_of(mail: Message) -> str:
@@ -18,7 +27,7 @@ def html_of(mail: Message) -> str:
     return part.get_payload(decode=True).decode()  # type: ignore[union-attr]
 
 
-def test_the_welcome_mail_carries_the_brand(db, shop, noon, mail_settings, inbox) -> None:  # noqa: F811
+def test_the_welcome_mail_carries_the_brand(db, shop, noon, mail_settings, inbox) -> None:
     box, _ = inbox
     png = io.BytesIO()
     Image.new("RGB", (16, 16), (10, 125, 79)).save(png, format="PNG")
