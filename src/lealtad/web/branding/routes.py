@@ -172,11 +172,11 @@ def _logo_response(image: bytes, kind: str, hashed: str) -> Response:
 
 
 @router.get("/b/{slug}/logo")
-@router.get("/b/{slug}/logo/{hashed}")
+@router.get("/b/{slug}/logo/{token}")
 def logo(
     slug: str,
     db: Db,
-    hashed: str = "",
+    token: str = "",
     if_none_match: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Response:
     """Public: the logo shows on the join page, in the wallet and in e-mails."""
@@ -186,7 +186,8 @@ def logo(
     if found is None:
         raise NotFound("this business has no logo", code="logo_not_found")
     image, kind, current = found
-    if hashed != current:
+    # The token is the image's hash: the address changes with the logo.
+    if token != current:
         # An old or a bare address: to the current logo's address, which caches for long.
         return RedirectResponse(f"/b/{business.slug}/logo/{current}", status_code=307)
     if if_none_match is not None and f'"{current}"' in if_none_match:
