@@ -196,6 +196,7 @@ ROUTES: dict[str, str] = {
     "GET /admin/settings": MANAGER,
     "POST /admin/settings": OWNER,
     "GET /admin/settings/brand": MANAGER,
+    "GET /admin/poster": MANAGER,
     "POST /admin/settings/brand": OWNER,
     "GET /b/{slug}/logo": PUBLIC,
     "GET /b/{slug}/logo/{token}": PUBLIC,

@@ -144,3 +144,17 @@ def test_the_text_colour_on_any_brand_colour_reads_at_aa(colour: str) -> None:
 
 def test_a_dark_colour_takes_white_text() -> None:
     assert text_on("#5b3a29") == LIGHT_TEXT
+
+
+def test_a_manager_prints_the_branded_poster_page(client, shop, branded) -> None:
+    admin_login(client, shop)
+    page = client.get("/admin/poster?lang=en")
+    assert page.status_code == 200
+    assert "Join and earn 1 point per €1" in page.text
+    assert 'data-brand="#ffd23f"' in page.text
+    assert f"/b/{shop.slug}/logo/{branded}" in page.text
+    assert f"/join/{shop.slug}?loc={shop.locations[0]}" in page.text
+    for location in shop.locations:
+        assert f"/admin/locations/{location}/poster.pdf" in page.text
+    spanish = client.get("/admin/poster?lang=es")
+    assert "Únete y gana 1 punto por cada 1" in spanish.text

@@ -218,11 +218,11 @@ def attention(
 
 
 def quick_actions(conn: Connection, bid: int, _: Translate) -> list[tuple[str, str]]:
-    places = tenancy_store.business_locations(conn, bid)
+    # The printable poster page: the brand, the promise, the code, each location's PDF.
     poster = (
-        f"/admin/locations/{places[0].id}/poster.pdf"
-        if len(places) == 1
-        else "/admin/settings/locations"
+        "/admin/poster"
+        if tenancy_store.business_locations(conn, bid)
+        else ("/admin/settings/locations")
     )
     return [
         ("/counter", _("Record a sale at the counter")),

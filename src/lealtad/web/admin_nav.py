@@ -88,7 +88,7 @@ SECTIONS = (
             Page("API keys", "/admin/settings/api-keys", owner_only=True),
             Page("Audit log", "/admin/audit"),
         ),
-        also=("/admin/locations/",),
+        also=("/admin/locations/", "/admin/poster"),
     ),
 )
 

@@ -4,19 +4,25 @@ that opens the business's sign-up page with the location recorded on the new mem
 from __future__ import annotations
 
 import io
+from datetime import datetime
 from typing import Annotated
 
 import segno
-from fastapi import APIRouter, Query
-from fastapi.responses import Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
 
 from lealtad.branding import service as branding
+from lealtad.config import Settings
 from lealtad.deps import AppSettings, Db, Now
 from lealtad.kit.ids import IdPath
+from lealtad.members.cards import qr_svg
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy import store as tenancy_store
+from lealtad.web.admin import AcceptLanguage, console
 from lealtad.web.i18n import translator
-from lealtad.web.sessions import CurrentManager
+from lealtad.web.pages import Lang, render_page
+from lealtad.web.sessions import CurrentManager, StaffSession
 
 router = APIRouter(include_in_schema=False)
 
@@ -174,3 +180,53 @@ def table_card(
     image = io.BytesIO()
     segno.make(url, error="m").save(image, kind="png", scale=scale, border=4)
     return Response(image.getvalue(), media_type="image/png")
+
+
+@router.get("/admin/poster", response_class=HTMLResponse)
+def poster_page(
+    request: Request,
+    staff: CurrentManager,
+    db: Db,
+    now: Now,
+    settings: AppSettings,
+    lang: Lang = None,
+    accept_language: AcceptLanguage = None,
+) -> HTMLResponse:
+    return draw_poster(request, staff, db, now, settings, lang, accept_language)
+
+
+def draw_poster(
+    request: Request,
+    staff: StaffSession,
+    db: Db,
+    now: datetime,
+    settings: Settings,
+    lang: str | None,
+    accept_language: str | None,
+    just_live: bool = False,
+) -> HTMLResponse:
+    """The poster as a page to print: the brand, what a customer gets, the code to join (the
+    first location's), and each location's PDF and table-card code. The set-up ends on it."""
+    with db.read() as conn:
+        business, _me, language = console(conn, staff, lang, accept_language)
+        locations = tenancy_store.business_locations(conn, staff.business_id)
+        brand = branding.brand(conn, business)
+        lines = branding.poster_lines(conn, business, language, now)
+    url = (
+        signup_url(settings.public_base_url, business.slug, locations[0].id)
+        if locations
+        else f"{settings.public_base_url}/join/{business.slug}"
+    )
+    return render_page(
+        request,
+        "poster_page.html",
+        language,
+        business=business,
+        brand=brand,
+        staff=staff,
+        lines=lines,
+        join_url=url,
+        qr=Markup(qr_svg(url)),  # noqa: S704  (segno's SVG)
+        locations=locations,
+        just_live=just_live,
+    )

@@ -8,13 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
-from markupsafe import Markup
 
-from lealtad.branding import service as branding
 from lealtad.branding.promise import promise
 from lealtad.deps import AppSettings, Db, Now
 from lealtad.errors import Invalid, LealtadError
-from lealtad.members.cards import qr_svg
 from lealtad.onboarding import service as onboarding
 from lealtad.rules.names import ProgramNames, name_in
 from lealtad.tenancy import service as tenancy
@@ -25,7 +22,7 @@ from lealtad.web.admin import AcceptLanguage
 from lealtad.web.admin_staff import parse_role
 from lealtad.web.i18n import translator
 from lealtad.web.pages import Lang
-from lealtad.web.posters import signup_url
+from lealtad.web.posters import draw_poster
 from lealtad.web.sessions import CurrentManager
 from lealtad.web.setup.common import go, language_of, not_yet, page, state
 from lealtad.web.setup.forms import place_refusal, template_title
@@ -279,7 +276,7 @@ def go_live(
 
 
 @router.get("/admin/setup/done", response_class=HTMLResponse)
-def poster_page(
+def setup_done(
     request: Request,
     staff: CurrentManager,
     db: Db,
@@ -288,29 +285,8 @@ def poster_page(
     lang: Lang = None,
     accept_language: AcceptLanguage = None,
 ) -> Response:
-    """The printable poster: the brand, what a customer gets, the code to join."""
+    """The end of the set-up: the program is live, here is the poster to print."""
     found = state(db, staff)
     if not found.finished:
         return go(f"/admin/setup/{found.step}", lang)
-    language = language_of(db, staff, accept_language, lang)
-    with db.read() as conn:
-        business = tenancy_store.business(conn, staff.business_id)
-        locations = tenancy_store.business_locations(conn, staff.business_id)
-        lines = branding.poster_lines(conn, business, language, now)
-    first = locations[0].id if locations else 0
-    url = signup_url(settings.public_base_url, business.slug, first)
-    return page(
-        request,
-        db,
-        staff,
-        "setup_done.html",
-        "done",
-        found,
-        lang,
-        accept_language,
-        lines=lines,
-        join_url=url,
-        qr=Markup(qr_svg(url)),  # noqa: S704  (segno's SVG)
-        locations=locations,
-        poster_lang=language,
-    )
+    return draw_poster(request, staff, db, now, settings, lang, accept_language, just_live=True)
