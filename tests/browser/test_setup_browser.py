@@ -114,3 +114,32 @@ def test_every_step_of_the_set_up_passes_the_accessibility_audit(
         context.close()
     failing = {where: found for where, found in problems.items() if found}
     assert failing == {}, failing
+
+
+@pytest.mark.parametrize(
+    ("template", "lang", "headline"),
+    [
+        ("points-per-unit", "en", "Join and earn 4 points per €1"),
+        ("catalog-points", "es", "Únete y gana 1 punto por cada 100"),
+        ("gem-tiers", "en", "Join and get 10% back on every purchase"),
+        ("stars-tiers", "es", "Únete y gana 2 puntos por cada 1"),
+        ("trade-b2b", "en", "Join and earn 1 point per €1"),
+    ],
+)
+def test_every_template_goes_live_through_the_same_walk(
+    live: LiveServer, page: Any, template: str, lang: str, headline: str
+) -> None:
+    owner = new_business(live.db, f"Tienda {template}")
+    actions = complete_setup(page, live.url, template, lang, owner=owner, location=None, staff=None)
+    assert actions <= MOST_ACTIONS
+    assert headline in page.locator("[data-promise]").inner_text()
+    api = httpx.Client(
+        base_url=live.url, headers={"X-API-Key": _manager_key(live, owner.business)}, timeout=30
+    )
+    program = api.get("/api/v1/program").json()
+    assert program["definition"]["rules"], program
+    member = api.post("/api/v1/members", json={"name": "Eva", "email": "eva@example.org"})
+    body = {"receipt_id": "T-1", "amount": 10_000, "currency": "EUR"}
+    earned = api.post("/api/v1/purchases", json=body | {"member_id": member.json()["id"]})
+    assert earned.status_code in (200, 201), earned.text
+    assert earned.json()["awards"], earned.text
