@@ -220,3 +220,14 @@ def test_the_places_step_names_the_refused_field(client, new_shop) -> None:
     )
     assert bad.status_code == 422
     assert "Their e-mail: That e-mail address does not look right." in bad.text
+
+
+def test_a_business_with_sales_keeps_its_currency(client, shop) -> None:
+    """A business made another way (the demo, the API) may take the set-up, but its sales fix
+    its currency."""
+    sale = purchase_body(member_id=shop.members[0])
+    assert client.post("/api/v1/purchases", json=sale, headers=shop.auth()).status_code == 201
+    csrf = admin_login(client, shop, role="owner")
+    answer = client.post("/admin/setup/business", data=_business(csrf=csrf, currency="USD"))
+    assert answer.status_code == 409
+    assert "Currency: the business has recorded sales, so its currency stays." in answer.text

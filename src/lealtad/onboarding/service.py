@@ -16,6 +16,7 @@ from lealtad.errors import Conflict, Forbidden, Invalid
 from lealtad.kit.clock import naive_utc
 from lealtad.kit.money import is_known_currency
 from lealtad.onboarding import numbers, store
+from lealtad.purchases import store as purchase_store
 from lealtad.rules import service as programs
 from lealtad.rules.definition import ProgramDefinition
 from lealtad.rules.starting import Furnished, furnish
@@ -117,6 +118,8 @@ def save_business(
     if not is_known_currency(currency):
         raise Invalid(f"unknown currency {currency!r}", code="unknown_currency")
     if currency != business.currency:
+        if purchase_store.any_purchase(conn, principal.business_id):
+            raise Conflict("the business has sales in its currency", code="currency_fixed")
         tenancy_store.update_business(conn, principal.business_id, currency=currency)
         tenancy.audit(
             conn,

@@ -149,6 +149,9 @@ def business_refusal(lang: str, exc: LealtadError) -> str:
     if exc.code == "unknown_currency":
         sentence = _("use a three-letter code such as EUR, USD or MXN.")
         return f"{fields[exc.code]}: {sentence}"
+    if exc.code == "currency_fixed":
+        sentence = _("the business has recorded sales, so its currency stays.")
+        return f"{fields['unknown_currency']}: {sentence}"
     label = fields.get(exc.code) or (_("Logo") if exc.code.startswith("logo_") else "")
     said = brand_refusal(lang, exc)
     return f"{label}: {said}" if label else said
