@@ -158,3 +158,39 @@ def test_a_manager_prints_the_branded_poster_page(client, shop, branded) -> None
         assert f"/admin/locations/{location}/poster.pdf" in page.text
     spanish = client.get("/admin/poster?lang=es")
     assert "Únete y gana 1 punto por cada 1" in spanish.text
+
+
+def test_the_poster_pdf_draws_the_logo_and_the_code_still_reads(client, db, shop, clock) -> None:
+    import re
+    import zlib
+
+    import zxingcpp
+
+    from tests.web.test_posters import _draw_pdf_code
+
+    out = io.BytesIO()
+    Image.new("RGBA", (40, 20), (10, 125, 79, 128)).save(out, format="PNG")
+    with db.transaction() as conn:
+        branding.set_logo(conn, shop.principal(Role.owner), out.getvalue(), clock.now())
+        branding.set_colour(conn, shop.principal(Role.owner), "#0a7d4f", clock.now())
+    admin_login(client, shop)
+    pdf = client.get(f"/admin/locations/{shop.locations[0]}/poster.pdf?in=en").content
+    assert b"/XObject << /Logo 7 0 R >>" in pdf
+    found = re.search(rb"/Width 40 /Height 20 .*?/Length (\d+) >>\nstream\n", pdf, re.S)
+    assert found is not None
+    start = found.end()
+    pixels = zlib.decompress(pdf[start : start + int(found.group(1))])
+    assert len(pixels) == 40 * 20 * 3
+    assert pixels[:3] == bytes([132, 189, 166])  # half-transparent green on white paper
+    assert b"0.039 0.490 0.310 rg" in pdf  # the band in the brand's colour
+    url = zxingcpp.read_barcodes(_draw_pdf_code(pdf))[0].text
+    assert url.endswith(f"/join/{shop.slug}?loc={shop.locations[0]}")
+
+
+def test_a_webp_logo_stays_off_the_pdf(client, db, shop, clock) -> None:
+    with db.transaction() as conn:
+        branding.set_logo(conn, shop.principal(Role.owner), image("WEBP"), clock.now())
+    admin_login(client, shop)
+    pdf = client.get(f"/admin/locations/{shop.locations[0]}/poster.pdf").content
+    assert pdf.startswith(b"%PDF-1.4")
+    assert b"/XObject" not in pdf

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from lealtad.branding import service as branding
+from lealtad.branding.pdf_logo import PdfImage, pdf_image
 from lealtad.config import Settings
 from lealtad.deps import AppSettings, Db, Now
 from lealtad.kit.ids import IdPath
@@ -69,6 +70,7 @@ def poster_pdf(
     lines: list[str],
     colour: str = "#ffffff",
     ink: str = "#000000",
+    logo: PdfImage | None = None,
 ) -> bytes:
     """The brand's colour as a band across the top with the name on it in the colour that reads
     there (branding.model.text_on), the promise below, the code in the middle."""
@@ -96,17 +98,35 @@ def poster_pdf(
         b"ET",
     ]
     content = b"\n".join(text) + b"\n" + _qr_path(url, qr_left, qr_bottom, QR_SIZE)
+    if logo is not None:
+        # In the band's right end, fitted into a 110-point square.
+        scale = 110 / max(logo.width, logo.height)
+        w, h = logo.width * scale, logo.height * scale
+        x, y = width - MARGIN - w, height - 75 - h / 2
+        content += f"\nq {w:.2f} 0 0 {h:.2f} {x:.2f} {y:.2f} cm /Logo Do Q".encode()
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         (
             f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {width} {height}] "
-            "/Resources << /Font << /F1 5 0 R /F2 6 0 R >> >> /Contents 4 0 R >>"
+            "/Resources << /Font << /F1 5 0 R /F2 6 0 R >>"
+            + (" /XObject << /Logo 7 0 R >>" if logo is not None else "")
+            + " >> /Contents 4 0 R >>"
         ).encode(),
         f"<< /Length {len(content)} >>\nstream\n".encode() + content + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>",
     ]
+    if logo is not None:
+        objects.append(
+            (
+                f"<< /Type /XObject /Subtype /Image /Width {logo.width} /Height {logo.height} "
+                f"/ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /{logo.filter} "
+                f"/Length {len(logo.data)} >>\nstream\n"
+            ).encode()
+            + logo.data
+            + b"\nendstream"
+        )
     out = io.BytesIO()
     out.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
@@ -149,6 +169,8 @@ def poster(
     with db.read() as conn:
         brand = branding.brand(conn, business)
         promised = branding.poster_lines(conn, business, lang, now)
+        image = branding.logo(conn, business.id)  # type: ignore[attr-defined]
+    logo = pdf_image(image[0], image[1]) if image is not None else None
     lines = [*promised, _("Scan the code with your phone's camera:")]
     pdf = poster_pdf(
         business.name,  # type: ignore[attr-defined]
@@ -157,6 +179,7 @@ def poster(
         lines,
         brand.colour,
         brand.ink,
+        logo,
     )
     name = f"poster-{business.slug}-{location.id}.pdf"  # type: ignore[attr-defined]
     return Response(
