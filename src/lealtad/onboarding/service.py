@@ -181,15 +181,23 @@ def go_live(conn: Connection, principal: Principal, now: datetime) -> Furnished:
     template = get_template(found.template)
     currency = tenancy.get_business(conn, principal.business_id).currency
     definition, rewards = numbers.apply(template, found.numbers, currency)
-    programs.change(
-        conn,
-        principal.business_id,
-        definition,
-        author=principal.actor,
-        reason=f"set-up: {template.name}",
-        now=now,
-    )
+    try:
+        programs.change(
+            conn,
+            principal.business_id,
+            definition,
+            author=principal.actor,
+            reason=f"set-up: {template.name}",
+            now=now,
+        )
+    except Invalid as exc:
+        if exc.code != "program_unchanged":  # already this program: it is live
+            raise
     done = furnish(conn, principal.business_id, template, now, given=rewards)
+    if not tenancy_store.business_locations(conn, principal.business_id):
+        # The poster and the counter belong to a place: the business itself is the first.
+        name = tenancy.get_business(conn, principal.business_id).name
+        tenancy.create_location(conn, principal.business_id, name=name, timezone=None, now=now)
     store.update_setup(conn, principal.business_id, finished_at=naive_utc(now))
     tenancy.audit(
         conn,

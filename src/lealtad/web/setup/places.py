@@ -265,12 +265,6 @@ def go_live(
     if moved is not None:
         return moved
     with db.transaction() as conn:
-        if not tenancy_store.business_locations(conn, staff.business_id):
-            # The poster and the counter belong to a place: the business's first is the shop.
-            business = tenancy_store.business(conn, staff.business_id)
-            tenancy.create_location(
-                conn, staff.business_id, name=business.name, timezone=None, now=now
-            )
         onboarding.go_live(conn, staff.principal, now)
     return go("/admin/setup/done", lang)
 
