@@ -231,3 +231,18 @@ def test_a_business_with_sales_keeps_its_currency(client, shop) -> None:
     answer = client.post("/admin/setup/business", data=_business(csrf=csrf, currency="USD"))
     assert answer.status_code == 409
     assert "Currency: the business has recorded sales, so its currency stays." in answer.text
+
+
+def test_the_later_steps_draw_the_limits_their_routes_take(client, new_shop) -> None:
+    """The forms the sweep cannot reach (tests/web/test_forms_never_json.py NOT_DRAWN)."""
+    csrf = admin_login(client, new_shop, role="owner")
+    _through_numbers(client, csrf)
+    numbers = client.get("/admin/setup/numbers?lang=en").text
+    assert re.search(r'name="reward_es_coffee" required maxlength="100"', numbers)
+    assert re.search(r'name="stamps_coffee" required min="1" max="100"', numbers)
+    client.post("/admin/setup/numbers", data={"csrf": csrf})
+    places = client.get("/admin/setup/places?lang=en").text
+    assert '<label for="location-name">Location name</label>' in places
+    assert 'id="location-name" name="name" required maxlength="200"' in places
+    assert '<label for="staff-email">Their e-mail</label>' in places
+    assert 'type="email" id="staff-email" name="email" required maxlength="320"' in places
