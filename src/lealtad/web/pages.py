@@ -19,7 +19,8 @@ from lealtad.members import login, signup
 from lealtad.members.schemas import Consent
 from lealtad.security import limits
 from lealtad.tenancy import store as tenancy_store
-from lealtad.web import admin_nav, limit_pages, times
+from lealtad.web import limit_pages, times
+from lealtad.web.admin import nav as admin_nav
 from lealtad.web.i18n import pick_language, plural_translator, translator
 from lealtad.web.refusals import said
 from lealtad.web.same_site import SAME_SITE

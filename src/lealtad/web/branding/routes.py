@@ -15,8 +15,8 @@ from lealtad.deps import Db, Now
 from lealtad.errors import LealtadError, NotFound
 from lealtad.tenancy.model import Principal
 from lealtad.web import sessions
-from lealtad.web.admin import AcceptLanguage, console
-from lealtad.web.admin_settings import error_message, owner_only
+from lealtad.web.admin.console import AcceptLanguage, console
+from lealtad.web.admin.settings.business import error_message, owner_only
 from lealtad.web.i18n import translator
 from lealtad.web.pages import Lang, business_or_404, render_page
 from lealtad.web.sessions import CurrentManager, StaffSession
