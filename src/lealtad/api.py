@@ -66,7 +66,9 @@ from lealtad.web.admin.settings.audit import router as admin_audit_router
 from lealtad.web.admin.settings.business import router as admin_settings_router
 from lealtad.web.admin.settings.posters import router as posters_router
 from lealtad.web.admin.settings.staff import router as admin_staff_router
+from lealtad.web.admin.setup.routes import router as setup_router
 from lealtad.web.admin.two_step import router as two_step_router
+from lealtad.web.branding.routes import router as brand_router
 from lealtad.web.counter.routes import router as counter_router
 from lealtad.web.counter.vouchers import router as counter_vouchers_router
 from lealtad.web.pages import STATIC
@@ -158,6 +160,8 @@ def create_app(
         wallet_rewards_router,
         wallet_account_router,
         posters_router,
+        brand_router,
+        setup_router,
         counter_router,
         counter_vouchers_router,
         metrics_router,

@@ -317,10 +317,13 @@ def business_create(
     locale: Annotated[str, typer.Option(help="es or en")] = "es",
     slug: Annotated[str | None, typer.Option(help="used in sign-up links")] = None,
 ) -> None:
-    """Create a business and its owner / crea un negocio y su propietario."""
+    """Create a business and its owner / crea un negocio y su propietario. The owner finishes
+    it in the browser: brand, program, locations and staff (the guided set-up)."""
+    from lealtad.onboarding import service as onboarding
     from lealtad.tenancy import service
 
-    db = _migrated_database(_settings())
+    settings = _settings()
+    db = _migrated_database(settings)
     now = SystemClock().now()
     try:
         with db.transaction() as conn:
@@ -332,6 +335,8 @@ def business_create(
                 locale=locale,
                 slug=slug,
                 now=now,
+                # Nothing earns until the owner chooses a program in the set-up.
+                program=onboarding.empty_program(name),
             )
             service.create_staff(
                 conn,
@@ -343,12 +348,19 @@ def business_create(
                 location_id=None,
                 now=now,
             )
+            onboarding.begin(conn, bid, now)
             audit_cli.business_created(conn, bid, now)
             row = service.get_business(conn, bid)
     except LealtadError as exc:
         raise _fail(exc) from exc
     out.print(
         f"Business created / negocio creado: id={row.id} slug={row.slug} currency={row.currency}"
+    )
+    base = settings.public_base_url
+    out.print(f"Set it up in the browser / configúralo en el navegador: {base}/admin/setup")
+    out.print(
+        f"  Owner's login / acceso del propietario: business / negocio {row.slug}, "
+        f"e-mail {owner_email.strip().lower()} (the password you chose / la contraseña elegida)"
     )
 
 

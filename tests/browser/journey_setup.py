@@ -1,18 +1,13 @@
 """The owner's set-up of a new business for the template journeys, counted in clicks and typed
 fields: the one place the journey test sets a business up.
 
-Both ways start from `lealtad business create` on the command line (each value the owner types
-there counts as a typed field; the command's defaults do not) against the journey's own data
-directory, which is why `set_up_business` takes the install's environment (`env`).
-
-- With tests/browser/setup_walk.py present (the guided set-up, /admin/setup), its
-  `complete_setup` walks the owner from the login page to the poster of a live program, with
-  the shop's location and no staff member (the journey adds the counter's account itself).
-- Without it, the owner does what the console offered before: sign in, start the program from
-  the template on the program screen and save it with a reason, add the shop as a location (a
-  business made on the command line has none, and a poster belongs to a location).
-
-Either way the page ends signed in to the console as the owner, on the home page."""
+It starts from `lealtad business create` on the command line (each value the owner types there
+counts as a typed field; the command's defaults do not) against the journey's own data
+directory, which is why `set_up_business` takes the install's environment (`env`). Then the
+guided set-up (/admin/setup, walked by tests/browser/setup_walk.py's `complete_setup`) takes the
+owner from the login page to the poster of a live program, with the shop's location and no
+staff member (the journey adds the counter's account itself). The page ends signed in to the
+console as the owner, on the home page."""
 
 from __future__ import annotations
 
@@ -20,16 +15,13 @@ import re
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from lealtad.rules.templates import TEMPLATES
-from lealtad.web.i18n import translator
+from tests.browser.setup_walk import BRAND_COLOUR, OwnerLogin, complete_setup
 from tests.e2e.test_cli import lealtad_command
 
 OWNER_PASSWORD = "journey-owner-2026"
-# The guided set-up's walk (tests/browser/setup_walk.py) is used as soon as it is there.
-GUIDED = Path(__file__).with_name("setup_walk.py").exists()
 # The command line's defaults: what the owner leaves out is not typed.
 CLI_DEFAULTS = {"--currency": "EUR", "--timezone": "Europe/Madrid", "--locale": "es"}
 
@@ -120,65 +112,21 @@ def set_up_business(
     signed in to the console as the owner, on its home page."""
     tally = Tally()
     slug = _create_on_the_command_line(env, template, lang, tally)
-    if GUIDED:
-        actions = tally.total + _guided(page, base_url, template, lang, slug)
-    else:
-        actions = tally.total + _in_the_console(page, base_url, template, lang, slug)
+    actions = tally.total + _guided(page, base_url, template, lang, slug)
     page.goto(f"{base_url}/admin")
     return actions
 
 
-def brand_colour() -> str | None:
-    """The brand colour the set-up gives the business; None before the guided set-up, which
-    has no brand to give."""
-    if not GUIDED:
-        return None
-    from tests.browser.setup_walk import BRAND_COLOUR
-
+def brand_colour() -> str:
+    """The brand colour the set-up gives the business."""
     return str(BRAND_COLOUR)
 
 
 def _guided(page: Any, base_url: str, template: str, lang: str, slug: str) -> int:
     """The guided set-up, from its login page to the poster, without a staff member: the
     journey's owner adds the counter's account afterwards, with a password it knows."""
-    from tests.browser.setup_walk import OwnerLogin, complete_setup
-
     owner = OwnerLogin(slug, owner_email(template), OWNER_PASSWORD)
     location = SHOPS[template].location
     return int(
         complete_setup(page, base_url, template, lang, owner=owner, location=location, staff=None)
     )
-
-
-def _in_the_console(page: Any, base_url: str, template: str, lang: str, slug: str) -> int:
-    """Before the guided set-up: sign in, start the program from the template on the program
-    screen and save it with a reason, add the shop as a location."""
-    _ = translator(lang)
-    tally = Tally()
-    tally.go(page, f"{base_url}/admin/login")
-    tally.fill(page.get_by_label(_("Business")), slug)
-    tally.fill(page.get_by_label(_("E-mail"), exact=True), owner_email(template))
-    tally.fill(page.get_by_label(_("Password")), OWNER_PASSWORD)
-    tally.click(page.get_by_role("button", name=_("Log in")))
-    page.wait_for_url(re.compile(r"/admin/?(\?.*)?$"))
-
-    market = TEMPLATES[template]
-    sections = page.get_by_role("navigation", name=_("Console sections"))
-    tally.click(sections.get_by_role("link", name=_("Program"), exact=True))
-    title = market.title_es if lang == "es" else market.title_en
-    tally.click(page.get_by_role("link", name=title, exact=True))
-    tally.fill(
-        page.get_by_label(_("Reason for the change (required, shown in the change log)")),
-        "Apertura del programa" if lang == "es" else "Opening the program",
-    )
-    tally.click(page.get_by_role("button", name=_("Save as a new version")))
-    page.wait_for_url(re.compile(r"/admin/program\?saved=\d+"))
-
-    sections = page.get_by_role("navigation", name=_("Console sections"))
-    tally.click(sections.get_by_role("link", name=_("Settings"), exact=True))
-    settings = page.get_by_role("navigation", name=_("Settings"))
-    tally.click(settings.get_by_role("link", name=_("Locations")))
-    tally.fill(page.locator("#new-name"), SHOPS[template].location)
-    tally.click(page.get_by_role("button", name=_("Add location")))
-    page.get_by_role("cell", name=re.compile(re.escape(SHOPS[template].location))).first.wait_for()
-    return tally.total

@@ -165,13 +165,11 @@ def _walk(journey: Journey, windows: Windows, install: Install, lap: Callable[[s
     name = "Lucía Pérez" if journey.lang == "es" else "Lucy Baker"
     address = f"{journey.template}.{journey.lang}@example.org"
     token = member_joins(phone, link, install.inbox, name, address, _)
-    # The wallet wears the business's name (and, from the guided set-up on, its colour).
+    # The wallet wears the business's name and the colour chosen in the set-up.
     named = [t.strip() for t in phone.locator("header, h1").all_inner_texts()]
     assert shop.name in named, named
-    colour = brand_colour()
-    if colour is not None:
-        worn = phone.locator("[data-brand]").first.get_attribute("data-brand") or ""
-        assert worn.lower() == colour.lower(), worn
+    worn = phone.locator("[data-brand]").first.get_attribute("data-brand") or ""
+    assert worn.lower() == brand_colour().lower(), worn
     lap("join")
 
     counter = windows.open(journey.lang, TABLET)

@@ -182,7 +182,7 @@ def test_nothing_needs_attention_in_a_quiet_business_and_the_quick_actions_are_t
         "/counter",
         "/admin/rewards/new",
         "/admin/campaigns/new",
-        "/admin/settings/locations",
+        "/admin/poster",  # the printable poster, with each location's PDF
     ):
         assert f'<li><a href="{href}">' in html
 

@@ -35,6 +35,9 @@ NOT_DRAWN = {
     "POST /admin/login/setup": "drawn after a password is accepted (tests/web/test_two_step.py)",
     "POST /admin/logout": "a button only",
     "POST /w/{slug}/vouchers/{code}/rate": "drawn once the voucher is used (test_wallet_pages.py)",
+    "POST /admin/setup/program": "drawn once the set-up's first step is saved (test_setup.py)",
+    "POST /admin/setup/places/location": "drawn at the set-up's fourth step (test_setup.py)",
+    "POST /admin/setup/places/staff": "drawn at the set-up's fourth step (test_setup.py)",
 }
 # Downloads and scripts: no forms to read.
 NOT_PAGES = re.compile(r"\.(csv|json|pdf|png|js|webmanifest)$")

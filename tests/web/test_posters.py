@@ -35,11 +35,12 @@ def test_the_poster_pdf_opens_the_sign_up_page_of_its_location(client, shop) -> 
     pdf = answer.content
     assert pdf.startswith(b"%PDF-1.4")
     assert pdf.rstrip().endswith(b"%%EOF")
-    assert "Únete a nuestro programa".encode("cp1252") in pdf
+    # The poster says what a customer gets, from the program in force (1 point per euro).
+    assert "Únete y gana 1 punto por cada 1".encode("cp1252") in pdf
     url = zxingcpp.read_barcodes(_draw_pdf_code(pdf))[0].text
     assert url.endswith(f"/join/{shop.slug}?loc={location}")
     english = client.get(f"/admin/locations/{location}/poster.pdf?in=en").content
-    assert b"Join our loyalty program" in english
+    assert "Join and earn 1 point per €1".encode("cp1252") in english
 
 
 def test_joining_from_the_poster_records_the_location(client, shop) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, exists, or_, select, update
 
+from lealtad.branding import service as branding
 from lealtad.comms import email, personal, policy, push, unsubscribe
 from lealtad.comms.catalog import BROADCAST, CODE_TEMPLATES, CONTACT_CHANGED, KINDS, POINTS_EARNED
 from lealtad.comms.render import notification, render
@@ -251,6 +252,7 @@ def _handle(conn: Connection, settings: Settings, row: Any, now: datetime) -> st
         return str(verdict)
     context = _context(conn, row, member, business, now)
     context["wallet_url"] = f"{settings.public_base_url}/w/{business.slug}"
+    context["brand"] = branding.mail_header(conn, business, settings.public_base_url)
     if row.channel == "push":
         return _send_push(conn, settings, row, business, context, now)
     return _send_email(conn, settings, row, member, context, now)

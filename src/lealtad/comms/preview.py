@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from lealtad.branding import service as branding
 from lealtad.comms import personal
 from lealtad.comms.catalog import KINDS
 from lealtad.comms.render import OTHER_KINDS, Rendered, kind_of, render
@@ -74,6 +75,7 @@ def preview(
         "earned_text": "",
         **personal.member_context(conn, business, member, lang, now),
         "wallet_url": f"{base_url}/w/{business.slug}",
+        "brand": branding.mail_header(conn, business, base_url),
         **example,
     }
     if template == "tier_changed":

@@ -69,7 +69,12 @@ def render(
         if p.strip()
     ]
     html = _env.get_template("layout.html").render(
-        lang=lang, subject=subject, paragraphs=paragraphs, unsubscribe_url=unsubscribe_url
+        lang=lang,
+        subject=subject,
+        paragraphs=paragraphs,
+        unsubscribe_url=unsubscribe_url,
+        # The business's name, colour and logo (branding.service.mail_header), when known.
+        brand=context.get("brand"),
     )
     return Rendered(subject, text, html)
 

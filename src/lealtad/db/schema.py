@@ -1,12 +1,14 @@
 """Imports every domain's tables so that the shared MetaData is complete (for Alembic and tests)."""
 
 from lealtad.analytics import tables as analytics_tables
+from lealtad.branding import tables as branding_tables
 from lealtad.comms import tables as comms_tables
 from lealtad.db.metadata import metadata
 from lealtad.events import tables as event_tables
 from lealtad.imports import tables as import_tables
 from lealtad.ledger import tables as ledger_tables
 from lealtad.members import tables as member_tables
+from lealtad.onboarding import tables as onboarding_tables
 from lealtad.products import tables as product_tables
 from lealtad.purchases import tables as purchase_tables
 from lealtad.rewards import tables as reward_tables
@@ -18,6 +20,7 @@ from lealtad.tiers import tables as tier_tables
 
 __all__ = [
     "analytics_tables",
+    "branding_tables",
     "comms_tables",
     "event_tables",
     "import_tables",
@@ -25,6 +28,7 @@ __all__ = [
     "limits_tables",
     "member_tables",
     "metadata",
+    "onboarding_tables",
     "product_tables",
     "purchase_tables",
     "reward_tables",

@@ -109,3 +109,11 @@ def visits_before(
         return int(conn.execute(_VISITS, {"b": business_id, "m": member_id}).scalar_one())
     params = {"b": business_id, "m": member_id, "p": purchase_id}
     return int(conn.execute(_VISITS_BUT, params).scalar_one())
+
+
+def any_purchase(conn: Connection, business_id: int) -> bool:
+    """Whether the business has recorded a sale (its currency is then fixed)."""
+    found = conn.execute(
+        select(purchases.c.id).where(purchases.c.business_id == business_id).limit(1)
+    ).first()
+    return found is not None

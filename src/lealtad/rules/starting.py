@@ -14,7 +14,7 @@ from lealtad.products import service as products
 from lealtad.products.schemas import ProductIn
 from lealtad.rewards import service as rewards
 from lealtad.rewards import store as reward_store
-from lealtad.rewards.schemas import Texts
+from lealtad.rewards.schemas import RewardIn, Texts
 from lealtad.rules.templates import Template
 
 
@@ -24,7 +24,14 @@ class Furnished:
     rewards: int
 
 
-def furnish(conn: Connection, business_id: int, template: Template, now: datetime) -> Furnished:
+def furnish(
+    conn: Connection,
+    business_id: int,
+    template: Template,
+    now: datetime,
+    given: tuple[RewardIn, ...] | None = None,
+) -> Furnished:
+    """`given` replaces the template's own (the set-up's titles for a card's reward)."""
     wanted = [
         ProductIn(
             sku=p.sku,
@@ -36,7 +43,7 @@ def furnish(conn: Connection, business_id: int, template: Template, now: datetim
     ]
     added_products = products.add_missing(conn, business_id, wanted, now)
     added_rewards = 0
-    for reward in template.rewards:
+    for reward in template.rewards if given is None else given:
         if reward_store.reward_by_slug(conn, business_id, reward.slug) is None:
             rewards.create(conn, business_id, reward, now)
             added_rewards += 1

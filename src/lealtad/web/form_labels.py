@@ -101,6 +101,21 @@ def _by_route(_: Translate) -> dict[str, dict[str, str]]:
             "two_step_required": _("Require two-step verification for every staff login"),
         },
         "/admin/settings/staff": {"password": _("Initial password")},
+        "/admin/settings/brand": {
+            "colour": _("Brand colour"),
+            "logo": _("Logo"),
+            "remove_logo": _("Remove the logo"),
+        },
+        "/admin/setup/business": {
+            "name": _("Business name"),
+            "colour": _("Brand colour"),
+            "logo": _("Logo"),
+            "currency": _("Currency"),
+            "locale": _("Language of the business"),
+        },
+        "/admin/setup/program": {"template": _("Program")},
+        "/admin/setup/places/location": {"name": _("Location name")},
+        "/admin/setup/places/staff": {"name": _("Their name"), "email": _("Their e-mail")},
         "/admin/analytics/goal": {
             "goal": _("Goal (% of purchases)"),
             "period": _("Period"),

@@ -10,6 +10,8 @@ from fastapi import APIRouter, BackgroundTasks, Form, Header, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from lealtad.branding import service as branding
+from lealtad.branding.model import Brand
 from lealtad.deps import AppSettings, Db, Now
 from lealtad.errors import LealtadError, NotFound
 from lealtad.kit.ids import MAX_ID
@@ -44,7 +46,15 @@ def render_page(
     request: Request, name: str, lang: str, status: int = 200, **context: Any
 ) -> HTMLResponse:
     context |= {"_": translator(lang), "ngettext": plural_translator(lang), "lang": lang}
+    if "brand" not in context and getattr(context.get("business"), "slug", None):
+        context["brand"] = _brand(request, context["business"])
     return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+def _brand(request: Request, business: Any) -> Brand:
+    """Every page about a business wears its brand (one read by key; the logo is not loaded)."""
+    with request.app.state.db.read() as conn:
+        return branding.brand(conn, business)
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from lealtad.deps import AppSettings, Db, Now
 from lealtad.errors import LealtadError
+from lealtad.onboarding import service as onboarding
 from lealtad.security import devices, limits
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy import store as tenancy_store
@@ -77,6 +78,7 @@ def login(
                 password=password,
             )
             shop = tenancy_store.business(conn, staff.business_id)
+            setting_up = onboarding.pending(conn, staff.business_id)
     except limits.TooManyAttempts as exc:
         error = limit_pages.message(language, exc)
         page = render_page(
@@ -96,26 +98,36 @@ def login(
         raise
     if guard is not None:
         guard.succeeded()
-    response = _signed_in(settings, staff, shop, next, language)
+    response = _signed_in(settings, staff, shop, next, language, setting_up)
     devices.remember(response, request, settings, staff.business_id, email)
     return response
 
 
-def _signed_in(settings: Any, staff: Any, shop: Any, next: str, language: str) -> Response:
+def _signed_in(
+    settings: Any, staff: Any, shop: Any, next: str, language: str, setting_up: bool = False
+) -> Response:
     if two_step.code_needed(shop, staff):
         # No session yet: the code (or setting two-step up) comes first.
         where = "/admin/login/code" if two_step.is_on(staff) else "/admin/login/setup"
         response = RedirectResponse(where, status_code=303)
         pending.start(response, settings, staff, next, language)
         return response
-    response = RedirectResponse(landing(staff.role, next), status_code=303)
+    where = landing(staff.role, next, setting_up)
+    if where == "/admin/setup":
+        where += f"?lang={language}"  # the set-up speaks the language the login page spoke
+    response = RedirectResponse(where, status_code=303)
     sessions.start_staff(response, settings, staff)
     return response
 
 
-def landing(role: str, next: str) -> str:
-    """Staff go to the counter, managers and owners to the console, unless a page sent them."""
-    return _safe_next(next) if next else ("/counter" if role == "staff" else "/admin")
+def landing(role: str, next: str, setting_up: bool = False) -> str:
+    """Staff go to the counter, managers and owners to the console, unless a page sent them;
+    the owner of a business still being set up, to the set-up."""
+    if next:
+        return _safe_next(next)
+    if setting_up and role == "owner":
+        return "/admin/setup"
+    return "/counter" if role == "staff" else "/admin"
 
 
 @router.post("/admin/logout")

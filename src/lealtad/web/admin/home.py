@@ -18,6 +18,7 @@ from lealtad.analytics import owner_home
 from lealtad.comms import delivery_log
 from lealtad.deps import Db, Now
 from lealtad.kit.clock import naive_utc
+from lealtad.onboarding import service as onboarding
 from lealtad.rewards import store as reward_store
 from lealtad.rules import store as rule_store
 from lealtad.tenancy import store as tenancy_store
@@ -217,11 +218,11 @@ def attention(
 
 
 def quick_actions(conn: Connection, bid: int, _: Translate) -> list[tuple[str, str]]:
-    places = tenancy_store.business_locations(conn, bid)
+    # The printable poster page: the brand, the promise, the code, each location's PDF.
     poster = (
-        f"/admin/locations/{places[0].id}/poster.pdf"
-        if len(places) == 1
-        else "/admin/settings/locations"
+        "/admin/poster"
+        if tenancy_store.business_locations(conn, bid)
+        else ("/admin/settings/locations")
     )
     return [
         ("/counter", _("Record a sale at the counter")),
@@ -247,10 +248,12 @@ def home(
         found = owner_home.home(conn, staff.business_id, now)
         items = attention(conn, business, fmt, _, now)
         actions = quick_actions(conn, staff.business_id, _)
+        setting_up = onboarding.pending(conn, staff.business_id)
     return render_page(
         request,
         "admin_home.html",
         language,
+        setting_up=setting_up and staff.role.value == "owner",
         business=business,
         staff=staff,
         figures=figures(found, fmt, _),

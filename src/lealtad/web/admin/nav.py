@@ -82,12 +82,13 @@ SECTIONS = (
         "/admin/settings",
         (
             Page("Business", "/admin/settings"),
+            Page("Brand", "/admin/settings/brand"),
             Page("Locations", "/admin/settings/locations"),
             Page("Staff", "/admin/settings/staff"),
             Page("API keys", "/admin/settings/api-keys", owner_only=True),
             Page("Audit log", "/admin/audit"),
         ),
-        also=("/admin/locations/",),
+        also=("/admin/locations/", "/admin/poster"),
     ),
 )
 

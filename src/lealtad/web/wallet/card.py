@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import Markup
 from sqlalchemy import Connection
 
+from lealtad.branding import service as branding
 from lealtad.comms import personal
 from lealtad.config import Settings
 from lealtad.deps import AppSettings, Db, Now
@@ -240,6 +241,8 @@ def manifest(slug: str, db: Db, lang: Lang = None) -> JSONResponse:
     business = business_or_404(db, slug)
     language = pick_language(lang, None, business.locale)
     _ = translator(language)
+    with db.read() as conn:
+        colour = branding.brand(conn, business).colour
     return JSONResponse(
         {
             "name": f"{business.name} · {_('Your card')}",
@@ -249,7 +252,7 @@ def manifest(slug: str, db: Db, lang: Lang = None) -> JSONResponse:
             "scope": f"/w/{slug}",
             "display": "standalone",
             "background_color": "#f6f3ee",
-            "theme_color": "#5b3a29",
+            "theme_color": colour,
             "icons": [
                 {"src": "/static/icon.svg", "sizes": "any", "type": "image/svg+xml"},
                 {"src": "/static/icon-192.png", "sizes": "192x192", "type": "image/png"},

@@ -4,18 +4,26 @@ that opens the business's sign-up page with the location recorded on the new mem
 from __future__ import annotations
 
 import io
+from datetime import datetime
 from typing import Annotated
 
 import segno
-from fastapi import APIRouter, Query
-from fastapi.responses import Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
 
-from lealtad.deps import AppSettings, Db
+from lealtad.branding import service as branding
+from lealtad.branding.pdf_logo import PdfImage, pdf_image
+from lealtad.config import Settings
+from lealtad.deps import AppSettings, Db, Now
 from lealtad.kit.ids import IdPath
+from lealtad.members.cards import qr_svg
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy import store as tenancy_store
+from lealtad.web.admin.console import AcceptLanguage, console
 from lealtad.web.i18n import translator
-from lealtad.web.sessions import CurrentManager
+from lealtad.web.pages import Lang, render_page
+from lealtad.web.sessions import CurrentManager, StaffSession
 
 router = APIRouter(include_in_schema=False)
 
@@ -51,22 +59,38 @@ def _qr_path(url: str, left: float, bottom: float, size: float) -> bytes:
     return b"\n".join(ops)
 
 
-def poster_pdf(business: str, location: str, url: str, lines: list[str]) -> bytes:
+def _rgb(colour: str) -> str:
+    return " ".join(f"{int(colour[i : i + 2], 16) / 255:.3f}" for i in (1, 3, 5))
+
+
+def poster_pdf(
+    business: str,
+    location: str,
+    url: str,
+    lines: list[str],
+    colour: str = "#ffffff",
+    ink: str = "#000000",
+    logo: PdfImage | None = None,
+) -> bytes:
+    """The brand's colour as a band across the top with the name on it in the colour that reads
+    there (branding.model.text_on), the promise below, the code in the middle."""
     width, height = A4
     qr_left = (width - QR_SIZE) / 2
     qr_bottom = 250
+    band = f"{_rgb(colour)} rg 0 {height - 150} {width} 150 re f".encode()
     text = [
-        b"BT /F2 30 Tf",
+        band,
+        f"BT {_rgb(ink)} rg /F2 30 Tf".encode(),
         f"{MARGIN} {height - 110} Td".encode(),
         _pdf_text(business) + b" Tj",
         b"/F1 16 Tf 0 -28 Td",
         _pdf_text(location) + b" Tj",
-        b"/F2 20 Tf 0 -50 Td",
+        b"0 0 0 rg /F2 20 Tf 0 -62 Td",
         _pdf_text(lines[0]) + b" Tj",
         b"/F1 16 Tf 0 -26 Td",
         _pdf_text(lines[1]) + b" Tj",
         b"ET",
-        b"BT /F1 14 Tf",
+        b"BT 0 0 0 rg /F1 14 Tf",
         f"{MARGIN} {qr_bottom - 40} Td".encode(),
         _pdf_text(lines[2]) + b" Tj",
         b"0 -22 Td /F1 11 Tf",
@@ -74,17 +98,35 @@ def poster_pdf(business: str, location: str, url: str, lines: list[str]) -> byte
         b"ET",
     ]
     content = b"\n".join(text) + b"\n" + _qr_path(url, qr_left, qr_bottom, QR_SIZE)
+    if logo is not None:
+        # In the band's right end, fitted into a 110-point square.
+        scale = 110 / max(logo.width, logo.height)
+        w, h = logo.width * scale, logo.height * scale
+        x, y = width - MARGIN - w, height - 75 - h / 2
+        content += f"\nq {w:.2f} 0 0 {h:.2f} {x:.2f} {y:.2f} cm /Logo Do Q".encode()
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         (
             f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {width} {height}] "
-            "/Resources << /Font << /F1 5 0 R /F2 6 0 R >> >> /Contents 4 0 R >>"
+            "/Resources << /Font << /F1 5 0 R /F2 6 0 R >>"
+            + (" /XObject << /Logo 7 0 R >>" if logo is not None else "")
+            + " >> /Contents 4 0 R >>"
         ).encode(),
         f"<< /Length {len(content)} >>\nstream\n".encode() + content + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>",
     ]
+    if logo is not None:
+        objects.append(
+            (
+                f"<< /Type /XObject /Subtype /Image /Width {logo.width} /Height {logo.height} "
+                f"/ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /{logo.filter} "
+                f"/Length {len(logo.data)} >>\nstream\n"
+            ).encode()
+            + logo.data
+            + b"\nendstream"
+        )
     out = io.BytesIO()
     out.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
@@ -117,18 +159,28 @@ def poster(
     staff: CurrentManager,
     db: Db,
     settings: AppSettings,
+    now: Now,
     language: PosterLang = "",
 ) -> Response:
     business, location = _location(db, staff, location_id)
     lang = language if language in ("es", "en") else business.locale  # type: ignore[attr-defined]
     _ = translator(lang)
     url = signup_url(settings.public_base_url, business.slug, location.id)  # type: ignore[attr-defined]
-    lines = [
-        _("Join our loyalty program"),
-        _("Free, in a few seconds, from your phone."),
-        _("Scan the code with your phone's camera:"),
-    ]
-    pdf = poster_pdf(business.name, location.name, url, lines)  # type: ignore[attr-defined]
+    with db.read() as conn:
+        brand = branding.brand(conn, business)
+        promised = branding.poster_lines(conn, business, lang, now)
+        image = branding.logo(conn, business.id)  # type: ignore[attr-defined]
+    logo = pdf_image(image[0], image[1]) if image is not None else None
+    lines = [*promised, _("Scan the code with your phone's camera:")]
+    pdf = poster_pdf(
+        business.name,  # type: ignore[attr-defined]
+        location.name,  # type: ignore[attr-defined]
+        url,
+        lines,
+        brand.colour,
+        brand.ink,
+        logo,
+    )
     name = f"poster-{business.slug}-{location.id}.pdf"  # type: ignore[attr-defined]
     return Response(
         pdf,
@@ -151,3 +203,53 @@ def table_card(
     image = io.BytesIO()
     segno.make(url, error="m").save(image, kind="png", scale=scale, border=4)
     return Response(image.getvalue(), media_type="image/png")
+
+
+@router.get("/admin/poster", response_class=HTMLResponse)
+def poster_page(
+    request: Request,
+    staff: CurrentManager,
+    db: Db,
+    now: Now,
+    settings: AppSettings,
+    lang: Lang = None,
+    accept_language: AcceptLanguage = None,
+) -> HTMLResponse:
+    return draw_poster(request, staff, db, now, settings, lang, accept_language)
+
+
+def draw_poster(
+    request: Request,
+    staff: StaffSession,
+    db: Db,
+    now: datetime,
+    settings: Settings,
+    lang: str | None,
+    accept_language: str | None,
+    just_live: bool = False,
+) -> HTMLResponse:
+    """The poster as a page to print: the brand, what a customer gets, the code to join (the
+    first location's), and each location's PDF and table-card code. The set-up ends on it."""
+    with db.read() as conn:
+        business, _me, language = console(conn, staff, lang, accept_language)
+        locations = tenancy_store.business_locations(conn, staff.business_id)
+        brand = branding.brand(conn, business)
+        lines = branding.poster_lines(conn, business, language, now)
+    url = (
+        signup_url(settings.public_base_url, business.slug, locations[0].id)
+        if locations
+        else f"{settings.public_base_url}/join/{business.slug}"
+    )
+    return render_page(
+        request,
+        "poster_page.html",
+        language,
+        business=business,
+        brand=brand,
+        staff=staff,
+        lines=lines,
+        join_url=url,
+        qr=Markup(qr_svg(url)),  # noqa: S704  (segno's SVG)
+        locations=locations,
+        just_live=just_live,
+    )
