@@ -1,5 +1,6 @@
-"""Regenerates docs/screenshots/: the wallet (phone), the counter screen (tablet) and the admin
-console (desktop), in Spanish and English, from the demo coffee shop in a throwaway database.
+"""Regenerates docs/screenshots/: the join page and the wallet (phone), the counter screen and
+the owner's home (tablet), the console and the guided set-up (desktop), in Spanish and English,
+from the demo coffee shop in a throwaway database.
 
     uv run python scripts/screenshots.py [--out docs/screenshots]
 
@@ -27,6 +28,7 @@ from lealtad.config import Settings
 from lealtad.db.engine import Database
 from lealtad.db.migrate import upgrade
 from lealtad.demo import PASSWORD, seed
+from lealtad.security.fields import keys_for_settings
 from lealtad.web import sessions
 
 FLAGS = [
@@ -73,7 +75,7 @@ def main() -> None:
         base_url=base,
         log_level="warning",
     )
-    db = Database(f"sqlite:///{work / 'lealtad.db'}")
+    db = Database(f"sqlite:///{work / 'lealtad.db'}", keys=keys_for_settings(settings))
     upgrade(db)
     info = seed(db, datetime.now(UTC))
     with db.transaction() as conn:
@@ -101,6 +103,8 @@ def main() -> None:
                     [{"name": sessions.MEMBER_COOKIE, "value": member_cookie, "url": base}]
                 )
                 page = phone.new_page()
+                page.goto(f"{base}/join/{info.slug}?lang={lang}")
+                page.screenshot(path=out / f"join-{lang}.png", full_page=True)
                 page.goto(f"{base}/w/{info.slug}?lang={lang}")
                 page.screenshot(path=out / f"wallet-{lang}.png", full_page=True)
                 page.goto(f"{base}/w/{info.slug}/rewards?lang={lang}")
@@ -113,19 +117,35 @@ def main() -> None:
                 page.goto(f"{base}/counter/members/{member}?lang={lang}")
                 page.screenshot(path=out / f"counter-{lang}.png", full_page=True)
                 tablet.close()
+                tablet = browser.new_context(locale=locale, viewport=TABLET)
+                page = tablet.new_page()
+                _staff_login(page, base, info.slug, "owner@demo-cafe.example")
+                page.goto(f"{base}/admin?lang={lang}")
+                page.screenshot(path=out / f"admin-home-tablet-{lang}.png", full_page=True)
+                tablet.close()
 
                 desktop = browser.new_context(locale=locale, viewport=DESKTOP)
                 page = desktop.new_page()
                 _staff_login(page, base, info.slug, "owner@demo-cafe.example")
                 for name, path in (
+                    ("admin-home", "/admin"),
                     ("admin-program", "/admin/program"),
+                    ("admin-products", "/admin/products"),
                     ("admin-member", f"/admin/members/{member}"),
-                    ("admin-messages", "/admin"),
+                    ("admin-campaign-new", "/admin/campaigns/new"),
+                    ("admin-messages", "/admin/messages"),
                     ("admin-analytics", "/admin/analytics"),
                     ("admin-customers", "/admin/customers"),
+                    ("admin-poster", "/admin/poster"),
                 ):
                     page.goto(f"{base}{path}?lang={lang}")
                     page.screenshot(path=out / f"{name}-{lang}.png", full_page=True)
+                # The guided set-up's first two steps: the business, then the program's choice.
+                page.goto(f"{base}/admin/setup/business?lang={lang}")
+                page.screenshot(path=out / f"admin-setup-business-{lang}.png", full_page=True)
+                page.locator("main form button[type=submit]").last.click()
+                page.wait_for_load_state("networkidle")
+                page.screenshot(path=out / f"admin-setup-program-{lang}.png", full_page=True)
                 desktop.close()
             browser.close()
     finally:

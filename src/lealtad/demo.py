@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from lealtad.branding import store as brand_store
 from lealtad.db.engine import Database
-from lealtad.demo_people import BUSINESS_NAMES, LOCATIONS, member_name, words
+from lealtad.demo_people import BRAND_COLOURS, BUSINESS_NAMES, LOCATIONS, member_name, words
 from lealtad.errors import LealtadError
 from lealtad.events import service as events
 from lealtad.events.schemas import EventIn
+from lealtad.kit.clock import naive_utc
 from lealtad.ledger import adjustments
 from lealtad.ledger.maturity import settle
 from lealtad.members import service as members
@@ -100,6 +102,7 @@ def seed(
             program=chosen.build(),
         )
         furnish(conn, bid, chosen, start)
+        brand_store.save(conn, bid, naive_utc(start), colour=BRAND_COLOURS.get(template, "#5b3a29"))
         loc_ids = [
             tenancy.create_location(conn, bid, name=name, timezone=chosen.timezone, now=start)
             for name in LOCATIONS.get(template, ("1", "2"))

@@ -15,6 +15,15 @@ BUSINESS_NAMES = {
     "stars-tiers": "Harbor Coffee Co.",
     "trade-b2b": "Ridgeline Roofing Supply",
 }
+# Each demo business wears a colour of its trade, as a real one would after the set-up.
+BRAND_COLOURS = {
+    "coffee-stamps": "#7a4a2a",
+    "points-per-unit": "#0b6e4f",
+    "catalog-points": "#b03a2e",
+    "gem-tiers": "#6a3d9a",
+    "stars-tiers": "#1f5f8b",
+    "trade-b2b": "#c05a00",
+}
 LOCATIONS = {
     "coffee-stamps": ("Centro", "Estación"),
     "points-per-unit": ("High Street", "King's Cross"),
