@@ -27,19 +27,107 @@ BUTTON_TYPES = ("submit", "button", "reset")
 # holds what the person typed (the JSON editor's program).
 SKIPPED_ELEMENTS = ("script", "style", "template", "code", "textarea")
 VOID_ELEMENTS = frozenset(
-    "area base br col embed hr img input link meta source track wbr".split()
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "source",
+        "track",
+        "wbr",
+    ]
 )
 Node = tuple[str, str | None]
 
 FUNCTION_WORDS = {
     "en": frozenset(
-        "the your with and of for you this these that from has have was were will yet not "
-        "are is be by when which there their our here been what who into than would can't "
-        "don't isn't no-one".split()
+        [
+            "the",
+            "your",
+            "with",
+            "and",
+            "of",
+            "for",
+            "you",
+            "this",
+            "these",
+            "that",
+            "from",
+            "has",
+            "have",
+            "was",
+            "were",
+            "will",
+            "yet",
+            "not",
+            "are",
+            "is",
+            "be",
+            "by",
+            "when",
+            "which",
+            "there",
+            "their",
+            "our",
+            "here",
+            "been",
+            "what",
+            "who",
+            "into",
+            "than",
+            "would",
+            "can't",
+            "don't",
+            "isn't",
+            "no-one",
+        ]
     ),
     "es": frozenset(
-        "el los las del con para tu tus su sus una por que es son está están este esta estos "
-        "aún todavía cada hay más se al sin ya desde hasta también y o pero muy cuando".split()
+        [
+            "el",
+            "los",
+            "las",
+            "del",
+            "con",
+            "para",
+            "tu",
+            "tus",
+            "su",
+            "sus",
+            "una",
+            "por",
+            "que",
+            "es",
+            "son",
+            "está",
+            "están",
+            "este",
+            "esta",
+            "estos",
+            "aún",
+            "todavía",
+            "cada",
+            "hay",
+            "más",
+            "se",
+            "al",
+            "sin",
+            "ya",
+            "desde",
+            "hasta",
+            "también",
+            "y",
+            "o",
+            "pero",
+            "muy",
+            "cuando",
+        ]
     ),
 }
 OTHER = {"es": "en", "en": "es"}
@@ -78,10 +166,15 @@ PER_LANGUAGE_PATTERNS: dict[str, list[tuple[str, re.Pattern[str]]]] = {
     ],
 }
 # Words ending in "s" that are singular: "1 mes", "1 bonus".
-SINGULAR_S = frozenset({"mes", "lunes", "martes", "miércoles", "jueves", "viernes", "bonus", "plus"})
+SINGULAR_S = frozenset(
+    {"mes", "lunes", "martes", "miércoles", "jueves", "viernes", "bonus", "plus"}
+)
 PLACEHOLDER = re.compile(r"\{\{[^}]*\}\}")
+# Not machine text for a person: e-mail and web addresses, paths, file names, and an API key's
+# public prefix ("lk_3f9a..."), which is how an owner tells one till's key from another.
 ADDRESS = re.compile(
-    r"[\w.+-]+@[\w.-]+|https?://\S+|/[\w/.{}?=&%-]*|\b[\w-]+\.(?:example|org|com|net|pdf|png|csv|json)\b"
+    r"[\w.+-]+@[\w.-]+|https?://\S+|/[\w/.{}?=&%-]*"
+    r"|\b[\w-]+\.(?:example|org|com|net|pdf|png|csv|json)\b|\blk_[0-9a-f]{6,}\b"
 )
 
 
@@ -199,7 +292,9 @@ class Sweep:
             for kind, text_found in self._machine(lang, text):
                 self.findings.append(Finding(where, lang, kind, text_found))
 
-    def _language(self, lang: str, text: str, other_catalog: frozenset[str]) -> list[tuple[str, str]]:
+    def _language(
+        self, lang: str, text: str, other_catalog: frozenset[str]
+    ) -> list[tuple[str, str]]:
         other = OTHER[lang]
         stripped = text.rstrip(":.…").strip()
         if stripped in other_catalog or text in other_catalog:

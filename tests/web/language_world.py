@@ -18,15 +18,15 @@ from lealtad.comms import unsubscribe
 from lealtad.config import Settings
 from lealtad.db.engine import Database
 from lealtad.demo_people import BUSINESS_NAMES, LOCATIONS, words
-from lealtad.ledger import adjustments
 from lealtad.kit.catalog import catalog as catalog_of
 from lealtad.kit.clock import FixedClock
+from lealtad.ledger import adjustments
 from lealtad.members import service as members
 from lealtad.members import store as member_store
+from lealtad.products import service as products
 from lealtad.rewards import redemption
 from lealtad.rewards import service as rewards
 from lealtad.rewards import store as rewards_store
-from lealtad.products import service as products
 from lealtad.rules import service as programs
 from lealtad.rules.names import name_in
 from lealtad.rules.templates import get_template
@@ -232,7 +232,9 @@ def _voucher(
         location_id = tenancy_store.business_locations(conn, business_id)[0].id
     for member_id in member_ids:
         with db.read() as conn:
-            ready = [r for r in rewards.for_member(conn, business_id, member_id, now) if r.affordable]
+            ready = [
+                r for r in rewards.for_member(conn, business_id, member_id, now) if r.affordable
+            ]
         if not ready:
             continue
         with db.transaction() as conn:
@@ -244,7 +246,13 @@ def _voucher(
     # within reach of every reward, as a manager's goodwill points would.
     with db.transaction() as conn:
         adjustments.adjust(
-            conn, business_id, member_ids[0], unit="points", amount=100_000,
-            reason="Cortesía", actor="system", now=now,
+            conn,
+            business_id,
+            member_ids[0],
+            unit="points",
+            amount=100_000,
+            reason="Cortesía",
+            actor="system",
+            now=now,
         )
     return _voucher(db, business_id, member_ids, now)

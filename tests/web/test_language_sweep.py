@@ -123,7 +123,9 @@ class Visitor:
             if route is None or not parts.query or DOWNLOAD.search(parts.path):
                 continue
             shape = tuple(
-                sorted((k, v if v.isalpha() else "*") for k, v in parse_qsl(parts.query) if k != "lang")
+                sorted(
+                    (k, v if v.isalpha() else "*") for k, v in parse_qsl(parts.query) if k != "lang"
+                )
             )
             if (route, shape) in self.seen or len(self.seen) >= MOST_FOLLOWED_LINKS:
                 continue
@@ -149,9 +151,7 @@ def _emails(db: Database, settings: Settings, business: Business, sweep: Sweep) 
                 mail = preview.preview(conn, shop, member, template, lang, NOW, base)
                 _check_mail(sweep, f"{business.template} e-mail {template} (preview)", lang, mail)
                 count += 1
-        queued = conn.execute(
-            messages.select().where(messages.c.business_id == business.id)
-        ).all()
+        queued = conn.execute(messages.select().where(messages.c.business_id == business.id)).all()
         one_of_each = {row.template: row for row in queued if row.channel == "email"}
         for template, row in sorted(one_of_each.items()):
             owner = member_store.member(conn, business.id, row.member_id)

@@ -22,6 +22,7 @@ from lealtad.purchases.service import purchase_facts
 from lealtad.rules import apply, draft
 from lealtad.rules.apply import Granted
 from lealtad.rules.facts import MemberContext
+from lealtad.rules.names import name_in
 from lealtad.rules.service import in_force
 from lealtad.tenancy import store as tenancy_store
 from lealtad.web.admin_program_drafts import Draft
@@ -92,7 +93,10 @@ def _side(describer: Describer, granted: list[Granted]) -> Side:
     for g in granted:
         totals[g.unit] += g.amount
     return Side(
-        [Line(g.reason, _amount(describer, g.unit, g.amount)) for g in granted],
+        [
+            Line(describer.rules.get(g.rule_id, g.reason), _amount(describer, g.unit, g.amount))
+            for g in granted
+        ],
         [(unit, n, _amount(describer, unit, n)) for unit, n in totals.items()],
     )
 
@@ -168,10 +172,14 @@ def run(
             context = MemberContext(member_id=0, tier=f.get("pv_tier") or None)
         if drafted.definition is None:
             current = in_force(conn, business.id, now)
+            describer.rules.update(
+                {r.id: name_in(r, describer.lang) for r in current.definition.rules}
+            )
             granted = apply.plan(conn, business.id, context, facts, program=current)[1]
             preview.current, preview.current_version = _side(describer, granted), current.version
             return preview
         compared = draft.compare(conn, business.id, drafted.definition, facts, context, now)
+        describer.rules.update({r.id: name_in(r, describer.lang) for r in drafted.definition.rules})
     except LealtadError as exc:
         if exc.code == "member_not_found":
             return Preview(message=_("No member has that card number."))

@@ -53,10 +53,13 @@ class Describer:
         # Catalog titles by slug, and the cards of the program being described, by id.
         self.rewards = rewards or {}
         self.cards: dict[str, str] = {}
+        # Rules by id, named by their titles: the engine's own reasons are English notes.
+        self.rules: dict[str, str] = {}
 
     def of(self, definition: ProgramDefinition) -> Describer:
         """The describer for this program: its cards named by their titles."""
         self.cards = {c.id: name_in(c, self.lang) for c in definition.stamp_cards}
+        self.rules.update({r.id: name_in(r, self.lang) for r in definition.rules})
         return self
 
     def reward(self, slug: str) -> str:
@@ -100,9 +103,13 @@ class Describer:
             what += [_("product {sku}").format(sku=s) for s in c.items.skus]
             what += [_("items tagged {tag}").format(tag=t) for t in c.items.tags]
             out.append(
-                _("with at least {quantity} item(s) of {what}").format(
-                    quantity=self.number(c.items.min_quantity), what=self.names(what, "or")
-                )
+                ngettext(self.lang)(
+                    "with at least {quantity} item of {what}",
+                    "with at least {quantity} items of {what}",
+                    int(c.items.min_quantity)
+                    if c.items.min_quantity == int(c.items.min_quantity)
+                    else 2,
+                ).format(quantity=self.number(c.items.min_quantity), what=self.names(what, "or"))
             )
         if c.locations:
             places = [self.locations.get(i, f"#{i}") for i in c.locations]
