@@ -53,13 +53,10 @@ class Describer:
         # Catalog titles by slug, and the cards of the program being described, by id.
         self.rewards = rewards or {}
         self.cards: dict[str, str] = {}
-        # Rules by id, named by their titles: the engine's own reasons are English notes.
-        self.rules: dict[str, str] = {}
 
     def of(self, definition: ProgramDefinition) -> Describer:
         """The describer for this program: its cards named by their titles."""
         self.cards = {c.id: name_in(c, self.lang) for c in definition.stamp_cards}
-        self.rules.update({r.id: name_in(r, self.lang) for r in definition.rules})
         return self
 
     def reward(self, slug: str) -> str:

@@ -29,7 +29,7 @@ def percent(fraction: float | Decimal | None, lang: str) -> str:
 def number(value: float | Decimal | int | None, lang: str) -> str:
     if value is None:
         return "–"
-    return str(format_decimal(round(value, 2), locale=_locale(lang)))
+    return str(format_decimal(round(Decimal(str(value)), 2), locale=_locale(lang)))
 
 
 def money(minor: int, currency: str, lang: str) -> str:
