@@ -89,7 +89,7 @@ def _by_route(_: Translate) -> dict[str, dict[str, str]]:
         },
         "/admin/settings/staff": {"password": _("Initial password")},
         "/admin/analytics/goal": {
-            "goal": _("Goal (% of purchases)"),
+            "goal": _("Goal (percentage of purchases)"),
             "period": _("Period"),
             "start": _("From"),
             "end": _("To"),
