@@ -95,7 +95,7 @@ def test_the_preview_names_the_next_reward_the_member_is_closest_to(client, shop
         "/admin/messages/preview",
         params={"template": "monthly", "in": "en", "card": member["card_number"]},
     )
-    assert "250 more for: Free mug" in page.text
+    assert "250 points to go for Free mug" in page.text
 
 
 def test_an_unknown_message_kind_or_card_is_explained_not_an_error(client, shop) -> None:

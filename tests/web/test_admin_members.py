@@ -406,7 +406,7 @@ def test_the_member_page_explains_a_refund_and_a_redemption_and_lists_vouchers_a
     assert "€100.00" in page.text, "the refunded amount"
     assert "Ready to use" in vouchers
     sent = page.text[page.text.index('id="messages"') : page.text.index('id="card"')]
-    assert "<td>welcome</td>" in sent
+    assert "<td>Welcome</td>" in sent
     assert "<td>voucher</td>" in sent
 
 
