@@ -135,6 +135,51 @@ class Visitor:
             self.visit(href, lang, follow=False)
 
 
+def _counter_answers(visitor: Visitor) -> int:
+    """What the counter answers to the day's work, which is no GET page: a sale from the product
+    buttons (what it earned, a full card), the redemption question, a voucher used."""
+    b, client = visitor.business, visitor.client
+    member = f"/counter/members/{b.member_id}"
+    csrf = f"sweep-{b.id}"
+    answers = 0
+    for lang in LANGUAGES:
+        client.cookies.clear()
+        headers = {"Cookie": b.staff_cookie, "Accept-Language": lang}
+        page = client.get(f"{member}?lang={lang}", headers=headers).text
+        products = re.findall(r'name="product" value="(\d+)"', page)
+        key = re.search(r'name="key" value="([^"]+)"', page)
+        sale = {"csrf": csrf, "lang": lang, "key": key.group(1) if key else f"sweep-{lang}"}
+        # Enough of the first product to fill a card; no buttons: an amount as typed.
+        sale |= {"product": products, "count": ["11"] + ["0"] * (len(products) - 1)}
+        sale |= {} if products else {"amount": "250"}
+        # The redemption form's own key (a form key is issued with the page).
+        reward = re.search(
+            r'name="key" value="([^"]+)">\s*<input type="hidden" name="reward_id" value="(\d+)"',
+            page[page.find('id="redeem-h"') :],
+        )
+        posts = [(f"{member}/purchases", sale)]
+        if reward:
+            asked = {
+                "reward_id": reward.group(2),
+                "key": reward.group(1),
+                "csrf": csrf,
+                "lang": lang,
+            }
+            posts.append((f"{member}/redemptions", asked))
+        code = b.values["code"] if lang == "en" else "NOPE-NOPE"
+        posts.append(("/counter/vouchers/validate", {"code": code, "csrf": csrf, "lang": lang}))
+        for path, form in posts:
+            client.cookies.clear()
+            answer = client.post(path, data=form, headers=headers)
+            where = f"{b.template} POST {path} [{lang}]"
+            if answer.status_code >= 500:
+                visitor.problems.append(f"{where}: status {answer.status_code}")
+                continue
+            visitor.sweep.check(where, lang, visible_texts(answer.text))
+            answers += 1
+    return answers
+
+
 def _fill(route: str, values: dict[str, Any]) -> str:
     return PATH_PARAM.sub(lambda m: str(values[m.group(1)]), route)
 
@@ -215,10 +260,12 @@ def sweep_business(db: Database, settings: Settings, template: str) -> tuple[lis
             for lang in LANGUAGES:
                 visitor.visit(_fill(route, business.values), lang, follow=True)
         emails = _emails(db, settings, business, visitor.sweep)
+        answers = _counter_answers(visitor)
     took = time.monotonic() - started
     print(
-        f"\n{template}: built in {built:.1f} s; {len(visitor.visited)} pages and {emails} e-mails "
-        f"checked in {took - built:.1f} s; {len(visitor.sweep.findings)} findings"
+        f"\n{template}: built in {built:.1f} s; {len(visitor.visited)} pages, {answers} counter "
+        f"answers and {emails} e-mails checked in {took - built:.1f} s; "
+        f"{len(visitor.sweep.findings)} findings"
     )
     return [*visitor.problems, *map(str, visitor.sweep.findings)], len(visitor.visited)
 
