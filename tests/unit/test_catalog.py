@@ -62,7 +62,12 @@ def _message(message: object) -> Message:
 def used_messages() -> set[Message]:
     """What the code and the templates ask the catalog for, read as pybabel's extractors read it,
     and the tables whose values are said through `_` by key."""
-    said_by_key = {*audit_actions.SAID.values(), *delivery_reasons.KNOWN.values()}
+    said_by_key = {
+        *audit_actions.SAID.values(),
+        *audit_actions.KINDS.values(),
+        *audit_actions.FIELDS.values(),
+        *delivery_reasons.KNOWN.values(),
+    }
     return {m for m in _python_messages() | _template_messages() | said_by_key if m}
 
 

@@ -142,7 +142,7 @@ MACHINE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("dotted key", re.compile(r"(?<![\w./@-])[a-z][a-z0-9_-]*\.[a-z][a-z0-9_-]*(?![\w@-]|\.\w)")),
     ("snake_case code", re.compile(r"(?<![\w./@-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w@-])")),
     ("JSON path", re.compile(r"\b\w+\[\d+\]")),
-    ("actor reference", re.compile(r"\b(?:member|staff|key|api_key|system|user):\d+\b")),
+    ("reference by id", re.compile(r"\b[a-z_]+:\d+\b")),
     ("Python value", re.compile(r"\b(?:None|True|False)\b|\{'|\['|Decimal\(|datetime\(")),
     ("plural placeholder", re.compile(r"\w\((?:s|es)\)")),
     ("ISO date", re.compile(r"\b\d{4}-\d{2}-\d{2}\b")),

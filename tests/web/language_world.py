@@ -170,6 +170,22 @@ def build(
     deliver(db, settings, clock)
 
     member_id, code, reward_id = _voucher(db, bid, info.member_ids, now)
+    # Corrections on the member's account, by a manager and by the system, so the member's
+    # history names who made them and why (the reason in the business's language).
+    with db.read() as conn:
+        manager = next(s for s in tenancy_store.business_staff(conn, bid) if s.role == "manager")
+    for actor in (f"staff:{manager.id}", "system"):
+        with db.transaction() as conn:
+            adjustments.adjust(
+                conn,
+                bid,
+                member_id,
+                unit="points",
+                amount=5,
+                reason=said.apology,
+                actor=actor,
+                now=now,
+            )
     with db.read() as conn:
         owner = next(s for s in tenancy_store.business_staff(conn, bid) if s.role == "owner")
         staff_rows = list(tenancy_store.business_staff(conn, bid))

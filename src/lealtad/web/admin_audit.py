@@ -99,6 +99,8 @@ def audit_page(
         changes=changes,
         actions=actions,
         action_said={a: audit_actions.said(a, translator(language)) for a in actions},
+        who=lambda value: audit_actions.who(value, known, translator(language)),
+        field_label=lambda name: audit_actions.field(name, translator(language)),
         actors=actors,
         action=action,
         actor=actor,

@@ -67,3 +67,65 @@ SAID = {
 
 def said(action: str, _: Callable[[str], str]) -> str:
     return _(SAID[action]) if action in SAID else action
+
+
+# What a `kind:id` target or actor is, for the ones the log cannot name (a campaign, a reward):
+# the catalog's English message with the id as its number.
+KINDS = {
+    "member": "Member no. {id}",
+    "staff": "Staff member no. {id}",
+    "api_key": "API key no. {id}",
+    "location": "Location no. {id}",
+    "campaign": "Campaign no. {id}",
+    "survey": "Survey no. {id}",
+    "experiment": "Experiment no. {id}",
+    "reward": "Reward no. {id}",
+    "product": "Product no. {id}",
+    "webhook": "Webhook no. {id}",
+    "business": "Business no. {id}",
+    "voucher": "Voucher no. {id}",
+    "rating": "Rating no. {id}",
+    "challenge": "Challenge no. {id}",
+    "cause": "Cause no. {id}",
+    "purchase": "Purchase no. {id}",
+    "refund": "Refund no. {id}",
+    "donation": "Donation no. {id}",
+}
+# A change's field, by the label the console's forms give it.
+FIELDS = {
+    "name": "Name",
+    "slug": "Id",
+    "role": "Role",
+    "locale": "Language",
+    "reason": "Reason",
+    "tier": "Tier",
+    "title": "Title",
+    "active": "Active",
+    "stock": "Stock",
+    "email": "E-mail",
+    "phone": "Phone",
+    "timezone": "Time zone",
+    "currency": "Currency",
+    "status": "Status",
+    "tags": "Tags",
+}
+
+
+def who(value: str | None, known: dict[str, str], _: Callable[[str], str]) -> str:
+    """An actor or a target as a person reads it: by name where the log knows it, else by its
+    kind and number ("Campaign no. 2"); a value of another form is shown as stored."""
+    if not value:
+        return ""
+    if value == "system":
+        return _("System")
+    if value in known:
+        return known[value]
+    kind, _sep, number = value.partition(":")
+    if kind in KINDS and number.isdigit():
+        return _(KINDS[kind]).format(id=number)
+    return value
+
+
+def field(name: str, _: Callable[[str], str]) -> str:
+    """A changed field's label, or "" when it has none (the page then shows the key as code)."""
+    return _(FIELDS[name]) if name in FIELDS else ""
