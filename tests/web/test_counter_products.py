@@ -173,6 +173,7 @@ def test_a_full_cards_reward_is_in_the_catalog_and_redeems_at_the_counter(
             "key": form_field(full.text.split('id="redeem-h"')[1], "key"),
             "csrf": csrf,
             "lang": "es",
+            "confirmed": "yes",  # the counter asks first (D52); this is the answer's Confirm
         },
     )
     assert redeemed.status_code == 201, redeemed.text
