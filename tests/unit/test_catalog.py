@@ -22,7 +22,7 @@ from jinja2 import Environment
 from jinja2.ext import babel_extract
 
 from lealtad.kit.catalog import LOCALES, catalog
-from lealtad.web import audit_actions, delivery_reasons
+from lealtad.web import audit_actions, delivery_reasons, value_reasons
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "lealtad"
 SPANISH = LOCALES / "es" / "LC_MESSAGES" / "messages.po"
@@ -67,6 +67,7 @@ def used_messages() -> set[Message]:
         *audit_actions.KINDS.values(),
         *audit_actions.FIELDS.values(),
         *delivery_reasons.KNOWN.values(),
+        *value_reasons.KNOWN.values(),
     }
     return {m for m in _python_messages() | _template_messages() | said_by_key if m}
 

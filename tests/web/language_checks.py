@@ -45,96 +45,18 @@ VOID_ELEMENTS = frozenset(
 )
 Node = tuple[str, str | None]
 
-FUNCTION_WORDS = {
-    "en": frozenset(
-        [
-            "the",
-            "your",
-            "with",
-            "and",
-            "of",
-            "for",
-            "you",
-            "this",
-            "these",
-            "that",
-            "from",
-            "has",
-            "have",
-            "was",
-            "were",
-            "will",
-            "yet",
-            "not",
-            "are",
-            "is",
-            "be",
-            "by",
-            "when",
-            "which",
-            "there",
-            "their",
-            "our",
-            "here",
-            "been",
-            "what",
-            "who",
-            "into",
-            "than",
-            "would",
-            "can't",
-            "don't",
-            "isn't",
-            "no-one",
-        ]
-    ),
-    "es": frozenset(
-        [
-            "el",
-            "los",
-            "las",
-            "del",
-            "con",
-            "para",
-            "tu",
-            "tus",
-            "su",
-            "sus",
-            "una",
-            "por",
-            "que",
-            "es",
-            "son",
-            "está",
-            "están",
-            "este",
-            "esta",
-            "estos",
-            "aún",
-            "todavía",
-            "cada",
-            "hay",
-            "más",
-            "se",
-            "al",
-            "sin",
-            "ya",
-            "desde",
-            "hasta",
-            "también",
-            "y",
-            "o",
-            "pero",
-            "muy",
-            "cuando",
-        ]
-    ),
-}
+_ENGLISH = (
+    "the your with and of for you this these that from has have was were will yet not are is be "
+    "by when which there their our here been what who into than would can't don't isn't to at on "
+    "in it its an can cannot only each every all any some least more so"
+)
+_SPANISH = (
+    "el los las del con para tu tus su sus una por que es son está están este esta estos aún "
+    "todavía cada hay más se al sin ya desde hasta también y o pero muy cuando la en un de lo le "
+    "les han ha"
+)
+FUNCTION_WORDS = {"en": frozenset(_ENGLISH.split()), "es": frozenset(_SPANISH.split())}
 OTHER = {"es": "en", "en": "es"}
-
-# Words Babel and the catalogs share between both languages, and brand words; a node made of
-# them alone is in neither language. Kept small: each is a word both languages write alike.
-SHARED_WORDS = frozenset({"Lealtad", "QR", "PIN", "CSV", "PDF", "API", "OK", "Email", "e-mail"})
 
 MACHINE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     # "stamps.coffee", "ledger.adjust", "reward.free-drink", "title.es"; not e-mail addresses,
@@ -169,6 +91,7 @@ PER_LANGUAGE_PATTERNS: dict[str, list[tuple[str, re.Pattern[str]]]] = {
 SINGULAR_S = frozenset(
     {"mes", "lunes", "martes", "miércoles", "jueves", "viernes", "bonus", "plus"}
 )
+CLAUSE = re.compile(r"(?<=[.;:!?])\s+|\s+[·|–]\s+")
 PLACEHOLDER = re.compile(r"\{\{[^}]*\}\}")
 # Not machine text for a person: e-mail and web addresses, paths, file names, and an API key's
 # public prefix ("lk_3f9a..."), which is how an owner tells one till's key from another.
@@ -300,11 +223,13 @@ class Sweep:
         if stripped in other_catalog or text in other_catalog:
             name = "English catalog message untranslated" if lang == "es" else "Spanish message"
             return [(name, text)]
-        words = _words(text)
-        theirs = sum(1 for w in words if w in FUNCTION_WORDS[other])
-        ours = sum(1 for w in words if w in FUNCTION_WORDS[lang])
-        if theirs >= 2 and theirs > ours:
-            return [("English sentence" if other == "en" else "Spanish sentence", text)]
+        # Clause by clause, so that an English reason after a Spanish lead-in is found.
+        for clause in [text, *CLAUSE.split(text)]:
+            words = _words(clause)
+            theirs = sum(1 for w in words if w in FUNCTION_WORDS[other])
+            ours = sum(1 for w in words if w in FUNCTION_WORDS[lang])
+            if theirs >= 2 and theirs > ours:
+                return [("English sentence" if other == "en" else "Spanish sentence", text)]
         return []
 
     def _machine(self, lang: str, text: str) -> list[tuple[str, str]]:

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from fastapi.testclient import TestClient
 
 from lealtad import demo
+from lealtad.analytics import refresh
 from lealtad.comms import unsubscribe
 from lealtad.config import Settings
 from lealtad.db.engine import Database
@@ -168,6 +169,10 @@ def build(
     # that is not there, so the delivery log shows sent, waiting and failed rows with reasons.
     run_once(db, settings, clock)
     deliver(db, settings, clock)
+    # The customers' segments and predicted value, as the nightly jobs or "Compute now" make
+    # them (with the demo's few members the value model says why it cannot be fitted).
+    with db.transaction() as conn:
+        refresh.refresh(conn, bid, now)
 
     member_id, code, reward_id = _voucher(db, bid, info.member_ids, now)
     # Corrections on the member's account, by a manager and by the system, so the member's

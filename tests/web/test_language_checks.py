@@ -26,6 +26,8 @@ SPANISH_PAGE_FAULTS = [
     "title.es",
     "None",
     "2026-03-02",
+    "Aún no se ha podido ajustar el modelo: At least 20 customers are needed; there are 12.",
+    "experiment:1",
 ]
 ENGLISH_PAGE_FAULTS = [
     "Tu tarjeta y tus puntos siguen igual.",
