@@ -20,7 +20,7 @@ from lealtad.config import Settings
 from lealtad.db.engine import Database
 from lealtad.demo_people import BUSINESS_NAMES, LOCATIONS, words
 from lealtad.kit.catalog import catalog as catalog_of
-from lealtad.kit.clock import FixedClock
+from lealtad.kit.clock import FixedClock, naive_utc
 from lealtad.ledger import adjustments
 from lealtad.members import service as members
 from lealtad.members import store as member_store
@@ -33,8 +33,9 @@ from lealtad.rules.names import name_in
 from lealtad.rules.templates import get_template
 from lealtad.surveys import links
 from lealtad.tenancy import store as tenancy_store
+from lealtad.tenancy import two_step
 from lealtad.tenancy.model import Principal, Role
-from lealtad.web import sessions
+from lealtad.web import pending, sessions
 from lealtad.worker import deliver, run_once
 
 API = "/api/v1"
@@ -49,6 +50,9 @@ class Business:
     values: dict[str, Any]
     staff_cookie: str
     member_cookie: str
+    # Sign-ins half done (password right, second step due) by path: the owner sets two-step
+    # up, the manager, who has it, gives a code.
+    pending_cookies: dict[str, str]
     # What the business typed: names of people and places, its notes (no language of ours).
     own_words: list[str] = field(default_factory=list)
     ids: dict[str, set[str]] = field(default_factory=dict)
@@ -199,6 +203,20 @@ def build(
         names = [members.get(conn, bid, m).name for m in info.member_ids]
     staff_response = Response()
     sessions.start_staff(staff_response, settings, owner, csrf=f"sweep-{bid}")
+    pending_cookies = {}
+    with db.transaction() as conn:
+        tenancy_store.update_staff(
+            conn,
+            bid,
+            manager.id,
+            totp_secret=two_step.new_secret(),
+            totp_confirmed_at=naive_utc(now),
+        )
+        with_code = tenancy_store.staff(conn, bid, manager.id)
+    for path, who in (("/admin/login/setup", owner), ("/admin/login/code", with_code)):
+        pending_response = Response()
+        pending.start(pending_response, settings, who, "/admin", chosen.locale)
+        pending_cookies[path] = _cookie(pending_response)
     member_response = Response()
     sessions.start_member(member_response, settings, bid, member_id, member.card_version)
     secret = settings.effective_secret_key
@@ -238,6 +256,7 @@ def build(
         values,
         _cookie(staff_response),
         _cookie(member_response),
+        pending_cookies,
         own_words=own,
         ids=_program_ids(db, bid, now),
     )
