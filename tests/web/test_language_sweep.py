@@ -79,7 +79,8 @@ class Visitor:
         self.business = business
         self.routes = [(r, re.compile("^" + PATH_PARAM.sub("[^/]+", r) + "$")) for r in routes]
         self.sweep = Sweep(own_words=business.own_words, ids=business.ids)
-        self.seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+        # (language, route, query shape) of the links followed.
+        self.seen: set[tuple[str, str, tuple[tuple[str, str], ...]]] = set()
         self.visited: list[str] = []
         self.problems: list[str] = []
 
@@ -126,9 +127,10 @@ class Visitor:
                     (k, v if v.isalpha() else "*") for k, v in parse_qsl(parts.query) if k != "lang"
                 )
             )
-            if (route, shape) in self.seen or len(self.seen) >= MOST_FOLLOWED_LINKS:
+            followed = sum(1 for seen in self.seen if seen[0] == lang)
+            if (lang, route, shape) in self.seen or followed >= MOST_FOLLOWED_LINKS:
                 continue
-            self.seen.add((route, shape))
+            self.seen.add((lang, route, shape))
             self.visit(href, lang, follow=False)
 
 
