@@ -36,7 +36,7 @@ from lealtad.kit.clock import naive_utc
 from lealtad.rules.definition import PointsPolicy, points_per_currency_unit
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy import store as tenancy_store
-from lealtad.web.admin_customers import top_members
+from lealtad.web.admin.customers.segments import top_members
 
 TARGET_MS = 500.0
 LOCATIONS, STAFF = 20, 40

@@ -45,36 +45,36 @@ from lealtad.tenancy.audit_context import AuditContextMiddleware
 from lealtad.tenancy.password_api import router as password_router
 from lealtad.tiers.api import router as tiers_router
 from lealtad.web import error_pages, sessions
-from lealtad.web.account_password import router as account_password_router
-from lealtad.web.admin import router as admin_router
-from lealtad.web.admin_analytics import router as admin_analytics_router
-from lealtad.web.admin_audit import router as admin_audit_router
-from lealtad.web.admin_campaigns import router as admin_campaigns_router
-from lealtad.web.admin_customers import router as admin_customers_router
-from lealtad.web.admin_experiments import router as admin_experiments_router
-from lealtad.web.admin_home import router as admin_home_router
-from lealtad.web.admin_keys import router as admin_keys_router
-from lealtad.web.admin_members import router as admin_members_router
-from lealtad.web.admin_members_actions import router as admin_members_actions_router
-from lealtad.web.admin_messages import router as admin_messages_router
-from lealtad.web.admin_products import router as admin_products_router
-from lealtad.web.admin_program import router as admin_program_router
-from lealtad.web.admin_reports import router as admin_reports_router
-from lealtad.web.admin_rewards import router as admin_rewards_router
-from lealtad.web.admin_settings import router as admin_settings_router
-from lealtad.web.admin_staff import router as admin_staff_router
-from lealtad.web.admin_surveys import router as admin_surveys_router
-from lealtad.web.counter import router as counter_router
-from lealtad.web.counter_vouchers import router as counter_vouchers_router
+from lealtad.web.admin.account_password import router as account_password_router
+from lealtad.web.admin.console import router as admin_router
+from lealtad.web.admin.customers.experiments import router as admin_experiments_router
+from lealtad.web.admin.customers.members import router as admin_members_router
+from lealtad.web.admin.customers.members_actions import router as admin_members_actions_router
+from lealtad.web.admin.customers.segments import router as admin_customers_router
+from lealtad.web.admin.home import router as admin_home_router
+from lealtad.web.admin.messages.campaigns import router as admin_campaigns_router
+from lealtad.web.admin.messages.delivery import router as admin_messages_router
+from lealtad.web.admin.messages.surveys import router as admin_surveys_router
+from lealtad.web.admin.program.products import router as admin_products_router
+from lealtad.web.admin.program.rewards import router as admin_rewards_router
+from lealtad.web.admin.program.routes import router as admin_program_router
+from lealtad.web.admin.reports.analytics import router as admin_analytics_router
+from lealtad.web.admin.reports.summaries import router as admin_reports_router
+from lealtad.web.admin.settings.api_keys import router as admin_keys_router
+from lealtad.web.admin.settings.audit import router as admin_audit_router
+from lealtad.web.admin.settings.business import router as admin_settings_router
+from lealtad.web.admin.settings.posters import router as posters_router
+from lealtad.web.admin.settings.staff import router as admin_staff_router
+from lealtad.web.admin.two_step import router as two_step_router
+from lealtad.web.counter.routes import router as counter_router
+from lealtad.web.counter.vouchers import router as counter_vouchers_router
 from lealtad.web.pages import STATIC
 from lealtad.web.pages import router as pages_router
-from lealtad.web.posters import router as posters_router
-from lealtad.web.two_step import router as two_step_router
-from lealtad.web.wallet import router as wallet_router
-from lealtad.web.wallet_account import router as wallet_account_router
-from lealtad.web.wallet_card import router as wallet_card_router
-from lealtad.web.wallet_pin import router as wallet_pin_router
-from lealtad.web.wallet_rewards import router as wallet_rewards_router
+from lealtad.web.wallet.account import router as wallet_account_router
+from lealtad.web.wallet.card import router as wallet_card_router
+from lealtad.web.wallet.pin import router as wallet_pin_router
+from lealtad.web.wallet.rewards import router as wallet_rewards_router
+from lealtad.web.wallet.routes import router as wallet_router
 
 DESCRIPTION = """Lealtad: a loyalty platform for points, stamp cards, tiers and cashback.
 Authenticate with an API key (`Authorization: Bearer lk_...` or `X-API-Key`) or a staff token.

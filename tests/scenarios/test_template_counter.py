@@ -26,7 +26,7 @@ from lealtad.rules.starting import furnish
 from lealtad.rules.templates import TEMPLATES, Template
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy.model import Principal, Role
-from lealtad.web.counter_forms import items_total, parse_products
+from lealtad.web.counter.forms import items_total, parse_products
 
 NAMES = list(TEMPLATES)
 

@@ -28,7 +28,7 @@ from lealtad.rewards.schemas import Texts
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy.model import Role
 from lealtad.web import sessions
-from lealtad.web.wallet import PushSubscriptionIn
+from lealtad.web.wallet.routes import PushSubscriptionIn
 from tests.security.routes import (
     PATH_PARAM,
     SAMPLE_BODIES,

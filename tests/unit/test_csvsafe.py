@@ -39,7 +39,7 @@ def test_the_console_the_audit_log_and_the_export_share_the_one_helper() -> None
 
     from lealtad.exports import cli
     from lealtad.tenancy import audit_view
-    from lealtad.web import admin_members
+    from lealtad.web.admin.customers import members as admin_members
 
     assert audit_view.safe_cell is safe_cell
     assert admin_members.safe_cell is safe_cell

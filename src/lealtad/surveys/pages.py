@@ -1,7 +1,7 @@
 """Survey pages. The member's page, reached from a signed per-member link (`/s/{token}`) in a
 campaign e-mail or the wallet: the form in the member's language, and a thanks page with the
 points the answer earned; a forged link, a closed survey or a second answer each get a page that
-says so. The console's survey screens are web/admin_surveys.py."""
+says so. The console's survey screens are web/admin/messages/surveys.py."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from lealtad.security.limits import TooManyAttempts
 from lealtad.web import form_labels, limit_pages, refusals
-from lealtad.web.admin_program_fields import explain
+from lealtad.web.admin.program.fields import explain
 from lealtad.web.i18n import pick_language, translator
 from lealtad.web.pages import render_page
 

@@ -17,7 +17,8 @@ from lealtad.members import login, signup
 from lealtad.members.schemas import Consent
 from lealtad.security import limits
 from lealtad.tenancy import store as tenancy_store
-from lealtad.web import admin_nav, delivery_reasons, limit_pages, numbers, times, value_reasons
+from lealtad.web import delivery_reasons, limit_pages, numbers, times, value_reasons
+from lealtad.web.admin import nav as admin_nav
 from lealtad.web.i18n import pick_language, plural_translator, translator
 from lealtad.web.refusals import said
 from lealtad.web.same_site import SAME_SITE

@@ -1,0 +1,1 @@
+"""Console section Customers: members, segments and experiments."""

@@ -1,0 +1,1 @@
+"""Console section Messages: campaigns, surveys and the delivery log."""

@@ -1,0 +1,1 @@
+"""Console section Program: the program editor, rewards and products."""

@@ -1,0 +1,1 @@
+"""Console section Reports: analytics and the e-mailed summaries."""

@@ -1,0 +1,1 @@
+"""Console section Settings: the business, locations and posters, staff, API keys, audit."""
