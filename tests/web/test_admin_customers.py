@@ -61,7 +61,7 @@ def test_the_customers_page_shows_segments_pareto_and_values_after_a_refresh(
     assert 'data-kpi="pareto">47%<' in page
     assert 'data-kpi="scored">10<' in page
     spanish = client.get("/admin/customers?lang=es").text
-    assert "Ingresos del 20 % de clientes que más gasta" in spanish
+    assert "Ingresos de la quinta parte de clientes que más gasta" in spanish
     rows = list(csv.DictReader(io.StringIO(client.get("/admin/customers/segments.csv").text)))
     assert sum(int(r["members"]) for r in rows) == 10
     assert sum(int(r["revenue_minor"]) for r in rows) == 385_000

@@ -406,8 +406,8 @@ def test_the_member_page_explains_a_refund_and_a_redemption_and_lists_vouchers_a
     assert "€100.00" in page.text, "the refunded amount"
     assert "Ready to use" in vouchers
     sent = page.text[page.text.index('id="messages"') : page.text.index('id="card"')]
-    assert "<td>welcome</td>" in sent
-    assert "<td>voucher</td>" in sent
+    assert "<td>Welcome</td>" in sent
+    assert "<td>Voucher</td>" in sent
 
 
 def test_the_ledger_pages_back_in_time_with_the_right_balance_after_each_entry(

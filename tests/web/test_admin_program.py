@@ -319,7 +319,7 @@ def test_a_template_opens_in_the_json_editor_and_can_be_adopted(client, shop) ->
 def test_removing_a_rule_makes_a_version_without_it(client, shop) -> None:
     csrf = admin_login(client, shop)
     page = client.get("/admin/program/edit?part=remove&rule=base&lang=en")
-    assert "Remove the rule base" in page.text
+    assert "Remove the rule Points per purchase" in page.text
     form = {"csrf": csrf, "part": "remove", "rule_original": "base", "base_version": "1"}
     form["reason"] = "stamps only from now on"
     assert client.post(SAVE, data=form, follow_redirects=False).status_code == 303

@@ -13,12 +13,14 @@ from lealtad.comms import personal
 from lealtad.comms.catalog import KINDS
 from lealtad.comms.render import OTHER_KINDS, Rendered, kind_of, render
 
+# The owner's reason for a program change, written in the member's language.
+_REASONS = {"es": "Doble de puntos los lunes", "en": "Double points on Mondays"}
 # What each kind's event carries, with believable values, so every line of a template shows.
 _EXAMPLES: dict[str, dict[str, Any]] = {
     "tier_changed": {"to": "Gold", "from": "Silver"},
     "card_complete": {"reward": "free-coffee"},
     "voucher": {"reward": "free-coffee", "code": "V-7Q2K-9M"},
-    "program_changed": {"reason": "Double points on Mondays", "effective_from": "2026-12-01"},
+    "program_changed": {"reason": "", "effective_from": "2026-12-01"},
     "expiring": {"expiring_points": 120, "days": 14},
     "winback": {"days": 60},
     "points_earned": {"earned": 45},
@@ -78,14 +80,17 @@ def preview(
         "brand": branding.mail_header(conn, business, base_url),
         **example,
     }
+    names = personal.names_now(conn, business, lang, now)
     if template == "tier_changed":
-        context["tier"] = example["to"]
+        # The business's own top tier by its title, else the example's.
+        context["tier"] = list(names.tiers.values())[-1] if names.tiers else example["to"]
+    if template == "program_changed" and not context["reason"]:
+        context["reason"] = _REASONS.get(lang, _REASONS["en"])
     if template == "campaign":
         # As the sender fills them (comms.messages): the member's own name, points, offer...
         for part in ("subject", "body"):
             texts = context.get(part) or {}
             context[part] = {k: personal.fill(str(v), context) for k, v in texts.items()}
-    names = personal.names_now(conn, business, lang, now)
     context["earned_text"] = names.amount("points", int(context["earned"]))
     if "reward" in example:
         # One of the business's own rewards, by its title: a full card's first.

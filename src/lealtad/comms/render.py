@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from babel.dates import format_date
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
 
 from lealtad.comms.catalog import (
     CAMPAIGN,
@@ -25,6 +28,24 @@ _env = Environment(
     undefined=StrictUndefined,
     keep_trailing_newline=False,
 )
+# Day first in both languages, as the pages write them (web/times.py).
+_DAY_LOCALES = {"es": "es_ES", "en": "en_GB"}
+
+
+@pass_context
+def _day(context: Context, value: str | date | None) -> str:
+    """A date the event carries ("2026-03-16") as the member reads it: "16 de marzo de 2026"."""
+    if not value:
+        return ""
+    try:
+        day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return str(value)
+    lang = str(context.get("lang") or "en")
+    return str(format_date(day, "long", locale=_DAY_LOCALES.get(lang, "en_GB")))
+
+
+_env.filters["day"] = _day
 _plain = Environment(undefined=StrictUndefined, autoescape=False)  # noqa: S701  (plain-text subject)
 
 

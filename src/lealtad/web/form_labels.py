@@ -117,7 +117,7 @@ def _by_route(_: Translate) -> dict[str, dict[str, str]]:
         "/admin/setup/places/location": {"name": _("Location name")},
         "/admin/setup/places/staff": {"name": _("Their name"), "email": _("Their e-mail")},
         "/admin/analytics/goal": {
-            "goal": _("Goal (% of purchases)"),
+            "goal": _("Goal (percentage of purchases)"),
             "period": _("Period"),
             "start": _("From"),
             "end": _("To"),

@@ -19,7 +19,7 @@ from lealtad.members import login, signup
 from lealtad.members.schemas import Consent
 from lealtad.security import limits
 from lealtad.tenancy import store as tenancy_store
-from lealtad.web import limit_pages, times
+from lealtad.web import delivery_reasons, limit_pages, numbers, times, value_reasons
 from lealtad.web.admin import nav as admin_nav
 from lealtad.web.i18n import pick_language, plural_translator, translator
 from lealtad.web.refusals import said
@@ -34,6 +34,9 @@ templates = Jinja2Templates(directory=TEMPLATE_DIRS)
 templates.env.globals["admin_sections"] = admin_nav.SECTIONS
 templates.env.globals["admin_section_of"] = admin_nav.current_section
 times.install(templates.env)
+numbers.install(templates.env)
+templates.env.globals["delivery_reason"] = delivery_reasons.said
+templates.env.globals["value_reason"] = value_reasons.said
 STATIC = Path(__file__).parent / "static"
 router = APIRouter(include_in_schema=False)
 

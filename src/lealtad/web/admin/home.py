@@ -73,9 +73,11 @@ def _enrolment(home: owner_home.Home, fmt: Fmt, _: Translate) -> Figure:
         fmt.percent(rate),
         [
             verdict,
-            _("{members} of {all} sales this week.").format(
-                members=fmt.count(week.member_purchases), all=fmt.count(week.purchases)
-            ),
+            fmt.plural(
+                "{members} of {all} sale this week.",
+                "{members} of {all} sales this week.",
+                week.purchases,
+            ).format(members=fmt.count(week.member_purchases), all=fmt.count(week.purchases)),
             _("Today: {value}").format(value=fmt.percent(home.today.enrolment_rate)),
         ],
         "/admin/analytics#chart-enrolment",
@@ -91,7 +93,9 @@ def _visits(home: owner_home.Home, fmt: Fmt, _: Translate) -> Figure:
         _("Visits by members"),
         fmt.count(week.member_purchases),
         [
-            _("By {n} different members.").format(n=fmt.count(week.visiting_members)),
+            fmt.plural(
+                "By {n} different member.", "By {n} different members.", week.visiting_members
+            ).format(n=fmt.count(week.visiting_members)),
             _("Today: {value}").format(value=fmt.count(today.member_purchases)),
             _("Same days last week: {value}").format(
                 value=fmt.count(home.last_week.member_purchases)

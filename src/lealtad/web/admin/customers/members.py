@@ -22,9 +22,11 @@ from lealtad.kit.csvsafe import safe_cell
 from lealtad.kit.dates import parse_day
 from lealtad.kit.ids import MAX_ID, IdPath
 from lealtad.kit.money import Money
+from lealtad.rules.names import name_in
 from lealtad.tenancy import store as tenancy_store
 from lealtad.web.admin.customers import members_search as search
 from lealtad.web.admin.customers import members_view as view
+from lealtad.web.admin.messages.delivery import kind_names
 from lealtad.web.i18n import pick_language, translator
 from lealtad.web.pages import Lang, render_page
 from lealtad.web.sessions import CurrentManager, StaffSession
@@ -127,7 +129,7 @@ def list_page(
         csv_url=_url("/admin/members.csv", params),
         explicit_lang=keep.get("lang", ""),
         tiers=tiers,
-        tier_names={t.id: t.name for t in tiers},
+        tier_names={t.id: name_in(t, page_lang) for t in tiers},
         locations=locations,
         location_names={loc.id: loc.name for loc in locations},
         statuses=statuses,
@@ -299,6 +301,7 @@ def detail_page(
         form=form or {"unit": "points", "key": secrets.token_urlsafe(12)},
         notice=notice if notice in NOTICES else "",
         explicit_lang=lang if lang in ("es", "en") else "",
+        message_kinds=kind_names(translator(page_lang)),
         **shown,
     )
 

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, select
 from lealtad.analytics.tables import member_stats
 from lealtad.comms.tables import messages
 from lealtad.errors import NotFound
+from lealtad.kit.catalog import ngettext
 from lealtad.kit.dates import in_zone
 from lealtad.kit.money import Money
 from lealtad.ledger import service as ledger
@@ -45,6 +46,7 @@ class Formats:
 
     def __init__(self, business: Any, lang: str) -> None:
         self.currency = business.currency
+        self.lang = lang
         self.locale = LOCALES.get(lang, "en_GB")
         self.tz = ZoneInfo(business.timezone)
         self.times = Times(self.tz, lang)
@@ -55,6 +57,11 @@ class Formats:
 
     def number(self, value: Any) -> str:
         return str(format_decimal(value, locale=self.locale))
+
+    def plural(self, singular: str, plural: str, n: float | None) -> str:
+        """The catalog's form for a count: "1 visit" / "2 visits" ("1,5 visits" is plural)."""
+        count = int(n) if n is not None and n == int(n) else 2
+        return ngettext(self.lang)(singular, plural, count)
 
     def when(self, value: datetime | None) -> str:
         return self.times.moment(value)

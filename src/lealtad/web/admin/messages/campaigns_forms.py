@@ -16,6 +16,7 @@ from lealtad.comms import campaigns, policy
 from lealtad.errors import NotFound
 from lealtad.kit.clock import as_utc
 from lealtad.rules import service as rules
+from lealtad.rules.names import name_in
 from lealtad.surveys import service as surveys
 from lealtad.web.admin.program.fields import (
     FieldError,
@@ -76,7 +77,7 @@ class Choices:
 def choices(conn: Connection, business_id: int, lang: str, now: datetime, _: Translate) -> Choices:
     try:
         program = rules.in_force(conn, business_id, now).definition
-        tiers = [(t.id, t.name) for t in program.tiers.levels] if program.tiers else []
+        tiers = [(t.id, name_in(t, lang)) for t in program.tiers.levels] if program.tiers else []
     except NotFound:
         tiers = []
     names = segment_names(_)

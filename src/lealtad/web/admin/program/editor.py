@@ -77,8 +77,16 @@ def _editor(
         preview=preview,
         base_version=base.version,
         tier_ids=[t["id"] for t in tiers if isinstance(t, dict) and "id" in t],
+        # A rule is named as members read it, even where the form has no title field (remove).
+        rule_names={
+            r["id"]: ((r.get("title") or {}).get(setting.lang) or r.get("name") or r["id"])
+            for r in base.definition.get("rules", [])
+            if isinstance(r, dict) and "id" in r
+        },
         tier_names={
-            t["id"]: t.get("name", t["id"]) for t in tiers if isinstance(t, dict) and "id" in t
+            t["id"]: (t.get("title") or {}).get(setting.lang) or t.get("name", t["id"])
+            for t in tiers
+            if isinstance(t, dict) and "id" in t
         },
         card_ids=[c.get("id") for c in base.definition.get("stamp_cards", [])],
         reward_choices=[

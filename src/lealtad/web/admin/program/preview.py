@@ -21,7 +21,9 @@ from lealtad.purchases.schemas import ItemIn, PurchaseIn
 from lealtad.purchases.service import purchase_facts
 from lealtad.rules import apply, draft
 from lealtad.rules.apply import Granted
+from lealtad.rules.definition import ProgramDefinition
 from lealtad.rules.facts import MemberContext
+from lealtad.rules.names import name_in
 from lealtad.rules.service import in_force
 from lealtad.tenancy import store as tenancy_store
 from lealtad.web.admin.program.drafts import Draft
@@ -87,12 +89,20 @@ def _amount(describer: Describer, unit: str, amount: int) -> str:
     )
 
 
-def _side(describer: Describer, granted: list[Granted]) -> Side:
+def _rule_names(definition: ProgramDefinition, lang: str) -> dict[str, str]:
+    """Each rule by its title: the engine's reasons are English notes for the journal."""
+    return {r.id: name_in(r, lang) for r in definition.rules}
+
+
+def _side(describer: Describer, granted: list[Granted], rules: dict[str, str]) -> Side:
     totals: dict[str, int] = defaultdict(int)
     for g in granted:
         totals[g.unit] += g.amount
     return Side(
-        [Line(g.reason, _amount(describer, g.unit, g.amount)) for g in granted],
+        [
+            Line(rules.get(g.rule_id, g.reason), _amount(describer, g.unit, g.amount))
+            for g in granted
+        ],
         [(unit, n, _amount(describer, unit, n)) for unit, n in totals.items()],
     )
 
@@ -169,14 +179,19 @@ def run(
         if drafted.definition is None:
             current = in_force(conn, business.id, now)
             granted = apply.plan(conn, business.id, context, facts, program=current)[1]
-            preview.current, preview.current_version = _side(describer, granted), current.version
+            names = _rule_names(current.definition, describer.lang)
+            preview.current = _side(describer, granted, names)
+            preview.current_version = current.version
             return preview
         compared = draft.compare(conn, business.id, drafted.definition, facts, context, now)
+        in_use = _rule_names(in_force(conn, business.id, now).definition, describer.lang)
     except LealtadError as exc:
         if exc.code == "member_not_found":
             return Preview(message=_("No member has that card number."))
         return Preview(message=exc.message)
-    preview.draft = _side(describer, compared.draft)
-    preview.current = _side(describer, compared.current)
+    preview.draft = _side(
+        describer, compared.draft, _rule_names(drafted.definition, describer.lang)
+    )
+    preview.current = _side(describer, compared.current, in_use)
     preview.current_version = compared.current_version
     return preview

@@ -14,7 +14,6 @@ from sqlalchemy import Connection, select
 from lealtad.deps import Db, Now
 from lealtad.errors import LealtadError, NotFound
 from lealtad.kit.ids import IdPath
-from lealtad.kit.money import minor_exponent
 from lealtad.members.tables import members
 from lealtad.rewards import ratings, service, store
 from lealtad.rewards.model import KINDS
@@ -25,7 +24,6 @@ from lealtad.web import sessions
 from lealtad.web.admin.program.fields import (
     FieldError,
     PostedForm,
-    money_text,
 )
 from lealtad.web.admin.program.rewards_forms import (
     NEW_DEFAULTS,
@@ -42,6 +40,7 @@ from lealtad.web.admin.program.rewards_text import (
     validity_text,
 )
 from lealtad.web.i18n import pick_language, translator
+from lealtad.web.numbers import money, percent
 from lealtad.web.pages import AcceptLanguage, Lang, render_page
 from lealtad.web.refusals import said
 from lealtad.web.sessions import CurrentManager, StaffSession
@@ -207,9 +206,9 @@ def _reward_page(
         validity=validity_text(_, row.valid_from, row.valid_until, Times(business.timezone, lang)),
         rating=rating_text(_, lang, reward.rating_average, reward.rating_count),
         value_text=(
-            f"{row.value} %"
+            percent(row.value / 100, lang)
             if row.kind == "discount_percent"
-            else money_text(row.value, minor_exponent(business.currency)) + f" {business.currency}"
+            else money(row.value, business.currency, lang)
         ),
         values=values if values is not None else values_of(row, business.timezone),
         errors=errors or [],

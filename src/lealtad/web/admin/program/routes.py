@@ -58,7 +58,9 @@ def program_page(
         program_name=name_in(definition, setting.lang),
         version=version_info(setting, row) if row else None,
         scheduled=[version_info(setting, r) for r in reversed(later)],
-        rules=[(r.id, d.rule(r), _edit_link(r)) for r in definition.rules],
+        rules=[
+            (r.id, d.rule(r), _edit_link(r), name_in(r, setting.lang)) for r in definition.rules
+        ],
         cards=[(c.id, d.stamp_card(c)) for c in definition.stamp_cards],
         tiers=d.tiers(definition.tiers) if definition.tiers else [],
         cashback=d.cashback(definition),

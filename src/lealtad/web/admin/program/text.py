@@ -100,9 +100,13 @@ class Describer:
             what += [_("product {sku}").format(sku=s) for s in c.items.skus]
             what += [_("items tagged {tag}").format(tag=t) for t in c.items.tags]
             out.append(
-                _("with at least {quantity} item(s) of {what}").format(
-                    quantity=self.number(c.items.min_quantity), what=self.names(what, "or")
-                )
+                ngettext(self.lang)(
+                    "with at least {quantity} item of {what}",
+                    "with at least {quantity} items of {what}",
+                    int(c.items.min_quantity)
+                    if c.items.min_quantity == int(c.items.min_quantity)
+                    else 2,
+                ).format(quantity=self.number(c.items.min_quantity), what=self.names(what, "or"))
             )
         if c.locations:
             places = [self.locations.get(i, f"#{i}") for i in c.locations]

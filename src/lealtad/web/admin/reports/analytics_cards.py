@@ -79,7 +79,7 @@ def cards(board: dict[str, kpis.Kpi], fmt: Fmt, _: Translate, grain: str) -> lis
             "lines": [
                 _("Bought in the last 30 days."),
                 _("{n} in the last 90 days.").format(n=fmt.count(m["active_90"])),
-                _("{n} lapsed: no purchase in 90 days.").format(n=fmt.count(m["lapsed"])),
+                _("Lapsed, no purchase in 90 days: {n}.").format(n=fmt.count(m["lapsed"])),
             ],
             "note": said["status"],
         },
@@ -137,7 +137,7 @@ def cards(board: dict[str, kpis.Kpi], fmt: Fmt, _: Translate, grain: str) -> lis
             "title": _("First reward within 90 days"),
             "value": fmt.percent(first.value),
             "lines": [
-                _("{reached} of {members} new members.").format(
+                _("New members who got there: {reached} of {members}.").format(
                     reached=fmt.count(first.extra["reached"]),
                     members=fmt.count(first.extra["members"]),
                 ),

@@ -73,7 +73,11 @@ class Board:
                     series(_("Members who bought"), members.series["visiting"], BLUE),
                 ],
                 "count",
-                _("{new} new members in the period.").format(new=fmt.count(members.value)),
+                fmt.plural(
+                    "{new} new member in the period.",
+                    "{new} new members in the period.",
+                    members.value,
+                ).format(new=fmt.count(members.value)),
             ),
             self._status(),
             self._money_lines(mvo),
@@ -93,9 +97,11 @@ class Board:
                 "all",
                 [series(_("Purchases per member who bought"), mvo.series["visits"], BLUE)],
                 "ratio",
-                _("{value} purchases per member who bought.").format(
-                    value=fmt.decimal(mvo.extra["visits_per_member"])
-                ),
+                fmt.plural(
+                    "{value} purchase per member who bought.",
+                    "{value} purchases per member who bought.",
+                    mvo.extra["visits_per_member"],
+                ).format(value=fmt.decimal(mvo.extra["visits_per_member"])),
             ),
             self._flows(points, _("Points"), "points"),
         ]
@@ -126,7 +132,11 @@ class Board:
             labels,
             sets,
             "count",
-            _("{active} of {total} members bought in the last 90 days; {lapsed} lapsed.").format(
+            fmt.plural(
+                "{active} of {total} member bought in the last 90 days; lapsed: {lapsed}.",
+                "{active} of {total} members bought in the last 90 days; lapsed: {lapsed}.",
+                extra["total"],
+            ).format(
                 active=fmt.count(extra["active_90"]),
                 total=fmt.count(extra["total"]),
                 lapsed=fmt.count(extra["lapsed"]),

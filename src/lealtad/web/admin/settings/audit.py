@@ -16,7 +16,9 @@ from lealtad.kit.dates import parse_day
 from lealtad.kit.ids import Cursor
 from lealtad.tenancy import audit_view
 from lealtad.tenancy import store as tenancy_store
+from lealtad.web import audit_actions
 from lealtad.web.admin.console import AcceptLanguage, console
+from lealtad.web.i18n import translator
 from lealtad.web.pages import Lang, render_page
 from lealtad.web.sessions import CurrentManager
 from lealtad.web.times import Times
@@ -96,6 +98,9 @@ def audit_page(
         names=known,
         changes=changes,
         actions=actions,
+        action_said={a: audit_actions.said(a, translator(language)) for a in actions},
+        who=lambda value: audit_actions.who(value, known, translator(language)),
+        field_label=lambda name: audit_actions.field(name, translator(language)),
         actors=actors,
         action=action,
         actor=actor,
