@@ -246,3 +246,14 @@ def test_the_later_steps_draw_the_limits_their_routes_take(client, new_shop) -> 
     assert 'id="location-name" name="name" required maxlength="200"' in places
     assert '<label for="staff-email">Their e-mail</label>' in places
     assert 'type="email" id="staff-email" name="email" required maxlength="320"' in places
+
+
+def test_a_live_business_whose_owner_opens_the_set_up_is_not_called_not_live(client, shop) -> None:
+    csrf = admin_login(client, shop, role="owner")
+    assert client.post("/admin/setup/business", data=_business(csrf=csrf)).status_code == 200
+    home = client.get("/admin")
+    assert "Your program is not live yet." not in home.text
+    client.post("/admin/logout", data={"csrf": csrf})
+    form = {"business": shop.slug, "email": shop.staff_emails["owner"], "password": PASSWORD}
+    answer = client.post("/admin/login", data=form, follow_redirects=False)
+    assert not answer.headers["location"].startswith("/admin/setup")

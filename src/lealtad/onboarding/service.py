@@ -12,12 +12,13 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from lealtad.errors import Conflict, Forbidden, Invalid
+from lealtad.errors import Conflict, Forbidden, Invalid, NotFound
 from lealtad.kit.clock import naive_utc
 from lealtad.kit.money import is_known_currency
 from lealtad.onboarding import numbers, store
 from lealtad.purchases import store as purchase_store
 from lealtad.rules import service as programs
+from lealtad.rules import store as rule_store
 from lealtad.rules.definition import ProgramDefinition
 from lealtad.rules.starting import Furnished, furnish
 from lealtad.rules.templates import get_template
@@ -66,8 +67,19 @@ def current(conn: Connection, business_id: int) -> Setup | None:
 
 
 def pending(conn: Connection, business_id: int) -> bool:
+    """Whether the business still waits for its set-up: begun, unfinished, and its program earns
+    nothing. The owner of a live business who opens the set-up to look is not "not live"."""
     found = current(conn, business_id)
-    return found is not None and not found.finished
+    return found is not None and not found.finished and not _earns(conn, business_id)
+
+
+def _earns(conn: Connection, business_id: int) -> bool:
+    try:
+        latest = rule_store.latest_version_number(conn, business_id)
+        definition = programs.get_version(conn, business_id, latest).definition
+    except NotFound:
+        return False
+    return bool(definition.rules or definition.stamp_cards or definition.tiers)
 
 
 def _owner(principal: Principal) -> None:
