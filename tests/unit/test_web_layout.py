@@ -36,3 +36,12 @@ def test_no_module_of_the_web_layer_is_over_400_lines() -> None:
         if (n := len(p.read_text().splitlines())) > MOST_LINES
     }
     assert long == {}, f"split these modules: {long}"
+
+
+def test_pages_call_the_domain_services_and_never_read_tables_themselves() -> None:
+    reading = sorted(
+        str(p.relative_to(WEB))
+        for p in WEB.rglob("*.py")
+        if ".tables import" in (text := p.read_text()) or "select(" in text
+    )
+    assert reading == [], f"move these queries into their domain's store: {reading}"

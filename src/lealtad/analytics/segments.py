@@ -6,12 +6,14 @@ condition it already has (decisions D26)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, or_, select
 
 from lealtad.analytics import uplift
 from lealtad.analytics.tables import experiments, member_stats
 from lealtad.kit.clock import naive_utc
+from lealtad.members.tables import members
 
 # The named RFM segments, best first; their labels in both languages live with the pages.
 RFM_SEGMENTS = (
@@ -60,3 +62,36 @@ def of_member(conn: Connection, business_id: int, member_id: int, now: datetime)
     for slug, arms in running_experiments(conn, business_id, now):
         found.add(experiment_segment(slug, uplift.assign(slug, member_id, arms)))
     return frozenset(found)
+
+
+def member_value(conn: Connection, business_id: int, member_id: int) -> Any:
+    """The member's nightly figures (segment, visits, spend, predicted value), or None."""
+    return conn.execute(
+        select(member_stats).where(
+            member_stats.c.member_id == member_id, member_stats.c.business_id == business_id
+        )
+    ).first()
+
+
+def top_members(conn: Connection, business_id: int, limit: int) -> list[Any]:
+    """The members of highest predicted value with their figures, for the customers page."""
+    ms = member_stats.c
+    return list(
+        conn.execute(
+            select(
+                ms.member_id,
+                members.c.card_number,
+                members.c.name,
+                ms.segment,
+                ms.visit_days,
+                ms.spend,
+                ms.p_alive,
+                ms.expected_visits,
+                ms.predicted_value,
+            )
+            .join(members, members.c.id == ms.member_id)
+            .where(ms.business_id == business_id, ms.predicted_value.is_not(None))
+            .order_by(ms.predicted_value.desc(), ms.member_id)
+            .limit(limit)
+        )
+    )

@@ -55,3 +55,15 @@ def problems_since(conn: Connection, business_id: int, since: datetime) -> int:
             )
         ).scalar_one()
     )
+
+
+def of_member(conn: Connection, business_id: int, member_id: int, limit: int) -> list[Any]:
+    """One member's newest messages, for their page in the console."""
+    return list(
+        conn.execute(
+            select(messages)
+            .where(messages.c.business_id == business_id, messages.c.member_id == member_id)
+            .order_by(messages.c.id.desc())
+            .limit(limit)
+        )
+    )

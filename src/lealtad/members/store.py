@@ -107,3 +107,24 @@ def _named_by(
     if name is not None:
         found.append(name)
     return or_(*found) if found else false()
+
+
+def display_names(conn: Connection, business_id: int, ids: set[int]) -> dict[int, str]:
+    """Each member's name, or their card number when they gave none, for lists in the console."""
+    if not ids:
+        return {}
+    rows = conn.execute(
+        select(members.c.id, members.c.name, members.c.card_number).where(
+            members.c.business_id == business_id, members.c.id.in_(ids)
+        )
+    )
+    return {r.id: r.name or r.card_number for r in rows}
+
+
+def latest_id(conn: Connection, business_id: int, *, active_only: bool = False) -> int | None:
+    """The newest member (an active one if asked): whose figures a preview shows by default."""
+    query = select(members.c.id).where(members.c.business_id == business_id)
+    if active_only:
+        query = query.where(members.c.status == "active")
+    found = conn.execute(query.order_by(members.c.id.desc()).limit(1)).scalar()
+    return int(found) if found is not None else None

@@ -22,9 +22,9 @@ from lealtad.kit.csvsafe import safe_cell
 from lealtad.kit.dates import parse_day
 from lealtad.kit.ids import MAX_ID, IdPath
 from lealtad.kit.money import Money
+from lealtad.members import listing as search
 from lealtad.rules.names import name_in
 from lealtad.tenancy import store as tenancy_store
-from lealtad.web.admin.customers import members_search as search
 from lealtad.web.admin.customers import members_view as view
 from lealtad.web.admin.messages.delivery import kind_names
 from lealtad.web.i18n import pick_language, translator

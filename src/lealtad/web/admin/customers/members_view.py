@@ -10,14 +10,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.numbers import format_currency, format_decimal
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
-from lealtad.analytics.tables import member_stats
-from lealtad.comms.tables import messages
+from lealtad.analytics import segments as analytics_segments
+from lealtad.comms import delivery_log
 from lealtad.errors import NotFound
 from lealtad.kit.catalog import ngettext
 from lealtad.kit.dates import in_zone
 from lealtad.kit.money import Money
+from lealtad.ledger import explained as explained_ledger
 from lealtad.ledger import service as ledger
 from lealtad.ledger import store as ledger_store
 from lealtad.ledger.model import CASHBACK_ACCOUNT, PENDING_POINTS_ACCOUNT, POINTS_ACCOUNT
@@ -31,7 +32,6 @@ from lealtad.rules import service as programs
 from lealtad.rules.names import ProgramNames
 from lealtad.tenancy import store as tenancy_store
 from lealtad.tiers.api import tier_out as tier_of
-from lealtad.web.admin.customers import members_ledger as admin_members_ledger
 from lealtad.web.i18n import translator
 from lealtad.web.segment_labels import segment_label
 from lealtad.web.sessions import StaffSession
@@ -182,14 +182,7 @@ def _vouchers(conn: Connection, business_id: int, member_id: int, lang: str) -> 
 
 
 def _messages(conn: Connection, business_id: int, member_id: int) -> list[Any]:
-    return list(
-        conn.execute(
-            select(messages)
-            .where(messages.c.business_id == business_id, messages.c.member_id == member_id)
-            .order_by(messages.c.id.desc())
-            .limit(20)
-        )
-    )
+    return delivery_log.of_member(conn, business_id, member_id, 20)
 
 
 def detail(
@@ -213,7 +206,7 @@ def detail(
         if member.referred_by_member_id
         else None
     )
-    lines, older = admin_members_ledger.explained(
+    lines, older = explained_ledger.explained(
         conn, bid, member_id, before=ledger_before, limit=50, lang=lang
     )
     purchases = purchase_store.member_purchases(conn, bid, member_id, 20)
@@ -227,11 +220,7 @@ def detail(
         "location_names": locations,
         "referrer": referrer,
         "balances": _balances(conn, bid, member_id, definition, names),
-        "value": conn.execute(
-            select(member_stats).where(
-                member_stats.c.member_id == member_id, member_stats.c.business_id == bid
-            )
-        ).first(),
+        "value": analytics_segments.member_value(conn, bid, member_id),
         "tier": _tier(conn, staff, member_id, now, definition, names),
         "lines": lines,
         "older": older,

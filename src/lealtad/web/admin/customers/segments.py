@@ -8,12 +8,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
+from lealtad.analytics import segments as analytics_segments
 from lealtad.analytics.csv_out import csv_response
-from lealtad.analytics.tables import member_stats
 from lealtad.deps import Db, Now
-from lealtad.members.tables import members
 from lealtad.web import sessions
 from lealtad.web.admin.console import AcceptLanguage, console
 from lealtad.web.admin.customers.members_view import Formats
@@ -34,29 +33,6 @@ def _refresh() -> Any:
     return refresh
 
 
-def top_members(conn: Connection, business_id: int, limit: int) -> list[Any]:
-    ms = member_stats.c
-    return list(
-        conn.execute(
-            select(
-                ms.member_id,
-                members.c.card_number,
-                members.c.name,
-                ms.segment,
-                ms.visit_days,
-                ms.spend,
-                ms.p_alive,
-                ms.expected_visits,
-                ms.predicted_value,
-            )
-            .join(members, members.c.id == ms.member_id)
-            .where(ms.business_id == business_id, ms.predicted_value.is_not(None))
-            .order_by(ms.predicted_value.desc(), ms.member_id)
-            .limit(limit)
-        )
-    )
-
-
 def _view(conn: Connection, business_id: int) -> dict[str, Any]:
     found_rfm = _refresh().snapshot(conn, business_id, "rfm")
     found_clv = _refresh().snapshot(conn, business_id, "clv")
@@ -64,7 +40,7 @@ def _view(conn: Connection, business_id: int) -> dict[str, Any]:
         "rfm": found_rfm[1] if found_rfm else None,
         "rfm_at": found_rfm[0] if found_rfm else None,
         "clv": found_clv[1] if found_clv else None,
-        "top": top_members(conn, business_id, TOP_MEMBERS),
+        "top": analytics_segments.top_members(conn, business_id, TOP_MEMBERS),
     }
 
 
@@ -155,7 +131,7 @@ def grid_csv(staff: CurrentManager, db: Db) -> Response:
 def value_csv(staff: CurrentManager, db: Db, now: Now) -> Response:
     """Members by predicted value, highest first (the first ten thousand)."""
     with db.read() as conn:
-        rows = top_members(conn, staff.business_id, CSV_MEMBERS)
+        rows = analytics_segments.top_members(conn, staff.business_id, CSV_MEMBERS)
     columns = [
         ("member_id", "member_id"),
         ("card_number", "card_number"),

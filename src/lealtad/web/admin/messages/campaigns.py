@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from lealtad.comms import campaigns, preview, render
 from lealtad.deps import AppSettings, Db, Now
@@ -18,7 +18,6 @@ from lealtad.errors import LealtadError, NotFound
 from lealtad.kit.ids import IdPath
 from lealtad.members import store as member_store
 from lealtad.members.model import normalise_card_number
-from lealtad.members.tables import members
 from lealtad.tenancy import service as tenancy
 from lealtad.web import sessions
 from lealtad.web.admin.console import AcceptLanguage, console
@@ -43,12 +42,7 @@ def _member(conn: Connection, business_id: int, card: str) -> Any:
     found = member_store.member_by(conn, business_id, "card_number", number) if number else None
     if found is not None:
         return found
-    latest = conn.execute(
-        select(members.c.id)
-        .where(members.c.business_id == business_id, members.c.status == "active")
-        .order_by(members.c.id.desc())
-        .limit(1)
-    ).scalar()
+    latest = member_store.latest_id(conn, business_id, active_only=True)
     return member_store.member(conn, business_id, latest) if latest else None
 
 

@@ -10,13 +10,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
 
 from lealtad.comms import delivery_log, preview
 from lealtad.deps import AppSettings, Db, Now
 from lealtad.members import store as member_store
 from lealtad.members.model import normalise_card_number
-from lealtad.members.tables import members
 from lealtad.web.admin.console import AcceptLanguage, console
 from lealtad.web.admin.customers.members_view import Formats
 from lealtad.web.i18n import translator
@@ -113,12 +111,7 @@ def message_preview(
         if card and member is None:
             error = _("No member has that card number; showing the latest member instead.")
         if member is None:
-            latest = conn.execute(
-                select(members.c.id)
-                .where(members.c.business_id == bid)
-                .order_by(members.c.id.desc())
-                .limit(1)
-            ).scalar()
+            latest = member_store.latest_id(conn, bid)
             member = member_store.member(conn, bid, latest) if latest else None
         message_lang = language if language in ("es", "en") else page_lang
         shown = (

@@ -10,13 +10,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from lealtad.db.engine import Database
 from lealtad.deps import Db, Now
 from lealtad.errors import LealtadError, NotFound
 from lealtad.kit.ids import IdPath
-from lealtad.members.tables import members
+from lealtad.members import store as member_store
 from lealtad.surveys import charts, model, service, store
 from lealtad.surveys.schemas import SurveyPatch
 from lealtad.tenancy import service as tenancy
@@ -169,17 +169,6 @@ def create_survey(
     return builder(request, staff, business, language, values, errors, status)
 
 
-def _names(conn: Connection, business_id: int, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    rows = conn.execute(
-        select(members.c.id, members.c.name, members.c.card_number).where(
-            members.c.business_id == business_id, members.c.id.in_(ids)
-        )
-    )
-    return {r.id: r.name or r.card_number for r in rows}
-
-
 def _results_page(
     request: Request,
     db: Database,
@@ -198,7 +187,7 @@ def _results_page(
             return list_page(request, conn, staff, now, language, business, 404)
         shown = service.out(context["survey"], context["results"].responses, now)
         commenters = {c.member_id for q in context["text_questions"] for c in q.comments or []}
-        names = _names(conn, staff.business_id, commenters)
+        names = member_store.display_names(conn, staff.business_id, commenters)
     return render_page(
         request,
         "survey_results.html",

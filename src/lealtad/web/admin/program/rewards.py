@@ -9,12 +9,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from lealtad.deps import Db, Now
 from lealtad.errors import LealtadError, NotFound
 from lealtad.kit.ids import IdPath
-from lealtad.members.tables import members
+from lealtad.members import store as member_store
 from lealtad.rewards import ratings, service, store
 from lealtad.rewards.model import KINDS
 from lealtad.rewards.schemas import RewardPatch
@@ -181,18 +181,7 @@ def _reward_page(
     reward = service.out(row)
     found = ratings.of_reward(conn, staff.business_id, reward_id, include_hidden=True)
     ids = {r.member_id for r in found}
-    names = (
-        {
-            m.id: m.name or m.card_number
-            for m in conn.execute(
-                select(members.c.id, members.c.name, members.c.card_number).where(
-                    members.c.business_id == staff.business_id, members.c.id.in_(ids)
-                )
-            )
-        }
-        if ids
-        else {}
-    )
+    names = member_store.display_names(conn, staff.business_id, ids)
     return render_page(
         request,
         "admin_rewards_edit.html",
