@@ -28,6 +28,7 @@ from lealtad.rules import store as rule_store
 from lealtad.rules.apply import Granted
 from lealtad.rules.facts import Facts, Item
 from lealtad.tenancy import service as tenancy
+from lealtad.tenancy import store as tenancy_store
 from lealtad.tenancy.model import Principal
 
 # A POS clock a little ahead of ours is normal; a sale dated tomorrow is not.
@@ -198,7 +199,7 @@ def record(
     business = tenancy.get_business(conn, bid)
     check_currency(data.currency, business)
     at = occurred(data.occurred_at, now)
-    location_id = data.location_id or principal.location_id
+    location_id = _where_sold(conn, bid, data, principal)
     location = tenancy.get_location(conn, bid, location_id) if location_id else None
     member = _member(conn, bid, data, secret_key, now)
     if member is not None:
@@ -263,7 +264,7 @@ def preview(
     business = tenancy.get_business(conn, bid)
     check_currency(data.currency, business)
     at = occurred(data.occurred_at, now)
-    location_id = data.location_id or principal.location_id
+    location_id = _where_sold(conn, bid, data, principal)
     location = tenancy.get_location(conn, bid, location_id) if location_id else None
     member = _member(conn, bid, data, secret_key, now)
     earned = Earned()
@@ -338,4 +339,14 @@ def get(conn: Connection, principal: Principal, purchase_id: int) -> PurchaseOut
         tier=None,
         tier_changed=False,
         balances=None,
+    )
+
+
+def _where_sold(conn: Connection, business_id: int, data: PurchaseIn, principal: Principal) -> Any:
+    """The sale's location as sent, else the seller's, else the business's only shop: a sale in
+    a one-shop business happened there, whoever recorded it (staff set to "any location")."""
+    return (
+        data.location_id
+        or principal.location_id
+        or tenancy_store.only_location_id(conn, business_id)
     )

@@ -72,6 +72,15 @@ def business_locations(conn: Connection, business_id: int) -> list[Any]:
     )
 
 
+def only_location_id(conn: Connection, business_id: int) -> int | None:
+    """The business's location when it has exactly one (two rows at most are read)."""
+    ids = conn.execute(
+        select(locations.c.id).where(locations.c.business_id == business_id).limit(2)
+    ).scalars()
+    found = list(ids)
+    return int(found[0]) if len(found) == 1 else None
+
+
 def insert_staff(conn: Connection, **values: Any) -> int:
     return _insert(conn, staff_users, **values)
 
