@@ -18,8 +18,8 @@ EXPECTED = {
     ("catalog-points", "en"): ("Join and earn 1 point per CLP100", ""),
     ("gem-tiers", "es"): ("Únete y recupera un 10\u00a0% de cada compra", "Niveles: Esmeralda"),
     ("gem-tiers", "en"): ("Join and get 10% back on every purchase", "Levels: Emerald, Sapphire"),
-    ("stars-tiers", "es"): ("Únete y gana 2 puntos por cada 1", "Niveles: Verde, Oro."),
-    ("stars-tiers", "en"): ("Join and earn 2 points per $1", "Levels: Green, Gold."),
+    ("stars-tiers", "es"): ("Únete y gana 2 estrellas por cada 1", "Niveles: Verde, Oro."),
+    ("stars-tiers", "en"): ("Join and earn 2 stars per $1", "Levels: Green, Gold."),
     ("trade-b2b", "es"): ("Únete y gana 1 punto por cada 1", "Niveles: Socio, Preferente"),
     ("trade-b2b", "en"): ("Join and earn 1 point per $1", "Levels: Member, Preferred"),
 }

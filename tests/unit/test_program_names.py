@@ -61,3 +61,19 @@ def test_the_journal_s_english_memos_read_in_the_members_language() -> None:
     gems = ProgramNames.of(get_template("gem-tiers").build(), {}, "es")
     assert gems.tier("sapphire") == "Zafiro"
     assert gems.rule("tier:sapphire") == "Nivel Zafiro"
+
+
+def test_a_program_that_names_its_points_is_said_with_its_own_word() -> None:
+    from lealtad.rules.templates import get_template
+
+    stars = get_template("stars-tiers").build()
+    spanish = ProgramNames.of(stars, {}, "es", "USD")
+    english = ProgramNames.of(stars, {}, "en", "USD")
+    assert spanish.quantity("points", 1) == "1 estrella"
+    assert spanish.quantity("points", 32) == "32 estrellas"
+    assert english.quantity("points", 1) == "1 star"
+    assert spanish.unit("points") == "Estrellas"
+    assert english.unit("points") == "Stars"
+    plain = ProgramNames.of(get_template("points-per-unit").build(), {}, "es", "GBP")
+    assert plain.quantity("points", 2) == "2 puntos"
+    assert plain.unit("points") == "Puntos"

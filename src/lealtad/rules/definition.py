@@ -294,7 +294,18 @@ class TierPolicy(Strict):
         return self
 
 
+class PointsName(Strict):
+    """What the program calls its points, one and many, per language ("estrella"/"estrellas"):
+    a stars program says stars to its members, never "points"."""
+
+    one: Titles = Field(default_factory=Titles)
+    other: Titles = Field(default_factory=Titles)
+
+
 class PointsPolicy(Strict):
+    name: PointsName | None = Field(
+        default=None, description="what members call the points; 'points' when left out"
+    )
     expiry: Literal["never", "days", "end_of_month", "end_of_quarter", "end_of_year"] = "never"
     expiry_days: int | None = Field(default=None, ge=1, le=36_500)
     pending_days: int = Field(default=0, ge=0, le=365)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from babel import Locale
 from babel.numbers import format_currency, format_decimal
 
 from lealtad.kit.catalog import gettext, ngettext
@@ -68,6 +69,8 @@ class ProgramNames:
     rewards: Mapping[str, str] = field(default_factory=dict)
     # What the journal's memos say (rules' and cards' `name`s, as the system wrote them) -> title
     written: Mapping[str, str] = field(default_factory=dict)
+    # The program's own word for its points, one and many ("estrella", "estrellas"), if it has one.
+    points_words: tuple[str, str] = ("", "")
 
     @classmethod
     def of(
@@ -90,6 +93,7 @@ class ProgramNames:
             rewards={slug: reward_title(t, lang) for slug, t in reward_titles.items()},
             written={r.name: name_in(r, lang) for r in (definition.rules if definition else [])}
             | {f"{t.name} tier": _tier_words(lang) % {"tier": name_in(t, lang)} for t in levels},
+            points_words=_points_words(definition, lang),
         )
 
     def tier(self, tier_id: str | None) -> str:
@@ -129,6 +133,10 @@ class ProgramNames:
         n_ = ngettext(self.lang)
         values = {"count": self.count(n)}
         if unit == "points":
+            one, many = self.points_words
+            if many:
+                word = one if Locale.parse(self.lang).plural_form(n) == "one" else many
+                return f"{values['count']} {word}"
             return n_("%(count)s point", "%(count)s points", n) % values
         if unit == "points.pending":
             return n_("%(count)s pending point", "%(count)s pending points", n) % values
@@ -198,6 +206,8 @@ class ProgramNames:
         """A balance's label: "Puntos", "Tarjeta Café", "Café gratis"."""
         _ = gettext(self.lang)
         labels = {"points": _("Points"), "points.pending": _("Pending points")}
+        if self.points_words[1]:
+            labels["points"] = self.points_words[1][:1].upper() + self.points_words[1][1:]
         if unit in labels:
             return labels[unit]
         if unit == "cashback":
@@ -244,3 +254,12 @@ class ProgramNames:
             }
             return _("Card %(card)s complete: %(reward)s") % values
         return self.reasons(memo)
+
+
+def _points_words(definition: ProgramDefinition | None, lang: str) -> tuple[str, str]:
+    named = definition.points.name if definition is not None else None
+    if named is None:
+        return ("", "")
+    one = getattr(named.one, lang, "") or named.one.en or named.one.es
+    many = getattr(named.other, lang, "") or named.other.en or named.other.es
+    return (one or many, many or one)

@@ -19,6 +19,7 @@ from lealtad.rules.definition import (
     FixedPoints,
     ItemMatch,
     Multiplier,
+    PointsName,
     PointsPerUnit,
     PointsPolicy,
     ProgramDefinition,
@@ -177,8 +178,12 @@ def stars_tiers() -> ProgramDefinition:
     return ProgramDefinition(
         name="Stars",
         title=_t("Estrellas", "Stars"),
-        # Stars lapse about six months after they are earned.
-        points=PointsPolicy(expiry="days", expiry_days=180),
+        # Stars lapse about six months after they are earned; members hear "stars", not points.
+        points=PointsPolicy(
+            expiry="days",
+            expiry_days=180,
+            name=PointsName(one=_t("estrella", "star"), other=_t("estrellas", "stars")),
+        ),
         tiers=TierPolicy(
             metric="points_earned",
             window=TierWindow(kind="rolling", days=365),

@@ -200,6 +200,7 @@ def member_panel(conn: Connection, desk: Desk, member: Any, now: datetime) -> di
         "member": member,
         "tier": names.tier(tier_id),
         "points": format_decimal(held.get("points", 0), locale=desk.lang),
+        "points_label": names.unit("points"),
         "earns_points": _earns_points(definition),
         "shows_cashback": _earns_cashback(definition) or bool(held.get("cashback")),
         "pending_points": held.get("points.pending", 0),

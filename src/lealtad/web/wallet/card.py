@@ -70,7 +70,11 @@ def program_units(definition: Any) -> set[str]:
 
 
 def balances(
-    held: dict[str, int], currency: str, lang: str, units: set[str] | None = None
+    held: dict[str, int],
+    currency: str,
+    lang: str,
+    units: set[str] | None = None,
+    points_label: str | None = None,
 ) -> list[dict[str, Any]]:
     """Points and cashback, each when the program gives it or the member holds some (a
     balance from before a program change stays visible); stamp cards and ready rewards are
@@ -82,7 +86,7 @@ def balances(
         shown.append(
             {
                 "unit": "points",
-                "label": _("Points"),
+                "label": points_label or _("Points"),
                 "value": format_decimal(held.get("points", 0), locale=lang),
             }
         )
@@ -175,7 +179,13 @@ def card_context(
     names = program_names(conn, business, definition, lang)
     return {
         "about": about,
-        "balances": balances(about["balances"], business.currency, lang, program_units(definition)),
+        "balances": balances(
+            about["balances"],
+            business.currency,
+            lang,
+            program_units(definition),
+            names.unit("points"),
+        ),
         "stamp_cards": stamp_cards(definition, about["balances"], names) if definition else [],
         "tier": progress,
         **dict(

@@ -133,20 +133,6 @@ def program_names_now(conn: Connection, business: Any, lang: str, now: datetime)
     return program_names(conn, business, definition, lang)
 
 
-def unit_label(unit: str, _: Gettext) -> str:
-    if unit == "points":
-        return _("Points")
-    if unit == "pending_points":
-        return _("Pending points")
-    if unit == "cashback":
-        return _("Cashback")
-    if unit.startswith("stamps."):
-        return _("Stamps") + " · " + unit.removeprefix("stamps.")
-    if unit.startswith("reward."):
-        return _("Rewards ready") + " · " + unit.removeprefix("reward.")
-    return unit
-
-
 def amount(unit: str, value: int, currency: str, lang: str, *, signed: bool = False) -> str:
     """A number of units as the member reads it: money for cashback, grouped digits otherwise."""
     if unit == "cashback":
