@@ -64,7 +64,6 @@ def test_the_journal_s_english_memos_read_in_the_members_language() -> None:
 
 
 def test_a_program_that_names_its_points_is_said_with_its_own_word() -> None:
-    from lealtad.rules.templates import get_template
 
     stars = get_template("stars-tiers").build()
     spanish = ProgramNames.of(stars, {}, "es", "USD")
