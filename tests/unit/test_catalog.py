@@ -2,7 +2,7 @@
 code and the templates are the English text, so there is no English catalog to fill and nothing
 in English can be left untranslated; Spanish is src/lealtad/locales/es/LC_MESSAGES/messages.po.
 
-- every message the code or a template asks for (`_`, `gettext`, `ngettext` and the tables of
+- every message the code or a template (pages and e-mails) asks for (`_`, `gettext`, `ngettext` and the tables of
   messages said by key) has a Spanish translation that is not empty and not fuzzy, with every
   plural form;
 - pybabel counts 0 untranslated and 0 fuzzy entries in the Spanish catalog;
@@ -42,7 +42,7 @@ def _python_messages() -> set[Message]:
 
 def _template_messages() -> set[Message]:
     found: set[Message] = set()
-    for path in PACKAGE.rglob("templates/*.html"):
+    for path in [*PACKAGE.rglob("templates/*.html"), *PACKAGE.rglob("templates/*.txt")]:
         with path.open("rb") as handle:
             for _line, _function, message, _comments in babel_extract(
                 handle, list(DEFAULT_KEYWORDS), [], {"trimmed": "false"}
@@ -81,7 +81,7 @@ def source_strings() -> set[str]:
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 strings.add(node.value)
     env = Environment(autoescape=True)
-    for path in PACKAGE.rglob("templates/*.html"):
+    for path in [*PACKAGE.rglob("templates/*.html"), *PACKAGE.rglob("templates/*.txt")]:
         for _line, kind, value in env.lex(path.read_text()):
             if kind == "string":
                 strings.add(ast.literal_eval(value))

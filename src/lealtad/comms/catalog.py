@@ -2,17 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from lealtad.kit.catalog import gettext
+
 Category = Literal["transactional", "marketing"]
+
+
+def N_(message: str) -> str:
+    """Marks a subject for the catalog; it is translated when a message is rendered."""
+    return message
+
+
+class Subject(Mapping[str, str]):
+    """A message's subject: an English msgid (a Jinja template) said in each language through the
+    catalog, like the message's body."""
+
+    def __init__(self, msgid: str) -> None:
+        self.msgid = msgid
+
+    def __getitem__(self, lang: str) -> str:
+        return self.msgid if lang == "en" else gettext(lang)(self.msgid)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("es", "en"))
+
+    def __len__(self) -> int:
+        return 2
 
 
 @dataclass(frozen=True)
 class Kind:
     template: str
     category: Category
-    subject: dict[str, str]
+    subject: Mapping[str, str]
     # Birthday and anniversary greetings share a yearly allowance of two.
     celebration: bool = False
 
@@ -21,65 +46,53 @@ KINDS: dict[str, Kind] = {
     "member.enrolled": Kind(
         "welcome",
         "marketing",
-        {"es": "Bienvenido/a a {{ business }}", "en": "Welcome to {{ business }}"},
+        Subject(N_("Welcome to {{ business }}")),
     ),
     "tier.changed": Kind(
         "tier_changed",
         "marketing",
-        {
-            "es": "Tu nivel en {{ business }}: {{ tier or '-' }}",
-            "en": "Your {{ business }} tier: {{ tier or '-' }}",
-        },
+        Subject(N_("Your {{ business }} tier: {{ tier or '-' }}")),
     ),
     "stamp_card.completed": Kind(
         "card_complete",
         "marketing",
-        {"es": "¡Tarjeta completa en {{ business }}!", "en": "Card complete at {{ business }}!"},
+        Subject(N_("Card complete at {{ business }}!")),
     ),
     "reward.redeemed": Kind(
         "voucher",
         "transactional",
-        {"es": "Tu vale de {{ business }}", "en": "Your {{ business }} voucher"},
+        Subject(N_("Your {{ business }} voucher")),
     ),
     "program.changed": Kind(
         "program_changed",
         "transactional",
-        {
-            "es": "Cambios en el programa de {{ business }}",
-            "en": "Changes to the {{ business }} program",
-        },
+        Subject(N_("Changes to the {{ business }} program")),
     ),
     "points.expiring": Kind(
         "expiring",
         "marketing",
-        {
-            "es": "Tus puntos de {{ business }} caducan pronto",
-            "en": "Your {{ business }} points expire soon",
-        },
+        Subject(N_("Your {{ business }} points expire soon")),
     ),
     "member.lapsed": Kind(
         "winback",
         "marketing",
-        {"es": "Te echamos de menos en {{ business }}", "en": "We miss you at {{ business }}"},
+        Subject(N_("We miss you at {{ business }}")),
     ),
     "member.monthly": Kind(
         "monthly",
         "marketing",
-        {"es": "Tu mes en {{ business }}", "en": "Your month at {{ business }}"},
+        Subject(N_("Your month at {{ business }}")),
     ),
     "birthday": Kind(
         "birthday",
         "marketing",
-        {
-            "es": "¡Feliz cumpleaños de parte de {{ business }}!",
-            "en": "Happy birthday from {{ business }}!",
-        },
+        Subject(N_("Happy birthday from {{ business }}!")),
         celebration=True,
     ),
     "anniversary": Kind(
         "anniversary",
         "marketing",
-        {"es": "Un año más con {{ business }}", "en": "Another year with {{ business }}"},
+        Subject(N_("Another year with {{ business }}")),
         celebration=True,
     ),
 }
@@ -87,10 +100,7 @@ KINDS: dict[str, Kind] = {
 POINTS_EARNED = Kind(
     "points_earned",
     "marketing",
-    {
-        "es": "Has sumado {{ earned }} puntos en {{ business }}",
-        "en": "You earned {{ earned }} points at {{ business }}",
-    },
+    Subject(N_("You earned {{ earned }} points at {{ business }}")),
 )
 # Written by the business per campaign: the subject comes from the campaign itself.
 CAMPAIGN = Kind("campaign", "marketing", {"es": "{{ subject.es }}", "en": "{{ subject.en }}"})
@@ -100,10 +110,7 @@ BROADCAST = frozenset({"program.changed"})
 LOGIN_CODE = Kind(
     "login_code",
     "transactional",
-    {
-        "es": "Tu código para {{ business }}: {{ code }}",
-        "en": "Your {{ business }} code: {{ code }}",
-    },
+    Subject(N_("Your {{ business }} code: {{ code }}")),
 )
 # Self-service sign-up proves the e-mail with the same one-time code (decisions D48): a new
 # member's welcome carries it, and an address that already belongs to a member gets a code to
@@ -111,18 +118,12 @@ LOGIN_CODE = Kind(
 JOIN_CODE = Kind(
     "join_code",
     "transactional",
-    {
-        "es": "Bienvenido/a a {{ business }}: tu código es {{ code }}",
-        "en": "Welcome to {{ business }}: your code is {{ code }}",
-    },
+    Subject(N_("Welcome to {{ business }}: your code is {{ code }}")),
 )
 MEMBER_AGAIN_CODE = Kind(
     "member_again_code",
     "transactional",
-    {
-        "es": "Ya eres socio/a de {{ business }}: tu código es {{ code }}",
-        "en": "You are already a {{ business }} member: your code is {{ code }}",
-    },
+    Subject(N_("You are already a {{ business }} member: your code is {{ code }}")),
 )
 # The messages that carry a wallet sign-in code.
 CODE_TEMPLATES = frozenset({LOGIN_CODE.template, JOIN_CODE.template, MEMBER_AGAIN_CODE.template})
@@ -131,8 +132,5 @@ CODE_TEMPLATES = frozenset({LOGIN_CODE.template, JOIN_CODE.template, MEMBER_AGAI
 CONTACT_CHANGED = Kind(
     "contact_changed",
     "transactional",
-    {
-        "es": "Han cambiado tus datos de contacto en {{ business }}",
-        "en": "Your contact details at {{ business }} were changed",
-    },
+    Subject(N_("Your contact details at {{ business }} were changed")),
 )

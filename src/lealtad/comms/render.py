@@ -21,6 +21,7 @@ from lealtad.comms.catalog import (
     POINTS_EARNED,
     Kind,
 )
+from lealtad.kit.catalog import gettext
 
 _env = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -46,6 +47,17 @@ def _day(context: Context, value: str | date | None) -> str:
 
 
 _env.filters["day"] = _day
+
+
+@pass_context
+def _say(context: Context, message: str, **values: Any) -> str:
+    """A sentence of a message in the member's language, through the catalog like the pages:
+    English msgids with %(name)s places, filled after translating."""
+    text = gettext(str(context.get("lang") or "en"))(message)
+    return text % values if values else text
+
+
+_env.globals["_"] = _say
 _plain = Environment(undefined=StrictUndefined, autoescape=False)  # noqa: S701  (plain-text subject)
 
 
