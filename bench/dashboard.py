@@ -30,13 +30,13 @@ from sqlalchemy import Connection
 from lealtad.analytics import fold, kpis, owner_home, refresh, rollups
 from lealtad.analytics.periods import Scope, default_scope
 from lealtad.analytics.rebuild import _write_figures
+from lealtad.analytics.segments import top_members
 from lealtad.db.engine import Database
 from lealtad.db.migrate import upgrade
 from lealtad.kit.clock import naive_utc
 from lealtad.rules.definition import PointsPolicy, points_per_currency_unit
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy import store as tenancy_store
-from lealtad.web.admin.customers.segments import top_members
 
 TARGET_MS = 500.0
 LOCATIONS, STAFF = 20, 40

@@ -122,7 +122,7 @@ def test_every_step_of_the_set_up_passes_the_accessibility_audit(
         ("points-per-unit", "en", "Join and earn 4 points per €1"),
         ("catalog-points", "es", "Únete y gana 1 punto por cada 100"),
         ("gem-tiers", "en", "Join and get 10% back on every purchase"),
-        ("stars-tiers", "es", "Únete y gana 2 puntos por cada 1"),
+        ("stars-tiers", "es", "Únete y gana 2 estrellas por cada 1"),
         ("trade-b2b", "en", "Join and earn 1 point per €1"),
     ],
 )
