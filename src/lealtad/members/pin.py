@@ -145,3 +145,20 @@ def wallet_code_names(
 
 
 LIMITED = limits.LIMITED
+
+
+def require_at_counter(
+    db: Any,
+    request: Any,
+    secret_key: str,
+    business_id: int,
+    member_id: int,
+    pin: str,
+    presence: str,
+    *,
+    now: datetime,
+) -> None:
+    """`require` at the counter: the wallet's rotating code, scanned a moment ago (`presence`),
+    stands for the PIN; without it the PIN typed by the member is asked for."""
+    here = bool(presence) and proves_presence(secret_key, business_id, member_id, presence, now)
+    require(db, request, business_id, member_id, pin or None, present=here, now=now)

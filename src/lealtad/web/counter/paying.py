@@ -1,7 +1,7 @@
 """Paying part of a sale with the member's balance at the counter: cashback as money and points
 at the value the program gives them at the till, exactly as POST /api/v1/purchases takes them
 (`cashback_redeem`, `points_redeem`), behind the member's card PIN when they set one, unless the
-wallet's rotating code was scanned. Without this, a cashback or "points pay at the till"
+wallet's rotating code was scanned (members.pin.require_at_counter). Without this, a cashback or "points pay at the till"
 program could only be spent through the API."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from lealtad.members import pin
 from lealtad.web.counter.forms import FormError, Translate, parse_amount
 
 MOST_POINTS = 10**9
@@ -33,21 +32,6 @@ def read(cashback: str, points: str, currency: str, _: Translate) -> BalancePaym
     if text and (not text.isdigit() or int(text) > MOST_POINTS):
         raise FormError(_("Points to use must be a whole number of points."))
     return BalancePayment(cashback=minor, points=int(text or 0))
-
-
-def check_pin(
-    db: Any,
-    request: Any,
-    secret_key: str,
-    business_id: int,
-    member_id: int,
-    card_pin: str,
-    presence: str,
-    now: Any,
-) -> None:
-    """The member's PIN, as a redemption asks it: scanning the wallet's code stands for it."""
-    here = bool(presence) and pin.proves_presence(secret_key, business_id, member_id, presence, now)
-    pin.require(db, request, business_id, member_id, card_pin or None, present=here, now=now)
 
 
 def offer(

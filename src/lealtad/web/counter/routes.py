@@ -17,6 +17,7 @@ from lealtad.errors import Invalid, LealtadError, NotFound
 from lealtad.kit.ids import IdPath
 from lealtad.ledger import idempotency
 from lealtad.members import pin as card_pin
+from lealtad.members import pin as card_pins
 from lealtad.members import service as members
 from lealtad.members.schemas import Consent, MemberIn
 from lealtad.products import service as products
@@ -188,8 +189,8 @@ def purchase(
         if paid:
             sessions.require_csrf(staff.csrf, csrf)
             secret = settings.effective_secret_key
-            paying.check_pin(
-                db, request, secret, staff.business_id, member_id, card_pin, presence, now
+            card_pins.require_at_counter(
+                db, request, secret, staff.business_id, member_id, card_pin, presence, now=now
             )
         answer = _record(db, settings, desk, now, sale, member_id, paid)
         with db.read() as conn:

@@ -113,9 +113,16 @@ def redeem(
         asking["question"] = _question(db, desk, reward_id, now)
         if confirmed != "yes":
             return show_member(request, desk, db, member_id, now, 200, **asking, **kept)
-        secret, bid = settings.effective_secret_key, staff.business_id
-        here = pin.proves_presence(secret, bid, member_id, presence, now) if presence else False
-        pin.require(db, request, bid, member_id, card_pin or None, present=here, now=now)
+        pin.require_at_counter(
+            db,
+            request,
+            settings.effective_secret_key,
+            staff.business_id,
+            member_id,
+            card_pin,
+            presence,
+            now=now,
+        )
         with db.transaction() as conn:
             scope = f"counter-redeem:{key}"
             payload = {"member_id": member_id, "reward_id": reward_id}

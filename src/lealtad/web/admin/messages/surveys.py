@@ -28,6 +28,7 @@ from lealtad.web.admin.messages.surveys_forms import (
     all_labels,
     kinds,
     read,
+    refusal,
     slots,
 )
 from lealtad.web.admin.program.fields import FieldError, PostedForm
@@ -161,11 +162,7 @@ def create_survey(
                 f"/admin/surveys/{survey_id}?saved=1&lang={language}", status_code=303
             )
         except LealtadError as exc:
-            where = {"survey_dates": "closes_at"}.get(exc.code, "")
-            message = {"survey_dates": _("It must close after it opens.")}.get(
-                exc.code, exc.message
-            )
-            errors, status = [(where, message)], exc.http_status
+            errors, status = refusal(exc, _), exc.http_status
     return builder(request, staff, business, language, values, errors, status)
 
 

@@ -17,7 +17,7 @@ from lealtad.tenancy import service as tenancy
 from lealtad.web import sessions
 from lealtad.web.admin.console import AcceptLanguage, console
 from lealtad.web.admin.messages.surveys import builder, list_page
-from lealtad.web.admin.messages.surveys_forms import read, values_of
+from lealtad.web.admin.messages.surveys_forms import read, refusal, values_of
 from lealtad.web.admin.program.fields import PostedForm
 from lealtad.web.i18n import translator
 from lealtad.web.pages import Lang
@@ -102,14 +102,5 @@ def save_survey(
                 f"/admin/surveys/{survey_id}?saved=1&lang={language}", status_code=303
             )
         except LealtadError as exc:
-            where = {"survey_dates": "closes_at", "survey_has_responses": "q1_kind"}.get(
-                exc.code, ""
-            )
-            message = {
-                "survey_dates": _("It must close after it opens."),
-                "survey_has_responses": _(
-                    "Members have answered it: questions cannot be added, removed or change kind."
-                ),
-            }.get(exc.code, exc.message)
-            errors, status = [(where, message)], exc.http_status
+            errors, status = refusal(exc, _), exc.http_status
     return builder(request, staff, business, language, form.values, errors, status, **shown)

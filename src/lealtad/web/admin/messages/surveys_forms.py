@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from lealtad.errors import LealtadError
 from lealtad.surveys import model
 from lealtad.surveys.schemas import SurveyIn
 from lealtad.web.admin.program.fields import (
@@ -20,6 +21,7 @@ from lealtad.web.admin.program.fields import (
     local_text,
     parse_local,
 )
+from lealtad.web.refusals import said
 
 Values = dict[str, list[str]]
 SLOTS = 3  # empty questions shown on a new survey
@@ -199,3 +201,15 @@ def values_of(row: Any, zone: str) -> Values:
         if not question.get("required", True):
             values[p + "optional"] = ["on"]
     return values
+
+
+def refusal(exc: LealtadError, _: Translate) -> list[FieldError]:
+    """The survey service's refusal of a save, on the field it is about, in the page's words."""
+    where = {"survey_dates": "closes_at", "survey_has_responses": "q1_kind"}.get(exc.code, "")
+    known = {
+        "survey_dates": _("It must close after it opens."),
+        "survey_has_responses": _(
+            "Members have answered it: questions cannot be added, removed or change kind."
+        ),
+    }
+    return [(where, known.get(exc.code) or said(exc, _))]
