@@ -2,7 +2,9 @@
 SQL statements per operation, CPU time per operation, and optionally a cProfile.
 
 Run: uv run python bench/hot_paths.py [--purchases 400] [--redemptions 400] [--show-sql]
-     [--profile purchase|redemption] [--postgres URL]
+     [--profile purchase|redemption] [--postgres URL] [--batch 64]
+With --batch N the purchases are also recorded N to a transaction, each in its own savepoint, as
+the API's group commit writes them: CPU and statements per purchase, and per table.
 A fresh SQLite file (or an empty PostgreSQL database) with the demo business and its program.
 The figures are what P1 (purchases through HTTP) and P4 (redemptions) pay per operation before
 the HTTP layer and the lock queue: the lower bound of their cost."""
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
+import re
 import statistics
 import tempfile
 import time
@@ -39,6 +42,8 @@ from lealtad.tenancy import service as tenancy
 from lealtad.tenancy.model import Principal, Role
 
 SECRET = "bench-hot-paths"
+# The table a statement touches: the first FROM/INTO/UPDATE target (joins are rare on this path).
+_TABLE = re.compile(r"\b(?:FROM|INTO|UPDATE)\s+\"?(\w+)", re.IGNORECASE)
 
 
 class Statements:
@@ -47,6 +52,7 @@ class Statements:
     def __init__(self, db: Database) -> None:
         self.count = 0
         self.kinds: Counter[str] = Counter()
+        self.tables: Counter[str] = Counter()
         self.show = False
         event.listen(db.engine, "before_cursor_execute", self._seen)
 
@@ -54,6 +60,9 @@ class Statements:
         self.count += 1
         words = " ".join(statement.split()[:4])
         self.kinds[words] += 1
+        found = _TABLE.search(statement)
+        verb = statement.split(None, 1)[0].upper() if statement.strip() else "?"
+        self.tables[f"{verb} {found.group(1) if found else '-'}"] += 1
         if self.show:
             print("   ", " ".join(statement.split())[:160])
 
@@ -111,6 +120,30 @@ def run(label: str, ops: list[Any], db: Database, stmts: Statements, show: bool)
     )
 
 
+def per_table(label: str, stmts: Statements, operations: int) -> None:
+    """Statements per operation, by verb and table, over the last run."""
+    print(f"{label}: statements per operation by table")
+    for key, n in sorted(stmts.tables.items(), key=lambda kv: (-kv[1], kv[0])):
+        print(f"  {n / operations:6.2f}  {key}")
+    stmts.tables.clear()
+
+
+def in_batches(size: int, ops: list[Any], db: Database, stmts: Statements) -> None:
+    """The purchases `size` to a transaction, each in a savepoint: the group commit's shape."""
+    before, cpu = stmts.count, time.process_time()
+    for start in range(0, len(ops), size):
+        with db.transaction() as conn:
+            for op in ops[start : start + size]:
+                with conn.begin_nested():
+                    op(conn)
+    cpu = time.process_time() - cpu
+    print(
+        f"purchase in batches of {size}: {len(ops)}; CPU per purchase "
+        f"{cpu / len(ops) * 1000:.2f} ms; SQL statements per purchase "
+        f"{(stmts.count - before) / len(ops):.1f}"
+    )
+
+
 def on_threads(threads: int, ops: list[Any]) -> None:
     """The same purchases from several threads of one process: what the queue on the writer lock
     and the GIL add to each purchase's CPU, without HTTP."""
@@ -134,6 +167,9 @@ def main() -> None:
     parser.add_argument("--show-sql", action="store_true", help="print the last one's statements")
     parser.add_argument("--profile", choices=["purchase", "redemption"])
     parser.add_argument(
+        "--batch", type=int, default=0, help="then purchases again, this many per transaction"
+    )
+    parser.add_argument(
         "--threads",
         type=int,
         default=0,
@@ -150,9 +186,9 @@ def main() -> None:
         currency = tenancy.get_business(conn, principal.business_id).currency
     stmts = Statements(db)
 
-    def purchase(i: int) -> Any:
+    def purchase_body(i: int) -> PurchaseIn:
         # The body bench/purchases_http.py sends: a latte (stamps) and a croissant.
-        body = PurchaseIn.model_validate(
+        return PurchaseIn.model_validate(
             {
                 "receipt_id": f"hot-{i}",
                 "amount": 440,
@@ -165,9 +201,20 @@ def main() -> None:
             }
         )
 
+    def purchase(i: int) -> Any:
+        body = purchase_body(i)
+
         def op() -> None:
             with db.transaction() as conn:
                 purchases.record(conn, principal, body, secret_key=SECRET, now=datetime.now(UTC))
+
+        return op
+
+    def purchase_in(i: int) -> Any:
+        body = purchase_body(i)
+
+        def op(conn: Any) -> None:
+            purchases.record(conn, principal, body, secret_key=SECRET, now=datetime.now(UTC))
 
         return op
 
@@ -189,7 +236,13 @@ def main() -> None:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
         return
     for label, ops in jobs.items():
+        stmts.tables.clear()
         run(label, ops, db, stmts, args.show_sql)
+        per_table(label, stmts, len(ops))
+    if args.batch:
+        offset = 2 * args.purchases
+        in_batches(args.batch, [purchase_in(offset + i) for i in range(args.purchases)], db, stmts)
+        per_table(f"purchase in batches of {args.batch}", stmts, args.purchases)
     if args.threads:
         on_threads(args.threads, [purchase(args.purchases + i) for i in range(args.purchases)])
     print("statements by kind over the run:")
