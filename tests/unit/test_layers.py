@@ -1,0 +1,261 @@
+"""The layers of the code, checked on every import of every module under src/lealtad (at the top,
+inside functions and under TYPE_CHECKING alike: a lazy import is still a dependency, and a type
+named across a layer still couples the two):
+
+    0 base     kit, errors, config, db basics (metadata, engine, inserts), field encryption
+    1 cores    every domain's tables; the ledger core (journal, lots, balances, idempotency,
+               verification), the rules core (definition, compile, facts, periods, names) and
+               the tiers model: pure policy and the ledger's own store
+    2 domain   the domain services: members, purchases, rewards, comms, analytics, events,
+               tenancy, surveys, ... (service, store, model modules)
+    3 edges    the app and its routers (`api`, `pages`), the web layer, the CLI, the worker,
+               the wiring of subscribers, the schema aggregate and the migrations
+
+A module may import its own layer and the ones below, never one above. Domain packages may not
+import each other both ways. SQL (`select(`, `insert(`, a `.tables` import) lives in stores.
+What the code still does against these rules is listed below by name with its reason; the tests
+fail on anything new and on a listed exception that has gone (so the lists only shrink).
+The graph is mapped with `python tests/unit/test_layers.py`, which prints every cycle."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+ROOT = SRC / "lealtad"
+
+BASE, CORE, DOMAIN, EDGE = 0, 1, 2, 3
+NAMES = {BASE: "base", CORE: "core", DOMAIN: "domain", EDGE: "edge"}
+
+# Longest prefix wins; a module matched by nothing here is a domain module.
+LAYER_OF_PREFIX = {
+    "lealtad": BASE,  # the package itself: its version
+    "lealtad.kit": BASE,
+    "lealtad.errors": BASE,
+    "lealtad.config": BASE,
+    "lealtad.public_address": BASE,
+    "lealtad.db.metadata": BASE,
+    "lealtad.db.engine": BASE,
+    "lealtad.db.inserts": BASE,
+    "lealtad.security.crypto": BASE,
+    "lealtad.security.fields": BASE,
+    "lealtad.security.proxies": BASE,
+    "lealtad.ledger.model": CORE,
+    "lealtad.ledger.tables": CORE,
+    "lealtad.ledger.store": CORE,
+    "lealtad.ledger.service": CORE,
+    "lealtad.ledger.batch": CORE,
+    "lealtad.ledger.subscribers": CORE,
+    "lealtad.ledger.idempotency": CORE,
+    "lealtad.ledger.maturity": CORE,
+    "lealtad.ledger.adjustments": CORE,
+    "lealtad.ledger.verify": CORE,
+    "lealtad.rules.definition": CORE,
+    "lealtad.rules.facts": CORE,
+    "lealtad.rules.compile": CORE,
+    "lealtad.rules.actions": CORE,
+    "lealtad.rules.periods": CORE,
+    "lealtad.rules.names": CORE,
+    "lealtad.rules.diff": CORE,
+    "lealtad.rules.store": CORE,
+    "lealtad.tiers.model": CORE,
+    "lealtad.analytics.fold": CORE,
+    "lealtad.api": EDGE,
+    "lealtad.deps": EDGE,
+    "lealtad.http": EDGE,
+    "lealtad.metrics": EDGE,
+    "lealtad.cli": EDGE,
+    "lealtad.worker": EDGE,
+    "lealtad.serving": EDGE,
+    "lealtad.backup": EDGE,
+    "lealtad.demo": EDGE,
+    "lealtad.demo_people": EDGE,
+    "lealtad.wiring": EDGE,
+    "lealtad.web": EDGE,
+    "lealtad.db.schema": EDGE,
+    "lealtad.db.migrate": EDGE,
+    "lealtad.db.migrations": EDGE,
+    "lealtad.security.headers": EDGE,
+    "lealtad.tenancy.audit_context": EDGE,
+}
+# Inside a domain package these modules are its edge: JSON routers, pages, commands.
+EDGE_NAME = re.compile(r"^(api|pages|cli)$|_api$|_cli$|^api_schemas$")
+# The modules that may hold SQL: each domain's store and tables, the ledger core's set-wise writer.
+STORE_NAME = re.compile(r"^(store|tables)$|_store$|^store_|_tables$")
+SQL = re.compile(r"\bselect\(|\binsert\(|\.tables import|\bupdate\(|\bdelete\(")
+
+
+def layer_of(module: str) -> int:
+    parts = module.split(".")
+    for n in range(len(parts), 0, -1):
+        found = LAYER_OF_PREFIX.get(".".join(parts[:n]))
+        if found is not None and (n > 1 or len(parts) == 1):
+            return found
+    if module.endswith(".tables"):
+        return CORE
+    return EDGE if EDGE_NAME.search(parts[-1]) else DOMAIN
+
+
+def package_of(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "lealtad"
+
+
+def modules() -> Iterator[tuple[str, Path]]:
+    for path in sorted(ROOT.rglob("*.py")):
+        parts = list(path.relative_to(SRC).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        yield ".".join(parts), path
+
+
+KNOWN = {name for name, _ in modules()}
+
+
+def imports() -> dict[tuple[str, str], list[int]]:
+    """(importer, imported module) -> lines, for every import of lealtad by lealtad."""
+    found: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for name, path in modules():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*up, *([base] if base else [])])
+                # `from lealtad.rules import service` imports the module lealtad.rules.service.
+                targets = [
+                    f"{base}.{a.name}" if f"{base}.{a.name}" in KNOWN else base for a in node.names
+                ]
+            else:
+                continue
+            for target in targets:
+                if target.split(".")[0] == "lealtad" and target != name:
+                    found[(name, target)].append(node.lineno)
+    return found
+
+
+def upward() -> set[tuple[str, str]]:
+    return {
+        (importer, imported)
+        for importer, imported in imports()
+        if layer_of(imported) > layer_of(importer)
+    }
+
+
+def component(module: str) -> str:
+    """Cycles are counted between domain packages; a package's core and its edge are apart from
+    its services (the edge may compose anything below it)."""
+    return f"{package_of(module)}[{NAMES[layer_of(module)]}]"
+
+
+def cycles() -> set[tuple[str, str]]:
+    edges = {
+        (component(a), component(b))
+        for a, b in imports()
+        if EDGE not in (layer_of(a), layer_of(b)) and component(a) != component(b)
+    }
+    return {tuple(sorted(e)) for e in edges if (e[1], e[0]) in edges}  # type: ignore[misc]
+
+
+def sql_outside_stores() -> set[str]:
+    return {
+        name
+        for name, path in modules()
+        if layer_of(name) != BASE
+        and not STORE_NAME.search(name.rsplit(".", 1)[-1])
+        and name not in SQL_IN_THE_CORE
+        and SQL.search(path.read_text())
+    }
+
+
+# The ledger core's own SQL lives beside its store: the set-wise writer, idempotency claims,
+# maturity and verification read and write the ledger's tables only.
+SQL_IN_THE_CORE = {
+    "lealtad.ledger.batch",
+    "lealtad.ledger.idempotency",
+    "lealtad.ledger.maturity",
+    "lealtad.ledger.verify",
+}
+
+# ---- the ratchet: what the code still does, each with why ------------------------------------
+
+UPWARD_EXCEPTIONS: dict[tuple[str, str], str] = {}
+
+CYCLE_EXCEPTIONS: dict[tuple[str, str], str] = {}
+
+SQL_EXCEPTIONS: dict[str, str] = {}
+
+
+def test_no_module_imports_a_layer_above_its_own() -> None:
+    found = upward()
+    new = sorted(
+        f"{a} ({NAMES[layer_of(a)]}) imports {b} ({NAMES[layer_of(b)]})"
+        for a, b in found - UPWARD_EXCEPTIONS.keys()
+    )
+    assert new == [], "imports pointing up a layer:\n" + "\n".join(new)
+    gone = sorted(f"{a} -> {b}" for a, b in UPWARD_EXCEPTIONS.keys() - found)
+    assert gone == [], "fixed: remove from UPWARD_EXCEPTIONS:\n" + "\n".join(gone)
+
+
+def test_no_two_domain_packages_import_each_other() -> None:
+    found = cycles()
+    new = sorted(f"{a} <-> {b}" for a, b in found - CYCLE_EXCEPTIONS.keys())
+    assert new == [], "packages importing each other:\n" + "\n".join(new)
+    gone = sorted(f"{a} <-> {b}" for a, b in CYCLE_EXCEPTIONS.keys() - found)
+    assert gone == [], "fixed: remove from CYCLE_EXCEPTIONS:\n" + "\n".join(gone)
+
+
+def test_sql_lives_in_the_stores() -> None:
+    found = sql_outside_stores()
+    new = sorted(found - SQL_EXCEPTIONS.keys())
+    assert new == [], "move these queries into their domain's store:\n" + "\n".join(new)
+    gone = sorted(SQL_EXCEPTIONS.keys() - found)
+    assert gone == [], "fixed: remove from SQL_EXCEPTIONS:\n" + "\n".join(gone)
+
+
+def test_the_edges_never_hold_sql() -> None:
+    """The web layer's rule (tests/unit/test_web_layout.py), for every edge module."""
+    found = sorted(m for m in sql_outside_stores() if layer_of(m) == EDGE)
+    listed = sorted(m for m in SQL_EXCEPTIONS if layer_of(m) == EDGE)
+    assert found == listed
+
+
+def test_the_cores_import_no_framework() -> None:
+    """Policy stays testable without a database or a web framework: the cores' pure modules
+    import neither SQLAlchemy nor FastAPI nor Pydantic."""
+    pure = (
+        "lealtad.ledger.model",
+        "lealtad.rules.",
+        "lealtad.tiers.model",
+        "lealtad.analytics.fold",
+    )
+    framework = re.compile(r"^\s*(from|import) (sqlalchemy|fastapi|starlette|pydantic)\b", re.M)
+    heavy = sorted(
+        name
+        for name, path in modules()
+        if layer_of(name) == CORE
+        and name.startswith(pure)
+        and not STORE_NAME.search(name.rsplit(".", 1)[-1])
+        and framework.search(path.read_text())
+    )
+    assert heavy == []
+
+
+if __name__ == "__main__":
+    graph = imports()
+    for a, b in sorted(upward()):
+        print(f"up     {a} -> {b}  line {graph[(a, b)]}")
+    for a, b in sorted(cycles()):
+        print(f"cycle  {a} <-> {b}")
+        for (x, y), lines in sorted(graph.items()):
+            if {component(x), component(y)} == {a, b} and component(x) != component(y):
+                print(f"         {x} -> {y} {lines}")
+    for name in sorted(sql_outside_stores()):
+        print(f"sql    {name}")
