@@ -12,7 +12,7 @@ from lealtad.errors import Invalid, LealtadError, NotFound
 from lealtad.http import ERROR_RESPONSES, ErrorEnvelope
 from lealtad.kit.ids import Cursor, IdPath, Limit
 from lealtad.ledger import service as ledger
-from lealtad.members import cards, erasure, export, login, model, service, signup, store
+from lealtad.members import cards, login, model, service, signup, store
 from lealtad.members.model import mask_email, mask_phone
 from lealtad.members.schemas import (
     ErasureIn,
@@ -24,6 +24,7 @@ from lealtad.members.schemas import (
     SignupAccepted,
     SignupIn,
 )
+from lealtad.privacy import erasure, export
 from lealtad.security import limits
 from lealtad.tenancy import audit_context
 from lealtad.tenancy import service as tenancy
