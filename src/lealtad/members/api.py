@@ -7,12 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 
+from lealtad.comms import login_codes
 from lealtad.deps import AppSettings, CurrentPrincipal, Db, Manager, Now
 from lealtad.errors import Invalid, LealtadError, NotFound
 from lealtad.http import ERROR_RESPONSES, ErrorEnvelope
 from lealtad.kit.ids import Cursor, IdPath, Limit
 from lealtad.ledger import service as ledger
-from lealtad.members import cards, login, model, service, signup, store
+from lealtad.members import cards, model, service, signup, store
 from lealtad.members.model import mask_email, mask_phone
 from lealtad.members.schemas import (
     ErasureIn,
@@ -409,5 +410,5 @@ def sign_up(
     signup.count(db, request, settings, business.id, form.email, now)
     sent = signup.join(db, settings, business, form, now)
     if sent.message_id is not None:
-        tasks.add_task(login.deliver_code, db, settings, business.id, sent.message_id, now)
+        tasks.add_task(login_codes.deliver_code, db, settings, business.id, sent.message_id, now)
     return SignupAccepted()
