@@ -234,11 +234,6 @@ CYCLE_EXCEPTIONS: dict[tuple[str, str], str] = {
     ("rewards[domain]", "rules[domain]"): _APPLY
     + "; the starting programs and templates name rewards (rules.starting, rules.templates), "
     "which belong with onboarding, above both",
-    ("security[domain]", "tenancy[domain]"): (
-        "a staff login's attempt limit finds the business by its slug in tenancy's store, and "
-        "tenancy's own-password change is held by that limit; fix: the limit takes the business "
-        "id its callers already hold, and the guarded change moves to the edge that calls it"
-    ),
 }
 
 _READS = "reads other domains' tables for its own answers; fix: each read through the owner's store"
