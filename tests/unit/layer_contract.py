@@ -41,6 +41,7 @@ LAYER_OF_PREFIX = {
     "lealtad.rules.diff": CORE,
     "lealtad.rules.planner": CORE,
     "lealtad.rules.store": CORE,
+    "lealtad.rules.service": CORE,
     "lealtad.tiers.model": CORE,
     "lealtad.analytics.fold": CORE,
     "lealtad.comms.outbox": CORE,
@@ -103,7 +104,7 @@ UPWARD_EXCEPTIONS: dict[tuple[str, str], str] = {
 
 _APPLY = (
     "rules.apply writes what a purchase earns into every domain (ledger, stamp cards, tiers, "
-    "badges, segments, outbox) and its callers read the program from rules.service; fix: the "
+    "badges, segments, outbox) and reads purchases' store, while purchases call it; fix: the "
     "pure earn planner (issue 18, part 1) returns values and the one writer applies them, so "
     "rules imports none of its callers"
 )
@@ -119,11 +120,7 @@ CYCLE_EXCEPTIONS: dict[tuple[str, str], str] = {
         "a subscriber named in lealtad.wiring, like the ledger's, and segment membership read "
         "from a store below both"
     ),
-    ("analytics[domain]", "rules[domain]"): _APPLY + " (segment conditions come in as state)",
     ("purchases[domain]", "rules[domain]"): _APPLY,
-    ("rewards[domain]", "rules[domain]"): _APPLY
-    + "; the starting programs and templates name rewards (rules.starting, rules.templates), "
-    "which belong with onboarding, above both",
 }
 
 # Ten domain packages still reach each other through longer loops, mostly through rules.apply

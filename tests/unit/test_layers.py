@@ -4,8 +4,9 @@ named across a layer still couples the two):
 
     0 base     kit, errors, config, db basics (metadata, engine, inserts), field encryption
     1 cores    every domain's tables; the ledger core (journal, lots, balances, idempotency,
-               verification), the rules core (definition, compile, facts, periods, names) and
-               the tiers model: pure policy and the ledger's own store
+               verification); the rules core (definition, compile, facts, periods, names, the
+               planner, the program's versions); the tiers model; the outbox and message
+               catalog; analytics' fold: pure policy and the cores' own stores
     2 domain   the domain services: members, purchases, rewards, comms, analytics, events,
                tenancy, surveys, ... (service, store, model modules)
     3 edges    the app and its routers (`api`, `pages`), the web layer, the CLI, the worker,
