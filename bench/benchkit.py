@@ -28,6 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from lealtad.security.crypto import FieldKeys
+from lealtad.wiring import wire
+
+# The scripts call the services directly, as an entry point does: the ledger's subscribers first.
+wire()
 
 # A fixed secret: benchmark databases are throwaway, and a fixed key keeps a kept file readable.
 BENCH_KEYS = FieldKeys.derived("lealtad-bench-not-a-secret")

@@ -18,6 +18,7 @@ from lealtad.db.engine import Database
 from lealtad.db.migrate import upgrade
 from lealtad.kit.clock import FixedClock
 from lealtad.security.crypto import FieldKeys
+from lealtad.wiring import wire
 from tests.pg import PostgresServer, start_postgres
 from tests.support import Shop, make_shop
 
@@ -26,6 +27,8 @@ DIALECTS = ["sqlite", "postgresql"]
 # The personal-data keys the `settings` fixture's apps derive from SECRET (security/fields.py), so
 # that a test writing through `db` and one reading through `client` agree.
 KEYS = FieldKeys.derived(SECRET)
+# Tests call the services directly, as an entry point does: the ledger's subscribers first.
+wire()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

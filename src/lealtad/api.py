@@ -78,6 +78,7 @@ from lealtad.web.wallet.card import router as wallet_card_router
 from lealtad.web.wallet.pin import router as wallet_pin_router
 from lealtad.web.wallet.rewards import router as wallet_rewards_router
 from lealtad.web.wallet.routes import router as wallet_router
+from lealtad.wiring import wire
 
 DESCRIPTION = """Lealtad: a loyalty platform for points, stamp cards, tiers and cashback.
 Authenticate with an API key (`Authorization: Bearer lk_...` or `X-API-Key`) or a staff token.
@@ -92,6 +93,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or load_settings()
     configure_logging(settings.log_level)
+    wire()  # what a ledger entry also writes (lealtad/wiring.py)
     app = FastAPI(title="Lealtad", version=__version__, description=DESCRIPTION)
     app.state.settings = settings
     app.state.db = db or Database(settings.effective_database_url, keys=keys_for_settings(settings))

@@ -19,6 +19,7 @@ from lealtad.kit.clock import SystemClock
 from lealtad.security.keys_cli import keys_app
 from lealtad.tenancy import audit_cli
 from lealtad.tenancy.model import Role
+from lealtad.wiring import wire
 
 app = typer.Typer(
     help="Lealtad loyalty platform / plataforma de fidelización", no_args_is_help=True
@@ -54,6 +55,7 @@ def _settings() -> Settings:
 def _database(settings: Settings) -> Database:
     from lealtad.security.fields import keys_for_settings
 
+    wire()  # every command reaches the database through here (lealtad/wiring.py)
     return Database(settings.effective_database_url, keys=keys_for_settings(settings))
 
 

@@ -17,6 +17,7 @@ from lealtad.db.engine import Database
 from lealtad.events.jobs import DailyRun, run_daily
 from lealtad.kit.clock import Clock, SystemClock
 from lealtad.tenancy import store as tenancy_store
+from lealtad.wiring import wire
 
 log = logging.getLogger("lealtad.worker")
 
@@ -69,6 +70,7 @@ def run_forever(
     keep_going: Callable[[], bool] = lambda: True,
 ) -> None:
     clock = clock or SystemClock()
+    wire()  # lealtad/wiring.py
     while keep_going():
         started = time.monotonic()
         delivered = deliver(db, settings, clock)

@@ -15,7 +15,7 @@ from lealtad.errors import LealtadError
 from lealtad.kit.clock import FixedClock
 from lealtad.ledger import adjustments
 from lealtad.ledger import service as ledger
-from lealtad.members import erasure
+from lealtad.privacy import erasure
 from lealtad.purchases import service as purchases
 from lealtad.purchases.schemas import PurchaseIn
 from lealtad.purchases.tables import purchases as purchase_rows

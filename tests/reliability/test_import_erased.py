@@ -16,7 +16,7 @@ from lealtad.db.engine import Database
 from lealtad.imports import batch, service
 from lealtad.kit.clock import FixedClock
 from lealtad.ledger import service as ledger
-from lealtad.members import erasure
+from lealtad.privacy import erasure
 from lealtad.purchases.tables import purchases
 from lealtad.tenancy.model import Role
 from tests.conftest import SECRET

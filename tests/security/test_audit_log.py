@@ -150,7 +150,7 @@ def test_the_command_line_logs_its_changes_as_the_operating_system_user(tmp_path
 def test_a_member_edit_logs_before_and_after_until_the_member_is_erased(
     client, shop, db, clock
 ) -> None:
-    from lealtad.members import erasure
+    from lealtad.privacy import erasure
 
     member = shop.members[0]
     changed = client.patch(

@@ -4,6 +4,7 @@ count, so that the dashboard reads small tables and is never behind the truth (d
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
@@ -16,6 +17,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from lealtad.analytics import fold
 from lealtad.analytics.tables import counters, member_stats
 from lealtad.kit.clock import as_utc, naive_utc
+from lealtad.ledger.model import SystemLeg
+from lealtad.ledger.subscribers import Posted
 from lealtad.members.tables import members
 from lealtad.tenancy.tables import businesses
 
@@ -250,25 +253,22 @@ def on_refund(
         save(conn, business_id, member_id, figures)
 
 
-def on_entry(
-    conn: Connection,
-    business_id: int,
-    entry_id: int,
-    *,
-    kind: str,
-    member_id: int | None,
-    occurred_at: datetime,
-    system_legs: list[tuple[str, str, int]],
-) -> None:
-    day = local_day(conn, business_id, occurred_at)
-    shard = shard_of(conn, entry_id)
+def on_entries(conn: Connection, business_id: int, posted: Sequence[Posted]) -> None:
+    """The ledger's subscriber (named in lealtad.wiring): the issued/redeemed flows of the entries
+    just posted and a member's first reward, in one flush, whether one entry came through
+    `ledger.post` or many through `ledger.batch.post_credits`."""
     tally = fold.Tally()
-    fold.ledger_flows(tally, day, system_legs, shard)
-    if kind == "redeem" and member_id is not None:
-        figures = load(conn, business_id, member_id)
-        if figures.first_reward_at is None:
-            fold.first_reward(tally, figures, naive_utc(occurred_at), day, shard)
-            save(conn, business_id, member_id, figures)
+    for one in posted:
+        entry = one.entry
+        day = local_day(conn, business_id, entry.occurred_at)
+        shard = shard_of(conn, one.entry_id)
+        legs = [(g.name, g.unit, g.amount) for g in entry.legs if isinstance(g, SystemLeg)]
+        fold.ledger_flows(tally, day, legs, shard)
+        if entry.kind == "redeem" and entry.member_id is not None:
+            figures = load(conn, business_id, entry.member_id)
+            if figures.first_reward_at is None:
+                fold.first_reward(tally, figures, naive_utc(entry.occurred_at), day, shard)
+                save(conn, business_id, entry.member_id, figures)
     flush(conn, business_id, tally)
 
 

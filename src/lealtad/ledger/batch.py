@@ -14,8 +14,8 @@ from sqlalchemy import Connection, Date, DateTime, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from lealtad.analytics import fold, rollups
 from lealtad.kit.clock import naive_utc
+from lealtad.ledger import subscribers
 from lealtad.ledger.model import Entry, MemberLeg, SystemLeg, check_entry
 from lealtad.ledger.tables import accounts, entries, lots, postings
 
@@ -148,8 +148,8 @@ def post_credits(
     conn: Connection, business_id: int, batch: Sequence[Entry], now: datetime
 ) -> list[int]:
     """Appends the entries (each balanced, member legs only credits) and returns their ids in
-    order. Balances, lots, postings and the ledger-flow rollups end exactly as if each entry
-    had gone through `ledger.service.post`."""
+    order. Balances, lots, postings and what the subscribers write end exactly as if each
+    entry had gone through `ledger.service.post`."""
     for entry in batch:
         check_entry(entry)
         if any(isinstance(leg, MemberLeg) and leg.amount < 0 for leg in entry.legs):
@@ -221,7 +221,9 @@ def post_credits(
         posting_rows[index]["lot_id"] = lot_id
     executemany(conn, postings, posting_rows)
     add_to_balances(conn, business_id, balance)
-    _flows(conn, business_id, batch, entry_ids)
+    subscribers.notify(
+        conn, business_id, [subscribers.Posted(i, e) for i, e in zip(entry_ids, batch, strict=True)]
+    )
     return entry_ids
 
 
@@ -231,14 +233,3 @@ def add_to_balances(conn: Connection, business_id: int, deltas: dict[int, int]) 
         return
     rows = [{"balance": d, "business_id": business_id, "id": a} for a, d in sorted(deltas.items())]
     update_many(conn, accounts, rows, where=("business_id", "id"), add=frozenset({"balance"}))
-
-
-def _flows(conn: Connection, business_id: int, batch: Sequence[Entry], ids: list[int]) -> None:
-    """The dashboard's issued/redeemed flows, as `rollups.on_entry` writes them, in one flush.
-    Credit-only batches have no "redeem" entries, so no first-reward figure moves."""
-    tally = fold.Tally()
-    for entry, entry_id in zip(batch, ids, strict=True):
-        legs = [(g.name, g.unit, g.amount) for g in entry.legs if isinstance(g, SystemLeg)]
-        day = rollups.local_day(conn, business_id, entry.occurred_at)
-        fold.ledger_flows(tally, day, legs, rollups.shard_of(conn, entry_id))
-    rollups.flush(conn, business_id, tally)

@@ -8,10 +8,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from lealtad.analytics import rollups
 from lealtad.errors import InsufficientBalance
 from lealtad.kit.clock import naive_utc
-from lealtad.ledger import store
+from lealtad.ledger import store, subscribers
 from lealtad.ledger.model import (
     MEMBER_ACCOUNTS,
     Entry,
@@ -44,7 +43,8 @@ def open_member_accounts(conn: Connection, business_id: int, member_id: int, now
 
 
 def post(conn: Connection, business_id: int, entry: Entry, now: datetime) -> int:
-    """Appends a balanced entry and returns its id. A debit that the balance does not cover raises
+    """Appends a balanced entry, tells the subscribers (ledger.subscribers, named in
+    lealtad.wiring) and returns its id. A debit that the balance does not cover raises
     InsufficientBalance and the caller's transaction rolls back whole."""
     check_entry(entry)
     recorded = naive_utc(now)
@@ -75,17 +75,7 @@ def post(conn: Connection, business_id: int, entry: Entry, now: datetime) -> int
         else:
             rows.extend(_debit(conn, business_id, entry_id, account, leg))
     store.insert_postings(conn, rows)
-    rollups.on_entry(
-        conn,
-        business_id,
-        entry_id,
-        kind=entry.kind,
-        member_id=entry.member_id,
-        occurred_at=entry.occurred_at,
-        system_legs=[
-            (leg.name, leg.unit, leg.amount) for leg in entry.legs if isinstance(leg, SystemLeg)
-        ],
-    )
+    subscribers.notify(conn, business_id, [subscribers.Posted(entry_id, entry)])
     return entry_id
 
 

@@ -7,12 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 
+from lealtad.comms import login_codes
 from lealtad.deps import AppSettings, CurrentPrincipal, Db, Manager, Now
 from lealtad.errors import Invalid, LealtadError, NotFound
 from lealtad.http import ERROR_RESPONSES, ErrorEnvelope
 from lealtad.kit.ids import Cursor, IdPath, Limit
 from lealtad.ledger import service as ledger
-from lealtad.members import cards, erasure, export, login, model, service, signup, store
+from lealtad.members import cards, model, service, signup, store
 from lealtad.members.model import mask_email, mask_phone
 from lealtad.members.schemas import (
     ErasureIn,
@@ -24,6 +25,7 @@ from lealtad.members.schemas import (
     SignupAccepted,
     SignupIn,
 )
+from lealtad.privacy import erasure, export
 from lealtad.security import limits
 from lealtad.tenancy import audit_context
 from lealtad.tenancy import service as tenancy
@@ -408,5 +410,5 @@ def sign_up(
     signup.count(db, request, settings, business.id, form.email, now)
     sent = signup.join(db, settings, business, form, now)
     if sent.message_id is not None:
-        tasks.add_task(login.deliver_code, db, settings, business.id, sent.message_id, now)
+        tasks.add_task(login_codes.deliver_code, db, settings, business.id, sent.message_id, now)
     return SignupAccepted()

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from lealtad.comms import messages as outgoing
 from lealtad.comms.catalog import LOGIN_CODE, Kind
 from lealtad.comms.tables import messages
 from lealtad.config import Settings
-from lealtad.db.engine import Database
 from lealtad.errors import LealtadError
 from lealtad.kit.clock import naive_utc
 from lealtad.members import model, store
@@ -25,7 +22,6 @@ CODE_MINUTES = 10
 MAX_TRIES = 5
 # A member may ask again this often; more is someone hammering an address.
 CODES_PER_HOUR = 5
-log = logging.getLogger("lealtad.wallet")
 
 
 class CodeRefused(LealtadError):
@@ -104,23 +100,6 @@ def request_code(
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])
-
-
-def deliver_code(
-    db: Database, settings: Settings, business_id: int, message_id: int, now: datetime
-) -> None:
-    """Sends a code's message at once (run after the response: the member is reading the page
-    while the e-mail goes), then forgets the code in the delivery log."""
-    outcome = outgoing.send_one(db, settings, business_id, message_id, now)
-    if outcome is None and shown_on_page(settings):
-        # A development install has no mail server: the code goes to the console instead, so
-        # the demo's wallet can be opened. Never in test or production.
-        with db.read() as conn:
-            code = pending_code(conn, business_id, message_id)
-        log.warning("no SMTP server: wallet login code %s (message %s)", code, message_id)
-        return
-    with db.transaction() as conn:
-        forget_code(conn, business_id, message_id)
 
 
 def shown_on_page(settings: Settings) -> bool:

@@ -112,7 +112,7 @@ def counter_key(keys: FieldKeys, business_id: int, email: str) -> str:
 
 def join(db: Database, settings: Settings, business: Any, form: Signup, now: datetime) -> Sent:
     """Enrols a new address, or not an existing one, and queues the code's message either way
-    (the caller sends it after answering: login.deliver_code)."""
+    (the caller sends it after answering: comms.login_codes.deliver_code)."""
     for retry in (False, True):
         try:
             with db.transaction() as conn:

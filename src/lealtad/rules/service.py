@@ -76,23 +76,6 @@ def get_version(conn: Connection, business_id: int, number: int) -> Program:
     return _program(conn, row)
 
 
-def first_version(
-    conn: Connection, business_id: int, definition: ProgramDefinition, now: datetime, author: str
-) -> None:
-    at = naive_utc(now)
-    store.insert_version(
-        conn,
-        business_id=business_id,
-        version=1,
-        effective_from=at,
-        definition=definition.as_json(),
-        author=author,
-        reason="program created",
-        diff=[],
-        created_at=at,
-    )
-
-
 def change(
     conn: Connection,
     business_id: int,

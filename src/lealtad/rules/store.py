@@ -8,11 +8,31 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from lealtad.db.inserts import insert_if_new
+from lealtad.kit.clock import naive_utc
+from lealtad.rules.definition import ProgramDefinition
 from lealtad.rules.tables import awards, program_versions, rule_budgets
 
 
 def insert_version(conn: Connection, **values: Any) -> None:
     conn.execute(insert(program_versions).values(**values))
+
+
+def first_version(
+    conn: Connection, business_id: int, definition: ProgramDefinition, now: datetime, author: str
+) -> None:
+    """A new business's program, version 1 (tenancy.create_business writes it)."""
+    at = naive_utc(now)
+    insert_version(
+        conn,
+        business_id=business_id,
+        version=1,
+        effective_from=at,
+        definition=definition.as_json(),
+        author=author,
+        reason="program created",
+        diff=[],
+        created_at=at,
+    )
 
 
 def latest_version_number(conn: Connection, business_id: int) -> int:

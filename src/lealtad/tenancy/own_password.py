@@ -5,6 +5,7 @@ the caller renews its own."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -70,8 +71,7 @@ def change(
 
 def change_guarded(
     db: Any,
-    request: Any,
-    settings: Any,
+    guard_for: Callable[[str], Any],
     principal: Principal,
     *,
     current: str,
@@ -81,17 +81,16 @@ def change_guarded(
     now: datetime,
 ) -> Any:
     """`change` behind the staff login's attempt limit (a stolen session guessing the current
-    password is held like a login). Returns the person's row after the change; raises the
-    refusal otherwise."""
-    from lealtad.security import limits  # security imports tenancy's store
-
+    password is held like a login): `guard_for(email)` is the caller's
+    `security.limits.staff_attempt` for this person. Returns the person's row after the change;
+    raises the refusal otherwise."""
     problem = new_password_problem(current, new, repeated)
     if problem is not None:
         raise problem
     assert principal.staff_id is not None
     with db.read() as conn:
         email = get_staff(conn, principal.business_id, principal.staff_id).email
-    guard = limits.staff_attempt(db, request, settings, principal.business_id, email, now)
+    guard = guard_for(email)
     guard.claim()
     try:
         with db.transaction() as conn:

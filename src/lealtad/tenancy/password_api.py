@@ -44,8 +44,9 @@ def change_password(
         raise Forbidden("only a staff member's own token changes their password", code="staff_only")
     staff = own_password.change_guarded(
         db,
-        request,
-        settings,
+        lambda email: limits.staff_attempt(
+            db, request, settings, principal.business_id, email, now
+        ),
         principal,
         current=body.current_password,
         new=body.new_password,

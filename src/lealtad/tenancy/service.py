@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 from lealtad.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from lealtad.kit.clock import naive_utc
 from lealtad.kit.money import is_known_currency
-from lealtad.rules import service as programs
+from lealtad.rules import store as programs
 from lealtad.rules.definition import ProgramDefinition, points_per_currency_unit
 from lealtad.tenancy import audit_context, audit_objects, store
 from lealtad.tenancy.model import (

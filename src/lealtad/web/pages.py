@@ -12,10 +12,11 @@ from fastapi.templating import Jinja2Templates
 
 from lealtad.branding import service as branding
 from lealtad.branding.model import Brand
+from lealtad.comms import login_codes
 from lealtad.deps import AppSettings, Db, Now
 from lealtad.errors import LealtadError, NotFound
 from lealtad.kit.ids import MAX_ID
-from lealtad.members import login, signup
+from lealtad.members import signup
 from lealtad.members.schemas import Consent
 from lealtad.security import limits
 from lealtad.tenancy import store as tenancy_store
@@ -159,7 +160,7 @@ def join(
             error=_refusal(language, exc),
         )
     if sent.message_id is not None:
-        tasks.add_task(login.deliver_code, db, settings, business.id, sent.message_id, now)
+        tasks.add_task(login_codes.deliver_code, db, settings, business.id, sent.message_id, now)
     return render_page(
         request,
         "wallet_code.html",

@@ -56,8 +56,9 @@ def change_password(
     try:
         me = own_password.change_guarded(
             db,
-            request,
-            settings,
+            lambda email: limits.staff_attempt(
+                db, request, settings, staff.principal.business_id, email, now
+            ),
             staff.principal,
             current=current,
             new=new,

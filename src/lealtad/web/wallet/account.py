@@ -17,7 +17,7 @@ from lealtad.deps import AppSettings, Db, Now
 from lealtad.kit.ids import Cursor
 from lealtad.ledger import api as ledger_api
 from lealtad.ledger.schemas import HistoryEntry
-from lealtad.members import erasure, export
+from lealtad.privacy import erasure, export
 from lealtad.rewards import gamification_api
 from lealtad.rules.names import ProgramNames
 from lealtad.tenancy import service as tenancy

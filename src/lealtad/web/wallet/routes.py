@@ -10,7 +10,7 @@ from fastapi import APIRouter, BackgroundTasks, Form, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from lealtad.comms import push
+from lealtad.comms import login_codes, push
 from lealtad.config import Settings
 from lealtad.deps import AppSettings, Db, Now
 from lealtad.errors import Unauthorized
@@ -84,7 +84,7 @@ def ask_for_code(
             conn, business.id, email, settings.effective_secret_key, now
         )
     if message_id is not None:
-        tasks.add_task(login.deliver_code, db, settings, business.id, message_id, now)
+        tasks.add_task(login_codes.deliver_code, db, settings, business.id, message_id, now)
     # The same answer whether or not the address is a member's.
     return render_page(
         request, "wallet_code.html", language, business=business, email=email, error=None

@@ -13,8 +13,8 @@ from fastapi.responses import Response
 from lealtad.deps import AppSettings, Db, Now
 from lealtad.errors import NotFound
 from lealtad.kit.ids import IdPath
-from lealtad.members import erasure, export
 from lealtad.members import service as members
+from lealtad.privacy import erasure, export
 from lealtad.tenancy import service as tenancy
 from lealtad.web.admin.customers.members_forms import Csrf, FormLang, fresh, open_form
 from lealtad.web.sessions import CurrentManager

@@ -1,0 +1,214 @@
+"""The layer contract that tests/unit/test_layers.py checks: which layer each module is in,
+where SQL may be, which modules are pure policy, and the exceptions the code still has, each
+named with its reason and its fix (the tests fail on a new one and on one that has gone)."""
+
+from __future__ import annotations
+
+import re
+
+BASE, CORE, DOMAIN, EDGE = 0, 1, 2, 3
+NAMES = {BASE: "base", CORE: "core", DOMAIN: "domain", EDGE: "edge"}
+
+# Longest prefix wins; a module matched by nothing here is a domain module.
+LAYER_OF_PREFIX = {
+    "lealtad": BASE,  # the package itself: its version
+    "lealtad.kit": BASE,
+    "lealtad.errors": BASE,
+    "lealtad.config": BASE,
+    "lealtad.public_address": BASE,
+    "lealtad.db.metadata": BASE,
+    "lealtad.db.engine": BASE,
+    "lealtad.db.inserts": BASE,
+    "lealtad.security.crypto": BASE,
+    "lealtad.security.fields": BASE,
+    "lealtad.security.proxies": BASE,
+    "lealtad.ledger.model": CORE,
+    "lealtad.ledger.tables": CORE,
+    "lealtad.ledger.store": CORE,
+    "lealtad.ledger.service": CORE,
+    "lealtad.ledger.batch": CORE,
+    "lealtad.ledger.subscribers": CORE,
+    "lealtad.ledger.idempotency": CORE,
+    "lealtad.ledger.maturity": CORE,
+    "lealtad.ledger.adjustments": CORE,
+    "lealtad.ledger.verify": CORE,
+    "lealtad.rules.definition": CORE,
+    "lealtad.rules.facts": CORE,
+    "lealtad.rules.compile": CORE,
+    "lealtad.rules.actions": CORE,
+    "lealtad.rules.periods": CORE,
+    "lealtad.rules.names": CORE,
+    "lealtad.rules.diff": CORE,
+    "lealtad.rules.planner": CORE,
+    "lealtad.rules.store": CORE,
+    "lealtad.rules.service": CORE,
+    "lealtad.tiers.model": CORE,
+    "lealtad.analytics.fold": CORE,
+    "lealtad.comms.outbox": CORE,
+    "lealtad.comms.catalog": CORE,
+    "lealtad.api": EDGE,
+    "lealtad.deps": EDGE,
+    "lealtad.http": EDGE,
+    "lealtad.metrics": EDGE,
+    "lealtad.cli": EDGE,
+    "lealtad.worker": EDGE,
+    "lealtad.serving": EDGE,
+    "lealtad.backup": EDGE,
+    "lealtad.demo": EDGE,
+    "lealtad.demo_people": EDGE,
+    "lealtad.wiring": EDGE,
+    "lealtad.web": EDGE,
+    "lealtad.db.schema": EDGE,
+    "lealtad.db.migrate": EDGE,
+    "lealtad.db.migrations": EDGE,
+    "lealtad.security.headers": EDGE,
+    "lealtad.security.rotation": EDGE,
+}
+# Inside a domain package these modules are its edge: JSON routers, pages, commands.
+EDGE_NAME = re.compile(r"^(api|pages|cli)$|_api$|_cli$|^api_schemas$")
+# The modules that may hold SQL: each domain's store and tables, the ledger core's set-wise writer.
+STORE_NAME = re.compile(r"^(store|tables)$|_store$|^store_|_tables$")
+SQL = re.compile(r"\bselect\(|\binsert\(|\.tables import")
+
+
+# Stores in all but name: the ledger core's set-wise writer, idempotency claims, maturity and
+# verification (the ledger's tables only), the outbox's writer and the analytics rollups' writer.
+SQL_IN_THE_CORE = {
+    "lealtad.ledger.batch",
+    "lealtad.ledger.idempotency",
+    "lealtad.ledger.maturity",
+    "lealtad.ledger.verify",
+    "lealtad.comms.outbox",
+    "lealtad.analytics.rollups",
+}
+
+# ---- the ratchet: what the code still does, each with why ------------------------------------
+
+_COUNTERS = (
+    "counts what it did in the process's Prometheus counters, which metrics.py keeps beside the "
+    "HTTP middleware and the /metrics route; fix: the counters in a module below the domains "
+    "(or a step of the purchase writer's batch), the middleware and route left in the edge"
+)
+UPWARD_EXCEPTIONS: dict[tuple[str, str], str] = {
+    ("lealtad.purchases.service", "lealtad.metrics"): _COUNTERS,
+    ("lealtad.rewards.redemption", "lealtad.metrics"): _COUNTERS,
+    ("lealtad.security.limits", "lealtad.http"): (
+        "the attempt limits answer a refused request themselves (http.answer_error) and install "
+        "into the app; fix: `install` and the answer in an edge module, the counting below"
+    ),
+    ("lealtad.tenancy.audit_context", "lealtad.http"): (
+        "the audit reads the request id's context variable, which http.py defines; fix: the "
+        "variable in kit, set by http's middleware and read by the audit"
+    ),
+}
+
+_APPLY = (
+    "rules.apply writes what a purchase earns into every domain (ledger, stamp cards, tiers, "
+    "badges, segments, outbox) and reads purchases' store, while purchases call it; fix: the "
+    "pure earn planner (issue 18, part 1) returns values and the one writer applies them, so "
+    "rules imports none of its callers"
+)
+CYCLE_EXCEPTIONS: dict[tuple[str, str], str] = {
+    ("analytics[domain]", "comms[domain]"): (
+        "campaigns target analytics' segments and measure uplift, while analytics' reports are "
+        "e-mailed and its offers rendered as messages; fix: sending reports and rendering offers "
+        "move into comms, leaving analytics a read side that imports no sender"
+    ),
+    ("analytics[domain]", "rewards[domain]"): (
+        "a redemption writes its rollup (analytics.rollups.on_redemption) and rewards target "
+        "segments, while analytics' KPIs and offers read rewards; fix: the redemption rollup as "
+        "a subscriber named in lealtad.wiring, like the ledger's, and segment membership read "
+        "from a store below both"
+    ),
+    ("purchases[domain]", "rules[domain]"): _APPLY,
+}
+
+# Ten domain packages still reach each other through longer loops, mostly through rules.apply
+# (which writes into every domain) and through analytics and comms (which read every domain and
+# are read back). The knot may shrink; no package outside it may join, and no second one may form.
+KNOT = frozenset(
+    f"{p}[domain]"
+    for p in (
+        "analytics",
+        "branding",
+        "comms",
+        "events",
+        "members",
+        "products",
+        "purchases",
+        "rewards",
+        "rules",
+        "surveys",
+    )
+)
+
+_READS = "reads other domains' tables for its own answers; fix: each read through the owner's store"
+_QUERIES = "queries its own tables outside its store; fix: the queries into the package's store"
+SQL_EXCEPTIONS: dict[str, str] = {
+    "lealtad.analytics.cli": "an edge command reading tables; fix: through analytics' services",
+    "lealtad.analytics.experiments": _QUERIES,
+    "lealtad.analytics.experiments_report": _READS,
+    "lealtad.analytics.kpis": _READS,
+    "lealtad.analytics.offers": _READS,
+    "lealtad.analytics.owner_home": _READS,
+    "lealtad.analytics.preferences": _QUERIES,
+    "lealtad.analytics.rebuild": _READS,
+    "lealtad.analytics.refresh": _READS,
+    "lealtad.analytics.reports": _READS,
+    "lealtad.analytics.reward_reach": _READS,
+    "lealtad.analytics.segments": _READS,
+    "lealtad.comms.api": "an edge router querying; fix: through comms' services",
+    "lealtad.comms.campaigns": _READS,
+    "lealtad.comms.delivery_log": _READS,
+    "lealtad.comms.dispatch": _QUERIES,
+    "lealtad.comms.email": _QUERIES,
+    "lealtad.comms.messages": _READS,
+    "lealtad.comms.policy": _QUERIES,
+    "lealtad.comms.push": _QUERIES,
+    "lealtad.comms.reminders": _READS,
+    "lealtad.comms.unsubscribe": _QUERIES,
+    "lealtad.comms.webhook_delivery": _QUERIES,
+    "lealtad.comms.webhooks": _QUERIES,
+    "lealtad.events.jobs": _READS,
+    "lealtad.events.service": _QUERIES,
+    "lealtad.exports.service": _READS,
+    "lealtad.imports.batch": _READS + " (the set-wise import path, to become the one writer)",
+    "lealtad.ledger.explained": _READS,
+    "lealtad.members.contact": _QUERIES,
+    "lealtad.members.listing": _READS,
+    "lealtad.members.login": _QUERIES,
+    "lealtad.members.pii": _QUERIES,
+    "lealtad.members.pin": _READS,
+    "lealtad.metrics": "an edge module counting rows; fix: through the services it reports on",
+    "lealtad.privacy.erasure": _READS,
+    "lealtad.privacy.export": _READS,
+    "lealtad.purchases.bulk": _READS + " (the set-wise import path, to become the one writer)",
+    "lealtad.rewards.donations": _QUERIES,
+    "lealtad.rewards.gamification": _READS,
+    "lealtad.rewards.gamification_api": "an edge router querying; fix: through rewards' services",
+    "lealtad.rewards.ratings": _QUERIES,
+    "lealtad.rewards.redemption": _QUERIES,
+    "lealtad.rewards.service": _QUERIES,
+    "lealtad.security.limits": _READS,
+    "lealtad.security.rotation": "re-encrypts every table's protected columns: it walks the schema",
+    "lealtad.tenancy.audit_objects": _READS,
+}
+
+
+# Pure policy: no database, no web framework, no clock read, in them or in anything they import
+# (the planner's unit tests run without either). Pydantic validates the program definition.
+PURE = (
+    "lealtad.ledger.model",
+    "lealtad.rules.definition",
+    "lealtad.rules.facts",
+    "lealtad.rules.compile",
+    "lealtad.rules.actions",
+    "lealtad.rules.periods",
+    "lealtad.rules.names",
+    "lealtad.rules.diff",
+    "lealtad.rules.planner",
+    "lealtad.tiers.model",
+    "lealtad.analytics.fold",
+    "lealtad.comms.catalog",
+)
+FRAMEWORK = re.compile(r"^\s*(from|import) (sqlalchemy|fastapi|starlette|psycopg)\b", re.M)
