@@ -100,7 +100,9 @@ def join_links(settings: Settings, base: str) -> list[tuple[str, str]]:
     return [(row.name, f"{base}/join/{row.slug}") for row in found]
 
 
-def run(settings: Settings, where: Address, workers: int, worker_healthcheck: int) -> None:
+def run(
+    settings: Settings, where: Address, workers: int, worker_healthcheck: int, preload: bool = False
+) -> None:
     import uvicorn
 
     hand_to_app(settings, where)
@@ -112,6 +114,11 @@ def run(settings: Settings, where: Address, workers: int, worker_healthcheck: in
         metrics_dir = tempfile.mkdtemp(prefix="lealtad-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     try:
+        if preload and workers > 1:
+            from lealtad import prefork
+
+            prefork.serve(where, workers, settings.log_level)
+            return
         uvicorn.run(
             "lealtad.api:create_app",
             factory=True,
