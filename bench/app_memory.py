@@ -2,7 +2,7 @@
 
 Run: uv run python bench/app_memory.py                 # one process, right after create_app()
      uv run python bench/app_memory.py --load 8 [--workers 2] [--rounds 2] [--members 200]
-         [--variants spawn,preload,spawn+arena2,preload+arena2]
+         [--variants spawn,preload,spawn+arenas16,preload+arenas16] [--before-src DIR]
 
 Without --load: the resident size (RSS) and proportional size (PSS) of this process after
 `create_app()`, and which heavy modules it loaded (numpy, scipy, httpx, ...: the API never needs
@@ -14,9 +14,11 @@ serve --workers N` on a free port, wrk with 32 connections on POST /api/v1/purch
 seconds (the P1 load), sampling every 0.2 s the RSS and the PSS of every server process from
 /proc/PID/smaps_rollup. RSS counts a page shared by two processes in both; PSS splits it between
 them, so the PSS summed over the processes is the memory they really hold together.
-  spawn    uvicorn's own workers (`--workers N`): each a fresh interpreter that imports the app
-  preload  `--workers N --preload`: the app built once in the supervisor, the workers forked
-  +arena2  with MALLOC_ARENA_MAX=2 (glibc's per-thread malloc arenas, at most 2)
+  spawn     uvicorn's own workers (`--workers N`): each a fresh interpreter that imports the app
+  preload   `--workers N --preload`: the app built once in the supervisor, the workers forked
+  +arenas16 with MALLOC_ARENA_MAX=16, glibc's own default on 2 cores (`lealtad serve` sets 2)
+  before    with --before-src DIR (e.g. `git archive COMMIT src | tar -x -C DIR`): `lealtad serve
+            --workers N` running that source instead, for a before/after in one run
 Prints per variant the medians over rounds of: peak summed RSS of the workers (the P6 figure as
 architecture.md states it), peak summed PSS of all server processes (supervisor included), and
 each worker's RSS/PSS after the load."""
@@ -118,7 +120,9 @@ class Watch:
         self._thread.join()
 
 
-def start(variant: str, env: dict[str, str], workers: int) -> subprocess.Popen[bytes]:
+def start(
+    variant: str, env: dict[str, str], workers: int, before_src: str = ""
+) -> subprocess.Popen[bytes]:
     from benchkit import _healthy, free_port
 
     port = free_port()
@@ -127,8 +131,10 @@ def start(variant: str, env: dict[str, str], workers: int) -> subprocess.Popen[b
     if variant.startswith("preload"):
         command.append("--preload")
     env = dict(env)
-    if "arena2" in variant:
-        env["MALLOC_ARENA_MAX"] = "2"
+    if "arenas16" in variant:
+        env["MALLOC_ARENA_MAX"] = "16"
+    if variant == "before":
+        env["PYTHONPATH"] = str(Path(before_src) / "src")
     proc = subprocess.Popen(command, cwd=ROOT, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -152,11 +158,11 @@ def under_load(args: argparse.Namespace) -> None:
     env["LEALTAD_LOG_LEVEL"] = "warning"
     os.environ.update(env)
     key, ids, currency = seed(args.members)
-    variants = args.variants.split(",")
+    variants = args.variants.split(",") + (["before"] if args.before_src else [])
     results: dict[str, list[tuple[float, float, float, str]]] = {v: [] for v in variants}
     for n in range(args.rounds):
         for variant in variants:
-            server = start(variant, env, args.workers)
+            server = start(variant, env, args.workers, args.before_src)
             try:
                 script = wrk_script(
                     folder / "buy.lua",
@@ -201,6 +207,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--members", type=int, default=200)
     parser.add_argument("--variants", default="spawn,preload")
+    parser.add_argument("--before-src", default="", metavar="DIR", help="adds the variant before")
     args = parser.parse_args()
     if args.load:
         sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -65,7 +65,12 @@ def serve(where: Address, workers: int, log_level: str) -> None:
         log_level=log_level,
         # As in serving.run: forwarded headers are the app's business (security/proxies.py).
         proxy_headers=False,
+        ws="none",
     )
+    # uvicorn's protocol, lifespan and event-loop modules, imported here once rather than by
+    # each worker as it starts.
+    config.load()
+    config.get_loop_factory()
     listening = config.bind_socket()
     # Everything made so far lives as long as the process: out of the collector's sight, a
     # collection in a worker does not write to (and so copy) the pages those objects sit on.
