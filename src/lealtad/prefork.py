@@ -85,8 +85,9 @@ def serve(where: Address, workers: int, log_level: str) -> None:
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             code = 1
             try:
-                uvicorn.Server(config).run(sockets=[listening])
-                code = 0
+                server = uvicorn.Server(config)
+                server.run(sockets=[listening])
+                code = 0 if server.started else 3  # 3: uvicorn's own "could not start"
             finally:
                 os._exit(code)
         started[pid] = time.monotonic()
@@ -105,17 +106,18 @@ def serve(where: Address, workers: int, log_level: str) -> None:
     try:
         while started:
             try:
-                pid, _status = os.wait()
+                pid, status = os.wait()
             except ChildProcessError:
                 break
             began = started.pop(pid, None)
             if stopping or began is None:
                 continue
-            if time.monotonic() - began < STARTUP_GRACE_SECONDS:
+            gave_up = os.WIFEXITED(status) and os.WEXITSTATUS(status) != 0
+            if gave_up and time.monotonic() - began < STARTUP_GRACE_SECONDS:
                 failed = True  # a worker that cannot start: stop them all rather than loop
                 stop(signal.SIGTERM, None)
                 continue
-            fork_worker()
+            fork_worker()  # killed (the OOM killer, an operator) or failed later: replaced
     finally:
         listening.close()
     if failed:
