@@ -55,6 +55,15 @@ def memory_kb(pid: int | str = "self") -> tuple[int, int]:
     return rss, pss
 
 
+def open_databases(pid: int) -> int:
+    """How many SQLite connections the process holds: its open descriptors on the .db file."""
+    try:
+        links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+    except OSError:
+        return 0
+    return sum(1 for link in links if link.endswith(".db"))
+
+
 def floor() -> None:
     from lealtad.api import create_app
 
@@ -175,6 +184,7 @@ def under_load(args: argparse.Namespace) -> None:
                 url = f"http://127.0.0.1:{server.port}/api/v1/purchases"  # type: ignore[attr-defined]
                 with Watch(server.pid) as watch:
                     done = run_wrk(wrk, url, script, connections=32, seconds=args.load)
+                connections = [open_databases(pid) for pid in sorted(watch.last)]
             finally:
                 server.terminate()
                 server.wait(timeout=30)
@@ -187,7 +197,8 @@ def under_load(args: argparse.Namespace) -> None:
             print(
                 f"round {n + 1} {variant:16s} peak RSS workers {watch.peak_rss_workers / 1024:6.1f}"
                 f" MB, peak PSS all {watch.peak_pss_all / 1024:6.1f} MB, {done['rate']:.0f}"
-                f" purchases/s, {done['errors']:.0f} errors; RSS/PSS per worker after: {each}",
+                f" purchases/s, {done['errors']:.0f} errors; RSS/PSS per worker after: {each};"
+                f" SQLite connections per worker: {connections}",
                 flush=True,
             )
     print(f"\nmedians over {args.rounds} rounds, {args.workers} workers, wrk 32 connections:")
