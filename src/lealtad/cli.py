@@ -127,7 +127,8 @@ def serve(
         typer.Option(
             "--preload",
             help="with --workers > 1: build the app once and fork the workers from it, so that "
-            "they share its memory (docs/scaling.md, memory); a dead worker is forked again",
+            "they share its memory (docs/scaling.md); a worker that dies is forked again "
+            "(--worker-healthcheck does not apply)",
         ),
     ] = False,
 ) -> None:
