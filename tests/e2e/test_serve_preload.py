@@ -1,6 +1,6 @@
 """`lealtad serve --workers 2 --preload`: the workers are forked from a supervisor that built the
-app once (src/lealtad/prefork.py). The real command on a real socket: it serves purchases from
-both workers, a worker killed is forked again, and SIGTERM stops everything."""
+app once (src/lealtad/prefork.py). The real command on a real socket: it serves purchases, counts
+them in /metrics across the workers, forks a killed worker again, and stops on SIGTERM."""
 
 from __future__ import annotations
 
@@ -102,6 +102,14 @@ def test_preloaded_workers_serve_purchases_and_a_killed_worker_is_forked_again(
                 headers=shop.auth() | {"Connection": "close"},
             )
             assert bought.status_code in (200, 201), bought.text
+        # Counters made by the supervisor before the fork count in each worker's own file, and
+        # whichever worker answers adds them all up (lealtad.metrics, multiprocess mode).
+        exposed = http.get("/metrics", headers={"Connection": "close"})
+        assert exposed.status_code == 200, exposed.text
+        (purchases,) = [
+            line for line in exposed.text.splitlines() if line.startswith("lealtad_purchases_total")
+        ]
+        assert float(purchases.split()[-1]) == 6
         first = workers_of(proc.pid)
         os.kill(first[0], signal.SIGKILL)
         wait_for(
