@@ -16,18 +16,20 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import SECRET, sqlite_database
+from lealtad.db.engine import Database
+from tests.conftest import SECRET
 from tests.e2e.test_cli import cli_env, lealtad_command
 from tests.security.live import free_port
 from tests.support import Shop, make_shop
 
 
 @pytest.fixture
-def served_shop(sqlite_template: Path, tmp_path: Path) -> tuple[Path, Shop]:
-    db = sqlite_database(sqlite_template, tmp_path)
+def served_shop(db: Database) -> tuple[str, Shop]:
+    """The database's address and a shop in it; on PostgreSQL the supervisor must hand no
+    pooled connection to its workers (prefork.build_app)."""
     shop = make_shop(db, datetime.now(UTC))
-    db.dispose()
-    return tmp_path / "lealtad.db", shop
+    db.engine.dispose()
+    return db.url, shop
 
 
 def workers_of(supervisor: int) -> list[int]:
@@ -52,12 +54,12 @@ def wait_for(condition: object, what: str, seconds: float = 30) -> None:
 
 
 @contextmanager
-def preloaded(database: Path, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+def preloaded(database_url: str, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     port = free_port()
     env = cli_env(tmp_path / "data") | {
         "LEALTAD_ENV": "test",
         "LEALTAD_SECRET_KEY": SECRET,
-        "LEALTAD_DATABASE_URL": f"sqlite:///{database}",
+        "LEALTAD_DATABASE_URL": database_url,
         "LEALTAD_LOG_LEVEL": "warning",
     }
     log_path = tmp_path / "serve.log"
@@ -89,10 +91,10 @@ def preloaded(database: Path, tmp_path: Path) -> Iterator[tuple[subprocess.Popen
 
 
 def test_preloaded_workers_serve_purchases_and_a_killed_worker_is_forked_again(
-    served_shop: tuple[Path, Shop], tmp_path: Path
+    served_shop: tuple[str, Shop], tmp_path: Path
 ) -> None:
-    database, shop = served_shop
-    with preloaded(database, tmp_path) as (proc, base), httpx.Client(base_url=base) as http:
+    database_url, shop = served_shop
+    with preloaded(database_url, tmp_path) as (proc, base), httpx.Client(base_url=base) as http:
         ready = http.get("/readyz")
         assert ready.status_code == 200, ready.text
         for n in range(6):
