@@ -16,6 +16,8 @@ import signal
 import time
 from typing import TYPE_CHECKING, Any
 
+from starlette.routing import Mount
+
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
@@ -27,7 +29,7 @@ STARTUP_GRACE_SECONDS = 5.0
 
 def walk_routes(app: FastAPI) -> None:
     """Match an address that no route answers, so that every route is visited once. FastAPI builds
-    an included router's routes on their first visit (validation models, handlers: some 15 MB
+    an included router's routes on their first visit (validation models, handlers: about 10 MB
     for this app); built here, before the fork, they are shared by every worker instead of being
     built again in each one at its first request."""
     scope: dict[str, Any] = {
@@ -39,8 +41,18 @@ def walk_routes(app: FastAPI) -> None:
         "query_string": b"",
         "app": app,
     }
-    for route in app.router.routes:
-        route.matches(scope)
+
+    def walk(routes: list[Any]) -> None:
+        for route in routes:
+            route.matches(scope)
+            # A mounted application or router (the pages mounted apart from the API, say):
+            # its routes are built on their first visit too.
+            mounted = getattr(route, "app", None)
+            inner = getattr(getattr(mounted, "router", mounted), "routes", None)
+            if isinstance(route, Mount) and isinstance(inner, list):
+                walk(inner)
+
+    walk(app.router.routes)
 
 
 def build_app() -> FastAPI:
