@@ -124,6 +124,15 @@ def serve(
             "restarted (with --workers > 1; raise it on a loaded machine)",
         ),
     ] = 30,
+    preload: Annotated[
+        bool,
+        typer.Option(
+            "--preload",
+            help="with --workers > 1: build the app once and fork the workers from it, so that "
+            "they share its memory (docs/scaling.md); a worker that dies is forked again "
+            "(--worker-healthcheck does not apply)",
+        ),
+    ] = False,
 ) -> None:
     """Serve the API / sirve la API."""
     from lealtad import serving
@@ -135,7 +144,7 @@ def serve(
     where = serving.address(settings, host, port, lan)
     if lan:
         serving.announce_lan(out, where, serving.join_links(settings, where.base), "server")
-    serving.run(settings, where, workers, worker_healthcheck)
+    serving.run(settings, where, workers, worker_healthcheck, preload)
 
 
 @app.command()

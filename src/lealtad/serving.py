@@ -6,6 +6,7 @@ shop's Wi-Fi."""
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import shutil
 import tempfile
@@ -17,6 +18,8 @@ from rich.text import Text
 from lealtad import public_address
 from lealtad.config import Settings
 
+# glibc's mallopt parameter for the number of malloc arenas (malloc.h).
+M_ARENA_MAX = -8
 LAN_HOST = "0.0.0.0"  # noqa: S104  (--lan: reachable from the local network, by choice)
 # Half blocks draw two rows of modules per line of text, so the code stays square in a terminal.
 HALVES = {(True, True): "█", (True, False): "▀", (False, True): "▄", (False, False): " "}
@@ -100,11 +103,26 @@ def join_links(settings: Settings, base: str) -> list[tuple[str, str]]:
     return [(row.name, f"{base}/join/{row.slug}") for row in found]
 
 
-def run(settings: Settings, where: Address, workers: int, worker_healthcheck: int) -> None:
+def fewer_malloc_arenas() -> None:
+    """At most two malloc arenas per process, unless MALLOC_ARENA_MAX says otherwise. glibc gives
+    each thread that allocates its own arena (up to 8 per core) and keeps what was freed in one for
+    that one: under the P1 load the request threads left each worker some 7-15 MB heavier
+    (docs/benchmarks.md, P6), for no measurable gain in speed. The variable reaches the workers
+    uvicorn starts; mallopt sets it in this process, which serves itself with one worker and is
+    what the workers are forked from with --preload. Without glibc, nothing happens."""
+    os.environ.setdefault("MALLOC_ARENA_MAX", "2")
+    with contextlib.suppress(OSError, AttributeError, ValueError):
+        ctypes.CDLL(None).mallopt(M_ARENA_MAX, int(os.environ["MALLOC_ARENA_MAX"]))
+
+
+def run(
+    settings: Settings, where: Address, workers: int, worker_healthcheck: int, preload: bool = False
+) -> None:
     import uvicorn
 
     hand_to_app(settings, where)
     settings.effective_secret_key  # noqa: B018  (created once here, before workers fork)
+    fewer_malloc_arenas()
     metrics_dir = None
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # One directory for every worker's counters, so that whichever worker answers /metrics
@@ -112,6 +130,11 @@ def run(settings: Settings, where: Address, workers: int, worker_healthcheck: in
         metrics_dir = tempfile.mkdtemp(prefix="lealtad-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     try:
+        if preload and workers > 1:
+            from lealtad import prefork
+
+            prefork.serve(where, workers, settings.log_level)
+            return
         uvicorn.run(
             "lealtad.api:create_app",
             factory=True,
@@ -123,6 +146,9 @@ def run(settings: Settings, where: Address, workers: int, worker_healthcheck: in
             # Forwarded headers are read by the app itself, from LEALTAD_TRUSTED_PROXIES only
             # (security/proxies.py); uvicorn's own default believes anyone on 127.0.0.1.
             proxy_headers=False,
+            # No route speaks WebSocket: without this each worker imports a WebSocket library
+            # for nothing (some 2.5 MB, docs/benchmarks.md P6).
+            ws="none",
             timeout_worker_healthcheck=worker_healthcheck,
         )
     finally:

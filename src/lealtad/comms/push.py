@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import Connection, select, update
@@ -244,6 +243,8 @@ def deliver(
     error = None
     key = vapid_key(settings)
     urgency = "high" if category == "transactional" else "normal"
+    import httpx  # here, not at the top: see webpush
+
     with webpush.client() as http:
         for sub in active_subscriptions(conn, business_id, member_id):
             try:

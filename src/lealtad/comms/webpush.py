@@ -8,15 +8,20 @@ import json
 import os
 import struct
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import httpx
 from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+if TYPE_CHECKING:
+    # httpx (with rich, click and pygments, which it imports when they are installed) is loaded
+    # by the process that sends, never by a web worker that only serves (P6).
+    import httpx
 
 RECORD_SIZE = 4096
 # Push services accept 4096 bytes of body; the header (86 bytes) and the tag and delimiter (17)
@@ -124,5 +129,7 @@ def send(
 
 
 def client() -> httpx.Client:
+    import httpx
+
     # Push services never redirect a message; following one would re-send it elsewhere.
     return httpx.Client(timeout=TIMEOUT, follow_redirects=False)

@@ -7,7 +7,6 @@ import io
 from datetime import datetime
 from typing import Annotated
 
-import segno
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
@@ -45,6 +44,8 @@ def _pdf_text(value: str) -> bytes:
 
 def _qr_path(url: str, left: float, bottom: float, size: float) -> bytes:
     """The code as filled squares, so it prints sharp at any size."""
+    import segno  # only for posters: a worker serving the API never draws a code (P6)
+
     matrix = segno.make(url, error="m").matrix
     count = len(matrix) + 8  # a quiet zone of four modules each side
     module = size / count
@@ -201,6 +202,8 @@ def table_card(
     business, location = _location(db, staff, location_id)
     url = signup_url(settings.public_base_url, business.slug, location.id)  # type: ignore[attr-defined]
     image = io.BytesIO()
+    import segno
+
     segno.make(url, error="m").save(image, kind="png", scale=scale, border=4)
     return Response(image.getvalue(), media_type="image/png")
 
