@@ -53,6 +53,7 @@ LAYER_OF_PREFIX = {
     "lealtad.cli": EDGE,
     "lealtad.worker": EDGE,
     "lealtad.serving": EDGE,
+    "lealtad.prefork": EDGE,
     "lealtad.backup": EDGE,
     "lealtad.demo": EDGE,
     "lealtad.demo_people": EDGE,
