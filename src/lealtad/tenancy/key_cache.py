@@ -62,7 +62,7 @@ class _Remembered:
     @staticmethod
     def _open(path: str) -> sqlite3.Connection:
         # Autocommit: each question is its own read and sees every commit made before it.
-        conn = sqlite3.connect(path, timeout=1.0, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(path, timeout=0.05, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA query_only=1")
         return conn
 
