@@ -115,14 +115,25 @@ def add_noop_routes() -> None:
     ) -> JSONResponse:
         return JSONResponse({"ok": True}, status_code=201)
 
-    router.add_api_route("/bench/noop", noop, methods=["POST"], include_in_schema=False)
-    router.add_api_route(
-        "/bench/noop-old", noop_sync_old, methods=["POST"], include_in_schema=False
-    )
+    # Where the CPU of the no-op goes: the same body with fewer of the purchase's dependencies.
+    async def noop_body(body: PurchaseIn) -> JSONResponse:
+        return JSONResponse({"ok": True}, status_code=201)
+
+    async def noop_principal(body: PurchaseIn, principal: CurrentPrincipal) -> JSONResponse:
+        return JSONResponse({"ok": True}, status_code=201)
+
+    added = [
+        ("/bench/noop", noop),
+        ("/bench/noop-old", noop_sync_old),
+        ("/bench/noop-body", noop_body),
+        ("/bench/noop-principal", noop_principal),
+    ]
+    for path, endpoint in added:
+        router.add_api_route(path, endpoint, methods=["POST"], include_in_schema=False)
     # Right behind the purchase route (the router's first), where a request walks as far.
-    added = router.routes[-2:]
-    del router.routes[-2:]
-    router.routes[1:1] = added
+    routes = router.routes[-len(added) :]
+    del router.routes[-len(added) :]
+    router.routes[1:1] = routes
 
 
 def documented_order(app: Any) -> None:
@@ -308,7 +319,19 @@ def main() -> None:
             201,
         ),
         (
-            "the same without the app's six middlewares",
+            "no-op in place taking only the body",
+            Caller(app, "POST", "/api/v1/bench/noop-body", auth),
+            purchase_body,
+            201,
+        ),
+        (
+            "no-op in place taking the body and the principal",
+            Caller(app, "POST", "/api/v1/bench/noop-principal", auth),
+            purchase_body,
+            201,
+        ),
+        (
+            "no-op in place, now, without the app's six middlewares",
             Caller(bare_middleware, "POST", "/api/v1/bench/noop", auth),
             purchase_body,
             201,
