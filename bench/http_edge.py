@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 def _old_dependencies() -> dict[str, Any]:
     """The dependencies as they were before the edge was made cheap: sync, so each one is a hop
-    to the thread pool; the key cache trusted for KEY_CACHE_SECONDS."""
+    to the thread pool; the key cache trusted for two seconds (D36)."""
     from fastapi import Depends, Request
     from fastapi.security import HTTPAuthorizationCredentials
 

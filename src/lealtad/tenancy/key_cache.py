@@ -47,17 +47,27 @@ class _Remembered:
         """Asked on the driver directly (SQLite files); None when it cannot be asked here."""
         if self.path is None:
             return None
+        opened = False
         try:
             with self._lock:
                 if self._conn is None or self._pid != os.getpid():  # a forked child opens its own
                     self._conn = self._open(self.path)
                     self._pid = os.getpid()
+                    opened = True
                 row = self._conn.execute(store.KEY_IN_FORCE_SQL, (key_id,)).fetchone()
         except sqlite3.Error:
             # Locked for a moment, or the file moved: the pooled connection answers instead.
-            self._conn = None
+            self.close()
             return None
+        if opened:
+            _keep_few_open(self)
         return row is not None
+
+    def close(self) -> None:
+        with self._lock:
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
 
     @staticmethod
     def _open(path: str) -> sqlite3.Connection:
@@ -65,6 +75,24 @@ class _Remembered:
         conn = sqlite3.connect(path, timeout=0.05, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA query_only=1")
         return conn
+
+
+# A process serves one database, but tests and tools make many: only the few last used keep a
+# driver connection (and its three file handles) open; the others reopen when asked again.
+_OPEN_LIMIT = 4
+_open: list[_Remembered] = []
+_open_lock = threading.Lock()
+
+
+def _keep_few_open(entry: _Remembered) -> None:
+    with _open_lock:
+        if entry in _open:
+            _open.remove(entry)
+        _open.append(entry)
+        evicted = _open[:-_OPEN_LIMIT]
+        del _open[:-_OPEN_LIMIT]
+    for old in evicted:  # outside the list's lock: close() takes the entry's own
+        old.close()
 
 
 # Per Database object: the entries go with it (tests make thousands of databases).
