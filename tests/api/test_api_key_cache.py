@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi.testclient import TestClient
 
 from lealtad.db.engine import Database
 from lealtad.kit.clock import FixedClock, naive_utc
 from lealtad.tenancy import key_cache
 from lealtad.tenancy import store as tenancy_store
+from lealtad.tenancy.model import Principal, Role
+from tests.conftest import sqlite_database
 from tests.support import Shop
 
 
@@ -63,3 +67,22 @@ def test_an_unknown_key_is_never_remembered(client: TestClient, shop: Shop) -> N
     for _ in range(2):
         assert client.get("/api/v1/business", headers={"X-API-Key": fake}).status_code == 401
     assert client.get("/api/v1/business", headers=shop.auth("staff")).status_code == 200
+
+
+def test_only_a_few_driver_connections_stay_open(sqlite_template: Path, tmp_path: Path) -> None:
+    """Tests and tools open many databases in one process; each keeps its driver connection only
+    while it is among the last few asked, and asks again after."""
+    databases = []
+    for i in range(6):
+        folder = tmp_path / f"db{i}"
+        folder.mkdir()
+        databases.append(sqlite_database(sqlite_template, folder))
+    nobody = Principal(business_id=1, role=Role.staff, location_id=None, api_key_id=999_999)
+    try:
+        for database in databases:
+            assert key_cache.confirmed_here(database, nobody) is False
+        assert len(key_cache._open) <= key_cache._OPEN_LIMIT
+        assert key_cache.confirmed_here(databases[0], nobody) is False
+    finally:
+        for database in databases:
+            database.dispose()
