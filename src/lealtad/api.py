@@ -183,7 +183,7 @@ def create_app(
     app.add_middleware(ClientAddressMiddleware, settings=settings)
     count_commits(app.state.db.engine)
     # Documented in this order (the OpenAPI schema lists paths as they come); matched in the order
-    # _MATCHING gives, where the POS routes come first (D6x: each included router costs a walk).
+    # MATCHING gives, the POS routes first: each included router costs a walk of its own.
     included: dict[int, BaseRoute] = {}
     for router in DOCUMENTED:
         app.include_router(router)
