@@ -239,11 +239,14 @@ def _match_api_first(app: FastAPI, included: dict[int, BaseRoute], static: BaseR
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             # Sync code on the event loop: no request is matched while the list is swapped.
-            app.router.routes[:] = documented
+            # Routes added after the factory (a test's, a tool's) come last in both orders.
+            live = list(app.router.routes)
+            known = set(map(id, documented))
+            app.router.routes[:] = documented + [r for r in live if id(r) not in known]
             try:
                 build_schema()
             finally:
-                app.router.routes[:] = matching
+                app.router.routes[:] = live
         return app.openapi_schema  # type: ignore[return-value]
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import _IncludedRouter, _iter_routes_with_context
+from fastapi.testclient import TestClient
 from starlette.routing import BaseRoute, Match
 
 from lealtad.api import DOCUMENTED, create_app
@@ -108,3 +109,18 @@ def test_the_schema_lists_the_paths_in_the_documented_order(
     assert app.openapi() == plain.openapi()
     # Defined last, matched almost first: still documented last.
     assert list(app.openapi()["paths"])[-2:] == ["/healthz", "/readyz"]
+
+
+def test_a_route_added_after_the_factory_is_served_and_documented(
+    settings: Settings, sqlite_db: Database
+) -> None:
+    app = create_app(settings, db=sqlite_db)
+
+    @app.get("/later-route")
+    async def later() -> dict[str, str]:
+        return {"later": "yes"}
+
+    assert "/later-route" in app.openapi()["paths"]
+    assert list(app.openapi()["paths"])[-1] == "/later-route"
+    with TestClient(app) as client:
+        assert client.get("/later-route").json() == {"later": "yes"}
