@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import time
+from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
 from lealtad.db.engine import Database
 from lealtad.kit.clock import FixedClock, naive_utc
-from lealtad.tenancy import service as tenancy
+from lealtad.tenancy import key_cache
 from lealtad.tenancy import store as tenancy_store
+from lealtad.tenancy.model import Principal, Role
+from tests.conftest import sqlite_database
 from tests.support import Shop
 
 
@@ -20,19 +21,45 @@ def _staff_key_id(db: Database, shop: Shop) -> int:
     return next(k.id for k in keys if k.role == "staff")
 
 
-def test_a_key_revoked_by_another_process_is_refused_once_the_cache_window_passes(
-    client: TestClient, db: Database, shop: Shop, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+def test_a_key_revoked_by_another_process_is_refused_by_the_next_request(
+    client: TestClient, db: Database, shop: Shop, clock: FixedClock
 ) -> None:
-    monkeypatch.setattr(tenancy, "KEY_CACHE_SECONDS", 0.3)
     assert client.get("/api/v1/business", headers=shop.auth("staff")).status_code == 200
+    assert key_cache.remembered(db, shop.keys["staff"]) is not None
     # Written straight to the database, as another worker or the CLI would: this process's cache
-    # is not told.
+    # is not told, and no time passes.
     with db.transaction() as conn:
         tenancy_store.revoke_api_key(conn, shop.id, _staff_key_id(db, shop), naive_utc(clock.now()))
-    time.sleep(0.35)
     resp = client.get("/api/v1/business", headers=shop.auth("staff"))
     assert resp.status_code == 401
     assert resp.json()["error"]["code"] == "invalid_api_key"
+    assert key_cache.remembered(db, shop.keys["staff"]) is None
+
+
+def test_a_key_revoked_on_another_database_object_is_refused_at_once(
+    client: TestClient, db: Database, shop: Shop, clock: FixedClock
+) -> None:
+    """Another process's view of the same database: its own engine and connections."""
+    assert client.get("/api/v1/business", headers=shop.auth("staff")).status_code == 200
+    other = Database(db.url)
+    try:
+        with other.transaction() as conn:
+            tenancy_store.revoke_api_key(
+                conn, shop.id, _staff_key_id(other, shop), naive_utc(clock.now())
+            )
+    finally:
+        other.dispose()
+    for _ in range(2):
+        resp = client.get("/api/v1/business", headers=shop.auth("staff"))
+        assert resp.status_code == 401
+        assert resp.json()["error"]["code"] == "invalid_api_key"
+
+
+def test_a_remembered_key_is_confirmed_without_a_thread_on_sqlite(
+    client: TestClient, db: Database, shop: Shop
+) -> None:
+    assert client.get("/api/v1/business", headers=shop.auth("staff")).status_code == 200
+    assert key_cache.describe(db)["driver"] is (db.dialect == "sqlite")
 
 
 def test_an_unknown_key_is_never_remembered(client: TestClient, shop: Shop) -> None:
@@ -40,3 +67,22 @@ def test_an_unknown_key_is_never_remembered(client: TestClient, shop: Shop) -> N
     for _ in range(2):
         assert client.get("/api/v1/business", headers={"X-API-Key": fake}).status_code == 401
     assert client.get("/api/v1/business", headers=shop.auth("staff")).status_code == 200
+
+
+def test_only_a_few_driver_connections_stay_open(sqlite_template: Path, tmp_path: Path) -> None:
+    """Tests and tools open many databases in one process; each keeps its driver connection only
+    while it is among the last few asked, and asks again after."""
+    databases = []
+    for i in range(6):
+        folder = tmp_path / f"db{i}"
+        folder.mkdir()
+        databases.append(sqlite_database(sqlite_template, folder))
+    nobody = Principal(business_id=1, role=Role.staff, location_id=None, api_key_id=999_999)
+    try:
+        for database in databases:
+            assert key_cache.confirmed_here(database, nobody) is False
+        assert len(key_cache._open) <= key_cache._OPEN_LIMIT
+        assert key_cache.confirmed_here(databases[0], nobody) is False
+    finally:
+        for database in databases:
+            database.dispose()

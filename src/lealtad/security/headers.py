@@ -4,7 +4,6 @@ anything but the static files (pages and API answers carry personal data)."""
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lealtad.config import Settings
@@ -71,28 +70,34 @@ def security_headers(settings: Settings) -> list[tuple[str, str]]:
 class SecurityHeadersMiddleware:
     """Adds the headers to every HTTP answer, keeping any a route set itself (such as its own
     Cache-Control). Everything but /static/ is `no-store`: pages and API answers are mostly
-    about a signed-in person or a business, and a shared computer's cache must not keep them."""
+    about a signed-in person or a business, and a shared computer's cache must not keep them.
+    The headers are encoded once here; each answer only appends the ones it lacks."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
-        self.headers = security_headers(settings)
+        common = [(n.lower().encode(), v.encode()) for n, v in security_headers(settings)]
+        csp = b"content-security-policy"
+        no_store = (b"cache-control", b"no-store")
+        self._pages = [(csp, CONTENT_SECURITY_POLICY.encode()), *common, no_store]
+        self._docs = [(csp, DOCS_POLICY.encode()), *common, no_store]
+        self._static = [(csp, CONTENT_SECURITY_POLICY.encode()), *common]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path = str(scope.get("path", ""))
-        cacheable = path.startswith(CACHEABLE_PREFIXES)
-        policy = DOCS_POLICY if path in DOCS_PATHS else CONTENT_SECURITY_POLICY
+        if path.startswith(CACHEABLE_PREFIXES):
+            extra = self._static
+        else:
+            extra = self._docs if path in DOCS_PATHS else self._pages
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("Content-Security-Policy", policy)
-                for name, value in self.headers:
-                    headers.setdefault(name, value)
-                if not cacheable:
-                    headers.setdefault("Cache-Control", "no-store")
+                headers = list(message.get("headers") or ())
+                present = {name.lower() for name, _ in headers}
+                headers.extend(pair for pair in extra if pair[0] not in present)
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import time
 from datetime import datetime
 from typing import Any
 
@@ -312,32 +311,12 @@ def revoke_api_key(conn: Connection, principal: Principal, key_id: int, now: dat
         audit(conn, principal, "api_key.revoke", f"api_key:{key_id}", now)
 
 
-# A POS sends its key with every sale; looking it up each time costs a read transaction. A valid
-# key's principal is kept in this process for a short while. A revocation made in this process
-# empties the cache at once; one made in another process (another worker, the CLI) takes effect
-# here within KEY_CACHE_SECONDS. Unknown or revoked keys are never kept.
-KEY_CACHE_SECONDS = 2.0
-_KEY_CACHE_LIMIT = 10_000
-_key_cache: dict[tuple[str, str], tuple[float, Principal]] = {}
-
-
-def cached_api_key_principal(scope: str, presented: str) -> Principal | None:
-    """The principal of a key checked less than KEY_CACHE_SECONDS ago; `scope` names the
-    database, so two databases in one process never share an entry."""
-    found = _key_cache.get((scope, presented))
-    if found is None or found[0] < time.monotonic():
-        return None
-    return found[1]
-
-
-def remember_api_key_principal(scope: str, presented: str, principal: Principal) -> None:
-    if len(_key_cache) >= _KEY_CACHE_LIMIT:
-        _key_cache.clear()
-    _key_cache[(scope, presented)] = (time.monotonic() + KEY_CACHE_SECONDS, principal)
-
-
 def forget_api_keys() -> None:
-    _key_cache.clear()
+    """After a revocation in this process: not needed for safety (every use of a remembered
+    key asks its row, tenancy/key_cache.py), but a revoked key's entry need not wait to go."""
+    from lealtad.tenancy import key_cache  # imports this module's store only, kept lazy
+
+    key_cache.forget_all()
 
 
 def principal_from_api_key(conn: Connection, presented: str) -> Principal:

@@ -152,6 +152,18 @@ def api_key_by_prefix(conn: Connection, prefix: str) -> Any:
     return conn.execute(select(api_keys).where(api_keys.c.prefix == prefix)).first()
 
 
+# Asked on every request that presents a key this process has already checked
+# (tenancy/key_cache.py): built once, and the same question as plain SQL for the driver.
+_KEY_IN_FORCE = select(api_keys.c.id).where(
+    api_keys.c.id == bindparam("k"), api_keys.c.revoked_at.is_(None)
+)
+KEY_IN_FORCE_SQL = "SELECT id FROM api_keys WHERE id = ? AND revoked_at IS NULL"
+
+
+def api_key_in_force(conn: Connection, key_id: int) -> bool:
+    return conn.execute(_KEY_IN_FORCE, {"k": key_id}).first() is not None
+
+
 def api_key(conn: Connection, business_id: int, key_id: int) -> Any:
     return conn.execute(
         select(api_keys).where(api_keys.c.business_id == business_id, api_keys.c.id == key_id)
