@@ -24,6 +24,7 @@ from lealtad.rules.planner import (
     MemberState,
     Missing,
     plan_earn,
+    prefetch,
     referral_run,
     with_reads,
 )
@@ -202,6 +203,36 @@ def test_a_referral_run_pays_the_referrer() -> None:
     assert later is not None
     assert run(prog, later[0], state, referrer_id=99).granted == ()
     assert referral_run(purchase(1_000), MemberState(MEMBER)) is None
+
+
+def test_prefetch_names_the_caps_and_stamps_a_run_will_ask_for() -> None:
+    prog = program(
+        stamp_cards=[
+            {"id": "coffee", "name": "Coffee card", "stamps_required": 9, "reward": "cup"}
+        ],
+        rules=[
+            {**BASE, "caps": [{"period": "day", "max_units": 30}]},
+            {
+                "id": "stamp",
+                "name": "Stamp",
+                "conditions": {"items": {"categories": ["coffee"]}},
+                "action": {"type": "stamps", "card": "coffee"},
+            },
+        ],
+    )
+    facts = purchase(1_000, coffees=1)
+    state = MemberState(MEMBER)
+    awards = prog.compiled.evaluate(facts, state.context)
+    ahead = prefetch(prog, facts, awards, state)
+    assert ahead == Missing(
+        caps=frozenset({(MEMBER, "base", DAY)}), stamps=frozenset({(MEMBER, "stamps.coffee")})
+    )
+    filled = with_reads(
+        state, caps=dict.fromkeys(ahead.caps, 0), stamps={(MEMBER, "stamps.coffee"): 8}
+    )
+    planned = run(prog, facts, filled, awards=awards)
+    assert not planned.missing  # one read before the plan was enough
+    assert [c["cards"] for c in planned.cards_completed] == [1]
 
 
 def _filled(prog: Program, facts: Facts, state: MemberState) -> EarnPlan:

@@ -60,9 +60,13 @@ def plan(
     memo: str = "",
     take_budget: bool = True,
 ) -> EarnPlan:
-    """Plans the run, reading into the state whatever the plan finds missing. The engine
-    evaluates once; each round only trims again (at most one round per kind of read)."""
+    """Plans the run, reading into the state what it will need (`planner.prefetch`) and then
+    whatever the plan still finds missing (budgets, the caps of a multiplier). The engine
+    evaluates once; a further round only trims again."""
     awards = program.compiled.evaluate(facts, state.context)
+    ahead = planner.prefetch(program, facts, awards, state, referrer_id)
+    if ahead:
+        state = read_state(conn, business_id, program, state, ahead)
     while True:
         planned = planner.plan_earn(
             program,

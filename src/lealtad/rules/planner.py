@@ -384,6 +384,39 @@ def _completions(
     return done
 
 
+def _cards_of(definition: ProgramDefinition) -> set[str]:
+    return {f"stamps.{card.id}" for card in definition.stamp_cards}
+
+
+def prefetch(
+    program: Program,
+    facts: Facts,
+    awards: Sequence[Award],
+    state: MemberState,
+    referrer_id: int | None = None,
+) -> Missing:
+    """What a run over these awards will surely ask for, so that the reader can fetch it before
+    the first plan: the caps of every rule that fired (as the one-by-one path always read them)
+    and the stamp balances its stamps go to. Budgets are left to `missing`: reading one locks
+    its row, and that only for a rule that actually pays out."""
+    rules = {r.id: r for r in program.definition.rules}
+    cards = _cards_of(program.definition)
+    caps: set[CapKey] = set()
+    stamps: set[StampKey] = set()
+    for award in awards:
+        recipient = state.member_id if award.recipient == "member" else referrer_id
+        rule = rules.get(award.rule_id)
+        if recipient is None or rule is None or isinstance(rule.action, Multiplier):
+            continue
+        for cap in rule.caps:
+            since = period_start(facts.occurred_at, cap.period, facts.tz)
+            caps.add((recipient, rule.id, since))
+        if award.unit in cards and (recipient, award.unit) not in state.stamps:
+            stamps.add((recipient, award.unit))
+    caps.difference_update(state.caps_used)
+    return Missing(caps=frozenset(caps), stamps=frozenset(stamps))
+
+
 def moves_tier_metric(
     definition: ProgramDefinition, facts: Facts, granted: Sequence[Granted]
 ) -> bool:
@@ -438,11 +471,19 @@ def plan_earn(
         missing = Missing(frozenset(allotment.caps), frozenset(allotment.budgets))
         return EarnPlan(program.version, (), (), {}, (), False, state, missing)
     granted = _granted(definition, awards, amounts, facts, state.member_id, referrer_id)
+    wanted = {
+        (g.member_id, g.unit)
+        for g in granted
+        if g.unit.startswith("stamps.") and (g.member_id, g.unit) not in state.stamps
+    }
+    if wanted and _cards_of(definition) & {unit for _, unit in wanted}:
+        missing = Missing(stamps=frozenset(k for k in wanted if k[1] in _cards_of(definition)))
+        return EarnPlan(program.version, (), (), {}, (), False, state, missing)
     by_member: dict[int, list[Granted]] = {}
     for g in granted:
         by_member.setdefault(g.member_id, []).append(g)
     stamps = dict(state.stamps)
-    wanted: set[StampKey] = set()
+    wanted = set()
     parts = []
     for member_id, grants in by_member.items():
         entry = Entry(
