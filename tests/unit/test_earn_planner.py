@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from lealtad.ledger.model import MemberLeg, check_entry
 from lealtad.rules.compile import compile_program
 from lealtad.rules.definition import ProgramDefinition
-from lealtad.rules.facts import Facts, Item
+from lealtad.rules.facts import Facts, Item, MemberContext
 from lealtad.rules.periods import period_start
 from lealtad.rules.planner import (
     EarnPlan,
@@ -33,6 +33,7 @@ from lealtad.rules.program import Program
 AT = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)  # a Tuesday
 MEMBER = 7
 DAY = period_start(AT, "day", UTC)
+FRESH = MemberState(MemberContext(MEMBER))  # nothing read yet
 
 
 def program(**definition: Any) -> Program:
@@ -55,7 +56,7 @@ BASE = {"id": "base", "name": "Base", "action": {"type": "points_per_unit", "rat
 
 
 def test_base_points_make_one_balanced_earn_entry() -> None:
-    planned = run(program(rules=[BASE]), purchase(2_550), MemberState(MEMBER))
+    planned = run(program(rules=[BASE]), purchase(2_550), FRESH)
     assert not planned.missing
     assert [(g.rule_id, g.unit, g.amount, g.member_id) for g in planned.granted] == [
         ("base", "points", 25, MEMBER)
@@ -76,10 +77,10 @@ def test_a_cap_is_asked_for_then_reached_across_two_purchases() -> None:
     capped = {**BASE, "caps": [{"period": "day", "max_units": 30}]}
     prog = program(rules=[capped])
     # Nothing is guessed: the first plan names the cap it needs.
-    first = run(prog, purchase(2_500), MemberState(MEMBER))
+    first = run(prog, purchase(2_500), FRESH)
     assert first.missing == Missing(caps=frozenset({(MEMBER, "base", DAY)}))
     assert first.granted == ()
-    state = with_reads(MemberState(MEMBER), caps={(MEMBER, "base", DAY): 0})
+    state = with_reads(FRESH, caps={(MEMBER, "base", DAY): 0})
     first = run(prog, purchase(2_500), state)
     assert [g.amount for g in first.granted] == [25]
     assert first.state_after.caps_used == {(MEMBER, "base", DAY): 25}
@@ -98,15 +99,15 @@ def test_a_budget_gives_what_is_left_and_no_more() -> None:
         "action": {"type": "fixed_points", "points": 10},
     }
     prog = program(rules=[welcome])
-    assert run(prog, purchase(100), MemberState(MEMBER)).missing.budgets == {"welcome"}
-    state = with_reads(MemberState(MEMBER), budgets={"welcome": 7})
+    assert run(prog, purchase(100), FRESH).missing.budgets == {"welcome"}
+    state = with_reads(FRESH, budgets={"welcome": 7})
     planned = run(prog, purchase(100), state)
     assert [g.amount for g in planned.granted] == [7]
     assert planned.budget_taken == {"welcome": 7}
     assert planned.state_after.budget_left == {"welcome": 0}
     assert run(prog, purchase(100), planned.state_after).granted == ()
     # A preview does not take budgets, as before.
-    preview = run(prog, purchase(100), MemberState(MEMBER), take_budget=False)
+    preview = run(prog, purchase(100), FRESH, take_budget=False)
     assert [g.amount for g in preview.granted] == [10]
     assert preview.budget_taken == {}
 
@@ -114,7 +115,7 @@ def test_a_budget_gives_what_is_left_and_no_more() -> None:
 def test_a_multiplier_is_scaled_by_the_capped_base() -> None:
     capped = {**BASE, "caps": [{"period": "day", "max_units": 10}]}
     double = {"id": "double", "name": "Double", "action": {"type": "multiplier", "factor": "2"}}
-    state = with_reads(MemberState(MEMBER), caps={(MEMBER, "base", DAY): 0})
+    state = with_reads(FRESH, caps={(MEMBER, "base", DAY): 0})
     planned = run(program(rules=[capped, double]), purchase(2_500), state)
     assert {g.rule_id: g.amount for g in planned.granted} == {"base": 10, "double": 10}
 
@@ -134,8 +135,8 @@ def test_two_full_cards_at_once_carry_the_rest_over() -> None:
         ],
     )
     facts = purchase(1_500, coffees=5)
-    assert run(prog, facts, MemberState(MEMBER)).missing.stamps == {(MEMBER, "stamps.coffee")}
-    state = with_reads(MemberState(MEMBER), stamps={(MEMBER, "stamps.coffee"): 2})
+    assert run(prog, facts, FRESH).missing.stamps == {(MEMBER, "stamps.coffee")}
+    state = with_reads(FRESH, stamps={(MEMBER, "stamps.coffee"): 2})
     planned = run(prog, facts, state)
     assert [(g.unit, g.amount) for g in planned.granted] == [("stamps.coffee", 5)]
     assert planned.cards_completed == [
@@ -160,14 +161,14 @@ def test_two_full_cards_at_once_carry_the_rest_over() -> None:
 
 def test_pending_points_wait_unless_their_day_has_passed() -> None:
     prog = program(points={"pending_days": 14}, rules=[BASE])
-    planned = run(prog, purchase(1_000), MemberState(MEMBER))
+    planned = run(prog, purchase(1_000), FRESH)
     (g,) = planned.granted
     assert (g.account, g.unlocks_at) == ("points.pending", AT + timedelta(days=14))
     leg = planned.entries[0].legs[0]
     assert isinstance(leg, MemberLeg)
     assert (leg.code, leg.unlocks_at) == ("points.pending", AT + timedelta(days=14))
     # A sale recorded after its points would have unlocked: spendable at once.
-    late = run(prog, purchase(1_000), MemberState(MEMBER), now=AT + timedelta(days=20))
+    late = run(prog, purchase(1_000), FRESH, now=AT + timedelta(days=20))
     leg = late.entries[0].legs[0]
     assert isinstance(leg, MemberLeg)
     assert (leg.code, leg.unlocks_at) == ("points", None)
@@ -188,7 +189,7 @@ def test_a_referral_run_pays_the_referrer() -> None:
             },
         ]
     )
-    state = MemberState(MEMBER, referrer_id=99)
+    state = MemberState(MemberContext(MEMBER), referrer_id=99)
     own = run(prog, purchase(1_000), state)
     assert [(g.rule_id, g.member_id) for g in own.granted] == [("base", MEMBER)]
     referral = referral_run(purchase(1_000), own.state_after)
@@ -199,10 +200,12 @@ def test_a_referral_run_pays_the_referrer() -> None:
     assert sorted((g.member_id, g.amount) for g in paid.granted) == [(MEMBER, 50), (99, 50)]
     assert [e.member_id for e in paid.entries] == [MEMBER, 99]
     # Not a first purchase any more: the rule says first_purchase only.
-    later = referral_run(purchase(1_000), MemberState(MEMBER, visits_before=3, referrer_id=99))
+    later = referral_run(
+        purchase(1_000), MemberState(MemberContext(MEMBER, visits_before=3), referrer_id=99)
+    )
     assert later is not None
     assert run(prog, later[0], state, referrer_id=99).granted == ()
-    assert referral_run(purchase(1_000), MemberState(MEMBER)) is None
+    assert referral_run(purchase(1_000), FRESH) is None
 
 
 def test_prefetch_names_the_caps_and_stamps_a_run_will_ask_for() -> None:
@@ -221,7 +224,7 @@ def test_prefetch_names_the_caps_and_stamps_a_run_will_ask_for() -> None:
         ],
     )
     facts = purchase(1_000, coffees=1)
-    state = MemberState(MEMBER)
+    state = FRESH
     awards = prog.compiled.evaluate(facts, state.context)
     ahead = prefetch(prog, facts, awards, state)
     assert ahead == Missing(
@@ -285,7 +288,7 @@ PROPERTY_PROGRAM = program(
 def test_plans_balance_and_never_exceed_caps_or_budgets(
     sales: list[tuple[int, int, int]],
 ) -> None:
-    state = MemberState(MEMBER)
+    state = FRESH
     at = AT
     per_day: dict[tuple[str, datetime | None], int] = defaultdict(int)
     budget = 0

@@ -27,6 +27,7 @@ from lealtad.purchases.service import purchase_facts
 from lealtad.purchases.tables import purchases
 from lealtad.rules import planner
 from lealtad.rules.definition import ProgramDefinition
+from lealtad.rules.facts import MemberContext
 from lealtad.rules.planner import MemberState
 from lealtad.rules.program import Program
 from lealtad.rules.tables import awards
@@ -216,11 +217,13 @@ def record_many(
         if member_id is None or sale.member is None:
             continue
         state = MemberState(
-            member_id=member_id,
-            tier=tiers.get(member_id),
-            tags=frozenset(sale.member.tags),
-            segments=segments.get(member_id, frozenset()),
-            visits_before=visits.get(member_id, 0),
+            MemberContext(
+                member_id=member_id,
+                tier=tiers.get(member_id),
+                tags=frozenset(sale.member.tags),
+                segments=segments.get(member_id, frozenset()),
+                visits_before=visits.get(member_id, 0),
+            )
         )
         if sale.data.amount > 0:
             visits[member_id] = visits.get(member_id, 0) + 1

@@ -1,12 +1,13 @@
 """The earn planner's values (`rules.planner`): the member's state it plans from, and the plan
-it returns. Plain frozen dataclasses over `ledger.model` entries; nothing here touches storage."""
+it returns. Frozen dataclasses and named tuples over `ledger.model` entries; nothing here touches
+storage."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from lealtad.ledger.model import Entry
 from lealtad.rules.facts import MemberContext
@@ -29,41 +30,50 @@ class Granted:
     unlocks_at: datetime | None = None
 
 
+class _Nothing(Mapping[Any, int]):
+    """The maps' default: one shared, empty and read-only map, so that a state costs no
+    dictionaries (nor default factories) until it holds something."""
+
+    def __getitem__(self, key: Any) -> int:
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __hash__(self) -> int:
+        return 0
+
+
+_NONE = _Nothing()
+
+
 @dataclass(frozen=True, slots=True)
 class MemberState:
-    """What earning may depend on besides the transaction, as it stood before it. The maps hold
-    what the runs planned so far asked for; a key absent from them is unknown, not zero."""
+    """What earning may depend on besides the transaction, as it stood before it: what the rules
+    ask of the member (tier, tags, segments, visits before), their referrer, and the caps used,
+    budgets left and stamp balances. The maps hold what the runs planned so far asked for; a key
+    absent from them is unknown, not zero."""
 
-    member_id: int
-    tier: str | None = None
-    tags: frozenset[str] = frozenset()
-    segments: frozenset[str] = frozenset()
-    visits_before: int = 0
+    context: MemberContext
     referrer_id: int | None = None
-    caps_used: Mapping[CapKey, int] = field(default_factory=dict)
-    budget_left: Mapping[str, int] = field(default_factory=dict)
-    stamps: Mapping[StampKey, int] = field(default_factory=dict)
+    caps_used: Mapping[CapKey, int] = _NONE
+    budget_left: Mapping[str, int] = _NONE
+    stamps: Mapping[StampKey, int] = _NONE
 
     @classmethod
     def of(cls, context: MemberContext, referrer_id: int | None = None) -> MemberState:
-        return cls(
-            member_id=context.member_id,
-            tier=context.tier,
-            tags=context.tags,
-            segments=context.segments,
-            visits_before=context.visits_before,
-            referrer_id=referrer_id,
-        )
+        return cls(context, referrer_id)
 
     @property
-    def context(self) -> MemberContext:
-        return MemberContext(
-            member_id=self.member_id,
-            tier=self.tier,
-            tags=self.tags,
-            segments=self.segments,
-            visits_before=self.visits_before,
-        )
+    def member_id(self) -> int:
+        return self.context.member_id
+
+    @property
+    def visits_before(self) -> int:
+        return self.context.visits_before
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,16 +88,14 @@ class Missing:
         return bool(self.caps or self.budgets or self.stamps)
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(NamedTuple):
     """An outbox event to emit with the plan: its topic and payload."""
 
     topic: str
     payload: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class CardCompletion:
+class CardCompletion(NamedTuple):
     """Full cards turned into their reward: the stamps they took go out, the rewards come in."""
 
     member_id: int
@@ -105,8 +113,7 @@ class CardCompletion:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class MemberEarn:
+class MemberEarn(NamedTuple):
     """One recipient's part of a run, in the order it is written: the earn entry, the award rows
     that explain it, then the cards its stamps completed."""
 
@@ -116,8 +123,10 @@ class MemberEarn:
     completions: tuple[CardCompletion, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class EarnPlan:
+class EarnPlan(NamedTuple):
+    """What one run earns. The plan's parts are named tuples, not frozen dataclasses: a purchase
+    makes several of them, and a tuple is built at a fraction of the cost."""
+
     version: int
     granted: tuple[Granted, ...]
     members: tuple[MemberEarn, ...]

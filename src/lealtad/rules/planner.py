@@ -88,11 +88,13 @@ def referral_run(facts: Facts, state: MemberState) -> tuple[Facts, int] | None:
 class _Allotment:
     """Trims each award to the rule's caps and budget, and notes what the state lacked."""
 
+    __slots__ = ("budget_left", "budgets", "caps", "facts", "state", "take_budget", "taken")
+
     def __init__(self, state: MemberState, facts: Facts, take_budget: bool) -> None:
         self.state = state
         self.facts = facts
         self.take_budget = take_budget
-        self.budget_left = dict(state.budget_left)
+        self.budget_left: Mapping[str, int] = state.budget_left  # copied when taken from
         self.taken: dict[str, int] = {}
         self.caps: set[CapKey] = set()
         self.budgets: set[str] = set()
@@ -123,7 +125,7 @@ class _Allotment:
                 return None
             got = max(0, min(amount, left))
             if got:
-                self.budget_left[rule.id] = left - got
+                self.budget_left = {**self.budget_left, rule.id: left - got}
                 self.taken[rule.id] = self.taken.get(rule.id, 0) + got
             amount = got
         return max(0, amount)
@@ -145,11 +147,12 @@ def _allot(
     Multiplier lines (a rule's or the tier's) are cut in the same proportion as the points they
     multiply, so a cap cannot be got around by a bonus computed on the uncapped figure."""
     amounts = [0] * len(awards)
+    bonus = [_is_bonus(award, rules) for award in awards]
     raw_base = capped_base = 0
     known = True
     for i, award in enumerate(awards):
         recipient = member_id if award.recipient == "member" else referrer_id
-        if recipient is None or _is_bonus(award, rules):
+        if recipient is None or bonus[i]:
             continue
         got = allotment.capped(award.amount, rules.get(award.rule_id), recipient)
         if got is None:
@@ -162,7 +165,7 @@ def _allot(
     if not known:  # the bonus lines depend on the capped base: they wait for it
         return None
     for i, award in enumerate(awards):
-        if not _is_bonus(award, rules):
+        if not bonus[i]:
             continue
         scaled = award.amount * capped_base // raw_base if raw_base else 0
         if scaled <= 0:
@@ -243,10 +246,10 @@ def _completions(
     stamps: dict[StampKey, int],
     facts: Facts,
     actor: str,
-    wanted: set[StampKey],
 ) -> list[CardCompletion]:
     """A full card turns into its reward at once; stamps beyond it carry over to the next card.
-    `stamps` holds the balances before this run and is moved on by it."""
+    `stamps` holds the balances before this run (every one its stamps go to: the plan asked for
+    them first) and is moved on by it."""
     earned: dict[str, int] = {}
     for g in grants:
         if g.unit.startswith("stamps."):
@@ -257,9 +260,6 @@ def _completions(
         if unit not in earned:
             continue
         key = (member_id, unit)
-        if key not in stamps:
-            wanted.add(key)
-            continue
         held = stamps[key] + earned[unit]
         full = held // card.stamps_required
         stamps[key] = held - full * card.stamps_required
@@ -284,10 +284,6 @@ def _completions(
     return done
 
 
-def _cards_of(definition: ProgramDefinition) -> set[str]:
-    return {f"stamps.{card.id}" for card in definition.stamp_cards}
-
-
 def prefetch(
     program: Program,
     facts: Facts,
@@ -299,8 +295,8 @@ def prefetch(
     the first plan: the caps of every rule that fired (as the one-by-one path always read them)
     and the stamp balances its stamps go to. Budgets are left to `missing`: reading one locks
     its row, and that only for a rule that actually pays out."""
-    rules = {r.id: r for r in program.definition.rules}
-    cards = _cards_of(program.definition)
+    rules = program.rules_by_id
+    cards = program.stamp_units
     caps: set[CapKey] = set()
     stamps: set[StampKey] = set()
     for award in awards:
@@ -362,7 +358,7 @@ def plan_earn(
     ignores budgets as it always has; `awards`, when given, are the engine's raw awards already
     evaluated for these facts and this state (the reader plans again with the same ones)."""
     definition = program.definition
-    rules = {r.id: r for r in definition.rules}
+    rules = program.rules_by_id
     if awards is None:
         awards = program.compiled.evaluate(facts, state.context)
     allotment = _Allotment(state, facts, take_budget)
@@ -371,19 +367,20 @@ def plan_earn(
         missing = Missing(frozenset(allotment.caps), frozenset(allotment.budgets))
         return EarnPlan(program.version, (), (), {}, (), False, state, missing)
     granted = _granted(definition, awards, amounts, facts, state.member_id, referrer_id)
-    wanted = {
-        (g.member_id, g.unit)
-        for g in granted
-        if g.unit.startswith("stamps.") and (g.member_id, g.unit) not in state.stamps
-    }
-    if wanted and _cards_of(definition) & {unit for _, unit in wanted}:
-        missing = Missing(stamps=frozenset(k for k in wanted if k[1] in _cards_of(definition)))
-        return EarnPlan(program.version, (), (), {}, (), False, state, missing)
+    cards = program.stamp_units
+    if cards:
+        wanted = {
+            (g.member_id, g.unit)
+            for g in granted
+            if g.unit in cards and (g.member_id, g.unit) not in state.stamps
+        }
+        if wanted:
+            missing = Missing(stamps=frozenset(wanted))
+            return EarnPlan(program.version, (), (), {}, (), False, state, missing)
     by_member: dict[int, list[Granted]] = {}
     for g in granted:
         by_member.setdefault(g.member_id, []).append(g)
     stamps = dict(state.stamps)
-    wanted = set()
     parts = []
     for member_id, grants in by_member.items():
         entry = Entry(
@@ -395,11 +392,10 @@ def plan_earn(
             purchase_id=purchase_id,
             actor=actor,
         )
-        completions = _completions(definition, member_id, grants, stamps, facts, actor, wanted)
+        completions = (
+            _completions(definition, member_id, grants, stamps, facts, actor) if cards else ()
+        )
         parts.append(MemberEarn(member_id, entry, tuple(grants), tuple(completions)))
-    if wanted:
-        missing = Missing(stamps=frozenset(wanted))
-        return EarnPlan(program.version, (), (), {}, (), False, state, missing)
     after = state
     if state.caps_used or allotment.taken or stamps:  # else nothing the state holds moved
         after = replace(
@@ -408,9 +404,11 @@ def plan_earn(
             budget_left=allotment.budget_left,
             stamps=stamps,
         )
-    events = tuple(
-        Event("stamp_card.completed", c.event()) for part in parts for c in part.completions
-    )
+    events: tuple[Event, ...] = ()
+    if cards:
+        events = tuple(
+            Event("stamp_card.completed", c.event()) for part in parts for c in part.completions
+        )
     return EarnPlan(
         version=program.version,
         granted=tuple(granted),

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from lealtad.rules.compile import CompiledProgram
-from lealtad.rules.definition import ProgramDefinition
+from lealtad.rules.definition import EarnRule, ProgramDefinition
 
 
 @dataclass(frozen=True)
@@ -17,3 +18,12 @@ class Program:
     effective_from: datetime
     definition: ProgramDefinition
     compiled: CompiledProgram
+
+    # Worked out once per version (a version never changes), not on every purchase.
+    @cached_property
+    def rules_by_id(self) -> dict[str, EarnRule]:
+        return {rule.id: rule for rule in self.definition.rules}
+
+    @cached_property
+    def stamp_units(self) -> frozenset[str]:
+        return frozenset(f"stamps.{card.id}" for card in self.definition.stamp_cards)
