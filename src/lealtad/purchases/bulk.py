@@ -1,8 +1,9 @@
 """Recording many already-validated purchases at once, earning with the same engine as
 `purchases.service.record`: each sale becomes the same `Facts` (`service.purchase_facts`) and
-the same awards (`rules.apply.plan` with the compiled program in force when it happened). What
-differs is only how it is written: one query per batch for the members' context, executemany
-for purchases, journal, lots, postings and awards, one balance update per account.
+the same plan (`rules.planner.plan_earn` with the compiled program in force when it happened:
+awards, earn entry, award rows, all as values). What differs is only how it is written: one
+query per batch for the members' context, executemany for purchases, journal, lots, postings
+and awards, one balance update per account.
 
 Only what the bulk path can reproduce exactly comes here (see `simple_program`); anything
 with caps, budgets, stamp cards, tiers or a referrer goes through the one-by-one service."""
@@ -18,24 +19,17 @@ from sqlalchemy import Connection, func, select
 
 from lealtad.analytics import fold, rollups
 from lealtad.analytics.tables import member_stats
-from lealtad.kit.clock import as_utc, naive_utc
+from lealtad.kit.clock import naive_utc
 from lealtad.ledger import batch as ledger_batch
-from lealtad.ledger.model import (
-    PENDING_POINTS_ACCOUNT,
-    POINTS_ACCOUNT,
-    Entry,
-    Leg,
-    MemberLeg,
-    SystemLeg,
-)
+from lealtad.ledger.model import Entry
 from lealtad.purchases.schemas import PurchaseIn
 from lealtad.purchases.service import purchase_facts
 from lealtad.purchases.tables import purchases
-from lealtad.rules import apply
-from lealtad.rules.apply import Granted
+from lealtad.rules import planner
 from lealtad.rules.definition import ProgramDefinition
 from lealtad.rules.facts import MemberContext
-from lealtad.rules.service import Program
+from lealtad.rules.planner import MemberState
+from lealtad.rules.program import Program
 from lealtad.rules.tables import awards
 from lealtad.tiers.tables import tier_status
 
@@ -160,29 +154,6 @@ def _save_figures(conn: Connection, bid: int, figures: dict[int, fold.MemberFigu
     ledger_batch.update_many(conn, member_stats, rows, where=("business_id", "member_id"))
 
 
-def _earn_legs(granted: list[Granted], purchase_id: int, now: datetime) -> tuple[Leg, ...]:
-    """The legs `rules.apply.apply` posts for a purchase's awards (written again here because
-    there they are built inside the one-entry-at-a-time function): a points award still
-    pending at `now` goes to the pending account with its unlock date."""
-    legs: list[Leg] = []
-    for g in granted:
-        pending = g.unlocks_at is not None and as_utc(g.unlocks_at) > as_utc(now)
-        account = g.account if pending or g.account != PENDING_POINTS_ACCOUNT else POINTS_ACCOUNT
-        legs.append(
-            MemberLeg(
-                g.member_id,
-                account,
-                g.unit,
-                g.amount,
-                expires_at=g.expires_at,
-                unlocks_at=g.unlocks_at if pending else None,
-                origin_purchase_id=purchase_id,
-            )
-        )
-        legs.append(SystemLeg("issued", g.unit, -g.amount))
-    return tuple(legs)
-
-
 def record_many(
     conn: Connection,
     business: Any,
@@ -198,7 +169,7 @@ def record_many(
     # As `rules.apply.context_for` does for a program in force: the visit count (a count of
     # the members' purchases, which grows with the table) only when a rule asks for it.
     definitions = {s.program.version: s.program.definition for s in sales if s.program}
-    asked = any(apply.asks_visits(d) for d in definitions.values())
+    asked = any(planner.asks_visits(d) for d in definitions.values())
     visits = _visits(conn, bid, member_ids) if asked else {}
     tiers, segments = _tiers_and_segments(conn, bid, member_ids)
     figures = _figures(conn, bid, member_ids)
@@ -245,46 +216,50 @@ def record_many(
         )
         if member_id is None or sale.member is None:
             continue
-        context = MemberContext(
-            member_id=member_id,
-            tier=tiers.get(member_id),
-            tags=frozenset(sale.member.tags),
-            segments=segments.get(member_id, frozenset()),
-            visits_before=visits.get(member_id, 0),
+        state = MemberState(
+            MemberContext(
+                member_id=member_id,
+                tier=tiers.get(member_id),
+                tags=frozenset(sale.member.tags),
+                segments=segments.get(member_id, frozenset()),
+                visits_before=visits.get(member_id, 0),
+            )
         )
         if sale.data.amount > 0:
             visits[member_id] = visits.get(member_id, 0) + 1
         facts = purchase_facts(business, sale.location, sale.data, sale.at)
         assert sale.program is not None, "a member's sale has its program"
-        program, granted = apply.plan(conn, bid, context, facts, program=sale.program)
-        if not granted:
-            continue
-        reasons = "; ".join(g.reason for g in granted)
-        earned.append(
-            Entry(
-                kind="earn",
-                memo=f"purchase {sale.data.receipt_id}: {reasons}",
-                legs=_earn_legs(granted, purchase_id, now),
-                occurred_at=facts.occurred_at,
-                member_id=member_id,
-                purchase_id=purchase_id,
-                actor=actor,
-            )
+        # The same pure planner as the one-by-one path; a simple program needs nothing of the
+        # state beyond the member's context, so the plan is complete as it comes.
+        planned = planner.plan_earn(
+            sale.program,
+            facts,
+            state,
+            now=now,
+            actor=actor,
+            purchase_id=purchase_id,
+            memo=f"purchase {sale.data.receipt_id}",
         )
+        assert not planned.missing, "bulk takes simple programs only: no caps or budgets"
+        assert not planned.events, "bulk takes simple programs only: no stamp cards"
+        if not planned.members:
+            continue
+        (part,) = planned.members  # no referrer in the run: every award is the member's
+        earned.append(part.entry)
         award_rows.append(
             [
                 dict(
                     business_id=bid,
                     member_id=g.member_id,
                     rule_id=g.rule_id,
-                    program_version=program.version,
+                    program_version=planned.version,
                     unit=g.unit,
                     amount=g.amount,
                     reason=g.reason[:500],
                     purchase_id=purchase_id,
                     occurred_at=at,
                 )
-                for g in granted
+                for g in part.granted
             ]
         )
     rollups.flush(conn, bid, tally)

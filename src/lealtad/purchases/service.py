@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
@@ -22,11 +22,12 @@ from lealtad.ledger import service as ledger
 from lealtad.members import service as members
 from lealtad.purchases import payment, store
 from lealtad.purchases.schemas import AwardOut, PurchaseIn, PurchaseOut
-from lealtad.rules import apply
+from lealtad.rules import apply, planner
 from lealtad.rules import service as rule_service
 from lealtad.rules import store as rule_store
 from lealtad.rules.apply import Granted
 from lealtad.rules.facts import Facts, Item
+from lealtad.rules.planner import MemberState
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy import store as tenancy_store
 from lealtad.tenancy.model import Principal
@@ -132,14 +133,10 @@ def _earn(
         program=program,
         need_visits=bool(member.referred_by_member_id),
     )
-    runs = [(facts, None)]
-    if member.referred_by_member_id:
-        stage: Literal["first_purchase", "purchase"] = (
-            "first_purchase" if context.visits_before == 0 else "purchase"
-        )
-        runs.append(
-            (replace(facts, trigger="referral", referral_stage=stage), member.referred_by_member_id)
-        )
+    runs: list[tuple[Facts, int | None]] = [(facts, None)]
+    referral = planner.referral_run(facts, MemberState.of(context, member.referred_by_member_id))
+    if referral is not None:
+        runs.append(referral)
     earned = Earned(tier=context.tier)
     for run_facts, referrer in runs:
         if not write:

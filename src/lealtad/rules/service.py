@@ -4,7 +4,6 @@ date; a transaction is evaluated with the version in force when it happened."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from threading import Lock
 from typing import Any
@@ -16,24 +15,16 @@ from lealtad.errors import Invalid, NotFound
 from lealtad.kit.clock import as_utc, naive_utc
 from lealtad.kit.dates import STORED, within
 from lealtad.rules import store
-from lealtad.rules.compile import CompiledProgram, compile_program
+from lealtad.rules.compile import compile_program
 from lealtad.rules.definition import ProgramDefinition
 from lealtad.rules.diff import describe, diff
+from lealtad.rules.program import Program as Program  # the value type, kept importable here
 
 # Compiling is cheap but not free; versions never change once written, so a compiled version
 # can be kept for as long as there is room.
 _CACHE_SIZE = 512
 _cache: OrderedDict[tuple[str, int, int], Program] = OrderedDict()
 _cache_lock = Lock()
-
-
-@dataclass(frozen=True)
-class Program:
-    business_id: int
-    version: int
-    effective_from: datetime
-    definition: ProgramDefinition
-    compiled: CompiledProgram
 
 
 def _program(conn: Connection, row: Any) -> Program:

@@ -129,15 +129,16 @@ def purchase_award_rules(conn: Connection, business_id: int, purchase_id: int) -
     )
 
 
-def take_budget(conn: Connection, business_id: int, rule_id: str, amount: int, budget: int) -> int:
-    """Takes up to `amount` from the rule's budget and returns what it got; the row lock taken by
-    the update makes concurrent purchases share the budget exactly."""
+def budget_spent(conn: Connection, business_id: int, rule_id: str) -> int:
+    """What the rule's budget has given so far, with its row locked until commit: concurrent
+    purchases then share the budget exactly (the earn planner takes from what is left)."""
     insert_if_new(conn, rule_budgets, business_id=business_id, rule_id=rule_id, spent=0)
     key = (rule_budgets.c.business_id == business_id, rule_budgets.c.rule_id == rule_id)
-    spent = int(
+    return int(
         conn.execute(select(rule_budgets.c.spent).where(*key).with_for_update()).scalar_one()
     )
-    granted = max(0, min(amount, budget - spent))
-    if granted:
-        conn.execute(update(rule_budgets).where(*key).values(spent=rule_budgets.c.spent + granted))
-    return granted
+
+
+def spend_budget(conn: Connection, business_id: int, rule_id: str, amount: int) -> None:
+    key = (rule_budgets.c.business_id == business_id, rule_budgets.c.rule_id == rule_id)
+    conn.execute(update(rule_budgets).where(*key).values(spent=rule_budgets.c.spent + amount))
