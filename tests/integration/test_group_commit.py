@@ -35,6 +35,7 @@ from lealtad.errors import LealtadError
 from lealtad.ledger.verify import verify
 from lealtad.purchases import refunds, service
 from lealtad.purchases.schemas import PurchaseIn, RefundIn
+from lealtad.purchases.tables import purchases
 from lealtad.rules.definition import (
     Cap,
     EarnRule,
@@ -46,7 +47,7 @@ from lealtad.rules.definition import (
 from lealtad.tenancy.model import Principal, Role
 from tests.conftest import KEYS
 from tests.reliability.harness import fresh_postgres
-from tests.support import make_shop
+from tests.support import Shop, make_shop
 
 SECRET = "s"
 NOW = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
@@ -318,3 +319,59 @@ def test_concurrent_submissions_equal_one_by_one_in_the_order_the_writer_ran_the
     finally:
         seeded.discard(batched)
         seeded.discard(alone)
+
+
+# --- the writer's own behaviour ------------------------------------------------------------------
+
+
+def _sale(shop: Shop, receipt: str) -> Callable[[Connection], Any]:
+    body = PurchaseIn(receipt_id=receipt, amount=1200, currency="EUR", member_id=shop.members[0])
+    return lambda conn: service.record(conn, shop.principal(), body, secret_key=SECRET, now=NOW)
+
+
+def test_an_unexpected_error_fails_its_own_job_and_the_others_commit(
+    db: Database, shop: Shop
+) -> None:
+    def broken(conn: Connection) -> Any:
+        _sale(shop, "R-broken")(conn)  # writes, then fails: its writes must go with it
+        raise RuntimeError("a bug in one job")
+
+    jobs = [
+        group_commit.Job(shop.id, work, contextvars.copy_context())
+        for work in (_sale(shop, "R-a"), broken, _sale(shop, "R-b"))
+    ]
+    group_commit.GroupWriter(db).run_batch(jobs)
+
+    assert jobs[0].future.result()[0] == 201
+    with pytest.raises(RuntimeError):
+        jobs[1].future.result()
+    assert jobs[2].future.result()[0] == 201
+    with db.read() as conn:
+        receipts = conn.scalars(
+            select(purchases.c.receipt_id).where(purchases.c.business_id == shop.id)
+        ).all()
+        assert sorted(receipts) == ["R-a", "R-b"]
+        assert verify(conn, shop.id) == []
+
+
+def test_the_writer_thread_serves_on_after_a_failure_and_ends_with_the_database(
+    sqlite_db: Database, clock: Any
+) -> None:
+    shop = make_shop(sqlite_db, clock.now())
+    writer = group_commit.writer_for(sqlite_db)
+
+    def boom(conn: Connection) -> Any:
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        writer.submit(shop.id, boom).result(timeout=30)
+    assert writer.submit(shop.id, _sale(shop, "R-after")).result(timeout=30)[0] == 201
+    thread = writer._thread
+    assert thread is not None
+    assert thread.is_alive()
+
+    sqlite_db.dispose()
+
+    assert not thread.is_alive(), "dispose ends the writer thread"
+    assert group_commit.writer_for(sqlite_db) is not writer, "a later use starts a new one"
+    sqlite_db.dispose()

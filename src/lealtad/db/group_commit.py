@@ -141,6 +141,9 @@ class GroupWriter:
                         job.future.set_exception(exc)
 
     def run_batch(self, jobs: list[Job]) -> None:
+        if len(jobs) == 1:  # alone, its transaction is its savepoint: two statements saved
+            run_alone(self.db, jobs[0])
+            return
         outcomes: list[tuple[bool, Any]] = []
         try:
             with self.db.transaction() as conn:
