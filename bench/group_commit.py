@@ -67,6 +67,12 @@ def histogram(base: str) -> dict[str, float]:
     return out
 
 
+def fallback_count(base: str) -> float:
+    text = httpx.get(f"{base}/metrics", timeout=30).text
+    found = re.search(r"^lealtad_group_commit_fallbacks_total (\S+)$", text, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
 def batch_summary(before: dict[str, float], after: dict[str, float]) -> str:
     count = after.get("count", 0) - before.get("count", 0)
     jobs = after.get("sum", 0) - before.get("sum", 0)
@@ -91,6 +97,11 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=1000)
     parser.add_argument("--postgres", nargs="+", metavar="URL", help="an empty database each")
     parser.add_argument(
+        "--throwaway-postgres",
+        action="store_true",
+        help="start the test suite's PostgreSQL (tests/pg.py: fsync and synchronous_commit off)",
+    )
+    parser.add_argument(
         "--switch-interval",
         type=float,
         help="also run both with sys.setswitchinterval(this) in the server",
@@ -99,6 +110,13 @@ def main() -> None:
     from benchkit import free_port, start_server
 
     wrk = ensure_wrk()
+    pg_server = None
+    if args.throwaway_postgres:
+        sys.path.insert(0, str(HERE.parent))
+        from tests.pg import start_postgres
+
+        pg_server = start_postgres()
+        args.postgres = [pg_server.create_database(f"bench_gc_{n}") for n in range(4)]
     folder = Path(tempfile.mkdtemp(prefix="lealtad-gc-"))
     servers: dict[str, tuple[subprocess.Popen[bytes], str, dict[str, str]]] = {}
     keys: dict[str, tuple[str, list[int], str]] = {}
@@ -167,6 +185,7 @@ def main() -> None:
                         flush=True,
                     )
                     time.sleep(0.5)
+        fallbacks = {v: fallback_count(base) for v, (_, base, _) in servers.items()}
     finally:
         for server, _, _ in servers.values():
             server.terminate()
@@ -201,6 +220,9 @@ def main() -> None:
         )
         print(f"ledger verify ({variant}): exit {verify.returncode}")
         assert verify.returncode == 0
+    print(f"batches re-run one by one (fallbacks): {fallbacks}")
+    if pg_server is not None:
+        pg_server.stop()
 
 
 if __name__ == "__main__":

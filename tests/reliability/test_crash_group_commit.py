@@ -12,6 +12,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,15 @@ KILL_AFTER = 50
 _databases = itertools.count()
 
 
+@dataclass
+class GroupCommitNode(Node):
+    """A node whose server group-commits on PostgreSQL too (there it is off unless asked for)."""
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {**super().env, "LEALTAD_GROUP_COMMIT": "1"}
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def nodes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Node, Node]]:
     pair = []
@@ -34,7 +44,7 @@ def nodes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Node
         if request.param == "postgresql":
             server = request.getfixturevalue("postgres_url")
             url = fresh_postgres(server, f"gc_crash_{name}_{os.getpid()}_{next(_databases)}")
-        pair.append(Node(tmp_path / name, url))
+        pair.append(GroupCommitNode(tmp_path / name, url))
     yield pair[0], pair[1]
     for node in pair:
         node.stop_all()

@@ -14,8 +14,9 @@ each in its own transaction, so each gets a true answer. On PostgreSQL a batch f
 advisory lock per business, in ascending order: batches of one business from several processes
 follow each other instead of deadlocking on shared rows (rollups, counters).
 
-LEALTAD_GROUP_COMMIT=0 turns it off (each request its own transaction, as before), for comparison
-and as an operations switch (docs/operations.md).
+LEALTAD_GROUP_COMMIT: unset, on for SQLite and off for PostgreSQL (where it measured slower, see
+`enabled`); 1 on, 0 off (each request its own transaction, as before): for comparison and as an
+operations switch (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -65,8 +66,17 @@ FALLBACKS = Counter(
 )
 
 
-def enabled() -> bool:
-    return os.environ.get(ENV_SWITCH, "1").strip().lower() not in {"0", "false", "no", "off"}
+def enabled(db: Database) -> bool:
+    """`1` on, `0` off; unset (or `auto`): on for SQLite, off for PostgreSQL. SQLite has one writer
+    at a time anyway, and a batch spares each purchase its own BEGIN IMMEDIATE and COMMIT. On
+    PostgreSQL each request's transaction runs beside the others, row locks permitting; one writer
+    thread per process, one batch per business at a time, measured slower (docs/benchmarks.md)."""
+    switch = os.environ.get(ENV_SWITCH, "auto").strip().lower()
+    if switch in {"0", "false", "no", "off"}:
+        return False
+    if switch in {"1", "true", "yes", "on"}:
+        return True
+    return db.dialect == "sqlite"
 
 
 @dataclass
@@ -217,7 +227,7 @@ def _dooms_transaction(exc: BaseException) -> bool:
 async def committed(db: Database, scope: int, work: Callable[[Connection], Any]) -> Any:
     """What `work(conn)` returned, once its transaction committed; its exception if it raised
     (its own savepoint rolled back, the others' writes kept)."""
-    if not enabled():
+    if not enabled(db):
         return await run_in_threadpool(_own_transaction, db, work)
     return await asyncio.wrap_future(writer_for(db).submit(scope, work))
 
