@@ -19,6 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import pytest
@@ -375,3 +376,41 @@ def test_the_writer_thread_serves_on_after_a_failure_and_ends_with_the_database(
     assert not thread.is_alive(), "dispose ends the writer thread"
     assert group_commit.writer_for(sqlite_db) is not writer, "a later use starts a new one"
     sqlite_db.dispose()
+
+
+def test_two_processes_batches_on_postgresql_take_turns_instead_of_deadlocking(
+    postgres_db: Database, clock: Any
+) -> None:
+    """Two writers (as two app processes would have, each its own engine) commit batches of the
+    same members in opposite orders at once: every purchase lands, no batch falls back."""
+    shop = make_shop(postgres_db, clock.now(), members_count=6)
+    other = Database(postgres_db.url, keys=KEYS)
+    fallbacks = group_commit.FALLBACKS._value.get()
+    try:
+        writers = [group_commit.GroupWriter(postgres_db), group_commit.GroupWriter(other)]
+
+        def batch(side: int, round_: int) -> list[Any]:
+            members = shop.members if side == 0 else shop.members[::-1]
+            jobs = []
+            for n, member in enumerate(members):
+                body = PurchaseIn(
+                    receipt_id=f"P{side}-{round_}-{n}", amount=700, currency="EUR", member_id=member
+                )
+                work = partial(_record, shop, body)
+                jobs.append(group_commit.Job(shop.id, work, contextvars.copy_context()))
+            writers[side].run_batch(jobs)
+            return [job.future.result()[0] for job in jobs]
+
+        with ThreadPoolExecutor(2) as pool:
+            for round_ in range(8):
+                answers = list(pool.map(batch, (0, 1), (round_, round_)))
+                assert answers == [[201] * 6, [201] * 6]
+        assert group_commit.FALLBACKS._value.get() == fallbacks
+        with postgres_db.read() as conn:
+            assert verify(conn, shop.id) == []
+    finally:
+        other.dispose()
+
+
+def _record(shop: Shop, body: PurchaseIn, conn: Connection) -> Any:
+    return service.record(conn, shop.principal(), body, secret_key=SECRET, now=NOW)

@@ -161,11 +161,9 @@ class GroupWriter:
                 for job in jobs:
                     outcomes.append(_attempt(conn, job))
         except Exception as exc:  # the commit failed, or a deadlock doomed the transaction
-            if len(jobs) > 1:
-                log.warning(
-                    "group commit of %d jobs failed (%s); re-running one by one", len(jobs), exc
-                )
-                FALLBACKS.inc()
+            cause = exc.__cause__ or exc
+            log.warning("group commit of %d jobs failed (%r); one by one now", len(jobs), cause)
+            FALLBACKS.inc()
             for job in jobs:
                 run_alone(self.db, job)
             return
