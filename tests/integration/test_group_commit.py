@@ -414,3 +414,32 @@ def test_two_processes_batches_on_postgresql_take_turns_instead_of_deadlocking(
 
 def _record(shop: Shop, body: PurchaseIn, conn: Connection) -> Any:
     return service.record(conn, shop.principal(), body, secret_key=SECRET, now=NOW)
+
+
+def test_a_request_given_up_before_its_turn_is_dropped_and_the_rest_are_answered(
+    sqlite_db: Database, clock: Any
+) -> None:
+    shop = make_shop(sqlite_db, clock.now())
+    writer = group_commit.writer_for(sqlite_db)
+    started, gate = threading.Event(), threading.Event()
+
+    def held(conn: Connection) -> Any:
+        started.set()
+        gate.wait(30)  # keeps the writer busy while the next two queue
+        return _sale(shop, "R-first")(conn)
+
+    first = writer.submit(shop.id, held)
+    assert started.wait(30)
+    given_up = writer.submit(shop.id, _sale(shop, "R-given-up"))
+    kept = writer.submit(shop.id, _sale(shop, "R-kept"))
+    assert given_up.cancel()
+    gate.set()
+
+    assert first.result(timeout=30)[0] == 201
+    assert kept.result(timeout=30)[0] == 201
+    with sqlite_db.read() as conn:
+        receipts = conn.scalars(
+            select(purchases.c.receipt_id).where(purchases.c.business_id == shop.id)
+        ).all()
+    assert sorted(receipts) == ["R-first", "R-kept"]
+    assert not first.cancel(), "a job that ran cannot be cancelled"

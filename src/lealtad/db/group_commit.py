@@ -141,7 +141,12 @@ class GroupWriter:
             return [self._queue.popleft() for _ in range(count)]
 
     def _serve(self) -> None:
-        while (jobs := self._take()) is not None:
+        while (taken := self._take()) is not None:
+            # A request whose caller went away before its turn is dropped; once running, a job
+            # cannot be cancelled, so an answer is never set on a cancelled future.
+            jobs = [job for job in taken if job.future.set_running_or_notify_cancel()]
+            if not jobs:
+                continue
             try:
                 self.run_batch(jobs)
             except BaseException as exc:  # never leave a request waiting for ever
