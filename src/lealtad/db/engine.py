@@ -6,7 +6,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -109,6 +109,7 @@ class Database:
             if parsed.database and parsed.database != ":memory:":
                 self._writers = _writer_queue(parsed.database)
         self.keys: FieldKeys | None = None
+        self._on_dispose: list[Callable[[], None]] = []
         if keys is not None:
             self.use_keys(keys)
 
@@ -136,5 +137,13 @@ class Database:
             with conn.begin():
                 yield conn
 
+    def on_dispose(self, stop: Callable[[], None]) -> None:
+        """Something of this process that must end with the engine (the group-commit writer
+        thread, db/group_commit.py); called once, at the next dispose."""
+        self._on_dispose.append(stop)
+
     def dispose(self) -> None:
+        hooks, self._on_dispose = self._on_dispose, []
+        for stop in hooks:
+            stop()
         self.engine.dispose()

@@ -6,7 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 
+from lealtad.db import group_commit
 from lealtad.deps import AppSettings, CurrentPrincipal, Db, IdempotencyKey, Now
 from lealtad.errors import LealtadError
 from lealtad.http import ERROR_RESPONSES
@@ -20,7 +23,7 @@ router = APIRouter(prefix="/api/v1", tags=["purchases"], responses=ERROR_RESPONS
 
 
 @router.post("/purchases", response_model=PurchaseOut, status_code=201, responses=pin.LIMITED)
-def record_purchase(
+async def record_purchase(
     body: PurchaseIn,
     request: Request,
     principal: CurrentPrincipal,
@@ -33,18 +36,19 @@ def record_purchase(
     same receipt (or Idempotency-Key) returns the first answer and awards nothing more.
     Paying with points or cashback needs the member's card PIN if they set one (card_pin)."""
     if body.points_redeem or body.cashback_redeem:
-        _check_card_pin(body, request, principal.business_id, db, settings, now)
+        pin_args = (body, request, principal.business_id, db, settings, now)
+        await run_in_threadpool(_check_card_pin, *pin_args)
     # Checked; kept out of the stored request digest so that no trace of a PIN stays.
-    body = body.model_copy(update={"card_pin": None})
-    with db.transaction() as conn:
-        status, answer = service.record(
-            conn,
-            principal,
-            body,
-            secret_key=settings.effective_secret_key,
-            now=now,
-            idempotency_key=idempotency_key,
+    sale = body.model_copy(update={"card_pin": None})
+    secret_key = settings.effective_secret_key
+
+    def write(conn: Connection) -> tuple[int, dict[str, Any]]:
+        return service.record(
+            conn, principal, sale, secret_key=secret_key, now=now, idempotency_key=idempotency_key
         )
+
+    # Gathered with the process's other purchases into one transaction (db/group_commit.py).
+    status, answer = await group_commit.committed(db, principal.business_id, write)
     return JSONResponse(answer, status_code=status)
 
 
@@ -76,7 +80,7 @@ def member_purchases(
 
 
 @router.post("/refunds", response_model=RefundOut, status_code=201)
-def refund(
+async def refund(
     body: RefundIn,
     principal: CurrentPrincipal,
     db: Db,
@@ -84,10 +88,11 @@ def refund(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Refund all or part of a purchase; its awards are taken back in proportion."""
-    with db.transaction() as conn:
-        status, answer = refunds.refund(
-            conn, principal, body, now=now, idempotency_key=idempotency_key
-        )
+
+    def write(conn: Connection) -> tuple[int, dict[str, Any]]:
+        return refunds.refund(conn, principal, body, now=now, idempotency_key=idempotency_key)
+
+    status, answer = await group_commit.committed(db, principal.business_id, write)
     return JSONResponse(answer, status_code=status)
 
 
