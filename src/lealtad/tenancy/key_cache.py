@@ -3,7 +3,7 @@
 A POS sends its key with every sale. Checking it in full (a read transaction, the key's row by
 its prefix, a SHA-256 of the secret, a constant-time comparison) costs more than the rest of the
 HTTP edge together, so a key that passed is remembered with its principal. A remembered key is
-not trusted by age: every use asks the database whether its row is still in force (D6x), so a
+not trusted by age: every use asks the database whether its row is still in force (D61), so a
 key revoked anywhere (another worker, another machine, the CLI, a hand-written UPDATE) is
 refused by the very next request in every process. On SQLite the question goes straight to the
 driver on a connection of this process, from the event loop: a primary-key read in WAL mode
