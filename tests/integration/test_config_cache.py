@@ -220,3 +220,32 @@ def test_a_stamp_renewed_inside_a_rolled_back_transaction_leaves_nothing_behind(
         change_buy_and_fail()
     assert _stamp(db, shop.id) == before
     assert _points(_buy(db, principal, clock.now(), member_id=member)) == 10
+
+
+def test_a_batch_pinned_once_reads_the_stamp_once(
+    db: Database, shop: Shop, clock: FixedClock
+) -> None:
+    """A writer that pins the business around a batch of purchases pays one read of the stamp
+    for the whole batch; each purchase alone pays one."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        seen.append(statement)
+
+    principal = shop.principal()
+    _buy(db, principal, clock.now(), member_id=shop.members[0])  # the cache of this stamp filled
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        with db.transaction() as conn, config.pinned(conn, shop.id):
+            for member in shop.members * 2:
+                with conn.begin_nested():
+                    body = PurchaseIn(**purchase_body(member_id=member))
+                    purchases.record(conn, principal, body, secret_key=SECRET, now=clock.now())
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert sum(s.startswith("SELECT businesses.config_version \nFROM") for s in seen) == 1
+    assert not [s for s in seen if "FROM businesses" in s and "businesses.slug" in s]
+    assert not [s for s in seen if "FROM locations" in s or "FROM program_versions" in s]
+    assert not [s for s in seen if "FROM challenges" in s]

@@ -19,7 +19,11 @@ from lealtad.tenancy import store
 def pinned(conn: Connection, business_id: int) -> Iterator[None]:
     """One read of the business's config version; below it, the business, its locations, its
     program versions and its active challenges come from the cache of that version. The block
-    must not change any of them (a purchase, a preview, a redemption)."""
+    must not change any of them (a purchase, a preview). Inside a block already pinned for
+    this business (a batch of purchases pinned once by its writer) nothing is read again."""
+    if process_cache.pinned(conn, business_id) is not None:
+        yield
+        return
     version = store.config_version(conn, business_id)
     if version is None:  # no such business: the lookups below say so, uncached
         yield
