@@ -249,3 +249,40 @@ def test_a_batch_pinned_once_reads_the_stamp_once(
     assert not [s for s in seen if "FROM businesses" in s and "businesses.slug" in s]
     assert not [s for s in seen if "FROM locations" in s or "FROM program_versions" in s]
     assert not [s for s in seen if "FROM challenges" in s]
+
+
+def test_threads_buying_while_the_program_changes(
+    db: Database, shop: Shop, clock: FixedClock
+) -> None:
+    """The server's threads share the cache: every purchase begun after the change committed
+    earns by the new version, none by a mix."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    principal, now = shop.principal(), clock.now()
+    changed = threading.Event()
+
+    def buy(i: int) -> tuple[bool, int]:
+        after = changed.is_set()
+        answer = _buy(db, principal, now, member_id=shop.members[i % 2], amount=1000)
+        return after, _points(answer)
+
+    def change() -> None:
+        with db.transaction() as conn:
+            rules.change(
+                conn,
+                shop.id,
+                points_per_currency_unit(Decimal(2)),
+                author="test",
+                reason="double",
+                now=now,
+            )
+        changed.set()
+
+    with ThreadPoolExecutor(4) as pool:
+        early = [pool.submit(buy, i) for i in range(12)]
+        pool.submit(change).result()
+        late = [pool.submit(buy, i) for i in range(12)]
+        results = [f.result() for f in early + late]
+    assert {points for _after, points in results} <= {10, 20}
+    assert all(points == 20 for after, points in results if after)
