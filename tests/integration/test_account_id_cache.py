@@ -138,3 +138,24 @@ def test_an_id_learned_in_a_transaction_serves_that_transaction(
 
 def naive(now: datetime) -> datetime:
     return now.replace(tzinfo=None)
+
+
+def test_an_account_of_a_released_savepoint_inside_a_rolled_back_one_is_not_kept(
+    db: Database, shop: Shop, clock: FixedClock
+) -> None:
+    now, principal = clock.now(), shop.principal()
+    with db.transaction() as conn:
+        _record(conn, principal, now, shop.members[0])
+    with db.transaction() as conn:
+        outer = conn.begin_nested()
+        with conn.begin_nested():
+            inner = members.enrol(conn, shop.id, MemberIn(name="Sol"), channel="api", now=now)
+            _record(conn, principal, now, inner)
+        outer.rollback()
+        _record(conn, principal, now, shop.members[1])
+    assert _keys_of(db, shop.id, inner) == {}
+    _cached_ids_exist(db, shop.id)
+    with db.transaction() as conn:
+        again = members.enrol(conn, shop.id, MemberIn(name="Sol"), channel="api", now=now)
+        assert _record(conn, principal, now, again)["balances"]["points"] == 10
+    _cached_ids_exist(db, shop.id)

@@ -218,25 +218,47 @@ def _rolled_back(conn: Connection) -> None:
     conn.info.pop(_PENDING, None)
 
 
-def _savepoint(conn: Connection, name: str) -> None:
+def _savepoint(conn: Connection, name: str | None) -> None:
+    if name is None:
+        # SQLAlchemy names it "sa_savepoint_<n>" after this event (which sees None), n counted
+        # per Connection object: the name is what its release or rollback event will carry.
+        made = getattr(conn, "_Connection__savepoint_seq", None)
+        if not isinstance(made, int):  # another SQLAlchemy: keep nothing of this transaction
+            conn.info.pop(_PENDING, None)
+            conn.info[_UNSEEN] = True
+            return
+        name = f"sa_savepoint_{made + 1}"
     layers = conn.info.get(_PENDING)
     if layers is None:
         layers = conn.info[_PENDING] = [(None, {})]
     layers.append((name, {}))
 
 
-def _savepoint_rolled_back(conn: Connection, name: str, _context: Any) -> None:
+def _ended(conn: Connection, name: str) -> tuple[list[Any], list[dict[Any, int]]] | None:
+    """The layers of this transaction and those the savepoint `name` ends (it and the ones made
+    inside it), taken off; None, and nothing of the transaction kept, when `name` is not among
+    them (a savepoint made by hand, not through `begin_nested`)."""
     layers = conn.info.get(_PENDING)
-    while layers and len(layers) > 1:
-        popped, _layer = layers.pop()
-        if popped == name:
-            break
+    if not layers:
+        return None
+    names = [layer_name for layer_name, _layer in layers]
+    if name not in names[1:]:
+        conn.info.pop(_PENDING, None)
+        conn.info[_UNSEEN] = True
+        return None
+    at = names.index(name, 1)
+    ended = [layer for _name, layer in layers[at:]]
+    del layers[at:]
+    return layers, ended
+
+
+def _savepoint_rolled_back(conn: Connection, name: str, _context: Any) -> None:
+    _ended(conn, name)
 
 
 def _savepoint_released(conn: Connection, name: str, _context: Any) -> None:
-    layers = conn.info.get(_PENDING)
-    while layers and len(layers) > 1:
-        popped, layer = layers.pop()
-        layers[-1][1].update(layer)
-        if popped == name:
-            break
+    found = _ended(conn, name)
+    if found is not None:
+        layers, ended = found
+        for layer in ended:
+            layers[-1][1].update(layer)
