@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 
-from lealtad.db.inserts import insert_if_new
+from lealtad.db.inserts import insert_if_new, insert_new
+from lealtad.kit import process_cache
 from lealtad.ledger.model import OpenLot
 from lealtad.ledger.tables import accounts, entries, idempotency_keys, lots, postings
 
@@ -76,6 +77,23 @@ def account_id(
     now: datetime,
 ) -> int:
     """The id of an account, created on first use; safe when two writers create it at once."""
+    known = process_cache.known_account_ids(conn, business_id, (key,))
+    if known:
+        return known[key]
+    found = _account_id(conn, business_id, key, code, unit, member_id, now)
+    process_cache.learned_account_ids(conn, business_id, {key: found})
+    return found
+
+
+def _account_id(
+    conn: Connection,
+    business_id: int,
+    key: str,
+    code: str,
+    unit: str,
+    member_id: int | None,
+    now: datetime,
+) -> int:
     found = conn.execute(_ACCOUNT_ID, {"b": business_id, "k": key}).scalar()
     if found is not None:
         return int(found)
@@ -88,7 +106,9 @@ def account_id(
         balance=0,
         created_at=now,
     )
-    insert_if_new(conn, accounts, **values)
+    created = insert_new(conn, accounts, **values)
+    if created is not None:
+        return int(created)
     return int(conn.execute(_ACCOUNT_ID, {"b": business_id, "k": key}).scalar_one())
 
 
@@ -99,16 +119,21 @@ def account_ids(
     now: datetime,
 ) -> dict[str, int]:
     """The ids of several accounts, by key (values: code, unit, member id), in one read; those
-    that do not exist yet are created, in key order, as `account_id` does."""
-    found = {
+    that do not exist yet are created, in key order, as `account_id` does. Ids this process has
+    seen committed are not read again (kit/process_cache.py)."""
+    found = process_cache.known_account_ids(conn, business_id, wanted)
+    missing = [key for key in wanted if key not in found]
+    if not missing:
+        return found
+    learned = {
         str(key): int(id_)
-        for key, id_ in conn.execute(_ACCOUNT_IDS, {"b": business_id, "keys": list(wanted)})
+        for key, id_ in conn.execute(_ACCOUNT_IDS, {"b": business_id, "keys": missing})
     }
-    for key in sorted(wanted.keys() - found.keys()):
+    for key in sorted(set(missing) - learned.keys()):
         code, unit, member_id = wanted[key]
-        found[key] = account_id(
-            conn, business_id, key, code=code, unit=unit, member_id=member_id, now=now
-        )
+        learned[key] = _account_id(conn, business_id, key, code, unit, member_id, now)
+    process_cache.learned_account_ids(conn, business_id, learned)
+    found.update(learned)
     return found
 
 

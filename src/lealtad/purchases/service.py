@@ -28,8 +28,7 @@ from lealtad.rules import store as rule_store
 from lealtad.rules.apply import Granted
 from lealtad.rules.facts import Facts, Item
 from lealtad.rules.planner import MemberState
-from lealtad.tenancy import service as tenancy
-from lealtad.tenancy import store as tenancy_store
+from lealtad.tenancy import config
 from lealtad.tenancy.model import Principal
 
 # A POS clock a little ahead of ours is normal; a sale dated tomorrow is not.
@@ -188,16 +187,38 @@ def record(
     idempotency_key: str | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """(HTTP status, answer). The same receipt or key again returns the first answer unchanged."""
+    # A purchase changes no configuration: the business, its locations, program versions and
+    # challenges come from the cache of the config version read here (tenancy/config.py).
+    with config.pinned(conn, principal.business_id):
+        return _record(
+            conn,
+            principal,
+            data,
+            secret_key=secret_key,
+            now=now,
+            idempotency_key=idempotency_key,
+        )
+
+
+def _record(
+    conn: Connection,
+    principal: Principal,
+    data: PurchaseIn,
+    *,
+    secret_key: str,
+    now: datetime,
+    idempotency_key: str | None,
+) -> tuple[int, dict[str, Any]]:
     bid = principal.business_id
     key = idempotency_key or f"purchase:{data.receipt_id}"
     replay = idempotency.begin(conn, bid, key, data.model_dump(mode="json"), now)
     if replay is not None:
         return replay.status_code, replay.body
-    business = tenancy.get_business(conn, bid)
+    business = config.business(conn, bid)
     check_currency(data.currency, business)
     at = occurred(data.occurred_at, now)
     location_id = _where_sold(conn, bid, data, principal)
-    location = tenancy.get_location(conn, bid, location_id) if location_id else None
+    location = config.location(conn, bid, location_id) if location_id else None
     member = _member(conn, bid, data, secret_key, now)
     if member is not None:
         # One member's purchases are evaluated one at a time, so caps and visit counts hold;
@@ -257,12 +278,19 @@ def preview(
     conn: Connection, principal: Principal, data: PurchaseIn, *, secret_key: str, now: datetime
 ) -> PurchaseOut:
     """What the purchase would earn now, without writing anything."""
+    with config.pinned(conn, principal.business_id):
+        return _preview(conn, principal, data, secret_key=secret_key, now=now)
+
+
+def _preview(
+    conn: Connection, principal: Principal, data: PurchaseIn, *, secret_key: str, now: datetime
+) -> PurchaseOut:
     bid = principal.business_id
-    business = tenancy.get_business(conn, bid)
+    business = config.business(conn, bid)
     check_currency(data.currency, business)
     at = occurred(data.occurred_at, now)
     location_id = _where_sold(conn, bid, data, principal)
-    location = tenancy.get_location(conn, bid, location_id) if location_id else None
+    location = config.location(conn, bid, location_id) if location_id else None
     member = _member(conn, bid, data, secret_key, now)
     earned = Earned()
     discount = payment.pay_with_points(conn, principal, business, member, data, now, spend=False)
@@ -342,8 +370,4 @@ def get(conn: Connection, principal: Principal, purchase_id: int) -> PurchaseOut
 def _where_sold(conn: Connection, business_id: int, data: PurchaseIn, principal: Principal) -> Any:
     """The sale's location as sent, else the seller's, else the business's only shop: a sale in
     a one-shop business happened there, whoever recorded it (staff set to "any location")."""
-    return (
-        data.location_id
-        or principal.location_id
-        or tenancy_store.only_location_id(conn, business_id)
-    )
+    return data.location_id or principal.location_id or config.only_location_id(conn, business_id)

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, bindparam, func, select, true
 from lealtad.comms.outbox import emit
 from lealtad.db.inserts import insert_if_new
 from lealtad.events.tables import member_events
+from lealtad.kit import process_cache
 from lealtad.kit.clock import as_utc, naive_utc
 from lealtad.ledger import service as ledger
 from lealtad.ledger.model import POINTS, POINTS_ACCOUNT, Entry, MemberLeg, SystemLeg
@@ -41,7 +42,9 @@ def is_metric(value: str) -> bool:
 
 
 def zone(conn: Connection, business_id: int) -> ZoneInfo:
-    business = tenancy_store.business(conn, business_id)
+    business = process_cache.part(
+        conn, business_id, "business", lambda: tenancy_store.business(conn, business_id)
+    )
     return ZoneInfo(business.timezone if business is not None else "UTC")
 
 
@@ -54,7 +57,11 @@ _ACTIVE = (
 
 
 def active_challenges(conn: Connection, business_id: int) -> list[Any]:
-    return list(conn.execute(_ACTIVE, {"b": business_id}))
+    """From the cache of the business's pinned config version, if any (kit/process_cache.py):
+    creating, changing or ending a challenge renews that version."""
+    return process_cache.part(
+        conn, business_id, "challenges", lambda: list(conn.execute(_ACTIVE, {"b": business_id}))
+    )
 
 
 def bounds(at: datetime, period: str, tz: ZoneInfo) -> tuple[datetime | None, datetime | None]:

@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 
 from lealtad.comms.outbox import emit
 from lealtad.errors import Invalid, NotFound
+from lealtad.kit import process_cache
 from lealtad.kit.clock import as_utc, naive_utc
 from lealtad.kit.dates import STORED, within
 from lealtad.rules import store
@@ -54,10 +55,29 @@ def _program(conn: Connection, row: Any) -> Program:
 
 
 def in_force(conn: Connection, business_id: int, at: datetime) -> Program:
-    row = store.version_in_force(conn, business_id, naive_utc(at))
+    if process_cache.pinned(conn, business_id) is None:
+        row = store.version_in_force(conn, business_id, naive_utc(at))
+    else:
+        row = _in_force_of(_version_dates(conn, business_id), naive_utc(at))
     if row is None:
         raise NotFound("this business has no program yet", code="program_not_found")
     return _program(conn, row)
+
+
+def _version_dates(conn: Connection, business_id: int) -> list[Any]:
+    # The list, not "the version in force": a version dated later takes over at its date, with
+    # no write and so no new config version (D6x).
+    return process_cache.part(
+        conn, business_id, "program_versions", lambda: store.version_dates(conn, business_id)
+    )
+
+
+def _in_force_of(dates: list[Any], at: datetime) -> Any:
+    """As `store.version_in_force`, over the list of `store.version_dates`."""
+    for row in dates:
+        if row.effective_from <= at:
+            return row
+    return min(dates, key=lambda row: row.version, default=None)
 
 
 def get_version(conn: Connection, business_id: int, number: int) -> Program:

@@ -66,6 +66,16 @@ def version_in_force(conn: Connection, business_id: int, at: datetime) -> Any:
     return row
 
 
+_ALL_OF_BUSINESS = _OF_BUSINESS.order_by(
+    program_versions.c.effective_from.desc(), program_versions.c.version.desc()
+)
+
+
+def version_dates(conn: Connection, business_id: int) -> list[Any]:
+    """Every version's number and effective date, in the order `version_in_force` looks."""
+    return list(conn.execute(_ALL_OF_BUSINESS, {"b": business_id}))
+
+
 def version(conn: Connection, business_id: int, number: int) -> Any:
     return conn.execute(
         select(program_versions).where(

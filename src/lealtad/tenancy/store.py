@@ -26,6 +26,16 @@ def business(conn: Connection, business_id: int) -> Any:
     return conn.execute(_BUSINESS, {"b": business_id}).first()
 
 
+_CONFIG_VERSION = select(businesses.c.config_version).where(businesses.c.id == bindparam("b"))
+
+
+def config_version(conn: Connection, business_id: int) -> int | None:
+    """The stamp the triggers of migration 0019 renew on every change of the business's
+    configuration; None for no such business."""
+    found = conn.execute(_CONFIG_VERSION, {"b": business_id}).scalar()
+    return None if found is None else int(found)
+
+
 def business_by_slug(conn: Connection, slug: str) -> Any:
     return conn.execute(select(businesses).where(businesses.c.slug == slug)).first()
 

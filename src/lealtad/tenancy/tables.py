@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -30,6 +31,9 @@ businesses = Table(
     Column("created_at", DateTime, nullable=False),
     # When set, every owner, manager and staff login needs a TOTP code as well as the password.
     Column("two_step_required", Boolean, nullable=False, server_default=false()),
+    # Stamped anew by triggers (migration 0019) whenever this row, its locations, its program
+    # versions or its challenges change: the key of every per-process cache of them (D6x).
+    Column("config_version", BigInteger, nullable=False, server_default="0"),
 )
 
 locations = Table(
