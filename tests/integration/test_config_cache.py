@@ -1,4 +1,4 @@
-"""The per-process caches of a business's configuration (kit/process_cache.py, D6x): every change
+"""The per-process caches of a business's configuration (kit/process_cache.py, D64): every change
 renews the business's config version, whatever writes it, and the next purchase sees it, also
 when the change comes through another Database object (another process's view)."""
 

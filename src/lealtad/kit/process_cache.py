@@ -1,6 +1,6 @@
 """Per-process caches of what the purchase path reads on every sale and what rarely changes.
 
-Two kinds, both invalidated by versions, never by time (D6x):
+Two kinds, both invalidated by versions, never by time (D64):
 
 - Configuration of a business (its row, its locations, its program versions, its active
   challenges), kept per (database, business, config version). `businesses.config_version` is

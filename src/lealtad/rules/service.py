@@ -66,7 +66,7 @@ def in_force(conn: Connection, business_id: int, at: datetime) -> Program:
 
 def _version_dates(conn: Connection, business_id: int) -> list[Any]:
     # The list, not "the version in force": a version dated later takes over at its date, with
-    # no write and so no new config version (D6x).
+    # no write and so no new config version (D64).
     return process_cache.part(
         conn, business_id, "program_versions", lambda: store.version_dates(conn, business_id)
     )

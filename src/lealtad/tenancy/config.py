@@ -1,5 +1,5 @@
 """A business's configuration as the purchase path reads it: from the per-process cache of its
-config version (kit/process_cache.py, D6x) while a unit of work has pinned that version, from the
+config version (kit/process_cache.py, D64) while a unit of work has pinned that version, from the
 database otherwise."""
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ businesses = Table(
     # When set, every owner, manager and staff login needs a TOTP code as well as the password.
     Column("two_step_required", Boolean, nullable=False, server_default=false()),
     # Stamped anew by triggers (migration 0019) whenever this row, its locations, its program
-    # versions or its challenges change: the key of every per-process cache of them (D6x).
+    # versions or its challenges change: the key of every per-process cache of them (D64).
     Column("config_version", BigInteger, nullable=False, server_default="0"),
 )
 

@@ -6,7 +6,7 @@ Create Date: 2026-12-20 10:00:00
 
 `businesses.config_version` changes whenever the business row, its locations, its program
 versions or its challenges change (insert, update, delete), in the same transaction as the
-change, whichever code path writes it (D6x, per-process caches keyed by a config version). It is
+change, whichever code path writes it (D64, per-process caches keyed by a config version). It is
 a random 63-bit stamp, not a counter: a rolled-back change or a restored backup can never bring
 back a number that a process has cached with other contents.
 """
