@@ -159,3 +159,36 @@ def test_an_account_of_a_released_savepoint_inside_a_rolled_back_one_is_not_kept
         again = members.enrol(conn, shop.id, MemberIn(name="Sol"), channel="api", now=now)
         assert _record(conn, principal, now, again)["balances"]["points"] == 10
     _cached_ids_exist(db, shop.id)
+
+
+def test_an_account_of_a_transaction_whose_commit_fails_is_not_kept(
+    db: Database, shop: Shop, clock: FixedClock
+) -> None:
+    """SQLAlchemy says "commit" before the database has committed: a COMMIT that then fails
+    must not leave the ids of accounts that never existed."""
+    if db.dialect != "sqlite":
+        pytest.skip("the failing COMMIT is made with SQLite's deferred foreign keys")
+    now, principal = clock.now(), shop.principal()
+    with db.transaction() as conn:
+        _record(conn, principal, now, shop.members[0])
+    fresh = 0
+
+    def fail_at_commit() -> None:
+        nonlocal fresh
+        with db.transaction() as conn:
+            conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
+            fresh = members.enrol(conn, shop.id, MemberIn(name="Mar"), channel="api", now=now)
+            _record(conn, principal, now, fresh)
+            # A member referred by nobody that exists: checked only when the COMMIT is sent.
+            conn.exec_driver_sql(
+                f"UPDATE members SET referred_by_member_id = 987654321 WHERE id = {fresh}"
+            )
+
+    with pytest.raises(Exception, match="FOREIGN KEY"):
+        fail_at_commit()
+    assert _keys_of(db, shop.id, fresh) == {}
+    _cached_ids_exist(db, shop.id)
+    with db.transaction() as conn:
+        again = members.enrol(conn, shop.id, MemberIn(name="Mar"), channel="api", now=now)
+        assert _record(conn, principal, now, again)["balances"]["points"] == 10
+    _cached_ids_exist(db, shop.id)

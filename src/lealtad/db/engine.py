@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from lealtad.kit import process_cache
+
 if TYPE_CHECKING:
     from lealtad.security.crypto import FieldKeys
 
@@ -124,11 +126,15 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         if self._writers is None:
-            with self.engine.connect() as conn, conn.begin():
-                yield conn
+            with self.engine.connect() as conn:
+                with conn.begin():
+                    yield conn
+                process_cache.committed(conn)  # reached only once the COMMIT returned
             return
-        with self._writers.held(), self.engine.connect() as conn, conn.begin():
-            yield conn
+        with self._writers.held(), self.engine.connect() as conn:
+            with conn.begin():
+                yield conn
+            process_cache.committed(conn)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -36,6 +36,8 @@ ACCOUNT_IDS = 200_000
 _PIN = "lealtad.config_pin"
 _PENDING = "lealtad.pending_account_ids"
 _UNSEEN = "lealtad.transaction_unseen"
+# Ids of a transaction whose COMMIT has been sent but not yet returned: shared by `committed`.
+_COMMITTING = "lealtad.committing_account_ids"
 
 
 class ConfigEntry:
@@ -199,11 +201,23 @@ def _began(conn: Connection) -> None:
     # nothing behind that the next one could take for its own.
     conn.info.pop(_PENDING, None)
     conn.info.pop(_UNSEEN, None)
+    conn.info.pop(_COMMITTING, None)
 
 
 def _committed(conn: Connection) -> None:
+    # SQLAlchemy's commit event fires before the database commits: a COMMIT that then fails
+    # (disk full, a deferred constraint) must not leave ids of rows that never existed, so the
+    # ids wait here until `committed` is called once the COMMIT has returned.
     conn.info.pop(_UNSEEN, None)
     layers = conn.info.pop(_PENDING, None)
+    if layers:
+        conn.info[_COMMITTING] = layers
+
+
+def committed(conn: Connection) -> None:
+    """The transaction's COMMIT returned: share the account ids it learned. A caller that never
+    says so (a transaction opened by hand) only leaves the cache colder, never wrong."""
+    layers = conn.info.pop(_COMMITTING, None)
     if not layers:
         return
     with _lock:
@@ -216,6 +230,7 @@ def _committed(conn: Connection) -> None:
 def _rolled_back(conn: Connection) -> None:
     conn.info.pop(_UNSEEN, None)
     conn.info.pop(_PENDING, None)
+    conn.info.pop(_COMMITTING, None)
 
 
 def _savepoint(conn: Connection, name: str | None) -> None:
