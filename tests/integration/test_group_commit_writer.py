@@ -145,3 +145,40 @@ def test_a_request_given_up_before_its_turn_is_dropped_and_the_rest_are_answered
         ).all()
     assert sorted(receipts) == ["R-first", "R-kept"]
     assert not first.cancel(), "a job that ran cannot be cancelled"
+
+
+def test_a_batch_reads_its_business_configuration_once_and_a_failing_job_keeps_it(
+    db: Database, shop: Shop
+) -> None:
+    """Entered once per business for the whole batch, the configuration pin spares each purchase
+    its read of the business's config version; a job that fails does not undo it for the rest."""
+    from sqlalchemy import event
+
+    from lealtad.tenancy import config
+
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        seen.append(statement)
+
+    def broken(conn: Connection) -> Any:
+        raise RuntimeError("a bug in one job")
+
+    with db.transaction() as conn:  # the cache warmed: a cold one reads the business row too
+        _sale(shop, "R-pin-warm")(conn)
+    works = [_sale(shop, f"R-pin-{i}") for i in range(5)]
+    works.insert(2, broken)
+    jobs = [
+        group_commit.Job(shop.id, work, contextvars.copy_context(), around=config.pinned)
+        for work in works
+    ]
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        group_commit.GroupWriter(db).run_batch(jobs)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    reads = [s for s in seen if s.lstrip().startswith("SELECT businesses.config_version")]
+    assert len(reads) == 1, f"the config version was read {len(reads)} times for one batch"
+    assert [job.future.exception() is None for job in jobs] == [True, True, False, True, True, True]
+    with db.read() as conn:
+        assert verify(conn, shop.id) == []

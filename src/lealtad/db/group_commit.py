@@ -30,6 +30,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -79,12 +80,18 @@ def enabled(db: Database) -> bool:
     return db.dialect == "sqlite"
 
 
+# What a batch enters once per business before its jobs run, e.g. the business's configuration
+# pinned once (tenancy.config.pinned) instead of once per purchase.
+Around = Callable[[Connection, int], AbstractContextManager[Any]]
+
+
 @dataclass
 class Job:
     scope: int  # the business the job writes for: the advisory lock's key on PostgreSQL
     work: Callable[[Connection], Any]
     context: contextvars.Context  # the request's (request id, audit origin) for the writer thread
     future: Future[Any] = field(default_factory=Future)
+    around: Around | None = None
 
 
 class _Abort(Exception):
@@ -104,8 +111,10 @@ class GroupWriter:
         self._thread: threading.Thread | None = None
         self._stopping = False
 
-    def submit(self, scope: int, work: Callable[[Connection], Any]) -> Future[Any]:
-        job = Job(scope, work, contextvars.copy_context())
+    def submit(
+        self, scope: int, work: Callable[[Connection], Any], around: Around | None = None
+    ) -> Future[Any]:
+        job = Job(scope, work, contextvars.copy_context(), around=around)
         with self._cond:
             if self._stopping:
                 raise RuntimeError("the database was disposed")
@@ -161,8 +170,13 @@ class GroupWriter:
             return
         outcomes: list[tuple[bool, Any]] = []
         try:
-            with self.db.transaction() as conn:
+            with self.db.transaction() as conn, ExitStack() as once_per_business:
                 lock_businesses(conn, (job.scope for job in jobs))
+                entered: set[tuple[int, Around]] = set()
+                for job in jobs:
+                    if job.around is not None and (job.scope, job.around) not in entered:
+                        entered.add((job.scope, job.around))
+                        once_per_business.enter_context(job.around(conn, job.scope))
                 for job in jobs:
                     outcomes.append(_attempt(conn, job))
         except Exception as exc:  # the commit failed, or a deadlock doomed the transaction
@@ -227,12 +241,16 @@ def _dooms_transaction(exc: BaseException) -> bool:
     return False
 
 
-async def committed(db: Database, scope: int, work: Callable[[Connection], Any]) -> Any:
+async def committed(
+    db: Database, scope: int, work: Callable[[Connection], Any], around: Around | None = None
+) -> Any:
     """What `work(conn)` returned, once its transaction committed; its exception if it raised
-    (its own savepoint rolled back, the others' writes kept)."""
+    (its own savepoint rolled back, the others' writes kept). `around` is entered once per
+    business of a batch, around all its jobs; a job alone or without the writer enters it itself
+    if it needs it."""
     if not enabled(db):
         return await run_in_threadpool(_own_transaction, db, work)
-    return await asyncio.wrap_future(writer_for(db).submit(scope, work))
+    return await asyncio.wrap_future(writer_for(db).submit(scope, work, around))
 
 
 def _own_transaction(db: Database, work: Callable[[Connection], Any]) -> Any:

@@ -18,6 +18,7 @@ from lealtad.members import pin
 from lealtad.members import service as members
 from lealtad.purchases import refunds, service, store
 from lealtad.purchases.schemas import PurchaseIn, PurchaseOut, RefundIn, RefundOut
+from lealtad.tenancy import config
 
 router = APIRouter(prefix="/api/v1", tags=["purchases"], responses=ERROR_RESPONSES)
 
@@ -47,8 +48,11 @@ async def record_purchase(
             conn, principal, sale, secret_key=secret_key, now=now, idempotency_key=idempotency_key
         )
 
-    # Gathered with the process's other purchases into one transaction (db/group_commit.py).
-    status, answer = await group_commit.committed(db, principal.business_id, write)
+    # Gathered with the process's other purchases into one transaction (db/group_commit.py),
+    # the business's configuration read once for the whole batch.
+    status, answer = await group_commit.committed(
+        db, principal.business_id, write, around=config.pinned
+    )
     return JSONResponse(answer, status_code=status)
 
 
