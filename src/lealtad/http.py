@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import os
 import time
@@ -21,9 +20,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lealtad.errors import LealtadError
 from lealtad.kit import dates, free_json
+from lealtad.kit.request_context import request_id_var as request_id_var
 
 log = logging.getLogger("lealtad")
-request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 
 class ErrorBody(BaseModel):

@@ -7,9 +7,8 @@ and a scrape of any app process adds up every file (`lealtad serve --workers N` 
 The outbox figures are read from the database at scrape time, so every scrape sees the truth
 whichever process answers it, and the request path never touches the database for metrics.
 
-Purchases, awards and redemptions are counted when their transaction commits: the service adds
-to a tally on the connection and the commit hook below moves it to the counters, so neither a
-replayed idempotency key nor a rolled-back transaction is counted.
+Purchases, awards and redemptions are counted when their transaction commits (kit/commit_counts.py,
+below the domains that count them).
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ import hmac
 import logging
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -35,11 +34,12 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import Connection, Engine, event, func, select
+from sqlalchemy import func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lealtad.http import error_response
 from lealtad.kit.clock import naive_utc
+from lealtad.kit.commit_counts import count_commits as count_commits
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 log = logging.getLogger("lealtad.metrics")
@@ -58,73 +58,9 @@ LATENCY = Histogram(
     # Around the purchase path's targets (p99 <= 25 ms) and up to a slow report.
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0),
 )
-PURCHASES = Counter("lealtad_purchases", "Purchases recorded (replays not counted)")
-AWARDS = Counter("lealtad_awards", "Awards posted by purchases, by unit", ["unit"])
-AWARDED = Counter(
-    "lealtad_awarded_units",
-    "Amount awarded by purchases, by unit (points, stamps, minor units)",
-    ["unit"],
-)
-REDEMPTIONS = Counter("lealtad_redemptions", "Rewards redeemed for vouchers")
 WORKER_JOBS = Counter(
     "lealtad_worker_jobs", "Work done by `lealtad worker`, by kind (events, emails, ...)", ["job"]
 )
-
-UNITS = ("points", "stamps", "cashback")
-_TALLY = "lealtad_metrics_tally"
-
-
-# --- counting at commit ------------------------------------------------------------------
-
-
-def _tally(conn: Connection) -> dict[str, int]:
-    tally: dict[str, int] = conn.info.setdefault(_TALLY, {})
-    return tally
-
-
-def purchase_recorded(conn: Connection, awards: Iterable[Any]) -> None:
-    """A purchase and its awards (objects with .unit and .amount), counted if the transaction
-    commits."""
-    tally = _tally(conn)
-    tally["purchases"] = tally.get("purchases", 0) + 1
-    for award in awards:
-        # Stamps are kept per card ("stamps.coffee"): the label is the kind, so that series stay
-        # few whatever cards a business has.
-        kind = award.unit.split(".", 1)[0]
-        unit = kind if kind in UNITS else "other"
-        tally[unit] = tally.get(unit, 0) + 1
-        tally["+" + unit] = tally.get("+" + unit, 0) + award.amount
-
-
-def redemption_made(conn: Connection) -> None:
-    tally = _tally(conn)
-    tally["redemptions"] = tally.get("redemptions", 0) + 1
-
-
-def _on_commit(conn: Connection) -> None:
-    tally = conn.info.pop(_TALLY, None)
-    if not tally:
-        return
-    for name, value in tally.items():
-        if name == "purchases":
-            PURCHASES.inc(value)
-        elif name == "redemptions":
-            REDEMPTIONS.inc(value)
-        elif name.startswith("+"):
-            AWARDED.labels(name[1:]).inc(value)
-        else:
-            AWARDS.labels(name).inc(value)
-
-
-def _on_rollback(conn: Connection) -> None:
-    conn.info.pop(_TALLY, None)
-
-
-def count_commits(engine: Engine) -> None:
-    """Moves what committed transactions recorded to the counters (once per engine)."""
-    if not event.contains(engine, "commit", _on_commit):
-        event.listen(engine, "commit", _on_commit)
-        event.listen(engine, "rollback", _on_rollback)
 
 
 def worker_did(counts: dict[str, int]) -> None:

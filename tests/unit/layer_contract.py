@@ -87,21 +87,10 @@ SQL_IN_THE_CORE = {
 
 # ---- the ratchet: what the code still does, each with why ------------------------------------
 
-_COUNTERS = (
-    "counts what it did in the process's Prometheus counters, which metrics.py keeps beside the "
-    "HTTP middleware and the /metrics route; fix: the counters in a module below the domains "
-    "(or a step of the purchase writer's batch), the middleware and route left in the edge"
-)
 UPWARD_EXCEPTIONS: dict[tuple[str, str], str] = {
-    ("lealtad.purchases.service", "lealtad.metrics"): _COUNTERS,
-    ("lealtad.rewards.redemption", "lealtad.metrics"): _COUNTERS,
     ("lealtad.security.limits", "lealtad.http"): (
         "the attempt limits answer a refused request themselves (http.answer_error) and install "
         "into the app; fix: `install` and the answer in an edge module, the counting below"
-    ),
-    ("lealtad.tenancy.audit_context", "lealtad.http"): (
-        "the audit reads the request id's context variable, which http.py defines; fix: the "
-        "variable in kit, set by http's middleware and read by the audit"
     ),
 }
 

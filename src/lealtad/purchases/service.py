@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
-from lealtad import metrics
 from lealtad.analytics import rollups
 from lealtad.comms.outbox import emit
 from lealtad.errors import Conflict, Invalid, NotFound
+from lealtad.kit import commit_counts
 from lealtad.kit.clock import as_utc, naive_utc
 from lealtad.kit.dates import EARLIEST, LATEST
 from lealtad.kit.money import is_known_currency, minor_exponent
@@ -270,7 +270,7 @@ def _record(
     body = answer.model_dump(mode="json")
     emit(conn, bid, "purchase.recorded", body, now)
     idempotency.finish(conn, bid, key, 201, body)
-    metrics.purchase_recorded(conn, earned.granted)
+    commit_counts.purchase_recorded(conn, earned.granted)
     return 201, body
 
 

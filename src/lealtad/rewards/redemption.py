@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, insert
 
-from lealtad import metrics
 from lealtad.analytics import rollups, segments
 from lealtad.comms.outbox import emit
 from lealtad.errors import Conflict, NotFound
+from lealtad.kit import commit_counts
 from lealtad.kit.clock import as_utc, naive_utc
 from lealtad.ledger import service as ledger
 from lealtad.ledger.maturity import settle
@@ -146,7 +146,7 @@ def redeem(
         voucher_id = store.try_insert_voucher(conn, values)
     code = values["code"]
     rollups.on_redemption(conn, bid, voucher_id, reward_id=reward.id, at=now)
-    metrics.redemption_made(conn)
+    commit_counts.redemption_made(conn)
     if reward.kind == "donation":
         conn.execute(
             insert(donations).values(

@@ -14,7 +14,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from lealtad.http import request_id_var
+from lealtad.kit.request_context import request_id_var
 
 # Values never written to the log, whatever the change: the log is read by managers and
 # exported to spreadsheets, so a secret there would outlive its rotation.
