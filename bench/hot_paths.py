@@ -4,7 +4,9 @@ SQL statements per operation, CPU time per operation, and optionally a cProfile.
 Run: uv run python bench/hot_paths.py [--purchases 400] [--redemptions 400] [--show-sql]
      [--profile purchase|redemption] [--postgres URL] [--batch 64]
 With --batch N the purchases are also recorded N to a transaction, each in its own savepoint, as
-the API's group commit writes them: CPU and statements per purchase, and per table.
+the API's group commit writes them, with the batch's once-only steps (configuration pin, summed
+counters, outbox in one executemany) taken per purchase and once per batch, alternating for
+--rounds rounds: CPU and statements per purchase, and per table.
 A fresh SQLite file (or an empty PostgreSQL database) with the demo business and its program.
 The figures are what P1 (purchases through HTTP) and P4 (redemptions) pay per operation before
 the HTTP layer and the lock queue: the lower bound of their cost."""
@@ -20,6 +22,7 @@ import tempfile
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +37,7 @@ from lealtad.ledger import adjustments
 from lealtad.members import service as members
 from lealtad.members.schemas import MemberIn
 from lealtad.purchases import service as purchases
+from lealtad.purchases.api import once_per_batch
 from lealtad.purchases.schemas import PurchaseIn
 from lealtad.rewards import redemption
 from lealtad.rewards import service as rewards
@@ -128,20 +132,26 @@ def per_table(label: str, stmts: Statements, operations: int) -> None:
     stmts.tables.clear()
 
 
-def in_batches(size: int, ops: list[Any], db: Database, stmts: Statements) -> None:
-    """The purchases `size` to a transaction, each in a savepoint: the group commit's shape."""
+def in_batches(
+    size: int, ops: list[Any], db: Database, stmts: Statements, label: str, around: Any = None
+) -> float:
+    """The purchases `size` to a transaction, each in a savepoint: the group commit's shape. With
+    `around` (the API's `once_per_batch`), the steps a batch takes once are taken once."""
     before, cpu = stmts.count, time.process_time()
     for start in range(0, len(ops), size):
-        with db.transaction() as conn:
+        with db.transaction() as conn, ExitStack() as steps:
+            if around is not None:
+                steps.enter_context(around(conn))
             for op in ops[start : start + size]:
                 with conn.begin_nested():
                     op(conn)
     cpu = time.process_time() - cpu
     print(
-        f"purchase in batches of {size}: {len(ops)}; CPU per purchase "
+        f"purchase in batches of {size}, {label}: {len(ops)}; CPU per purchase "
         f"{cpu / len(ops) * 1000:.2f} ms; SQL statements per purchase "
         f"{(stmts.count - before) / len(ops):.1f}"
     )
+    return cpu / len(ops)
 
 
 def on_threads(threads: int, ops: list[Any]) -> None:
@@ -169,6 +179,7 @@ def main() -> None:
     parser.add_argument(
         "--batch", type=int, default=0, help="then purchases again, this many per transaction"
     )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the --batch comparison")
     parser.add_argument(
         "--threads",
         type=int,
@@ -240,9 +251,21 @@ def main() -> None:
         run(label, ops, db, stmts, args.show_sql)
         per_table(label, stmts, len(ops))
     if args.batch:
-        offset = 2 * args.purchases
-        in_batches(args.batch, [purchase_in(offset + i) for i in range(args.purchases)], db, stmts)
-        per_table(f"purchase in batches of {args.batch}", stmts, args.purchases)
+        # Per purchase and once per batch alternate, on fresh receipts each round.
+        def batch_steps(conn: Any) -> Any:
+            return once_per_batch(conn, principal.business_id)
+
+        offset, cpu = 2 * args.purchases, {"per purchase": [], "once per batch": []}
+        for round_ in range(args.rounds):
+            for label, around in (("per purchase", None), ("once per batch", batch_steps)):
+                ops = [purchase_in(offset + i) for i in range(args.purchases)]
+                offset += args.purchases
+                cpu[label].append(in_batches(args.batch, ops, db, stmts, label, around))
+                if round_ == args.rounds - 1:
+                    per_table(f"purchase in batches of {args.batch}, {label}", stmts, len(ops))
+                stmts.tables.clear()
+        ratio = statistics.median(cpu["once per batch"]) / statistics.median(cpu["per purchase"])
+        print(f"batch steps once per batch / per purchase, CPU per purchase (medians): {ratio:.2f}")
     if args.threads:
         on_threads(args.threads, [purchase(args.purchases + i) for i in range(args.purchases)])
     print("statements by kind over the run:")

@@ -34,6 +34,7 @@ from lealtad.db.migrate import upgrade
 from lealtad.errors import LealtadError
 from lealtad.ledger.verify import verify
 from lealtad.purchases import refunds, service
+from lealtad.purchases.api import once_per_batch
 from lealtad.purchases.schemas import PurchaseIn, RefundIn
 from lealtad.rules.definition import (
     Cap,
@@ -265,7 +266,10 @@ def test_batches_give_every_answer_and_row_that_one_by_one_gives(
             chunk, rest = rest[:size], rest[size:]
             jobs = [
                 group_commit.Job(
-                    seeded.business_id, work_for(seeded, c), contextvars.copy_context()
+                    seeded.business_id,
+                    work_for(seeded, c),
+                    contextvars.copy_context(),
+                    around=once_per_batch,
                 )
                 for c in chunk
             ]
@@ -304,7 +308,9 @@ def test_concurrent_submissions_equal_one_by_one_in_the_order_the_writer_ran_the
         def submit(numbers: list[int]) -> list[tuple[int, Future[Any]]]:
             start.wait()
             writer = group_commit.writer_for(batched)
-            return [(n, writer.submit(seeded.business_id, logged(n))) for n in numbers]
+            return [
+                (n, writer.submit(seeded.business_id, logged(n), once_per_batch)) for n in numbers
+            ]
 
         with ThreadPoolExecutor(8) as pool:
             shares = [list(range(len(calls)))[i::8] for i in range(8)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -34,4 +36,32 @@ def emit(
         "available_at": at,
         "attempts": 0,
     }
+    waiting = conn.info.get(_DEFERRED)
+    if waiting is not None:
+        waiting[len(waiting)] = values
+        return
     conn.execute(_INSERT, values)
+
+
+# While a batch of purchases is written (the group commit's batch), its events wait here and are
+# inserted in one executemany at the batch's end, in the order they were emitted. A dict keyed by
+# position, so that the writer's per-job snapshot of `conn.info` takes back a failed job's events.
+_DEFERRED = "lealtad_deferred_outbox"
+
+
+@contextmanager
+def deferred(conn: Connection) -> Iterator[None]:
+    """Events of the block inserted together when it ends without an error; nested blocks
+    insert at the outermost's end."""
+    if _DEFERRED in conn.info:
+        yield
+        return
+    conn.info[_DEFERRED] = {}
+    try:
+        yield
+    except BaseException:
+        conn.info.pop(_DEFERRED, None)
+        raise
+    waiting: dict[int, dict[str, Any]] = conn.info.pop(_DEFERRED, {})
+    if waiting:
+        conn.execute(_INSERT, [waiting[i] for i in sorted(waiting)])

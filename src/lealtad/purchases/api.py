@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -9,6 +11,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
+from lealtad.analytics import rollups
+from lealtad.comms import outbox
 from lealtad.db import group_commit
 from lealtad.deps import AppSettings, CurrentPrincipal, Db, IdempotencyKey, Now
 from lealtad.errors import LealtadError
@@ -48,10 +52,9 @@ async def record_purchase(
             conn, principal, sale, secret_key=secret_key, now=now, idempotency_key=idempotency_key
         )
 
-    # Gathered with the process's other purchases into one transaction (db/group_commit.py),
-    # the business's configuration read once for the whole batch.
+    # Gathered with the process's other purchases into one transaction (db/group_commit.py).
     status, answer = await group_commit.committed(
-        db, principal.business_id, write, around=config.pinned
+        db, principal.business_id, write, around=once_per_batch
     )
     return JSONResponse(answer, status_code=status)
 
@@ -96,8 +99,19 @@ async def refund(
     def write(conn: Connection) -> tuple[int, dict[str, Any]]:
         return refunds.refund(conn, principal, body, now=now, idempotency_key=idempotency_key)
 
-    status, answer = await group_commit.committed(db, principal.business_id, write)
+    status, answer = await group_commit.committed(
+        db, principal.business_id, write, around=once_per_batch
+    )
     return JSONResponse(answer, status_code=status)
+
+
+@contextmanager
+def once_per_batch(conn: Connection, business_id: int) -> Iterator[None]:
+    """The steps a batch of purchases and refunds takes once, not once per sale: the business's
+    configuration read once, the analytics counters' deltas summed and written once, the outbox
+    events inserted in one executemany, all before the batch commits."""
+    with config.pinned(conn, business_id), rollups.deferred(conn), outbox.deferred(conn):
+        yield
 
 
 def _check_card_pin(
