@@ -85,11 +85,18 @@ def send(
         if not hasattr(local, "http"):
             local.http = httpx.Client(base_url=base, timeout=60)
         headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": idem}
-        try:
-            got = local.http.post("/api/v1/purchases", json=body, headers=headers)
-        except httpx.TransportError:
-            assert kill is not None, "the server dropped a request it was not killed during"
-            return
+        # A till resends what got no answer, under the same key. Without a kill a connection
+        # closed without an answer was seen once in a loaded CI run (a keep-alive connection
+        # closed as the request went out, most likely): resent, at most twice, as a till would.
+        for attempt in range(3):
+            try:
+                got = local.http.post("/api/v1/purchases", json=body, headers=headers)
+                break
+            except httpx.TransportError:
+                if kill is not None:
+                    return
+                assert attempt < 2, "the server dropped a request three times without a kill"
+                local.http = httpx.Client(base_url=base, timeout=60)
         assert got.status_code == 201, got.text
         with lock:
             answers.setdefault(idem, []).append(got.json())
