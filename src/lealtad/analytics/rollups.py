@@ -4,8 +4,8 @@ count, so that the dashboard reads small tables and is never behind the truth (d
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
@@ -17,6 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from lealtad.analytics import fold
 from lealtad.analytics.tables import counters, member_stats
+from lealtad.kit import held_writes
 from lealtad.kit.clock import as_utc, naive_utc
 from lealtad.ledger.model import SystemLeg
 from lealtad.ledger.subscribers import Posted
@@ -59,28 +60,17 @@ def shard_of(conn: Connection, some_id: int | None) -> int:
 
 
 # While a batch of purchases is written (the group commit's batch, `deferred`), the counters'
-# deltas are summed here on the connection and written once at the batch's end: a few rows per
-# batch instead of two upserts per purchase. A dict, so that the writer's per-job snapshot of
-# `conn.info` (db/group_commit.py) takes back a failed job's deltas with its savepoint.
+# deltas are summed on the connection and written once at the batch's end: a few rows per batch
+# instead of two upserts per purchase (kit/held_writes.py).
 _DEFERRED = "lealtad_deferred_counters"
 
 
-@contextmanager
-def deferred(conn: Connection) -> Iterator[None]:
-    """Counter deltas of the block summed and written once when it ends without an error (an
-    error rolls the transaction back anyway). Nested blocks write at the outermost's end."""
-    if _DEFERRED in conn.info:
-        yield
-        return
-    conn.info[_DEFERRED] = {}
-    try:
-        yield
-    except BaseException:
-        conn.info.pop(_DEFERRED, None)
-        raise
-    # Read back from the connection, not kept from above: a failed job's snapshot restore puts
-    # another dict in its place.
-    summed: dict[tuple[Any, ...], int] = conn.info.pop(_DEFERRED, {})
+def deferred(conn: Connection) -> AbstractContextManager[None]:
+    """Counter deltas of the block summed and written once when it ends without an error."""
+    return held_writes.held(conn, _DEFERRED, lambda summed: _write_summed(conn, summed))
+
+
+def _write_summed(conn: Connection, summed: dict[tuple[Any, ...], int]) -> None:
     by_business: dict[int, fold.Tally] = {}
     for (business_id, *key), value in summed.items():
         tally = by_business.setdefault(business_id, fold.Tally())
@@ -90,7 +80,7 @@ def deferred(conn: Connection) -> Iterator[None]:
 
 
 def flush(conn: Connection, business_id: int, tally: fold.Tally) -> None:
-    summed = conn.info.get(_DEFERRED)
+    summed = held_writes.waiting(conn, _DEFERRED)
     if summed is not None:
         for key, value in tally.deltas.items():
             if value:

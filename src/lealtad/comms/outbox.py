@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert
 
 from lealtad.comms.tables import outbox
+from lealtad.kit import held_writes
 from lealtad.kit.clock import naive_utc
 
 # Built once: every purchase and redemption emits an event (profile, P1 and P4).
@@ -36,7 +36,7 @@ def emit(
         "available_at": at,
         "attempts": 0,
     }
-    waiting = conn.info.get(_DEFERRED)
+    waiting = held_writes.waiting(conn, _DEFERRED)
     if waiting is not None:
         waiting[len(waiting)] = values
         return
@@ -44,24 +44,13 @@ def emit(
 
 
 # While a batch of purchases is written (the group commit's batch), its events wait here and are
-# inserted in one executemany at the batch's end, in the order they were emitted. A dict keyed by
-# position, so that the writer's per-job snapshot of `conn.info` takes back a failed job's events.
+# inserted in one executemany at the batch's end, in the order they were emitted
+# (kit/held_writes.py): keyed by position.
 _DEFERRED = "lealtad_deferred_outbox"
 
 
-@contextmanager
-def deferred(conn: Connection) -> Iterator[None]:
-    """Events of the block inserted together when it ends without an error; nested blocks
-    insert at the outermost's end."""
-    if _DEFERRED in conn.info:
-        yield
-        return
-    conn.info[_DEFERRED] = {}
-    try:
-        yield
-    except BaseException:
-        conn.info.pop(_DEFERRED, None)
-        raise
-    waiting: dict[int, dict[str, Any]] = conn.info.pop(_DEFERRED, {})
-    if waiting:
-        conn.execute(_INSERT, [waiting[i] for i in sorted(waiting)])
+def deferred(conn: Connection) -> AbstractContextManager[None]:
+    """Events of the block inserted together when it ends without an error."""
+    return held_writes.held(
+        conn, _DEFERRED, lambda held: conn.execute(_INSERT, [held[i] for i in sorted(held)])
+    )
