@@ -5,7 +5,9 @@ member had not opened yet."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from fastapi.responses import Response
@@ -33,6 +35,16 @@ QR = """() => {
   return {viewBox: svg.getAttribute('viewBox'), width: svg.getAttribute('width'),
           left: box.left - card.left, right: card.right - box.right, size: box.width};
 }"""
+
+
+def until(page: Any, script: str, arg: Any = None, seconds: float = 30.0) -> None:
+    """Polls `script` with `page.evaluate`, which the wallet's Content-Security-Policy lets run:
+    `wait_for_function` evaluates its string inside the page, which a policy without
+    'unsafe-eval' refuses as soon as the first check is false and it has to poll."""
+    deadline = time.monotonic() + seconds
+    while not page.evaluate(script, arg):
+        assert time.monotonic() < deadline, f"still false after {seconds} s: {script}"
+        time.sleep(0.1)
 
 
 def test_a_phone_shows_ten_stamps_in_a_row_a_centred_qr_and_every_tab_offline(
@@ -66,14 +78,15 @@ def test_a_phone_shows_ten_stamps_in_a_row_a_centred_qr_and_every_tab_offline(
 
         # Once the worker controls the card, it keeps it and fetches the rewards and history
         # tabs too: the member never opened them, and they open offline all the same.
-        page.wait_for_function(
+        until(
+            page,
             "navigator.serviceWorker.getRegistrations()"
-            ".then(found => found.some(r => r.active !== null))"
+            ".then(found => found.some(r => r.active !== null))",
         )
         page.reload()
-        page.wait_for_function("navigator.serviceWorker.controller !== null")
+        until(page, "navigator.serviceWorker.controller !== null")
         assert page.locator("[data-as-of]").is_hidden()
-        page.wait_for_function(KEPT, arg=[f"/w/{shop.slug}/rewards", f"/w/{shop.slug}/history"])
+        until(page, KEPT, [f"/w/{shop.slug}/rewards", f"/w/{shop.slug}/history"])
 
         context.set_offline(True)
         for tab, heading in (("/history", "Tu historial"), ("/rewards", "Premios para ti")):
