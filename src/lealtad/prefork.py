@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 # A worker that exits this soon after its start failed to start: forking it again would loop.
 STARTUP_GRACE_SECONDS = 5.0
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 def walk_routes(app: FastAPI) -> None:
@@ -91,10 +92,17 @@ def serve(where: Address, workers: int, log_level: str) -> None:
     stopping = failed = False
 
     def fork_worker() -> None:
+        # Stop signals wait until both sides of the fork are in order. Unblocked, a SIGTERM could
+        # reach the new worker before it drops the supervisor's handler (CPython then ignores it
+        # "due to race condition" and the worker serves on), or run the supervisor's handler
+        # before the new pid is in `started`; either way that worker was never stopped.
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         pid = os.fork()
         if pid == 0:  # the worker
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
+            # A stop sent meanwhile is delivered now, and ends the worker as SIG_DFL does.
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
             code = 1
             try:
                 server = uvicorn.Server(config)
@@ -103,6 +111,9 @@ def serve(where: Address, workers: int, log_level: str) -> None:
             finally:
                 os._exit(code)
         started[pid] = time.monotonic()
+        if stopping:  # the stop came while this worker was being forked
+            os.kill(pid, signal.SIGTERM)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
     def stop(_signum: int, _frame: object) -> None:
         nonlocal stopping

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -124,3 +125,57 @@ def test_preloaded_workers_serve_purchases_and_a_killed_worker_is_forked_again(
         assert proc.wait(timeout=30) == 0
         for pid in workers:
             assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text()
+
+
+# `lealtad serve` with each forked worker held still for a moment right after the fork, as a
+# loaded machine may leave it unscheduled: a stop sent then lands before the worker has set its
+# own signal handling, the window the supervisor must close.
+SLOW_FORK = """
+import os, sys, time
+real_fork = os.fork
+def fork():
+    pid = real_fork()
+    if pid == 0:
+        time.sleep(1.0)
+    return pid
+os.fork = fork
+from lealtad.cli import main
+sys.argv[0] = "lealtad"
+main()
+"""
+
+
+def test_a_stop_sent_while_a_worker_is_being_forked_stops_it_too(tmp_path: Path) -> None:
+    # Before the fix the held worker ran the supervisor's inherited SIGTERM handler (or CPython
+    # dropped the signal "due to race condition") and served on; the supervisor waited for it
+    # for ever (seen once in CI as a `serve --preload` that did not stop in 30 s).
+    env = cli_env(tmp_path / "data") | {
+        "LEALTAD_ENV": "test",
+        "LEALTAD_SECRET_KEY": SECRET,
+        "LEALTAD_DATABASE_URL": f"sqlite:///{tmp_path / 'stop.db'}",
+        "LEALTAD_LOG_LEVEL": "warning",
+    }
+    command = [sys.executable, "-c", SLOW_FORK, "serve", "--port", str(free_port())]
+    proc = subprocess.Popen(
+        [*command, "--workers", "2", "--preload"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: len(workers_of(proc.pid)) == 2, "two workers were not forked", 60)
+        forked = workers_of(proc.pid)
+        proc.send_signal(signal.SIGTERM)  # both workers are still in their first second
+        assert proc.wait(timeout=20) == 0, "the supervisor did not stop"
+        wait_for(
+            lambda: all(not Path(f"/proc/{pid}").exists() for pid in forked),
+            "a worker outlived its supervisor",
+            10,
+        )
+    finally:
+        for pid in workers_of(proc.pid) if proc.poll() is None else []:
+            os.kill(pid, signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
