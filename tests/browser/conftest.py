@@ -114,3 +114,14 @@ def page(browser: Any) -> Iterator[Any]:
     opened.set_default_timeout(20_000)
     yield opened
     context.close()
+
+
+def until(page: Any, script: str, arg: Any = None, seconds: float = 30.0) -> None:
+    """Polls `script` with `page.evaluate`, which a Content-Security-Policy without
+    'unsafe-eval' lets run: `wait_for_function` evaluates its string inside the page, which such
+    a policy refuses as soon as the first check is false and it has to poll (a flake seen in CI).
+    Pages opened with `bypass_csp` (the `page` fixture) may use either."""
+    deadline = time.monotonic() + seconds
+    while not page.evaluate(script, arg):
+        assert time.monotonic() < deadline, f"still false after {seconds} s: {script}"
+        time.sleep(0.1)

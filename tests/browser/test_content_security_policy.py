@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from lealtad.purchases import service as purchases
 from lealtad.purchases.schemas import PurchaseIn
 from lealtad.web import sessions
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import LiveServer, until
 from tests.support import PASSWORD, make_shop
 
 # Reported through the console so that a violation during any page of the visit is kept.
@@ -65,9 +65,10 @@ def test_wallet_counter_and_charts_work_under_the_policy_with_no_violation(
         assert answer is not None
         assert "script-src 'self'" in answer.headers["content-security-policy"]
         page.locator("[data-card-number]").first.wait_for()
-        page.wait_for_function(
+        until(
+            page,
             "navigator.serviceWorker.getRegistrations()"
-            ".then(found => found.some(r => r.active !== null))"
+            ".then(found => found.some(r => r.active !== null))",
         )
 
         # The counter: htmx posts the scan and swaps the member in.
@@ -89,9 +90,7 @@ def test_wallet_counter_and_charts_work_under_the_policy_with_no_violation(
 
         # The analytics page: Chart.js draws its charts.
         page.goto(f"{live.url}/admin/analytics")
-        page.wait_for_function(
-            "window.lealtadCharts && Object.keys(window.lealtadCharts).length >= 9"
-        )
+        until(page, "window.lealtadCharts && Object.keys(window.lealtadCharts).length >= 9")
         page.wait_for_timeout(600)  # let late errors (animation frames, workers) arrive
     finally:
         context.close()

@@ -5,15 +5,13 @@ member had not opened yet."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
-from typing import Any
 
 import httpx
 from fastapi.responses import Response
 
 from lealtad.web import sessions
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import LiveServer, until
 from tests.support import make_shop, stamp_card_program
 
 ROWS = """() => {
@@ -35,16 +33,6 @@ QR = """() => {
   return {viewBox: svg.getAttribute('viewBox'), width: svg.getAttribute('width'),
           left: box.left - card.left, right: card.right - box.right, size: box.width};
 }"""
-
-
-def until(page: Any, script: str, arg: Any = None, seconds: float = 30.0) -> None:
-    """Polls `script` with `page.evaluate`, which the wallet's Content-Security-Policy lets run:
-    `wait_for_function` evaluates its string inside the page, which a policy without
-    'unsafe-eval' refuses as soon as the first check is false and it has to poll."""
-    deadline = time.monotonic() + seconds
-    while not page.evaluate(script, arg):
-        assert time.monotonic() < deadline, f"still false after {seconds} s: {script}"
-        time.sleep(0.1)
 
 
 def test_a_phone_shows_ten_stamps_in_a_row_a_centred_qr_and_every_tab_offline(
