@@ -31,6 +31,7 @@ from lealtad.members.schemas import MemberIn
 from lealtad.rewards import redemption, service
 from lealtad.rewards.schemas import RewardIn
 from lealtad.rewards.tables import vouchers
+from lealtad.rules.definition import ProgramDefinition
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy.model import Principal, Role
 
@@ -46,6 +47,8 @@ def setup(db: Database, count: int, now: datetime) -> tuple[int, list[int], int,
             timezone="Europe/Madrid",
             locale="es",
             now=now,
+            # Earns nothing: the members' points come from the adjustments below.
+            program=ProgramDefinition(name="Bench"),
         )
         people = []
         for i in range(count):

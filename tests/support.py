@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -61,7 +61,11 @@ def make_shop(
     members_count: int = 2,
     program: ProgramDefinition | None = None,
     with_staff: bool = True,
+    program_from: datetime | None = None,
 ) -> Shop:
+    """A shop whose program has been in force for ten years unless `program_from` says when it
+    began: tests date sales in the past freely, and a sale dated before a business's first
+    program version is refused (D65; tests/api/test_program_history.py)."""
     n = next(_counter)
     with db.transaction() as conn:
         bid = tenancy.create_business(
@@ -72,6 +76,7 @@ def make_shop(
             locale="es",
             now=now,
             program=program or points_per_currency_unit(Decimal(1)),
+            program_from=program_from or now - timedelta(days=3653),
         )
         slug = tenancy.get_business(conn, bid).slug
         locations = [

@@ -16,6 +16,7 @@ from lealtad.errors import LealtadError
 from lealtad.exports.cli import export_app
 from lealtad.imports.cli import import_app
 from lealtad.kit.clock import SystemClock
+from lealtad.rules.cli import program_app
 from lealtad.security.keys_cli import keys_app
 from lealtad.tenancy import audit_cli
 from lealtad.tenancy.model import Role
@@ -36,6 +37,7 @@ jobs_app = typer.Typer(help="Scheduled jobs / tareas programadas", no_args_is_he
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(analytics_app, name="analytics")
 app.add_typer(import_app, name="import")
+app.add_typer(program_app, name="program")
 app.add_typer(export_app, name="export")
 register_backup(app)
 app.add_typer(keys_app, name="keys")

@@ -166,10 +166,16 @@ def test_a_change_without_a_reason_is_refused(client, shop) -> None:
 
 
 def test_a_change_dated_in_the_past_or_on_a_stale_version_is_refused(client, shop) -> None:
+    # Dating a change back is for bringing history in; once a sale has earned it would judge
+    # that sale again (D65).
+    sold = client.post(
+        "/api/v1/purchases", json=purchase_body(member_id=shop.members[0]), headers=shop.auth()
+    )
+    assert sold.status_code == 201, sold.text
     csrf = admin_login(client, shop)
     past = client.post(SAVE, data=_multiplier(csrf, effective_from="2026-03-01T09:00"))
     assert past.status_code == 422
-    assert "never in the past" in past.text
+    assert "only after the last purchase or event that earned" in past.text
     stale = client.post(SAVE, data=_multiplier(csrf, base_version="0"))
     assert stale.status_code == 422
     assert "changed while you were editing" in stale.text

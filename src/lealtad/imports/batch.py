@@ -16,7 +16,6 @@ from sqlalchemy import Connection, func, select
 from lealtad.analytics.tables import experiments
 from lealtad.errors import Invalid, LealtadError, NotFound
 from lealtad.imports import model
-from lealtad.kit.clock import as_utc
 from lealtad.members import service as members_service
 from lealtad.members.model import ACTIVE, normalise_card_number
 from lealtad.members.tables import members
@@ -24,7 +23,7 @@ from lealtad.purchases import bulk
 from lealtad.purchases.service import check_currency, occurred
 from lealtad.rewards.gamification import active_challenges
 from lealtad.rules import store as rule_store
-from lealtad.rules.service import Program, get_version
+from lealtad.rules.service import Program, get_version, version_at
 from lealtad.tenancy import service as tenancy
 
 # "loaded", "already", or the reason the row is rejected.
@@ -74,7 +73,6 @@ class PurchaseBatches:
         self._simple: dict[int, bool] = {}
         # Currency codes already accepted: checked once per run, not once per row.
         self._currencies: set[str] = set()
-        self._first: Any = None
 
     def _location(self, conn: Connection, location_id: int | None) -> Any:
         if location_id is None:
@@ -83,21 +81,12 @@ class PurchaseBatches:
             self._locations[location_id] = tenancy.get_location(conn, self.business.id, location_id)
         return self._locations[location_id]
 
-    def _program(self, conn: Connection, at: datetime) -> Program | None:
-        """The version in force at `at`, chosen as `rules.store.version_in_force` chooses it
-        (latest effective date not after `at`, else the first), from the versions read once."""
+    def _program(self, conn: Connection, at: datetime) -> Program:
+        """The version in force at `at`, chosen as `rules.service.in_force` chooses it (and
+        refused before the first, D65), from the versions read once per run."""
         if self._versions is None:
-            rows = rule_store.versions(conn, self.business.id)
-            self._versions = sorted(rows, key=lambda r: (r.effective_from, r.version))
-            self._first = min(rows, key=lambda r: r.version) if rows else None
-        if not self._versions:
-            return None
-        naive = as_utc(at).replace(tzinfo=None)
-        chosen = self._first
-        for row in self._versions:
-            if row.effective_from > naive:
-                break
-            chosen = row
+            self._versions = rule_store.version_dates(conn, self.business.id)
+        chosen = version_at(self._versions, at)
         if chosen.version not in self._programs:
             self._programs[chosen.version] = get_version(conn, self.business.id, chosen.version)
         return self._programs[chosen.version]
@@ -226,9 +215,9 @@ class PurchaseBatches:
             raise Invalid(
                 "card_number and member_id name different members", code="member_mismatch"
             )
-        program = self._program(conn, at)
-        if program is None and member is not None:
-            raise NotFound("this business has no program yet", code="program_not_found")
+        # A sale without a member earns under no program: it is kept whenever it happened (the
+        # baseline the dashboards compare the program with).
+        program = self._program(conn, at) if member is not None else None
         return bulk.Sale(data, at, location, member, program)
 
     def _write(

@@ -28,6 +28,7 @@ def _out(row: Any, with_definition: bool) -> ProgramVersionOut:
         created_at=as_utc(row.created_at),
         changes=row.diff,
         definition=row.definition if with_definition else None,
+        superseded_by=row.superseded_by,
     )
 
 

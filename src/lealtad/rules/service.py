@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from lealtad.comms.outbox import emit
-from lealtad.errors import Invalid, NotFound
+from lealtad.errors import Invalid, LealtadError, NotFound
 from lealtad.kit import process_cache
 from lealtad.kit.clock import as_utc, naive_utc
 from lealtad.kit.dates import STORED, within
@@ -55,13 +55,43 @@ def _program(conn: Connection, row: Any) -> Program:
 
 
 def in_force(conn: Connection, business_id: int, at: datetime) -> Program:
+    """The version in force at `at`. Before the first one nothing is: a sale or event dated then
+    is refused rather than judged by a program that did not exist (D65)."""
     if process_cache.pinned(conn, business_id) is None:
         row = store.version_in_force(conn, business_id, naive_utc(at))
+        if row is None:
+            raise _none_in_force(at, store.first_in_force(conn, business_id))
     else:
-        row = _in_force_of(_version_dates(conn, business_id), naive_utc(at))
-    if row is None:
-        raise NotFound("this business has no program yet", code="program_not_found")
+        row = version_at(_version_dates(conn, business_id), at)
     return _program(conn, row)
+
+
+def version_at(dates: list[Any], at: datetime) -> Any:
+    """The row of `store.version_dates` (latest date first) in force at `at`, as
+    `store.version_in_force` chooses it; refused before the first."""
+    naive = naive_utc(at)
+    for row in dates:
+        if row.effective_from <= naive:
+            return row
+    raise _none_in_force(at, dates[-1] if dates else None)
+
+
+def _none_in_force(at: datetime, first: Any) -> LealtadError:
+    if first is None:
+        return NotFound("this business has no program yet", code="program_not_found")
+    return before_first(at, first)
+
+
+def before_first(at: datetime, first: Any) -> Invalid:
+    """The refusal of something dated before the first version in force."""
+    since = as_utc(first.effective_from)
+    return Invalid(
+        f"{as_utc(at).isoformat()} is before this business's program: its first version "
+        f"({first.version}) is in force from {since.isoformat()}. To bring history from before "
+        "that date, make a version effective from the start of that history first "
+        "(PUT /api/v1/program with effective_from)",
+        code="before_first_program",
+    )
 
 
 def _version_dates(conn: Connection, business_id: int) -> list[Any]:
@@ -70,14 +100,6 @@ def _version_dates(conn: Connection, business_id: int) -> list[Any]:
     return process_cache.part(
         conn, business_id, "program_versions", lambda: store.version_dates(conn, business_id)
     )
-
-
-def _in_force_of(dates: list[Any], at: datetime) -> Any:
-    """As `store.version_in_force`, over the list of `store.version_dates`."""
-    for row in dates:
-        if row.effective_from <= at:
-            return row
-    return min(dates, key=lambda row: row.version, default=None)
 
 
 def get_version(conn: Connection, business_id: int, number: int) -> Program:
@@ -105,16 +127,17 @@ def change(
             code="effective_out_of_range",
         )
     start = as_utc(chosen)
-    if start < as_utc(now) - timedelta(minutes=5):
-        raise Invalid(
-            "a change takes effect now or later, never in the past",
-            code="effective_in_past",
-        )
+    backdated = start < as_utc(now) - timedelta(minutes=5)
+    if backdated:
+        _may_backdate(conn, business_id, start)
     number = store.latest_version_number(conn, business_id)
     before = store.version(conn, business_id, number)
     changes = diff(before.definition if before else {}, definition.as_json())
-    if before is not None and not changes:
+    # The same rules dated further back are a change of their own: history gets a program.
+    if before is not None and not changes and not backdated:
         raise Invalid("the program is unchanged", code="program_unchanged")
+    if backdated:
+        store.supersede_from(conn, business_id, naive_utc(start), by=number + 1)
     store.insert_version(
         conn,
         business_id=business_id,
@@ -126,6 +149,9 @@ def change(
         diff=changes,
         created_at=naive_utc(now),
     )
+    if backdated:
+        # History being brought in, not news: members hear of changes that take effect now.
+        return number + 1, changes
     emit(
         conn,
         business_id,
@@ -139,6 +165,20 @@ def change(
         now,
     )
     return number + 1, changes
+
+
+def _may_backdate(conn: Connection, business_id: int, start: datetime) -> None:
+    """A version may take effect in the past only where nothing has been earned yet: every
+    purchase by a member and every member event happened before `start`. Then the versions
+    dated from `start` on have judged nothing, and the new one supersedes them (D65)."""
+    last = store.last_earning_at(conn, business_id)
+    if last is not None and as_utc(last) >= start:
+        raise Invalid(
+            "a change takes effect now or later: a version may take effect in the past only "
+            "from after the last purchase or event that earned "
+            f"({as_utc(last).isoformat()}), so that nothing already earned is judged again",
+            code="effective_in_past",
+        )
 
 
 def history(conn: Connection, business_id: int) -> list[Any]:

@@ -30,6 +30,9 @@ program_versions = Table(
     Column("reason", String(500), nullable=False),
     Column("diff", JSON, nullable=False),
     Column("created_at", DateTime, nullable=False),
+    # The version dated before this one that replaced it while it had earned nothing (D65): it
+    # stays in the change log and is never in force.
+    Column("superseded_by", Integer, nullable=True),
     Index("uq_program_versions_business_version", "business_id", "version", unique=True),
     Index("ix_program_versions_business_effective", "business_id", "effective_from"),
 )

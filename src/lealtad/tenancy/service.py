@@ -13,7 +13,7 @@ from lealtad.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from lealtad.kit.clock import naive_utc
 from lealtad.kit.money import is_known_currency
 from lealtad.rules import store as programs
-from lealtad.rules.definition import ProgramDefinition, points_per_currency_unit
+from lealtad.rules.definition import ProgramDefinition
 from lealtad.tenancy import audit_context, audit_objects, store
 from lealtad.tenancy.model import (
     LOCALES,
@@ -42,9 +42,14 @@ def create_business(
     timezone: str,
     locale: str,
     now: datetime,
+    program: ProgramDefinition,
     slug: str | None = None,
-    program: ProgramDefinition | None = None,
+    program_from: datetime | None = None,
 ) -> int:
+    """A business and its program's first version, in force from `program_from` (default
+    `now`; earlier for a business that brings its history). There is no default program: the
+    caller chooses one (the set-up's empty program earns nothing until the owner picks one); a
+    made-up rate would earn silently where nobody chose it."""
     name = name.strip()
     if not name:
         raise Invalid("a business needs a name", code="invalid_name")
@@ -74,7 +79,7 @@ def create_business(
         created_at=naive_utc(now),
     )
     programs.first_version(
-        conn, business_id, program or points_per_currency_unit(), now, author="system"
+        conn, business_id, program, now, author="system", effective_from=program_from
     )
     return business_id
 

@@ -237,7 +237,11 @@ def _furnish(
 def _refusal(_: Translate, exc: LealtadError) -> str:
     return {
         "program_unchanged": _("Nothing changed: the draft is the same as the latest version."),
-        "effective_in_past": _("A change takes effect now or later, never in the past."),
+        "effective_in_past": _(
+            "A change takes effect now or later. It can take effect in the past only after the "
+            "last purchase or event that earned points, to bring in the history of a business "
+            "that starts with Lealtad."
+        ),
         "effective_out_of_range": _("That date is out of range."),
     }.get(exc.code) or said(exc, _)
 
