@@ -85,6 +85,14 @@ def test_a_sale_dated_before_the_first_program_version_is_refused_naming_the_dat
         headers=shop.auth(),
     )
     assert preview.json()["error"]["code"] == "before_first_program"
+    event = client.post(
+        "/api/v1/events",
+        json={"event_id": "E-old", "name": "review_written", "member_id": shop.members[0],
+              "occurred_at": before.isoformat()},
+        headers=shop.auth(),
+    )  # fmt: skip
+    assert event.status_code == 422, event.text
+    assert event.json()["error"]["code"] == "before_first_program"
 
 
 def test_a_version_dated_back_to_the_history_supersedes_the_unused_ones_and_earns_the_past(
