@@ -377,3 +377,20 @@ def test_odd_input_gets_an_answer_on_the_page_never_a_server_error(client, shop)
         answer = client.post(SAVE, data=form | {"definition": text})
         assert answer.status_code == 422, text[:20]
     assert _program(client, shop)["version"] == 1
+
+
+def test_a_change_dated_back_before_anything_earned_supersedes_the_version_it_replaces(
+    client, shop
+) -> None:
+    # The shop's program has been in force for ten years; nothing has earned yet (D65).
+    csrf = admin_login(client, shop)
+    saved = client.post(
+        SAVE, data=_multiplier(csrf, effective_from="2010-01-01T09:00"), follow_redirects=False
+    )
+    assert saved.status_code == 303, saved.text
+    assert _program(client, shop)["version"] == 2
+    page = client.get("/admin/program/changes?lang=en")
+    assert 'data-superseded-by="2"' in page.text
+    assert "Superseded by version 2" in page.text
+    spanish = client.get("/admin/program/changes?lang=es")
+    assert "Sustituida por la versión 2" in spanish.text

@@ -44,7 +44,7 @@ def program_page(
             current = None
         history = rules.history(conn, staff.business_id)
     row = next((r for r in history if current and r.version == current.version), None)
-    later = [r for r in history if as_utc(r.effective_from) > now]
+    later = [r for r in history if as_utc(r.effective_from) > now and r.superseded_by is None]
     definition = current.definition if current else ProgramDefinition()
     d = setting.describer.of(definition)
     return render_page(

@@ -67,4 +67,5 @@ def version_info(setting: Setting, row: Any) -> dict[str, Any]:
         "reason": setting._("program created") if row.reason == "program created" else row.reason,
         "effective": when(setting, row.effective_from),
         "created": when(setting, row.created_at),
+        "superseded_by": row.superseded_by,
     }
