@@ -3,6 +3,7 @@ returns: awards, each naming the rule that produced it and why."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -38,6 +39,7 @@ class Facts:
     exponent: int = 2
     value: Decimal = Decimal(0)
     event: str | None = None
+    properties: Mapping[str, object] | None = None  # an event's, for rules reading one by name
     channel: str = "api"
     location_id: int | None = None
     items: tuple[Item, ...] = ()
