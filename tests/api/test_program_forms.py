@@ -138,7 +138,8 @@ def test_an_event_rule_counts_a_named_property(client: TestClient, shop: Shop) -
         assert wrong.status_code == 422, (bad, wrong.text)
         error = wrong.json()["error"]
         assert error["code"] == "invalid_event_property"
-        assert "'hours'" in error["message"] and "'training'" in error["message"]
+        assert "'hours'" in error["message"]
+        assert "'training'" in error["message"]
     assert balances(client, shop, shop.members[0])["points"] == 55
     whole = {
         "type": "points_per_unit",
