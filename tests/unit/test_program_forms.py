@@ -141,6 +141,9 @@ def test_expiry_months_go_with_months_and_only_with_them(policy: dict[str, Any])
         (" 1.25 ", Decimal("1.25")),
         (0, Decimal(0)),
         (10**9, Decimal(10**9)),
+        ("1e-999999999", Decimal(0)),  # cut to six decimals, never a giant fraction
+        (0.1 + 0.2, Decimal("0.3")),
+        ("2.1234567", Decimal("2.123456")),
         (None, None),
         (True, None),
         ("lots", None),

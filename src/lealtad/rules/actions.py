@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 
 from lealtad.rules.definition import (
     SPENDING_TRIGGERS,
@@ -26,6 +26,7 @@ POINTS = "points"
 SPENDING = SPENDING_TRIGGERS
 # The most an event property may count, as the event's own value (events/schemas.py).
 MOST_PROPERTY = Decimal(10**9)
+SIX_PLACES = Decimal("0.000001")
 Bind = Callable[[object], str]  # a value -> the name the generated code knows it by
 
 
@@ -69,7 +70,11 @@ def numeric(value: object) -> Decimal | None:
         number = Decimal(str(value).strip())
     except InvalidOperation:
         return None
-    return number if number.is_finite() and 0 <= number <= MOST_PROPERTY else None
+    if not (number.is_finite() and 0 <= number <= MOST_PROPERTY):
+        return None
+    # Six decimals at most, cut down: "1e-999999999" must not become a fraction with a
+    # denominator of a billion digits.
+    return number.quantize(SIX_PLACES, rounding=ROUND_FLOOR)
 
 
 def _points_per_unit(action: PointsPerUnit, rule: EarnRule, count: str, bind: Bind) -> str:
