@@ -39,11 +39,11 @@ class Facts:
     exponent: int = 2
     value: Decimal = Decimal(0)
     event: str | None = None
-    properties: Mapping[str, object] | None = None  # an event's, for rules reading one by name
     channel: str = "api"
     location_id: int | None = None
     items: tuple[Item, ...] = ()
     referral_stage: Literal["signup", "first_purchase", "purchase"] | None = None
+    properties: Mapping[str, object] | None = None  # an event's, for rules reading one by name
 
 
 @dataclass(frozen=True, slots=True)
