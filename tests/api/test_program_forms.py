@@ -141,6 +141,9 @@ def test_an_event_rule_counts_a_named_property(client: TestClient, shop: Shop) -
         assert "'hours'" in error["message"]
         assert "'training'" in error["message"]
     assert balances(client, shop, shop.members[0])["points"] == 55
+    # A refused event left nothing behind: its id can be sent again, put right.
+    again = _event(client, shop, "T-bad-0", properties={"hours": 1})
+    assert (again.status_code, again.json()["awards"][0]["amount"]) == (201, 10)
     whole = {
         "type": "points_per_unit",
         "rate": "10",
