@@ -243,3 +243,18 @@ def test_visits_tiers_earn_at_the_new_tier_on_the_visit_that_reaches_it(
     clock.at = clock.at + timedelta(days=1)
     second = buy(client, shop, amount=1000, member_id=member)
     assert (second["tier"], _earned(second)) == ("gold", at_gold(10))
+
+
+def test_the_published_schema_says_what_unit_each_threshold_and_expiry_is_in(
+    client: TestClient,
+) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    tier = next(v for k, v in schemas.items() if k.startswith("Tier") and "threshold" in str(v))
+    assert "minor units" in tier["properties"]["threshold"]["description"]
+    policy = next(v for k, v in schemas.items() if k.startswith("TierPolicy"))
+    assert "previous_tier" in policy["properties"]["crossing_purchase_earns_at"]["description"]
+    points = next(v for k, v in schemas.items() if k.startswith("PointsPolicy"))
+    assert "2026-01-10" in points["properties"]["expiry"]["description"]
+    per_unit = next(v for k, v in schemas.items() if k.startswith("PointsPerUnit"))
+    assert "gives 92" in per_unit["properties"]["per"]["description"]
+    assert "hours" in per_unit["properties"]["event_property"]["description"]
