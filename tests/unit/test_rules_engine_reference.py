@@ -95,12 +95,16 @@ def _amount(rule: EarnRule, f: Facts) -> tuple[str, int, str]:
     """The rule's unit, amount and why, for a rule that is not a multiplier."""
     a = rule.action
     if isinstance(a, PointsPerUnit):
-        why = f"{a.rate} points per unit" + (" of matching items" if a.per_item else "")
+        whole = a.per == "whole_unit"
+        why = f"{a.rate} points per " + ("whole unit" if whole else "unit")
+        why += " of matching items" if a.per_item else ""
         if f.trigger in ("purchase", "refund", "referral"):
             spent = _counted(rule.conditions.items, f.items)[1] if a.per_item else f.amount
             value = Fraction(spent, 10**f.exponent)
         else:
             value = Fraction(f.value)
+        if whole:
+            value = Fraction(math.floor(value))
         return "points", _rounded(value * Fraction(a.rate), a.rounding), why
     if isinstance(a, FixedPoints):
         return "points", a.points, f"{a.points} points"
@@ -228,7 +232,13 @@ def rules(draw: st.DrawFn, position: int) -> EarnRule:
     per_item = when.items is not None and draw(st.booleans())
     action = draw(
         st.one_of(
-            st.builds(PointsPerUnit, rate=decimals, rounding=rounding, per_item=st.just(per_item)),
+            st.builds(
+                PointsPerUnit,
+                rate=decimals,
+                rounding=rounding,
+                per_item=st.just(per_item),
+                per=st.sampled_from(["unit", "whole_unit"]),
+            ),
             st.builds(FixedPoints, points=st.integers(1, 60)),
             st.builds(Multiplier, factor=st.sampled_from(["1.5", "2", "1.25", "3.3333"])),
             st.builds(Multiplier, factor=st.sampled_from(["1.5", "2"])),

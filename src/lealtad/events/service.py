@@ -74,6 +74,7 @@ def record(
         actor=principal.actor,
         value=data.value,
         event=event,
+        properties=data.properties,
     )
     body = EventOut(
         id=int(event_row),

@@ -31,7 +31,13 @@ def adjust(
     members.get(conn, bid, member_id)
     business = tenancy.get_business(conn, bid)
     policy = programs.in_force(conn, bid, now).definition.points
-    expires = expiry_for(now, policy.expiry, policy.expiry_days, ZoneInfo(business.timezone))
+    expires = expiry_for(
+        now,
+        policy.expiry,
+        policy.expiry_days,
+        ZoneInfo(business.timezone),
+        policy.expiry_months,
+    )
     entry_id = adjustments.adjust(
         conn,
         bid,

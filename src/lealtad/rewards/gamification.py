@@ -244,7 +244,7 @@ def _pay_bonus(
 ) -> int:
     points = int(challenge.bonus_points)
     policy = in_force(conn, business_id, at).definition.points
-    expires = expiry_for(at, policy.expiry, policy.expiry_days, tz)
+    expires = expiry_for(at, policy.expiry, policy.expiry_days, tz, policy.expiry_months)
     title = challenge.title.get("en") or challenge.slug
     return ledger.post(
         conn,

@@ -226,7 +226,13 @@ def _give_back(
     if row.cost_unit == "points":
         business = tenancy.get_business(conn, business_id)
         policy = in_force(conn, business_id, now).definition.points
-        expires = expiry_for(now, policy.expiry, policy.expiry_days, ZoneInfo(business.timezone))
+        expires = expiry_for(
+            now,
+            policy.expiry,
+            policy.expiry_days,
+            ZoneInfo(business.timezone),
+            policy.expiry_months,
+        )
     ledger.post(
         conn,
         business_id,

@@ -6,7 +6,7 @@ jobs and imports."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -80,6 +80,11 @@ def plan(
     """The awards this transaction earns, after caps, without writing anything (budgets are
     ignored unless `take_budget`; a preview leaves them be)."""
     program = program or in_force(conn, business_id, facts.occurred_at)
+    if _earns_at_new_tier(program, facts):
+        reached = tiers.reached_with(
+            conn, business_id, context.member_id, program.definition.tiers, facts, context.tier
+        )
+        context = replace(context, tier=reached)
     planned = earn_store.plan(
         conn,
         business_id,
@@ -107,6 +112,22 @@ def apply(
     program: Program | None = None,
 ) -> Outcome:
     program = program or in_force(conn, business_id, facts.occurred_at)
+    crossed = None
+    early = _earns_at_new_tier(program, facts)
+    if early:
+        # The purchase is stored already, so the check counts it: the plan is made at the tier
+        # it qualifies for (the program's choice, D66), and the check after the plan is not
+        # needed again.
+        crossed = tiers.check(
+            conn,
+            business_id,
+            context.member_id,
+            program.definition.tiers,
+            facts.occurred_at,
+            facts.tz,
+        )
+        if crossed is not None:
+            context = replace(context, tier=crossed[1])
     planned = earn_store.plan(
         conn,
         business_id,
@@ -120,7 +141,23 @@ def apply(
         memo=memo,
     )
     earn_store.write_plan(conn, business_id, planned, now)
-    return after_plan(conn, business_id, program, planned, context, facts, now, actor)
+    outcome = after_plan(
+        conn, business_id, program, planned, context, facts, now, actor, tier_checked=early
+    )
+    if crossed is not None:
+        outcome.tier_change = crossed
+    return outcome
+
+
+def _earns_at_new_tier(program: Program, facts: Facts) -> bool:
+    """Whether this purchase earns at the tier it makes the member reach; by default (and for
+    every other trigger) a crossing purchase earns at the tier held before it."""
+    policy = program.definition.tiers
+    return (
+        facts.trigger == "purchase"
+        and policy is not None
+        and policy.crossing_purchase_earns_at == "new_tier"
+    )
 
 
 def after_plan(
@@ -132,12 +169,14 @@ def after_plan(
     facts: Facts,
     now: datetime,
     actor: str,
+    *,
+    tier_checked: bool = False,
 ) -> Outcome:
     """The post-steps of a written plan that read stored history, so they are not planned as
     values: the tier re-check (the qualifying window's purchases and points) and the challenges
-    (their progress so far)."""
+    (their progress so far). `tier_checked`: the tier was checked before the plan already."""
     outcome = Outcome(program.version, list(planned.granted), planned.cards_completed)
-    if planned.checks_tier:
+    if planned.checks_tier and not tier_checked:
         outcome.tier_change = tiers.check(
             conn,
             business_id,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import time
 from decimal import Decimal
-from typing import Annotated, Literal, get_args
+from typing import Annotated, ClassVar, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -40,12 +40,32 @@ Trigger = Literal[
     "custom",
 ]
 TRIGGERS: tuple[str, ...] = get_args(Trigger)
+# Triggers whose points count money spent; any other counts the event's value (hours, visits).
+SPENDING_TRIGGERS = frozenset({"purchase", "refund", "referral"})
 Channel = Literal["counter", "online", "api"]
 _CUSTOM_EVENT = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Compact(Strict):
+    """A part given fields after programs were stored: each such field is left out of the JSON
+    while it holds its default, so stored versions, the change log and API answers of programs
+    that do not use it stay byte for byte what they were."""
+
+    LEFT_OUT_AT_DEFAULT: ClassVar[dict[str, object]] = {}
+
+    # Unannotated on purpose, as Titled's: an annotated one would lose the model's JSON schema.
+    @model_serializer(mode="wrap")
+    def _without_new_defaults(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        data = handler(self)
+        if isinstance(data, dict):
+            for name, default in self.LEFT_OUT_AT_DEFAULT.items():
+                if name in data and data[name] == default:
+                    del data[name]
+        return data
 
 
 class Titles(Strict):
@@ -145,14 +165,29 @@ class Conditions(Strict):
     referral_on: Literal["signup", "first_purchase", "every_purchase"] | None = None
 
 
-class PointsPerUnit(Strict):
+class PointsPerUnit(Compact):
     """Points per currency unit spent (or per unit of an event's value, e.g. per training hour)."""
+
+    LEFT_OUT_AT_DEFAULT: ClassVar[dict[str, object]] = {"per": "unit", "event_property": None}
 
     type: Literal["points_per_unit"] = "points_per_unit"
     rate: Annotated[Decimal, Field(gt=0, le=100_000, max_digits=14, decimal_places=6)]
     rounding: RoundingMode = "floor"
+    per: Literal["unit", "whole_unit"] = Field(
+        default="unit",
+        description="'unit': rate x the exact amount, then rounded (23.99 at 4 gives 95); "
+        "'whole_unit': the amount is first cut down to whole currency units (whole pounds, "
+        "whole hours), then multiplied and rounded (23.99 at 4 gives 92)",
+    )
     per_item: bool = Field(
         default=False, description="count only the matching items' value, not the whole ticket"
+    )
+    event_property: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="event rules only: the event's numeric property counted (e.g. 'hours') "
+        "instead of its value; an event without it, or with a value that is not a number, "
+        "earns nothing from this rule",
     )
 
 
@@ -242,6 +277,12 @@ class EarnRule(Titled):
             raise ValueError("award_to referrer/both is only for referral rules")
         if self.conditions.referral_on and self.trigger != "referral":
             raise ValueError("referral_on is only for referral rules")
+        if (
+            isinstance(self.action, PointsPerUnit)
+            and self.action.event_property
+            and self.trigger in SPENDING_TRIGGERS
+        ):
+            raise ValueError("event_property is for event rules: a purchase counts its amount")
         if getattr(self.action, "per_item", False) and self.conditions.items is None:
             raise ValueError("per_item needs an items condition saying which items count")
         if isinstance(self.action, Multiplier) and self.caps:
@@ -263,7 +304,14 @@ class Tier(Titled):
     id: Slug
     name: str = Field(min_length=1, max_length=100)
     title: Titles | None = None
-    threshold: Decimal = Field(ge=0, le=10**15, description="metric needed to qualify")
+    threshold: Decimal = Field(
+        ge=0,
+        le=10**15,
+        description="the metric needed to qualify, in the tier policy's metric: spend in minor "
+        "units of the business's currency (cents: 50000 is 500.00; the console's editor shows "
+        "and takes it in major units), visits as a count, points_earned in points, custom as "
+        "the sum of the event's values",
+    )
     multiplier: Decimal = Field(default=Decimal(1), ge=1, le=100)
     perks: list[str] = Field(default_factory=list, max_length=50)
     perk_titles: list[Titles] = Field(
@@ -277,12 +325,27 @@ class TierWindow(Strict):
     period: Literal["month", "quarter", "year"] = Field(default="year", description="calendar")
 
 
-class TierPolicy(Strict):
-    metric: Literal["spend", "visits", "points_earned", "custom"] = "spend"
+class TierPolicy(Compact):
+    LEFT_OUT_AT_DEFAULT: ClassVar[dict[str, object]] = {
+        "crossing_purchase_earns_at": "previous_tier"
+    }
+
+    metric: Literal["spend", "visits", "points_earned", "custom"] = Field(
+        default="spend",
+        description="what the thresholds measure over the window: spend (minor units, net of "
+        "refunds), visits (purchases), points_earned, or custom (an event's values summed)",
+    )
     custom_event: str | None = Field(default=None, description="the event summed when custom")
     window: TierWindow = Field(default_factory=TierWindow)
     grace_days: int = Field(default=30, ge=0, le=3650)
     levels: list[Tier] = Field(min_length=1, max_length=50)
+    crossing_purchase_earns_at: Literal["previous_tier", "new_tier"] = Field(
+        default="previous_tier",
+        description="the tier a purchase that crosses a threshold earns at: 'previous_tier' "
+        "(the tier held before it; the move up counts from the next purchase on) or 'new_tier' "
+        "(the tier it qualifies for with this purchase counted, multiplier and tier-only rules "
+        "included); 'new_tier' needs the spend or visits metric",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> TierPolicy:
@@ -291,6 +354,11 @@ class TierPolicy(Strict):
             raise ValueError("tier thresholds must rise strictly, lowest tier first")
         if self.metric == "custom" and not self.custom_event:
             raise ValueError("a custom tier metric names its event")
+        if self.crossing_purchase_earns_at == "new_tier" and self.metric not in ("spend", "visits"):
+            raise ValueError(
+                "crossing_purchase_earns_at 'new_tier' needs the spend or visits metric: "
+                "a purchase's own points or events cannot decide the tier it earns at"
+            )
         return self
 
 
@@ -302,12 +370,32 @@ class PointsName(Strict):
     other: Titles = Field(default_factory=Titles)
 
 
-class PointsPolicy(Strict):
+Expiry = Literal[
+    "never", "days", "months", "months_end", "end_of_month", "end_of_quarter", "end_of_year"
+]
+
+
+class PointsPolicy(Compact):
+    LEFT_OUT_AT_DEFAULT: ClassVar[dict[str, object]] = {"expiry_months": None}
+
     name: PointsName | None = Field(
         default=None, description="what members call the points; 'points' when left out"
     )
-    expiry: Literal["never", "days", "end_of_month", "end_of_quarter", "end_of_year"] = "never"
+    expiry: Expiry = Field(
+        default="never",
+        description="when earned points expire, in the business's time zone: never; 'days' "
+        "after earning (expiry_days); 'months': expiry_months calendar months after earning, "
+        "on the same day of the month at the same local time, i.e. on the anniversary of the "
+        "earning when the months are a multiple of 12 (2024-01-10 + 24 months = 2026-01-10); "
+        "a day the month lacks becomes its last day (31 January + 1 month = 28 or 29 February); "
+        "'months_end': at the end of the month expiry_months after the earning's month "
+        "(2024-01-10 + 24 = 2026-01-31 23:59:59.999999); or at the end of the month, quarter or "
+        "year of the earning",
+    )
     expiry_days: int | None = Field(default=None, ge=1, le=36_500)
+    expiry_months: int | None = Field(
+        default=None, ge=1, le=1200, description="with expiry 'months' or 'months_end'"
+    )
     pending_days: int = Field(default=0, ge=0, le=365)
     value_per_point: Decimal = Field(
         default=Decimal(0), ge=0, le=10**6, description="minor units a point is worth at the till"
@@ -321,6 +409,10 @@ class PointsPolicy(Strict):
     def _days(self) -> PointsPolicy:
         if (self.expiry == "days") != (self.expiry_days is not None):
             raise ValueError("expiry_days goes with expiry 'days', and only with it")
+        if (self.expiry in ("months", "months_end")) != (self.expiry_months is not None):
+            raise ValueError(
+                "expiry_months goes with expiry 'months' or 'months_end', and only with them"
+            )
         return self
 
 

@@ -3,6 +3,7 @@ returns: awards, each naming the rule that produced it and why."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -42,6 +43,7 @@ class Facts:
     location_id: int | None = None
     items: tuple[Item, ...] = ()
     referral_stage: Literal["signup", "first_purchase", "purchase"] | None = None
+    properties: Mapping[str, object] | None = None  # an event's, for rules reading one by name
 
 
 @dataclass(frozen=True, slots=True)

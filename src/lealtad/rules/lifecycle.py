@@ -3,6 +3,7 @@ sent through the API (surveys, reviews, training hours, custom), birthdays and a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -10,8 +11,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
+from lealtad.errors import Invalid
+from lealtad.rules.actions import property_problem
 from lealtad.rules.apply import Outcome, apply, context_for
 from lealtad.rules.facts import Facts
+from lealtad.rules.service import in_force
 from lealtad.tenancy import store as tenancy_store
 
 
@@ -33,6 +37,7 @@ def fire(
     event: str | None = None,
     referral_stage: Literal["signup", "first_purchase", "purchase"] | None = None,
     referrer_id: int | None = None,
+    properties: Mapping[str, object] | None = None,
 ) -> Outcome:
     facts = Facts(
         trigger=trigger,
@@ -40,10 +45,16 @@ def fire(
         tz=_zone(conn, business_id),
         value=value,
         event=event,
+        properties=properties,
         referral_stage=referral_stage,
     )
     at = facts.occurred_at
-    context = context_for(conn, business_id, member, None, at=at, for_program_in_force=True)
+    program = in_force(conn, business_id, at)
+    if properties:
+        problem = property_problem(program.definition.rules, trigger, event, properties)
+        if problem is not None:
+            raise Invalid(problem, code="invalid_event_property")
+    context = context_for(conn, business_id, member, None, at=at, program=program)
     return apply(
         conn,
         business_id,
@@ -53,6 +64,7 @@ def fire(
         actor=actor,
         referrer_id=referrer_id,
         memo=event or trigger,
+        program=program,
     )
 
 

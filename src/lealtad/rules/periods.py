@@ -52,13 +52,36 @@ def period_end(at: datetime, period: Period, tz: ZoneInfo) -> datetime:
     return next_period_start(start, period) - timedelta(microseconds=1)
 
 
-def expiry_for(earned_at: datetime, policy: str, days: int | None, tz: ZoneInfo) -> datetime | None:
+def add_months(day: date, months: int) -> date:
+    """The same day of the month `months` later; a day the month lacks becomes its last day
+    (31 January + 1 month = 28 or 29 February), as calendars and contracts count it."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = index // 12, index % 12 + 1
+    following = date(year + (month == 12), month % 12 + 1, 1)
+    return date(year, month, min(day.day, (following - timedelta(days=1)).day))
+
+
+def expiry_for(
+    earned_at: datetime,
+    policy: str,
+    days: int | None,
+    tz: ZoneInfo,
+    months: int | None = None,
+) -> datetime | None:
     """When points earned at `earned_at` expire under the program's points policy."""
     if policy == "never":
         return None
     if policy == "days":
         assert days is not None
         return earned_at + timedelta(days=days)
+    if policy in ("months", "months_end"):
+        assert months is not None
+        local = earned_at.astimezone(tz)
+        day = add_months(local.date(), months)
+        if policy == "months_end":
+            return period_end(_midnight(day, tz), "month", tz)
+        # The same local wall time on that day: a DST change in between moves the UTC instant.
+        return datetime.combine(day, local.timetz().replace(tzinfo=None), tzinfo=tz)
     period: Period = {"end_of_month": "month", "end_of_quarter": "quarter", "end_of_year": "year"}[
         policy
     ]  # type: ignore[assignment]

@@ -194,7 +194,9 @@ def _granted(
             continue
         account, expires, unlocks = award.unit, None, None
         if award.unit == "points":
-            expires = expiry_for(facts.occurred_at, policy.expiry, policy.expiry_days, facts.tz)
+            expires = expiry_for(
+                facts.occurred_at, policy.expiry, policy.expiry_days, facts.tz, policy.expiry_months
+            )
             account = POINTS_ACCOUNT
             if policy.pending_days:
                 unlocks = facts.occurred_at + timedelta(days=policy.pending_days)

@@ -12,6 +12,7 @@ from lealtad.comms.outbox import emit
 from lealtad.errors import Invalid
 from lealtad.kit.clock import as_utc, naive_utc
 from lealtad.rules.definition import TierPolicy
+from lealtad.rules.facts import Facts
 from lealtad.tiers import model, store
 
 
@@ -58,6 +59,30 @@ def standing(
     if reached is not None and model.rank(policy, reached.id) > model.rank(policy, held):
         return reached.id, value
     return held, value
+
+
+def reached_with(
+    conn: Connection,
+    business_id: int,
+    member_id: int,
+    policy: TierPolicy | None,
+    facts: Facts,
+    held: str | None,
+) -> str | None:
+    """The tier a purchase not yet stored would take the member to (for a preview of a program
+    whose crossing purchase earns at the new tier): the held tier, or a higher one that the
+    metric reaches once the purchase counts. Moving down is left to the check after the sale."""
+    if policy is None:
+        return held
+    value = metric(conn, business_id, member_id, policy, facts.occurred_at, facts.tz)
+    if policy.metric == "spend":
+        value += max(facts.amount, 0)
+    elif policy.metric == "visits" and facts.amount > 0:
+        value += 1
+    reached = model.qualified(policy, value)
+    if reached is not None and model.rank(policy, reached.id) > model.rank(policy, held):
+        return reached.id
+    return held
 
 
 def check(

@@ -123,6 +123,13 @@ def _rule(doc: dict[str, Any], f: Fields, exponent: int, _: Translate) -> list[F
             "rounding": f.get("rounding") or "floor",
             "per_item": f.on("per_item"),
         }
+        # Left out at their defaults, as the stored definition leaves them out.
+        action.pop("per", None)
+        action.pop("event_property", None)
+        if f.get("per") == "whole_unit":
+            action["per"] = "whole_unit"
+        if f.get("event_property"):
+            action["event_property"] = f.get("event_property")
     elif kind == "fixed_points":
         action["points"] = f.get("points")
     else:
@@ -331,6 +338,8 @@ def _tiers(doc: dict[str, Any], f: Fields, exponent: int, _: Translate) -> list[
         "grace_days": f.get("tier_grace_days") or "0",
         "levels": levels,
     }
+    if f.get("tier_crossing") == "new_tier":
+        doc["tiers"]["crossing_purchase_earns_at"] = "new_tier"
     return errors
 
 
@@ -360,6 +369,9 @@ def _cashback(doc: dict[str, Any], f: Fields, exponent: int, _: Translate) -> li
     return errors
 
 
+MONTHS = ("months", "months_end")
+
+
 def _points(doc: dict[str, Any], f: Fields, exponent: int, _: Translate) -> list[FieldError]:
     errors = []
     policy = dict(doc.get("points") or {})
@@ -367,6 +379,7 @@ def _points(doc: dict[str, Any], f: Fields, exponent: int, _: Translate) -> list
     policy |= {
         "expiry": expiry,
         "expiry_days": (f.get("expiry_days") or None) if expiry == "days" else None,
+        "expiry_months": (f.get("expiry_months") or None) if expiry in MONTHS else None,
         "pending_days": f.get("pending_days") or "0",
     }
     text = f.get("value_per_point")
@@ -375,6 +388,8 @@ def _points(doc: dict[str, Any], f: Fields, exponent: int, _: Translate) -> list
         errors.append(("points.value_per_point", _("must be an amount such as 0.01")))
     else:
         policy["value_per_point"] = plain(value.scaleb(exponent))
+    if policy["expiry_months"] is None:
+        del policy["expiry_months"]  # as the stored definition leaves it out
     doc["points"] = policy
     doc["name"] = f.get("program_name")
     _titles(doc, f, "program_title")

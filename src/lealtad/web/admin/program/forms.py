@@ -87,6 +87,7 @@ def values_for(part: str, base: dict[str, Any], key: str, kind: str, exponent: i
         "program_title_en": [str((base.get("title") or {}).get("en", ""))],
         "expiry": [str(points.get("expiry", "never"))],
         "expiry_days": [str(points.get("expiry_days") or "")],
+        "expiry_months": [str(points.get("expiry_months") or "")],
         "pending_days": [str(points.get("pending_days", 0))],
         "value_per_point": [plain(value.scaleb(-exponent)) if value else ""],
     }
@@ -126,6 +127,8 @@ def _rule_values(rule: dict[str, Any], exponent: int) -> Values:
         "rate": [str(action.get("rate", ""))],
         "rounding": [action.get("rounding", "floor")],
         "per_item": ["on"] if action.get("per_item") else [],
+        "per": [action.get("per", "unit")],
+        "event_property": [str(action.get("event_property") or "")],
         "points": [str(action.get("points", ""))],
         "factor": [str(action.get("factor", ""))],
         "cap_period": [caps[0]["period"] if caps else "day"],
@@ -190,6 +193,7 @@ def _tier_values(policy: dict[str, Any] | None, exponent: int) -> Values:
         "tier_window_days": [str(window.get("days", 365))],
         "tier_window_period": [window.get("period", "year")],
         "tier_grace_days": [str(policy.get("grace_days", 30))],
+        "tier_crossing": [policy.get("crossing_purchase_earns_at", "previous_tier")],
     }
     for i, level in enumerate(policy.get("levels", [])):
         threshold = Decimal(str(level.get("threshold", 0)))

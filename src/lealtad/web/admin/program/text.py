@@ -164,19 +164,35 @@ class Describer:
                 "ceil": _("rounded up"),
             }[a.rounding]
             unit = get_currency_symbol(self.currency, locale=self.lang)
+            whole = a.per == "whole_unit"
             if rule.trigger in ("purchase", "refund", "referral"):
-                text = (
-                    _("1 point per {unit} spent")
-                    if a.rate == 1
-                    else _("{rate} points per {unit} spent")
-                )
+                if whole:
+                    text = (
+                        _("1 point per whole {unit} spent")
+                        if a.rate == 1
+                        else _("{rate} points per whole {unit} spent")
+                    )
+                else:
+                    text = (
+                        _("1 point per {unit} spent")
+                        if a.rate == 1
+                        else _("{rate} points per {unit} spent")
+                    )
                 text = text.format(rate=self.number(a.rate), unit=unit)
                 if a.per_item:
                     text += " " + _("on the matching items")
+            elif a.event_property:
+                text = (
+                    _("{rate} points per whole unit of the event's {property}")
+                    if whole
+                    else _("{rate} points per unit of the event's {property}")
+                ).format(rate=self.number(a.rate), property=a.event_property)
             else:
-                text = _("{rate} points per unit of the event's value").format(
-                    rate=self.number(a.rate)
-                )
+                text = (
+                    _("{rate} points per whole unit of the event's value")
+                    if whole
+                    else _("{rate} points per unit of the event's value")
+                ).format(rate=self.number(a.rate))
             return f"{text} ({rounding})"
         if isinstance(a, FixedPoints):
             return _("{points} bonus points").format(points=self.number(a.points))
@@ -283,7 +299,10 @@ class Describer:
         lines = [
             _("Tiers by {metric} over {window}; {grace} days of grace before moving down.").format(
                 metric=metric, window=window, grace=policy.grace_days
-            )
+            ),
+            _("A purchase that reaches a higher tier earns at the tier it reaches.")
+            if policy.crossing_purchase_earns_at == "new_tier"
+            else _("A purchase that reaches a higher tier earns at the tier held before it."),
         ]
         for level in policy.levels:
             line = _("{name}: from {threshold}").format(
@@ -318,10 +337,18 @@ class Describer:
             {
                 "never": _("Points never expire."),
                 "days": _("Points expire {days} days after they are earned."),
+                "months": _(
+                    "Points expire {months} months after they are earned, on the same day "
+                    "of the month (the month's last day when it has no such day)."
+                ),
+                "months_end": _(
+                    "Points expire at the end of the month {months} months after the month "
+                    "they were earned in."
+                ),
                 "end_of_month": _("Points expire at the end of the month they were earned in."),
                 "end_of_quarter": _("Points expire at the end of the quarter they were earned in."),
                 "end_of_year": _("Points expire at the end of the year they were earned in."),
-            }[policy.expiry].format(days=policy.expiry_days)
+            }[policy.expiry].format(days=policy.expiry_days, months=policy.expiry_months)
         ]
         if policy.pending_days:
             lines.append(
