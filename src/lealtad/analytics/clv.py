@@ -268,6 +268,16 @@ def expected_purchases(
     return per_row[inverse].reshape(xs.shape) * p_alive(m, xs, txs, Ts)
 
 
+def expected_purchases_curve(
+    m: BgNbd, horizons: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
+) -> Floats:
+    """Expected purchase days within each of several horizons (days) for each customer: one row
+    per customer, one column per horizon (a back-test's cumulative tracking curve)."""
+    (hs,) = _floats(horizons)
+    xs, txs, Ts = np.broadcast_arrays(*_floats(x, t_x, T))
+    return _expected_curve(m, hs, xs, txs, Ts)
+
+
 def _expected_curve(m: BgNbd, horizons: Floats, x: Floats, t_x: Floats, T: Floats) -> Floats:
     """Expected purchases within each horizon (last axis) for each customer."""
     if np.any(horizons < 0) or not np.all(np.isfinite(horizons)):

@@ -308,6 +308,13 @@ def _store(
     )
 
 
+def store_snapshot(
+    conn: Connection, business_id: int, kind: str, at: datetime, payload: dict[str, Any]
+) -> None:
+    """Replaces the business's snapshot of a kind (a back-test stores its latest this way)."""
+    _store(conn, business_id, kind, at, payload)
+
+
 def snapshot(
     conn: Connection, business_id: int, kind: str
 ) -> tuple[datetime, dict[str, Any]] | None:
