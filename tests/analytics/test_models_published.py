@@ -20,19 +20,25 @@ carries a 1/time unit, each customer's mean spend a 1/money unit).
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import math
+import os
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, update
+from typer.testing import CliRunner
 
-from lealtad.analytics import backtest
+from lealtad.analytics import backtest, refresh
+from lealtad.cli import app
 from lealtad.db.engine import Database
 from lealtad.kit.clock import FixedClock, naive_utc
 from lealtad.members.tables import members
 from lealtad.purchases.tables import purchases
+from lealtad.tenancy.tables import businesses
 from tests.support import Shop, make_shop
 
 CALIBRATION_END = date(1997, 9, 30)
@@ -58,6 +64,8 @@ def import_cdnow(db: Database, clock: FixedClock) -> Shop:
     sample = cdnow_sample()
     enrolled = naive_utc(datetime(1997, 1, 1, tzinfo=UTC))
     with db.transaction() as conn:
+        # CDNOW sold in dollars; the test shop starts in euros.
+        conn.execute(update(businesses).where(businesses.c.id == shop.id).values(currency="USD"))
         customers = sorted({c for c, _, _ in sample})
         conn.execute(
             insert(members),
@@ -164,3 +172,67 @@ def _repeat_days(sample: list[tuple[int, date, int]], until: date) -> int:
         if day <= until:
             days[customer].add(day)
     return sum(len(d) - 1 for d in days.values())
+
+
+@pytest.fixture
+def cli(
+    sqlite_db: Database, tmp_path: Path, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> Any:
+    """Runs `lealtad ...` on the test's SQLite file (tmp_path/lealtad.db) at the test's clock."""
+    for name in [n for n in os.environ if n.startswith("LEALTAD_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("lealtad.analytics.cli._now", clock.now)
+
+    def run(*args: str) -> Any:
+        env = {"LEALTAD_DATA_DIR": str(tmp_path), "NO_COLOR": "1", "COLUMNS": "200"}
+        return CliRunner().invoke(app, list(args), env=env)
+
+    return run
+
+
+def test_the_backtest_command_prints_predicted_and_actual_repeat_purchases(
+    cli: Any, sqlite_db: Database, clock: FixedClock
+) -> None:
+    shop = import_cdnow(sqlite_db, clock)
+    args = ["analytics", "backtest", "--business", shop.slug, "--calibration-end", "1997-09-30"]
+    done = cli(*args, "--holdout-end", "1998-06-30")
+    assert done.exit_code == 0, done.output
+    print(done.stdout)
+    assert "alpha 30.89" in done.stdout
+    assert "days" in done.stdout
+    assert "gamma 1544.35" in done.stdout
+    assert "USD minor units (1/100 USD)" in done.stdout
+    assert "forecast / pronóstico 1653.4, actual / reales 1882" in done.stdout
+    assert "predicted / previstas 1666.7 (tracking)" in done.stdout
+    # The CSV: one row per week, calibration and holdout, the header named for a spreadsheet.
+    csv_out = cli(*args, "--holdout-end", "1998-06-30", "--format", "csv")
+    assert csv_out.exit_code == 0, csv_out.output
+    lines = csv_out.stdout.splitlines()
+    assert lines[0].startswith("week,phase,start,end,predicted_repeat_purchases,")
+    assert len(lines) == 1 + 78
+    assert lines[-1].startswith("39,holdout,1998-06-24,1998-06-30,")
+    as_json = json.loads(cli(*args, "--holdout-end", "1998-06-30", "--format", "json").stdout)
+    assert as_json["holdout"]["actual_repeat_purchases"] == 1882
+    assert as_json["fit"]["gamma_gamma"]["customers"] == 946
+    # The latest back-test is kept for the customers page.
+    with sqlite_db.read() as conn:
+        kept = refresh.snapshot(conn, shop.id, backtest.SNAPSHOT)
+    assert kept is not None
+    assert kept[1]["calibration_end"] == "1997-09-30"
+    # Dates that make no holdout are a usage error; no history before the date, a plain one.
+    backwards = cli(*args, "--holdout-end", "1997-09-01")
+    assert backwards.exit_code == 2
+    assert "after the calibration end" in backwards.output
+    too_early = cli(
+        "analytics",
+        "backtest",
+        "--business",
+        shop.slug,
+        "--calibration-end",
+        "1996-01-01",
+        "--holdout-end",
+        "1996-06-01",
+    )
+    assert too_early.exit_code == 1
+    assert "No customer had bought" in too_early.output

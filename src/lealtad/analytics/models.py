@@ -192,3 +192,62 @@ def explain(
         "p_alive": p_alive,
         "predicted_value": predicted_value,
     }
+
+
+def described(payload: dict[str, Any] | None, currency: str, minor_exponent: int) -> dict[str, Any]:
+    """The fitted models of a "clv" snapshot (or of a back-test) as the API and the CLI show
+    them: each parameter with its unit, the log-likelihood and the number of customers of each
+    fit. Gamma-Gamma's scale is named gamma, as in the papers (v in the code)."""
+    found = payload or {}
+    fits = found.get("fit") or {}
+    bg, gg = found.get("bgnbd"), found.get("gamma_gamma")
+    minor = f"{currency} minor units (1/{10**minor_exponent} {currency})"
+    units = {
+        "bgnbd": UNITS["bgnbd"],
+        "gamma_gamma": UNITS["gamma_gamma"] | {"gamma": minor if minor_exponent else currency},
+    }
+    return {
+        "computed_at": found.get("computed_at"),
+        "fitted": bool(found.get("fitted")),
+        "reason": found.get("reason") if payload is not None else "Not computed yet.",
+        "horizon_days": found.get("horizon_days", HORIZON_DAYS),
+        "currency": currency,
+        "bgnbd": None if bg is None else {**bg, **(fits.get("bgnbd") or _NO_FIT)},
+        "gamma_gamma": None
+        if gg is None
+        else {"p": gg["p"], "q": gg["q"], "gamma": gg["v"], **(fits.get("gamma_gamma") or _NO_FIT)},
+        "units": units,
+    }
+
+
+_NO_FIT = {"log_likelihood": None, "customers": None}
+
+
+def described_text(found: dict[str, Any], name: str) -> str:
+    """The description as lines for a terminal (English / Spanish)."""
+    lines = [f"{name}: value models / modelos de valor ({found['computed_at'] or '-'})"]
+    if not found["fitted"] and found["bgnbd"] is None:
+        lines.append(f"  not fitted / sin ajustar: {found['reason'] or '-'}")
+        return "\n".join(lines)
+    bg, gg, units = found["bgnbd"], found["gamma_gamma"], found["units"]
+    lines.append(
+        f"  BG/NBD (repeat visits / visitas repetidas): r {bg['r']:.4f}, "
+        f"alpha {bg['alpha']:.4f} {units['bgnbd']['alpha']}, a {bg['a']:.4f}, b {bg['b']:.4f}"
+    )
+    lines.append("    " + _fit_line(bg))
+    if gg is None:
+        lines.append(f"  Gamma-Gamma: not fitted / sin ajustar: {found['reason'] or '-'}")
+    else:
+        lines.append(
+            f"  Gamma-Gamma (spend per repeat visit / gasto por visita repetida): "
+            f"p {gg['p']:.4f}, q {gg['q']:.4f}, "
+            f"gamma {gg['gamma']:.4f} {units['gamma_gamma']['gamma']}"
+        )
+        lines.append("    " + _fit_line(gg))
+    return "\n".join(lines)
+
+
+def _fit_line(fit: dict[str, Any]) -> str:
+    ll = fit.get("log_likelihood")
+    shown = "-" if ll is None else f"{ll:.2f}"
+    return f"log-likelihood {shown}; customers / clientes {fit.get('customers') or '-'}"
