@@ -29,12 +29,16 @@ from sqlalchemy import Connection
 from lealtad.analytics import clv, models, refresh, rollups
 from lealtad.analytics.model_inputs import Ints, day_number, from_day_number, visit_days
 from lealtad.errors import Invalid
+from lealtad.kit.clock import naive_utc
 
 SNAPSHOT = "backtest"
 Floats = npt.NDArray[np.float64]
 # Longer holdouts make charts no one reads and curves of thousands of horizons per customer.
 MAX_HOLDOUT_DAYS = 3 * 366
 MAX_CALIBRATION_WEEKS = 156
+# Far enough either way for any history (the CDNOW sample is from 1997); beyond, the calendar
+# arithmetic would overflow.
+EARLIEST, LATEST = date(1900, 1, 1), date(2199, 12, 31)
 # (key in rows(), CSV header)
 COLUMNS = [
     ("week", "week"),
@@ -135,6 +139,8 @@ def run(conn: Connection, business_id: int, calibration_end: date, holdout_end: 
     """Fits on the visits up to calibration_end (inclusive) and tracks the holdout up to
     holdout_end (inclusive). Raises Invalid for dates that make no holdout and
     clv.NotEnoughHistory when the calibration history cannot identify the models."""
+    if not (calibration_end >= EARLIEST and holdout_end <= LATEST):
+        raise Invalid(f"Dates must lie between {EARLIEST} and {LATEST}.")
     span = (holdout_end - calibration_end).days
     if span < 1:
         raise Invalid("The holdout must end after the calibration end.")
@@ -242,4 +248,4 @@ def _calibration(
 
 def store(conn: Connection, business_id: int, result: Backtest, at: datetime) -> None:
     """Keeps the latest back-test for the customers page."""
-    refresh.store_snapshot(conn, business_id, SNAPSHOT, at, result.as_json())
+    refresh.store_snapshot(conn, business_id, SNAPSHOT, naive_utc(at), result.as_json())

@@ -326,3 +326,14 @@ def snapshot(
         )
     ).first()
     return None if row is None else (row.computed_at, dict(row.payload))
+
+
+def member_scores(conn: Connection, business_id: int, member_id: int) -> Any:
+    """A member's value figures as the last refresh wrote them (p_alive, expected_visits,
+    predicted_value, scored_at), or None for a member not of the business."""
+    ms = member_stats.c
+    return conn.execute(
+        select(ms.p_alive, ms.expected_visits, ms.predicted_value, ms.scored_at).where(
+            ms.business_id == business_id, ms.member_id == member_id
+        )
+    ).first()
