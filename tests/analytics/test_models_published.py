@@ -57,10 +57,10 @@ def cdnow_sample() -> list[tuple[int, date, int]]:
     return rows
 
 
-def import_cdnow(db: Database, clock: FixedClock) -> Shop:
+def import_cdnow(db: Database, clock: FixedClock, with_staff: bool = False) -> Shop:
     """A business whose members are the CDNOW customers and whose purchases are theirs, at
     noon UTC of each day (the same local day in the business's zone), written set-wise."""
-    shop = make_shop(db, clock.now(), name="CDNOW", members_count=0, with_staff=False)
+    shop = make_shop(db, clock.now(), name="CDNOW", members_count=0, with_staff=with_staff)
     sample = cdnow_sample()
     enrolled = naive_utc(datetime(1997, 1, 1, tzinfo=UTC))
     with db.transaction() as conn:
