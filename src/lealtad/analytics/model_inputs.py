@@ -4,8 +4,8 @@ seconds since 1970, local days computed once per quarter hour.
 Besides member_stats (the running figures the refresh scores), the models need the value of each
 member's first visit day, which no running figure keeps: Gamma-Gamma is fitted on the mean value
 of the repeat transactions only, so the first day's spend is taken off the member's spend. It is
-read here from the purchases table with one grouped query per business (the refresh is a batch
-job), not kept up to date on the purchase path.
+read here from the purchases table in one pass per business (the refresh is a batch job), not
+kept up to date on the purchase path.
 """
 
 from __future__ import annotations
@@ -16,18 +16,15 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import BigInteger, Connection, cast, func, literal, select
+from sqlalchemy import BigInteger, Connection, cast, func, select
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from lealtad.analytics.tables import member_stats
 from lealtad.kit.clock import naive_utc
 from lealtad.purchases.tables import purchases
 
 Ints = npt.NDArray[np.int64]
 _QUARTER_S = 900
 _EPOCH = date(1970, 1, 1)
-# A local day lasts at most 25 hours (a change back from summer time); 26 leaves room.
-_LONGEST_DAY = timedelta(hours=26)
 
 
 def epoch_seconds(conn: Connection, column: Any) -> Any:
@@ -97,31 +94,21 @@ def first_day_spend(
 ) -> Ints:
     """Each member's spend on their first visit day (local), for members in member_id order.
 
-    Only purchases within a day of the member's first purchase are read: one row per member
-    and a few more, whatever the length of their history.
+    One pass over the business's purchases (member, instant, net amount), the day test in
+    numpy: measured on SQLite with 1.4 million purchases, joining member_stats to keep only
+    the purchases within a day of each member's first (about one a member) took twice as long
+    as reading them all, since the join looks up a row for every purchase.
     """
-    p, ms = purchases.c, member_stats.c
-    if conn.dialect.name == "postgresql":
-        until = ms.first_purchase_at + literal(_LONGEST_DAY)
-    else:
-        until = func.datetime(ms.first_purchase_at, "+26 hours")
-    query = (
-        select(p.member_id, epoch_seconds(conn, p.occurred_at), _net(p))
-        .select_from(purchases.join(member_stats, ms.member_id == p.member_id))
-        .where(
-            p.business_id == business_id,
-            ms.business_id == business_id,
-            ms.first_purchase_at.is_not(None),
-            p.occurred_at <= until,
-        )
+    p = purchases.c
+    query = select(p.member_id, epoch_seconds(conn, p.occurred_at), _net(p)).where(
+        p.business_id == business_id, p.member_id.is_not(None)
     )
     rows = int_rows(conn, query, 3)
     out = np.zeros(member_id.size, dtype=np.int64)
-    if rows.shape[0] == 0:
+    if rows.shape[0] == 0 or member_id.size == 0:
         return out
-    position = np.searchsorted(member_id, rows[:, 0])
-    known = position < member_id.size
-    known[known] = member_id[position[known]] == rows[known, 0]
+    position = np.minimum(np.searchsorted(member_id, rows[:, 0]), member_id.size - 1)
+    known = member_id[position] == rows[:, 0]
     rows, position = rows[known], position[known]
     on_first = local_days(rows[:, 1], tz) == first_day[position]
     np.add.at(out, position[on_first], rows[on_first, 2])
