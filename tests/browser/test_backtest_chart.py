@@ -16,6 +16,7 @@ from typing import Any
 from lealtad.kit.clock import FixedClock
 from tests.analytics.test_models_published import import_cdnow
 from tests.browser.conftest import LiveServer, until
+from tests.browser.test_accessibility import _audit
 from tests.support import PASSWORD
 
 PAINTED = """() => {
@@ -61,5 +62,13 @@ def test_the_backtest_runs_from_the_customers_page_and_draws_the_tracking_chart(
         folder = os.environ.get("LEALTAD_SCREENSHOT_DIR")
         if folder:
             page.screenshot(path=str(Path(folder) / "customers-backtest.png"), full_page=True)
+        # The accessibility audit injects its script, which the policy refuses: a second
+        # context with the same session, the policy bypassed.
+        audited = browser.new_context(locale="en-GB", bypass_csp=True)
+        audited.add_cookies(context.cookies())
+        other = audited.new_page()
+        other.goto(f"{live.url}/admin/customers?lang=en")
+        assert _audit(other) == []
+        audited.close()
     finally:
         context.close()
