@@ -151,6 +151,10 @@ def test_the_customers_page_shows_the_models_and_runs_a_backtest(
     assert "days" in page.text
     assert "minor units of EUR (1/100)" in page.text
     assert "No back-test yet." in page.text
+    # The member's page takes the value apart: visits times spend per visit.
+    member = client.get(f"/admin/members/{story.shop.members[3]}?lang=en").text
+    assert 'data-value="per-visit"' in member
+    assert "Expected spend per visit" in member
     # Bad dates and too little history answer the page with a message, never an error.
     for form, said in (
         ({"calibration_end": "not a day"}, "failed=dates"),

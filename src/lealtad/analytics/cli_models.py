@@ -24,8 +24,7 @@ class ModelFormat(StrEnum):
 def model_command(
     business: Slug, format: Annotated[ModelFormat, typer.Option()] = ModelFormat.text
 ) -> None:
-    """The value models of the last refresh: parameters with units, log-likelihood, customers /
-    los modelos de valor del último refresco."""
+    """Value models' parameters with units / parámetros de los modelos de valor."""
     from lealtad.analytics import models, refresh
     from lealtad.kit.money import minor_exponent
 
@@ -55,9 +54,10 @@ def backtest_command(
     ] = None,
     format: Annotated[FormatChoice, typer.Option()] = FormatChoice.text,
 ) -> None:
-    """Fit the value models on the history up to a date and compare predicted and actual repeat
-    visits after it, week by week; the latest is shown on /admin/customers / ajusta los modelos
-    hasta una fecha y compara lo previsto con lo ocurrido."""
+    """Back-test the value models / prueba retrospectiva de los modelos de valor.
+
+    Fits them on the history up to --calibration-end and compares predicted and actual repeat
+    visits after it, week by week; the latest is drawn on /admin/customers."""
     from lealtad.analytics import backtest, clv, rollups
     from lealtad.analytics.csv_out import csv_text
     from lealtad.cli import err
