@@ -214,7 +214,10 @@ def test_the_backtest_command_prints_predicted_and_actual_repeat_purchases(
     assert lines[-1].startswith("39,holdout,1998-06-24,1998-06-30,")
     as_json = json.loads(cli(*args, "--holdout-end", "1998-06-30", "--format", "json").stdout)
     assert as_json["holdout"]["actual_repeat_purchases"] == 1882
-    assert as_json["fit"]["gamma_gamma"]["customers"] == 946
+    assert as_json["gamma_gamma"]["customers"] == 946
+    assert round(as_json["gamma_gamma"]["gamma"] / 100, 2) == 15.44
+    assert as_json["units"]["bgnbd"]["alpha"] == "days"
+    assert as_json["units"]["gamma_gamma"]["gamma"] == "USD minor units (1/100 USD)"
     # The latest back-test is kept for the customers page.
     with sqlite_db.read() as conn:
         kept = refresh.snapshot(conn, shop.id, backtest.SNAPSHOT)

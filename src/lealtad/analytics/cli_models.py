@@ -84,10 +84,22 @@ def backtest_command(
     if format is FormatChoice.csv:
         typer.echo(csv_text(backtest.COLUMNS, found.rows()), nl=False)
     elif format is FormatChoice.json:
-        typer.echo(json.dumps(found.as_json(), ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(_json(found, row.currency), ensure_ascii=False, indent=2))
     else:
         exponent = minor_exponent(row.currency)
         typer.echo(_text(found, row.slug, row.currency, exponent))
+
+
+def _json(found: Any, currency: str) -> dict[str, Any]:
+    """The back-test as JSON, its models described as `lealtad analytics model` describes
+    them (gamma named as in the papers, each fit's log-likelihood and customers beside)."""
+    from lealtad.analytics import models
+    from lealtad.kit.money import minor_exponent
+
+    payload: dict[str, Any] = found.as_json()
+    described = models.described(payload | {"fitted": True}, currency, minor_exponent(currency))
+    payload.pop("fit", None)
+    return payload | {k: described[k] for k in ("currency", "bgnbd", "gamma_gamma", "units")}
 
 
 def _text(found: Any, slug: str, currency: str, exponent: int) -> str:
