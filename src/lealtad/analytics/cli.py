@@ -280,4 +280,4 @@ def _send(db: Database, summary: Any, addresses: list[str]) -> None:
 
 
 # The value models' commands (`model`, `backtest`) live beside, on the same Typer app.
-from lealtad.analytics import cli_models  # noqa: E402, F401
+from lealtad.analytics import models_cli  # noqa: E402, F401
