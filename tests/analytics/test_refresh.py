@@ -326,17 +326,19 @@ def test_the_value_models_are_fitted_on_local_days_and_written_for_every_member(
                 story.buy(shop.members[m], amount)
     story.day(100)
     result = story.refresh()
-    # By hand: x = visit days - 1, t_x = last - first day, T = 100 - first day, spend per visit.
+    # By hand, as the method defines them: x = visit days - 1, t_x = last - first day,
+    # T = 100 - first day; Gamma-Gamma on the mean of the repeat visits only (the first visit
+    # left out) of those who came back, and a one-time buyer valued at the population mean.
     x = np.array([len(v) - 1 for v in plan], dtype=float)
     t_x = np.array([v[-1][0] - v[0][0] for v in plan], dtype=float)
     T = np.array([100 - v[0][0] for v in plan], dtype=float)
-    visits = np.array([len(v) for v in plan], dtype=float)
-    mean = np.array([sum(a for _, a in v) for v in plan]) / visits
+    repeat_mean = np.array([sum(a for _, a in v[1:]) / max(len(v) - 1, 1) for v in plan])
     bg = clv.fit_bgnbd(x, t_x, T)
-    gg = clv.fit_gamma_gamma(visits[x > 0], mean[x > 0])
+    gg = clv.fit_gamma_gamma(x[x > 0], repeat_mean[x > 0])
     alive = clv.p_alive(bg, x, t_x, T)
     expected = clv.expected_purchases(bg, 365, x, t_x, T)
-    value = np.rint(expected * clv.expected_spend(gg, visits, mean))
+    value = np.rint(expected * clv.expected_spend(gg, x, repeat_mean))
+    assert x[x > 0].size == 22  # the eight one-time buyers are not in the spend model
     assert result.model_fitted
     assert result.model_reason is None
     c = member_stats.c
@@ -358,6 +360,12 @@ def test_the_value_models_are_fitted_on_local_days_and_written_for_every_member(
     assert payload["fitted"] is True
     assert payload["bgnbd"] == pytest.approx(vars(bg), rel=1e-6)
     assert payload["gamma_gamma"] == pytest.approx(vars(gg), rel=1e-6)
+    assert payload["fit"]["bgnbd"]["customers"] == 30
+    assert payload["fit"]["gamma_gamma"]["customers"] == 22
+    assert payload["fit"]["bgnbd"]["log_likelihood"] == pytest.approx(
+        float(clv.bgnbd_log_likelihood(bg, x, t_x, T).sum()), rel=1e-9
+    )
+    assert payload["units"]["bgnbd"]["alpha"] == "days"
     assert payload["members"] == 30
     assert payload["total_predicted_value"] == int(value.sum())
     assert payload["quantiles"]["p50"] == round(float(np.quantile(value, 0.5)))

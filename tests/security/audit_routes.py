@@ -98,6 +98,7 @@ EXCLUDED: dict[str, str] = {
     "POST /admin/campaigns/audience": NOTHING + "counts the members a campaign would reach",
     "POST /counter/find": NOTHING + "a member search",
     "POST /admin/customers/refresh": NOTHING + "recomputes derived analytics tables",
+    "POST /admin/customers/backtest": NOTHING + "recomputes a derived analytics snapshot",
     "POST /admin/reports/test": NOTHING + "sends a test e-mail (messages table)",
     "POST /api/v1/purchases": TILL + "purchases + journal (staff_id/api_key, location_id)",
     "POST /counter/members/{member_id}/purchases": TILL + "purchases + journal",

@@ -141,6 +141,7 @@ SQL_EXCEPTIONS: dict[str, str] = {
     "lealtad.analytics.experiments": _QUERIES,
     "lealtad.analytics.experiments_report": _READS,
     "lealtad.analytics.kpis": _READS,
+    "lealtad.analytics.model_inputs": _READS,
     "lealtad.analytics.offers": _READS,
     "lealtad.analytics.owner_home": _READS,
     "lealtad.analytics.preferences": _QUERIES,

@@ -107,16 +107,19 @@ def _simulated(db: Database, shop: Shop, clock: FixedClock, *, same_spend: bool)
 def test_with_enough_history_the_page_shows_the_value_distribution_and_top_members(
     client, db: Database, shop: Shop, clock: FixedClock
 ) -> None:
-    """The value models fit, and the page shows the total, the median, the parameters and the
-    members with the highest predicted value."""
+    """The value models fit, and the page shows the total, the median, the parameters with
+    their units and the members with the highest predicted value."""
     _simulated(db, shop, clock, same_spend=False)
     csrf = admin_login(client, shop)
     client.post("/admin/customers/refresh", data={"csrf": csrf})
     page = client.get("/admin/customers?lang=en").text
     assert 'data-kpi="clv-total">€' in page, re.findall(r'clv-reason">[^<]*', page)
     assert 'data-kpi="clv-median">€' in page
-    assert "r=" in page
-    assert "q=" in page
+    # The parameters with their units (docs/models.md).
+    assert 'data-param="r"' in page
+    assert 'data-param="q"' in page
+    assert "<td>days</td>" in page
+    assert "minor units of EUR (1/100)" in page
     assert "Customers with the highest predicted value" in page
     rows = list(csv.DictReader(io.StringIO(client.get("/admin/customers/value.csv").text)))
     assert len(rows) == 80

@@ -21,6 +21,8 @@ from lealtad.analytics.api_schemas import (
     CohortsOut,
     DashboardOut,
     KpiOut,
+    MemberValueOut,
+    ModelOut,
     Period,
     RewardRow,
     RewardsOut,
@@ -35,10 +37,10 @@ from lealtad.analytics.api_schemas import (
 from lealtad.analytics.csv_out import csv_response
 from lealtad.analytics.periods import Grain, Scope
 from lealtad.deps import Db, Now
-from lealtad.errors import Forbidden, Unauthorized
+from lealtad.errors import Forbidden, NotFound, Unauthorized
 from lealtad.http import ERROR_RESPONSES
 from lealtad.kit.dates import IsoDate
-from lealtad.kit.ids import MAX_ID
+from lealtad.kit.ids import MAX_ID, IdPath
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy import store as tenancy_store
 from lealtad.tenancy.model import Principal, Role
@@ -322,3 +324,45 @@ def set_goal(conn: Connection, principal: Principal, goal: int, now: datetime) -
             before=before,
             after=goal,
         )
+
+
+@router.get("/model", response_model=ModelOut)
+def model(caller: Reader, db: Db) -> ModelOut:
+    """The value models of the latest refresh: BG/NBD (r, alpha in days, a, b) and Gamma-Gamma
+    (p, q, gamma in the currency's minor units), each with its log-likelihood and the number of
+    customers it was fitted on."""
+    from lealtad.analytics import models, refresh  # numpy and scipy: only when asked
+    from lealtad.kit.money import minor_exponent
+
+    bid = caller.principal.business_id
+    with db.read() as conn:
+        found = refresh.snapshot(conn, bid, "clv")
+        currency = tenancy.get_business(conn, bid).currency
+    payload = None if found is None else found[1]
+    return ModelOut(**models.described(payload, currency, minor_exponent(currency)))
+
+
+@router.get("/members/{member_id}/value", response_model=MemberValueOut)
+def member_value(member_id: IdPath, caller: Reader, db: Db) -> MemberValueOut:
+    """A member's predicted value for the next 12 months and what it is made of: expected
+    purchases (visit days) times expected spend per purchase, and the probability that the
+    member is still a customer."""
+    from lealtad.analytics import models, refresh
+
+    bid = caller.principal.business_id
+    with db.read() as conn:
+        row = refresh.member_scores(conn, bid, member_id)
+        currency = tenancy.get_business(conn, bid).currency
+    if row is None:
+        raise NotFound("No such member.")
+    parts = models.explain(row.p_alive, row.expected_visits, row.predicted_value) or {}
+    return MemberValueOut(
+        member_id=member_id,
+        scored_at=row.scored_at.isoformat() if row.scored_at else None,
+        horizon_days=models.HORIZON_DAYS,
+        currency=currency,
+        predicted_value=row.predicted_value,
+        expected_purchases=parts.get("expected_purchases"),
+        expected_spend_per_purchase=parts.get("expected_spend_per_purchase"),
+        p_alive=row.p_alive,
+    )

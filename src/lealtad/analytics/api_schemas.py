@@ -152,3 +152,56 @@ class SettingsIn(BaseModel):
 
 class SettingsOut(BaseModel):
     enrolment_goal: int
+
+
+class BgNbdOut(BaseModel):
+    """BG/NBD: purchase rate while active ~ Gamma(r, alpha), dropout after each repeat visit
+    ~ Beta(a, b)."""
+
+    r: float = Field(description="shape of the purchase rates (no unit)")
+    alpha: float = Field(description="scale of the purchase rates, in days")
+    a: float = Field(description="dropout Beta's a (no unit)")
+    b: float = Field(description="dropout Beta's b (no unit)")
+    log_likelihood: float | None = Field(description="at the fitted parameters, time in days")
+    customers: int | None = Field(description="customers fitted on (everyone who bought)")
+
+
+class GammaGammaOut(BaseModel):
+    """Gamma-Gamma: each repeat visit's spend ~ Gamma(p, ν), ν ~ Gamma(q, gamma)."""
+
+    p: float = Field(description="shape of each visit's spend (no unit)")
+    q: float = Field(description="shape of the customers' ν (no unit)")
+    gamma: float = Field(description="scale, in the business's currency minor units")
+    log_likelihood: float | None = Field(
+        description="at the fitted parameters, money in minor units"
+    )
+    customers: int | None = Field(description="customers fitted on (those with a repeat visit)")
+
+
+class ModelOut(BaseModel):
+    """The value models of the latest refresh, fitted as Fader, Hardie and Lee define them:
+    BG/NBD on repeat visit days, Gamma-Gamma on the mean spend of repeat visits."""
+
+    computed_at: str | None
+    fitted: bool
+    reason: str | None = Field(description="why there are no predicted values, or a note")
+    horizon_days: int
+    currency: str
+    bgnbd: BgNbdOut | None
+    gamma_gamma: GammaGammaOut | None
+    units: dict[str, dict[str, str]] = Field(description="each parameter's unit, by model")
+
+
+class MemberValueOut(BaseModel):
+    """A member's predicted value taken apart: expected_purchases × expected_spend_per_purchase
+    (minor units) = predicted_value, over horizon_days; p_alive, the probability that they are
+    still a customer. Nulls before the member's first scoring refresh."""
+
+    member_id: int
+    scored_at: str | None
+    horizon_days: int
+    currency: str
+    predicted_value: int | None
+    expected_purchases: float | None
+    expected_spend_per_purchase: float | None
+    p_alive: float | None

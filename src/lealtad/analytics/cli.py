@@ -277,3 +277,7 @@ def _send(db: Database, summary: Any, addresses: list[str]) -> None:
     err.print(f"Sent / enviado: {sent} of / de {sent + failed}")
     if failed:
         raise typer.Exit(1)
+
+
+# The value models' commands (`model`, `backtest`) live beside, on the same Typer app.
+from lealtad.analytics import models_cli  # noqa: E402, F401

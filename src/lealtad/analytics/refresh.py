@@ -4,7 +4,8 @@ value from the BG/NBD and Gamma-Gamma models, and the snapshots the dashboard dr
 
 Time is counted in the business's local days, as member_stats counts visits: recency is today
 minus the last purchase day, and for the value models x = visit days - 1 (repeat visits),
-t_x = last minus first purchase day, T = today minus the first purchase day.
+t_x = last minus first purchase day, T = today minus the first purchase day, and the spend of
+the repeat visits: the member's spend less that of their first visit day (analytics/models.py).
 """
 
 from __future__ import annotations
@@ -15,14 +16,27 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import BigInteger, Connection, bindparam, cast, delete, func, insert, select, update
-from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
-from lealtad.analytics import clv, reward_reach, rfm, rollups
+from lealtad.analytics import reward_reach, rfm, rollups
+from lealtad.analytics.model_inputs import (
+    compile_for,
+    epoch_seconds,
+    first_day_spend,
+    int_rows,
+    local_days,
+)
+from lealtad.analytics.models import (
+    HISTOGRAM_BINS,
+    HORIZON_DAYS,
+    QUANTILES,
+    Inputs,
+    Valuation,
+    value,
+)
 from lealtad.analytics.segments import RFM_SEGMENTS
 from lealtad.analytics.tables import member_stats, snapshots
 from lealtad.kit.clock import naive_utc
@@ -31,11 +45,8 @@ Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
 
 BATCH = 5_000
-HORIZON_DAYS = 365
-HISTOGRAM_BINS = 20
-QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9, "p99": 0.99}
+__all__ = ["HISTOGRAM_BINS", "HORIZON_DAYS", "QUANTILES", "Valuation", "refresh", "snapshot"]
 _DAY_S = 86_400
-_QUARTER_S = 900
 _EPOCH = date(1970, 1, 1)
 
 
@@ -63,6 +74,8 @@ class Figures:
     first_day: Ints  # local days since 1970
     last_day: Ints
     today: int
+    # Spend on the first visit day: what the spend model leaves out (it counts repeat visits).
+    first_spend: Ints
 
     @property
     def x(self) -> Ints:
@@ -76,6 +89,9 @@ class Figures:
     @property
     def T(self) -> Ints:
         return np.maximum(self.today - self.first_day, 0)
+
+    def inputs(self) -> Inputs:
+        return Inputs(self.x, self.t_x, self.T, self.spend - self.first_spend)
 
 
 def refresh(conn: Connection, business_id: int, now: datetime) -> RefreshResult:
@@ -95,7 +111,7 @@ def refresh(conn: Connection, business_id: int, now: datetime) -> RefreshResult:
     with lap("score"):
         scores = rfm.score(figures.recency_days, figures.visit_days, figures.spend)
     with lap("model"):
-        valuation = value(figures)
+        valuation = value(figures.inputs())
     with lap("write"):
         _write(conn, business_id, figures, scores, valuation, at)
         unscored = _clear_unscored(conn, business_id)
@@ -131,8 +147,8 @@ def load(conn: Connection, business_id: int, now: datetime) -> Figures:
     query = (
         select(
             ms.member_id,
-            _epoch_seconds(conn, ms.first_purchase_at),
-            _epoch_seconds(conn, ms.last_day),
+            epoch_seconds(conn, ms.first_purchase_at),
+            epoch_seconds(conn, ms.last_day),
             ms.visit_days,
             ms.spend,
         )
@@ -144,141 +160,23 @@ def load(conn: Connection, business_id: int, now: datetime) -> Figures:
         )
         .order_by(ms.member_id)
     )
-    compiled = _compile(conn, query)
-    # Parameters in the driver's own style: in order for SQLite's "?", by name for psycopg.
-    params = compiled.params
-    if compiled.positional:
-        params = tuple(params[k] for k in compiled.positiontup or [])
-    cursor = conn.connection.cursor()
-    try:
-        cursor.execute(str(compiled), params)
-        table = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 5)
-    finally:
-        cursor.close()
+    table = int_rows(conn, query, 5)
     ids, first_at, last_day, visits, spend = table.T
     last_day = last_day // _DAY_S
     today = (rollups.local_day(conn, business_id, now) - _EPOCH).days
-    first_day = _local_days(first_at, rollups.zone(conn, business_id))
+    tz = rollups.zone(conn, business_id)
+    first_day = np.minimum(local_days(first_at, tz), last_day)
     return Figures(
         member_id=ids.copy(),
         recency_days=np.maximum(today - last_day, 0),
         # A member whose only purchases were out of order may show 0 visit days; they did visit.
         visit_days=np.maximum(visits, 1),
         spend=spend.copy(),
-        first_day=np.minimum(first_day, last_day),
+        first_day=first_day,
         last_day=last_day,
         today=today,
+        first_spend=first_day_spend(conn, business_id, ids, first_day, tz),
     )
-
-
-def _epoch_seconds(conn: Connection, column: Any) -> Any:
-    if conn.dialect.name == "postgresql":
-        return cast(func.floor(func.extract("epoch", column)), BigInteger)
-    return cast(func.strftime("%s", column), BigInteger)
-
-
-def _compile(conn: Connection, statement: Any) -> SQLCompiler:
-    compiled = statement.compile(dialect=conn.dialect)
-    assert isinstance(compiled, SQLCompiler)
-    return compiled
-
-
-def _local_days(utc_seconds: Ints, tz: ZoneInfo) -> Ints:
-    """Local days since 1970 of UTC instants in seconds since 1970.
-
-    Every time zone's offset and change of offset falls on a quarter hour, so the local date is
-    the same all through a UTC quarter hour: converting each distinct quarter (a few hundred
-    thousand at most in years of history) stands for converting every member.
-    """
-    distinct, inverse = np.unique(utc_seconds // _QUARTER_S, return_inverse=True)
-    local = np.fromiter(
-        (
-            (datetime.fromtimestamp(q * _QUARTER_S, tz).date() - _EPOCH).days
-            for q in distinct.tolist()
-        ),
-        np.int64,
-        distinct.size,
-    )
-    days: Ints = local[inverse.ravel()]
-    return days
-
-
-@dataclass(frozen=True)
-class Valuation:
-    """The value models' output; per-member arrays in the order of Figures, None when the model
-    behind them could not be fitted."""
-
-    fitted: bool
-    reason: str | None
-    bgnbd: clv.BgNbd | None = None
-    gamma_gamma: clv.GammaGamma | None = None
-    p_alive: Floats | None = None
-    expected_visits: Floats | None = None
-    predicted_value: Ints | None = None
-
-    def payload(self, at: datetime) -> dict[str, Any]:
-        found: dict[str, Any] = {
-            "computed_at": at.isoformat(),
-            "fitted": self.fitted,
-            "reason": self.reason,
-            "horizon_days": HORIZON_DAYS,
-            "bgnbd": vars(self.bgnbd) if self.bgnbd else None,
-            "gamma_gamma": vars(self.gamma_gamma) if self.gamma_gamma else None,
-            "members": 0,
-            "total_predicted_value": None,
-            "quantiles": None,
-            "histogram": None,
-        }
-        values = self.predicted_value
-        if values is None or values.size == 0:
-            return found
-        marks = np.quantile(values, list(QUANTILES.values()))
-        # Values are skewed: equal bins up to p99, the last bin also holding everything above.
-        top = max(float(marks[-1]), 1.0)
-        counts, edges = np.histogram(np.minimum(values, top), bins=HISTOGRAM_BINS, range=(0, top))
-        found |= {
-            "members": int(values.size),
-            "total_predicted_value": int(values.sum()),
-            "quantiles": {k: round(float(q)) for k, q in zip(QUANTILES, marks, strict=True)},
-            "histogram": {"edges": [round(float(e), 2) for e in edges], "counts": counts.tolist()},
-        }
-        return found
-
-
-def value(figures: Figures) -> Valuation:
-    """Fits BG/NBD on every member who has bought and Gamma-Gamma on those who came back, then
-    predicts each member's next 12 months. Spend per visit is spend / visit days, a mean over
-    all their visit days, so visit days (not repeats) is the count that goes with it, in the fit
-    and in each member's expected spend."""
-    x, t_x, T = figures.x, figures.t_x, figures.T
-    try:
-        bg = clv.fit_bgnbd(x, t_x, T)
-    except clv.NotEnoughHistory as exc:
-        return Valuation(fitted=False, reason=str(exc))
-    alive = clv.p_alive(bg, x, t_x, T)
-    visits = clv.expected_purchases(bg, float(HORIZON_DAYS), x, t_x, T)
-    if not (np.all(np.isfinite(alive)) and np.all(np.isfinite(visits))):
-        return Valuation(fitted=False, reason=_NOT_FINITE, bgnbd=bg)
-    mean = np.maximum(figures.spend, 0) / figures.visit_days
-    returning = (x > 0) & (figures.spend > 0)
-    try:
-        gg = clv.fit_gamma_gamma(figures.visit_days[returning], mean[returning])
-    except clv.NotEnoughHistory as exc:
-        # Spend per visit that barely varies between members is the case where Gamma-Gamma's
-        # shrinkage ends at the overall mean; predicting with that mean still ranks members by
-        # their expected visits, which is most of what the value says.
-        overall = float(np.maximum(figures.spend, 0).sum() / figures.visit_days.sum())
-        note = f"{exc} {_OVERALL_MEAN}"
-        flat = np.rint(visits * overall).astype(np.int64)
-        return Valuation(True, note, bg, None, alive, visits, flat)
-    predicted = visits * clv.expected_spend(gg, figures.visit_days, mean)
-    if not np.all(np.isfinite(predicted)):
-        return Valuation(False, _NOT_FINITE, bg, gg, alive, visits)
-    return Valuation(True, None, bg, gg, alive, visits, np.rint(predicted).astype(np.int64))
-
-
-_OVERALL_MEAN = "Spend is predicted with the overall mean spend per visit."
-_NOT_FINITE = "The fitted model gave no usable predictions; collect more history and try again."
 
 
 def _write(
@@ -321,7 +219,7 @@ def _write(
     }
     # Straight to the driver's executemany: SQLAlchemy's per-row parameter handling took longer
     # than the database's work at a million rows, and these values need no conversion.
-    compiled = _compile(conn, statement)
+    compiled = compile_for(conn, statement)
     sql = str(compiled)
     if compiled.positional:
         order = compiled.positiontup or []
@@ -410,6 +308,13 @@ def _store(
     )
 
 
+def store_snapshot(
+    conn: Connection, business_id: int, kind: str, at: datetime, payload: dict[str, Any]
+) -> None:
+    """Replaces the business's snapshot of a kind (a back-test stores its latest this way)."""
+    _store(conn, business_id, kind, at, payload)
+
+
 def snapshot(
     conn: Connection, business_id: int, kind: str
 ) -> tuple[datetime, dict[str, Any]] | None:
@@ -421,3 +326,14 @@ def snapshot(
         )
     ).first()
     return None if row is None else (row.computed_at, dict(row.payload))
+
+
+def member_scores(conn: Connection, business_id: int, member_id: int) -> Any:
+    """A member's value figures as the last refresh wrote them (p_alive, expected_visits,
+    predicted_value, scored_at), or None for a member not of the business."""
+    ms = member_stats.c
+    return conn.execute(
+        select(ms.p_alive, ms.expected_visits, ms.predicted_value, ms.scored_at).where(
+            ms.business_id == business_id, ms.member_id == member_id
+        )
+    ).first()

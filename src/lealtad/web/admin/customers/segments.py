@@ -1,9 +1,12 @@
 """Customer value in the console: RFM segments with their revenue, the Pareto view, the R×F
-grid, and the predicted 12-month value as a distribution, from the latest nightly refresh; a
-manager can run the refresh now. Each table downloads as CSV."""
+grid, the predicted 12-month value as a distribution and the fitted models with their units,
+from the latest nightly refresh; a manager can run the refresh now. The latest back-test of the
+models (its tracking chart) is shown too, and can be run from the page. Each table downloads as
+CSV."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -22,6 +25,8 @@ from lealtad.web.segment_labels import segment_label, segment_names
 from lealtad.web.sessions import CurrentManager
 
 router = APIRouter(include_in_schema=False)
+# Why a back-test run from the page did not run, as a word in the address after the redirect.
+BACKTEST_FAILURES = frozenset({"dates", "history"})
 TOP_MEMBERS = 20
 CSV_MEMBERS = 10_000
 
@@ -36,11 +41,32 @@ def _refresh() -> Any:
 def _view(conn: Connection, business_id: int) -> dict[str, Any]:
     found_rfm = _refresh().snapshot(conn, business_id, "rfm")
     found_clv = _refresh().snapshot(conn, business_id, "clv")
+    found_test = _refresh().snapshot(conn, business_id, "backtest")
     return {
         "rfm": found_rfm[1] if found_rfm else None,
         "rfm_at": found_rfm[0] if found_rfm else None,
         "clv": found_clv[1] if found_clv else None,
+        "backtest": found_test[1] if found_test else None,
         "top": analytics_segments.top_members(conn, business_id, TOP_MEMBERS),
+    }
+
+
+def _tracking(found: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The back-test's cumulative repeat visits for the chart: actual, the model's tracking,
+    and the holdout forecast drawn from the actual count at the calibration end."""
+    if not found or not found.get("weeks"):
+        return None
+    weeks = found["weeks"]
+    at_cut = next((w["cumulative_actual"] for w in weeks if w["week"] == 0), 0)
+    return {
+        "labels": [w["end"] for w in weeks],
+        "actual": [w["cumulative_actual"] for w in weeks],
+        "predicted": [w["cumulative_predicted"] for w in weeks],
+        "forecast": [
+            None if w["cumulative_forecast"] is None else at_cut + w["cumulative_forecast"]
+            for w in weeks
+        ],
+        "calibration_end": found["calibration_end"],
     }
 
 
@@ -50,6 +76,7 @@ def customers_page(
     staff: CurrentManager,
     db: Db,
     done: str = "",
+    failed: str = "",
     lang: Lang = None,
     accept_language: AcceptLanguage = None,
 ) -> HTMLResponse:
@@ -67,14 +94,26 @@ def customers_page(
         else None,
         "lorenz": shown["rfm"]["pareto"]["lorenz"] if shown["rfm"] else None,
         "histogram": shown["clv"]["histogram"] if shown["clv"] else None,
+        "tracking": _tracking(shown["backtest"]),
         "words": {
             "members": _("Members"),
             "share_members": _("Share of members, least spending first"),
             "share_revenue": _("Share of revenue"),
             "equal": _("Everyone spending the same"),
             "value": _("Predicted value, next 12 months"),
+            "actual": _("Actual repeat visits"),
+            "predicted": _("Model (tracking)"),
+            "forecast": _("Forecast from each customer's history"),
+            "cumulative": _("Cumulative repeat visits"),
+            "week_ending": _("Week ending"),
+            "calibration_end": _("End of calibration"),
         },
     }
+    from lealtad.analytics import models
+    from lealtad.kit.money import minor_exponent
+
+    exponent = minor_exponent(business.currency)
+    fitted = models.described(shown["clv"], business.currency, exponent)
     return render_page(
         request,
         "admin_customers.html",
@@ -85,6 +124,10 @@ def customers_page(
         segment=lambda code: segment_label(code, _),
         chart=chart,
         refreshed=done == "refreshed",
+        backtested=done == "backtest",
+        failed=failed if failed in BACKTEST_FAILURES else "",
+        fitted=fitted,
+        minor_exponent=exponent,
         **shown,
     )
 
@@ -145,3 +188,55 @@ def value_csv(staff: CurrentManager, db: Db, now: Now) -> Response:
     ]
     stamp = now.date().isoformat()
     return csv_response(f"customer-value-{stamp}.csv", columns, rows)
+
+
+@router.post("/admin/customers/backtest")
+def backtest_now(
+    staff: CurrentManager,
+    db: Db,
+    now: Now,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+    calibration_end: Annotated[str, Form(max_length=10)] = "",
+    holdout_end: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """Fits the models on the history up to the calibration end and keeps the comparison with
+    what followed (to the holdout end, yesterday if empty) for the page."""
+    from datetime import timedelta
+
+    from lealtad.analytics import backtest, clv, rollups
+    from lealtad.errors import Invalid
+
+    sessions.require_csrf(staff.csrf, csrf)
+    first, last = _day_or_none(calibration_end), _day_or_none(holdout_end)
+    if first is None or (holdout_end and last is None):
+        return RedirectResponse("/admin/customers?failed=dates#backtest-h", status_code=303)
+    try:
+        with db.transaction() as conn:
+            if last is None:
+                last = rollups.local_day(conn, staff.business_id, now) - timedelta(days=1)
+            found = backtest.run(conn, staff.business_id, first, last)
+            backtest.store(conn, staff.business_id, found, now)
+    except Invalid:
+        return RedirectResponse("/admin/customers?failed=dates#backtest-h", status_code=303)
+    except clv.NotEnoughHistory:
+        return RedirectResponse("/admin/customers?failed=history#backtest-h", status_code=303)
+    return RedirectResponse("/admin/customers?done=backtest#backtest-h", status_code=303)
+
+
+def _day_or_none(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        return None
+
+
+@router.get("/admin/customers/backtest.csv")
+def backtest_csv(staff: CurrentManager, db: Db) -> Response:
+    """The latest back-test, one row per week (calibration and holdout), as on the chart."""
+    from lealtad.analytics import backtest
+
+    with db.read() as conn:
+        found = _refresh().snapshot(conn, staff.business_id, backtest.SNAPSHOT)
+    rows = found[1]["weeks"] if found else []
+    stamp = found[1]["calibration_end"] if found else "none"
+    return csv_response(f"backtest-{stamp}.csv", backtest.COLUMNS, rows)
