@@ -31,7 +31,7 @@ from lealtad.purchases import store as purchase_store
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy.model import Principal, Role
 
-Kind = Literal["purchases", "members"]
+Kind = Literal["purchases", "members", "balances"]
 Result = Literal["loaded", "already"]
 BATCH_SIZE = model.BATCH_SIZE
 # 10,000 rows of a till export hold about 1 MB of text; rows near the 64 KiB line limit are cut
