@@ -53,8 +53,8 @@ def opening(fields: dict[str, Any], zone: tzinfo, now: datetime) -> OpeningRow:
         raise ValueError("stamps need a stamp_card (its id) / los sellos necesitan stamp_card")
     if card is not None and not stamps:
         raise ValueError("stamp_card without stamps / stamp_card sin stamps")
-    earned_at = _when(data, "earned_at", zone)
-    expires_at = _when(data, "expires_at", zone)
+    earned_at = when(data, "earned_at", zone)
+    expires_at = when(data, "expires_at", zone)
     if earned_at is not None and earned_at > now:
         raise ValueError(
             f"earned_at {data['earned_at']} is in the future / earned_at está en el futuro"
@@ -116,7 +116,7 @@ def _text(data: dict[str, Any], name: str) -> str | None:
     return text or None
 
 
-def _when(data: dict[str, Any], name: str, zone: tzinfo) -> datetime | None:
+def when(data: dict[str, Any], name: str, zone: tzinfo) -> datetime | None:
     """A day (YYYY-MM-DD: its first moment in the business's zone) or an ISO 8601 date-time
     (UTC without an offset, as everywhere), within the years the API accepts."""
     value = data.get(name)

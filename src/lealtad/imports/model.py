@@ -43,6 +43,10 @@ PURCHASE_FIELDS = frozenset(
 )
 MEMBER_FIELDS = frozenset(
     {"name", "email", "phone", "birthday", "locale", "tags", "time_zone", "location_id"}
+    # The history from the previous system (imports/members_history.py).
+    | {"enrolled_at", "tier", "tier_since", "tier_until", "previous_card_number"}
+    | {f"consent_{c}" for c in ("email", "sms", "push")}
+    | {f"consent_{c}_at" for c in ("email", "sms", "push")}
 )
 # Opening balances (imports/balances.py): a member named one way or more, and what they hold.
 BALANCE_FIELDS = frozenset(
