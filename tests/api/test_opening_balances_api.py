@@ -107,3 +107,25 @@ def test_undo_is_refused_once_points_were_spent_and_staff_cannot_import(
     assert error["code"] == "opening_balance_used"
     assert f"member {ana}: 40 of 100 points (adjust 40)" in error["message"]
     assert client.get(f"/api/v1/members/{ana}/balance", headers=manager).json()["points"] == 60
+
+
+def test_the_wallet_history_names_a_brought_balance_in_the_members_language(
+    db: Database, client: TestClient, clock: FixedClock
+) -> None:
+    from tests.support import wallet_login
+
+    shop = make_shop(db, clock.now(), members_count=1)
+    (ana,) = shop.members
+    rows = [{"member_id": ana, "points": 75, "earned_at": "2025-01-10"}]
+    made = client.post(
+        "/api/v1/imports/balances", json={"rows": rows}, headers=shop.auth("manager")
+    )
+    assert made.status_code == 201, made.text
+    wallet_login(client, db, shop, ana)
+
+    english = client.get(f"/w/{shop.slug}/history?lang=en")
+    spanish = client.get(f"/w/{shop.slug}/history?lang=es")
+
+    assert english.status_code == 200
+    assert "Balance brought from the previous program" in english.text
+    assert "Saldo traído del programa anterior" in spanish.text
