@@ -19,6 +19,7 @@ from lealtad.imports import service
 from lealtad.kit.clock import FixedClock
 from lealtad.ledger import service as ledger
 from lealtad.members import service as members
+from lealtad.privacy.export import member_data
 from lealtad.rules.definition import (
     ProgramDefinition,
     Tier,
@@ -81,7 +82,7 @@ Eva,eva@example.com,,,,,,,,,
         ana = members.find(conn, shop.id, SECRET, email="ana@example.com")
         ben = members.find(conn, shop.id, SECRET, email="ben@example.com")
         eva = members.find(conn, shop.id, SECRET, email="eva@example.com")
-        by_old_card = members.find(conn, shop.id, SECRET, card_number="OLD-0001")
+        by_old_card = members.find(conn, shop.id, SECRET, card_number="old 0001")
         spaced = members.find(conn, shop.id, SECRET, card_number="00020002")
         enrolled_on = dict(
             conn.execute(
@@ -123,6 +124,9 @@ Eva,eva@example.com,,,,,,,,,
     assert tiers[ben.id] == ("silver", datetime(2023, 1, 15, 9), datetime(2026, 12, 30, 23))
     assert tiers[eva.id][:2] == ("silver", datetime(2026, 3, 2, 10, 30)), "as any new member"
     assert (by_old_card.id, spaced.id) == (ana.id, ben.id)
+    with db.read() as conn:
+        exported = member_data(conn, shop.id, ana.id, SECRET, clock.now())
+    assert exported["previous_card_numbers"] == ["OLD0001"], "kept in capitals, no dashes"
     assert messages == 1, "only the member enrolled today is welcomed"
 
 
@@ -147,7 +151,7 @@ def test_an_old_card_pays_through_the_api_the_counter_and_the_purchases_import(
     assert answer.status_code == 201, answer.text
     sales = write(
         tmp_path / "sales.csv",
-        "receipt_id,amount,card_number,occurred_at\nR2,2500,OLD-77,2026-02-01T10:00:00Z",
+        "receipt_id,amount,card_number,occurred_at\nR2,2500,old 77,2026-02-01T10:00:00Z",
     )
     imported = service.import_purchases(db, shop.id, sales, secret_key=SECRET, clock=clock)
     assert (imported.loaded, imported.rejected) == (1, 0)

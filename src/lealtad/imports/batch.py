@@ -142,17 +142,18 @@ class PurchaseBatches:
             )
             by_card.update({r.card_number: r for r in conn.execute(query)})
         # A card of the previous system names its member too (members.find does the same).
-        old = [c for c in cards if c not in by_card]
-        for start in range(0, len(old), bulk.CHUNK):
+        old = {c.upper(): c for c in cards if c not in by_card}
+        wanted = sorted(old)
+        for start in range(0, len(wanted), bulk.CHUNK):
             query = (
                 select(*_MEMBER_COLUMNS, _REFERRED, previous_cards.c.card_number.label("old"))
                 .join(previous_cards, previous_cards.c.member_id == members.c.id)
                 .where(
                     previous_cards.c.business_id == bid,
-                    previous_cards.c.card_number.in_(old[start : start + bulk.CHUNK]),
+                    previous_cards.c.card_number.in_(wanted[start : start + bulk.CHUNK]),
                 )
             )
-            by_card.update({r.old: r for r in conn.execute(query)})
+            by_card.update({old[r.old]: r for r in conn.execute(query)})
         return by_id, {card: by_card.get(n) for card, n in normal.items()}
 
     def apply(self, conn: Connection, rows: Sequence[model.Row], now: datetime) -> list[Outcome]:

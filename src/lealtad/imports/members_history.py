@@ -72,7 +72,8 @@ def split(fields: dict[str, Any], zone: ZoneInfo, now: datetime) -> tuple[dict[s
         consent[channel] = (given.lower() in YES, at)
     card = _text(fields, "previous_card_number")
     if card is not None:
-        card = member_model.normalise_card_number(card)
+        # Kept in capitals and looked up so: an old card's letters are typed either way.
+        card = member_model.normalise_card_number(card).upper()
         if not card or len(card) > MAX_CARD:
             raise ValueError(
                 f"previous_card_number must be 1 to {MAX_CARD} characters / "

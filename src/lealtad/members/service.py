@@ -226,7 +226,7 @@ def find(
         if row is None and number:
             # The card from the system the business moved from (`lealtad import members`): a
             # second read only when no current card matches, never on the usual path.
-            row = store.member_by_previous_card(conn, business_id, number)
+            row = store.member_by_previous_card(conn, business_id, number.upper())
     elif qr_token is not None:
         read = _read_card_code(secret_key, qr_token, now)
         if read is not None and read[0] == business_id:
