@@ -195,3 +195,21 @@ h@example.com,,,,2024-01-01,
     assert "already names member" in reasons[7]
     assert "enrolled_at must be a date" in reasons[8]
     assert "consent_email_at needs consent_email" in reasons[9]
+
+
+def test_the_counter_finds_a_member_by_the_card_of_the_previous_system(
+    db: Database, client: TestClient, clock: FixedClock, tmp_path: Path
+) -> None:
+    from tests.support import counter_login
+
+    shop = make_shop(db, clock.now(), members_count=0, program=tiered())
+    people = "name,email,previous_card_number\nAna Old,ana@example.com,PAPEL-0042"
+    load(db, shop, write(tmp_path / "people.csv", people), clock)
+    csrf = counter_login(client, shop)
+
+    found = client.post("/counter/find", data={"q": "papel 0042", "csrf": csrf, "lang": "en"})
+    missed = client.post("/counter/find", data={"q": "PAPEL-0043", "csrf": csrf, "lang": "en"})
+
+    assert found.status_code == 200
+    assert "Ana Old" in found.text
+    assert "Ana Old" not in missed.text
