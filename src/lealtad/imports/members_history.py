@@ -79,8 +79,6 @@ def split(fields: dict[str, Any], zone: ZoneInfo, now: datetime) -> tuple[dict[s
                 f"previous_card_number must be 1 to {MAX_CARD} characters / "
                 f"previous_card_number debe tener de 1 a {MAX_CARD} caracteres"
             )
-    if "consent" in rest and consent:
-        raise ValueError("give consent or consent_<channel>, not both / no ambos")
     history = History(enrolled_at, tier, tier_since, tier_until, consent, card)
     return rest, history
 
