@@ -351,3 +351,26 @@ def test_undo_names_an_unknown_run_or_one_that_is_no_balances_import(
         undo(db, shop, run, clock)
     with pytest.raises(Exception, match="no import run 99999"):
         undo(db, shop, 99999, clock)
+
+
+def test_a_json_lines_file_loads_and_two_references_must_name_one_member(
+    db: Database, clock: FixedClock, tmp_path: Path
+) -> None:
+    shop = shop_with_members(db, clock, count=2)
+    ana, ben = shop.members
+    mixed = write(
+        tmp_path / "mixed.jsonl",
+        f'{{"member_id": {ana}, "email": "{email_of(db, shop, ben)}", "points": 5}}',
+    )
+    with pytest.raises(importer.FileErrors) as refused:
+        bring(db, shop, mixed, clock)
+    assert "member_id and email name different members" in refused.value.problems[0].reason
+
+    good = write(
+        tmp_path / "good.jsonl",
+        f'{{"member_id": {ana}, "email": "{email_of(db, shop, ana)}", "points": 5, '
+        '"earned_at": "2025-01-10T08:00:00+01:00", "stamps": 2, "stamp_card": "coffee"}',
+    )
+    assert bring(db, shop, good, clock).loaded == 1
+    assert balances(db, shop, ana)["points"] == 5
+    assert balances(db, shop, ana)["stamps.coffee"] == 2
