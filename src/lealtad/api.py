@@ -26,6 +26,7 @@ from lealtad.http import (
     error_response,
     install_error_handlers,
 )
+from lealtad.imports.api import router as imports_router
 from lealtad.kit.clock import Clock, SystemClock
 from lealtad.ledger.api import router as ledger_router
 from lealtad.members.api import public as public_members_router
@@ -105,6 +106,7 @@ DOCUMENTED = (
     events_router,
     surveys_router,
     tiers_router,
+    imports_router,
     analytics_router,
     experiments_router,
     webhooks_router,

@@ -13,6 +13,8 @@ AUDITED: dict[str, str] = {
     "PATCH /api/v1/members/{member_id}": "member.update",
     "POST /api/v1/members/{member_id}/card/reissue": "member.card_reissued",
     "POST /api/v1/members/{member_id}/adjustments": "ledger.adjust",
+    "POST /api/v1/imports/balances": "import.balances",
+    "POST /api/v1/imports/{run_id}/undo": "import.undo",
     "POST /api/v1/members/{member_id}/erasure": "member.erase",
     "POST /api/v1/rewards": "reward.create",
     "PATCH /api/v1/rewards/{reward_id}": "reward.update",

@@ -309,6 +309,12 @@ def create_resources(client: TestClient, b: Shop) -> Resources:
     assert resp.status_code == 201, resp.text
     experiment_id = resp.json()["id"]
 
+    # An import run of opening balances, so the import run routes are swept.
+    rows = [{"member_id": member["id"], "points": 5}]
+    resp = client.post(f"{API}/imports/balances", json={"rows": rows}, headers=owner)
+    assert resp.status_code == 201, resp.text
+    run_id = resp.json()["run_id"]
+
     resp = client.get(f"{API}/members/{member['id']}", headers=owner)
     assert resp.status_code == 200, resp.text
     return Resources(
@@ -328,6 +334,7 @@ def create_resources(client: TestClient, b: Shop) -> Resources:
             "webhook_endpoint_id": webhook_endpoint_id,
             "survey_id": survey_id,
             "experiment_id": experiment_id,
+            "run_id": run_id,
         },
         member=resp.json(),
         receipt_id=receipt["receipt_id"],

@@ -31,6 +31,8 @@ LAYER_OF_PREFIX = {
     "lealtad.ledger.idempotency": CORE,
     "lealtad.ledger.maturity": CORE,
     "lealtad.ledger.adjustments": CORE,
+    "lealtad.ledger.opening": CORE,
+    "lealtad.ledger.opening_store": CORE,
     "lealtad.ledger.verify": CORE,
     "lealtad.rules.definition": CORE,
     "lealtad.rules.facts": CORE,

@@ -18,6 +18,7 @@ from lealtad.errors import Invalid, LealtadError, NotFound
 from lealtad.imports import model
 from lealtad.members import service as members_service
 from lealtad.members.model import ACTIVE, normalise_card_number
+from lealtad.members.tables import member_previous_cards as previous_cards
 from lealtad.members.tables import members
 from lealtad.purchases import bulk
 from lealtad.purchases.service import check_currency, occurred
@@ -129,6 +130,19 @@ class PurchaseBatches:
                 members.c.business_id == bid, members.c.card_number.in_(chunk)
             )
             by_card.update({r.card_number: r for r in conn.execute(query)})
+        # A card of the previous system names its member too (members.find does the same).
+        old = {c.upper(): c for c in cards if c not in by_card}
+        wanted = sorted(old)
+        for start in range(0, len(wanted), bulk.CHUNK):
+            query = (
+                select(*_MEMBER_COLUMNS, _REFERRED, previous_cards.c.card_number.label("old"))
+                .join(previous_cards, previous_cards.c.member_id == members.c.id)
+                .where(
+                    previous_cards.c.business_id == bid,
+                    previous_cards.c.card_number.in_(wanted[start : start + bulk.CHUNK]),
+                )
+            )
+            by_card.update({old[r.old]: r for r in conn.execute(query)})
         return by_id, {card: by_card.get(n) for card, n in normal.items()}
 
     def apply(self, conn: Connection, rows: Sequence[model.Row], now: datetime) -> list[Outcome]:

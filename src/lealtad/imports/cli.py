@@ -1,4 +1,5 @@
-"""`lealtad import purchases|members FILE`: a progress bar, a summary, a reject file.
+"""`lealtad import purchases|members|balances FILE` and `lealtad import undo RUN`: a progress
+bar, a summary, a reject file.
 Exit 0 when every row is in; 3 when the file was read to its end and some rows were rejected
 (the others are loaded); 2 when the file cannot be imported at all (nothing is loaded) or the
 command is used wrongly; 1 on any other error, after which running it again resumes. Never a
@@ -25,6 +26,8 @@ import_app = typer.Typer(
 WITH_REJECTS = 3
 CANNOT_IMPORT = 2
 STOPPED = 1
+# Problems of a balances file printed before pointing at its rejects file.
+SHOWN_PROBLEMS = 50
 
 FileArg = Annotated[
     Path,
@@ -64,6 +67,51 @@ def members(
     """Members, recognised by e-mail or phone so a second import enrols no one twice /
     socios, reconocidos por e-mail o teléfono."""
     _import("members", file, business, batch_size, None, quiet)
+
+
+@import_app.command("balances")
+def balances(
+    file: FileArg,
+    business: BusinessOpt,
+    batch_size: BatchOpt = model.BATCH_SIZE,
+    quiet: QuietOpt = False,
+) -> None:
+    """Opening balances from the previous system (points with their dates, stamps, cashback),
+    through the ledger; all or nothing / saldos iniciales del sistema anterior."""
+    _import("balances", file, business, batch_size, None, quiet)
+
+
+@import_app.command("undo")
+def undo(
+    run_id: Annotated[int, typer.Argument(min=1, help="the run, as `import balances` named it")],
+    business: BusinessOpt,
+) -> None:
+    """Undo a balances import as a whole, with compensating entries; refused once its units were
+    spent / deshace una importación de saldos entera."""
+    from lealtad import cli
+    from lealtad.imports import opening
+    from lealtad.tenancy import audit_context
+    from lealtad.tenancy import store as tenancy_store
+
+    settings = cli._settings()
+    db = cli._migrated_database(settings)
+    try:
+        with db.read() as conn:
+            row = tenancy_store.business_by_slug(conn, business)
+        if row is None:
+            cli.err.print(f"[red]No business / no existe el negocio:[/red] {escape(business)}")
+            raise typer.Exit(CANNOT_IMPORT)
+        audit_context.use_cli()
+        by = audit_context.cli_actor()
+        count = opening.undo_run(db, row.id, run_id, by=by, clock=SystemClock())
+    except LealtadError as exc:
+        raise cli._fail(exc) from exc
+    finally:
+        db.dispose()
+    cli.out.print(
+        f"run {run_id} undone: {count} opening entries reversed / ejecución deshecha: "
+        f"{count} asientos de apertura revertidos"
+    )
 
 
 def _import(
@@ -113,6 +161,21 @@ def _import(
                     batch_size=batch_size,
                     progress=progress,
                 )
+            elif kind == "balances":
+                from lealtad.imports import opening
+                from lealtad.tenancy import audit_context
+
+                audit_context.use_cli()
+                done = opening.import_balances(
+                    db,
+                    row.id,
+                    file,
+                    secret_key=key,
+                    clock=clock,
+                    by=audit_context.cli_actor(),
+                    batch_size=batch_size,
+                    progress=progress,
+                )
             else:
                 done = service.import_members(
                     db,
@@ -125,6 +188,11 @@ def _import(
                 )
     except model.FileProblem as exc:
         cli.err.print(f"[red]Cannot import / no se puede importar:[/red] {escape(str(exc))}")
+        for problem in getattr(exc, "problems", [])[:SHOWN_PROBLEMS]:
+            cli.err.print(f"line / línea {problem.line}: {escape(problem.reason)}")
+        rejects = getattr(exc, "rejects", None)
+        if rejects is not None:
+            cli.err.print(f"Every problem / todos los problemas: {escape(str(rejects))}")
         raise typer.Exit(CANNOT_IMPORT) from exc
     except LealtadError as exc:
         raise cli._fail(exc) from exc

@@ -43,16 +43,42 @@ PURCHASE_FIELDS = frozenset(
 )
 MEMBER_FIELDS = frozenset(
     {"name", "email", "phone", "birthday", "locale", "tags", "time_zone", "location_id"}
+    # The history from the previous system (imports/members_history.py).
+    | {"enrolled_at", "tier", "tier_since", "tier_until", "previous_card_number"}
+    | {f"consent_{c}" for c in ("email", "sms", "push")}
+    | {f"consent_{c}_at" for c in ("email", "sms", "push")}
 )
-FIELDS = {"purchases": PURCHASE_FIELDS, "members": MEMBER_FIELDS}
+# Opening balances (imports/balances.py): a member named one way or more, and what they hold.
+BALANCE_FIELDS = frozenset(
+    {
+        "member_id",
+        "email",
+        "card_number",
+        "points",
+        "earned_at",
+        "expires_at",
+        "stamps",
+        "stamp_card",
+        "cashback",
+    }
+)
+FIELDS = {"purchases": PURCHASE_FIELDS, "members": MEMBER_FIELDS, "balances": BALANCE_FIELDS}
 # A CSV header lacking one of each group names a file no row of which could load.
 REQUIRED: dict[str, list[tuple[str, ...]]] = {
     "purchases": [("receipt_id", "external_id"), ("amount",)],
     "members": [("email", "phone")],
+    "balances": [("member_id", "email", "card_number"), ("points", "stamps", "cashback")],
 }
 # Whole-number fields and the values the API takes for them: amounts in minor units up to ten
 # thousand million euros, well inside a 64-bit column and the ledger's sums.
-RANGES = {"amount": (0, MAX_MINOR), "member_id": (1, MAX_ID), "location_id": (1, MAX_ID)}
+RANGES = {
+    "amount": (0, MAX_MINOR),
+    "member_id": (1, MAX_ID),
+    "location_id": (1, MAX_ID),
+    "points": (0, MAX_MINOR),
+    "stamps": (0, MAX_MINOR),
+    "cashback": (0, MAX_MINOR),
+}
 # Longer digit strings are out of every range, refused before int() reads them (its own limit,
 # 4,300 digits, comes with a message about Python rather than the file).
 MAX_DIGITS = 18

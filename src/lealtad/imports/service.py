@@ -16,13 +16,14 @@ from datetime import datetime
 from itertools import chain, islice
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
 from lealtad.comms.outbox import HISTORIC
 from lealtad.db.engine import Database
 from lealtad.errors import Conflict, Invalid, LealtadError, NotFound
-from lealtad.imports import model, store
+from lealtad.imports import members_history, model, store
 from lealtad.imports.batch import PurchaseBatches
 from lealtad.kit.clock import Clock, naive_utc
 from lealtad.members import service as members
@@ -31,7 +32,7 @@ from lealtad.purchases import store as purchase_store
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy.model import Principal, Role
 
-Kind = Literal["purchases", "members"]
+Kind = Literal["purchases", "members", "balances"]
 Result = Literal["loaded", "already"]
 BATCH_SIZE = model.BATCH_SIZE
 # 10,000 rows of a till export hold about 1 MB of text; rows near the 64 KiB line limit are cut
@@ -158,9 +159,10 @@ def import_members(
     progress: Progress | None = None,
 ) -> Outcome:
     with db.read() as conn:
-        tenancy.get_business(conn, business_id)
+        zone = ZoneInfo(tenancy.get_business(conn, business_id).timezone)
 
     def apply(conn: Connection, fields: dict[str, Any], now: datetime) -> Result:
+        fields, history = members_history.split(fields, zone, now)
         data = model.member(fields)
         for found_by in ({"email": data.email}, {"phone": data.phone}):
             if next(iter(found_by.values())) is None:
@@ -170,8 +172,21 @@ def import_members(
                 return "already"
             except (NotFound, Invalid):
                 pass
-        members.enrol(
-            conn, business_id, data, channel="import", location_id=data.location_id, now=now
+        members_history.check(conn, business_id, history, now)
+        enrolled_at = history.enrolled_at or now
+        # A member brought with their enrolment date is history: no welcome message, no
+        # webhook, as for the purchases of a historic import (D35).
+        conn.execution_options(**{HISTORIC: history.enrolled_at is not None})
+        member_id = members.enrol(
+            conn,
+            business_id,
+            data,
+            channel="import",
+            location_id=data.location_id,
+            now=enrolled_at,
+        )
+        members_history.apply(
+            conn, business_id, member_id, history, zone=zone, enrolled_at=enrolled_at, now=now
         )
         return "loaded"
 

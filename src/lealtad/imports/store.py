@@ -85,3 +85,35 @@ def run(conn: Connection, business_id: int, run_id: int) -> Any:
             import_runs.c.business_id == business_id, import_runs.c.id == run_id
         )
     ).one()
+
+
+def finished_run(conn: Connection, business_id: int, kind: str, sha256: str) -> Any:
+    """The latest run of this file that reached its end and was not undone, if any."""
+    return conn.execute(
+        select(import_runs)
+        .where(
+            import_runs.c.business_id == business_id,
+            import_runs.c.kind == kind,
+            import_runs.c.file_sha256 == sha256,
+            import_runs.c.status == "done",
+        )
+        .order_by(import_runs.c.id.desc())
+        .limit(1)
+    ).first()
+
+
+def run_or_none(conn: Connection, business_id: int, run_id: int) -> Any:
+    return conn.execute(
+        select(import_runs).where(
+            import_runs.c.business_id == business_id, import_runs.c.id == run_id
+        )
+    ).first()
+
+
+def mark_undone(conn: Connection, business_id: int, run_id: int, now: datetime) -> None:
+    """An undone run keeps its row (its counts, its file): the journal still names it."""
+    conn.execute(
+        update(import_runs)
+        .where(import_runs.c.business_id == business_id, import_runs.c.id == run_id)
+        .values(status="undone", updated_at=now)
+    )

@@ -22,7 +22,8 @@ MEMBER_ACCOUNTS: dict[str, str] = {
     CASHBACK_ACCOUNT: CASHBACK,
 }
 # Where units come from and go to, outside members.
-SYSTEM_ACCOUNTS = ("issued", "redeemed", "expired", "adjusted", "reversed", "donated")
+# "migrated" is the counter-account of opening balances brought from a previous system.
+SYSTEM_ACCOUNTS = ("issued", "redeemed", "expired", "adjusted", "reversed", "donated", "migrated")
 # Every kind of journal entry, each with its reason in the member's history.
 ENTRY_KINDS = (
     "earn",
@@ -34,6 +35,9 @@ ENTRY_KINDS = (
     "redeem",
     "donate",
     "cancel",
+    # A balance brought from a previous system (`lealtad import balances`) and its undoing.
+    "opening",
+    "opening_undo",
 )
 
 

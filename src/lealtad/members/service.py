@@ -221,9 +221,12 @@ def find(
     if member_id is not None:
         row = store.member(conn, business_id, member_id)
     elif card_number is not None:
-        row = store.member_by(
-            conn, business_id, "card_number", model.normalise_card_number(card_number)
-        )
+        number = model.normalise_card_number(card_number)
+        row = store.member_by(conn, business_id, "card_number", number)
+        if row is None and number:
+            # The card from the system the business moved from (`lealtad import members`): a
+            # second read only when no current card matches, never on the usual path.
+            row = store.member_by_previous_card(conn, business_id, number.upper())
     elif qr_token is not None:
         read = _read_card_code(secret_key, qr_token, now)
         if read is not None and read[0] == business_id:

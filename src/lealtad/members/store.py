@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, bindparam, false, insert, or_, select, update
 
 from lealtad.members import model, pii
-from lealtad.members.tables import members
+from lealtad.members.tables import member_previous_cards, members
 from lealtad.security.fields import keys_of
 
 # Encrypted columns are looked up through their blind index.
@@ -54,8 +55,52 @@ def member_by(conn: Connection, business_id: int, column: str, value: str) -> An
     ).first()
 
 
+def member_by_previous_card(conn: Connection, business_id: int, card_number: str) -> Any:
+    """The member whose card in the business's previous system had this number."""
+    cards = member_previous_cards.c
+    return conn.execute(
+        select(members)
+        .join(member_previous_cards, cards.member_id == members.c.id)
+        .where(cards.business_id == business_id, cards.card_number == card_number)
+    ).first()
+
+
+def previous_card_owner(conn: Connection, business_id: int, card_number: str) -> int | None:
+    cards = member_previous_cards.c
+    found = conn.execute(
+        select(cards.member_id).where(
+            cards.business_id == business_id, cards.card_number == card_number
+        )
+    ).scalar()
+    return None if found is None else int(found)
+
+
+def previous_card_numbers(conn: Connection, business_id: int, member_id: int) -> list[str]:
+    cards = member_previous_cards.c
+    query = (
+        select(cards.card_number)
+        .where(cards.business_id == business_id, cards.member_id == member_id)
+        .order_by(cards.id)
+    )
+    return [str(n) for n in conn.execute(query).scalars()]
+
+
+def add_previous_card(
+    conn: Connection, business_id: int, member_id: int, card_number: str, now: datetime
+) -> None:
+    conn.execute(
+        insert(member_previous_cards).values(
+            business_id=business_id, member_id=member_id, card_number=card_number, created_at=now
+        )
+    )
+
+
 def card_number_taken(conn: Connection, business_id: int, card_number: str) -> bool:
-    return member_by(conn, business_id, "card_number", card_number) is not None
+    # A new card must not take a number an old card still answers to: it would hide it.
+    return (
+        member_by(conn, business_id, "card_number", card_number) is not None
+        or previous_card_owner(conn, business_id, card_number) is not None
+    )
 
 
 def update_member(conn: Connection, business_id: int, member_id: int, **values: Any) -> None:

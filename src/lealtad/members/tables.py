@@ -62,3 +62,16 @@ member_login_codes = Table(
     Column("attempts", Integer, nullable=False),
     Column("used_at", DateTime, nullable=True),
 )
+
+# The card a member carried in the system the business moved from (`lealtad import members`):
+# it keeps naming the member at the counter and in the API once no current card matches.
+member_previous_cards = Table(
+    "member_previous_cards",
+    metadata,
+    id_column(),
+    business_column(),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False, index=True),
+    Column("card_number", String(40), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Index("uq_member_previous_cards_business_card", "business_id", "card_number", unique=True),
+)

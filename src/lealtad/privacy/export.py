@@ -16,6 +16,7 @@ from lealtad.kit.clock import as_utc
 from lealtad.ledger import service as ledger
 from lealtad.ledger import store as ledger_store
 from lealtad.members import service
+from lealtad.members import store as member_store
 from lealtad.purchases import store as purchase_store
 from lealtad.rewards import donations, redemption
 from lealtad.rewards import store as reward_store
@@ -151,6 +152,8 @@ def member_data(
         "business": {"name": business.name, "slug": business.slug},
         "profile": profile,
         "consent": row.consent,
+        # The card numbers of the system the business moved from, which still name the member.
+        "previous_card_numbers": member_store.previous_card_numbers(conn, business_id, member_id),
         "balances": ledger.balances(conn, business_id, member_id),
         "ledger": _ledger(conn, business_id, member_id),
         "purchases": _purchases(conn, business_id, member_id),

@@ -168,4 +168,7 @@ def readings(text: str) -> list[Lookup]:
         found.append(Lookup("voucher", code))
     if normalise_phone(value):
         found.append(Lookup("phone", value))
+    if digits and not is_card_number(digits) and len(digits) <= 40:
+        # Last: a card of the system the business moved from (`lealtad import members`).
+        found.append(Lookup("card_number", digits))
     return found

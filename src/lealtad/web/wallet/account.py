@@ -56,6 +56,8 @@ def _kinds(_: Gettext) -> dict[str, str]:
         "expire": _("Expired"),
         "cancel": _("Given back"),
         "spend": _("Paid with your balance"),
+        "opening": _("Balance brought from the previous program"),
+        "opening_undo": _("Brought balance withdrawn"),
     }
 
 
