@@ -1,14 +1,15 @@
 """Recomputing a business's rollups from its purchases, members, refunds, journal and vouchers:
 for data recorded before the rollups existed, after a time-zone change, and as the reference the
-incremental writers are tested against. Events are replayed in the order they were recorded,
-through the same fold as the live writers."""
+incremental writers are tested against. Every member is enrolled first, then purchases are
+replayed in the order they occurred (occurred_at, then id), not the order they were recorded:
+a history imported newest first gives the same figures as one imported in date order. What
+follows (refunds, journal entries, vouchers) folds the same in any order."""
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
-from itertools import groupby
+from itertools import chain, groupby
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,7 +24,7 @@ from lealtad.purchases.tables import purchases, refunds
 from lealtad.rewards.tables import vouchers
 
 _CHUNK = 10_000
-Event = tuple[datetime, int, int, Any]  # recorded at, kind rank, id, row
+Event = tuple[datetime, int, int, Any]  # when, kind rank, id, row
 
 
 def _stream(conn: Connection, statement: Any, rank: int, at: str) -> Iterator[Event]:
@@ -62,8 +63,9 @@ def _entries(conn: Connection, business_id: int) -> Iterator[Event]:
 
 
 def events(conn: Connection, business_id: int) -> Iterator[Event]:
-    """Every event of the business in the order it was recorded; within one instant, enrolment
-    before purchase before refund before journal entry before voucher, as a request writes them."""
+    """Every event of the business: the enrolments (a purchase folds into its member's figures,
+    which the enrolment makes, even one dated before it), the purchases by when they occurred,
+    then refunds, journal entries and vouchers, whose folds do not depend on their order."""
     m = members.c
     p = purchases.c
     enrolled = (
@@ -74,7 +76,7 @@ def events(conn: Connection, business_id: int) -> Iterator[Event]:
     bought = (
         select(p.id, p.member_id, p.location_id, p.staff_id, p.amount, p.occurred_at, p.recorded_at)
         .where(p.business_id == business_id)
-        .order_by(p.recorded_at, p.id)
+        .order_by(p.occurred_at, p.id)
     )
     refunded = (
         select(
@@ -95,13 +97,12 @@ def events(conn: Connection, business_id: int) -> Iterator[Event]:
         .where(vouchers.c.business_id == business_id)
         .order_by(vouchers.c.issued_at, vouchers.c.id)
     )
-    return heapq.merge(
+    return chain(
         _stream(conn, enrolled, 0, "enrolled_at"),
-        _stream(conn, bought, 1, "recorded_at"),
+        _stream(conn, bought, 1, "occurred_at"),
         _stream(conn, refunded, 2, "recorded_at"),
         _entries(conn, business_id),
         _stream(conn, issued, 4, "issued_at"),
-        key=lambda event: event[:3],
     )
 
 
@@ -148,7 +149,7 @@ class _Replay:
         fold.ledger_flows(self.tally, day, legs)
         figures = self.figures.get(row.member_id) if row.member_id else None
         if row.kind == "redeem" and figures is not None:
-            fold.first_reward(self.tally, figures, row.occurred_at, day)
+            fold.first_reward(self.tally, figures, row.occurred_at, day, day_of=self.day)
 
     def voucher(self, row: Any) -> None:
         fold.redemption(self.tally, self.day(row.issued_at), row.reward_id)
