@@ -78,9 +78,12 @@ class Figures:
         return np.maximum(self.today - self.first_day, 0)
 
 
-def refresh(conn: Connection, business_id: int, now: datetime) -> RefreshResult:
+def refresh(
+    conn: Connection, business_id: int, now: datetime, *, as_of: bool = False
+) -> RefreshResult:
     """Scores every member of the business and stores the "rfm" and "clv" snapshots. Running it
-    again with the same data and `now` writes the same values."""
+    again with the same data and `now` writes the same values. `as_of`: `now` is a past instant
+    and the figures are replayed from the history up to it (analytics/as_of.py)."""
     seconds: dict[str, float] = {}
 
     @contextmanager
@@ -91,7 +94,12 @@ def refresh(conn: Connection, business_id: int, now: datetime) -> RefreshResult:
 
     at = naive_utc(now)
     with lap("load"):
-        figures = load(conn, business_id, now)
+        if as_of:
+            from lealtad.analytics import as_of as history
+
+            figures = history.figures(conn, business_id, now)
+        else:
+            figures = load(conn, business_id, now)
     with lap("score"):
         scores = rfm.score(figures.recency_days, figures.visit_days, figures.spend)
     with lap("model"):
