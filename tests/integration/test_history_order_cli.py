@@ -15,10 +15,11 @@ from sqlalchemy import select
 from lealtad.analytics.tables import member_stats
 from lealtad.db.engine import Database
 from lealtad.kit.clock import FixedClock, SystemClock
-from tests.integration.test_as_of import cli  # noqa: F401  (the fixture)
+from tests.integration import test_as_of
 from tests.support import make_shop
 
 MEMBERS = 24
+cli = test_as_of.cli  # the fixture running `lealtad ...` on the test's database
 
 
 def _figures(db: Database, business_id: int) -> dict[int, tuple[Any, ...]]:
