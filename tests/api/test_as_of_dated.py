@@ -10,6 +10,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from lealtad.analytics.rebuild import rebuild
+from lealtad.analytics.tables import counters, member_stats
 from lealtad.db.engine import Database
 from lealtad.kit.clock import FixedClock
 from lealtad.ledger.maturity import settle
@@ -182,3 +184,60 @@ def test_an_event_dated_in_the_past_earns_points_dated_then_expiring_from_then(
             headers=shop.auth(),
         )
         _error(answer, code)
+
+
+def _first_rewards(db: Database, shop: Shop) -> tuple[Any, dict[str, int]]:
+    with db.read() as conn:
+        first = conn.execute(
+            select(member_stats.c.first_reward_at).where(
+                member_stats.c.business_id == shop.id,
+                member_stats.c.member_id == shop.members[0],
+            )
+        ).scalar_one()
+        counted: dict[str, int] = {}
+        for dim, value in conn.execute(
+            select(counters.c.dim, counters.c.value).where(
+                counters.c.business_id == shop.id, counters.c.metric == "cohort.first_reward"
+            )
+        ):
+            counted[dim] = counted.get(dim, 0) + value
+    return first, {dim: value for dim, value in counted.items() if value}
+
+
+def test_a_redemption_dated_before_the_first_one_seen_becomes_the_first_reward(
+    client: TestClient, db: Database, clock: FixedClock
+) -> None:
+    shop = _shop(db, clock)
+    member = shop.members[0]
+    start = clock.now()
+    reward = client.post(
+        "/api/v1/rewards",
+        json={
+            "slug": "cake",
+            "kind": "free_product",
+            "sku": "CAK",
+            "title": {"es": "Pastel", "en": "Cake"},
+            "cost": 1,
+        },
+        headers=shop.auth("manager"),
+    ).json()
+    client.post(
+        "/api/v1/purchases",
+        json=purchase_body(amount=500, member_id=member, occurred_at=_iso(start)),
+        headers=shop.auth(),
+    )
+    clock.at = start + timedelta(days=25)
+    for days in (20, 12):  # recorded newest first
+        done = client.post(
+            f"/api/v1/members/{member}/redemptions",
+            json={"reward_id": reward["id"], "occurred_at": _iso(start + timedelta(days=days))},
+            headers=shop.auth("staff"),
+        )
+        assert done.status_code == 201, done.text
+
+    first, counted = _first_rewards(db, shop)
+    assert first.replace(tzinfo=UTC) == start + timedelta(days=12)
+    assert counted == {"12": 1}
+    with db.transaction() as conn:
+        rebuild(conn, shop.id)
+    assert _first_rewards(db, shop) == (first, counted)
