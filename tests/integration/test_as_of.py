@@ -201,3 +201,11 @@ def test_report_as_of_summarises_the_last_complete_day_before_it(
         expected = reports.latest(conn, shop.id, "day", datetime(2026, 3, 6, 22, tzinfo=UTC))
     assert (expected.start, expected.end) == (date(2026, 3, 5), date(2026, 3, 5))
     assert '"start": "2026-03-05"' in done.stdout
+    # A week as of then reads nothing that happened after it.
+    week = ("report", "--business", shop.slug, "--as-of", "2026-03-10", "--period", "week")
+    before = cli(*week, "--format", "json")
+    _buy(db, shop, shop.members[0], "R3", start + timedelta(days=9), now)  # 2026-03-11
+    assert cli(*week, "--format", "json").stdout == before.stdout
+    late = cli(*week[:-2], "--period", "custom", "--start", "2026-03-01", "--end", "2026-03-12")
+    assert late.exit_code == 2
+    assert "--end is after --as-of" in late.output
