@@ -11,17 +11,20 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from lealtad.analytics import as_of as history
 from lealtad.analytics import reports
 from lealtad.analytics.tables import member_stats, snapshots
 from lealtad.cli import app
+from lealtad.comms.tables import outbox
 from lealtad.db.engine import Database
 from lealtad.kit.clock import FixedClock, SystemClock
 from lealtad.ledger import service as ledger
 from lealtad.ledger.tables import entries
+from lealtad.members import service as members
+from lealtad.members.schemas import MemberIn
 from lealtad.purchases import service as purchases
 from lealtad.purchases.schemas import PurchaseIn
 from lealtad.rules.definition import PointsPolicy, points_per_currency_unit
@@ -62,6 +65,14 @@ def _buy(db: Database, shop: Shop, member: int, receipt: str, at: datetime, now:
     )
     with db.transaction() as conn:
         purchases.record(conn, shop.principal(), body, secret_key=SECRET, now=now)
+
+
+def _queued(conn: Any, shop: Shop) -> int:
+    return int(
+        conn.execute(
+            select(func.count()).select_from(outbox).where(outbox.c.business_id == shop.id)
+        ).scalar_one()
+    )
 
 
 def _lines(output: str, shop: Shop) -> list[str]:
@@ -168,13 +179,22 @@ def test_jobs_run_as_of_settles_and_scores_as_then(
 ) -> None:
     shop = make_shop(db, clock.now(), program=PROGRAM, with_staff=False)
     member = shop.members[0]
+    with db.transaction() as conn:
+        born = MemberIn(name="Ana", email="ana@example.com", birthday=date(1990, 4, 5))
+        members.enrol(conn, shop.id, born, channel="api", now=clock.now())
     _buy(db, shop, member, "R1", clock.now(), clock.now())
     _buy(db, shop, member, "R2", clock.now() + timedelta(days=40), clock.now() + timedelta(days=40))
+    with db.read() as conn:
+        queued = _queued(conn, shop)
 
     done = cli("jobs", "run", "--as-of", "2026-04-05")
     assert done.exit_code == 0, done.output
     (line,) = _lines(done.stdout, shop)
+    assert "birthdays 1," in line
     assert "expired 10" in line
+    with db.read() as conn:
+        # The birthday of then is recorded, its greeting not sent today.
+        assert _queued(conn, shop) == queued
     with db.read() as conn:
         # The first purchase's points expired on 2026-04-01; the second's (2026-04-11) are kept.
         assert ledger.balances(conn, shop.id, member)["points"] == 10

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, select
 
 from lealtad.analytics import reports
 from lealtad.comms import campaigns, reminders
+from lealtad.comms.outbox import HISTORIC
 from lealtad.config import Settings
 from lealtad.events import service as events
 from lealtad.events.schemas import EventIn
@@ -61,6 +62,10 @@ def run_daily(
     """`base_url` is where this server is reached from outside: campaign e-mails link to their
     survey with it (without it they carry only the link's signed token in their context).
     With `settings`, the scheduled analytics reports due are sent too."""
+    if as_of:
+        # Nothing of a past day goes out (greetings, webhooks), as for an import (D35); the
+        # connection lives for this run's transaction only.
+        conn.execution_options(**{HISTORIC: True})
     business = tenancy_store.business(conn, business_id)
     tz = ZoneInfo(business.timezone)
     today = now.astimezone(tz).date()
