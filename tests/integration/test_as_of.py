@@ -146,6 +146,8 @@ def test_refresh_as_of_scores_from_the_history_up_to_that_date_only(
     _buy(db, shop, early, "E1", start + timedelta(days=2), now)
     _buy(db, shop, late, "L1", start + timedelta(days=50), now)  # after the date
     as_of = date(2026, 3, 31)  # regular has visited three times by then, late not yet
+    today = cli("analytics", "refresh", "--business", shop.slug)  # scores late too
+    assert today.exit_code == 0, today.output
 
     done = cli("analytics", "refresh", "--business", shop.slug, "--as-of", as_of.isoformat())
     assert done.exit_code == 0, done.output
@@ -170,7 +172,7 @@ def test_refresh_as_of_scores_from_the_history_up_to_that_date_only(
             )
         ).scalar_one()
     assert scored[early] == scored[regular] == instant
-    assert scored[late] is None
+    assert scored[late] is None  # had not bought by then: today's score is cleared
     assert taken == instant
 
 

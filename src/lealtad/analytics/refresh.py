@@ -107,6 +107,10 @@ def refresh(
     with lap("write"):
         _write(conn, business_id, figures, scores, valuation, at)
         unscored = _clear_unscored(conn, business_id)
+        if as_of:
+            from lealtad.analytics import as_of as history
+
+            unscored += history.clear_not_yet_bought(conn, business_id, now)
         _store(conn, business_id, "rfm", at, _rfm_payload(figures, scores, unscored, at))
         _store(conn, business_id, "clv", at, valuation.payload(at))
         # The owner's home reads this count for a business too big to count it live.
