@@ -231,3 +231,18 @@ def test_report_as_of_summarises_the_last_complete_day_before_it(
     late = cli(*week[:-2], "--period", "custom", "--start", "2026-03-01", "--end", "2026-03-12")
     assert late.exit_code == 2
     assert "--end is after --as-of" in late.output
+
+
+def test_jobs_as_of_a_day_before_the_business_began_do_nothing_for_it(
+    db: Database, clock: FixedClock, cli: Any
+) -> None:
+    shop = make_shop(db, clock.now(), program=PROGRAM, with_staff=False)
+    _buy(db, shop, shop.members[0], "R1", clock.now(), clock.now())
+
+    done = cli("jobs", "run", "--as-of", "2026-01-15")
+
+    assert done.exit_code == 0, done.output
+    (line,) = _lines(done.stdout, shop)
+    assert "unlocked 0, expired 0" in line
+    settled = cli("ledger", "settle", "--as-of", "2026-01-15")
+    assert _lines(settled.stdout, shop) == [f"business {shop.id}: unlocked 0, expired 0"]

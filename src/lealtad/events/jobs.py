@@ -19,6 +19,7 @@ from lealtad.analytics import reports
 from lealtad.comms import campaigns, reminders
 from lealtad.comms.outbox import HISTORIC
 from lealtad.config import Settings
+from lealtad.errors import NotFound
 from lealtad.events import service as events
 from lealtad.events.schemas import EventIn
 from lealtad.ledger.maturity import settle
@@ -96,7 +97,11 @@ def run_daily(
         if (joined.month, joined.day) == (today.month, today.day) and joined.year < today.year:
             _event(conn, system, member_id, "anniversary", midnight, now, secret_key)
             done.anniversaries += 1
-    policy = in_force(conn, business_id, now).definition.tiers
+    try:
+        policy = in_force(conn, business_id, now).definition.tiers
+    except NotFound:
+        # No program (yet, or as of a day before the first version): no tiers to review.
+        policy = None
     done.tier_changes = tiers.review(conn, business_id, policy, now, tz)
     done.vouchers_expired = redemption.expire_due(conn, business_id, now)
     if not as_of:
