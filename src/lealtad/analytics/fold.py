@@ -16,10 +16,21 @@ FIRST_REWARD_DAYS = 90
 
 CounterKey = tuple[str, date, str, int, int, int]  # metric, day, dim, location, staff, shard
 
-# The member's purchase days already counted between two local days (both included). Asked only
-# for a purchase dated before the member's last day, so that a history imported newest first
-# counts the same visits as one imported in date order; the in-order path never asks.
-DaysSeen = Callable[[date, date], Collection[date]]
+
+class Seen(NamedTuple):
+    """One of the member's purchases already counted: its local day, when (naive UTC), where."""
+
+    day: date
+    at: datetime
+    location: int
+    staff: int
+
+
+# The member's purchases already counted between two local days (both included). Asked only for
+# a purchase that occurred before the member's latest one, so that a history imported newest
+# first, or shuffled, counts the same visits as one imported in date order, each visit where
+# its earliest purchase was made; the in-order path never asks.
+PurchasesSeen = Callable[[date, date], Collection[Seen]]
 
 
 def month_start(day: date) -> date:
@@ -94,7 +105,7 @@ def purchase(
     location_id: int | None,
     staff_id: int | None,
     shard: int = 0,
-    days_seen: DaysSeen | None = None,
+    seen: PurchasesSeen | None = None,
 ) -> None:
     # The keys written out (metric, day, dim, location, staff, shard) rather than through
     # `Tally.add`: this runs once per imported purchase, and the calls were most of its time.
@@ -125,8 +136,10 @@ def purchase(
             deltas[("visitors.month", month, "", loc, staff, shard)] += 1
         figures.visit_days += 1
         figures.last_day = day
-    elif day < last and days_seen is not None:
-        _earlier_visit(deltas, figures, day, _Where(loc, staff, shard), days_seen)
+    elif (
+        seen is not None and figures.last_purchase_at is not None and at < figures.last_purchase_at
+    ):
+        _earlier_visit(deltas, figures, day, at, _Where(loc, staff, shard), seen)
     _retention(tally, figures, day, shard)
     figures.purchases += 1
     figures.spend += amount
@@ -140,24 +153,33 @@ def _earlier_visit(
     deltas: defaultdict[CounterKey, int],
     figures: MemberFigures,
     day: date,
+    at: datetime,
     where: _Where,
-    days_seen: DaysSeen,
+    seen: PurchasesSeen,
 ) -> None:
-    """A purchase dated before the member's last day: its day, week and month count as a visit
-    only if no purchase counted so far falls in them. The last visit stays where it is."""
+    """A purchase that occurred before the member's latest one. Its day, week and month count
+    a visit if no purchase counted so far falls in them; if one does and this purchase is
+    earlier, the visit moves to this purchase's location and staff, as in date order (a tie in
+    time keeps the one counted first). The last visit stays where it is."""
     week = week_start(day)
     month = month_start(day)
     next_month = (month + timedelta(days=31)).replace(day=1)
-    seen = days_seen(min(week, month), max(week + timedelta(days=6), next_month - timedelta(1)))
-    if day in seen:
-        return
+    found = seen(min(week, month), max(week + timedelta(days=6), next_month - timedelta(1)))
     loc, staff, shard = where
-    deltas[("visitors", day, "", loc, staff, shard)] += 1
-    if not any(week_start(d) == week for d in seen):
-        deltas[("visitors.week", week, "", loc, staff, shard)] += 1
-    if not any(month_start(d) == month for d in seen):
-        deltas[("visitors.month", month, "", loc, staff, shard)] += 1
-    figures.visit_days += 1
+
+    def visit(metric: str, bucket: date, same: Callable[[date], bool]) -> bool:
+        earliest = min((s for s in found if same(s.day)), key=lambda s: s.at, default=None)
+        if earliest is not None and at >= earliest.at:
+            return False
+        if earliest is not None:
+            deltas[(metric, bucket, "", earliest.location, earliest.staff, shard)] -= 1
+        deltas[(metric, bucket, "", loc, staff, shard)] += 1
+        return earliest is None
+
+    if visit("visitors", day, lambda d: d == day):
+        figures.visit_days += 1
+    visit("visitors.week", week, lambda d: week_start(d) == week)
+    visit("visitors.month", month, lambda d: month_start(d) == month)
 
 
 def _retention(tally: Tally, figures: MemberFigures, day: date, shard: int) -> None:

@@ -255,7 +255,7 @@ def on_purchase(
         location_id=location_id,
         staff_id=staff_id,
         shard=shard_of(conn, purchase_id),
-        days_seen=lambda first, last: member_days(
+        seen=lambda first, last: member_purchases(
             conn, business_id, member_id, first, last, excluding=(purchase_id,)
         ),
     )
@@ -264,7 +264,7 @@ def on_purchase(
         save(conn, business_id, member_id, figures)
 
 
-def member_days(
+def member_purchases(
     conn: Connection,
     business_id: int,
     member_id: int | None,
@@ -272,15 +272,15 @@ def member_days(
     last: date,
     *,
     excluding: Collection[int],
-) -> set[date]:
-    """The local days from `first` to `last` on which the member has a recorded purchase, other
-    than the `excluding` ones (not yet counted): one query on the member's purchases (indexed by
-    member), run only for a purchase dated before the member's last day."""
+) -> list[fold.Seen]:
+    """The member's recorded purchases on the local days from `first` to `last`, other than the
+    `excluding` ones (not yet counted): one query on the member's purchases (indexed by member),
+    run only for a purchase that occurred before the member's latest one."""
     tz = zone(conn, business_id)
     start = datetime.combine(first, day_time(), tz).astimezone(UTC)
     end = datetime.combine(last + timedelta(days=1), day_time(), tz).astimezone(UTC)
     found = conn.execute(
-        _MEMBER_DAYS,
+        _MEMBER_PURCHASES,
         {
             "m": member_id,
             "b": business_id,
@@ -288,12 +288,17 @@ def member_days(
             "end": end.replace(tzinfo=None),
             "excluding": list(excluding),
         },
-    ).scalars()
-    return {as_utc(at).astimezone(tz).date() for at in found}
+    )
+    return [
+        fold.Seen(as_utc(at).astimezone(tz).date(), at, location or 0, staff or 0)
+        for at, location, staff in found
+    ]
 
 
 # Built once, as _LOAD: a history imported newest first runs it for nearly every purchase.
-_MEMBER_DAYS = select(purchases.c.occurred_at).where(
+_MEMBER_PURCHASES = select(
+    purchases.c.occurred_at, purchases.c.location_id, purchases.c.staff_id
+).where(
     purchases.c.member_id == bindparam("m"),
     purchases.c.business_id == bindparam("b"),
     purchases.c.occurred_at >= bindparam("start"),

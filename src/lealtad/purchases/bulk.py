@@ -214,7 +214,7 @@ def record_many(
             location_id=sale.location.id if sale.location is not None else None,
             staff_id=staff_id,
             shard=rollups.shard_of(conn, purchase_id),
-            days_seen=batch.days_seen(conn, bid, member_id, index),
+            seen=batch.seen(conn, bid, member_id, index),
         )
         if member_id is None or sale.member is None:
             continue
@@ -287,14 +287,14 @@ class _Batch:
         self.sales, self.ids = sales, ids
         self.by_member: dict[int | None, list[tuple[int, int]]] | None = None
 
-    def days_seen(
+    def seen(
         self, conn: Connection, bid: int, member_id: int | None, index: int
-    ) -> fold.DaysSeen:
-        def seen(first: date, last: date) -> set[date]:
+    ) -> fold.PurchasesSeen:
+        def counted(first: date, last: date) -> list[fold.Seen]:
             excluding = self.not_yet_counted(member_id, index)
-            return rollups.member_days(conn, bid, member_id, first, last, excluding=excluding)
+            return rollups.member_purchases(conn, bid, member_id, first, last, excluding=excluding)
 
-        return seen
+        return counted
 
     def not_yet_counted(self, member_id: int | None, index: int) -> list[int]:
         if self.by_member is None:
