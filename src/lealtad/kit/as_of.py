@@ -38,6 +38,16 @@ def parse(text: str) -> date | datetime:
 
 def instant(value: date | datetime, zone: str, now: datetime) -> datetime:
     """The instant in UTC that `value` stands for in a business whose time zone is `zone`."""
+    try:
+        return _instant(value, zone, now)
+    except OverflowError as exc:  # e.g. 0001-01-01T00:00+01:00, before the first UTC instant
+        raise AsOfRefused(_OUT_OF_RANGE) from exc
+
+
+_OUT_OF_RANGE = "--as-of is out of range (years 1900 to 2199) / fuera de rango"
+
+
+def _instant(value: date | datetime, zone: str, now: datetime) -> datetime:
     if isinstance(value, datetime):
         at = as_utc(value)
         if at > as_utc(now):
@@ -59,5 +69,5 @@ def instant(value: date | datetime, zone: str, now: datetime) -> datetime:
             microseconds=1
         )
     if not EARLIEST <= at <= LATEST:
-        raise AsOfRefused("--as-of is out of range (years 1900 to 2199) / fuera de rango")
+        raise AsOfRefused(_OUT_OF_RANGE)
     return at
