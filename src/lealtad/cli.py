@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from lealtad.analytics.cli import analytics_app, report
+from lealtad.analytics.cli import AsOfOpt, analytics_app, report
 from lealtad.backup import register as register_backup
 from lealtad.config import Settings, load_settings
 from lealtad.db.engine import Database
@@ -81,6 +83,22 @@ def _migrated_database(settings: Settings) -> Database:
         )
         raise typer.Exit(2)
     return db
+
+
+def as_of_instants(text: str | None, found: list[Any], now: datetime) -> dict[int, datetime]:
+    """Each business's "now": the clock, or the `--as-of` instant in its time zone (kit/as_of.py).
+    A text that is no date, or one in the future for any of them, ends the command (exit 2)
+    before anything runs."""
+    from lealtad.kit import as_of
+
+    if text is None:
+        return {row.id: now for row in found}
+    try:
+        value = as_of.parse(text)
+        return {row.id: as_of.instant(value, row.timezone, now) for row in found}
+    except as_of.AsOfRefused as exc:
+        err.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(2) from exc
 
 
 def _fail(exc: LealtadError) -> typer.Exit:
@@ -241,18 +259,18 @@ def worker(
 
 
 @jobs_app.command("run")
-def jobs_run() -> None:
+def jobs_run(as_of: AsOfOpt = None) -> None:
     """Birthdays, anniversaries, tier review, unlocking and expiry, analytics scores and
-    reports; safe to run again / cumpleaños, aniversarios, niveles, caducidad e informes."""
+    reports; safe to run again. With --as-of, as of that date and without sending anything /
+    cumpleaños, aniversarios, niveles, caducidad e informes."""
     from lealtad.events.jobs import run_daily
     from lealtad.tenancy import store as tenancy_store
 
     settings = _settings()
     db = _migrated_database(settings)
-    now = SystemClock().now()
     with db.read() as conn:
-        ids = [row.id for row in tenancy_store.all_businesses(conn)]
-    for business_id in ids:
+        instants = as_of_instants(as_of, tenancy_store.all_businesses(conn), SystemClock().now())
+    for business_id, now in instants.items():
         with db.transaction() as conn:
             done = run_daily(
                 conn,
@@ -261,6 +279,7 @@ def jobs_run() -> None:
                 settings.effective_secret_key,
                 settings.public_base_url,
                 settings=settings,
+                as_of=as_of is not None,
             )
         out.print(
             f"business {business_id}: birthdays {done.birthdays}, anniversaries "
@@ -298,24 +317,27 @@ def ledger_verify(
 
 
 @ledger_app.command("settle")
-def ledger_settle() -> None:
-    """Unlock pending points and expire what is due / desbloquea y caduca lo vencido."""
+def ledger_settle(as_of: AsOfOpt = None) -> None:
+    """Unlock pending points and expire what is due (as of a date with --as-of) / desbloquea y
+    caduca lo vencido."""
     from lealtad.ledger.maturity import settle
     from lealtad.tenancy import store as tenancy_store
 
     db = _migrated_database(_settings())
-    now = SystemClock().now()
     with db.read() as conn:
-        ids = [row.id for row in tenancy_store.all_businesses(conn)]
-    for business_id in ids:
+        instants = as_of_instants(as_of, tenancy_store.all_businesses(conn), SystemClock().now())
+    for business_id, now in instants.items():
+        unlocked = expired = 0
+        # Settled in rounds of lots, each committed; one line per business once all are done
+        # (a line per round printed a business twice, the second with nothing).
         while True:
             with db.transaction() as conn:
                 done = settle(conn, business_id, now)
-            out.print(
-                f"business {business_id}: unlocked {done.unlocked_units}, expired {done.expired_units}"
-            )
+            unlocked += done.unlocked_units
+            expired += done.expired_units
             if not (done.unlocked_lots or done.expired_lots):
                 break
+        out.print(f"business {business_id}: unlocked {unlocked}, expired {expired}")
 
 
 @business_app.command("create")

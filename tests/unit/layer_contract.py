@@ -139,6 +139,7 @@ KNOT = frozenset(
 _READS = "reads other domains' tables for its own answers; fix: each read through the owner's store"
 _QUERIES = "queries its own tables outside its store; fix: the queries into the package's store"
 SQL_EXCEPTIONS: dict[str, str] = {
+    "lealtad.analytics.as_of": _QUERIES,
     "lealtad.analytics.cli": "an edge command reading tables; fix: through analytics' services",
     "lealtad.analytics.experiments": _QUERIES,
     "lealtad.analytics.experiments_report": _READS,

@@ -22,6 +22,16 @@ analytics_app = typer.Typer(
 Business = Annotated[
     str | None, typer.Option("--business", help="slug of one business; all if omitted")
 ]
+# `--as-of` of the commands that run "now" (here and in lealtad.cli; kit/as_of.py says what a
+# date means): the history after it is not used.
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="as of this date (its end in the business's time zone) or ISO date and time; "
+        "not in the future / como si fuera esa fecha",
+    ),
+]
 
 
 class PeriodChoice(StrEnum):
@@ -130,18 +140,19 @@ def _events_of(conn: Connection, business_id: int) -> int:
 
 
 @analytics_app.command("refresh")
-def refresh_command(business: Business = None) -> None:
-    """Score every member: RFM segment and predicted value / puntúa a cada socio."""
+def refresh_command(business: Business = None, as_of: AsOfOpt = None) -> None:
+    """Score every member: RFM segment and predicted value, from the history up to --as-of if
+    given / puntúa a cada socio."""
     from lealtad.analytics.refresh import refresh
-    from lealtad.cli import out
+    from lealtad.cli import as_of_instants, out
 
     db = _open()
-    now = _now()
     with db.read() as conn:
         found = _businesses(conn, business)
+        instants = as_of_instants(as_of, found, _now())
     for row in found:
         with db.transaction() as conn:
-            done = refresh(conn, row.id, now)
+            done = refresh(conn, row.id, instants[row.id], as_of=as_of is not None)
         model = "model fitted / modelo ajustado" if done.model_fitted else done.model_reason
         segments = ", ".join(f"{k} {v}" for k, v in done.segments.items() if v) or "-"
         out.print(
@@ -172,18 +183,26 @@ def report(
     send: Annotated[
         bool, typer.Option("--send", help="also e-mail it to the period's recipients")
     ] = False,
+    as_of: AsOfOpt = None,
 ) -> None:
-    """Summary of a period: text, the KPI series as CSV, or JSON / resumen de un periodo."""
+    """Summary of a period: text, the KPI series as CSV, or JSON; the last complete period as
+    of --as-of if given / resumen de un periodo."""
     from lealtad.analytics import reports
-    from lealtad.cli import _fail
+    from lealtad.cli import _fail, as_of_instants
     from lealtad.errors import Invalid, LealtadError
 
     first, last = _period_days(period, start, end, send)
     db = _open()
-    now = _now()
     try:
         with db.read() as conn:
             row = _businesses(conn, business)[0]
+            now = as_of_instants(as_of, [row], _now())[row.id]
+            if (
+                last is not None
+                and as_of is not None
+                and last > reports.local_today(conn, row.id, now)
+            ):
+                raise _usage("--end is after --as-of / --end es posterior a --as-of")
             if first is None or last is None:
                 first, last = reports.latest_complete(
                     period.value, reports.local_today(conn, row.id, now)

@@ -4,6 +4,7 @@ both fold events through these functions, so the two cannot disagree on what a f
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
@@ -14,6 +15,22 @@ RETENTION_WINDOWS = 3
 FIRST_REWARD_DAYS = 90
 
 CounterKey = tuple[str, date, str, int, int, int]  # metric, day, dim, location, staff, shard
+
+
+class Seen(NamedTuple):
+    """One of the member's purchases already counted: its local day, when (naive UTC), where."""
+
+    day: date
+    at: datetime
+    location: int
+    staff: int
+
+
+# The member's purchases already counted between two local days (both included). Asked only for
+# a purchase that occurred before the member's latest one, so that a history imported newest
+# first, or shuffled, counts the same visits as one imported in date order, each visit where
+# its earliest purchase was made; the in-order path never asks.
+PurchasesSeen = Callable[[date, date], Collection[Seen]]
 
 
 def month_start(day: date) -> date:
@@ -88,6 +105,7 @@ def purchase(
     location_id: int | None,
     staff_id: int | None,
     shard: int = 0,
+    seen: PurchasesSeen | None = None,
 ) -> None:
     # The keys written out (metric, day, dim, location, staff, shard) rather than through
     # `Tally.add`: this runs once per imported purchase, and the calls were most of its time.
@@ -101,8 +119,8 @@ def purchase(
     deltas[("member_revenue", day, "", loc, staff, shard)] += amount
     last = figures.last_day
     if last is None or day > last:
-        # Distinct visiting members per day, week and month; purchases that arrive out of order
-        # (an earlier day than the last one seen) are not counted as a new visit.
+        # Distinct visiting members per day, week and month. Every day counted so far is at or
+        # before `last`, so a later day is new, and so is its week or month unless it is last's.
         deltas[("visitors", day, "", loc, staff, shard)] += 1
         # Each member counted once, on the day of their last visit, at their home location: the
         # dashboard's active and lapsed counts are then sums over a few days, not over members.
@@ -118,6 +136,10 @@ def purchase(
             deltas[("visitors.month", month, "", loc, staff, shard)] += 1
         figures.visit_days += 1
         figures.last_day = day
+    elif (
+        seen is not None and figures.last_purchase_at is not None and at < figures.last_purchase_at
+    ):
+        _earlier_visit(deltas, figures, day, at, _Where(loc, staff, shard), seen)
     _retention(tally, figures, day, shard)
     figures.purchases += 1
     figures.spend += amount
@@ -125,6 +147,39 @@ def purchase(
         figures.first_purchase_at = at
     if figures.last_purchase_at is None or at > figures.last_purchase_at:
         figures.last_purchase_at = at
+
+
+def _earlier_visit(
+    deltas: defaultdict[CounterKey, int],
+    figures: MemberFigures,
+    day: date,
+    at: datetime,
+    where: _Where,
+    seen: PurchasesSeen,
+) -> None:
+    """A purchase that occurred before the member's latest one. Its day, week and month count
+    a visit if no purchase counted so far falls in them; if one does and this purchase is
+    earlier, the visit moves to this purchase's location and staff, as in date order (a tie in
+    time keeps the one counted first). The last visit stays where it is."""
+    week = week_start(day)
+    month = month_start(day)
+    next_month = (month + timedelta(days=31)).replace(day=1)
+    found = seen(min(week, month), max(week + timedelta(days=6), next_month - timedelta(1)))
+    loc, staff, shard = where
+
+    def visit(metric: str, bucket: date, same: Callable[[date], bool]) -> bool:
+        earliest = min((s for s in found if same(s.day)), key=lambda s: s.at, default=None)
+        if earliest is not None and at >= earliest.at:
+            return False
+        if earliest is not None:
+            deltas[(metric, bucket, "", earliest.location, earliest.staff, shard)] -= 1
+        deltas[(metric, bucket, "", loc, staff, shard)] += 1
+        return earliest is None
+
+    if visit("visitors", day, lambda d: d == day):
+        figures.visit_days += 1
+    visit("visitors.week", week, lambda d: week_start(d) == week)
+    visit("visitors.month", month, lambda d: month_start(d) == month)
 
 
 def _retention(tally: Tally, figures: MemberFigures, day: date, shard: int) -> None:
@@ -174,17 +229,35 @@ def ledger_flows(
 
 
 def first_reward(
-    tally: Tally, figures: MemberFigures, at: datetime, day: date, shard: int = 0
-) -> None:
-    if figures.first_reward_at is not None:
-        return
+    tally: Tally,
+    figures: MemberFigures,
+    at: datetime,
+    day: date,
+    shard: int = 0,
+    *,
+    day_of: Callable[[datetime], date],
+) -> bool:
+    """The member's earliest reward, whatever order redemptions are recorded in: one dated
+    before the first seen takes its place in the cohort's count."""
+    earlier = figures.first_reward_at
+    if earlier is not None and at >= earlier:
+        return False
+    if earlier is not None:
+        _first_reward_count(tally, figures, day_of(earlier), -1, shard)
     figures.first_reward_at = at
+    _first_reward_count(tally, figures, day, 1, shard)
+    return True
+
+
+def _first_reward_count(
+    tally: Tally, figures: MemberFigures, day: date, value: int, shard: int
+) -> None:
     since = (day - figures.enrolled_on).days
     if 0 <= since <= FIRST_REWARD_DAYS:
         tally.add(
             "cohort.first_reward",
             month_start(figures.enrolled_on),
-            1,
+            value,
             dim=str(since),
             location=figures.location_id,
             shard=shard,

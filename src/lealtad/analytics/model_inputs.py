@@ -90,7 +90,12 @@ def _net(p: Any) -> Any:
 
 
 def first_day_spend(
-    conn: Connection, business_id: int, member_id: Ints, first_day: Ints, tz: ZoneInfo
+    conn: Connection,
+    business_id: int,
+    member_id: Ints,
+    first_day: Ints,
+    tz: ZoneInfo,
+    until: datetime | None = None,
 ) -> Ints:
     """Each member's spend on their first visit day (local), for members in member_id order.
 
@@ -103,6 +108,8 @@ def first_day_spend(
     query = select(p.member_id, epoch_seconds(conn, p.occurred_at), _net(p)).where(
         p.business_id == business_id, p.member_id.is_not(None)
     )
+    if until is not None:  # as of a past instant: nothing that happened after it
+        query = query.where(p.occurred_at <= naive_utc(until))
     rows = int_rows(conn, query, 3)
     out = np.zeros(member_id.size, dtype=np.int64)
     if rows.shape[0] == 0 or member_id.size == 0:

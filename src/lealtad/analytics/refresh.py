@@ -94,9 +94,12 @@ class Figures:
         return Inputs(self.x, self.t_x, self.T, self.spend - self.first_spend)
 
 
-def refresh(conn: Connection, business_id: int, now: datetime) -> RefreshResult:
+def refresh(
+    conn: Connection, business_id: int, now: datetime, *, as_of: bool = False
+) -> RefreshResult:
     """Scores every member of the business and stores the "rfm" and "clv" snapshots. Running it
-    again with the same data and `now` writes the same values."""
+    again with the same data and `now` writes the same values. `as_of`: `now` is a past instant
+    and the figures are replayed from the history up to it (analytics/as_of.py)."""
     seconds: dict[str, float] = {}
 
     @contextmanager
@@ -107,7 +110,12 @@ def refresh(conn: Connection, business_id: int, now: datetime) -> RefreshResult:
 
     at = naive_utc(now)
     with lap("load"):
-        figures = load(conn, business_id, now)
+        if as_of:
+            from lealtad.analytics import as_of as history
+
+            figures = history.figures(conn, business_id, now)
+        else:
+            figures = load(conn, business_id, now)
     with lap("score"):
         scores = rfm.score(figures.recency_days, figures.visit_days, figures.spend)
     with lap("model"):
@@ -115,6 +123,10 @@ def refresh(conn: Connection, business_id: int, now: datetime) -> RefreshResult:
     with lap("write"):
         _write(conn, business_id, figures, scores, valuation, at)
         unscored = _clear_unscored(conn, business_id)
+        if as_of:
+            from lealtad.analytics import as_of as history
+
+            unscored += history.clear_not_yet_bought(conn, business_id, now)
         _store(conn, business_id, "rfm", at, _rfm_payload(figures, scores, unscored, at))
         _store(conn, business_id, "clv", at, valuation.payload(at))
         # The owner's home reads this count for a business too big to count it live.
@@ -169,7 +181,7 @@ def load(conn: Connection, business_id: int, now: datetime) -> Figures:
     return Figures(
         member_id=ids.copy(),
         recency_days=np.maximum(today - last_day, 0),
-        # A member whose only purchases were out of order may show 0 visit days; they did visit.
+        # Every member here bought: at least one visit day (history counts in any order, D69).
         visit_days=np.maximum(visits, 1),
         spend=spend.copy(),
         first_day=first_day,

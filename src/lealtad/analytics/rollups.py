@@ -4,10 +4,11 @@ count, so that the dashboard reads small tables and is never behind the truth (d
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as day_time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,7 @@ from lealtad.kit.clock import as_utc, naive_utc
 from lealtad.ledger.model import SystemLeg
 from lealtad.ledger.subscribers import Posted
 from lealtad.members.tables import members
+from lealtad.purchases.tables import purchases
 from lealtad.tenancy.tables import businesses
 
 # PostgreSQL writers spread one figure over this many rows; SQLite has a single writer anyway.
@@ -253,10 +255,56 @@ def on_purchase(
         location_id=location_id,
         staff_id=staff_id,
         shard=shard_of(conn, purchase_id),
+        seen=lambda first, last: member_purchases(
+            conn, business_id, member_id, first, last, excluding=(purchase_id,)
+        ),
     )
     flush(conn, business_id, tally)
     if figures is not None and member_id is not None:
         save(conn, business_id, member_id, figures)
+
+
+def member_purchases(
+    conn: Connection,
+    business_id: int,
+    member_id: int | None,
+    first: date,
+    last: date,
+    *,
+    excluding: Collection[int],
+) -> list[fold.Seen]:
+    """The member's recorded purchases on the local days from `first` to `last`, other than the
+    `excluding` ones (not yet counted): one query on the member's purchases (indexed by member),
+    run only for a purchase that occurred before the member's latest one."""
+    tz = zone(conn, business_id)
+    start = datetime.combine(first, day_time(), tz).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), day_time(), tz).astimezone(UTC)
+    found = conn.execute(
+        _MEMBER_PURCHASES,
+        {
+            "m": member_id,
+            "b": business_id,
+            "start": start.replace(tzinfo=None),
+            "end": end.replace(tzinfo=None),
+            "excluding": list(excluding),
+        },
+    )
+    return [
+        fold.Seen(as_utc(at).astimezone(tz).date(), at, location or 0, staff or 0)
+        for at, location, staff in found
+    ]
+
+
+# Built once, as _LOAD: a history imported newest first runs it for nearly every purchase.
+_MEMBER_PURCHASES = select(
+    purchases.c.occurred_at, purchases.c.location_id, purchases.c.staff_id
+).where(
+    purchases.c.member_id == bindparam("m"),
+    purchases.c.business_id == bindparam("b"),
+    purchases.c.occurred_at >= bindparam("start"),
+    purchases.c.occurred_at < bindparam("end"),
+    purchases.c.id.not_in(bindparam("excluding", expanding=True)),
+)
 
 
 def on_refund(
@@ -299,8 +347,10 @@ def on_entries(conn: Connection, business_id: int, posted: Sequence[Posted]) -> 
         fold.ledger_flows(tally, day, legs, shard)
         if entry.kind == "redeem" and entry.member_id is not None:
             figures = load(conn, business_id, entry.member_id)
-            if figures.first_reward_at is None:
-                fold.first_reward(tally, figures, naive_utc(entry.occurred_at), day, shard)
+            at = naive_utc(entry.occurred_at)
+            if fold.first_reward(
+                tally, figures, at, day, shard, day_of=lambda t: local_day(conn, business_id, t)
+            ):
                 save(conn, business_id, entry.member_id, figures)
     flush(conn, business_id, tally)
 

@@ -1,8 +1,14 @@
 """The daily program job: birthdays and anniversaries (once a year each, by event id), the tier
-review, and unlocking and expiring points. Idempotent: running it twice in a day changes nothing."""
+review, and unlocking and expiring points. Idempotent: running it twice in a day changes nothing.
+
+Run as of a past instant (`lealtad jobs run --as-of`), it does what changes the program's state
+as it would have happened then (birthdays, anniversaries, tiers, voucher and point expiry, the
+scores from the history up to then) and sends nothing: a reminder, campaign or report about a
+past day would reach people today."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
@@ -11,7 +17,9 @@ from sqlalchemy import Connection, select
 
 from lealtad.analytics import reports
 from lealtad.comms import campaigns, reminders
+from lealtad.comms.outbox import HISTORIC
 from lealtad.config import Settings
+from lealtad.errors import NotFound
 from lealtad.events import service as events
 from lealtad.events.schemas import EventIn
 from lealtad.ledger.maturity import settle
@@ -23,6 +31,8 @@ from lealtad.security.fields import keys_of
 from lealtad.tenancy import store as tenancy_store
 from lealtad.tenancy.model import Principal, Role
 from lealtad.tiers import service as tiers
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -48,10 +58,15 @@ def run_daily(
     base_url: str = "",
     *,
     settings: Settings | None = None,
+    as_of: bool = False,
 ) -> DailyRun:
     """`base_url` is where this server is reached from outside: campaign e-mails link to their
     survey with it (without it they carry only the link's signed token in their context).
     With `settings`, the scheduled analytics reports due are sent too."""
+    if as_of:
+        # Nothing of a past day goes out (greetings, webhooks), as for an import (D35); the
+        # connection lives for this run's transaction only.
+        conn.execution_options(**{HISTORIC: True})
     business = tenancy_store.business(conn, business_id)
     tz = ZoneInfo(business.timezone)
     today = now.astimezone(tz).date()
@@ -82,25 +97,44 @@ def run_daily(
         if (joined.month, joined.day) == (today.month, today.day) and joined.year < today.year:
             _event(conn, system, member_id, "anniversary", midnight, now, secret_key)
             done.anniversaries += 1
-    policy = in_force(conn, business_id, now).definition.tiers
+    try:
+        policy = in_force(conn, business_id, now).definition.tiers
+    except NotFound:
+        # No program (yet, or as of a day before the first version): no tiers to review.
+        policy = None
     done.tier_changes = tiers.review(conn, business_id, policy, now, tz)
     done.vouchers_expired = redemption.expire_due(conn, business_id, now)
-    done.expiry_notices = reminders.expiring(conn, business_id, now)
-    done.win_back = reminders.win_back(conn, business_id, now)
-    done.campaign_messages = campaigns.release_due(
-        conn, business_id, now, secret_key=secret_key, base_url=base_url
-    )
-    done.monthly_summaries = reminders.monthly(conn, business_id, now, tz)
+    if not as_of:
+        done.expiry_notices = reminders.expiring(conn, business_id, now)
+        done.win_back = reminders.win_back(conn, business_id, now)
+        done.campaign_messages = campaigns.release_due(
+            conn, business_id, now, secret_key=secret_key, base_url=base_url
+        )
+        done.monthly_summaries = reminders.monthly(conn, business_id, now, tz)
     while True:
         settled = settle(conn, business_id, now)
         done.unlocked += settled.unlocked_units
         done.expired += settled.expired_units
         if not (settled.unlocked_lots or settled.expired_lots):
             break
-    if settings is not None:
+    if as_of:
+        _refresh_as_of(conn, business_id, now)
+    elif settings is not None:
         # Last, so that yesterday's figures include the points that expired until now.
         done.reports = reports.daily_jobs(conn, business_id, now, settings)
     return done
+
+
+def _refresh_as_of(conn: Connection, business_id: int, now: datetime) -> None:
+    """The scores from the history up to `now`, in a savepoint as the daily refresh: a failure
+    is logged and undoes nothing else of the run."""
+    from lealtad.analytics.refresh import refresh
+
+    try:
+        with conn.begin_nested():
+            refresh(conn, business_id, now, as_of=True)
+    except Exception:
+        log.exception("analytics refresh as of %s failed for business %s", now, business_id)
 
 
 def _event(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -202,7 +202,8 @@ def record_many(
     award_rows: list[list[dict[str, Any]]] = []
     # The dashboard's days in the business's zone, as `rollups.local_day` gives them.
     zone = rollups.zone(conn, bid)
-    for sale, purchase_id, at in zip(sales, ids, ats, strict=True):
+    batch = _Batch(sales, ids)
+    for index, (sale, purchase_id, at) in enumerate(zip(sales, ids, ats, strict=True)):
         member_id = sale.member.id if sale.member is not None else None
         fold.purchase(
             tally,
@@ -213,6 +214,7 @@ def record_many(
             location_id=sale.location.id if sale.location is not None else None,
             staff_id=staff_id,
             shard=rollups.shard_of(conn, purchase_id),
+            seen=batch.seen(conn, bid, member_id, index),
         )
         if member_id is None or sale.member is None:
             continue
@@ -275,6 +277,32 @@ def record_many(
         ],
     )
     return ids
+
+
+class _Batch:
+    """Which of the batch's purchases each member has, found when first asked (only for a
+    purchase out of date order): all are in the table already, only the earlier ones counted."""
+
+    def __init__(self, sales: Sequence[Sale], ids: Sequence[int]) -> None:
+        self.sales, self.ids = sales, ids
+        self.by_member: dict[int | None, list[tuple[int, int]]] | None = None
+
+    def seen(
+        self, conn: Connection, bid: int, member_id: int | None, index: int
+    ) -> fold.PurchasesSeen:
+        def counted(first: date, last: date) -> list[fold.Seen]:
+            excluding = self.not_yet_counted(member_id, index)
+            return rollups.member_purchases(conn, bid, member_id, first, last, excluding=excluding)
+
+        return counted
+
+    def not_yet_counted(self, member_id: int | None, index: int) -> list[int]:
+        if self.by_member is None:
+            self.by_member = {}
+            for i, (sale, purchase_id) in enumerate(zip(self.sales, self.ids, strict=True)):
+                if sale.member is not None:
+                    self.by_member.setdefault(sale.member.id, []).append((i, purchase_id))
+        return [p for i, p in self.by_member.get(member_id, []) if i >= index]
 
 
 def recorded_receipts(conn: Connection, bid: int, receipts: Sequence[str]) -> dict[str, Any]:

@@ -102,7 +102,9 @@ def redeem(
         present = pin.wallet_code_names(conn, bid, member_id, secret, body.card_code, now)
     pin.require(db, request, bid, member_id, body.card_pin, present=present, now=now)
     with db.transaction() as conn:
-        return redemption.redeem(conn, principal, member_id, body.reward_id, now)
+        return redemption.redeem(
+            conn, principal, member_id, body.reward_id, now, occurred_at=body.occurred_at
+        )
 
 
 @router.get("/members/{member_id}/vouchers", response_model=list[VoucherOut])

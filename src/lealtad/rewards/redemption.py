@@ -20,6 +20,7 @@ from lealtad.ledger import service as ledger
 from lealtad.ledger.maturity import settle
 from lealtad.ledger.model import CASHBACK_ACCOUNT, Entry, Leg, MemberLeg, SystemLeg
 from lealtad.members import service as members
+from lealtad.purchases.service import occurred
 from lealtad.rewards import model, service, store
 from lealtad.rewards.schemas import VoucherOut
 from lealtad.rewards.tables import donations
@@ -68,9 +69,19 @@ def _check_limit(
 
 
 def redeem(
-    conn: Connection, principal: Principal, member_id: int, reward_id: int, now: datetime
+    conn: Connection,
+    principal: Principal,
+    member_id: int,
+    reward_id: int,
+    now: datetime,
+    occurred_at: datetime | None = None,
 ) -> VoucherOut:
+    """`occurred_at`: when the member redeemed, if not now (a redemption brought in from another
+    system, or keyed in late), within the limits of a purchase's date. The checks are those of
+    now (the reward offered, in stock, the member's limit); the entry and the voucher are dated
+    then, and the points are taken from the lots as they stood then (expired up to then)."""
     bid = principal.business_id
+    at = occurred(occurred_at, now) if occurred_at is not None else now
     # One redemption per member at a time: limits and balances are then checked against the truth.
     held = store.lock_member(conn, bid, member_id)
     if held is None:
@@ -100,7 +111,7 @@ def redeem(
     # redemption orders before that change: it read no stock, and the change read no voucher.
     if reward.stock is not None and not store.take_limited_stock(conn, bid, reward.id):
         raise Conflict("this reward is out of stock", code="out_of_stock")
-    settle(conn, bid, now, member_id=member_id)
+    settle(conn, bid, at, member_id=member_id)
     legs: list[Leg] = [
         MemberLeg(member_id, model.account_of(reward.cost_unit), reward.cost_unit, -reward.cost),
         SystemLeg(
@@ -119,7 +130,7 @@ def redeem(
             kind="donate" if reward.kind == "donation" else "redeem",
             memo=f"reward {reward.slug}: {reward.title.get('en', reward.slug)}",
             legs=tuple(legs),
-            occurred_at=now,
+            occurred_at=at,
             member_id=member_id,
             actor=principal.actor,
         ),
@@ -133,11 +144,11 @@ def redeem(
         "status": "used" if settled else "issued",
         "cost_unit": reward.cost_unit,
         "cost": reward.cost,
-        "issued_at": naive_utc(now),
-        "expires_at": naive_utc(now + timedelta(days=reward.voucher_days))
+        "issued_at": naive_utc(at),
+        "expires_at": naive_utc(at + timedelta(days=reward.voucher_days))
         if reward.voucher_days and not settled
         else None,
-        "used_at": naive_utc(now) if settled else None,
+        "used_at": naive_utc(at) if settled else None,
         "fulfilment": "ordered" if reward.kind == "physical_gift" else None,
     }
     voucher_id = None
@@ -145,7 +156,7 @@ def redeem(
         values["code"] = model.new_voucher_code()
         voucher_id = store.try_insert_voucher(conn, values)
     code = values["code"]
-    rollups.on_redemption(conn, bid, voucher_id, reward_id=reward.id, at=now)
+    rollups.on_redemption(conn, bid, voucher_id, reward_id=reward.id, at=at)
     commit_counts.redemption_made(conn)
     if reward.kind == "donation":
         conn.execute(
@@ -155,7 +166,7 @@ def redeem(
                 member_id=member_id,
                 points=reward.cost,
                 entry_id=entry_id,
-                created_at=naive_utc(now),
+                created_at=naive_utc(at),
             )
         )
     emit(

@@ -131,6 +131,11 @@ class RedeemIn(BaseModel):
         max_length=120,
         description="the wallet's rotating code (LT2-...) just scanned: the PIN is not needed",
     )
+    occurred_at: IsoDateTime | None = Field(
+        default=None,
+        description="when the member redeemed, if not now (history from another system): not "
+        "in the future, years 1900 to 2199; the entry and the voucher are dated then",
+    )
 
 
 class VoucherOut(BaseModel):
