@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import csv
 import random
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 import lealtad.api  # noqa: F401  (every table on the metadata)
-from lealtad.analytics.tables import member_stats
+from lealtad.analytics.tables import counters, member_stats
 from lealtad.db.engine import Database
 from lealtad.db.metadata import metadata
 from lealtad.events.jobs import run_daily
@@ -205,6 +206,31 @@ def _content(conn: Any, bid: int) -> dict[str, list[str]]:
             and not c.name.endswith(("_id", "_index"))
             and c.name not in NOT_CONTENT
         ]
-        rows = conn.execute(select(*kept).where(table.c.business_id == bid)).all()
-        found[table.name] = sorted(repr(tuple(r)) for r in rows)
+        rows = [
+            tuple(_no_ids(c.name, v) for c, v in zip(kept, row, strict=True))
+            for row in conn.execute(select(*kept).where(table.c.business_id == bid))
+        ]
+        if table.name == "analytics_counters":
+            rows = _summed_counters(conn, bid)
+        found[table.name] = sorted(repr(r) for r in rows)
     return found
+
+
+def _summed_counters(conn: Any, bid: int) -> list[tuple[Any, ...]]:
+    """The dashboard's counters summed over their shards (a shard is picked from a row id, to
+    spread concurrent writers; PostgreSQL). A counter moved away from a day (a visit credited
+    to an earlier purchase that arrived later) stays at zero there: the same as no counter."""
+    c = counters.c
+    rows = conn.execute(
+        select(c.metric, c.day, c.dim, c.location_id, c.staff_id, func.sum(c.value))
+        .where(c.business_id == bid)
+        .group_by(c.metric, c.day, c.dim, c.location_id, c.staff_id)
+    )
+    return [(m, d, dim, int(v)) for m, d, dim, _loc, _staff, v in rows if v]
+
+
+def _no_ids(column: str, value: Any) -> Any:
+    """Account keys ("m:12:points"), authors ("import:3") and memos ("import run 2") name ids."""
+    if column in {"key", "actor", "memo"} and isinstance(value, str):
+        return re.sub(r"\d+", "#", value)
+    return value
