@@ -122,7 +122,9 @@ class Node:
         return proc
 
     def setup_business(self, slug: str = "shop") -> str:
-        """Migrated, with a business and a manager API key; returns the key."""
+        """Migrated, with a business earning points (a program in force since 2020, so that
+        sales dated in the past earn and can be awarded twice if anything goes wrong) and a
+        manager API key; returns the key."""
         for args in (
             ("migrate",),
             (
@@ -135,6 +137,18 @@ class Node:
                 OWNER_PASSWORD,
                 "--slug",
                 slug,
+            ),
+            (
+                "program",
+                "set",
+                "--template",
+                "points-per-unit",
+                "--business",
+                slug,
+                "--reason",
+                "the crash tests' program",
+                "--effective-from",
+                "2020-01-01",
             ),
         ):
             run = self.run(*args)

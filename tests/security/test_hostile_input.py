@@ -24,6 +24,7 @@ from lealtad.purchases.tables import purchases
 from lealtad.rewards.tables import rewards, vouchers
 from lealtad.rules import store as rules_store
 from lealtad.rules.definition import DateRange, EarnRule, FixedPoints, ProgramDefinition
+from lealtad.rules.tables import program_versions
 from lealtad.surveys.tables import surveys
 from lealtad.tenancy.tables import api_keys, businesses
 from tests.api.test_bad_input import assert_error
@@ -281,6 +282,12 @@ def test_a_reward_an_experiment_and_a_survey_at_the_accepted_extremes_show_on_ev
     client: TestClient, db: Database, shop: Shop, zone: str
 ) -> None:
     _in_zone(db, shop, zone)
+    # A sale at the earliest accepted instant needs a program in force then (D65).
+    with db.transaction() as conn:
+        since = program_versions.c.business_id == shop.id
+        conn.execute(
+            update(program_versions).where(since).values(effective_from=datetime(1900, 1, 1))
+        )
     made = _dated_objects(client, shop, EARLIEST, LATEST)
     birthday = {"birthday": "1900-01-01"}
     patched = client.patch(f"/api/v1/members/{shop.members[0]}", json=birthday, headers=shop.auth())
