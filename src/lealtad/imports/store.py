@@ -10,19 +10,23 @@ from sqlalchemy import Connection, insert, select, update
 from lealtad.imports.tables import import_runs
 
 
-def unfinished_run(conn: Connection, business_id: int, kind: str, sha256: str) -> Any:
-    """The latest run of this file that did not reach its end, if any."""
+def _latest_run(conn: Connection, business_id: int, kind: str, sha256: str, status: str) -> Any:
     return conn.execute(
         select(import_runs)
         .where(
             import_runs.c.business_id == business_id,
             import_runs.c.kind == kind,
             import_runs.c.file_sha256 == sha256,
-            import_runs.c.status == "running",
+            import_runs.c.status == status,
         )
         .order_by(import_runs.c.id.desc())
         .limit(1)
     ).first()
+
+
+def unfinished_run(conn: Connection, business_id: int, kind: str, sha256: str) -> Any:
+    """The latest run of this file that did not reach its end, if any."""
+    return _latest_run(conn, business_id, kind, sha256, "running")
 
 
 def start_run(
@@ -89,17 +93,7 @@ def run(conn: Connection, business_id: int, run_id: int) -> Any:
 
 def finished_run(conn: Connection, business_id: int, kind: str, sha256: str) -> Any:
     """The latest run of this file that reached its end and was not undone, if any."""
-    return conn.execute(
-        select(import_runs)
-        .where(
-            import_runs.c.business_id == business_id,
-            import_runs.c.kind == kind,
-            import_runs.c.file_sha256 == sha256,
-            import_runs.c.status == "done",
-        )
-        .order_by(import_runs.c.id.desc())
-        .limit(1)
-    ).first()
+    return _latest_run(conn, business_id, kind, sha256, "done")
 
 
 def run_or_none(conn: Connection, business_id: int, run_id: int) -> Any:
