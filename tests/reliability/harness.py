@@ -3,14 +3,17 @@ own (a SQLite file, or a fresh PostgreSQL database), started, waited for and kil
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
@@ -215,3 +218,23 @@ def enrol(http: Any, key: str, members: int = 5, first: int = 0) -> list[int]:
         assert made.status_code == 201, made.text
         ids.append(made.json()["id"])
     return ids
+
+
+_databases = itertools.count()
+
+
+def node_pair(
+    request: pytest.FixtureRequest, tmp_path: Path, prefix: str, kind: type[Node] = Node
+) -> Iterator[tuple[Node, Node]]:
+    """Two fresh installations on the fixture's database (`request.param`): the one that
+    crashes and the uninterrupted reference; their processes are stopped afterwards."""
+    pair = []
+    for name in ("crashed", "reference"):
+        url = ""
+        if request.param == "postgresql":
+            server = request.getfixturevalue("postgres_url")
+            url = fresh_postgres(server, f"{prefix}_{name}_{os.getpid()}_{next(_databases)}")
+        pair.append(kind(tmp_path / name, url))
+    yield pair[0], pair[1]
+    for node in pair:
+        node.stop_all()

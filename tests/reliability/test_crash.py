@@ -5,7 +5,6 @@ requests (or file) again gives exactly the state of a run that was never interru
 from __future__ import annotations
 
 import csv
-import itertools
 import os
 import signal
 import threading
@@ -20,7 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from lealtad.imports.tables import import_runs
-from tests.reliability.harness import Node, business_id, enrol, fresh_postgres, state
+from tests.reliability.harness import Node, business_id, enrol, node_pair, state
 from tests.reliability.state import card_numbers, purchases_csv
 
 PURCHASES = 120
@@ -28,22 +27,12 @@ THREADS = 4
 KILL_AFTER = 30
 FILE_ROWS = 3000
 BATCH = 40
-_databases = itertools.count()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def nodes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Node, Node]]:
     """Two fresh installations: the one that crashes and the uninterrupted reference."""
-    pair = []
-    for name in ("crashed", "reference"):
-        url = ""
-        if request.param == "postgresql":
-            server = request.getfixturevalue("postgres_url")
-            url = fresh_postgres(server, f"crash_{name}_{os.getpid()}_{next(_databases)}")
-        pair.append(Node(tmp_path / name, url))
-    yield pair[0], pair[1]
-    for node in pair:
-        node.stop_all()
+    yield from node_pair(request, tmp_path, "crash")
 
 
 def requests_for(member_ids: list[int]) -> list[tuple[str, dict[str, Any]]]:

@@ -5,7 +5,6 @@ awarded twice, and the end state equals recording every purchase one by one."""
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 import signal
@@ -19,12 +18,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.reliability.harness import Node, enrol, fresh_postgres, state
+from tests.reliability.harness import Node, enrol, node_pair, state
 
 PURCHASES = 160
 CALLERS = 16
 KILL_AFTER = 50
-_databases = itertools.count()
 
 
 @dataclass
@@ -38,16 +36,7 @@ class GroupCommitNode(Node):
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def nodes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Node, Node]]:
-    pair = []
-    for name in ("crashed", "reference"):
-        url = ""
-        if request.param == "postgresql":
-            server = request.getfixturevalue("postgres_url")
-            url = fresh_postgres(server, f"gc_crash_{name}_{os.getpid()}_{next(_databases)}")
-        pair.append(GroupCommitNode(tmp_path / name, url))
-    yield pair[0], pair[1]
-    for node in pair:
-        node.stop_all()
+    yield from node_pair(request, tmp_path, "gc_crash", GroupCommitNode)
 
 
 def burst(member_ids: list[int]) -> list[tuple[str, dict[str, Any]]]:
