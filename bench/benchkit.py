@@ -96,3 +96,40 @@ def write_json(
         return
     summary = {"id": target_id, "command": command_line(), "rows": rows, "notes": notes or []}
     Path(path).write_text(json.dumps(summary, indent=2) + "\n")
+
+
+def seed_demo(db: Any, members_count: int, label: str = "Bench") -> tuple[Any, list[int], str]:
+    """Migrates `db`, seeds the demo business and enrols members up to `members_count`:
+    (the demo's seed info, member ids, the business's currency)."""
+    from datetime import UTC, datetime
+
+    from lealtad.db.migrate import upgrade
+    from lealtad.demo import seed as demo_seed
+    from lealtad.members import service as members
+    from lealtad.members.schemas import MemberIn
+    from lealtad.tenancy import service as tenancy
+
+    upgrade(db)
+    now = datetime.now(UTC)
+    info = demo_seed(db, now)
+    ids = list(info.member_ids)
+    with db.transaction() as conn:
+        currency = tenancy.get_business(conn, info.business_id).currency
+        for i in range(len(ids), members_count):
+            member = MemberIn(name=f"{label} {i}")
+            ids.append(members.enrol(conn, info.business_id, member, channel="api", now=now))
+    return info, ids, currency
+
+
+def seed_from_settings(members_count: int) -> tuple[str, list[int], str]:
+    """`seed_demo` on the database the environment's settings name (LEALTAD_DATA_DIR,
+    LEALTAD_DATABASE_URL); (API key, member ids, currency)."""
+    from lealtad.config import load_settings
+    from lealtad.db.engine import Database
+    from lealtad.security.fields import keys_for_settings
+
+    settings = load_settings()
+    db = Database(settings.effective_database_url, keys=keys_for_settings(settings))
+    info, ids, currency = seed_demo(db, members_count)
+    db.dispose()
+    return info.api_key, ids, currency

@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -226,30 +226,14 @@ def seed(folder: Path, members_count: int) -> tuple[Any, Any, str, list[int], st
     os.environ["LEALTAD_DATA_DIR"] = str(folder)
     os.environ["LEALTAD_DATABASE_URL"] = f"sqlite:///{folder / 'edge.db'}"
     os.environ["LEALTAD_LOG_LEVEL"] = "warning"
-    from benchkit import BENCH_KEYS
+    from benchkit import BENCH_KEYS, seed_demo
 
     from lealtad.config import load_settings
     from lealtad.db.engine import Database
-    from lealtad.db.migrate import upgrade
-    from lealtad.demo import seed as demo_seed
-    from lealtad.members import service as members
-    from lealtad.members.schemas import MemberIn
-    from lealtad.tenancy import service as tenancy
 
     settings = load_settings()
     db = Database(settings.effective_database_url, keys=BENCH_KEYS)
-    upgrade(db)
-    now = datetime.now(UTC)
-    info = demo_seed(db, now)
-    ids = list(info.member_ids)
-    with db.transaction() as conn:
-        currency = tenancy.get_business(conn, info.business_id).currency
-        for i in range(len(ids), members_count):
-            ids.append(
-                members.enrol(
-                    conn, info.business_id, MemberIn(name=f"Edge {i}"), channel="api", now=now
-                )
-            )
+    info, ids, currency = seed_demo(db, members_count, "Edge")
     return settings, db, info.api_key, ids, currency
 
 

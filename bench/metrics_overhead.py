@@ -97,33 +97,9 @@ end
 
 def seed(members_count: int = 200) -> tuple[str, list[int], str]:
     """Migrate, seed the demo business and enrol extra members (in LEALTAD_DATA_DIR)."""
-    from datetime import UTC, datetime
+    from benchkit import seed_from_settings
 
-    from lealtad.config import load_settings
-    from lealtad.db.engine import Database
-    from lealtad.db.migrate import upgrade
-    from lealtad.demo import seed as demo_seed
-    from lealtad.members import service as members
-    from lealtad.members.schemas import MemberIn
-    from lealtad.security.fields import keys_for_settings
-    from lealtad.tenancy import service as tenancy
-
-    settings = load_settings()
-    db = Database(settings.effective_database_url, keys=keys_for_settings(settings))
-    upgrade(db)
-    now = datetime.now(UTC)
-    info = demo_seed(db, now)
-    ids = list(info.member_ids)
-    with db.transaction() as conn:
-        currency = tenancy.get_business(conn, info.business_id).currency
-        for i in range(len(ids), members_count):
-            ids.append(
-                members.enrol(
-                    conn, info.business_id, MemberIn(name=f"Bench {i}"), channel="api", now=now
-                )
-            )
-    db.dispose()
-    return info.api_key, ids, currency
+    return seed_from_settings(members_count)
 
 
 def wrk(url: str, seconds: int, script: str | None) -> float:

@@ -39,7 +39,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -91,31 +90,9 @@ def bare_app() -> FastAPI:
 
 def seed(members_count: int) -> tuple[str, list[int], str]:
     """Migrate, seed the demo business and enrol extra members; (api key, member ids, currency)."""
-    from lealtad.config import load_settings
-    from lealtad.db.engine import Database
-    from lealtad.db.migrate import upgrade
-    from lealtad.demo import seed as demo_seed
-    from lealtad.members import service as members
-    from lealtad.members.schemas import MemberIn
-    from lealtad.security.fields import keys_for_settings
-    from lealtad.tenancy import service as tenancy
+    from benchkit import seed_from_settings
 
-    settings = load_settings()
-    db = Database(settings.effective_database_url, keys=keys_for_settings(settings))
-    upgrade(db)
-    now = datetime.now(UTC)
-    info = demo_seed(db, now)
-    ids = list(info.member_ids)
-    with db.transaction() as conn:
-        currency = tenancy.get_business(conn, info.business_id).currency
-        for i in range(len(ids), members_count):
-            ids.append(
-                members.enrol(
-                    conn, info.business_id, MemberIn(name=f"Bench {i}"), channel="api", now=now
-                )
-            )
-    db.dispose()
-    return info.api_key, ids, currency
+    return seed_from_settings(members_count)
 
 
 # --- server --------------------------------------------------------------------------------
