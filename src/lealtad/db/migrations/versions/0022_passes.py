@@ -11,6 +11,7 @@ the devices (and their push tokens) that hold it.
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -23,7 +24,7 @@ depends_on: str | Sequence[str] | None = None
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
-def _business(table: str) -> list[sa.SchemaItem]:
+def _business(table: str) -> list[Any]:
     return [
         sa.Column("id", Id, autoincrement=True, nullable=False),
         sa.Column("business_id", Id, nullable=False),
