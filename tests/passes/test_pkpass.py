@@ -56,7 +56,8 @@ def test_without_credentials_the_wallet_offers_no_pass_and_none_is_made(client, 
     wallet_login(client, db, shop, shop.members[0])
     page = client.get(f"/w/{shop.slug}?lang=en")
     assert page.status_code == 200
-    assert "Add to Apple Wallet" not in page.text and "card.pkpass" not in page.text
+    assert "Add to Apple Wallet" not in page.text
+    assert "card.pkpass" not in page.text
     answer = client.get(f"/w/{shop.slug}/card.pkpass", headers={"Accept": "text/html"})
     assert answer.status_code == 404
     assert "application/vnd.apple.pkpass" not in answer.headers["content-type"]
@@ -100,12 +101,14 @@ def test_the_pass_is_a_signed_store_card_with_every_file_digested(
     assert card["webServiceURL"].endswith("/passes/apple")
     assert card["backgroundColor"].startswith("rgb(")
     primary = card["storeCard"]["primaryFields"][0]
-    assert primary["key"] == "balance" and "120" in primary["value"]
+    assert primary["key"] == "balance"
+    assert "120" in primary["value"]
     # The printed card's code: the counter reads it as any card QR.
     (barcode,) = card["barcodes"]
     assert barcode["format"] == "PKBarcodeFormatQR"
     found = members_model.read_qr_token(settings.effective_secret_key, barcode["message"])
-    assert found is not None and found[:2] == (shop.id, member)
+    assert found is not None
+    assert found[:2] == (shop.id, member)
     icon = Image.open(io.BytesIO(files["icon@2x.png"]))
     assert icon.size == (58, 58)
 
@@ -171,7 +174,8 @@ def test_a_pkcs12_export_with_its_password_is_accepted_and_the_key_kept_sealed(c
     answer = upload_apple(client, csrf, CHAIN, p12_password="s3cret-p12")
     assert answer.status_code == 303, answer.text
     page = client.get("/admin/settings/wallet-passes?lang=en")
-    assert TEAM_ID in page.text and PASS_TYPE_ID in page.text
+    assert TEAM_ID in page.text
+    assert PASS_TYPE_ID in page.text
     with db.engine.connect() as raw:
         stored = raw.exec_driver_sql("SELECT apple_private_key FROM pass_credentials").scalar_one()
     assert "PRIVATE KEY" not in stored
