@@ -32,10 +32,13 @@ class Pushed:
     protocol: str = ""
 
 
-def _client_context(certificate_pem: str, key_pem: str) -> ssl.SSLContext:
+def _client_context(
+    certificate_pem: str, key_pem: str, server_ca: str | None = None
+) -> ssl.SSLContext:
     """The pass certificate as the TLS client certificate. `ssl` reads it only from files, so
-    it is written to a private temporary directory for the moment it is loaded."""
-    context = ssl.create_default_context()
+    it is written to a private temporary directory for the moment it is loaded. `server_ca`
+    replaces the system's trusted roots (a test's own APNs stand-in)."""
+    context = ssl.create_default_context(cadata=server_ca)
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "pass.pem")
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
@@ -53,12 +56,15 @@ def send(
     key_pem: str,
     *,
     timeout: float = 10.0,
+    server_ca: str | None = None,
 ) -> Pushed:
     done = Pushed()
     if not tokens:
         return done
     verify: ssl.SSLContext | bool = (
-        _client_context(certificate_pem, key_pem) if base_url.startswith("https:") else True
+        _client_context(certificate_pem, key_pem, server_ca)
+        if base_url.startswith("https:")
+        else True
     )
     headers = {"apns-topic": topic, "apns-push-type": "background", "apns-priority": "5"}
     with httpx.Client(http2=HTTP2, verify=verify, timeout=timeout) as client:

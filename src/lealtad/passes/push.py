@@ -16,7 +16,12 @@ log = logging.getLogger("lealtad.passes")
 
 
 def push_changes(
-    db: Database, secret: str, now: datetime, *, apns_url: str = apns.APNS_PRODUCTION
+    db: Database,
+    secret: str,
+    now: datetime,
+    *,
+    apns_url: str = apns.APNS_PRODUCTION,
+    server_ca: str | None = None,
 ) -> dict[str, int]:
     counts = {"passes_changed": 0, "passes_pushed": 0, "passes_push_failed": 0}
     with db.read() as conn:
@@ -41,7 +46,12 @@ def push_changes(
                 due.extend(store.push_tokens(conn, row.id))
         # After the commit: a device asking at once must find the pass already changed.
         pushed = apns.send(
-            apns_url, apple.pass_type_id, due, apple.certificate_pem, apple.private_key_pem
+            apns_url,
+            apple.pass_type_id,
+            due,
+            apple.certificate_pem,
+            apple.private_key_pem,
+            server_ca=server_ca,
         )
         counts["passes_pushed"] += pushed.sent
         counts["passes_push_failed"] += pushed.failed
