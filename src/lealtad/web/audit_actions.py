@@ -24,6 +24,8 @@ SAID = {
     "experiment.stop": "Experiment stopped",
     "experiment.update": "Experiment changed",
     "ledger.adjust": "Balance corrected",
+    "passes.apple_removed": "Apple Wallet credentials removed",
+    "passes.apple_set": "Apple Wallet credentials saved",
     "location.create": "Location added",
     "location.update": "Location changed",
     "member.card_pin_removed": "Card PIN removed",
