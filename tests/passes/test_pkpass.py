@@ -177,13 +177,19 @@ def test_a_pkcs12_export_with_its_password_is_accepted_and_the_key_kept_sealed(c
     assert TEAM_ID in page.text
     assert PASS_TYPE_ID in page.text
     with db.engine.connect() as raw:
-        stored = raw.exec_driver_sql("SELECT apple_private_key FROM pass_credentials").scalar_one()
+        stored = raw.exec_driver_sql(
+            f"SELECT apple_private_key FROM pass_credentials WHERE business_id = {shop.id}"
+        ).scalar_one()
     assert "PRIVATE KEY" not in stored
     with db.read() as conn:
-        row = conn.execute(select(pass_credentials)).one()
+        row = conn.execute(
+            select(pass_credentials).where(pass_credentials.c.business_id == shop.id)
+        ).one()
         assert "PRIVATE KEY" in row.apple_private_key
         assert conn.execute(
-            select(audit_log.c.action).where(audit_log.c.action == "passes.apple_set")
+            select(audit_log.c.action).where(
+                audit_log.c.business_id == shop.id, audit_log.c.action == "passes.apple_set"
+            )
         ).first()
 
 
@@ -213,7 +219,12 @@ def test_a_wrong_upload_is_refused_in_words_and_nothing_is_kept(client, db, shop
     assert "text/html" in answer.headers["content-type"]
     assert expected in answer.text
     with db.read() as conn:
-        assert conn.execute(select(pass_credentials)).first() is None
+        assert (
+            conn.execute(
+                select(pass_credentials).where(pass_credentials.c.business_id == shop.id)
+            ).first()
+            is None
+        )
 
 
 def test_a_key_of_another_certificate_is_refused_in_words(client, db, shop):
@@ -231,7 +242,12 @@ def test_a_key_of_another_certificate_is_refused_in_words(client, db, shop):
     assert answer.status_code == 422
     assert "La clave privada no corresponde a ese certificado." in answer.text
     with db.read() as conn:
-        assert conn.execute(select(pass_credentials)).first() is None
+        assert (
+            conn.execute(
+                select(pass_credentials).where(pass_credentials.c.business_id == shop.id)
+            ).first()
+            is None
+        )
 
 
 def test_only_the_owner_sees_the_upload_page(client, db, shop):
