@@ -70,6 +70,8 @@ AUDITED: dict[str, str] = {
     "POST /admin/settings/api-keys/{key_id}/revoke": "api_key.revoke",
     "POST /admin/settings/wallet-passes/apple": "passes.apple_set",
     "POST /admin/settings/wallet-passes/apple/remove": "passes.apple_removed",
+    "POST /admin/settings/wallet-passes/google": "passes.google_set",
+    "POST /admin/settings/wallet-passes/google/remove": "passes.google_removed",
     "POST /admin/experiments": "experiment.create",
     "POST /admin/experiments/{experiment_id}/start": "experiment.start",
     "POST /admin/experiments/{experiment_id}/stop": "experiment.stop",

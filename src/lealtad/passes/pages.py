@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from lealtad.deps import AppSettings, Db, Now
 from lealtad.errors import Invalid, LealtadError
-from lealtad.passes import service, signing
+from lealtad.passes import google, service, signing
 from lealtad.web import sessions
 from lealtad.web.admin.console import AcceptLanguage, console
 from lealtad.web.admin.settings.business import error_message, owner_only
@@ -53,6 +53,8 @@ def refusal(language: str, exc: LealtadError) -> str:
         "pass_mismatch": _("The private key does not belong to that certificate."),
         "pass_wwdr": _("That file is not Apple's WWDR intermediate certificate."),
         "pass_file_too_large": _("That file is too large for a certificate."),
+        "google_account": _("That file is not a Google Cloud service-account key (JSON)."),
+        "google_issuer": _("The issuer ID is the number the Google Pay & Wallet Console shows."),
     }
     return known.get(exc.code) or error_message(language, exc)
 
@@ -69,6 +71,10 @@ def _page(
     with db.read() as conn:
         business, _me, language = console(conn, staff, lang, accept_language)
         apple = service.apple_credentials(conn, staff.business_id)
+        found = google.credentials(conn, staff.business_id)
+    google_set = (
+        {"issuer_id": found[0], "client_email": found[1]["client_email"]} if found else None
+    )
     context = {"error": None, "notice": None, "form": {}} | extra
     return render_page(
         request,
@@ -78,6 +84,7 @@ def _page(
         business=business,
         staff=staff,
         apple=apple,
+        google=google_set,
         **context,
     )
 
@@ -194,3 +201,65 @@ def member_pass(request: Request, slug: str, db: Db, settings: AppSettings, now:
             "Cache-Control": "no-store",
         },
     )
+
+
+@router.post(f"{PAGE}/google", response_class=HTMLResponse)
+def save_google(
+    request: Request,
+    staff: CurrentManager,
+    db: Db,
+    now: Now,
+    issuer_id: Annotated[str, Form(max_length=40)] = "",
+    service_account: Upload = None,
+    csrf: Csrf = "",
+    accept_language: AcceptLanguage = None,
+) -> Response:
+    sessions.require_csrf(staff.csrf, csrf)
+    owner_only(staff)
+    try:
+        account = google.read_service_account(_read(service_account))
+        with db.transaction() as conn:
+            google.save(conn, staff.principal, issuer_id.strip(), account, now)
+    except LealtadError as exc:
+        with db.read() as conn:
+            language = console(conn, staff, None, accept_language)[2]
+        return _page(
+            request,
+            db,
+            staff,
+            None,
+            accept_language,
+            exc.http_status,
+            error=refusal(language, exc),
+            form={"issuer_id": issuer_id},
+        )
+    return RedirectResponse(f"{PAGE}?saved=google", status_code=303)
+
+
+@router.post(f"{PAGE}/google/remove", response_class=HTMLResponse)
+def remove_google(staff: CurrentManager, db: Db, now: Now, csrf: Csrf = "") -> Response:
+    sessions.require_csrf(staff.csrf, csrf)
+    owner_only(staff)
+    with db.transaction() as conn:
+        google.remove(conn, staff.principal, now)
+    return RedirectResponse(f"{PAGE}?removed=google", status_code=303)
+
+
+@router.get("/w/{slug}/google-wallet")
+def member_google_link(
+    request: Request, slug: str, db: Db, settings: AppSettings, now: Now
+) -> Response:
+    """Sends the signed-in member to Google's save page with their card; 404 without the
+    business's Google credentials."""
+    business = business_or_404(db, slug)
+    session = sessions.member_session(request, db, settings, slug)
+    if session is None:
+        return RedirectResponse(f"/w/{slug}/login", status_code=303)
+    with db.transaction() as conn:
+        member = service.member_or_404(conn, business.id, session.member_id)
+        link = google.member_link(
+            conn, settings.effective_secret_key, settings.public_base_url, business, member, now
+        )
+    if link is None:
+        raise google.no_google()
+    return RedirectResponse(link, status_code=303, headers={"Cache-Control": "no-store"})

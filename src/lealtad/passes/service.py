@@ -155,7 +155,7 @@ def card_face(conn: Connection, secret: str, business: Any, member: Any, now: da
     )
 
 
-def _ensure_pass(
+def ensure_pass(
     conn: Connection, business_id: int, member_id: int, face: CardFace, now: datetime
 ) -> Any:
     """The member's pass row, made on first download; its fingerprint and `updated_at` follow
@@ -181,7 +181,7 @@ def build(
 ) -> tuple[bytes, datetime]:
     """The signed `.pkpass` of a member, and when what it shows last changed."""
     face = card_face(conn, secret, business, member, now)
-    row = _ensure_pass(conn, business.id, member.id, face, now)
+    row = ensure_pass(conn, business.id, member.id, face, now)
     logo = branding.logo(conn, business.id)
     png = logo[0] if logo is not None and logo[1] == "image/png" else None
     document = model.pass_json(

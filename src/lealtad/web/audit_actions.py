@@ -26,6 +26,8 @@ SAID = {
     "ledger.adjust": "Balance corrected",
     "passes.apple_removed": "Apple Wallet credentials removed",
     "passes.apple_set": "Apple Wallet credentials saved",
+    "passes.google_removed": "Google Wallet credentials removed",
+    "passes.google_set": "Google Wallet credentials saved",
     "location.create": "Location added",
     "location.update": "Location changed",
     "member.card_pin_removed": "Card PIN removed",

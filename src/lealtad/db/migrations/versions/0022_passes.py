@@ -83,7 +83,9 @@ def upgrade() -> None:
         sa.Column("push_token", sa.String(length=200), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["pass_id"], ["wallet_passes.id"], name=op.f("fk_pass_registrations_pass_id_wallet_passes")
+            ["pass_id"],
+            ["wallet_passes.id"],
+            name=op.f("fk_pass_registrations_pass_id_wallet_passes"),
         ),
     )
     with op.batch_alter_table("pass_registrations", schema=None) as batch_op:
