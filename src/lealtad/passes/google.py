@@ -121,6 +121,21 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+def signed_jwt(account: dict[str, str], claims: dict[str, Any]) -> str:
+    """RS256 with the service account's key, its key id in the header."""
+    header = {"alg": "RS256", "typ": "JWT"}
+    if account.get("private_key_id"):
+        header["kid"] = account["private_key_id"]
+    signing_input = ".".join(
+        _b64(json.dumps(part, separators=(",", ":"), ensure_ascii=False).encode())
+        for part in (header, claims)
+    )
+    key = serialization.load_pem_private_key(account["private_key"].encode(), None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return signing_input + "." + _b64(signature)
+
+
 def save_link(
     account: dict[str, str],
     classes: list[dict[str, Any]],
@@ -128,9 +143,6 @@ def save_link(
     origin: str,
     now: datetime,
 ) -> str:
-    header = {"alg": "RS256", "typ": "JWT"}
-    if account.get("private_key_id"):
-        header["kid"] = account["private_key_id"]
     claims = {
         "iss": account["client_email"],
         "aud": "google",
@@ -139,14 +151,7 @@ def save_link(
         "origins": [origin],
         "payload": {"loyaltyClasses": classes, "loyaltyObjects": objects},
     }
-    signing_input = ".".join(
-        _b64(json.dumps(part, separators=(",", ":"), ensure_ascii=False).encode())
-        for part in (header, claims)
-    )
-    key = serialization.load_pem_private_key(account["private_key"].encode(), None)
-    assert isinstance(key, rsa.RSAPrivateKey)
-    signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
-    return SAVE_URL + signing_input + "." + _b64(signature)
+    return SAVE_URL + signed_jwt(account, claims)
 
 
 def member_link(
@@ -159,6 +164,8 @@ def member_link(
     issuer_id, account = found
     face = service.card_face(conn, secret, business, member, now)
     row = service.ensure_pass(conn, business.id, member.id, face, now)
+    # The object Google makes from this link shows the balance of now; later moves are synced.
+    store.google_synced(conn, row.id, now)
     base = base_url.rstrip("/")
     logo = branding.brand(conn, business).logo_path
     points = ledger.balances(conn, business.id, member.id).get("points", 0)

@@ -192,3 +192,41 @@ def businesses_with_apple(conn: Connection) -> list[int]:
             )
         ).scalars()
     )
+
+
+def google_synced(conn: Connection, pass_id: int, now: datetime) -> None:
+    conn.execute(
+        update(wallet_passes)
+        .where(wallet_passes.c.id == pass_id)
+        .values(google_synced_at=naive_utc(now))
+    )
+
+
+def passes_to_sync(conn: Connection, business_id: int) -> list[Any]:
+    """Passes handed to Google (a save link was made) whose member's ledger moved since."""
+    moved = exists().where(
+        and_(
+            entries.c.business_id == wallet_passes.c.business_id,
+            entries.c.member_id == wallet_passes.c.member_id,
+            entries.c.recorded_at > wallet_passes.c.google_synced_at,
+        )
+    )
+    return list(
+        conn.execute(
+            select(wallet_passes).where(
+                wallet_passes.c.business_id == business_id,
+                wallet_passes.c.google_synced_at.is_not(None),
+                moved,
+            )
+        ).all()
+    )
+
+
+def businesses_with_google(conn: Connection) -> list[int]:
+    return list(
+        conn.execute(
+            select(pass_credentials.c.business_id).where(
+                pass_credentials.c.google_issuer_id.is_not(None)
+            )
+        ).scalars()
+    )

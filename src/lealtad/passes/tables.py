@@ -44,6 +44,8 @@ wallet_passes = Table(
     Column("updated_at", DateTime, nullable=False),
     # Until when the member's ledger has been looked at for changes (passes/push.py).
     Column("checked_at", DateTime, nullable=False),
+    # Until when the member's Google object has been brought up to date (passes/google_sync.py).
+    Column("google_synced_at", DateTime, nullable=True),
     Column("created_at", DateTime, nullable=False),
     Index("uq_wallet_passes_serial", "serial_number", unique=True),
     Index("uq_wallet_passes_member", "business_id", "member_id", unique=True),
