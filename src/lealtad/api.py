@@ -33,6 +33,8 @@ from lealtad.members.api import public as public_members_router
 from lealtad.members.api import router as members_router
 from lealtad.metrics import MetricsMiddleware, count_commits
 from lealtad.metrics import router as metrics_router
+from lealtad.passes.api import router as pass_service_router
+from lealtad.passes.pages import router as pass_pages_router
 from lealtad.purchases.api import router as purchases_router
 from lealtad.rewards.api import router as rewards_router
 from lealtad.rewards.donations_api import router as donations_router
@@ -112,6 +114,7 @@ DOCUMENTED = (
     webhooks_router,
     messages_router,
     public_members_router,
+    pass_service_router,
     pages_router,
     unsubscribe_router,
     survey_pages_router,
@@ -143,6 +146,7 @@ DOCUMENTED = (
     wallet_account_router,
     posters_router,
     brand_router,
+    pass_pages_router,
     setup_router,
     counter_router,
     counter_vouchers_router,

@@ -16,6 +16,8 @@ from lealtad.config import Settings
 from lealtad.db.engine import Database
 from lealtad.events.jobs import DailyRun, run_daily
 from lealtad.kit.clock import Clock, SystemClock
+from lealtad.passes import google_sync
+from lealtad.passes import push as pass_push
 from lealtad.tenancy import store as tenancy_store
 from lealtad.wiring import wire
 
@@ -58,6 +60,9 @@ def deliver(db: Database, settings: Settings, clock: Clock) -> dict[str, int]:
         counts[f"webhooks_{name}"] = count
     for name, count in messages.send_due(db, settings, clock.now()).items():
         counts[name if name.startswith("push_") else f"email_{name}"] = count
+    # Wallet passes whose balance changed, pushed to the devices that hold them.
+    counts |= pass_push.push_changes(db, settings.effective_secret_key, clock.now())
+    counts |= google_sync.sync_changes(db, settings.effective_secret_key, clock.now())
     return counts
 
 

@@ -296,6 +296,20 @@ ROUTES: dict[str, str] = {
     "POST /counter/members/{member_id}/redemptions": STAFF,
     "POST /counter/vouchers/validate": STAFF,
     "POST /counter/refunds": STAFF,
+    # Wallet passes (passes/): the owner's credentials, the member's .pkpass, and Apple's pass
+    # web service, where the pass's own token (Authorization: ApplePass) is the credential.
+    "GET /admin/settings/wallet-passes": OWNER,
+    "POST /admin/settings/wallet-passes/apple": OWNER,
+    "POST /admin/settings/wallet-passes/apple/remove": OWNER,
+    "POST /admin/settings/wallet-passes/google": OWNER,
+    "POST /admin/settings/wallet-passes/google/remove": OWNER,
+    "GET /w/{slug}/card.pkpass": MEMBER,
+    "GET /w/{slug}/google-wallet": MEMBER,
+    "POST /passes/apple/v1/devices/{device}/registrations/{pass_type}/{serial}": LOGIN,
+    "DELETE /passes/apple/v1/devices/{device}/registrations/{pass_type}/{serial}": LOGIN,
+    "GET /passes/apple/v1/devices/{device}/registrations/{pass_type}": PUBLIC,
+    "GET /passes/apple/v1/passes/{pass_type}/{serial}": LOGIN,
+    "POST /passes/apple/v1/log": PUBLIC,
     "GET /healthz": PUBLIC,
     "GET /readyz": PUBLIC,
     # Prometheus: open in dev and tests; in production a bearer token (LEALTAD_METRICS_TOKEN)

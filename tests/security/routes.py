@@ -335,6 +335,10 @@ def create_resources(client: TestClient, b: Shop) -> Resources:
             "survey_id": survey_id,
             "experiment_id": experiment_id,
             "run_id": run_id,
+            # The Apple pass web service's names (passes/api.py): no pass of B's has them.
+            "device": "d" * 32,
+            "pass_type": "pass.example.none",
+            "serial": "0" * 32,
         },
         member=resp.json(),
         receipt_id=receipt["receipt_id"],

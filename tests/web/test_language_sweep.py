@@ -51,6 +51,12 @@ NOT_PAGES = {
     # Only sends the owner to the step they are at; the steps are read as the owner walks them
     # (tests/web/test_language_setup.py), since a step ahead of the owner sends them back.
     "/admin/setup": "a redirect to the set-up's current step",
+    # Wallet passes (passes/): a file for Apple Wallet, a redirect to Google's save page, and
+    # Apple's pass web service, which devices call (tests/passes).
+    "/w/{slug}/card.pkpass": "an Apple Wallet pass file",
+    "/w/{slug}/google-wallet": "a redirect to Google Wallet",
+    "/passes/apple/v1/devices/{device}/registrations/{pass_type}": "Apple's pass web service",
+    "/passes/apple/v1/passes/{pass_type}/{serial}": "Apple's pass web service",
 }
 # The guided set-up's steps, read step by step in tests/web/test_language_setup.py.
 SET_UP_STEPS = "/admin/setup/"

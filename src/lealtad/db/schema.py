@@ -9,6 +9,7 @@ from lealtad.imports import tables as import_tables
 from lealtad.ledger import tables as ledger_tables
 from lealtad.members import tables as member_tables
 from lealtad.onboarding import tables as onboarding_tables
+from lealtad.passes import tables as pass_tables
 from lealtad.products import tables as product_tables
 from lealtad.purchases import tables as purchase_tables
 from lealtad.rewards import tables as reward_tables
@@ -29,6 +30,7 @@ __all__ = [
     "member_tables",
     "metadata",
     "onboarding_tables",
+    "pass_tables",
     "product_tables",
     "purchase_tables",
     "reward_tables",

@@ -17,6 +17,8 @@ from lealtad.errors import Unauthorized
 from lealtad.kit.clock import naive_utc
 from lealtad.members import login, model, service
 from lealtad.members.schemas import Consent, MemberPatch
+from lealtad.passes import google as google_wallet
+from lealtad.passes import service as wallet_passes
 from lealtad.security import limits
 from lealtad.surveys import links
 from lealtad.surveys import service as surveys
@@ -188,6 +190,9 @@ def wallet(
         language = pick_language(lang, accept_language, member.locale)
         shown = wallet_card.card_context(conn, settings, business, member, language, now)
         open_surveys = _open_surveys(conn, settings, business.id, member.id, language, now)
+        # Only with the business's own credentials: nothing is offered without them.
+        apple_pass = wallet_passes.apple_credentials(conn, business.id) is not None
+        google_pass = google_wallet.credentials(conn, business.id) is not None
     return render_page(
         request,
         "wallet.html",
@@ -199,6 +204,8 @@ def wallet(
         csrf=session.csrf,
         consent=member.consent,
         vapid_key=push.public_key_b64(settings),
+        apple_pass=apple_pass,
+        google_pass=google_pass,
     )
 
 
