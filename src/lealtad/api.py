@@ -17,6 +17,7 @@ from lealtad.comms.api import router as messages_router
 from lealtad.comms.pages import router as unsubscribe_router
 from lealtad.comms.webhooks_api import router as webhooks_router
 from lealtad.config import Settings, load_settings
+from lealtad.connectors.api import router as connectors_router
 from lealtad.db.engine import Database
 from lealtad.events.api import router as events_router
 from lealtad.http import (
@@ -110,6 +111,7 @@ DOCUMENTED = (
     analytics_router,
     experiments_router,
     webhooks_router,
+    connectors_router,
     messages_router,
     public_members_router,
     pages_router,
