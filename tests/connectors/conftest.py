@@ -81,5 +81,6 @@ def till(db: Database, clock: FixedClock, shop: Shop, tmp_path: Path) -> Iterato
 def envelope(answer: httpx.Response) -> str:
     """The error code of an answer in the project's error envelope."""
     body = answer.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "details"}
     return str(body["error"]["code"])
