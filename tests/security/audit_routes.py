@@ -38,6 +38,7 @@ AUDITED: dict[str, str] = {
     "PATCH /api/v1/webhooks/{webhook_endpoint_id}": "webhook.update",
     "POST /api/v1/webhooks/{webhook_endpoint_id}/test": "webhook.test",
     "POST /api/v1/messages/bounces": "messaging.bounce",
+    "PUT /api/v1/connectors/{vendor_name}": "connector.update",
     "PUT /api/v1/messaging-policy": "messaging.policy",
     "POST /api/v1/campaigns": "campaign.create",
     "POST /api/v1/campaigns/{campaign_id}/cancel": "campaign.cancel",

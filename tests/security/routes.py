@@ -315,6 +315,11 @@ def create_resources(client: TestClient, b: Shop) -> Resources:
     assert resp.status_code == 201, resp.text
     run_id = resp.json()["run_id"]
 
+    # A connector, so its configuration and delivery log are swept.
+    connector = {"secret": "whsec_c3dlZXAtdGhlLWNvbm5lY3Rvci1yb3V0ZXM="}
+    resp = client.put(f"{API}/connectors/standard", json=connector, headers=owner)
+    assert resp.status_code == 200, resp.text
+
     resp = client.get(f"{API}/members/{member['id']}", headers=owner)
     assert resp.status_code == 200, resp.text
     return Resources(
@@ -335,6 +340,7 @@ def create_resources(client: TestClient, b: Shop) -> Resources:
             "survey_id": survey_id,
             "experiment_id": experiment_id,
             "run_id": run_id,
+            "vendor_name": "standard",  # type: ignore[dict-item]
         },
         member=resp.json(),
         receipt_id=receipt["receipt_id"],

@@ -56,19 +56,24 @@ def configure(
     if data.secret is not None:
         values["secret"] = data.secret.strip()
     before = store.config(conn, bid, vendor_name)
+    target = f"connector:{vendor_name}"
     if before is None:
         if data.secret is None:
             raise Invalid("a new connector needs the vendor's secret", code="secret_required")
-        store.insert_config(
-            conn, business_id=bid, vendor=vendor_name, created_at=naive_utc(now), **values
-        )
-        tenancy.audit(conn, principal, "connector.create", f"connector:{vendor_name}", now)
+        created = {"business_id": bid, "vendor": vendor_name, "created_at": naive_utc(now)}
+        store.insert_config(conn, **created, **values)
+        shown = {k: v for k, v in values.items() if k not in ("secret", "updated_at")}
+        tenancy.audit_created(conn, principal, "connector.create", target, now, shown)
     else:
+        kept = {k: getattr(before, k) for k in values if k != "updated_at"}
+        asked = {k: v for k, v in values.items() if k != "updated_at"}
+        if kept == asked:  # a save that changes nothing writes nothing
+            return connector_out(conn, tenancy.get_business(conn, bid), before)
         store.update_config(conn, bid, vendor_name, **values)
-        changed = sorted(k for k in values if k != "updated_at" and getattr(before, k) != values[k])
-        tenancy.audit(
-            conn, principal, "connector.update", f"connector:{vendor_name}", now, changed=changed
-        )
+        if "secret" in asked:  # the log says the secret changed, never what it is
+            kept["secret"] = "…"
+            asked["secret"] = "…" if before.secret == asked["secret"] else "new"
+        tenancy.audit_change(conn, principal, "connector.update", target, now, kept, asked)
     return connector_out(
         conn, tenancy.get_business(conn, bid), store.config(conn, bid, vendor_name)
     )
@@ -224,15 +229,16 @@ def _member(
 ) -> int | None:
     """The buyer as a member: found by card, e-mail or phone; else enrolled when the business
     asked for it and the vendor named them, else none (the sale is recorded anonymous)."""
-    for field, value in (
-        ("card_number", customer.card),
-        ("email", customer.email),
-        ("phone", customer.phone),
-    ):
-        if not value:
+    looks: list[dict[str, Any]] = [
+        {"card_number": customer.card},
+        {"email": customer.email},
+        {"phone": customer.phone},
+    ]
+    for look in looks:
+        if None in look.values():
             continue
         try:
-            return int(members.find(conn, bid, secret_key, now=now, **{field: value}).id)
+            return int(members.find(conn, bid, secret_key, now=now, **look).id)
         except (NotFound, Invalid):
             continue
     if config.unknown_customer != ENROL or not (customer.email or customer.phone):

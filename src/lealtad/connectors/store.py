@@ -36,7 +36,8 @@ def update_config(conn: Connection, business_id: int, vendor: str, **values: Any
 
 
 def log_delivery(conn: Connection, **values: Any) -> int:
-    return int(conn.execute(insert(connector_deliveries).values(**values)).inserted_primary_key[0])
+    key = conn.execute(insert(connector_deliveries).values(**values)).inserted_primary_key
+    return int(key[0]) if key else 0
 
 
 def deliveries(conn: Connection, business_id: int, vendor: str | None, limit: int) -> list[Any]:

@@ -19,7 +19,7 @@ class Vendor(Protocol):
     def read(self, delivery: Delivery) -> Event: ...
 
 
-VENDORS: dict[str, Vendor] = {module.NAME: module for module in (standard, square)}  # type: ignore[misc]
+VENDORS: dict[str, Vendor] = {module.NAME: module for module in (standard, square)}
 
 
 def vendor(name: str) -> Vendor:
