@@ -24,7 +24,7 @@ from lealtad.tenancy import store as tenancy_store
 
 router = APIRouter(tags=["connectors"], responses=ERROR_RESPONSES)
 
-VendorPath = Annotated[str, Path(pattern=r"^[a-z]{1,30}$", description="standard, square")]
+VendorPath = Annotated[str, Path(pattern=r"^[a-z]{1,30}$", description="standard, square, shopify")]
 SlugPath = Annotated[str, Path(max_length=64)]
 
 
