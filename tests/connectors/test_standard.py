@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -166,3 +167,14 @@ def test_a_business_without_the_connector_answers_404(till: Till) -> None:
     unknown = till.http.post(f"/hooks/nosuch/{till.shop.slug}", content=b"{}")
     assert unknown.status_code == 404
     assert envelope(unknown) == "connector_not_found"
+
+
+def test_the_same_sale_delivered_many_times_at_once_earns_once(till: Till) -> None:
+    till.connect("standard", secret=SECRET)
+    member = till.enrol("rafa@example.com")
+    payload = _sale("T-many", 3300, customer={"email": "rafa@example.com"})
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda _: post(till, payload), range(8)))
+    assert [a.status_code for a in answers] == [200] * 8, [a.text[:200] for a in answers]
+    assert sorted(a.json()["outcome"] for a in answers) == ["duplicate"] * 7 + ["recorded"]
+    assert till.points(member) == 33

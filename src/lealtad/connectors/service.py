@@ -17,6 +17,7 @@ from lealtad.connectors.schemas import ConnectorIn, ConnectorOut, DeliveryOut
 from lealtad.connectors.vendors import vendor
 from lealtad.errors import Conflict, Invalid, NotFound
 from lealtad.kit.clock import as_utc, naive_utc
+from lealtad.ledger import idempotency
 from lealtad.members import service as members
 from lealtad.members.schemas import MemberIn
 from lealtad.purchases import refunds
@@ -164,9 +165,20 @@ def apply(
     principal = Principal(business_id=config.business_id, role=Role.staff)
     if isinstance(event, Ignored):
         return Applied(IGNORED, 200, {"outcome": IGNORED, "reason": event.reason})
+    kind = "refund" if isinstance(event, Refund) else "sale"
+    # One claim per vendor id, taken first: deliveries of the same sale at the same moment
+    # wait here for the first one's commit (PostgreSQL) and then find it done, so exactly one
+    # says "recorded". Its payload is only the id: a payment's created and updated twins
+    # differ in everything else.
+    claim = f"connector:{config.vendor}:{kind}:{event.external_id}"
+    if idempotency.begin(conn, config.business_id, claim, {"id": claim}, now) is not None:
+        return Applied(DUPLICATE, 200, {"outcome": DUPLICATE, "external_id": event.external_id})
     if isinstance(event, Refund):
-        return _refund(conn, principal, config.vendor, event, now)
-    return _sale(conn, principal, config, event, secret_key, now)
+        applied = _refund(conn, principal, config.vendor, event, now)
+    else:
+        applied = _sale(conn, principal, config, event, secret_key, now)
+    idempotency.finish(conn, config.business_id, claim, applied.status_code, applied.body)
+    return applied
 
 
 def receipt(vendor_name: str, external_id: str) -> str:
@@ -204,14 +216,7 @@ def _sale(
     except (ValidationError, ArithmeticError) as exc:
         raise unmappable(f"the sale cannot be recorded as it is: {exc}"[:300]) from exc
     try:
-        _status, body = purchases.record(
-            conn,
-            principal,
-            data,
-            secret_key=secret_key,
-            now=now,
-            idempotency_key=f"connector:{receipt_id}",
-        )
+        _status, body = purchases.record(conn, principal, data, secret_key=secret_key, now=now)
     except Conflict as exc:
         if exc.code != "duplicate_receipt":
             raise
@@ -272,7 +277,5 @@ def _refund(
         amount=refund.amount,
         occurred_at=refund.occurred_at,
     )
-    _status, body = refunds.refund(
-        conn, principal, data, now=now, idempotency_key=f"connector:{refund_id}"
-    )
+    _status, body = refunds.refund(conn, principal, data, now=now)
     return Applied(RECORDED, 200, {"outcome": RECORDED, "refund": body})
