@@ -123,8 +123,27 @@ def check_age(signed_at: datetime, now: datetime, tolerance: timedelta) -> None:
     """Refuses a request signed too long ago (or too far ahead): beyond the tolerance, a captured
     request replayed would otherwise be accepted for ever."""
     at = signed_at if signed_at.tzinfo else signed_at.replace(tzinfo=UTC)
-    if abs(now - at) > tolerance:
+    try:
+        off = abs(now - at)
+    except OverflowError:  # a time at the very edge of what datetime holds
+        off = timedelta.max
+    if off > tolerance:
         raise Stale(f"the request was signed at {at.isoformat()}, outside the tolerance")
+
+
+def vendor_id(value: str, what: str) -> str:
+    """A vendor's id as a receipt or refund id can hold it: 1 to 90 characters (the vendor's
+    name goes before it), no NUL (PostgreSQL refuses it in text)."""
+    if not 0 < len(value) <= 90 or "\x00" in value:
+        raise unmappable(f"{what} must be 1 to 90 characters")
+    return value
+
+
+def printable(value: str | None, size: int) -> str | None:
+    """Text from a request as the delivery log can keep it, whatever was sent."""
+    if not value:
+        return None
+    return value.replace("\x00", "")[:size] or None
 
 
 def parse_time(value: Any, what: str) -> datetime:

@@ -12,7 +12,17 @@ from pydantic import ValidationError
 from sqlalchemy import Connection
 
 from lealtad.connectors import store
-from lealtad.connectors.model import ENROL, Customer, Event, Ignored, Refund, Sale, unmappable
+from lealtad.connectors.model import (
+    ENROL,
+    Customer,
+    Event,
+    Ignored,
+    Refund,
+    Sale,
+    printable,
+    unmappable,
+    vendor_id,
+)
 from lealtad.connectors.schemas import ConnectorIn, ConnectorOut, DeliveryOut
 from lealtad.connectors.vendors import vendor
 from lealtad.errors import Conflict, Invalid, NotFound
@@ -138,12 +148,12 @@ def log(
         conn,
         business_id=business_id,
         vendor=vendor_name,
-        event=(event or None) and event[:60],
-        external_id=(external_id or None) and external_id[:200],
+        event=printable(event, 60),
+        external_id=printable(external_id, 200),
         received_at=naive_utc(now),
         outcome=outcome,
         status_code=status_code,
-        error_code=(error_code or None) and error_code[:60],
+        error_code=printable(error_code, 60),
         member_id=member_id,
     )
 
@@ -166,6 +176,9 @@ def apply(
     if isinstance(event, Ignored):
         return Applied(IGNORED, 200, {"outcome": IGNORED, "reason": event.reason})
     kind = "refund" if isinstance(event, Refund) else "sale"
+    vendor_id(event.external_id, "the vendor's id")
+    if isinstance(event, Refund):
+        vendor_id(event.sale_external_id, "the refunded sale's id")
     # One claim per vendor id, taken first: deliveries of the same sale at the same moment
     # wait here for the first one's commit (PostgreSQL) and then find it done, so exactly one
     # says "recorded". Its payload is only the id: a payment's created and updated twins
@@ -271,11 +284,14 @@ def _refund(
             f"the sale {refund.sale_external_id!r} has not been recorded yet",
             code="sale_not_recorded",
         )
-    data = RefundIn(
-        refund_id=refund_id,
-        receipt_id=sale_receipt,
-        amount=refund.amount,
-        occurred_at=refund.occurred_at,
-    )
+    try:
+        data = RefundIn(
+            refund_id=refund_id,
+            receipt_id=sale_receipt,
+            amount=refund.amount,
+            occurred_at=refund.occurred_at,
+        )
+    except ValidationError as exc:
+        raise unmappable(f"the refund cannot be recorded as it is: {exc}"[:300]) from exc
     _status, body = refunds.refund(conn, principal, data, now=now)
     return Applied(RECORDED, 200, {"outcome": RECORDED, "refund": body})

@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from lealtad.connectors.model import (
@@ -65,9 +65,10 @@ def verify(delivery: Delivery, secret: str) -> None:
 def _minor(value: Any, currency: str, what: str) -> int:
     try:
         amount = Decimal(str(value)) * (10 ** minor_exponent(currency))
-    except (InvalidOperation, ValueError) as exc:
+        whole = amount.is_finite() and amount >= 0 and amount == amount.to_integral_value()
+    except (ArithmeticError, ValueError) as exc:
         raise unmappable(f"{what} is not an amount") from exc
-    if not amount.is_finite() or amount < 0 or amount != amount.to_integral_value():
+    if not whole:
         raise unmappable(f"{what} is not an amount in {currency}")
     return int(amount)
 
