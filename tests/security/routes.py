@@ -24,6 +24,9 @@ API = "/api/v1"
 PUBLIC = "/api/v1/public"
 # Catalogue data that is the same for every business: there is nothing of B's to leak.
 SHARED = {"/api/v1/program/templates/{name}"}
+# Named by a vendor of the shared list (standard, square, shopify), not by an id: each business
+# reaches only its own connector under that name (tests/connectors), so B has none to name.
+SHARED |= {"/api/v1/connectors/{vendor_name}", "/api/v1/connectors/{vendor_name}/deliveries"}
 PATH_PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
 
 # A minimal valid body per request model, for routes that take one and whose model has required
