@@ -60,3 +60,36 @@ def test_staff_cannot_open_the_page(client: TestClient, shop: Shop) -> None:
     admin_login(client, shop, "staff")
     answer = client.get("/admin/settings/connectors", follow_redirects=False)
     assert answer.status_code in (303, 403)
+
+
+def test_a_manager_sets_a_connector_up_from_the_console(client: TestClient, shop: Shop) -> None:
+    csrf = admin_login(client, shop, "manager")
+    form = {"vendor": "square", "secret": "", "unknown_customer": "enrol", "csrf": csrf}
+    refused = client.post("/admin/settings/connectors", data=form)
+    assert refused.status_code == 422
+    assert refused.headers["content-type"].startswith("text/html")
+    assert (
+        "Indica el secreto con el que firma el proveedor." in refused.text
+    )  # the shop speaks Spanish
+    form |= {"secret": "square-signature-key", "location": str(shop.locations[1])}
+    saved = client.post("/admin/settings/connectors", data=form, follow_redirects=False)
+    assert saved.status_code == 303
+    owner = {"X-API-Key": shop.keys["owner"]}
+    [square] = client.get("/api/v1/connectors", headers=owner).json()
+    assert (square["vendor"], square["unknown_customer"]) == ("square", "enrol")
+    assert square["location_id"] == shop.locations[1]
+    # The mapping of Square's locations, set through the API, survives a save in the console.
+    mapped = {"secret": "square-signature-key", "locations": {"L88917AVBK2S5": shop.locations[0]}}
+    assert client.put("/api/v1/connectors/square", json=mapped, headers=owner).status_code == 200
+    form |= {"secret": "", "unknown_customer": "anonymous"}
+    assert (
+        client.post("/admin/settings/connectors", data=form, follow_redirects=False).status_code
+        == 303
+    )
+    [square] = client.get("/api/v1/connectors", headers=owner).json()
+    assert square["locations"] == {"L88917AVBK2S5": shop.locations[0]}
+    assert square["unknown_customer"] == "anonymous"
+    spanish = client.get("/admin/settings/connectors?lang=es").text
+    assert "Conectar una caja o tienda" in spanish
+    wrong = client.post("/admin/settings/connectors", data=form | {"csrf": "nope"})
+    assert wrong.status_code == 403

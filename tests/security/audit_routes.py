@@ -69,6 +69,7 @@ AUDITED: dict[str, str] = {
     "POST /admin/settings/staff/{staff_id}/two-step/reset": "staff.two_step_reset",
     "POST /admin/settings/api-keys": "api_key.create",
     "POST /admin/settings/api-keys/{key_id}/revoke": "api_key.revoke",
+    "POST /admin/settings/connectors": "connector.update",
     "POST /admin/experiments": "experiment.create",
     "POST /admin/experiments/{experiment_id}/start": "experiment.start",
     "POST /admin/experiments/{experiment_id}/stop": "experiment.stop",

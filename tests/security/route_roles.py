@@ -143,6 +143,7 @@ ROUTES: dict[str, str] = {
     # the vendor's signature over the body (the matrix sends none, so it must never see 2xx).
     "POST /hooks/{vendor_name}/{slug}": LOGIN,
     "GET /admin/settings/connectors": MANAGER,
+    "POST /admin/settings/connectors": MANAGER,
     "GET /api/v1/members/{member_id}/messages": STAFF,
     "POST /api/v1/messages/bounces": MANAGER,
     "GET /api/v1/messaging-policy": STAFF,
