@@ -11,16 +11,15 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from lealtad.config import Settings
-from lealtad.connectors import service, store
+from lealtad.connectors import service
 from lealtad.connectors.model import Delivery
 from lealtad.connectors.schemas import ConnectorIn, ConnectorOut, DeliveryOut
 from lealtad.connectors.vendors import vendor
 from lealtad.db.engine import Database
 from lealtad.deps import AppSettings, Db, Manager, Now
-from lealtad.errors import LealtadError, NotFound
+from lealtad.errors import LealtadError
 from lealtad.http import ERROR_RESPONSES, error_response
 from lealtad.kit.ids import Limit
-from lealtad.tenancy import store as tenancy_store
 
 router = APIRouter(tags=["connectors"], responses=ERROR_RESPONSES)
 
@@ -84,12 +83,7 @@ def _receive(
     try:
         chosen = vendor(vendor_name)
         with db.read() as conn:
-            business = tenancy_store.business_by_slug(conn, slug)
-            config = store.config(conn, business.id, vendor_name) if business else None
-        if config is None:
-            raise NotFound(
-                f"no {vendor_name} connector for this business", code="connector_not_found"
-            )
+            config = service.config_for(conn, slug, vendor_name)
     except LealtadError as exc:
         return exc
     event_name = _event_name(delivery)

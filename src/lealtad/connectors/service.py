@@ -35,6 +35,7 @@ from lealtad.purchases import service as purchases
 from lealtad.purchases import store as purchase_store
 from lealtad.purchases.schemas import PurchaseIn, RefundIn
 from lealtad.tenancy import service as tenancy
+from lealtad.tenancy import store as tenancy_store
 from lealtad.tenancy.model import Principal, Role
 
 # Outcomes in the delivery log.
@@ -88,6 +89,15 @@ def configure(
     return connector_out(
         conn, tenancy.get_business(conn, bid), store.config(conn, bid, vendor_name)
     )
+
+
+def config_for(conn: Connection, slug: str, vendor_name: str) -> Any:
+    """The connector a vendor's delivery names by the business's slug; 404 when there is none."""
+    business = tenancy_store.business_by_slug(conn, slug)
+    config = store.config(conn, business.id, vendor_name) if business else None
+    if config is None:
+        raise NotFound(f"no {vendor_name} connector for this business", code="connector_not_found")
+    return config
 
 
 def connector_out(conn: Connection, business: Any, row: Any) -> ConnectorOut:
