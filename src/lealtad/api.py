@@ -17,6 +17,7 @@ from lealtad.comms.api import router as messages_router
 from lealtad.comms.pages import router as unsubscribe_router
 from lealtad.comms.webhooks_api import router as webhooks_router
 from lealtad.config import Settings, load_settings
+from lealtad.connectors.api import router as connectors_router
 from lealtad.db.engine import Database
 from lealtad.events.api import router as events_router
 from lealtad.http import (
@@ -70,6 +71,7 @@ from lealtad.web.admin.reports.summaries import router as admin_reports_router
 from lealtad.web.admin.settings.api_keys import router as admin_keys_router
 from lealtad.web.admin.settings.audit import router as admin_audit_router
 from lealtad.web.admin.settings.business import router as admin_settings_router
+from lealtad.web.admin.settings.connectors import router as admin_connectors_router
 from lealtad.web.admin.settings.posters import router as posters_router
 from lealtad.web.admin.settings.staff import router as admin_staff_router
 from lealtad.web.admin.setup.routes import router as setup_router
@@ -112,6 +114,7 @@ DOCUMENTED = (
     analytics_router,
     experiments_router,
     webhooks_router,
+    connectors_router,
     messages_router,
     public_members_router,
     pass_service_router,
@@ -133,6 +136,7 @@ DOCUMENTED = (
     admin_settings_router,
     admin_staff_router,
     admin_keys_router,
+    admin_connectors_router,
     admin_audit_router,
     admin_customers_router,
     admin_experiments_router,

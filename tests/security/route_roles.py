@@ -136,6 +136,14 @@ ROUTES: dict[str, str] = {
     "PATCH /api/v1/webhooks/{webhook_endpoint_id}": OWNER,
     "GET /api/v1/webhooks/{webhook_endpoint_id}/deliveries": MANAGER,
     "POST /api/v1/webhooks/{webhook_endpoint_id}/test": OWNER,
+    "PUT /api/v1/connectors/{vendor_name}": MANAGER,
+    "GET /api/v1/connectors": MANAGER,
+    "GET /api/v1/connectors/{vendor_name}/deliveries": MANAGER,
+    # A till's or shop's webhook: anyone may post, but no credential held gets past it, only
+    # the vendor's signature over the body (the matrix sends none, so it must never see 2xx).
+    "POST /hooks/{vendor_name}/{slug}": LOGIN,
+    "GET /admin/settings/connectors": MANAGER,
+    "POST /admin/settings/connectors": MANAGER,
     "GET /api/v1/members/{member_id}/messages": STAFF,
     "POST /api/v1/messages/bounces": MANAGER,
     "GET /api/v1/messaging-policy": STAFF,

@@ -24,6 +24,9 @@ API = "/api/v1"
 PUBLIC = "/api/v1/public"
 # Catalogue data that is the same for every business: there is nothing of B's to leak.
 SHARED = {"/api/v1/program/templates/{name}"}
+# Named by a vendor of the shared list (standard, square, shopify), not by an id: each business
+# reaches only its own connector under that name (tests/connectors), so B has none to name.
+SHARED |= {"/api/v1/connectors/{vendor_name}", "/api/v1/connectors/{vendor_name}/deliveries"}
 PATH_PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
 
 # A minimal valid body per request model, for routes that take one and whose model has required
@@ -315,6 +318,11 @@ def create_resources(client: TestClient, b: Shop) -> Resources:
     assert resp.status_code == 201, resp.text
     run_id = resp.json()["run_id"]
 
+    # A connector, so its configuration and delivery log are swept.
+    connector = {"secret": "whsec_c3dlZXAtdGhlLWNvbm5lY3Rvci1yb3V0ZXM="}
+    resp = client.put(f"{API}/connectors/standard", json=connector, headers=owner)
+    assert resp.status_code == 200, resp.text
+
     resp = client.get(f"{API}/members/{member['id']}", headers=owner)
     assert resp.status_code == 200, resp.text
     return Resources(
@@ -339,6 +347,7 @@ def create_resources(client: TestClient, b: Shop) -> Resources:
             "device": "d" * 32,
             "pass_type": "pass.example.none",
             "serial": "0" * 32,
+            "vendor_name": "standard",  # type: ignore[dict-item]
         },
         member=resp.json(),
         receipt_id=receipt["receipt_id"],

@@ -29,6 +29,7 @@ NO_SESSION_STARTED = {
     "POST /api/v1/auth/password": "JSON with a staff token: a form on another site cannot send it",
     "POST /u/{value}": "a signed one-click unsubscribe link; it starts no session",
     "POST /s/{token}": "a signed survey link; it starts no session",
+    "POST /hooks/{vendor_name}/{slug}": "a vendor's signed webhook; it starts no session",
 }
 CROSS_SITE = {"Sec-Fetch-Site": "cross-site"}
 

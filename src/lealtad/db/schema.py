@@ -3,6 +3,7 @@
 from lealtad.analytics import tables as analytics_tables
 from lealtad.branding import tables as branding_tables
 from lealtad.comms import tables as comms_tables
+from lealtad.connectors import tables as connector_tables
 from lealtad.db.metadata import metadata
 from lealtad.events import tables as event_tables
 from lealtad.imports import tables as import_tables
@@ -23,6 +24,7 @@ __all__ = [
     "analytics_tables",
     "branding_tables",
     "comms_tables",
+    "connector_tables",
     "event_tables",
     "import_tables",
     "ledger_tables",

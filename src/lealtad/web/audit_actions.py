@@ -19,6 +19,8 @@ SAID = {
     "cause.update": "Cause changed",
     "challenge.create": "Challenge created",
     "challenge.update": "Challenge changed",
+    "connector.create": "Connector set up",
+    "connector.update": "Connector changed",
     "experiment.create": "Experiment created",
     "experiment.start": "Experiment started",
     "experiment.stop": "Experiment stopped",

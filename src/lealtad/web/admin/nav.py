@@ -87,6 +87,7 @@ SECTIONS = (
             Page("Staff", "/admin/settings/staff"),
             Page("API keys", "/admin/settings/api-keys", owner_only=True),
             Page("Wallet passes", "/admin/settings/wallet-passes", owner_only=True),
+            Page("Connectors", "/admin/settings/connectors"),
             Page("Audit log", "/admin/audit"),
         ),
         also=("/admin/locations/", "/admin/poster"),

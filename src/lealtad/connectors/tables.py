@@ -1,0 +1,43 @@
+"""A business's connectors (one per vendor) and the log of every delivery they received."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, String, Table
+
+from lealtad.db.metadata import Id, business_column, id_column, metadata
+from lealtad.security.fields import EncryptedString
+
+connector_configs = Table(
+    "connector_configs",
+    metadata,
+    id_column(),
+    business_column(),
+    Column("vendor", String(30), nullable=False),
+    # The key the vendor signs with: whoever reads the database must not be able to forge sales.
+    Column("secret", EncryptedString("connector_configs.secret"), nullable=False),
+    # The vendor's location ids to ours; a sale from a location not listed goes to `location_id`.
+    Column("locations", JSON, nullable=False),
+    Column("location_id", Id, ForeignKey("locations.id"), nullable=True),
+    # A customer the business does not know yet: "enrol" them, or record the sale "anonymous".
+    Column("unknown_customer", String(10), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Index("uq_connector_configs_business_vendor", "business_id", "vendor", unique=True),
+)
+
+connector_deliveries = Table(
+    "connector_deliveries",
+    metadata,
+    id_column(),
+    business_column(),
+    Column("vendor", String(30), nullable=False),
+    Column("event", String(60), nullable=True),
+    Column("external_id", String(200), nullable=True),
+    Column("received_at", DateTime, nullable=False),
+    # recorded, duplicate, ignored, refused (signature, time) or failed (could not be applied).
+    Column("outcome", String(20), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("error_code", String(60), nullable=True),
+    Column("member_id", Id, nullable=True),
+    Index("ix_connector_deliveries_business_vendor", "business_id", "vendor", "received_at"),
+)
