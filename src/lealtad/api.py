@@ -47,6 +47,7 @@ from lealtad.surveys.pages import router as survey_pages_router
 from lealtad.tenancy.api import router as tenancy_router
 from lealtad.tenancy.audit_context import AuditContextMiddleware
 from lealtad.tenancy.password_api import router as password_router
+from lealtad.tickets.api import router as tickets_router
 from lealtad.tiers.api import router as tiers_router
 from lealtad.web import error_pages, sessions
 from lealtad.web.admin.account_password import router as account_password_router
@@ -105,6 +106,7 @@ DOCUMENTED = (
     program_router,
     events_router,
     surveys_router,
+    tickets_router,
     tiers_router,
     imports_router,
     analytics_router,
