@@ -315,6 +315,10 @@ def create_resources(client: TestClient, b: Shop) -> Resources:
     assert resp.status_code == 201, resp.text
     run_id = resp.json()["run_id"]
 
+    from tests.tickets.sweep import ticket_resources
+
+    tickets = ticket_resources(client, owner, location["id"], member["id"])
+
     resp = client.get(f"{API}/members/{member['id']}", headers=owner)
     assert resp.status_code == 200, resp.text
     return Resources(
@@ -335,6 +339,7 @@ def create_resources(client: TestClient, b: Shop) -> Resources:
             "survey_id": survey_id,
             "experiment_id": experiment_id,
             "run_id": run_id,
+            **tickets,
         },
         member=resp.json(),
         receipt_id=receipt["receipt_id"],

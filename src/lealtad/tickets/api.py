@@ -122,8 +122,12 @@ def save_ticket_settings(
     """The business's tax id (VERI*FACTU issuer), the age limit in days, the daily claims per
     member and per device, and the total above which an invoice waits for approval."""
     with db.transaction() as conn:
+        before = TicketSettingsIO(**service.settings_of(conn, principal.business_id).__dict__)
         saved = service.save_settings(
             conn, principal.business_id, service.TicketSettings(**body.model_dump()), now
         )
-        tenancy.audit(conn, principal, "ticket_settings.update", "ticket_settings", now)
-        return TicketSettingsIO(**saved.__dict__)
+        after = TicketSettingsIO(**saved.__dict__)
+        tenancy.audit_change(
+            conn, principal, "ticket_settings.update", "ticket_settings", now, before, after
+        )
+        return after
