@@ -83,6 +83,7 @@ from lealtad.web.wallet.card import router as wallet_card_router
 from lealtad.web.wallet.pin import router as wallet_pin_router
 from lealtad.web.wallet.rewards import router as wallet_rewards_router
 from lealtad.web.wallet.routes import router as wallet_router
+from lealtad.web.wallet.tickets import router as wallet_tickets_router
 from lealtad.wiring import wire
 
 DESCRIPTION = """Lealtad: a loyalty platform for points, stamp cards, tiers and cashback.
@@ -143,6 +144,7 @@ DOCUMENTED = (
     wallet_pin_router,
     wallet_rewards_router,
     wallet_account_router,
+    wallet_tickets_router,
     posters_router,
     brand_router,
     setup_router,

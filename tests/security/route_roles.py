@@ -289,6 +289,8 @@ ROUTES: dict[str, str] = {
     "POST /w/{slug}/rewards/{reward_id}/redeem": MEMBER,
     "POST /w/{slug}/donate": MEMBER,
     "GET /w/{slug}/history": MEMBER,
+    "GET /w/{slug}/tickets": MEMBER,
+    "POST /w/{slug}/tickets": MEMBER,
     "GET /w/{slug}/me": MEMBER,
     "POST /w/{slug}/me/export": MEMBER,
     "POST /w/{slug}/me/pin": MEMBER,
