@@ -56,6 +56,7 @@ from lealtad.web.admin.customers.experiments import router as admin_experiments_
 from lealtad.web.admin.customers.members import router as admin_members_router
 from lealtad.web.admin.customers.members_actions import router as admin_members_actions_router
 from lealtad.web.admin.customers.segments import router as admin_customers_router
+from lealtad.web.admin.customers.tickets import router as admin_tickets_router
 from lealtad.web.admin.home import router as admin_home_router
 from lealtad.web.admin.messages.campaigns import router as admin_campaigns_router
 from lealtad.web.admin.messages.delivery import router as admin_messages_router
@@ -138,6 +139,7 @@ DOCUMENTED = (
     admin_experiments_router,
     admin_members_router,
     admin_members_actions_router,
+    admin_tickets_router,
     admin_reports_router,
     wallet_router,
     wallet_card_router,

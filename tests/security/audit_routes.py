@@ -85,6 +85,8 @@ AUDITED: dict[str, str] = {
     "POST /admin/reports": "reports.recipients",
     "POST /admin/campaigns/new": "campaign.create",
     "POST /admin/campaigns/{campaign_id}/cancel": "campaign.cancel",
+    "POST /admin/tickets/{claim_id}/approve": "ticket_claim.approve",
+    "POST /admin/tickets/{claim_id}/refuse": "ticket_claim.refuse",
     "POST /admin/surveys/new": "survey.create",
     "POST /admin/surveys/{survey_id}/status": "survey.update",
     "POST /admin/surveys/{survey_id}/edit": "survey.update",

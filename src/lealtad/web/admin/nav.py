@@ -47,6 +47,7 @@ SECTIONS = (
             Page("Members", "/admin/members"),
             Page("Segments", "/admin/customers"),
             Page("Experiments", "/admin/experiments"),
+            Page("Ticket claims", "/admin/tickets"),
         ),
     ),
     Section(
