@@ -71,7 +71,7 @@
 
   start.addEventListener("click", function () {
     box.hidden = false;
-    note.textContent = root.dataset.hint || "";
+    note.textContent = root.dataset.cameraHint || "";
     navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false })
       .then(function (opened) {
         stream = opened;
@@ -84,7 +84,7 @@
         return loadJsQR().then(function (decode) { scan(null, decode); });
       })
       .catch(function () {
-        note.textContent = root.dataset.error || "";
+        note.textContent = root.dataset.cameraError || "";
         stop();
         box.hidden = true;
       });
