@@ -72,6 +72,7 @@ from lealtad.web.admin.settings.audit import router as admin_audit_router
 from lealtad.web.admin.settings.business import router as admin_settings_router
 from lealtad.web.admin.settings.posters import router as posters_router
 from lealtad.web.admin.settings.staff import router as admin_staff_router
+from lealtad.web.admin.settings.tickets import router as admin_ticket_settings_router
 from lealtad.web.admin.setup.routes import router as setup_router
 from lealtad.web.admin.two_step import router as two_step_router
 from lealtad.web.branding.routes import router as brand_router
@@ -134,6 +135,7 @@ DOCUMENTED = (
     admin_settings_router,
     admin_staff_router,
     admin_keys_router,
+    admin_ticket_settings_router,
     admin_audit_router,
     admin_customers_router,
     admin_experiments_router,

@@ -87,6 +87,7 @@ SECTIONS = (
             Page("Locations", "/admin/settings/locations"),
             Page("Staff", "/admin/settings/staff"),
             Page("API keys", "/admin/settings/api-keys", owner_only=True),
+            Page("Ticket scanning", "/admin/settings/tickets", owner_only=True),
             Page("Audit log", "/admin/audit"),
         ),
         also=("/admin/locations/", "/admin/poster"),
