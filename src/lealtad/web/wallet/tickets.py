@@ -14,7 +14,6 @@ from fastapi.responses import HTMLResponse, Response
 from lealtad.deps import AppSettings, Db, Now
 from lealtad.errors import LealtadError
 from lealtad.tickets import service
-from lealtad.web.i18n import pick_language
 from lealtad.web.numbers import money, number
 from lealtad.web.pages import Lang, render_page
 from lealtad.web.wallet.common import Gettext, Visit, expired_form, to_login, visit
@@ -94,7 +93,7 @@ def claim_ticket(
     csrf: Annotated[str, Form(max_length=100)] = "",
     lang: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
-    found = visit(request, db, settings, slug, pick_language(lang, None, "") or None)
+    found = visit(request, db, settings, slug, lang or None)
     if found is None:
         return to_login(slug)
     _ = found._
