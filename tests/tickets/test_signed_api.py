@@ -7,7 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
+from lealtad.db.engine import Database
 from lealtad.kit.clock import FixedClock
 from tests.api.test_bad_input import assert_error
 from tests.support import Shop, purchase_body
@@ -136,3 +138,22 @@ def test_the_daily_limits_per_member_and_per_device_hold(
     assert_error(answer, 429, "ticket_limit_reached")
     clock.at += timedelta(days=1, minutes=1)
     assert claim(client, shop, fourth, member=other, device_id="phone-a").status_code == 201
+
+
+def test_a_location_key_is_kept_encrypted_and_only_its_owner_sees_it_once(
+    client: TestClient, db: Database, shop: Shop
+) -> None:
+    key = make_key(client, shop)
+    with db.read() as conn:
+        query = text("SELECT secret FROM ticket_keys WHERE business_id = :b")
+        stored = conn.execute(query, {"b": shop.id}).scalar_one()
+    assert key["secret"] not in stored
+    for role in ("staff", "manager"):
+        made = client.post(
+            f"/api/v1/locations/{shop.locations[0]}/ticket-keys", headers=shop.auth(role)
+        )
+        assert_error(made, 403, "role_required")
+    missing = client.post("/api/v1/locations/999999/ticket-keys", headers=shop.auth("owner"))
+    assert_error(missing, 404, "location_not_found")
+    gone = client.delete("/api/v1/ticket-keys/zzzz", headers=shop.auth("owner"))
+    assert_error(gone, 404, "ticket_key_not_found")
