@@ -157,3 +157,15 @@ def test_a_location_key_is_kept_encrypted_and_only_its_owner_sees_it_once(
     assert_error(missing, 404, "location_not_found")
     gone = client.delete("/api/v1/ticket-keys/zzzz", headers=shop.auth("owner"))
     assert_error(gone, 404, "ticket_key_not_found")
+
+
+def test_an_erased_member_or_one_of_another_business_cannot_claim(
+    client: TestClient, shop: Shop, other_shop: Shop, clock: FixedClock
+) -> None:
+    key = make_key(client, shop)
+    code = receipt(key, "E-1", 1000, clock.now())
+    assert_error(claim(client, shop, code, member=other_shop.members[0]), 404, "member_not_found")
+    erased = client.post(f"/api/v1/members/{shop.members[1]}/erasure", headers=shop.auth("owner"))
+    assert erased.status_code in (200, 202, 204), erased.text
+    assert_error(claim(client, shop, code, member=shop.members[1]), 409, "member_erased")
+    assert claim(client, shop, code).status_code == 201

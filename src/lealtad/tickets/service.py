@@ -35,6 +35,8 @@ STATUS = {
     "ticket_limit_reached": 429,
 }
 DAY = timedelta(days=1)
+# The purchase path's answers when the receipt id is taken (by a till's report in between).
+RECEIPT_TAKEN = ("duplicate_receipt", "idempotency_key_reused")
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,7 @@ def claim(
     bid = principal.business_id
     business = tenancy_store.business(conn, bid)
     member = members.get(conn, bid, member_id)
+    members.require_active(member)
     # One member's claims are counted one at a time, so that the daily limit holds.
     members.lock(conn, bid, member.id)
     rules = settings_of(conn, bid)
@@ -244,6 +247,8 @@ def _accept(
     try:
         _, body = purchases.record(conn, principal, data, secret_key=secret_key, now=now)
     except Conflict as exc:
+        if exc.code not in RECEIPT_TAKEN:
+            raise
         raise refused(
             Refusal("ticket_already_claimed", "this purchase was recorded already")
         ) from exc
