@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import segno
 from PIL import Image
 
@@ -39,13 +38,8 @@ def camera_video(text: str, path: Path) -> Path:
 
 
 def test_the_wallet_camera_reads_a_printed_receipt_and_claims_it(
-    live: LiveServer, tmp_path: Path
+    live: LiveServer, browser: Any, tmp_path: Path
 ) -> None:
-    executable = _chromium()
-    if executable is None:
-        pytest.skip("Chromium is not installed here")
-    from playwright.sync_api import sync_playwright
-
     now = datetime.now(UTC)
     shop = make_shop(live.db, now, members_count=1)
     api = httpx.Client(base_url=live.url, headers=shop.auth("owner"), timeout=30)
@@ -66,18 +60,18 @@ def test_the_wallet_camera_reads_a_printed_receipt_and_claims_it(
         "--use-fake-device-for-media-stream",
         f"--use-file-for-fake-video-capture={video}",
     ]
-    with sync_playwright() as playwright:
-        browser: Any = playwright.chromium.launch(
-            executable_path=executable, headless=True, args=flags
-        )
-        try:
-            wallet = _member_page(live, browser, shop, shop.members[0])
-            wallet.context.grant_permissions(["camera"], origin=live.url)
-            wallet.goto(f"{live.url}/w/{shop.slug}/tickets")
-            wallet.get_by_role("button", name="Escanear con la cámara").click()
-            said = wallet.locator('[data-outcome="accepted"]')
-            said.wait_for()
-            assert "has ganado 9 puntos" in said.inner_text()
-        finally:
-            browser.close()
+    # A second Chromium of the session's Playwright, started with a camera that plays the video.
+    camera: Any = browser.browser_type.launch(
+        executable_path=_chromium(), headless=True, args=flags
+    )
+    try:
+        wallet = _member_page(live, camera, shop, shop.members[0])
+        wallet.context.grant_permissions(["camera"], origin=live.url)
+        wallet.goto(f"{live.url}/w/{shop.slug}/tickets")
+        wallet.get_by_role("button", name="Escanear con la cámara").click()
+        said = wallet.locator('[data-outcome="accepted"]')
+        said.wait_for()
+        assert "has ganado 9 puntos" in said.inner_text()
+    finally:
+        camera.close()
     assert api.get(f"/api/v1/members/{shop.members[0]}").json()["balances"]["points"] == 9
