@@ -50,6 +50,7 @@ from lealtad.surveys.pages import router as survey_pages_router
 from lealtad.tenancy.api import router as tenancy_router
 from lealtad.tenancy.audit_context import AuditContextMiddleware
 from lealtad.tenancy.password_api import router as password_router
+from lealtad.tickets.api import router as tickets_router
 from lealtad.tiers.api import router as tiers_router
 from lealtad.web import error_pages, sessions
 from lealtad.web.admin.account_password import router as account_password_router
@@ -58,6 +59,7 @@ from lealtad.web.admin.customers.experiments import router as admin_experiments_
 from lealtad.web.admin.customers.members import router as admin_members_router
 from lealtad.web.admin.customers.members_actions import router as admin_members_actions_router
 from lealtad.web.admin.customers.segments import router as admin_customers_router
+from lealtad.web.admin.customers.tickets import router as admin_tickets_router
 from lealtad.web.admin.home import router as admin_home_router
 from lealtad.web.admin.messages.campaigns import router as admin_campaigns_router
 from lealtad.web.admin.messages.delivery import router as admin_messages_router
@@ -74,6 +76,7 @@ from lealtad.web.admin.settings.business import router as admin_settings_router
 from lealtad.web.admin.settings.connectors import router as admin_connectors_router
 from lealtad.web.admin.settings.posters import router as posters_router
 from lealtad.web.admin.settings.staff import router as admin_staff_router
+from lealtad.web.admin.settings.tickets import router as admin_ticket_settings_router
 from lealtad.web.admin.setup.routes import router as setup_router
 from lealtad.web.admin.two_step import router as two_step_router
 from lealtad.web.branding.routes import router as brand_router
@@ -86,6 +89,7 @@ from lealtad.web.wallet.card import router as wallet_card_router
 from lealtad.web.wallet.pin import router as wallet_pin_router
 from lealtad.web.wallet.rewards import router as wallet_rewards_router
 from lealtad.web.wallet.routes import router as wallet_router
+from lealtad.web.wallet.tickets import router as wallet_tickets_router
 from lealtad.wiring import wire
 
 DESCRIPTION = """Lealtad: a loyalty platform for points, stamp cards, tiers and cashback.
@@ -109,6 +113,7 @@ DOCUMENTED = (
     program_router,
     events_router,
     surveys_router,
+    tickets_router,
     tiers_router,
     imports_router,
     analytics_router,
@@ -137,17 +142,20 @@ DOCUMENTED = (
     admin_staff_router,
     admin_keys_router,
     admin_connectors_router,
+    admin_ticket_settings_router,
     admin_audit_router,
     admin_customers_router,
     admin_experiments_router,
     admin_members_router,
     admin_members_actions_router,
+    admin_tickets_router,
     admin_reports_router,
     wallet_router,
     wallet_card_router,
     wallet_pin_router,
     wallet_rewards_router,
     wallet_account_router,
+    wallet_tickets_router,
     posters_router,
     brand_router,
     pass_pages_router,

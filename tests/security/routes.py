@@ -322,6 +322,10 @@ def create_resources(client: TestClient, b: Shop) -> Resources:
     connector = {"secret": "whsec_c3dlZXAtdGhlLWNvbm5lY3Rvci1yb3V0ZXM="}
     resp = client.put(f"{API}/connectors/standard", json=connector, headers=owner)
     assert resp.status_code == 200, resp.text
+    from tests.tickets.sweep import ticket_resources
+
+    # Claimed by a member of B's set-up, so that `member` keeps the history other tests count.
+    tickets = ticket_resources(client, owner, location["id"], b.members[0])
 
     resp = client.get(f"{API}/members/{member['id']}", headers=owner)
     assert resp.status_code == 200, resp.text
@@ -348,6 +352,7 @@ def create_resources(client: TestClient, b: Shop) -> Resources:
             "pass_type": "pass.example.none",
             "serial": "0" * 32,
             "vendor_name": "standard",  # type: ignore[dict-item]
+            **tickets,
         },
         member=resp.json(),
         receipt_id=receipt["receipt_id"],

@@ -18,6 +18,7 @@ from lealtad.rules import tables as rule_tables
 from lealtad.security import limits_tables
 from lealtad.surveys import tables as survey_tables
 from lealtad.tenancy import tables as tenancy_tables
+from lealtad.tickets import tables as ticket_tables
 from lealtad.tiers import tables as tier_tables
 
 __all__ = [
@@ -39,5 +40,6 @@ __all__ = [
     "rule_tables",
     "survey_tables",
     "tenancy_tables",
+    "ticket_tables",
     "tier_tables",
 ]

@@ -47,6 +47,7 @@ SECTIONS = (
             Page("Members", "/admin/members"),
             Page("Segments", "/admin/customers"),
             Page("Experiments", "/admin/experiments"),
+            Page("Ticket claims", "/admin/tickets"),
         ),
     ),
     Section(
@@ -88,6 +89,7 @@ SECTIONS = (
             Page("API keys", "/admin/settings/api-keys", owner_only=True),
             Page("Wallet passes", "/admin/settings/wallet-passes", owner_only=True),
             Page("Connectors", "/admin/settings/connectors"),
+            Page("Ticket scanning", "/admin/settings/tickets", owner_only=True),
             Page("Audit log", "/admin/audit"),
         ),
         also=("/admin/locations/", "/admin/poster"),
