@@ -19,14 +19,14 @@ from lealtad.analytics import reports
 from lealtad.comms import campaigns, reminders
 from lealtad.comms.outbox import HISTORIC
 from lealtad.config import Settings
-from lealtad.errors import NotFound
+from lealtad.errors import LealtadError
 from lealtad.events import service as events
 from lealtad.events.schemas import EventIn
 from lealtad.ledger.maturity import settle
 from lealtad.members import pii
 from lealtad.members.tables import members
 from lealtad.rewards import redemption
-from lealtad.rules.service import in_force
+from lealtad.rules.service import Program, in_force
 from lealtad.security.fields import keys_of
 from lealtad.tenancy import store as tenancy_store
 from lealtad.tenancy.model import Principal, Role
@@ -76,32 +76,42 @@ def run_daily(
     system = Principal(business_id, Role.owner)
     # Birthdays are encrypted; their month-day's blind index finds today's without reading any.
     born_today = pii.birthday_index(keys_of(conn.dialect), business_id, today)
-    for member_id in conn.execute(
-        select(members.c.id)
-        .where(
-            members.c.business_id == business_id,
-            members.c.status == "active",
-            members.c.birthday_index == born_today,
-        )
-        .order_by(members.c.id)
-    ).scalars():
+    # The day's greetings are events dated at midnight: they earn under the program in force
+    # then. Before a business's first version (a business started today, or a run as of a day
+    # before its history) there is none, and nothing to greet with (D65).
+    greets = _in_force_or_none(conn, business_id, midnight) is not None
+    for member_id in (
+        conn.execute(
+            select(members.c.id)
+            .where(
+                members.c.business_id == business_id,
+                members.c.status == "active",
+                members.c.birthday_index == born_today,
+            )
+            .order_by(members.c.id)
+        ).scalars()
+        if greets
+        else ()
+    ):
         _event(conn, system, member_id, "birthday", midnight, now, secret_key)
         done.birthdays += 1
-    rows = conn.execute(
-        select(members.c.id, members.c.enrolled_at).where(
-            members.c.business_id == business_id, members.c.status == "active"
-        )
-    ).all()
+    rows = (
+        conn.execute(
+            select(members.c.id, members.c.enrolled_at).where(
+                members.c.business_id == business_id, members.c.status == "active"
+            )
+        ).all()
+        if greets
+        else []
+    )
     for member_id, enrolled_at in rows:
         joined = enrolled_at.date()
         if (joined.month, joined.day) == (today.month, today.day) and joined.year < today.year:
             _event(conn, system, member_id, "anniversary", midnight, now, secret_key)
             done.anniversaries += 1
-    try:
-        policy = in_force(conn, business_id, now).definition.tiers
-    except NotFound:
-        # No program (yet, or as of a day before the first version): no tiers to review.
-        policy = None
+    # No program (yet, or as of a day before the first version): no tiers to review.
+    program = _in_force_or_none(conn, business_id, now)
+    policy = program.definition.tiers if program is not None else None
     done.tier_changes = tiers.review(conn, business_id, policy, now, tz)
     done.vouchers_expired = redemption.expire_due(conn, business_id, now)
     if not as_of:
@@ -123,6 +133,15 @@ def run_daily(
         # Last, so that yesterday's figures include the points that expired until now.
         done.reports = reports.daily_jobs(conn, business_id, now, settings)
     return done
+
+
+def _in_force_or_none(conn: Connection, business_id: int, at: datetime) -> Program | None:
+    try:
+        return in_force(conn, business_id, at)
+    except LealtadError as exc:
+        if exc.code in ("program_not_found", "before_first_program"):
+            return None
+        raise
 
 
 def _refresh_as_of(conn: Connection, business_id: int, now: datetime) -> None:

@@ -137,6 +137,33 @@ def _by_route(_: Translate) -> dict[str, dict[str, str]]:
             "reason": _("How the request came (optional; no personal details)"),
             "confirm": _("To confirm, type the card number"),
         },
+        "/admin/customers/backtest": {
+            "calibration_end": _("Calibration end"),
+            "holdout_end": _("Holdout end (yesterday if empty)"),
+        },
+        "/admin/settings/connectors": {
+            "vendor": _("Till or shop"),
+            "secret": _("Secret the vendor signs with"),
+            "unknown_customer": _("A buyer the business does not know"),
+        },
+        "/admin/settings/tickets/rules": {
+            "tax_id": _("Tax id for VERI*FACTU invoices"),
+            "max_age_days": _("Oldest ticket accepted, in days"),
+            "member_daily_claims": _("Claims per member per day"),
+            "device_daily_claims": _("Claims per device per day"),
+            "approval_above": _("Invoices wait for approval above (€, empty: never)"),
+        },
+        "/admin/settings/wallet-passes/apple": {
+            "team_id": _("Team ID"),
+            "pass_type_id": _("Pass Type ID"),
+            "certificate": _("Pass Type ID certificate (.pem, or .p12 with its key)"),
+            "private_key": _("Private key (.pem; not needed with a .p12)"),
+            "wwdr": _("Apple's WWDR intermediate certificate"),
+        },
+        "/admin/settings/wallet-passes/google": {
+            "issuer_id": _("Issuer ID"),
+            "service_account": _("Service-account key (JSON)"),
+        },
         "/admin/reports": {
             "daily": _("Daily summary"),
             "weekly": _("Weekly summary"),
