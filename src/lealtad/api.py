@@ -14,6 +14,8 @@ from lealtad import __version__
 from lealtad.analytics.api import router as analytics_router
 from lealtad.analytics.experiments_api import router as experiments_router
 from lealtad.comms.api import router as messages_router
+from lealtad.comms.channel_hooks import router as channel_hooks_router
+from lealtad.comms.channels_api import router as channels_router
 from lealtad.comms.pages import router as unsubscribe_router
 from lealtad.comms.webhooks_api import router as webhooks_router
 from lealtad.config import Settings, load_settings
@@ -111,6 +113,8 @@ DOCUMENTED = (
     experiments_router,
     webhooks_router,
     messages_router,
+    channels_router,
+    channel_hooks_router,
     public_members_router,
     pages_router,
     unsubscribe_router,

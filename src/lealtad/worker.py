@@ -57,7 +57,7 @@ def deliver(db: Database, settings: Settings, clock: Clock) -> dict[str, int]:
     ).items():
         counts[f"webhooks_{name}"] = count
     for name, count in messages.send_due(db, settings, clock.now()).items():
-        counts[name if name.startswith("push_") else f"email_{name}"] = count
+        counts[name if name.startswith(("push_", "sms_", "whatsapp_")) else f"email_{name}"] = count
     return counts
 
 

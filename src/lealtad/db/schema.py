@@ -2,6 +2,7 @@
 
 from lealtad.analytics import tables as analytics_tables
 from lealtad.branding import tables as branding_tables
+from lealtad.comms import channel_tables
 from lealtad.comms import tables as comms_tables
 from lealtad.db.metadata import metadata
 from lealtad.events import tables as event_tables
@@ -21,6 +22,7 @@ from lealtad.tiers import tables as tier_tables
 __all__ = [
     "analytics_tables",
     "branding_tables",
+    "channel_tables",
     "comms_tables",
     "event_tables",
     "import_tables",
