@@ -14,7 +14,7 @@ from lealtad import __version__
 from lealtad.analytics.api import router as analytics_router
 from lealtad.analytics.experiments_api import router as experiments_router
 from lealtad.comms.api import router as messages_router
-from lealtad.comms.channel_hooks import router as channel_hooks_router
+from lealtad.comms.channel_hooks_api import router as channel_hooks_router
 from lealtad.comms.channels_api import router as channels_router
 from lealtad.comms.pages import router as unsubscribe_router
 from lealtad.comms.webhooks_api import router as webhooks_router

@@ -335,6 +335,7 @@ def create_resources(client: TestClient, b: Shop) -> Resources:
             "survey_id": survey_id,
             "experiment_id": experiment_id,
             "run_id": run_id,
+            "channel": "sms",  # type: ignore[dict-item]
         },
         member=resp.json(),
         receipt_id=receipt["receipt_id"],

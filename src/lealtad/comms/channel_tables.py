@@ -49,5 +49,5 @@ channel_sends = Table(
     Column("error", String(200), nullable=True),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
-    Index("uq_channel_sends_provider", "channel", "provider_id", unique=True),
+    Index("uq_channel_sends_provider", "business_id", "channel", "provider_id", unique=True),
 )

@@ -9,13 +9,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection
 
 from lealtad.comms import channel_store, phones, policy, sms, whatsapp
 from lealtad.comms.render import notification
-from lealtad.comms.tables import messages
 from lealtad.config import Settings
-from lealtad.db.inserts import insert_if_new
 from lealtad.kit.catalog import gettext
 from lealtad.kit.clock import naive_utc
 
@@ -53,8 +51,7 @@ def status_callback(settings: Settings, slug: str) -> str:
     return f"{settings.public_base_url}{HOOKS}/sms/{slug}/status"
 
 
-def _set(conn: Connection, message_id: int, **values: Any) -> None:
-    conn.execute(update(messages).where(messages.c.id == message_id).values(**values))
+_set = channel_store.set_message
 
 
 def _unreachable(row: Any, member: Any, config: Any) -> tuple[str, str] | None:
@@ -207,19 +204,4 @@ def opt_out(
 def queue_confirmation(
     conn: Connection, business_id: int, member: Any, channel: str, now: datetime
 ) -> None:
-    insert_if_new(
-        conn,
-        messages,
-        business_id=business_id,
-        member_id=member.id,
-        channel=channel,
-        category="transactional",
-        template=OPTED_OUT,
-        locale=member.locale,
-        context={},
-        outbox_id=None,
-        status="queued",
-        attempts=0,
-        send_after=naive_utc(now),
-        created_at=naive_utc(now),
-    )
+    channel_store.queue(conn, business_id, member, channel, OPTED_OUT, now)

@@ -77,7 +77,9 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_channel_sends_message_id"), ["message_id"], unique=False
         )
-        batch_op.create_index("uq_channel_sends_provider", ["channel", "provider_id"], unique=True)
+        batch_op.create_index(
+            "uq_channel_sends_provider", ["business_id", "channel", "provider_id"], unique=True
+        )
 
 
 def downgrade() -> None:
