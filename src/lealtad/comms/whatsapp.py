@@ -130,7 +130,7 @@ def events(payload: Any, phone_number_id: str) -> tuple[list[Status], list[Inbou
                     error = None
                     if errors and isinstance(errors[0], dict):
                         first = errors[0]
-                        error = f"{first.get('code', '')} {first.get('title', '')}".strip()
+                        error = f"WhatsApp {first.get('code', '')} {first.get('title', '')}".strip()
                     statuses.append(Status(str(item["id"]), STATUSES[item["status"]], error))
             for item in value.get("messages") or []:
                 if isinstance(item, dict) and item.get("type") == "text" and item.get("from"):
