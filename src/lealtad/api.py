@@ -70,6 +70,7 @@ from lealtad.web.admin.reports.summaries import router as admin_reports_router
 from lealtad.web.admin.settings.api_keys import router as admin_keys_router
 from lealtad.web.admin.settings.audit import router as admin_audit_router
 from lealtad.web.admin.settings.business import router as admin_settings_router
+from lealtad.web.admin.settings.channels import router as admin_channels_router
 from lealtad.web.admin.settings.posters import router as posters_router
 from lealtad.web.admin.settings.staff import router as admin_staff_router
 from lealtad.web.admin.setup.routes import router as setup_router
@@ -134,6 +135,7 @@ DOCUMENTED = (
     admin_settings_router,
     admin_staff_router,
     admin_keys_router,
+    admin_channels_router,
     admin_audit_router,
     admin_customers_router,
     admin_experiments_router,

@@ -70,6 +70,8 @@ AUDITED: dict[str, str] = {
     "POST /admin/settings/staff/{staff_id}/active": "staff.deactivate",
     "POST /admin/settings/staff/{staff_id}/two-step/reset": "staff.two_step_reset",
     "POST /admin/settings/api-keys": "api_key.create",
+    "POST /admin/settings/channels/sms": "channel.update",
+    "POST /admin/settings/channels/whatsapp": "channel.update",
     "POST /admin/settings/api-keys/{key_id}/revoke": "api_key.revoke",
     "POST /admin/experiments": "experiment.create",
     "POST /admin/experiments/{experiment_id}/start": "experiment.start",

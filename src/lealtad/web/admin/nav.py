@@ -86,6 +86,7 @@ SECTIONS = (
             Page("Locations", "/admin/settings/locations"),
             Page("Staff", "/admin/settings/staff"),
             Page("API keys", "/admin/settings/api-keys", owner_only=True),
+            Page("SMS and WhatsApp", "/admin/settings/channels", owner_only=True),
             Page("Audit log", "/admin/audit"),
         ),
         also=("/admin/locations/", "/admin/poster"),
