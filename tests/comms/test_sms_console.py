@@ -86,7 +86,8 @@ def test_the_owner_sets_up_sms_and_whatsapp_in_the_console(
     web.headers["Accept-Language"] = "en"
     page = web.get("/admin/settings/channels?lang=en")
     assert "SMS and WhatsApp" in page.text
-    assert "welcome = bienvenida_socio" in page.text and "voucher = tu_vale" in page.text
+    assert "welcome = bienvenida_socio" in page.text
+    assert "voucher = tu_vale" in page.text
     assert f"http://lealtad.test/api/v1/hooks/whatsapp/{shop.slug}" in page.text
     assert "app-secret" not in page.text
     channels = web.get("/api/v1/channels", headers=shop.auth("owner")).json()
