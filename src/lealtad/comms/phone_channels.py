@@ -26,6 +26,9 @@ OPTED_OUT = "opted_out"
 HOOKS = "/api/v1/hooks"
 
 
+LANGUAGES = ("es", "en")
+
+
 def N_(message: str) -> str:
     return message
 
@@ -35,7 +38,8 @@ CONFIRMATION = N_("You will get no more messages from %(business)s on this numbe
 
 
 def say(lang: str, message: str, **values: Any) -> str:
-    text = gettext(lang if lang in ("es", "en") else "en")(message)
+    language = lang if lang in LANGUAGES else LANGUAGES[-1]
+    text = gettext(language)(message)
     return text % values if values else text
 
 
