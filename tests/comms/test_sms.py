@@ -156,8 +156,8 @@ def test_settings_keep_the_token_secret_and_need_the_owner(
     assert out["secrets_set"] == ["token"]
     assert provider.token not in answer.text
     assert out["callback_paths"] == [
-        f"/api/v1/hooks/sms/{shop.slug}/status",
-        f"/api/v1/hooks/sms/{shop.slug}/inbound",
+        f"/api/v1/public/{shop.slug}/sms/status",
+        f"/api/v1/public/{shop.slug}/sms/inbound",
     ]
     # The token left out keeps the stored one.
     again = configure(api, shop, provider, auth_token=None, sender="Cafeteria")
@@ -190,7 +190,7 @@ def test_a_welcome_goes_by_sms_in_the_providers_shape_and_its_status_comes_back_
     assert request.form["From"] == "+34911000111"
     assert "Bienvenido" in request.form["Body"] or "socio" in request.form["Body"]
     assert "BAJA" in request.form["Body"], "a marketing text says how to stop it"
-    path = f"/api/v1/hooks/sms/{shop.slug}/status"
+    path = f"/api/v1/public/{shop.slug}/sms/status"
     assert request.form["StatusCallback"] == BASE + path
     [row] = sms_rows(db, shop, member)
     assert row.status == "sent"
@@ -209,7 +209,7 @@ def test_a_welcome_goes_by_sms_in_the_providers_shape_and_its_status_comes_back_
     assert unsigned.json()["error"]["code"] == "invalid_signature"
     forged = signed(path, delivered, "not-the-token")
     assert api.post(path, **forged).status_code == 401
-    elsewhere = signed("/api/v1/hooks/sms/other/status", delivered, provider.token)
+    elsewhere = signed("/api/v1/public/other/sms/status", delivered, provider.token)
     assert api.post(path, **elsewhere).status_code == 401
     assert sms_rows(db, shop, member)[0].status == "sent"
     assert api.post(path, **signed(path, delivered, provider.token)).status_code == 204
@@ -223,7 +223,7 @@ def test_a_welcome_goes_by_sms_in_the_providers_shape_and_its_status_comes_back_
     row = sms_rows(db, shop, member)[0]
     assert (row.status, row.reason) == ("failed", "error 30003")
     # An unknown business or a business without SMS: 404, in the envelope.
-    missing = api.post("/api/v1/hooks/sms/nobody/status", **signed(path, delivered, "x"))
+    missing = api.post("/api/v1/public/nobody/sms/status", **signed(path, delivered, "x"))
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "channel_not_found"
 
@@ -307,7 +307,7 @@ def test_replying_baja_withdraws_sms_consent_and_nothing_more_is_sent(
     assert configure(api, shop, provider).status_code == 200
     member = enrol(db, shop, noon, "612 345 679")
     dispatch(db, noon.now(), business_id=shop.id)  # the welcome is queued, not yet sent
-    path = f"/api/v1/hooks/sms/{shop.slug}/inbound"
+    path = f"/api/v1/public/{shop.slug}/sms/inbound"
     reply = {"From": "+34612345679", "To": "+34911000111", "Body": "Bajá", "MessageSid": "SM1"}
     assert api.post(path, **signed(path, reply, "wrong")).status_code == 401
     answer = api.post(path, **signed(path, reply, provider.token))

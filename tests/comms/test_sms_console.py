@@ -60,7 +60,7 @@ def test_the_owner_sets_up_sms_and_whatsapp_in_the_console(
     assert saved.status_code == 303
     page = web.get("/admin/settings/channels")
     assert provider.token not in page.text
-    assert f"http://lealtad.test/api/v1/hooks/sms/{shop.slug}/status" in page.text
+    assert f"http://lealtad.test/api/v1/public/{shop.slug}/sms/status" in page.text
     assert "Guardado. Déjalo en blanco para conservarlo." in page.text
     wa_form = {
         "csrf": csrf,
@@ -88,7 +88,7 @@ def test_the_owner_sets_up_sms_and_whatsapp_in_the_console(
     assert "SMS and WhatsApp" in page.text
     assert "welcome = bienvenida_socio" in page.text
     assert "voucher = tu_vale" in page.text
-    assert f"http://lealtad.test/api/v1/hooks/whatsapp/{shop.slug}" in page.text
+    assert f"http://lealtad.test/api/v1/public/{shop.slug}/whatsapp" in page.text
     assert "app-secret" not in page.text
     channels = web.get("/api/v1/channels", headers=shop.auth("owner")).json()
     assert [(c["channel"], c["sender"]) for c in channels] == [

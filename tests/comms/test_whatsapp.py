@@ -138,13 +138,13 @@ def post(api: TestClient, shop: Shop, body: bytes, secret: str | None = APP_SECR
     if secret is not None:
         digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
         headers["X-Hub-Signature-256"] = f"sha256={digest}"
-    return api.post(f"/api/v1/hooks/whatsapp/{shop.slug}", content=body, headers=headers)
+    return api.post(f"/api/v1/public/{shop.slug}/whatsapp", content=body, headers=headers)
 
 
 def test_the_webhook_handshake_echoes_the_challenge_for_the_right_token(
     api: TestClient, shop: Shop, provider: Provider
 ) -> None:
-    path = f"/api/v1/hooks/whatsapp/{shop.slug}"
+    path = f"/api/v1/public/{shop.slug}/whatsapp"
     query = {"hub.mode": "subscribe", "hub.verify_token": VERIFY, "hub.challenge": "1158201444"}
     assert api.get(path, params=query).status_code == 404, "not set up yet"
     assert configure(api, shop, provider).status_code == 200
@@ -229,7 +229,7 @@ def test_an_approved_template_goes_out_and_its_statuses_come_back_signed(
     # The body as signed, not as re-serialised: a byte changed breaks the signature.
     digest = hmac.new(APP_SECRET.encode(), payload, hashlib.sha256).hexdigest()
     tampered = api.post(
-        f"/api/v1/hooks/whatsapp/{shop.slug}",
+        f"/api/v1/public/{shop.slug}/whatsapp",
         content=payload.replace(b"read", b"sent"),
         headers={"X-Hub-Signature-256": f"sha256={digest}"},
     )

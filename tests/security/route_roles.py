@@ -150,10 +150,10 @@ ROUTES: dict[str, str] = {
     "DELETE /api/v1/channels/{channel}": OWNER,
     # The SMS provider's and WhatsApp's callbacks: no credential of ours, the provider's
     # signature over the request (refused 401 without it, tests/comms/test_sms*, test_whatsapp*).
-    "POST /api/v1/hooks/sms/{slug}/status": PUBLIC,
-    "POST /api/v1/hooks/sms/{slug}/inbound": PUBLIC,
-    "GET /api/v1/hooks/whatsapp/{slug}": PUBLIC,
-    "POST /api/v1/hooks/whatsapp/{slug}": PUBLIC,
+    "POST /api/v1/public/{business_slug}/sms/status": PUBLIC,
+    "POST /api/v1/public/{business_slug}/sms/inbound": PUBLIC,
+    "GET /api/v1/public/{business_slug}/whatsapp": PUBLIC,
+    "POST /api/v1/public/{business_slug}/whatsapp": PUBLIC,
     "POST /api/v1/public/{business_slug}/members": PUBLIC,
     # Pages: the console (/admin), the counter (/counter), the wallet (/w/<business>), public.
     "GET /": PUBLIC,

@@ -10,8 +10,8 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from lealtad.comms import channel_store, phone_channels, sms, whatsapp
@@ -24,7 +24,7 @@ from lealtad.tenancy import store as tenancy_store
 
 router = APIRouter(prefix=phone_channels.HOOKS, tags=["messages"], responses=ERROR_RESPONSES)
 log = logging.getLogger("lealtad.comms.hooks")
-Slug = Annotated[str, "business slug"]
+Slug = Annotated[str, Path(max_length=64)]
 
 
 def _config(conn: Any, slug: str, channel: str) -> tuple[Any, Any]:
@@ -65,9 +65,9 @@ def _signed_form(
     return business, params
 
 
-@router.post("/sms/{slug}/status", status_code=204)
+@router.post("/{business_slug}/sms/status", status_code=204)
 async def sms_status(
-    request: Request, slug: Slug, db: Db, settings: AppSettings, now: Now
+    request: Request, business_slug: Slug, db: Db, settings: AppSettings, now: Now
 ) -> Response:
     """The provider's status callback (MessageSid, MessageStatus, ErrorCode): delivered,
     undelivered or failed show in the delivery log."""
@@ -76,7 +76,7 @@ async def sms_status(
 
     def work() -> None:
         business, params = _signed_form(
-            db, settings, slug, request.url.path, request.url.query, body, given
+            db, settings, business_slug, request.url.path, request.url.query, body, given
         )
         form = dict(params)
         status = sms.STATUSES.get(form.get("MessageStatus", ""))
@@ -91,9 +91,13 @@ async def sms_status(
     return Response(status_code=204)
 
 
-@router.post("/sms/{slug}/inbound")
+@router.post(
+    "/{business_slug}/sms/inbound",
+    response_class=Response,
+    responses={200: {"content": {"text/xml": {}}}},
+)
 async def sms_inbound(
-    request: Request, slug: Slug, db: Db, settings: AppSettings, now: Now
+    request: Request, business_slug: Slug, db: Db, settings: AppSettings, now: Now
 ) -> Response:
     """A member's text to the business's number. "BAJA", "STOP", "CANCELAR" or "UNSUBSCRIBE"
     withdraws their SMS consent; the answer (TwiML) confirms it in their language."""
@@ -102,7 +106,7 @@ async def sms_inbound(
 
     def work() -> str | None:
         business, params = _signed_form(
-            db, settings, slug, request.url.path, request.url.query, body, given
+            db, settings, business_slug, request.url.path, request.url.query, body, given
         )
         form = dict(params)
         with db.transaction() as conn:
@@ -119,27 +123,33 @@ async def sms_inbound(
     return Response(sms.reply(answer), media_type="text/xml")
 
 
-@router.get("/whatsapp/{slug}", response_class=PlainTextResponse)
+@router.get(
+    "/{business_slug}/whatsapp",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}},
+)
 def whatsapp_verify(
-    slug: Slug,
+    business_slug: Slug,
     db: Db,
     mode: Annotated[str, Query(alias="hub.mode", max_length=20)] = "",
     token: Annotated[str, Query(alias="hub.verify_token", max_length=200)] = "",
     challenge: Annotated[str, Query(alias="hub.challenge", max_length=200)] = "",
-) -> PlainTextResponse:
+) -> Response:
     """Meta's subscription handshake: the challenge echoed when the verify token matches."""
     with db.read() as conn:
-        _business, config = _config(conn, slug, "whatsapp")
+        _business, config = _config(conn, business_slug, "whatsapp")
     expected = str(config.secrets.get("verify_token", ""))
     import hmac
 
     if mode != "subscribe" or not expected or not hmac.compare_digest(token, expected):
         raise Forbidden("the verify token does not match", code="invalid_verify_token")
-    return PlainTextResponse(challenge)
+    return Response(challenge, media_type="text/plain")
 
 
-@router.post("/whatsapp/{slug}")
-async def whatsapp_events(request: Request, slug: Slug, db: Db, now: Now) -> dict[str, int]:
+@router.post("/{business_slug}/whatsapp")
+async def whatsapp_events(
+    request: Request, business_slug: Slug, db: Db, now: Now
+) -> dict[str, int]:
     """Status updates (sent, delivered, read, failed) and members' messages, signed with the
     app secret in X-Hub-Signature-256. A stop word withdraws WhatsApp consent and queues a
     confirmation, sent as an answer inside the conversation the member opened."""
@@ -148,9 +158,9 @@ async def whatsapp_events(request: Request, slug: Slug, db: Db, now: Now) -> dic
 
     def work() -> dict[str, int]:
         with db.read() as conn:
-            business, config = _config(conn, slug, "whatsapp")
+            business, config = _config(conn, business_slug, "whatsapp")
         if not whatsapp.verify(str(config.secrets.get("app_secret", "")), body, given):
-            raise _refuse("whatsapp", slug, "missing" if not given else "wrong signature")
+            raise _refuse("whatsapp", business_slug, "missing" if not given else "wrong signature")
         try:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:

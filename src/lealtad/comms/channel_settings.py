@@ -170,9 +170,12 @@ def save_whatsapp(
 def describe(row: Any, slug: str) -> ChannelOut:
     templates = row.templates or {}
     if row.channel == "sms":
-        paths = [f"/api/v1/hooks/sms/{slug}/status", f"/api/v1/hooks/sms/{slug}/inbound"]
+        paths = [
+            f"/api/v1/public/{slug}/sms/status",
+            f"/api/v1/public/{slug}/sms/inbound",
+        ]
     else:
-        paths = [f"/api/v1/hooks/whatsapp/{slug}"]
+        paths = [f"/api/v1/public/{slug}/whatsapp"]
     return ChannelOut(
         channel=row.channel,
         enabled=row.enabled,

@@ -23,7 +23,7 @@ MAX_ATTEMPTS = 5
 # raises it and it goes whatever the consent (it is the answer to withdrawing it).
 OPTED_OUT = "opted_out"
 # Where the providers post back, under the JSON API (errors in its envelope).
-HOOKS = "/api/v1/hooks"
+HOOKS = "/api/v1/public"
 
 
 LANGUAGES = ("es", "en")
@@ -52,7 +52,7 @@ def channels_for(conn: Connection, business_id: int, consent: dict[str, Any]) ->
 
 
 def status_callback(settings: Settings, slug: str) -> str:
-    return f"{settings.public_base_url}{HOOKS}/sms/{slug}/status"
+    return f"{settings.public_base_url}{HOOKS}/{slug}/sms/status"
 
 
 _set = channel_store.set_message
