@@ -41,7 +41,6 @@ AUDITED: dict[str, str] = {
     "PUT /api/v1/messaging-policy": "messaging.policy",
     "PUT /api/v1/channels/sms": "channel.update",
     "PUT /api/v1/channels/whatsapp": "channel.update",
-    "DELETE /api/v1/channels/{channel}": "channel.remove",
     "POST /api/v1/campaigns": "campaign.create",
     "POST /api/v1/campaigns/{campaign_id}/cancel": "campaign.cancel",
     "POST /admin/analytics/goal": "analytics.goal",

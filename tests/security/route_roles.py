@@ -7,6 +7,8 @@ matrix, naming it. The level is the least a caller needs:
 - LOGIN: a step of signing in. Anyone may try; no credential already held gets past it, so the
   matrix, which sends no password or code, must never see it answer 2xx.
 - MEMBER: a member signed in to this business's wallet (the wallet cookie).
+- SIGNED: a provider's callback (SMS, WhatsApp), signed with the business's secret at the
+  provider: no credential of ours opens it, so the matrix must see every caller refused.
 - STAFF, MANAGER, OWNER: a staff member with at least that role. On /api/v1 routes that is an
   API key or a staff bearer token with the role; on pages it is the console session (cookie)
   of a staff member with the role. A key or token never opens a page, and a console session
@@ -17,6 +19,7 @@ matrix, naming it. The level is the least a caller needs:
 from __future__ import annotations
 
 PUBLIC = "public"
+SIGNED = "signed"
 LOGIN = "login"
 MEMBER = "member"
 STAFF = "staff"
@@ -147,13 +150,12 @@ ROUTES: dict[str, str] = {
     "GET /api/v1/channels": MANAGER,
     "PUT /api/v1/channels/sms": OWNER,
     "PUT /api/v1/channels/whatsapp": OWNER,
-    "DELETE /api/v1/channels/{channel}": OWNER,
-    # The SMS provider's and WhatsApp's callbacks: no credential of ours, the provider's
-    # signature over the request (refused 401 without it, tests/comms/test_sms*, test_whatsapp*).
-    "POST /api/v1/public/{business_slug}/sms/status": PUBLIC,
-    "POST /api/v1/public/{business_slug}/sms/inbound": PUBLIC,
-    "GET /api/v1/public/{business_slug}/whatsapp": PUBLIC,
-    "POST /api/v1/public/{business_slug}/whatsapp": PUBLIC,
+    # The SMS provider's and WhatsApp's callbacks: the provider's signature over the request
+    # (tests/comms/test_sms*, test_whatsapp*); the world's business has both channels set up.
+    "POST /api/v1/public/{business_slug}/sms/status": SIGNED,
+    "POST /api/v1/public/{business_slug}/sms/inbound": SIGNED,
+    "GET /api/v1/public/{business_slug}/whatsapp": SIGNED,
+    "POST /api/v1/public/{business_slug}/whatsapp": SIGNED,
     "POST /api/v1/public/{business_slug}/members": PUBLIC,
     # Pages: the console (/admin), the counter (/counter), the wallet (/w/<business>), public.
     "GET /": PUBLIC,

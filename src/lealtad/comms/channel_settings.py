@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 
 from lealtad.comms import addresses, channel_store, sms, whatsapp
 from lealtad.comms.catalog import KINDS, POINTS_EARNED
-from lealtad.errors import Invalid, NotFound
+from lealtad.errors import Invalid
 from lealtad.kit.clock import as_utc, naive_utc
 
 # The kinds a WhatsApp template may be named for: every message kind an event or the policy
@@ -195,10 +195,3 @@ def describe(row: Any, slug: str) -> ChannelOut:
 def describe_all(conn: Connection, business_id: int, slug: str) -> list[ChannelOut]:
     found = channel_store.configs(conn, business_id)
     return [describe(found[c], slug) for c in channel_store.PHONE_CHANNELS if c in found]
-
-
-def remove(conn: Connection, business_id: int, channel: str) -> None:
-    if channel not in channel_store.PHONE_CHANNELS or not channel_store.remove(
-        conn, business_id, channel
-    ):
-        raise NotFound(f"no {channel} settings in this business", code="channel_not_found")

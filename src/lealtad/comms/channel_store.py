@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from lealtad.comms.channel_tables import channel_sends, message_channels
 from lealtad.comms.tables import messages, unsubscribes
@@ -62,15 +62,6 @@ def save(conn: Connection, business_id: int, channel: str, values: dict[str, Any
             )
             .values(**values)
         )
-
-
-def remove(conn: Connection, business_id: int, channel: str) -> bool:
-    result = conn.execute(
-        delete(message_channels).where(
-            message_channels.c.business_id == business_id, message_channels.c.channel == channel
-        )
-    )
-    return bool(result.rowcount)
 
 
 def record_send(conn: Connection, row: Any, provider_id: str, now: datetime) -> None:

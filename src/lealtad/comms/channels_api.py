@@ -1,11 +1,9 @@
-"""JSON routes of the SMS and WhatsApp settings: the owner sets them (tokens are write-only),
-managers read them."""
+"""JSON routes of the SMS and WhatsApp settings: the owner sets them (tokens are write-only;
+`enabled: false` stops a channel), managers read them."""
 
 from __future__ import annotations
 
-from typing import Literal
-
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 
 from lealtad.comms import channel_settings
 from lealtad.comms.channel_settings import ChannelOut, SmsIn, WhatsAppIn
@@ -55,14 +53,3 @@ def set_whatsapp(
         )
         slug = tenancy_store.business(conn, principal.business_id).slug
         return channel_settings.describe_all(conn, principal.business_id, slug)
-
-
-@router.delete("/channels/{channel}", status_code=204)
-def remove_channel(
-    channel: Literal["sms", "whatsapp"], principal: Owner, db: Db, now: Now
-) -> Response:
-    """Forgets the channel's settings and tokens; its queued messages are not sent."""
-    with db.transaction() as conn:
-        channel_settings.remove(conn, principal.business_id, channel)
-        tenancy.audit(conn, principal, "channel.remove", f"channel:{channel}", now)
-    return Response(status_code=204)
