@@ -14,6 +14,8 @@ from lealtad import __version__
 from lealtad.analytics.api import router as analytics_router
 from lealtad.analytics.experiments_api import router as experiments_router
 from lealtad.comms.api import router as messages_router
+from lealtad.comms.channel_hooks_api import router as channel_hooks_router
+from lealtad.comms.channels_api import router as channels_router
 from lealtad.comms.pages import router as unsubscribe_router
 from lealtad.comms.webhooks_api import router as webhooks_router
 from lealtad.config import Settings, load_settings
@@ -73,6 +75,7 @@ from lealtad.web.admin.reports.summaries import router as admin_reports_router
 from lealtad.web.admin.settings.api_keys import router as admin_keys_router
 from lealtad.web.admin.settings.audit import router as admin_audit_router
 from lealtad.web.admin.settings.business import router as admin_settings_router
+from lealtad.web.admin.settings.channels import router as admin_channels_router
 from lealtad.web.admin.settings.connectors import router as admin_connectors_router
 from lealtad.web.admin.settings.posters import router as posters_router
 from lealtad.web.admin.settings.staff import router as admin_staff_router
@@ -121,6 +124,8 @@ DOCUMENTED = (
     webhooks_router,
     connectors_router,
     messages_router,
+    channels_router,
+    channel_hooks_router,
     public_members_router,
     pass_service_router,
     pages_router,
@@ -143,6 +148,7 @@ DOCUMENTED = (
     admin_keys_router,
     admin_connectors_router,
     admin_ticket_settings_router,
+    admin_channels_router,
     admin_audit_router,
     admin_customers_router,
     admin_experiments_router,

@@ -59,7 +59,7 @@ def deliver(db: Database, settings: Settings, clock: Clock) -> dict[str, int]:
     ).items():
         counts[f"webhooks_{name}"] = count
     for name, count in messages.send_due(db, settings, clock.now()).items():
-        counts[name if name.startswith("push_") else f"email_{name}"] = count
+        counts[name if name.startswith(("push_", "sms_", "whatsapp_")) else f"email_{name}"] = count
     # Wallet passes whose balance changed, pushed to the devices that hold them.
     counts |= pass_push.push_changes(db, settings.effective_secret_key, clock.now())
     counts |= google_sync.sync_changes(db, settings.effective_secret_key, clock.now())

@@ -133,6 +133,7 @@ def test_self_service_sign_up_records_the_self_channel_and_consent_per_channel(
         "email": {"granted": False, "at": at, "source": "self"},
         "sms": {"granted": True, "at": at, "source": "self"},
         "push": {"granted": False, "at": at, "source": "self"},
+        "whatsapp": {"granted": False, "at": at, "source": "self"},
     }
 
 

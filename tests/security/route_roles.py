@@ -7,6 +7,8 @@ matrix, naming it. The level is the least a caller needs:
 - LOGIN: a step of signing in. Anyone may try; no credential already held gets past it, so the
   matrix, which sends no password or code, must never see it answer 2xx.
 - MEMBER: a member signed in to this business's wallet (the wallet cookie).
+- SIGNED: a provider's callback (SMS, WhatsApp), signed with the business's secret at the
+  provider: no credential of ours opens it, so the matrix must see every caller refused.
 - STAFF, MANAGER, OWNER: a staff member with at least that role. On /api/v1 routes that is an
   API key or a staff bearer token with the role; on pages it is the console session (cookie)
   of a staff member with the role. A key or token never opens a page, and a console session
@@ -17,6 +19,7 @@ matrix, naming it. The level is the least a caller needs:
 from __future__ import annotations
 
 PUBLIC = "public"
+SIGNED = "signed"
 LOGIN = "login"
 MEMBER = "member"
 STAFF = "staff"
@@ -161,6 +164,15 @@ ROUTES: dict[str, str] = {
     "GET /api/v1/campaigns": MANAGER,
     "GET /api/v1/campaigns/{campaign_id}": MANAGER,
     "POST /api/v1/campaigns/{campaign_id}/cancel": MANAGER,
+    "GET /api/v1/channels": MANAGER,
+    "PUT /api/v1/channels/sms": OWNER,
+    "PUT /api/v1/channels/whatsapp": OWNER,
+    # The SMS provider's and WhatsApp's callbacks: the provider's signature over the request
+    # (tests/comms/test_sms*, test_whatsapp*); the world's business has both channels set up.
+    "POST /api/v1/public/{business_slug}/sms/status": SIGNED,
+    "POST /api/v1/public/{business_slug}/sms/inbound": SIGNED,
+    "GET /api/v1/public/{business_slug}/whatsapp": SIGNED,
+    "POST /api/v1/public/{business_slug}/whatsapp": SIGNED,
     "POST /api/v1/public/{business_slug}/members": PUBLIC,
     # Pages: the console (/admin), the counter (/counter), the wallet (/w/<business>), public.
     "GET /": PUBLIC,
@@ -254,6 +266,9 @@ ROUTES: dict[str, str] = {
     "POST /admin/settings/staff/{staff_id}/active": MANAGER,
     "POST /admin/settings/staff/{staff_id}/two-step/reset": OWNER,
     "GET /admin/settings/api-keys": OWNER,
+    "GET /admin/settings/channels": OWNER,
+    "POST /admin/settings/channels/sms": OWNER,
+    "POST /admin/settings/channels/whatsapp": OWNER,
     "POST /admin/settings/api-keys": OWNER,
     "POST /admin/settings/api-keys/{key_id}/revoke": OWNER,
     "GET /admin/audit": MANAGER,

@@ -289,6 +289,20 @@ def create_resources(client: TestClient, b: Shop) -> Resources:
     assert resp.status_code == 201, resp.text
     webhook_endpoint_id = resp.json()["id"]
 
+    # SMS and WhatsApp settings (port 9 refuses at once if a worker ever sends through them).
+    sms = {"base_url": "http://127.0.0.1:9", "account_sid": "AC1", "auth_token": "t", "sender": "B"}
+    resp = client.put(f"{API}/channels/sms", json=sms, headers=owner)
+    assert resp.status_code == 200, resp.text
+    whatsapp = {
+        "base_url": "http://127.0.0.1:9",
+        "phone_number_id": "1",
+        "access_token": "t",
+        "app_secret": "s",
+        "verify_token": "verify-b-1",
+    }
+    resp = client.put(f"{API}/channels/whatsapp", json=whatsapp, headers=owner)
+    assert resp.status_code == 200, resp.text
+
     # An open survey; the sweep's answer with B's key is B's member answering it once.
     survey = {
         "name": "B's survey",

@@ -19,6 +19,7 @@ from tests.security.route_roles import (
     PUBLIC,
     ROUTES,
     SESSION_API,
+    SIGNED,
 )
 from tests.security.world import (
     Credential,
@@ -43,6 +44,8 @@ def allowed(level: str, page: bool, path: str, cred: Credential) -> bool:
     """What the table says for this caller."""
     if level in (PUBLIC, LOGIN):
         return True
+    if level == SIGNED:
+        return False
     if level == MEMBER:
         return cred.kind == "member"
     if cred.role is None or not cred.role.allows(Role(level)):

@@ -334,7 +334,7 @@ def test_download_my_data_gives_every_part_of_the_members_record(client, db, sho
     assert data["profile"]["name"] == "Member 0"
     assert data["profile"]["email"].startswith("m0@")
     assert "qr_token" not in data["profile"]
-    assert set(data["consent"]) == {"email", "sms", "push"}
+    assert set(data["consent"]) == {"email", "sms", "push", "whatsapp"}
     assert data["balances"]["points"] == 300 - 100 + 9
     assert any(e["reason"] == "Welcome gift" for e in data["ledger"])
     assert [p["receipt_id"] for p in data["purchases"]] == [buy["receipt_id"]]

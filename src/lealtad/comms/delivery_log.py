@@ -12,7 +12,16 @@ from lealtad.comms.tables import messages
 from lealtad.kit.clock import naive_utc
 from lealtad.members.tables import members
 
-STATUSES = ("queued", "sent", "failed", "bounced", "suppressed", "unsubscribed")
+STATUSES = (
+    "queued",
+    "sent",
+    "delivered",
+    "read",
+    "failed",
+    "bounced",
+    "suppressed",
+    "unsubscribed",
+)
 # What the owner may need to act on: an address that bounces, a message the server gave up on.
 PROBLEMS = ("failed", "bounced")
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, exists, or_, select, update
 
 from lealtad.branding import service as branding
-from lealtad.comms import email, personal, policy, push, unsubscribe
+from lealtad.comms import email, personal, phone_channels, policy, push, unsubscribe
 from lealtad.comms.catalog import BROADCAST, CODE_TEMPLATES, CONTACT_CHANGED, KINDS, POINTS_EARNED
 from lealtad.comms.render import notification, render
 from lealtad.comms.tables import messages, push_subscriptions
@@ -45,9 +45,12 @@ def channels_for(
 ) -> list[str]:
     """E-mail always (the sender decides on consent and address, and logs why not); a push row
     only where it can go: a subscribed browser and the member's push consent."""
+    found = ["email"]
     if consent.get("push", {}).get("granted") and _has_push(conn, business_id, member_id):
-        return ["email", "push"]
-    return ["email"]
+        found.append("push")
+    if any(consent.get(c, {}).get("granted") for c in phone_channels.PHONE_CHANNELS):
+        found += phone_channels.channels_for(conn, business_id, consent)
+    return found
 
 
 def _targets(conn: Connection, outbox_row: Any) -> list[Any]:
@@ -145,10 +148,14 @@ def _context(
 
 
 def channels(settings: Settings) -> list[str]:
-    """The channels the worker can send on: e-mail needs an SMTP host, push a VAPID key.
+    """The channels the worker can send on: e-mail needs an SMTP host, push a VAPID key, SMS
+    and WhatsApp a business's provider settings (checked per message).
     Messages of the others wait in the queue."""
     found = ["email"] if settings.smtp_host else []
-    return found + (["push"] if push.enabled(settings) else [])
+    # SMS and WhatsApp are set up per business (phone_channels), not per server.
+    return (
+        found + (["push"] if push.enabled(settings) else []) + list(phone_channels.PHONE_CHANNELS)
+    )
 
 
 def send_due(
@@ -241,6 +248,13 @@ def _handle(conn: Connection, settings: Settings, row: Any, now: datetime) -> st
         )
     ).one()
     business = tenancy_store.business(conn, row.business_id)
+    if row.channel in phone_channels.PHONE_CHANNELS:
+        context = (
+            {}
+            if row.template == phone_channels.OPTED_OUT
+            else _context(conn, row, member, business, now)
+        )
+        return phone_channels.handle(conn, settings, row, member, business, context, now)
     tz = policy.zone(member, business)
     unreachable = _unreachable(conn, row, member)
     verdict, detail = policy.decide(conn, row, member, now, tz, unreachable)

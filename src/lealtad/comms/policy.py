@@ -22,8 +22,9 @@ DEFAULT_POLICY = {
     "quiet_end": "09:00",
     "points_earned_messages": False,
 }
-# A bounced message did reach the mail system and counts against the cap like a sent one.
-DELIVERED = ("sent", "bounced")
+# A bounced message did reach the mail system and counts against the cap like a sent one; an
+# SMS or WhatsApp message the provider reported delivered or read was sent too.
+DELIVERED = ("sent", "bounced", "delivered", "read")
 CONSENT_MISSING = {"email": "no e-mail consent", "push": "no push consent"}
 
 

@@ -2,6 +2,7 @@
 
 from lealtad.analytics import tables as analytics_tables
 from lealtad.branding import tables as branding_tables
+from lealtad.comms import channel_tables
 from lealtad.comms import tables as comms_tables
 from lealtad.connectors import tables as connector_tables
 from lealtad.db.metadata import metadata
@@ -24,6 +25,7 @@ from lealtad.tiers import tables as tier_tables
 __all__ = [
     "analytics_tables",
     "branding_tables",
+    "channel_tables",
     "comms_tables",
     "connector_tables",
     "event_tables",

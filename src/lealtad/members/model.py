@@ -8,7 +8,7 @@ import hmac
 import re
 import secrets
 
-CHANNELS = ("email", "sms", "push")
+CHANNELS = ("email", "sms", "push", "whatsapp")
 # Any other status (only "erased" so far) means the card no longer names anyone: it neither
 # earns nor spends, and no card, code or contact search finds the member.
 ACTIVE = "active"

@@ -41,6 +41,7 @@ class Consent(BaseModel):
     email: bool = False
     sms: bool = False
     push: bool = False
+    whatsapp: bool = False
 
 
 class MemberIn(BaseModel):

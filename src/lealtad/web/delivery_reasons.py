@@ -19,7 +19,15 @@ KNOWN = {
     "no push subscription": "The member has no device that takes notifications.",
     "no e-mail address": "The member has no e-mail address.",
     "push failed": "The notification could not be delivered.",
+    "no sms consent": "The member has not agreed to SMS messages.",
+    "no whatsapp consent": "The member has not agreed to WhatsApp messages.",
+    "no phone number": "The member has no valid phone number.",
+    "sms channel not set up": "SMS is not set up for this business.",
+    "whatsapp channel not set up": "WhatsApp is not set up for this business.",
+    "no approved WhatsApp template for this message": "No approved WhatsApp template for this message.",
 }
+# What the SMS and WhatsApp senders write when a provider refuses or reports a failure.
+PROVIDER_PREFIXES = ("SMS provider", "WhatsApp", "error ")
 
 
 def said(reason: str | None, _: Callable[[str], str]) -> tuple[str, str]:
@@ -28,4 +36,6 @@ def said(reason: str | None, _: Callable[[str], str]) -> tuple[str, str]:
         return "", ""
     if reason in KNOWN:
         return _(KNOWN[reason]), ""
+    if reason.startswith(PROVIDER_PREFIXES):
+        return _("The provider refused it or could not be reached:"), reason
     return _("The mail server refused it or could not be reached:"), reason

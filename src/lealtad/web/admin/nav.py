@@ -90,6 +90,7 @@ SECTIONS = (
             Page("Wallet passes", "/admin/settings/wallet-passes", owner_only=True),
             Page("Connectors", "/admin/settings/connectors"),
             Page("Ticket scanning", "/admin/settings/tickets", owner_only=True),
+            Page("SMS and WhatsApp", "/admin/settings/channels", owner_only=True),
             Page("Audit log", "/admin/audit"),
         ),
         also=("/admin/locations/", "/admin/poster"),
