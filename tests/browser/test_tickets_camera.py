@@ -22,10 +22,10 @@ from tests.support import make_shop
 WIDTH, HEIGHT = 640, 480
 
 
-def camera_video(text: str, path: Path) -> Path:
+def camera_video(text: str, path: Path, scale: int = 5) -> Path:
     """A few frames of a QR on white, as the Y4M (4:2:0) video Chromium's fake camera plays."""
     drawn = io.BytesIO()
-    segno.make(text, error="m").save(drawn, kind="png", scale=5, border=4)
+    segno.make(text, error="m", micro=False).save(drawn, kind="png", scale=scale, border=4)
     code = Image.open(io.BytesIO(drawn.getvalue())).convert("L")
     frame = Image.new("L", (WIDTH, HEIGHT), 255)
     frame.paste(code, ((WIDTH - code.width) // 2, (HEIGHT - code.height) // 2))

@@ -20,6 +20,7 @@ from lealtad.analytics.tables import member_stats, snapshots
 from lealtad.cli import app
 from lealtad.comms.tables import outbox
 from lealtad.db.engine import Database
+from lealtad.events.jobs import run_daily
 from lealtad.kit.clock import FixedClock, SystemClock
 from lealtad.ledger import service as ledger
 from lealtad.ledger.tables import entries
@@ -246,3 +247,20 @@ def test_jobs_as_of_a_day_before_the_business_began_do_nothing_for_it(
     assert "unlocked 0, expired 0" in line
     settled = cli("ledger", "settle", "--as-of", "2026-01-15")
     assert _lines(settled.stdout, shop) == [f"business {shop.id}: unlocked 0, expired 0"]
+
+
+def test_a_business_started_today_runs_its_daily_jobs_and_greets_from_tomorrow(
+    db: Database, clock: FixedClock
+) -> None:
+    # Its program is in force from 10:30; the day's greetings are dated at midnight, before it
+    # (D65): the run greets nobody today instead of being refused, and greets tomorrow.
+    shop = make_shop(db, clock.now(), program_from=clock.now(), with_staff=False)
+    today = clock.now().date()
+    with db.transaction() as conn:
+        for when, name in ((today, "Hoy"), (today + timedelta(days=1), "Mañana")):
+            born = MemberIn(name=name, birthday=when.replace(year=1990))
+            members.enrol(conn, shop.id, born, channel="api", now=clock.now())
+    with db.transaction() as conn:
+        assert run_daily(conn, shop.id, clock.now(), SECRET).birthdays == 0
+    with db.transaction() as conn:
+        assert run_daily(conn, shop.id, clock.now() + timedelta(days=1), SECRET).birthdays == 1

@@ -9,8 +9,8 @@
   var video = document.getElementById("camera");
   var note = document.getElementById("camera-note");
   var work = document.getElementById("work");
-  var stream = null;
-  var timer = null;
+  // The camera closes itself once it has read a code (qr-camera.js, loaded before this file).
+  var camera = window.lealtadQrCamera ? window.lealtadQrCamera(video, found) : null;
 
   function focusWanted(root) {
     var wanted = (root || document).querySelector("[autofocus]");
@@ -25,10 +25,7 @@
   }
 
   function stop() {
-    if (timer) clearTimeout(timer);
-    timer = null;
-    if (stream) stream.getTracks().forEach(function (track) { track.stop(); });
-    stream = null;
+    if (camera) camera.stop();
     box.hidden = true;
     var scan = document.getElementById("scan");
     if (scan) scan.focus();
@@ -43,66 +40,13 @@
     if (form.requestSubmit) form.requestSubmit(); else form.submit();
   }
 
-  // jsQR is large: it is fetched only for browsers without BarcodeDetector.
-  function loadJsQR() {
-    return new Promise(function (resolve, reject) {
-      if (window.jsQR) return resolve(window.jsQR);
-      var script = document.createElement("script");
-      script.src = "/static/vendor/jsQR.js";
-      script.onload = function () { resolve(window.jsQR); };
-      script.onerror = reject;
-      document.head.appendChild(script);
-    });
-  }
-
-  function detector() {
-    if (!("BarcodeDetector" in window)) return Promise.resolve(null);
-    return window.BarcodeDetector.getSupportedFormats().then(function (formats) {
-      return formats.indexOf("qr_code") >= 0 ? new window.BarcodeDetector({ formats: ["qr_code"] }) : null;
-    }).catch(function () { return null; });
-  }
-
-  function scanWith(native, decode) {
-    var canvas = document.createElement("canvas");
-    var context = canvas.getContext("2d", { willReadFrequently: true });
-    function frame() {
-      if (!stream) return;
-      if (video.readyState < 2) { timer = setTimeout(frame, 150); return; }
-      if (native) {
-        native.detect(video).then(function (codes) {
-          if (codes.length) found(codes[0].rawValue); else timer = setTimeout(frame, 150);
-        }).catch(function () { timer = setTimeout(frame, 300); });
-        return;
-      }
-      canvas.width = video.videoWidth;
-      canvas.height = video.videoHeight;
-      context.drawImage(video, 0, 0, canvas.width, canvas.height);
-      var image = context.getImageData(0, 0, canvas.width, canvas.height);
-      var code = decode(image.data, image.width, image.height, { inversionAttempts: "dontInvert" });
-      if (code && code.data) found(code.data); else timer = setTimeout(frame, 200);
-    }
-    frame();
-  }
-
   function start() {
+    if (!camera) return;
     box.hidden = false;
     note.textContent = work.dataset.cameraHint || "";
-    navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false })
-      .then(function (opened) {
-        stream = opened;
-        video.srcObject = opened;
-        return video.play();
-      })
-      .then(detector)
-      .then(function (native) {
-        if (native) return scanWith(native, null);
-        return loadJsQR().then(function (decode) { scanWith(null, decode); });
-      })
-      .catch(function () {
-        note.textContent = work.dataset.cameraError || "";
-        if (stream) stream.getTracks().forEach(function (track) { track.stop(); });
-        stream = null;
-      });
+    camera.start().catch(function () {
+      note.textContent = work.dataset.cameraError || "";
+    });
   }
 
   // The amount as the products' prices add up, in the page's decimal style ("4,50").
