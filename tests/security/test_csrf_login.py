@@ -30,6 +30,11 @@ NO_SESSION_STARTED = {
     "POST /u/{value}": "a signed one-click unsubscribe link; it starts no session",
     "POST /s/{token}": "a signed survey link; it starts no session",
     "POST /hooks/{vendor_name}/{slug}": "a vendor's signed webhook; it starts no session",
+    "POST /passes/apple/v1/devices/{device}/registrations/{pass_type}/{serial}": "Apple's pass "
+    "web service: the pass's own token (Authorization: ApplePass), no cookie; no session",
+    "DELETE /passes/apple/v1/devices/{device}/registrations/{pass_type}/{serial}": "Apple's pass "
+    "web service: the pass's own token, no cookie; it starts no session",
+    "POST /passes/apple/v1/log": "devices report problems to the server's log; no session",
 }
 CROSS_SITE = {"Sec-Fetch-Site": "cross-site"}
 
