@@ -37,7 +37,7 @@ from lealtad.ledger import adjustments
 from lealtad.members import service as members
 from lealtad.members.schemas import MemberIn
 from lealtad.purchases import service as purchases
-from lealtad.purchases.api import once_per_batch
+from lealtad.purchases.batch_steps import once_per_batch
 from lealtad.purchases.schemas import PurchaseIn
 from lealtad.rewards import redemption
 from lealtad.rewards import service as rewards

@@ -3,7 +3,8 @@ to every request (status and body) and the same rows in every table, on two copi
 
 Random mixes of purchases (one member many times, so caps, visit counts and stamp carry-over are
 planned in order), replays, changed replays under a used key, unknown members, duplicate receipts
-under another key, and refunds; recorded (a) each in its own transaction and (b) through the
+under another key, refunds, and redemptions (a plentiful reward and one with little stock, so
+balances, stock and unknown members are checked against what earlier jobs of the batch wrote); recorded (a) each in its own transaction and (b) through the
 writer, in batches whose split hypothesis chooses, and through the writer thread from concurrent
 threads (then compared with one by one in the order the writer ran them)."""
 
@@ -22,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, select
 
@@ -34,8 +35,12 @@ from lealtad.db.migrate import upgrade
 from lealtad.errors import LealtadError
 from lealtad.ledger.verify import verify
 from lealtad.purchases import refunds, service
-from lealtad.purchases.api import once_per_batch
+from lealtad.purchases.batch_steps import once_per_batch
 from lealtad.purchases.schemas import PurchaseIn, RefundIn
+from lealtad.rewards import redemption
+from lealtad.rewards import service as rewards
+from lealtad.rewards.schemas import RewardIn
+from lealtad.rewards.tables import vouchers
 from lealtad.rules.definition import (
     Cap,
     EarnRule,
@@ -79,12 +84,23 @@ class Seeded:
     business_id: int
     location_id: int
     members: list[int]
+    rewards: list[int]
 
 
-def _seed(db: Database) -> tuple[int, int, list[int]]:
+def _reward(slug: str, cost: int, stock: int | None) -> RewardIn:
+    title = {"es": slug, "en": slug}
+    data = {"slug": slug, "kind": "free_product", "sku": slug.upper(), "title": title}
+    data |= {"cost": cost, "stock": stock}
+    return RewardIn.model_validate(data)
+
+
+def _seed(db: Database) -> tuple[int, int, list[int], list[int]]:
     upgrade(db)
     shop = make_shop(db, NOW, members_count=3, program=PROGRAM)
-    return shop.id, shop.locations[0], shop.members
+    with db.transaction() as conn:
+        plenty = rewards.create(conn, shop.id, _reward("cup", 10, None), NOW)
+        scarce = rewards.create(conn, shop.id, _reward("mug", 5, 2), NOW)
+    return shop.id, shop.locations[0], shop.members, [plenty, scarce]
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -93,7 +109,7 @@ def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         directory = tmp_path_factory.mktemp("group_commit")
         template = directory / "template.db"
         db = Database(f"sqlite:///{template}", keys=KEYS)
-        bid, location, members = _seed(db)
+        bid, location, members, prizes = _seed(db)
         db.dispose()
 
         def copy_sqlite() -> Database:
@@ -101,12 +117,12 @@ def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             shutil.copy(template, path)
             return Database(f"sqlite:///{path}", keys=KEYS)
 
-        return Seeded(copy_sqlite, Database.dispose, bid, location, members)
+        return Seeded(copy_sqlite, Database.dispose, bid, location, members, prizes)
     server = request.getfixturevalue("postgres_url")
     name = f"group_commit_tpl_{os.getpid()}"
     url = fresh_postgres(server, name)
     db = Database(url, keys=KEYS)
-    bid, location, members = _seed(db)
+    bid, location, members, prizes = _seed(db)
     db.dispose()
 
     def copy_postgres() -> Database:
@@ -131,7 +147,7 @@ def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as c:
             c.execute(f'DROP DATABASE IF EXISTS "{make_url(db.url).database}"')
 
-    return Seeded(copy_postgres, drop_postgres, bid, location, members)
+    return Seeded(copy_postgres, drop_postgres, bid, location, members, prizes)
 
 
 # --- the requests -------------------------------------------------------------------------------
@@ -139,17 +155,24 @@ def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 @dataclass(frozen=True)
 class Call:
-    kind: str  # "purchase" or "refund"
+    kind: str  # "purchase", "refund" or "redeem"
     key: str | None
     body: dict[str, Any]
 
 
-def calls_for(steps: list[tuple[Any, ...]], members: list[int]) -> list[Call]:
+def calls_for(
+    steps: list[tuple[Any, ...]], members: list[int], prizes: list[int] | None = None
+) -> list[Call]:
     """Concrete requests from abstract steps; steps naming an earlier call wrap round it."""
     calls: list[Call] = []
     sales: list[Call] = []
     for n, step in enumerate(steps):
         kind = step[0]
+        if kind == "redeem":
+            who = members[step[1]] if step[1] >= 0 else UNKNOWN_MEMBER
+            reward = (prizes or [0])[step[2]]
+            calls.append(Call("redeem", None, {"member_id": who, "reward_id": reward}))
+            continue
         if kind == "buy" or not sales:
             _, who, amount, keyed = step if kind == "buy" else ("buy", 0, 1500, False)
             body: dict[str, Any] = {"receipt_id": f"R-{n}", "amount": amount, "currency": "EUR"}
@@ -191,6 +214,7 @@ step = st.one_of(
     st.tuples(st.just("unknown")),
     st.tuples(st.just("duplicate"), st.integers(0, 50)),
     st.tuples(st.just("refund"), st.integers(0, 50), st.integers(0, 3)),
+    st.tuples(st.just("redeem"), st.sampled_from([0, 0, 1, 2, -1]), st.integers(0, 1)),
 )
 
 
@@ -200,6 +224,10 @@ def work_for(seeded: Seeded, call: Call) -> Callable[[Connection], Any]:
     now = NOW + timedelta(seconds=int(call.body.get("amount", 0)) % 7)
 
     def write(conn: Connection) -> Any:
+        if call.kind == "redeem":
+            body = call.body
+            voucher = redemption.redeem(conn, principal, body["member_id"], body["reward_id"], now)
+            return 201, voucher.model_dump(mode="json")
         if call.kind == "refund":
             data = RefundIn(**call.body)
             return refunds.refund(conn, principal, data, now=now, idempotency_key=call.key)
@@ -238,6 +266,52 @@ def every_table(db: Database) -> dict[str, list[tuple[Any, ...]]]:
         }
 
 
+def voucher_codes(db: Database) -> dict[str, str]:
+    """Each voucher's code (drawn at random, so never the same on two copies) and the name it is
+    compared by: its voucher id, the same on both copies when the same redemptions succeeded."""
+    with db.read() as conn:
+        rows = conn.execute(select(vouchers.c.id, vouchers.c.code))
+        return {code: f"<voucher {voucher_id}>" for voucher_id, code in rows}
+
+
+def named(value: Any, codes: dict[str, str]) -> Any:
+    """`value` (an answer or a table) with every voucher code replaced by its voucher's name."""
+    if isinstance(value, str):
+        for code, name in codes.items():
+            value = value.replace(code, name)
+        return value
+    if isinstance(value, dict):
+        return {key: named(item, codes) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(named(item, codes) for item in value)
+    return value
+
+
+def assert_same(got: Any, want: Any, batched: Database, alone: Database, business_id: int) -> None:
+    """Every answer and every row equal, voucher codes compared by voucher; the ledger verifies."""
+    mine, theirs = voucher_codes(batched), voucher_codes(alone)
+    assert named(got, mine) == named(want, theirs)
+    check_ledger(batched, business_id)
+    assert named(every_table(batched), mine) == named(every_table(alone), theirs)
+
+
+def run_batch(
+    writer: group_commit.GroupWriter, seeded: Seeded, calls: list[Call]
+) -> list[tuple[Any, ...]]:
+    """The calls as one batch of the writer, with the API's batch steps; what each was told."""
+    jobs = [
+        group_commit.Job(
+            seeded.business_id,
+            work_for(seeded, call),
+            contextvars.copy_context(),
+            around=once_per_batch,
+        )
+        for call in calls
+    ]
+    writer.run_batch(jobs)
+    return [outcome(job.future.result) for job in jobs]
+
+
 def check_ledger(db: Database, business_id: int) -> None:
     with db.read() as conn:
         assert verify(conn, business_id) == []
@@ -246,6 +320,47 @@ def check_ledger(db: Database, business_id: int) -> None:
 # --- the properties -----------------------------------------------------------------------------
 
 
+# Three members earn, then redeem against one another for the last two mugs, one spends past
+# their balance, an unknown member tries, a refund takes points back, then one more redemption.
+REDEMPTION_RACE = [
+    ("buy", 0, 2500, False),
+    ("buy", 1, 1500, False),
+    ("buy", 2, 1200, False),
+    ("redeem", 0, 0),
+    ("redeem", 0, 0),
+    ("redeem", 0, 1),
+    ("redeem", 1, 1),
+    ("redeem", 2, 1),
+    ("redeem", -1, 0),
+    ("refund", 1, 3),
+    ("redeem", 1, 0),
+]
+
+
+def test_redemptions_in_one_batch_each_get_their_own_answer(seeded: Seeded) -> None:
+    calls = calls_for(REDEMPTION_RACE, seeded.members, seeded.rewards)
+    db = seeded.copy()
+    try:
+        told = run_batch(group_commit.GroupWriter(db), seeded, calls)[3:]
+        said = [o[1] if o[0] == "ok" else o[2] for o in told]
+        # 25 points: two cups (10 each) and a mug (5); the last mug to the first who asks; the
+        # unknown member is not found; after the refund member 1 holds too little for a cup.
+        assert said == [
+            201,
+            201,
+            201,
+            201,
+            "out_of_stock",
+            "member_not_found",
+            201,
+            "insufficient_balance",
+        ]
+        check_ledger(db, seeded.business_id)
+    finally:
+        seeded.discard(db)
+
+
+@example(steps=REDEMPTION_RACE, cuts=[4, 3])
 @settings(
     max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow], phases=PHASES
 )
@@ -253,7 +368,7 @@ def check_ledger(db: Database, business_id: int) -> None:
 def test_batches_give_every_answer_and_row_that_one_by_one_gives(
     seeded: Seeded, steps: list[tuple[Any, ...]], cuts: list[int]
 ) -> None:
-    calls = calls_for(steps, seeded.members)
+    calls = calls_for(steps, seeded.members, seeded.rewards)
     alone, batched = seeded.copy(), seeded.copy()
     try:
         want = one_by_one(alone, seeded, calls)
@@ -264,20 +379,8 @@ def test_batches_give_every_answer_and_row_that_one_by_one_gives(
             if not rest:
                 break
             chunk, rest = rest[:size], rest[size:]
-            jobs = [
-                group_commit.Job(
-                    seeded.business_id,
-                    work_for(seeded, c),
-                    contextvars.copy_context(),
-                    around=once_per_batch,
-                )
-                for c in chunk
-            ]
-            writer.run_batch(jobs)
-            got += [outcome(job.future.result) for job in jobs]
-        assert got == want
-        check_ledger(batched, seeded.business_id)
-        assert every_table(batched) == every_table(alone)
+            got += run_batch(writer, seeded, chunk)
+        assert_same(got, want, batched, alone, seeded.business_id)
     finally:
         seeded.discard(alone)
         seeded.discard(batched)
@@ -290,7 +393,7 @@ def test_batches_give_every_answer_and_row_that_one_by_one_gives(
 def test_concurrent_submissions_equal_one_by_one_in_the_order_the_writer_ran_them(
     seeded: Seeded, steps: list[tuple[Any, ...]]
 ) -> None:
-    calls = calls_for(steps, seeded.members)
+    calls = calls_for(steps, seeded.members, seeded.rewards)
     batched, alone = seeded.copy(), seeded.copy()
     try:
         ran: list[int] = []
@@ -318,9 +421,7 @@ def test_concurrent_submissions_equal_one_by_one_in_the_order_the_writer_ran_the
         got = {n: outcome(lambda f=future: f.result(timeout=60)) for n, future in futures}
         order = list(dict.fromkeys(ran))  # a batch re-run one by one runs its jobs again
         want = dict(zip(order, one_by_one(alone, seeded, [calls[n] for n in order]), strict=True))
-        assert got == want
-        check_ledger(batched, seeded.business_id)
-        assert every_table(batched) == every_table(alone)
+        assert_same(got, want, batched, alone, seeded.business_id)
     finally:
         seeded.discard(batched)
         seeded.discard(alone)

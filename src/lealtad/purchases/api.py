@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,8 +9,6 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
-from lealtad.analytics import rollups
-from lealtad.comms import outbox
 from lealtad.db import group_commit
 from lealtad.deps import AppSettings, CurrentPrincipal, Db, IdempotencyKey, Now
 from lealtad.errors import LealtadError
@@ -21,8 +17,8 @@ from lealtad.kit.ids import IdPath, Limit
 from lealtad.members import pin
 from lealtad.members import service as members
 from lealtad.purchases import refunds, service, store
+from lealtad.purchases.batch_steps import once_per_batch
 from lealtad.purchases.schemas import PurchaseIn, PurchaseOut, RefundIn, RefundOut
-from lealtad.tenancy import config
 
 router = APIRouter(prefix="/api/v1", tags=["purchases"], responses=ERROR_RESPONSES)
 
@@ -103,15 +99,6 @@ async def refund(
         db, principal.business_id, write, around=once_per_batch
     )
     return JSONResponse(answer, status_code=status)
-
-
-@contextmanager
-def once_per_batch(conn: Connection, business_id: int) -> Iterator[None]:
-    """The steps a batch of purchases and refunds takes once, not once per sale: the business's
-    configuration read once, the analytics counters' deltas summed and written once, the outbox
-    events inserted in one executemany, all before the batch commits."""
-    with config.pinned(conn, business_id), rollups.deferred(conn), outbox.deferred(conn):
-        yield
 
 
 def _check_card_pin(

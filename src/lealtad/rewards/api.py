@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
+from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from lealtad.db import group_commit
 from lealtad.deps import AppSettings, CurrentPrincipal, Db, Manager, Now
 from lealtad.errors import LealtadError
 from lealtad.http import ERROR_RESPONSES
 from lealtad.kit.ids import IdPath, Limit
 from lealtad.members import cards, pin
 from lealtad.members import service as members
+from lealtad.purchases.batch_steps import once_per_batch
 from lealtad.rewards import ratings, redemption, service, store
 from lealtad.rewards.schemas import (
     FulfilmentIn,
@@ -85,7 +90,7 @@ def member_catalog(
     status_code=201,
     responses=limits.LIMITED,
 )
-def redeem(
+async def redeem(
     member_id: IdPath,
     body: RedeemIn,
     request: Request,
@@ -98,13 +103,31 @@ def redeem(
     A member with a card PIN must give it (`card_pin`; 403 card_pin_required / card_pin_wrong,
     429 after repeated wrong PINs) unless `card_code` is their wallet's rotating code."""
     bid, secret = principal.business_id, settings.effective_secret_key
-    with db.read() as conn:
-        present = pin.wallet_code_names(conn, bid, member_id, secret, body.card_code, now)
-    pin.require(db, request, bid, member_id, body.card_pin, present=present, now=now)
-    with db.transaction() as conn:
+    await run_in_threadpool(_require_pin, db, request, bid, member_id, body, secret, now)
+
+    def write(conn: Connection) -> VoucherOut:
         return redemption.redeem(
             conn, principal, member_id, body.reward_id, now, occurred_at=body.occurred_at
         )
+
+    # Gathered with the process's other purchases and redemptions into one transaction
+    # (db/group_commit.py): each attempt in its own savepoint, answered after the commit.
+    voucher: VoucherOut = await group_commit.committed(db, bid, write, around=once_per_batch)
+    return voucher
+
+
+def _require_pin(
+    db: Db,
+    request: Request,
+    bid: int,
+    member_id: int,
+    body: RedeemIn,
+    secret: str,
+    now: datetime,
+) -> None:
+    with db.read() as conn:
+        present = pin.wallet_code_names(conn, bid, member_id, secret, body.card_code, now)
+    pin.require(db, request, bid, member_id, body.card_pin, present=present, now=now)
 
 
 @router.get("/members/{member_id}/vouchers", response_model=list[VoucherOut])
