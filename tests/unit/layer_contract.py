@@ -96,12 +96,6 @@ UPWARD_EXCEPTIONS: dict[tuple[str, str], str] = {
     ),
 }
 
-_APPLY = (
-    "rules.apply writes what a purchase earns into every domain (ledger, stamp cards, tiers, "
-    "badges, segments, outbox) and reads purchases' store, while purchases call it; fix: the "
-    "pure earn planner (issue 18, part 1) returns values and the one writer applies them, so "
-    "rules imports none of its callers"
-)
 CYCLE_EXCEPTIONS: dict[tuple[str, str], str] = {
     ("analytics[domain]", "comms[domain]"): (
         "campaigns target analytics' segments and measure uplift, while analytics' reports are "
@@ -114,7 +108,6 @@ CYCLE_EXCEPTIONS: dict[tuple[str, str], str] = {
         "a subscriber named in lealtad.wiring, like the ledger's, and segment membership read "
         "from a store below both"
     ),
-    ("purchases[domain]", "rules[domain]"): _APPLY,
 }
 
 # Ten domain packages still reach each other through longer loops, mostly through rules.apply

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from lealtad.db.inserts import insert_new
 from lealtad.purchases.tables import purchases, refunds
@@ -13,13 +13,6 @@ from lealtad.purchases.tables import purchases, refunds
 _BY_RECEIPT = select(purchases).where(
     purchases.c.business_id == bindparam("b"), purchases.c.receipt_id == bindparam("r")
 )
-_VISITS = select(func.count()).where(
-    purchases.c.business_id == bindparam("b"),
-    purchases.c.member_id == bindparam("m"),
-    purchases.c.amount > 0,
-    purchases.c.refunded_amount < purchases.c.amount,
-)
-_VISITS_BUT = _VISITS.where(purchases.c.id != bindparam("p"))
 
 
 def insert_new_purchase(conn: Connection, **values: Any) -> int | None:
@@ -99,16 +92,6 @@ def set_refund_shortfall(
         .where(refunds.c.business_id == business_id, refunds.c.id == refund_id)
         .values(shortfall=shortfall)
     )
-
-
-def visits_before(
-    conn: Connection, business_id: int, member_id: int, purchase_id: int | None
-) -> int:
-    """The member's earlier purchases that still count as visits (not fully refunded)."""
-    if purchase_id is None:
-        return int(conn.execute(_VISITS, {"b": business_id, "m": member_id}).scalar_one())
-    params = {"b": business_id, "m": member_id, "p": purchase_id}
-    return int(conn.execute(_VISITS_BUT, params).scalar_one())
 
 
 def any_purchase(conn: Connection, business_id: int) -> bool:

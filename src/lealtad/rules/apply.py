@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection
 
 from lealtad.analytics import segments
-from lealtad.purchases import store as purchase_store
 from lealtad.rewards import gamification
 from lealtad.rules import earn_store
 from lealtad.rules.facts import Facts, MemberContext
@@ -61,7 +60,7 @@ def context_for(
         tier=tiers.current(conn, bid, member.id),
         tags=frozenset(member.tags),
         segments=segments.of_member(conn, bid, member.id, at) if segments_asked else frozenset(),
-        visits_before=purchase_store.visits_before(conn, bid, member.id, purchase_id)
+        visits_before=earn_store.visits_before(conn, bid, member.id, purchase_id)
         if visits_asked
         else 0,
     )

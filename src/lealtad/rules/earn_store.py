@@ -8,15 +8,37 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, bindparam, func, select
 
 from lealtad.comms.outbox import emit
 from lealtad.kit.clock import naive_utc
 from lealtad.ledger import service as ledger
+from lealtad.purchases.tables import purchases
 from lealtad.rules import planner, store
 from lealtad.rules.facts import Facts
 from lealtad.rules.planner import CapKey, EarnPlan, MemberState, Missing, StampKey
 from lealtad.rules.program import Program
+
+# The visit count a rule may ask for, read from the purchases table (core, below every domain) by
+# the planner's own store, so that the rules never import the purchases service that calls them.
+# Built once for the purchase path (see ledger.store).
+_VISITS = select(func.count()).where(
+    purchases.c.business_id == bindparam("b"),
+    purchases.c.member_id == bindparam("m"),
+    purchases.c.amount > 0,
+    purchases.c.refunded_amount < purchases.c.amount,
+)
+_VISITS_BUT = _VISITS.where(purchases.c.id != bindparam("p"))
+
+
+def visits_before(
+    conn: Connection, business_id: int, member_id: int, purchase_id: int | None
+) -> int:
+    """The member's earlier purchases that still count as visits (not fully refunded)."""
+    if purchase_id is None:
+        return int(conn.execute(_VISITS, {"b": business_id, "m": member_id}).scalar_one())
+    params = {"b": business_id, "m": member_id, "p": purchase_id}
+    return int(conn.execute(_VISITS_BUT, params).scalar_one())
 
 
 def read_state(
