@@ -43,7 +43,7 @@ from lealtad.rewards.api import router as rewards_router
 from lealtad.rewards.donations_api import router as donations_router
 from lealtad.rewards.gamification_api import router as gamification_router
 from lealtad.rules.api import router as program_router
-from lealtad.security import limits
+from lealtad.security import limits_api
 from lealtad.security.fields import keys_for_settings
 from lealtad.security.headers import SecurityHeadersMiddleware
 from lealtad.security.proxies import ClientAddressMiddleware
@@ -198,7 +198,7 @@ def create_app(
     # A browser on a page route gets its errors as pages; the API keeps the JSON envelope.
     app.state.error_page = error_pages.draw
     sessions.install(app)
-    limits.install(app)
+    limits_api.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(AuditContextMiddleware)

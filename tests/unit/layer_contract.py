@@ -89,12 +89,7 @@ SQL_IN_THE_CORE = {
 
 # ---- the ratchet: what the code still does, each with why ------------------------------------
 
-UPWARD_EXCEPTIONS: dict[tuple[str, str], str] = {
-    ("lealtad.security.limits", "lealtad.http"): (
-        "the attempt limits answer a refused request themselves (http.answer_error) and install "
-        "into the app; fix: `install` and the answer in an edge module, the counting below"
-    ),
-}
+UPWARD_EXCEPTIONS: dict[tuple[str, str], str] = {}
 
 CYCLE_EXCEPTIONS: dict[tuple[str, str], str] = {
     ("analytics[domain]", "comms[domain]"): (

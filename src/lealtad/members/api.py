@@ -26,7 +26,7 @@ from lealtad.members.schemas import (
     SignupIn,
 )
 from lealtad.privacy import erasure, export
-from lealtad.security import limits
+from lealtad.security import limits, limits_api
 from lealtad.tenancy import audit_context
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy import store as tenancy_store
@@ -87,7 +87,7 @@ Term = Annotated[
 ]
 LIST_RESPONSES = (
     ERROR_RESPONSES
-    | limits.LIMITED
+    | limits_api.LIMITED
     | {
         200: {
             "description": "Managers and owners get each member whole (MemberOut); staff get "
@@ -174,7 +174,9 @@ def _missed(exc: LealtadError) -> bool:
 Ident = Annotated[str | None, Query(max_length=320)]
 
 
-@router.get("/members/lookup", response_model=MemberOut, responses=ERROR_RESPONSES | limits.LIMITED)
+@router.get(
+    "/members/lookup", response_model=MemberOut, responses=ERROR_RESPONSES | limits_api.LIMITED
+)
 def lookup(
     request: Request,
     principal: CurrentPrincipal,
@@ -358,7 +360,7 @@ def erase_member(
 public = APIRouter(prefix="/api/v1/public", tags=["public"], responses=ERROR_RESPONSES)
 SIGNUP_RESPONSES = (
     ERROR_RESPONSES
-    | limits.LIMITED
+    | limits_api.LIMITED
     | {
         422: {
             "model": ErrorEnvelope,

@@ -144,9 +144,6 @@ def wallet_code_names(
     return bool(found.id == member_id)
 
 
-LIMITED = limits.LIMITED
-
-
 def require_at_counter(
     db: Any,
     request: Any,

@@ -19,11 +19,14 @@ from lealtad.members import service as members
 from lealtad.purchases import refunds, service, store
 from lealtad.purchases.batch_steps import once_per_batch
 from lealtad.purchases.schemas import PurchaseIn, PurchaseOut, RefundIn, RefundOut
+from lealtad.security import limits_api
 
 router = APIRouter(prefix="/api/v1", tags=["purchases"], responses=ERROR_RESPONSES)
 
 
-@router.post("/purchases", response_model=PurchaseOut, status_code=201, responses=pin.LIMITED)
+@router.post(
+    "/purchases", response_model=PurchaseOut, status_code=201, responses=limits_api.LIMITED
+)
 async def record_purchase(
     body: PurchaseIn,
     request: Request,

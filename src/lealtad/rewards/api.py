@@ -28,7 +28,7 @@ from lealtad.rewards.schemas import (
     ValidateIn,
     VoucherOut,
 )
-from lealtad.security import limits
+from lealtad.security import limits, limits_api
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy.model import Role
 
@@ -88,7 +88,7 @@ def member_catalog(
     "/members/{member_id}/redemptions",
     response_model=VoucherOut,
     status_code=201,
-    responses=limits.LIMITED,
+    responses=limits_api.LIMITED,
 )
 async def redeem(
     member_id: IdPath,
@@ -143,7 +143,7 @@ def member_vouchers(
         return [redemption.voucher_out(conn, r, slugs[r.reward_id]) for r in rows]
 
 
-@router.get("/vouchers/{code}", response_model=VoucherOut, responses=limits.LIMITED)
+@router.get("/vouchers/{code}", response_model=VoucherOut, responses=limits_api.LIMITED)
 def voucher(
     code: Code, request: Request, principal: CurrentPrincipal, db: Db, now: Now
 ) -> VoucherOut:
@@ -172,7 +172,7 @@ def voucher_qr(code: Code, principal: CurrentPrincipal, db: Db) -> Response:
     return Response(cards.qr_image(found.code, "svg", 8), media_type="image/svg+xml")
 
 
-@router.post("/vouchers/{code}/validate", response_model=VoucherOut, responses=limits.LIMITED)
+@router.post("/vouchers/{code}/validate", response_model=VoucherOut, responses=limits_api.LIMITED)
 def validate(
     code: Code, body: ValidateIn, request: Request, principal: CurrentPrincipal, db: Db, now: Now
 ) -> VoucherOut:

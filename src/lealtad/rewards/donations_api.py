@@ -11,6 +11,7 @@ from lealtad.kit.ids import Cursor, IdPath, Limit
 from lealtad.members import pin
 from lealtad.rewards import donations
 from lealtad.rewards.donations import CauseIn, CauseOut, CausePatch, DonationIn, DonationOut
+from lealtad.security import limits_api
 from lealtad.tenancy import service as tenancy
 
 router = APIRouter(prefix="/api/v1", tags=["donations"], responses=ERROR_RESPONSES)
@@ -59,7 +60,7 @@ def update_cause(
     "/members/{member_id}/donations",
     response_model=DonationOut,
     status_code=201,
-    responses=pin.LIMITED,
+    responses=limits_api.LIMITED,
 )
 def donate(
     member_id: IdPath,

@@ -256,20 +256,6 @@ def attempt(
     return Attempt(db, business_id, kind, tuple(keys), now)
 
 
-async def _too_many(request: Any, exc: Exception) -> Any:
-    from lealtad.http import answer_error
-
-    assert isinstance(exc, TooManyAttempts)
-    response = answer_error(request, exc.http_status, exc.code, exc.message, exc.details, exc)
-    response.headers["Retry-After"] = str(exc.retry_after)
-    return response
-
-
-def install(app: Any) -> None:
-    """Answers to a locked key carry Retry-After (pages that catch it add it themselves)."""
-    app.add_exception_handler(TooManyAttempts, _too_many)
-
-
 def staff_login_attempt(
     db: Any,
     request: Any,
@@ -348,14 +334,3 @@ def guarded(guard: Attempt, counts: Callable[[LealtadError], bool], work: Callab
         raise
     guard.succeeded()
     return result
-
-
-def _documented() -> dict[int | str, dict[str, Any]]:
-    from lealtad.http import ErrorEnvelope
-
-    text = "too many failed attempts (too_many_attempts): wait for Retry-After seconds"
-    return {429: {"model": ErrorEnvelope, "description": text}}
-
-
-# For the routes that can answer 429, so that the OpenAPI description says so.
-LIMITED = _documented()

@@ -16,7 +16,7 @@ from lealtad.http import ERROR_RESPONSES
 from lealtad.kit.clock import naive_utc
 from lealtad.kit.dates import IsoDateTime
 from lealtad.kit.ids import Cursor, IdPath, Limit
-from lealtad.security import limits
+from lealtad.security import limits, limits_api
 from lealtad.tenancy import audit_view, service, store, two_step
 from lealtad.tenancy.audit_view import AuditEntryOut
 from lealtad.tenancy.schemas import (
@@ -103,7 +103,7 @@ def _settle(
 
 
 @router.post(
-    "/auth/staff-token", response_model=StaffToken, tags=["auth"], responses=limits.LIMITED
+    "/auth/staff-token", response_model=StaffToken, tags=["auth"], responses=limits_api.LIMITED
 )
 def staff_token(
     body: StaffLoginIn, request: Request, db: Db, settings: AppSettings, now: Now

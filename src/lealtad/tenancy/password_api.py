@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from lealtad.deps import AppSettings, CurrentPrincipal, Db, Now
 from lealtad.errors import Forbidden
 from lealtad.http import ERROR_RESPONSES
-from lealtad.security import limits
+from lealtad.security import limits, limits_api
 from lealtad.tenancy import own_password, service, two_step
 from lealtad.tenancy.api import staff_out
 from lealtad.tenancy.schemas import StaffToken
@@ -28,7 +28,9 @@ class PasswordChangeIn(BaseModel):
     )
 
 
-@router.post("/auth/password", response_model=StaffToken, tags=["auth"], responses=limits.LIMITED)
+@router.post(
+    "/auth/password", response_model=StaffToken, tags=["auth"], responses=limits_api.LIMITED
+)
 def change_password(
     body: PasswordChangeIn,
     request: Request,
