@@ -48,6 +48,12 @@ LAYER_OF_PREFIX = {
     "lealtad.rules.service": CORE,
     "lealtad.tiers.model": CORE,
     "lealtad.analytics.fold": CORE,
+    # The ledger's rollups subscriber, and a member's segments with the experiment arm
+    # assignment they use: imported by purchases, rewards and campaigns alike, and importing only
+    # tables and pure cores, so they sit below every domain that reads them.
+    "lealtad.analytics.rollups": CORE,
+    "lealtad.analytics.segments": CORE,
+    "lealtad.analytics.uplift": CORE,
     "lealtad.comms.outbox": CORE,
     "lealtad.comms.catalog": CORE,
     "lealtad.api": EDGE,
@@ -91,37 +97,15 @@ SQL_IN_THE_CORE = {
 
 UPWARD_EXCEPTIONS: dict[tuple[str, str], str] = {}
 
-CYCLE_EXCEPTIONS: dict[tuple[str, str], str] = {
-    ("analytics[domain]", "comms[domain]"): (
-        "campaigns target analytics' segments and measure uplift, while analytics' reports are "
-        "e-mailed and its offers rendered as messages; fix: sending reports and rendering offers "
-        "move into comms, leaving analytics a read side that imports no sender"
-    ),
-    ("analytics[domain]", "rewards[domain]"): (
-        "a redemption writes its rollup (analytics.rollups.on_redemption) and rewards target "
-        "segments, while analytics' KPIs and offers read rewards; fix: the redemption rollup as "
-        "a subscriber named in lealtad.wiring, like the ledger's, and segment membership read "
-        "from a store below both"
-    ),
-}
+CYCLE_EXCEPTIONS: dict[tuple[str, str], str] = {}
 
-# Ten domain packages still reach each other through longer loops, mostly through rules.apply
-# (which writes into every domain) and through analytics and comms (which read every domain and
-# are read back). The knot may shrink; no package outside it may join, and no second one may form.
-KNOT = frozenset(
-    f"{p}[domain]"
-    for p in (
-        "analytics",
-        "branding",
-        "comms",
-        "events",
-        "members",
-        "products",
-        "purchases",
-        "rewards",
-        "rules",
-        "surveys",
-    )
+# Domain packages still reach each other through longer loops: the purchase path's knot, mostly
+# through rules.apply (which writes into every domain it awards in), and the read side's, through
+# analytics and comms (which read other domains and are read back by events and surveys). The
+# knots may shrink or split; no package outside them may join one, and no other may form.
+KNOTS = (
+    frozenset(f"{p}[domain]" for p in ("members", "products", "purchases", "rewards", "rules")),
+    frozenset(f"{p}[domain]" for p in ("analytics", "comms", "events", "surveys")),
 )
 
 _READS = "reads other domains' tables for its own answers; fix: each read through the owner's store"
@@ -133,7 +117,7 @@ SQL_EXCEPTIONS: dict[str, str] = {
     "lealtad.analytics.experiments_report": _READS,
     "lealtad.analytics.kpis": _READS,
     "lealtad.analytics.model_inputs": _READS,
-    "lealtad.analytics.offers": _READS,
+    "lealtad.comms.offers": _READS,
     "lealtad.analytics.owner_home": _READS,
     "lealtad.analytics.preferences": _QUERIES,
     "lealtad.analytics.rebuild": _READS,

@@ -61,7 +61,7 @@ def member_context(
 ) -> dict[str, Any]:
     """The personal fields every template may use."""
     # Imported here: the offer builds on `next_reward` above, so the modules need each other.
-    from lealtad.analytics import offers
+    from lealtad.comms import offers
 
     held = ledger.balances(conn, business.id, member.id)
     upcoming = next_reward(conn, business.id, member.id, lang, now)
@@ -129,7 +129,7 @@ PLACEHOLDERS = {
     "next_reward_line": "what is missing for it, or that it can be redeemed, as one sentence",
     "points_text": "the points balance with its word: 1 point, 12 points",
     "balance_text": "what the member holds: points, or the stamps of a stamps-only program",
-    "offer": "the member's next-best offer as one sentence (analytics/offers.py), or empty",
+    "offer": "the member's next-best offer as one sentence (comms/offers.py), or empty",
     "favourite_category": "the category they spend most on, of their last 50 purchases",
 }
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 
-from lealtad.analytics.offers import amount_text, next_best_offer, taste_of
 from lealtad.analytics.tables import member_stats
 from lealtad.comms import personal
+from lealtad.comms.offers import amount_text, next_best_offer, taste_of
 from lealtad.db.engine import Database
 from lealtad.kit.clock import FixedClock
 from lealtad.ledger import adjustments
