@@ -4,6 +4,7 @@ JSON routes where owners and managers configure connectors and read their delive
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -88,8 +89,10 @@ def _receive(
         chosen = vendor(vendor_name)
         with db.read() as conn:
             config = service.config_for(conn, slug, vendor_name)
+            currency = service.currency_of(conn, config)
     except LealtadError as exc:
         return exc
+    delivery = replace(delivery, currency=currency)
     event_name = _event_name(delivery)
     try:
         chosen.verify(delivery, config.secret)

@@ -128,7 +128,9 @@ class Delivery:
     headers: dict[str, str]
     url: str
     received_at: datetime
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # the address's query parameters
+    # The business's own currency, for vendors whose payloads name none (Loyverse).
+    currency: str | None = None
 
     def header(self, name: str) -> str | None:
         value = self.headers.get(name.lower())

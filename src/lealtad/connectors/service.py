@@ -59,7 +59,11 @@ def hook_path(vendor_name: str, slug: str) -> str:
 def configure(
     conn: Connection, principal: Principal, vendor_name: str, data: ConnectorIn, now: datetime
 ) -> ConnectorOut:
-    vendor(vendor_name)
+    chosen = vendor(vendor_name)
+    shortest = getattr(chosen, "MIN_SECRET", 8)
+    if data.secret is not None and len(data.secret.strip()) < shortest:
+        # Loyverse's secret is the only credential and one the business makes up.
+        raise Invalid(f"the secret must be at least {shortest} characters", code="secret_too_short")
     bid = principal.business_id
     for location_id in {*data.locations.values(), data.location_id} - {None}:
         tenancy.get_location(conn, bid, int(location_id))  # type: ignore[arg-type]
@@ -102,6 +106,11 @@ def config_for(conn: Connection, slug: str, vendor_name: str) -> Any:
     if config is None:
         raise NotFound(f"no {vendor_name} connector for this business", code="connector_not_found")
     return config
+
+
+def currency_of(conn: Connection, config: Any) -> str:
+    """The business's own currency: a vendor whose payloads name none sells in it."""
+    return str(tenancy.get_business(conn, config.business_id).currency)
 
 
 def connector_out(conn: Connection, business: Any, row: Any) -> ConnectorOut:

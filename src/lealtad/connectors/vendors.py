@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from lealtad.connectors import shopify, square, standard, woocommerce
+from lealtad.connectors import loyverse, shopify, square, standard, woocommerce
 from lealtad.connectors.model import Delivery, Event
 from lealtad.errors import NotFound
 
@@ -20,7 +20,7 @@ class Vendor(Protocol):
 
 
 VENDORS: dict[str, Vendor] = {
-    module.NAME: module for module in (standard, square, shopify, woocommerce)
+    module.NAME: module for module in (standard, square, shopify, woocommerce, loyverse)
 }
 
 

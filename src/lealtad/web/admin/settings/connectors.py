@@ -108,6 +108,7 @@ def _said(language: str, exc: LealtadError) -> str:
         "connector_not_found": _("Choose the till or shop to connect."),
         "secret_required": _("Give the secret the vendor signs with."),
         "invalid_connector": _("Check the secret (8 to 200 characters) and the choices."),
+        "secret_too_short": _("For Loyverse, make the secret at least 24 characters long."),
     }
     return known.get(exc.code) or error_message(language, exc)
 
