@@ -10,7 +10,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
+from lealtad.connectors.tables import connector_customers
+from lealtad.db.engine import Database
 from tests.connectors import loyverse_payloads as lv
 from tests.connectors.conftest import Till, envelope
 
@@ -82,13 +85,21 @@ def test_a_refund_receipt_takes_back_in_proportion_and_a_voided_one_whole(till: 
         "duplicate",
     ]
     assert till.points(member) == 30
+    # A sale and its refund in one delivery, the refund listed first.
+    pair = receipts(
+        till,
+        lv.receipt("2-2005", 10, _at(till), kind="REFUND", refund_for="2-2004"),
+        lv.receipt("2-2004", 20, _at(till), customer_id="c-quique"),
+    )
+    assert post(till, pair).json()["outcome"] == "recorded"
+    assert till.points(member) == 40
     other = lv.receipt("2-2003", 20, _at(till), customer_id="c-quique")
     assert post(till, receipts(till, other)).json()["outcome"] == "recorded"
-    assert till.points(member) == 50
+    assert till.points(member) == 60
     voided = lv.receipt("2-2003", 20, _at(till), customer_id="c-quique", cancelled=True)
     assert post(till, receipts(till, voided)).json()["outcome"] == "recorded"
     assert post(till, receipts(till, voided)).json()["outcome"] == "duplicate"
-    assert till.points(member) == 30
+    assert till.points(member) == 40
 
 
 def test_a_missing_or_wrong_token_and_a_stale_delivery_are_refused_and_logged(
@@ -187,3 +198,23 @@ def test_hostile_deliveries_with_the_right_token_are_client_errors(till: Till) -
     assert post(till, None, raw=b"\xff\xfe").status_code == 422
     empty = post(till, lv.delivery("receipts.update", at, []))
     assert empty.json()["outcome"] == "ignored"
+
+
+def test_a_link_to_a_member_erased_since_names_nobody(till: Till, db: Database) -> None:
+    till.connect("loyverse", secret=SECRET)
+    member = till.enrol("ursula@example.com")
+    post(till, customers(till, lv.customer("c-ursula", _at(till), email="ursula@example.com")))
+    shop = connector_customers.c.business_id == till.shop.id
+    with db.read() as conn:
+        assert conn.execute(
+            select(connector_customers.c.member_id).where(shop)
+        ).scalars().all() == [member]
+    erased = till.http.post(f"/api/v1/members/{member}/erasure", headers=till.owner)
+    assert erased.status_code == 200, erased.text
+    with db.read() as conn:  # the erasure forgets Loyverse's id of the member
+        assert (
+            conn.execute(select(connector_customers.c.member_id).where(shop)).scalars().all() == []
+        )
+    sale = post(till, receipts(till, lv.receipt("7-7001", 5, _at(till), customer_id="c-ursula")))
+    assert sale.status_code == 200, sale.text
+    assert sale.json()["purchase"]["member_id"] is None

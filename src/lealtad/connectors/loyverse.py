@@ -161,6 +161,8 @@ def read(delivery: Delivery) -> Event:
         if currency is None:
             raise unmappable("the business's currency is not known")
         events = [e for r in _records(payload, "receipts") for e in _receipt(r, currency)]
+        # Sales before refunds: a refund of a sale in the same delivery finds it recorded.
+        events.sort(key=lambda e: isinstance(e, Refund))
         return Batch(tuple(events))
     if kind == "customers.update":
         return Batch(tuple(_customer(r) for r in _records(payload, "customers")))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from lealtad.connectors.tables import connector_configs, connector_customers, connector_deliveries
 from lealtad.db.inserts import insert_if_new
@@ -74,3 +74,13 @@ def link_customer(
         .where(c.member_id != member_id)
         .values(member_id=member_id, updated_at=now)
     )
+
+
+def forget_member(conn: Connection, business_id: int, member_id: int) -> int:
+    """On erasure: the vendors' customer ids that named the member go (a pseudonymous id of a
+    person is personal data, and the member can no longer earn)."""
+    c = connector_customers.c
+    gone = conn.execute(
+        delete(connector_customers).where(c.business_id == business_id, c.member_id == member_id)
+    )
+    return int(gone.rowcount or 0)
