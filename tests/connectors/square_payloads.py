@@ -26,6 +26,7 @@ def payment(
     *,
     event_id: str,
     email: str | None = None,
+    customer_id: str | None = None,
     currency: str = "EUR",
 ) -> dict[str, Any]:
     money = {"amount": amount, "currency": currency}
@@ -50,6 +51,8 @@ def payment(
     }
     if email is not None:
         body["buyer_email_address"] = email
+    if customer_id is not None:  # a buyer saved in the seller's Square customer directory
+        body["customer_id"] = customer_id
     return {
         "merchant_id": MERCHANT,
         "type": event_type,

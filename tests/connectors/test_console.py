@@ -93,3 +93,36 @@ def test_a_manager_sets_a_connector_up_from_the_console(client: TestClient, shop
     assert "Conectar una caja o tienda" in spanish
     wrong = client.post("/admin/settings/connectors", data=form | {"csrf": "nope"})
     assert wrong.status_code == 403
+
+
+def test_every_connectable_vendor_is_offered_in_both_languages(
+    client: TestClient, shop: Shop
+) -> None:
+    from lealtad.connectors.vendors import VENDORS
+
+    admin_login(client, shop, "manager")
+    english = client.get("/admin/settings/connectors?lang=en").text
+    spanish = client.get("/admin/settings/connectors?lang=es").text
+    for name in VENDORS:
+        assert f'<option value="{name}"' in english
+    assert ">WooCommerce</option>" in english
+    assert ">Loyverse</option>" in english
+    assert "Loyverse: a secret of at least 24 characters" in english
+    assert "Loyverse: un secreto de al menos 24 caracteres" in spanish
+
+
+def test_a_loyverse_connector_shows_where_its_token_goes(client: TestClient, shop: Shop) -> None:
+    csrf = admin_login(client, shop, "manager")
+    form = {"vendor": "loyverse", "secret": "too-short-a-token", "csrf": csrf}
+    short = client.post("/admin/settings/connectors", data=form)
+    assert short.status_code == 422
+    assert "el secreto debe tener al menos 24 caracteres" in short.text
+    form["secret"] = "lv-" + "a1b2c3d4" * 4
+    assert (
+        client.post("/admin/settings/connectors", data=form, follow_redirects=False).status_code
+        == 303
+    )
+    spanish = client.get("/admin/settings/connectors?lang=es").text
+    assert f"/hooks/loyverse/{shop.slug}?token=…" in spanish
+    assert "Loyverse no firma sus webhooks" in spanish
+    assert "lv-a1b2c3d4" not in spanish  # the secret is never shown again

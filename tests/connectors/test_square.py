@@ -138,3 +138,21 @@ def test_a_square_location_is_mapped_to_the_business_location(till: Till) -> Non
     till.connect("square", secret=KEY, locations={sq.LOCATION: store_two})
     answer = post(till, _payment(till, "payment.updated", "PAY8", "COMPLETED", 700))
     assert answer.json()["purchase"]["location_id"] == store_two
+
+
+def test_a_buyer_known_only_by_customer_id_is_found_once_a_payment_showed_their_email(
+    till: Till,
+) -> None:
+    till.connect("square", secret=KEY)
+    member = till.enrol("ines@example.com")
+    customer = {"customer_id": "JDKYHBWT1D4F8MFH63DBMEN8Y4"}
+    # Before any payment showed the id beside an e-mail, it names nobody.
+    before = post(till, _payment(till, "payment.updated", "PAY9", "COMPLETED", 1000, **customer))
+    assert before.json()["purchase"]["member_id"] is None
+    both = _payment(
+        till, "payment.updated", "PAY10", "COMPLETED", 2000, email="ines@example.com", **customer
+    )
+    assert post(till, both).json()["purchase"]["member_id"] == member
+    after = post(till, _payment(till, "payment.updated", "PAY11", "COMPLETED", 3000, **customer))
+    assert after.json()["purchase"]["member_id"] == member
+    assert till.points(member) == 50

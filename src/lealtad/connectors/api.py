@@ -4,6 +4,7 @@ JSON routes where owners and managers configure connectors and read their delive
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -23,7 +24,10 @@ from lealtad.kit.ids import Limit
 
 router = APIRouter(tags=["connectors"], responses=ERROR_RESPONSES)
 
-VendorPath = Annotated[str, Path(pattern=r"^[a-z]{1,30}$", description="standard, square, shopify")]
+VendorPath = Annotated[
+    str,
+    Path(pattern=r"^[a-z]{1,30}$", description="standard, square, shopify, woocommerce, loyverse"),
+]
 SlugPath = Annotated[str, Path(max_length=64)]
 
 
@@ -69,7 +73,8 @@ async def receive(
     body = await request.body()
     url = settings.public_base_url.rstrip("/") + request.url.path
     headers = {k.lower(): v for k, v in request.headers.items()}
-    delivery = Delivery(body=body, headers=headers, url=url, received_at=now)
+    query = dict(request.query_params)  # Loyverse's credential travels in the address
+    delivery = Delivery(body=body, headers=headers, url=url, received_at=now, extra=query)
     result = await run_in_threadpool(_receive, db, settings, vendor_name, slug, delivery)
     if isinstance(result, LealtadError):
         return error_response(result.http_status, result.code, result.message, result.details)
@@ -84,8 +89,10 @@ def _receive(
         chosen = vendor(vendor_name)
         with db.read() as conn:
             config = service.config_for(conn, slug, vendor_name)
+            currency = service.currency_of(conn, config)
     except LealtadError as exc:
         return exc
+    delivery = replace(delivery, currency=currency)
     event_name = _event_name(delivery)
     try:
         chosen.verify(delivery, config.secret)
@@ -93,33 +100,40 @@ def _receive(
         _log(db, config, now, service.REFUSED, exc.http_status, event_name, None, exc.code)
         return exc
     external_id: str | None = None
+    results: list[service.Applied] = []
     try:
-        event = chosen.read(delivery)
-        external_id = event.external_id
+        events = service.events_of(chosen.read(delivery))
+        # One transaction for all a delivery carries: a failure leaves nothing half applied,
+        # and the vendor's retry finds what was recorded as duplicates.
         with db.transaction() as conn:
-            applied = service.apply(
-                conn, config, event, secret_key=settings.effective_secret_key, now=now
-            )
+            for event in events:
+                external_id = event.external_id
+                results.append(
+                    service.apply(
+                        conn, config, event, secret_key=settings.effective_secret_key, now=now
+                    )
+                )
     except LealtadError as exc:
         _log(db, config, now, service.FAILED, exc.http_status, event_name, external_id, exc.code)
         return exc
-    _log(
-        db,
-        config,
-        now,
-        applied.outcome,
-        applied.status_code,
-        event_name,
-        external_id,
-        None,
-        applied.member_id,
-    )
-    return applied
+    for event, applied in zip(events, results, strict=True):
+        _log(
+            db,
+            config,
+            now,
+            applied.outcome,
+            applied.status_code,
+            event_name,
+            event.external_id,
+            None,
+            applied.member_id,
+        )
+    return service.combined(results)
 
 
 def _event_name(delivery: Delivery) -> str | None:
     """The event's type for the log, read leniently: the log records refused deliveries too."""
-    topic = delivery.header("x-shopify-topic")
+    topic = delivery.header("x-shopify-topic") or delivery.header("x-wc-webhook-topic")
     if topic:
         return topic
     try:

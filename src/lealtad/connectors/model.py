@@ -9,9 +9,11 @@ import hashlib
 import hmac
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from lealtad.errors import Invalid, LealtadError, Unauthorized
+from lealtad.kit.money import minor_exponent
 
 ENROL, ANONYMOUS = "enrol", "anonymous"
 UNKNOWN_CUSTOMER = (ENROL, ANONYMOUS)
@@ -44,6 +46,9 @@ class Customer:
     phone: str | None = None
     card: str | None = None
     name: str | None = None
+    # The vendor's own id of the buyer (a Loyverse customer, a Square customer_id): remembered
+    # once it is seen beside a contact, so that later sales naming only this id find the member.
+    ref: str | None = None
 
     @property
     def named(self) -> bool:
@@ -87,7 +92,31 @@ class Ignored:
     reason: str
 
 
-Event = Sale | Refund | Ignored
+@dataclass(frozen=True)
+class Contact:
+    """The vendor's record of a customer (Loyverse's customers.update): nothing to record, but
+    the vendor's customer id is linked to the member its e-mail or phone names."""
+
+    external_id: str  # the vendor's customer id
+    customer: Customer
+
+
+Single = Sale | Refund | Ignored | Contact
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Several events in one delivery (a WooCommerce order paid and partly refunded, a
+    Loyverse delivery of many receipts), applied together in one transaction."""
+
+    events: tuple[Single, ...]
+
+    @property
+    def external_id(self) -> str | None:
+        return next((e.external_id for e in self.events if e.external_id), None)
+
+
+Event = Single | Batch
 
 
 @dataclass(frozen=True)
@@ -99,7 +128,9 @@ class Delivery:
     headers: dict[str, str]
     url: str
     received_at: datetime
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # the address's query parameters
+    # The business's own currency, for vendors whose payloads name none (Loyverse).
+    currency: str | None = None
 
     def header(self, name: str) -> str | None:
         value = self.headers.get(name.lower())
@@ -154,6 +185,19 @@ def parse_time(value: Any, what: str) -> datetime:
     except ValueError as exc:
         raise unmappable(f"{what} is not an ISO 8601 time") from exc
     return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def decimal_minor(value: Any, currency: str, what: str) -> int:
+    """A decimal amount as a vendor writes it ("12.50", 12.5) in the currency's minor units;
+    refused unless it is a finite, non-negative amount the currency can hold exactly."""
+    try:
+        amount = Decimal(str(value)) * (10 ** minor_exponent(currency))
+        whole = amount.is_finite() and amount >= 0 and amount == amount.to_integral_value()
+    except (ArithmeticError, ValueError) as exc:
+        raise unmappable(f"{what} is not an amount") from exc
+    if isinstance(value, bool) or not whole:
+        raise unmappable(f"{what} is not an amount in {currency}")
+    return int(amount)
 
 
 def minor_units(value: Any, what: str) -> int:

@@ -14,18 +14,21 @@ from sqlalchemy import Connection
 from lealtad.connectors import store
 from lealtad.connectors.model import (
     ENROL,
+    Batch,
+    Contact,
     Customer,
     Event,
     Ignored,
     Refund,
     Sale,
+    Single,
     printable,
     unmappable,
     vendor_id,
 )
 from lealtad.connectors.schemas import ConnectorIn, ConnectorOut, DeliveryOut
 from lealtad.connectors.vendors import vendor
-from lealtad.errors import Conflict, Invalid, NotFound
+from lealtad.errors import Conflict, Invalid, LealtadError, NotFound
 from lealtad.kit.clock import as_utc, naive_utc
 from lealtad.ledger import idempotency
 from lealtad.members import service as members
@@ -39,12 +42,13 @@ from lealtad.tenancy import store as tenancy_store
 from lealtad.tenancy.model import Principal, Role
 
 # Outcomes in the delivery log.
-RECORDED, DUPLICATE, IGNORED, REFUSED, FAILED = (
+RECORDED, DUPLICATE, IGNORED, REFUSED, FAILED, LINKED = (
     "recorded",
     "duplicate",
     "ignored",
     "refused",
     "failed",
+    "linked",
 )
 
 
@@ -55,7 +59,11 @@ def hook_path(vendor_name: str, slug: str) -> str:
 def configure(
     conn: Connection, principal: Principal, vendor_name: str, data: ConnectorIn, now: datetime
 ) -> ConnectorOut:
-    vendor(vendor_name)
+    chosen = vendor(vendor_name)
+    shortest = getattr(chosen, "MIN_SECRET", 8)
+    if data.secret is not None and len(data.secret.strip()) < shortest:
+        # Loyverse's secret is the only credential and one the business makes up.
+        raise Invalid(f"the secret must be at least {shortest} characters", code="secret_too_short")
     bid = principal.business_id
     for location_id in {*data.locations.values(), data.location_id} - {None}:
         tenancy.get_location(conn, bid, int(location_id))  # type: ignore[arg-type]
@@ -98,6 +106,11 @@ def config_for(conn: Connection, slug: str, vendor_name: str) -> Any:
     if config is None:
         raise NotFound(f"no {vendor_name} connector for this business", code="connector_not_found")
     return config
+
+
+def currency_of(conn: Connection, config: Any) -> str:
+    """The business's own currency: a vendor whose payloads name none sells in it."""
+    return str(tenancy.get_business(conn, config.business_id).currency)
 
 
 def connector_out(conn: Connection, business: Any, row: Any) -> ConnectorOut:
@@ -176,8 +189,27 @@ class Applied:
     member_id: int | None = None
 
 
+def events_of(event: Event) -> tuple[Single, ...]:
+    """The events a delivery carries, one for most vendors; an empty batch asks for nothing."""
+    if not isinstance(event, Batch):
+        return (event,)
+    return event.events or (Ignored(None, "the delivery carries nothing to record"),)
+
+
+def combined(results: list[Applied]) -> Applied:
+    """One answer for a delivery of several events: recorded if anything was."""
+    if len(results) == 1:
+        return results[0]
+    said = [r.outcome for r in results]
+    outcome = next((o for o in (RECORDED, LINKED, DUPLICATE) if o in said), IGNORED)
+    member_id = next((r.member_id for r in results if r.member_id), None)
+    return Applied(
+        outcome, 200, {"outcome": outcome, "results": [r.body for r in results]}, member_id
+    )
+
+
 def apply(
-    conn: Connection, config: Any, event: Event, *, secret_key: str, now: datetime
+    conn: Connection, config: Any, event: Single, *, secret_key: str, now: datetime
 ) -> Applied:
     """A verified delivery applied once: the vendor's own id is the receipt (or refund) id, so
     a delivery repeated, or its created and updated twins, change nothing the second time."""
@@ -185,6 +217,8 @@ def apply(
     principal = Principal(business_id=config.business_id, role=Role.staff)
     if isinstance(event, Ignored):
         return Applied(IGNORED, 200, {"outcome": IGNORED, "reason": event.reason})
+    if isinstance(event, Contact):
+        return _contact(conn, config, event, secret_key, now)
     kind = "refund" if isinstance(event, Refund) else "sale"
     vendor_id(event.external_id, "the vendor's id")
     if isinstance(event, Refund):
@@ -252,11 +286,53 @@ def _duplicate(purchase_id: int | None, member_id: int | None) -> Applied:
     return Applied(DUPLICATE, 200, {"outcome": DUPLICATE, "purchase_id": purchase_id}, member_id)
 
 
+def _contact(
+    conn: Connection, config: Any, contact: Contact, secret_key: str, now: datetime
+) -> Applied:
+    """A vendor's customer record: its id linked to the member its contact names (enrolled
+    first when the business asked for that), so receipts naming only the id find them."""
+    vendor_id(contact.external_id, "the customer's id")
+    customer = Customer(
+        email=contact.customer.email,
+        phone=contact.customer.phone,
+        name=contact.customer.name,
+        ref=contact.external_id,
+    )
+    member_id = _member(conn, config.business_id, config, customer, secret_key, now)
+    if member_id is None:
+        reason = "the customer names no member and is not enrolled"
+        return Applied(IGNORED, 200, {"outcome": IGNORED, "reason": reason})
+    return Applied(LINKED, 200, {"outcome": LINKED, "member_id": member_id}, member_id)
+
+
+def _ref(customer: Customer) -> str | None:
+    ref = customer.ref
+    return ref if ref and len(ref) <= 100 and "\x00" not in ref else None
+
+
 def _member(
     conn: Connection, bid: int, config: Any, customer: Customer, secret_key: str, now: datetime
 ) -> int | None:
-    """The buyer as a member: found by card, e-mail or phone; else enrolled when the business
-    asked for it and the vendor named them, else none (the sale is recorded anonymous)."""
+    """The buyer as a member: by the vendor's customer id already linked, else by card, e-mail
+    or phone, else enrolled when the business asked for it and the vendor named them, else none
+    (the sale is recorded anonymous). A vendor's customer id seen beside the member is linked."""
+    ref = _ref(customer)
+    if ref is not None:
+        linked = store.customer_member(conn, bid, config.vendor, ref)
+        if linked is not None:
+            try:
+                return int(members.find(conn, bid, secret_key, member_id=linked).id)
+            except LealtadError:  # erased since: the link names nobody now
+                pass
+    member_id = _contact_member(conn, bid, config, customer, secret_key, now)
+    if member_id is not None and ref is not None:
+        store.link_customer(conn, bid, config.vendor, ref, member_id, naive_utc(now))
+    return member_id
+
+
+def _contact_member(
+    conn: Connection, bid: int, config: Any, customer: Customer, secret_key: str, now: datetime
+) -> int | None:
     looks: list[dict[str, Any]] = [
         {"card_number": customer.card},
         {"email": customer.email},

@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import json
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
 from lealtad.connectors.model import (
@@ -28,6 +27,7 @@ from lealtad.connectors.model import (
     Refund,
     Sale,
     check_age,
+    decimal_minor,
     forged,
     hmac_sha256,
     parse_time,
@@ -36,7 +36,7 @@ from lealtad.connectors.model import (
     unsigned,
 )
 from lealtad.errors import Invalid
-from lealtad.kit.money import is_known_currency, minor_exponent
+from lealtad.kit.money import is_known_currency
 
 NAME = "shopify"
 HEADER = "x-shopify-hmac-sha256"
@@ -63,14 +63,7 @@ def verify(delivery: Delivery, secret: str) -> None:
 
 
 def _minor(value: Any, currency: str, what: str) -> int:
-    try:
-        amount = Decimal(str(value)) * (10 ** minor_exponent(currency))
-        whole = amount.is_finite() and amount >= 0 and amount == amount.to_integral_value()
-    except (ArithmeticError, ValueError) as exc:
-        raise unmappable(f"{what} is not an amount") from exc
-    if not whole:
-        raise unmappable(f"{what} is not an amount in {currency}")
-    return int(amount)
+    return decimal_minor(value, currency, what)
 
 
 def _text(value: Any) -> str | None:

@@ -41,3 +41,24 @@ connector_deliveries = Table(
     Column("member_id", Id, nullable=True),
     Index("ix_connector_deliveries_business_vendor", "business_id", "vendor", "received_at"),
 )
+
+# A vendor's own customer id linked to the member it names: Loyverse receipts (and some Square
+# payments) name the buyer only by that id, so it is remembered when a delivery shows it beside
+# an e-mail or phone. No call to the vendor is ever made to resolve it.
+connector_customers = Table(
+    "connector_customers",
+    metadata,
+    id_column(),
+    business_column(),
+    Column("vendor", String(30), nullable=False),
+    Column("customer_ref", String(100), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Index(
+        "uq_connector_customers_business_vendor_ref",
+        "business_id",
+        "vendor",
+        "customer_ref",
+        unique=True,
+    ),
+)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from lealtad.connectors import shopify, square, standard
+from lealtad.connectors import loyverse, shopify, square, standard, woocommerce
 from lealtad.connectors.model import Delivery, Event
 from lealtad.errors import NotFound
 
@@ -19,7 +19,9 @@ class Vendor(Protocol):
     def read(self, delivery: Delivery) -> Event: ...
 
 
-VENDORS: dict[str, Vendor] = {module.NAME: module for module in (standard, square, shopify)}
+VENDORS: dict[str, Vendor] = {
+    module.NAME: module for module in (standard, square, shopify, woocommerce, loyverse)
+}
 
 
 def vendor(name: str) -> Vendor:

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, delete, update
 
 from lealtad.comms import push
 from lealtad.comms.tables import messages
+from lealtad.connectors import store as connectors
 from lealtad.kit.clock import naive_utc
 from lealtad.members import model, service, signup, store
 from lealtad.members.tables import member_login_codes
@@ -118,6 +119,7 @@ def erase(
     # The delivery log keeps what was sent and when; the figures and names rendered into it go.
     conn.execute(update(messages).where(*of_member).values(context={}))
     written = surveys.forget_free_text(conn, bid, member_id)
+    connectors.forget_member(conn, bid, member_id)
     audit_objects.forget_member(conn, bid, member_id)
     tenancy.audit(
         conn,

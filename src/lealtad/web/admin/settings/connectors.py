@@ -30,13 +30,20 @@ SHOWN = 10
 Field = Annotated[str, Form(max_length=200)]
 
 # The catalog's English message for each vendor and each outcome of a delivery.
-VENDORS = {"standard": "Generic signed webhook", "square": "Square", "shopify": "Shopify"}
+VENDORS = {
+    "standard": "Generic signed webhook",
+    "square": "Square",
+    "shopify": "Shopify",
+    "woocommerce": "WooCommerce",
+    "loyverse": "Loyverse",
+}
 OUTCOMES = {
     "recorded": "Recorded",
     "duplicate": "Already recorded",
     "ignored": "Ignored",
     "refused": "Refused",
     "failed": "Not applied",
+    "linked": "Customer linked",
 }
 
 
@@ -101,6 +108,7 @@ def _said(language: str, exc: LealtadError) -> str:
         "connector_not_found": _("Choose the till or shop to connect."),
         "secret_required": _("Give the secret the vendor signs with."),
         "invalid_connector": _("Check the secret (8 to 200 characters) and the choices."),
+        "secret_too_short": _("For Loyverse, make the secret at least 24 characters long."),
     }
     return known.get(exc.code) or error_message(language, exc)
 
@@ -136,7 +144,8 @@ def _page(
         base_url=settings.public_base_url.rstrip("/"),
         locations=locations,
         location_names={row.id: row.name for row in locations},
-        vendor_names=VENDORS,
+        # The registry decides what can be connected; every vendor in it has a label here.
+        vendor_names={name: VENDORS.get(name, name) for name in CONNECTABLE},
         outcomes=OUTCOMES,
         form=form or {},
         error=error,
