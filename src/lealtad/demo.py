@@ -233,6 +233,13 @@ def seed(
     with db.transaction() as conn:
         settle(conn, bid, now)
         info.logins = _logins(bid, conn)
+    # The nightly scoring once, so that the owner's first look at the customers page and the
+    # member pages shows segments and predicted values rather than "not computed yet" (imported
+    # here: the models bring numpy and scipy, which a serving worker never loads).
+    from lealtad.analytics.refresh import refresh
+
+    with db.transaction() as conn:
+        refresh(conn, bid, now)
     return info
 
 
