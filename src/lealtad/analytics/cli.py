@@ -98,8 +98,11 @@ def rebuild_command(business: Business = None) -> None:
     from sqlalchemy import func, select
 
     from lealtad.analytics.rebuild import rebuild
+    from lealtad.analytics.rollups import zone
     from lealtad.analytics.tables import counters, member_stats
     from lealtad.cli import out
+    from lealtad.comms.outbox import HISTORIC
+    from lealtad.tiers import service as tier_service
 
     db = _open()
     with db.read() as conn:
@@ -112,6 +115,11 @@ def rebuild_command(business: Business = None) -> None:
             ) as bar:
                 task = bar.add_task("rebuild", total=total)
                 replayed = rebuild(conn, row.id, partial(bar.advance, task))
+            # Tiers too, in date order from each member's opening status (D74); a correction of
+            # history, so it announces nothing, as an import.
+            tiers_changed = tier_service.rebuild(
+                conn.execution_options(**{HISTORIC: True}), row.id, zone(conn, row.id), _now()
+            )
             rows = conn.execute(
                 select(func.count()).where(counters.c.business_id == row.id)
             ).scalar_one()
@@ -120,7 +128,8 @@ def rebuild_command(business: Business = None) -> None:
             ).scalar_one()
         out.print(
             f"{row.slug}: {replayed} events replayed / eventos, {rows} counter rows / filas de "
-            f"contadores, {figures} members / socios"
+            f"contadores, {figures} members / socios, {tiers_changed} tiers changed / niveles "
+            "cambiados"
         )
 
 
