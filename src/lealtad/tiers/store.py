@@ -62,76 +62,59 @@ def measure(
     re-checks the tier dated after `until`: then this check is out of date order and the tier is
     replayed (D74). The question rides in the metric's own statement, so an in-order check runs
     no statement more."""
-    if kind == "spend":
-        query = select(
-            func.coalesce(func.sum(purchases.c.amount - purchases.c.refunded_amount), 0)
-        ).where(*_sales(business_id, member_id, since, until))
-    elif kind == "visits":
-        query = select(func.count()).where(
-            *_sales(business_id, member_id, since, until),
-            purchases.c.amount > 0,
-            purchases.c.refunded_amount < purchases.c.amount,
-        )
-    elif kind == "points_earned":
-        query = select(func.coalesce(func.sum(awards.c.amount), 0)).where(
-            awards.c.business_id == business_id,
-            awards.c.member_id == member_id,
-            awards.c.unit == "points",
-            awards.c.occurred_at >= since,
-            awards.c.occurred_at <= until,
-        )
-    else:
-        assert event is not None
-        query = select(func.coalesce(func.sum(member_events.c.value), 0)).where(
-            member_events.c.business_id == business_id,
-            member_events.c.member_id == member_id,
-            member_events.c.name == event,
-            member_events.c.occurred_at >= since,
-            member_events.c.occurred_at <= until,
-        )
-    if ask_later:
-        query = query.add_columns(_later(business_id, member_id, kind, event, until))
-    row = conn.execute(query).one()
+    params = {"b": business_id, "m": member_id, "since": since, "until": until, "event": event}
+    row = conn.execute(_MEASURE[kind, ask_later], params).one()
     value = Decimal(row[0])
     if kind == "points_earned":
         # Points awarded in the window less what refunds took back: never the spendable balance.
-        value += Decimal(
-            conn.execute(_points_reversed(business_id, member_id, since, until)).scalar_one()
-        )
+        value += Decimal(conn.execute(_POINTS_REVERSED, params).scalar_one())
     return value, bool(row[1]) if ask_later else False
 
 
-def _sales(business_id: int, member_id: int, since: datetime, until: datetime) -> tuple[Any, ...]:
-    return (
-        purchases.c.business_id == business_id,
-        purchases.c.member_id == member_id,
-        purchases.c.occurred_at >= since,
-        purchases.c.occurred_at <= until,
-    )
-
-
-def _points_reversed(business_id: int, member_id: int, since: datetime, until: datetime) -> Any:
-    return (
-        select(func.coalesce(func.sum(postings.c.amount), 0))
-        .join(entries, entries.c.id == postings.c.entry_id)
-        .join(accounts, accounts.c.id == postings.c.account_id)
-        .where(
-            entries.c.business_id == business_id,
-            entries.c.kind == "refund",
-            accounts.c.member_id == member_id,
-            accounts.c.unit == "points",
-            entries.c.occurred_at >= since,
-            entries.c.occurred_at <= until,
+def _metric(kind: str) -> Any:
+    b: Any = bindparam("b")
+    m: Any = bindparam("m")
+    since: Any = bindparam("since")
+    until: Any = bindparam("until")
+    if kind in ("spend", "visits"):
+        p = purchases.c
+        window = (
+            p.business_id == b,
+            p.member_id == m,
+            p.occurred_at >= since,
+            p.occurred_at <= until,
         )
+        if kind == "spend":
+            return select(func.coalesce(func.sum(p.amount - p.refunded_amount), 0)).where(*window)
+        return select(func.count()).where(*window, p.amount > 0, p.refunded_amount < p.amount)
+    if kind == "points_earned":
+        a = awards.c
+        return select(func.coalesce(func.sum(a.amount), 0)).where(
+            a.business_id == b,
+            a.member_id == m,
+            a.unit == "points",
+            a.occurred_at >= since,
+            a.occurred_at <= until,
+        )
+    e = member_events.c
+    return select(func.coalesce(func.sum(e.value), 0)).where(
+        e.business_id == b,
+        e.member_id == m,
+        e.name == bindparam("event"),
+        e.occurred_at >= since,
+        e.occurred_at <= until,
     )
 
 
-def _later(business_id: int, member_id: int, kind: str, event: str | None, after: datetime) -> Any:
+def _later(kind: str) -> Any:
     """Whether a sale, a refund, or (for the metrics that count them) a points award or the
-    counted event of the member is dated after `after`."""
+    counted event of the member is dated after the window's end."""
+    b: Any = bindparam("b")
+    m: Any = bindparam("m")
+    after: Any = bindparam("until")
     # Aliases: inside the metric's statement the same tables would otherwise be correlated.
     p, r, a, e = purchases.alias(), refunds.alias(), awards.alias(), member_events.alias()
-    own = (p.c.business_id == business_id, p.c.member_id == member_id)
+    own = (p.c.business_id == b, p.c.member_id == m)
     found = [
         exists().where(*own, p.c.occurred_at > after),
         exists().where(*own, r.c.purchase_id == p.c.id, r.c.occurred_at > after),
@@ -139,8 +122,8 @@ def _later(business_id: int, member_id: int, kind: str, event: str | None, after
     if kind == "points_earned":
         found.append(
             exists().where(
-                a.c.business_id == business_id,
-                a.c.member_id == member_id,
+                a.c.business_id == b,
+                a.c.member_id == m,
                 a.c.unit == "points",
                 a.c.occurred_at > after,
             )
@@ -148,13 +131,34 @@ def _later(business_id: int, member_id: int, kind: str, event: str | None, after
     if kind == "custom":
         found.append(
             exists().where(
-                e.c.business_id == business_id,
-                e.c.member_id == member_id,
-                e.c.name == event,
+                e.c.business_id == b,
+                e.c.member_id == m,
+                e.c.name == bindparam("event"),
                 e.c.occurred_at > after,
             )
         )
     return or_(*found).label("later")
+
+
+# Built once, as `_STATUS`: a check runs on every purchase of a tiers program.
+_MEASURE = {
+    (kind, later): _metric(kind).add_columns(_later(kind)) if later else _metric(kind)
+    for kind in ("spend", "visits", "points_earned", "custom")
+    for later in (False, True)
+}
+_POINTS_REVERSED = (
+    select(func.coalesce(func.sum(postings.c.amount), 0))
+    .join(entries, entries.c.id == postings.c.entry_id)
+    .join(accounts, accounts.c.id == postings.c.account_id)
+    .where(
+        entries.c.business_id == bindparam("b"),
+        entries.c.kind == "refund",
+        accounts.c.member_id == bindparam("m"),
+        accounts.c.unit == "points",
+        entries.c.occurred_at >= bindparam("since"),
+        entries.c.occurred_at <= bindparam("until"),
+    )
+)
 
 
 def history(
