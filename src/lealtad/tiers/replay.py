@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from itertools import accumulate
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,14 +36,19 @@ class Change:
 
 @dataclass(frozen=True)
 class History:
-    """The member's dated transactions, each list in date order (aware UTC)."""
+    """The member's dated transactions (aware UTC), each kind in date order, with running
+    totals: a check's window is then two bisections, not a pass over the history."""
 
     sale_times: list[datetime]
-    sales: list[tuple[int, int]]  # (purchase id, amount), in the order of sale_times
-    refunds: dict[int, list[tuple[datetime, int]]]  # purchase id: (when, amount)
+    spent: list[int]  # running total of the sales' amounts, one more than the sales
+    bought: list[int]  # running count of the sales with a positive amount
+    # Only the sales something was refunded from: (when sold, amount, [(when, refunded)]).
+    refunded: list[tuple[datetime, int, list[tuple[datetime, int]]]]
     refund_times: list[datetime]
-    points: list[tuple[datetime, Decimal]]  # points awarded (+) and taken back by refunds (-)
-    events: list[tuple[datetime, Decimal]]  # the counted event's values
+    point_times: list[datetime]
+    points: list[Decimal]  # running total: awarded (+) and taken back by refunds (-)
+    event_times: list[datetime]
+    counted: list[Decimal]  # running total of the counted event's values
 
     @classmethod
     def of(
@@ -57,35 +63,45 @@ class History:
         returned: defaultdict[int, list[tuple[datetime, int]]] = defaultdict(list)
         for pid, at, amount in refunds:
             returned[int(pid)].append((as_utc(at), int(amount)))
+        dated_points = sorted((as_utc(at), Decimal(v)) for at, v in points)
+        dated_events = sorted((as_utc(at), Decimal(v)) for at, v in events)
         return cls(
             [at for at, _, _ in ordered],
-            [(pid, amount) for _, pid, amount in ordered],
-            dict(returned),
+            list(accumulate((amount for _, _, amount in ordered), initial=0)),
+            list(accumulate((int(amount > 0) for _, _, amount in ordered), initial=0)),
+            [(at, amount, returned[pid]) for at, pid, amount in ordered if pid in returned],
             sorted(at for found in returned.values() for at, _ in found),
-            sorted((as_utc(at), Decimal(v)) for at, v in points),
-            sorted((as_utc(at), Decimal(v)) for at, v in events),
+            [at for at, _ in dated_points],
+            list(accumulate((v for _, v in dated_points), initial=Decimal(0))),
+            [at for at, _ in dated_events],
+            list(accumulate((v for _, v in dated_events), initial=Decimal(0))),
         )
 
-    def refunded(self, purchase_id: int, now: datetime) -> int:
-        return sum(amount for at, amount in self.refunds.get(purchase_id, ()) if at <= now)
+
+def _within(times: list[datetime], since: datetime, until: datetime) -> tuple[int, int]:
+    return bisect_left(times, since), bisect_right(times, until)
 
 
 def metric(policy: TierPolicy, history: History, now: datetime, tz: ZoneInfo) -> Decimal:
     """The policy's metric over its window ending at `now`, as recorded in date order up to then."""
     since = model.window_start(policy, now, tz)
     if policy.metric in ("spend", "visits"):
-        first = bisect_left(history.sale_times, since)
-        last = bisect_right(history.sale_times, now)
-        total = 0
-        for pid, amount in history.sales[first:last]:
-            left = amount - history.refunded(pid, now)
-            if policy.metric == "spend":
-                total += left
-            elif amount > 0 and left > 0:
-                total += 1
-        return Decimal(total)
-    dated = history.points if policy.metric == "points_earned" else history.events
-    return sum((v for at, v in dated if since <= at <= now), Decimal(0))
+        first, last = _within(history.sale_times, since, now)
+        spend = history.spent[last] - history.spent[first]
+        visits = history.bought[last] - history.bought[first]
+        for sold, amount, back in history.refunded:
+            if not since <= sold <= now:
+                continue
+            taken = sum(refunded for at, refunded in back if at <= now)
+            spend -= taken
+            if amount > 0 and taken >= amount:
+                visits -= 1  # fully refunded by then: no longer a visit
+        return Decimal(spend if policy.metric == "spend" else visits)
+    if policy.metric == "points_earned":
+        first, last = _within(history.point_times, since, now)
+        return history.points[last] - history.points[first]
+    first, last = _within(history.event_times, since, now)
+    return history.counted[last] - history.counted[first]
 
 
 def instants(history: History, policy_at: PolicyAt) -> list[datetime]:
@@ -93,8 +109,8 @@ def instants(history: History, policy_at: PolicyAt) -> list[datetime]:
     policy that counts them, at every counted event under a policy that counts it. Two checks
     at one instant measure the same and end the same, so each instant is checked once."""
     found = set(history.sale_times) | set(history.refund_times)
-    for dated, kind in ((history.points, "points_earned"), (history.events, "custom")):
-        for at, _ in dated:
+    for times, kind in ((history.point_times, "points_earned"), (history.event_times, "custom")):
+        for at in times:
             policy = policy_at(at)
             if policy is not None and policy.metric == kind:
                 found.add(at)
