@@ -94,11 +94,12 @@ def _open() -> Database:
 @analytics_app.command("rebuild")
 def rebuild_command(business: Business = None) -> None:
     """Recompute the rollups from the purchases, members and journal / recalcula los rollups."""
+    from zoneinfo import ZoneInfo
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
     from sqlalchemy import func, select
 
     from lealtad.analytics.rebuild import rebuild
-    from lealtad.analytics.rollups import zone
     from lealtad.analytics.tables import counters, member_stats
     from lealtad.cli import out
     from lealtad.comms.outbox import HISTORIC
@@ -118,7 +119,7 @@ def rebuild_command(business: Business = None) -> None:
             # Tiers too, in date order from each member's opening status (D74); a correction of
             # history, so it announces nothing, as an import.
             tiers_changed = tier_service.rebuild(
-                conn.execution_options(**{HISTORIC: True}), row.id, zone(conn, row.id), _now()
+                conn.execution_options(**{HISTORIC: True}), row.id, ZoneInfo(row.timezone), _now()
             )
             rows = conn.execute(
                 select(func.count()).where(counters.c.business_id == row.id)
