@@ -178,6 +178,7 @@ PURE = (
     "lealtad.rules.earn_model",
     "lealtad.rules.program",
     "lealtad.tiers.model",
+    "lealtad.tiers.replay",
     "lealtad.analytics.fold",
     "lealtad.comms.catalog",
 )

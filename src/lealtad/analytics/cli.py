@@ -94,12 +94,16 @@ def _open() -> Database:
 @analytics_app.command("rebuild")
 def rebuild_command(business: Business = None) -> None:
     """Recompute the rollups from the purchases, members and journal / recalcula los rollups."""
+    from zoneinfo import ZoneInfo
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
     from sqlalchemy import func, select
 
     from lealtad.analytics.rebuild import rebuild
     from lealtad.analytics.tables import counters, member_stats
     from lealtad.cli import out
+    from lealtad.comms.outbox import HISTORIC
+    from lealtad.tiers import service as tier_service
 
     db = _open()
     with db.read() as conn:
@@ -112,6 +116,11 @@ def rebuild_command(business: Business = None) -> None:
             ) as bar:
                 task = bar.add_task("rebuild", total=total)
                 replayed = rebuild(conn, row.id, partial(bar.advance, task))
+            # Tiers too, in date order from each member's opening status (D75); a correction of
+            # history, so it announces nothing, as an import.
+            tiers_changed = tier_service.rebuild(
+                conn.execution_options(**{HISTORIC: True}), row.id, ZoneInfo(row.timezone), _now()
+            )
             rows = conn.execute(
                 select(func.count()).where(counters.c.business_id == row.id)
             ).scalar_one()
@@ -120,7 +129,8 @@ def rebuild_command(business: Business = None) -> None:
             ).scalar_one()
         out.print(
             f"{row.slug}: {replayed} events replayed / eventos, {rows} counter rows / filas de "
-            f"contadores, {figures} members / socios"
+            f"contadores, {figures} members / socios, {tiers_changed} tiers changed / niveles "
+            "cambiados"
         )
 
 

@@ -128,6 +128,11 @@ def apply(
             tier_id=history.tier,
             since=naive_utc(since),
             held_until=naive_utc(until),
+            # Kept apart as where the member starts: a replay of their history in date order
+            # begins here (D75).
+            opening_tier_id=history.tier,
+            opening_since=naive_utc(since),
+            opening_held_until=naive_utc(until),
         )
 
 

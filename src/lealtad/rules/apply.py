@@ -16,12 +16,14 @@ from sqlalchemy import Connection
 from lealtad.analytics import segments
 from lealtad.rewards import gamification
 from lealtad.rules import earn_store
+from lealtad.rules.definition import TierPolicy
 from lealtad.rules.facts import Facts, MemberContext
 from lealtad.rules.planner import EarnPlan, Granted, MemberState, asks_segments
 from lealtad.rules.planner import asks_visits as asks_visits
 from lealtad.rules.program import Program
 from lealtad.rules.service import in_force
 from lealtad.tiers import service as tiers
+from lealtad.tiers.replay import PolicyAt
 
 __all__ = ["Granted", "Outcome", "apply", "asks_visits", "context_for", "plan", "zone"]
 
@@ -124,6 +126,7 @@ def apply(
             program.definition.tiers,
             facts.occurred_at,
             facts.tz,
+            policy_at=_policies(conn, business_id),
         )
         if crossed is not None:
             context = replace(context, tier=crossed[1])
@@ -183,12 +186,28 @@ def after_plan(
             program.definition.tiers,
             facts.occurred_at,
             facts.tz,
+            policy_at=_policies(conn, business_id),
+            opening=facts.trigger == "enrolment",
         )
     # Challenges: a no-op (one indexed query) when the business has no active challenge.
     outcome.badges = gamification.after_transaction(
         conn, business_id, context.member_id, facts.occurred_at, now, actor
     )
     return outcome
+
+
+def _policies(conn: Connection, business_id: int) -> PolicyAt:
+    """The tier policy in force at an instant, for a check that turns out to be out of date
+    order and replays the member's tiers (D75). Nothing is read until a replay asks: the
+    in-order check pays nothing for it."""
+    read: PolicyAt | None = None
+
+    def at(when: datetime) -> TierPolicy | None:
+        nonlocal read
+        read = read or tiers.policies(conn, business_id)
+        return read(when)
+
+    return at
 
 
 def zone(name: str | None) -> ZoneInfo:

@@ -81,6 +81,48 @@ def decide(
 
 
 @dataclass(frozen=True)
+class Status:
+    """A member's tier, since when, and until when it holds (aware UTC)."""
+
+    tier_id: str | None
+    since: datetime | None
+    held_until: datetime | None
+
+
+NO_TIER = Status(None, None, None)
+
+
+@dataclass(frozen=True)
+class Step:
+    status: Status
+    changed: bool
+    # Whether the hold (and, on a change, the tier and since) is written.
+    touched: bool
+
+
+def step(
+    policy: TierPolicy,
+    status: Status,
+    floor: str | None,
+    metric: Decimal,
+    now: datetime,
+    tz: ZoneInfo,
+) -> Step:
+    """One tier check: `decide`, then the tier's since and hold as a check stores them. The
+    check after a transaction and the replay in date order (D75) both take this step."""
+    decision = decide(policy, status.tier_id, floor, metric, status.held_until, now)
+    since = now if decision.changed else status.since
+    held = status.held_until
+    touched = decision.extend or decision.changed
+    if touched:
+        until = held_until(policy, now, tz) if decision.tier_id else None
+        if held is not None and until is not None and not decision.changed:
+            until = max(until, held)
+        held = until
+    return Step(Status(decision.tier_id, since, held), decision.changed, touched)
+
+
+@dataclass(frozen=True)
 class Progress:
     tier_id: str | None
     tier_name: str | None

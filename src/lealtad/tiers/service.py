@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
 from lealtad.comms.outbox import emit
-from lealtad.errors import Invalid
+from lealtad.errors import Invalid, LealtadError
 from lealtad.kit.clock import as_utc, naive_utc
+from lealtad.rules import service as rules
+from lealtad.rules import store as rule_store
 from lealtad.rules.definition import TierPolicy
 from lealtad.rules.facts import Facts
-from lealtad.tiers import model, store
+from lealtad.tiers import model, replay, store
+from lealtad.tiers.replay import PolicyAt
 
 
 def metric(
@@ -24,16 +28,30 @@ def metric(
     now: datetime,
     tz: ZoneInfo,
 ) -> Decimal:
+    return _measure(conn, business_id, member_id, policy, now, tz)[0]
+
+
+def _measure(
+    conn: Connection,
+    business_id: int,
+    member_id: int,
+    policy: TierPolicy,
+    now: datetime,
+    tz: ZoneInfo,
+    *,
+    ask_later: bool = False,
+) -> tuple[Decimal, bool]:
     since = naive_utc(model.window_start(policy, now, tz))
-    until = naive_utc(now)
-    if policy.metric == "spend":
-        return store.spend(conn, business_id, member_id, since, until)
-    if policy.metric == "visits":
-        return store.visits(conn, business_id, member_id, since, until)
-    if policy.metric == "points_earned":
-        return store.points_earned(conn, business_id, member_id, since, until)
-    assert policy.custom_event is not None
-    return store.event_total(conn, business_id, member_id, policy.custom_event, since, until)
+    return store.measure(
+        conn,
+        business_id,
+        member_id,
+        policy.metric,
+        policy.custom_event,
+        since,
+        naive_utc(now),
+        ask_later=ask_later,
+    )
 
 
 def current(conn: Connection, business_id: int, member_id: int) -> str | None:
@@ -92,35 +110,166 @@ def check(
     policy: TierPolicy | None,
     now: datetime,
     tz: ZoneInfo,
+    *,
+    policy_at: PolicyAt | None = None,
+    opening: bool = False,
 ) -> tuple[str | None, str | None] | None:
-    """Re-qualifies the member; returns (old tier, new tier) when it changed."""
+    """Re-qualifies the member; returns (old tier, new tier) when it changed. The check after a
+    dated transaction passes `policy_at`: if the member has a transaction dated after `now`,
+    this one arrived out of date order, and the tier is replayed in date order instead (D75).
+    `opening`: the enrolment's check, whose result is where the member starts."""
     if policy is None:
         return None
     row = store.status(conn, business_id, member_id)
-    before = row.tier_id if row else None
-    held = as_utc(row.held_until) if row and row.held_until else None
-    value = metric(conn, business_id, member_id, policy, now, tz)
-    decision = model.decide(policy, before, row.floor_tier_id if row else None, value, held, now)
+    before = _status(row)
+    value, late = _measure(
+        conn, business_id, member_id, policy, now, tz, ask_later=policy_at is not None
+    )
+    if late:
+        assert policy_at is not None
+        return replay_member(conn, business_id, member_id, policy, policy_at, tz, now, row=row)
+    taken = model.step(policy, before, row.floor_tier_id if row else None, value, now, tz)
     values: dict[str, object] = {}
-    if decision.changed:
-        values |= {"tier_id": decision.tier_id, "since": naive_utc(now)}
-    if decision.extend or decision.changed:
-        until = model.held_until(policy, now, tz) if decision.tier_id else None
-        if held is not None and until is not None and not decision.changed:
-            until = max(until, held)
+    if taken.changed:
+        values |= {"tier_id": taken.status.tier_id, "since": naive_utc(now)}
+    if taken.touched:
+        until = taken.status.held_until
         values["held_until"] = naive_utc(until) if until else None
+    if opening and taken.touched:
+        # Written with the status in the same statement: the enrolment's entry tier.
+        values |= _opening(taken.status)
     if values:
         store.save(conn, business_id, member_id, **values)
-    if not decision.changed:
+    if not taken.changed:
         return None
     emit(
         conn,
         business_id,
         "tier.changed",
-        {"member_id": member_id, "from": before, "to": decision.tier_id, "metric": str(value)},
+        {
+            "member_id": member_id,
+            "from": before.tier_id,
+            "to": taken.status.tier_id,
+            "metric": str(value),
+        },
         now,
     )
-    return before, decision.tier_id
+    return before.tier_id, taken.status.tier_id
+
+
+def _status(row: Any) -> model.Status:
+    if row is None:
+        return model.NO_TIER
+    return model.Status(
+        row.tier_id,
+        as_utc(row.since) if row.since else None,
+        as_utc(row.held_until) if row.held_until else None,
+    )
+
+
+def _opening(status: model.Status) -> dict[str, object]:
+    return {
+        "opening_tier_id": status.tier_id,
+        "opening_since": naive_utc(status.since) if status.since else None,
+        "opening_held_until": naive_utc(status.held_until) if status.held_until else None,
+    }
+
+
+def replay_member(
+    conn: Connection,
+    business_id: int,
+    member_id: int,
+    policy: TierPolicy,
+    policy_at: PolicyAt,
+    tz: ZoneInfo,
+    now: datetime,
+    *,
+    row: Any = None,
+) -> tuple[str | None, str | None] | None:
+    """The member's tier re-derived from their opening status by checking at each dated
+    transaction in date order, and stored. Emits one `tier.changed` (marked `replayed`) when
+    the tier differs from the stored one; the changes that date order would have made earlier
+    are not announced now, and what was announced stays (D75)."""
+    row = row if row is not None else store.status(conn, business_id, member_id)
+    stored = _status(row)
+    opening = model.NO_TIER
+    if row is not None:
+        opening = model.Status(
+            row.opening_tier_id,
+            as_utc(row.opening_since) if row.opening_since else None,
+            as_utc(row.opening_held_until) if row.opening_held_until else None,
+        )
+    event = policy.custom_event if policy.metric == "custom" else None
+    found = replay.History.of(
+        *store.history(
+            conn,
+            business_id,
+            member_id,
+            points=policy.metric == "points_earned",
+            event=event,
+        )
+    )
+    floor = row.floor_tier_id if row is not None else None
+    after, changes = replay.replay(opening, floor, found, policy_at, tz)
+    if after == stored:
+        return None
+    store.save(
+        conn,
+        business_id,
+        member_id,
+        tier_id=after.tier_id,
+        since=naive_utc(after.since) if after.since else None,
+        held_until=naive_utc(after.held_until) if after.held_until else None,
+    )
+    if after.tier_id == stored.tier_id:
+        return None
+    emit(
+        conn,
+        business_id,
+        "tier.changed",
+        {
+            "member_id": member_id,
+            "from": stored.tier_id,
+            "to": after.tier_id,
+            "metric": str(changes[-1].metric) if changes else "0",
+            "replayed": True,
+        },
+        now,
+    )
+    return stored.tier_id, after.tier_id
+
+
+def policies(conn: Connection, business_id: int) -> PolicyAt:
+    """The tier policy of the program version in force at an instant (None before the first
+    version): read once per version, for a replay over the member's whole history."""
+    dates = rule_store.version_dates(conn, business_id)
+    read: dict[int, TierPolicy | None] = {}
+
+    def at(when: datetime) -> TierPolicy | None:
+        try:
+            row = rules.version_at(dates, when)
+        except LealtadError:
+            return None
+        if row.version not in read:
+            read[row.version] = rules.get_version(conn, business_id, row.version).definition.tiers
+        return read[row.version]
+
+    return at
+
+
+def rebuild(conn: Connection, business_id: int, tz: ZoneInfo, now: datetime) -> int:
+    """Every member's tier replayed in date order (`lealtad analytics rebuild`); returns how
+    many changed. A business whose program has never had tiers is left as it is."""
+    policy_at = policies(conn, business_id)
+    versions = rule_store.version_dates(conn, business_id)
+    with_tiers = [p for p in (policy_at(v.effective_from) for v in versions) if p is not None]
+    if not with_tiers:
+        return 0
+    changed = 0
+    for member_id in store.members_with_history(conn, business_id):
+        if replay_member(conn, business_id, member_id, with_tiers[0], policy_at, tz, now):
+            changed += 1
+    return changed
 
 
 def set_floor(

@@ -6,11 +6,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, exists, func, insert, or_, select, update
 
 from lealtad.events.tables import member_events
 from lealtad.ledger.tables import accounts, entries, postings
-from lealtad.purchases.tables import purchases
+from lealtad.purchases.tables import purchases, refunds
 from lealtad.rules.tables import awards
 from lealtad.tiers.tables import tier_status
 
@@ -47,71 +47,181 @@ def due_for_review(conn: Connection, business_id: int, now: datetime, limit: int
     )
 
 
-def spend(
-    conn: Connection, business_id: int, member_id: int, since: datetime, until: datetime
-) -> Decimal:
-    query = select(
-        func.coalesce(func.sum(purchases.c.amount - purchases.c.refunded_amount), 0)
-    ).where(
-        purchases.c.business_id == business_id,
-        purchases.c.member_id == member_id,
-        purchases.c.occurred_at >= since,
-        purchases.c.occurred_at <= until,
+def measure(
+    conn: Connection,
+    business_id: int,
+    member_id: int,
+    kind: str,
+    event: str | None,
+    since: datetime,
+    until: datetime,
+    *,
+    ask_later: bool = False,
+) -> tuple[Decimal, bool]:
+    """The metric over the window, and (when asked) whether the member has a transaction that
+    re-checks the tier dated after `until`: then this check is out of date order and the tier is
+    replayed (D75). The question rides in the metric's own statement, so an in-order check runs
+    no statement more."""
+    params = {"b": business_id, "m": member_id, "since": since, "until": until, "event": event}
+    row = conn.execute(_MEASURE[kind, ask_later], params).one()
+    value = Decimal(row[0])
+    if kind == "points_earned":
+        # Points awarded in the window less what refunds took back: never the spendable balance.
+        value += Decimal(conn.execute(_POINTS_REVERSED, params).scalar_one())
+    return value, bool(row[1]) if ask_later else False
+
+
+def _metric(kind: str) -> Any:
+    b: Any = bindparam("b")
+    m: Any = bindparam("m")
+    since: Any = bindparam("since")
+    until: Any = bindparam("until")
+    if kind in ("spend", "visits"):
+        p = purchases.c
+        window = (
+            p.business_id == b,
+            p.member_id == m,
+            p.occurred_at >= since,
+            p.occurred_at <= until,
+        )
+        if kind == "spend":
+            return select(func.coalesce(func.sum(p.amount - p.refunded_amount), 0)).where(*window)
+        return select(func.count()).where(*window, p.amount > 0, p.refunded_amount < p.amount)
+    if kind == "points_earned":
+        a = awards.c
+        return select(func.coalesce(func.sum(a.amount), 0)).where(
+            a.business_id == b,
+            a.member_id == m,
+            a.unit == "points",
+            a.occurred_at >= since,
+            a.occurred_at <= until,
+        )
+    e = member_events.c
+    return select(func.coalesce(func.sum(e.value), 0)).where(
+        e.business_id == b,
+        e.member_id == m,
+        e.name == bindparam("event"),
+        e.occurred_at >= since,
+        e.occurred_at <= until,
     )
-    return Decimal(conn.execute(query).scalar_one())
 
 
-def visits(
-    conn: Connection, business_id: int, member_id: int, since: datetime, until: datetime
-) -> Decimal:
-    query = select(func.count()).where(
-        purchases.c.business_id == business_id,
-        purchases.c.member_id == member_id,
-        purchases.c.amount > 0,
-        purchases.c.refunded_amount < purchases.c.amount,
-        purchases.c.occurred_at >= since,
-        purchases.c.occurred_at <= until,
+def _later(kind: str) -> Any:
+    """Whether a sale, a refund, or (for the metrics that count them) a points award or the
+    counted event of the member is dated after the window's end."""
+    b: Any = bindparam("b")
+    m: Any = bindparam("m")
+    after: Any = bindparam("until")
+    # Aliases: inside the metric's statement the same tables would otherwise be correlated.
+    p, r, a, e = purchases.alias(), refunds.alias(), awards.alias(), member_events.alias()
+    own = (p.c.business_id == b, p.c.member_id == m)
+    found = [
+        exists().where(*own, p.c.occurred_at > after),
+        exists().where(*own, r.c.purchase_id == p.c.id, r.c.occurred_at > after),
+    ]
+    if kind == "points_earned":
+        found.append(
+            exists().where(
+                a.c.business_id == b,
+                a.c.member_id == m,
+                a.c.unit == "points",
+                a.c.occurred_at > after,
+            )
+        )
+    if kind == "custom":
+        found.append(
+            exists().where(
+                e.c.business_id == b,
+                e.c.member_id == m,
+                e.c.name == bindparam("event"),
+                e.c.occurred_at > after,
+            )
+        )
+    return or_(*found).label("later")
+
+
+# Built once, as `_STATUS`: a check runs on every purchase of a tiers program.
+_MEASURE = {
+    (kind, later): _metric(kind).add_columns(_later(kind)) if later else _metric(kind)
+    for kind in ("spend", "visits", "points_earned", "custom")
+    for later in (False, True)
+}
+_POINTS_REVERSED = (
+    select(func.coalesce(func.sum(postings.c.amount), 0))
+    .join(entries, entries.c.id == postings.c.entry_id)
+    .join(accounts, accounts.c.id == postings.c.account_id)
+    .where(
+        entries.c.business_id == bindparam("b"),
+        entries.c.kind == "refund",
+        accounts.c.member_id == bindparam("m"),
+        accounts.c.unit == "points",
+        entries.c.occurred_at >= bindparam("since"),
+        entries.c.occurred_at <= bindparam("until"),
     )
-    return Decimal(conn.execute(query).scalar_one())
+)
 
 
-def points_earned(
-    conn: Connection, business_id: int, member_id: int, since: datetime, until: datetime
-) -> Decimal:
-    """Points awarded in the window less what refunds took back: never the spendable balance."""
-    earned = select(func.coalesce(func.sum(awards.c.amount), 0)).where(
-        awards.c.business_id == business_id,
-        awards.c.member_id == member_id,
-        awards.c.unit == "points",
-        awards.c.occurred_at >= since,
-        awards.c.occurred_at <= until,
-    )
-    reversed_ = (
-        select(func.coalesce(func.sum(postings.c.amount), 0))
-        .join(entries, entries.c.id == postings.c.entry_id)
-        .join(accounts, accounts.c.id == postings.c.account_id)
-        .where(
-            entries.c.business_id == business_id,
-            entries.c.kind == "refund",
-            accounts.c.member_id == member_id,
-            accounts.c.unit == "points",
-            entries.c.occurred_at >= since,
-            entries.c.occurred_at <= until,
+def history(
+    conn: Connection, business_id: int, member_id: int, *, points: bool, event: str | None
+) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
+    """What a replay reads, all of the member's dated transactions at once: sales (id, at,
+    amount), refunds (purchase id, at, amount), points awarded and taken back by refunds
+    (at, amount; only when a policy counts them), the counted event (at, value)."""
+    own = (purchases.c.business_id == business_id, purchases.c.member_id == member_id)
+    sales = list(
+        conn.execute(
+            select(purchases.c.id, purchases.c.occurred_at, purchases.c.amount).where(*own)
         )
     )
-    return Decimal(conn.execute(earned).scalar_one()) + Decimal(
-        conn.execute(reversed_).scalar_one()
+    returned = list(
+        conn.execute(
+            select(refunds.c.purchase_id, refunds.c.occurred_at, refunds.c.amount)
+            .join(purchases, purchases.c.id == refunds.c.purchase_id)
+            .where(*own)
+        )
     )
+    earned: list[Any] = []
+    if points:
+        earned = list(
+            conn.execute(
+                select(awards.c.occurred_at, awards.c.amount).where(
+                    awards.c.business_id == business_id,
+                    awards.c.member_id == member_id,
+                    awards.c.unit == "points",
+                )
+            )
+        )
+        earned += list(
+            conn.execute(
+                select(entries.c.occurred_at, postings.c.amount)
+                .join(entries, entries.c.id == postings.c.entry_id)
+                .join(accounts, accounts.c.id == postings.c.account_id)
+                .where(
+                    entries.c.business_id == business_id,
+                    entries.c.kind == "refund",
+                    accounts.c.member_id == member_id,
+                    accounts.c.unit == "points",
+                )
+            )
+        )
+    counted: list[Any] = []
+    if event is not None:
+        counted = list(
+            conn.execute(
+                select(member_events.c.occurred_at, member_events.c.value).where(
+                    member_events.c.business_id == business_id,
+                    member_events.c.member_id == member_id,
+                    member_events.c.name == event,
+                )
+            )
+        )
+    return sales, returned, earned, counted
 
 
-def event_total(
-    conn: Connection, business_id: int, member_id: int, name: str, since: datetime, until: datetime
-) -> Decimal:
-    query = select(func.coalesce(func.sum(member_events.c.value), 0)).where(
-        member_events.c.business_id == business_id,
-        member_events.c.member_id == member_id,
-        member_events.c.name == name,
-        member_events.c.occurred_at >= since,
-        member_events.c.occurred_at <= until,
+def members_with_history(conn: Connection, business_id: int) -> list[int]:
+    """Every member with a tier status or a purchase: those a rebuild replays."""
+    held = select(tier_status.c.member_id).where(tier_status.c.business_id == business_id)
+    bought = select(purchases.c.member_id).where(
+        purchases.c.business_id == business_id, purchases.c.member_id.is_not(None)
     )
-    return Decimal(conn.execute(query).scalar_one())
+    return sorted({int(m) for m in conn.execute(held.union(bought)).scalars()})

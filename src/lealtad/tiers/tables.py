@@ -1,4 +1,4 @@
-"""Each member's tier: held since when and until when, and a manager's floor."""
+"""Each member's tier: held since when and until when, a manager's floor, and where it started."""
 
 from __future__ import annotations
 
@@ -17,5 +17,10 @@ tier_status = Table(
     Column("held_until", DateTime, nullable=True),
     Column("floor_tier_id", String(64), nullable=True),
     Column("floor_set_by", String(100), nullable=True),
+    # Where the member started (enrolment's entry tier, or the members import's tier with its
+    # since and until): a replay in date order starts here (D75). Never written by a check.
+    Column("opening_tier_id", String(64), nullable=True),
+    Column("opening_since", DateTime, nullable=True),
+    Column("opening_held_until", DateTime, nullable=True),
     PrimaryKeyConstraint("business_id", "member_id"),
 )
