@@ -1,4 +1,4 @@
-"""The tier replay's pure side (D74): a window's metric as recorded in date order up to each
+"""The tier replay's pure side (D75): a window's metric as recorded in date order up to each
 instant, and the checks from the opening status."""
 
 from __future__ import annotations
