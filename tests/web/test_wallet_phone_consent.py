@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from lealtad.members import service as members
 from lealtad.members import store as member_store
-from tests.support import wallet_login
+from tests.support import counter_login, form_field, wallet_login
 
 SMS = {
     "base_url": "http://127.0.0.1:9",
@@ -213,3 +213,30 @@ def test_the_sign_up_form_asks_for_the_channels_switched_on_and_needs_the_number
     assert rosa.consent["sms"]["source"] == "self"
     # WhatsApp is not switched on here: ticking it by hand grants nothing.
     assert rosa.consent["whatsapp"]["granted"] is False
+
+
+def test_the_counter_offers_whatsapp_consent_once_the_business_switched_it_on(client, db, shop):
+    csrf = counter_login(client, shop)
+    assert "consent_whatsapp" not in client.get("/counter?lang=en").text
+    switch_on(client, shop, "whatsapp")
+    page = client.get("/counter?lang=es").text
+    assert "El cliente quiere ofertas y novedades por WhatsApp" in page
+    base = {"name": "Luis", "accept_terms": "true", "consent": "true", "csrf": csrf}
+    base |= {"consent_whatsapp": "true", "lang": "en"}
+    by_mail = client.post(
+        "/counter/members",
+        data=base | {"contact": "luis@example.org", "key": form_field(page, "key")},
+    )
+    assert by_mail.status_code == 422
+    assert "WhatsApp needs the customer&#39;s phone number" in by_mail.text
+    page = client.get("/counter?lang=en").text
+    joined = client.post(
+        "/counter/members",
+        data=base | {"contact": "633 444 555", "key": form_field(page, "key")},
+    )
+    assert joined.status_code == 201, joined.text
+    with db.read() as conn:
+        luis = member_store.member_by(conn, shop.id, "phone", "633444555")
+    assert luis.consent["whatsapp"]["granted"] is True
+    assert luis.consent["whatsapp"]["source"] == "counter"
+    assert luis.consent["sms"]["granted"] is True

@@ -199,6 +199,9 @@ def _by_route(_: Translate) -> dict[str, dict[str, str]]:
         "/counter/members": {
             "contact": _("E-mail or phone"),
             "consent": _("The customer wants offers and news"),
+            "consent_whatsapp": _(
+                "The customer wants offers and news by WhatsApp (to the phone given)"
+            ),
             "accept_terms": _("The customer accepts the program terms"),
         },
         "/counter/purchases": {"amount": _("Sale amount")},
