@@ -220,7 +220,7 @@ def test_the_counter_offers_whatsapp_consent_once_the_business_switched_it_on(cl
     assert "consent_whatsapp" not in client.get("/counter?lang=en").text
     switch_on(client, shop, "whatsapp")
     page = client.get("/counter?lang=es").text
-    assert "El cliente quiere ofertas y novedades por WhatsApp" in page
+    assert "El cliente quiere recibir ofertas y novedades por WhatsApp" in page
     base = {"name": "Luis", "accept_terms": "true", "consent": "true", "csrf": csrf}
     base |= {"consent_whatsapp": "true", "lang": "en"}
     by_mail = client.post(
