@@ -96,7 +96,8 @@ def test_a_member_switches_on_whatsapp_and_sms_from_the_phone(site, phone, db, s
     _shot(page, "wallet-messages-saved-es")
     with db.read() as conn:
         consent = member_store.member(conn, shop.id, member).consent
-    assert consent["whatsapp"]["granted"] and consent["sms"]["granted"]
+    assert consent["whatsapp"]["granted"]
+    assert consent["sms"]["granted"]
     assert consent["whatsapp"]["source"] == "profile"
 
     page.goto(f"{base}/w/{shop.slug}?lang=en")
