@@ -143,3 +143,21 @@ def test_the_sign_up_and_the_counter_offer_the_channels_switched_on(
     }[lang]
     assert page.get_by_label(counter_label).count() == 1
     _shot(page, f"counter-enrol-{lang}")
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_the_campaign_composer_offers_whatsapp_alone(site, phone, shop, lang) -> None:
+    base, _settings = site
+    owner = httpx.Client(base_url=base, headers=shop.auth("owner"))
+    assert owner.put("/api/v1/channels/whatsapp", json=WHATSAPP).status_code == 200
+    page = phone.new_page()
+    page.goto(f"{base}/admin/login?lang={lang}")
+    page.fill("input[name=business]", shop.slug)
+    page.fill("input[name=email]", shop.staff_emails["manager"])
+    page.fill("input[name=password]", PASSWORD)
+    page.locator("form button[type=submit]").first.click()
+    page.goto(f"{base}/admin/campaigns/new?lang={lang}")
+    only = {"es": "Solo WhatsApp", "en": "WhatsApp only"}[lang]
+    page.get_by_label(only).check()
+    page.locator("#h-channel").scroll_into_view_if_needed()
+    _shot(page, f"campaign-new-{lang}")
