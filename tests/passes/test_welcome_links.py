@@ -226,3 +226,21 @@ def test_without_credentials_the_welcome_mail_has_no_wallet_links(live, db, shop
     assert "Wallet" not in text
     assert "card.pkpass" not in _part(mail, "text/html")
     assert f"{base}/w/{shop.slug}" in text
+
+
+def test_the_consoles_preview_of_the_welcome_shows_the_links_without_a_members_token(live, shop):
+    base, _settings = live
+    with httpx.Client(base_url=base) as console:
+        admin_login(console, shop)
+        before = console.get("/admin/messages/preview", params={"template": "welcome", "in": "es"})
+        assert "Añadir a Apple Wallet" not in before.text
+    _owner_sets_up_both_wallets(base, shop)
+    with httpx.Client(base_url=base) as console:
+        admin_login(console, shop)
+        page = console.get("/admin/messages/preview", params={"template": "welcome", "in": "es"})
+        assert page.status_code == 200
+        assert "Añadir a Apple Wallet" in page.text
+        assert "Guardar en Google Wallet" in page.text
+        followed = console.get(f"/w/{shop.slug}/card.pkpass?t=preview")
+        assert followed.status_code == 303
+        assert followed.headers["location"] == f"/w/{shop.slug}/login"

@@ -52,7 +52,18 @@ def links(
     if not (apple or google):
         return {}
     value = token(secret, business.id, member.id, member.card_version, now)
-    wallet = f"{base_url.rstrip('/')}/w/{business.slug}"
+    return _urls(base_url, business.slug, apple, google, value)
+
+
+def preview_links(conn: Connection, base_url: str, business: Any) -> dict[str, str]:
+    """The links as the console's preview shows them: where they go, with no member's token (one
+    followed from the preview asks to sign in, as the preview's unsubscribe link does nothing)."""
+    apple, google = wallet_links_store.wallets_offered(conn, business.id)
+    return _urls(base_url, business.slug, apple, google, "preview")
+
+
+def _urls(base_url: str, slug: str, apple: bool, google: bool, value: str) -> dict[str, str]:
+    wallet = f"{base_url.rstrip('/')}/w/{slug}"
     found = {}
     if apple:
         found["apple_wallet_url"] = f"{wallet}/card.pkpass?{TOKEN_PARAM}={value}"
