@@ -18,8 +18,9 @@ from lealtad.config import Settings
 from lealtad.members import store as member_store
 from lealtad.web import sessions
 from tests.conftest import SECRET
+from tests.passes.chain import make_chain, upload_apple
 from tests.passes.live import free_base_url, serving
-from tests.support import PASSWORD
+from tests.support import PASSWORD, admin_login
 from tests.web.test_wallet_phone_consent import SMS, WHATSAPP
 
 PHONE = {"width": 390, "height": 844}
@@ -161,3 +162,21 @@ def test_the_campaign_composer_offers_whatsapp_alone(site, phone, shop, lang) ->
     page.get_by_label(only).check()
     page.locator("#h-channel").scroll_into_view_if_needed()
     _shot(page, f"campaign-new-{lang}")
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_the_welcome_preview_shows_the_wallet_links(site, phone, shop, lang) -> None:
+    base, _settings = site
+    with httpx.Client(base_url=base) as console:
+        csrf = admin_login(console, shop, "owner")
+        assert upload_apple(console, csrf, make_chain()).status_code == 303
+    page = phone.new_page()
+    page.goto(f"{base}/admin/login?lang={lang}")
+    page.fill("input[name=business]", shop.slug)
+    page.fill("input[name=email]", shop.staff_emails["manager"])
+    page.fill("input[name=password]", PASSWORD)
+    page.locator("form button[type=submit]").first.click()
+    page.goto(f"{base}/admin/messages/preview?template=welcome&in={lang}&lang={lang}")
+    label = {"es": "Añadir a Apple Wallet", "en": "Add to Apple Wallet"}[lang]
+    assert label in page.content()
+    _shot(page, f"welcome-preview-{lang}")
