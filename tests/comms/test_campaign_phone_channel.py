@@ -128,3 +128,10 @@ def test_the_console_offers_a_phone_channel_alone_once_it_is_switched_on(
         assert campaigns.get(conn, shop.id, campaign_id).channels == ["whatsapp"]
     shown = client.get(f"/admin/campaigns/{campaign_id}?lang=es").text
     assert "Solo WhatsApp" in shown
+    every = client.post(
+        "/admin/campaigns/new",
+        data=form(csrf, when="later", send_at="2026-03-10T10:00"),
+        follow_redirects=False,
+    )
+    shown = client.get(every.headers["location"].split("?")[0] + "?lang=en").text
+    assert "Every channel each member agreed to" in shown

@@ -299,6 +299,7 @@ def _campaign_page(
         staff=staff,
         campaign=found,
         names=names,
+        phone_channels=with_choices.phone_channels,
         when=Formats(business, lang).when,
         zone=business.timezone,
         notice=notice,
