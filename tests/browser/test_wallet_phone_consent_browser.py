@@ -162,6 +162,15 @@ def test_the_campaign_composer_offers_whatsapp_alone(site, phone, shop, lang) ->
     page.get_by_label(only).check()
     page.locator("#h-channel").scroll_into_view_if_needed()
     _shot(page, f"campaign-new-{lang}")
+    page.fill("[name=name]", "Finde")
+    for part, text in (("subject", "Fin de semana"), ("body", "Doble de puntos.")):
+        page.fill(f"[name={part}_es]", text)
+        page.fill(f"[name={part}_en]", text)
+    page.get_by_role(
+        "button", name={"es": "Guardar la campaña", "en": "Save the campaign"}[lang]
+    ).click()
+    assert only in page.locator("main").inner_text()
+    _shot(page, f"campaign-saved-{lang}")
 
 
 @pytest.mark.parametrize("lang", ["es", "en"])
