@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import socket
-import threading
-import time
 import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
@@ -18,10 +15,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.responses import Response
 
-from lealtad.api import create_app
 from lealtad.config import Settings
 from lealtad.passes import push
 from lealtad.web import sessions
@@ -29,6 +24,7 @@ from tests.conftest import SECRET
 from tests.passes.apns_server import ApnsStandIn
 from tests.passes.chain import make_chain, upload_apple
 from tests.passes.helpers import grant
+from tests.passes.live import free_base_url, serving
 from tests.support import admin_login
 
 CHAIN = make_chain()
@@ -37,34 +33,15 @@ PUSH_TOKEN = "c0ffee" * 10
 
 @pytest.fixture
 def live(db, clock, tmp_path: Path) -> Iterator[tuple[str, Settings]]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
     settings = Settings(
         env="test",
         secret_key=SECRET,
         data_dir=tmp_path / "data",
         log_level="warning",
-        base_url=base,
+        base_url=free_base_url(),
     )
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, db=db, clock=clock),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline, "the test server did not start"
-        time.sleep(0.02)
-    yield base, settings
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(settings, db, clock) as base:
+        yield base, settings
 
 
 def _pass(client: httpx.Client, settings: Settings, shop, member: int, card_version: int = 1):

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from lealtad.analytics import segments as member_segments
 from lealtad.analytics import uplift
 from lealtad.analytics.tables import member_stats
+from lealtad.comms.channel_store import PHONE_CHANNELS, enabled
 from lealtad.comms.messages import channels_for
 from lealtad.comms.tables import campaigns, messages, unsubscribes
 from lealtad.errors import Conflict, Invalid, NotFound
@@ -33,7 +34,7 @@ class Texts(BaseModel):
     en: str = Field(min_length=1, max_length=5000)
 
 
-Channel = Literal["email", "push"]
+Channel = Literal["email", "push", "sms", "whatsapp"]
 
 
 class CampaignIn(BaseModel):
@@ -59,8 +60,9 @@ class CampaignIn(BaseModel):
     )
     channels: list[Channel] = Field(
         default_factory=list,
-        max_length=2,
-        description="e-mail, web push or both; empty: every channel the member can be reached on",
+        max_length=4,
+        description="e-mail, web push, SMS, WhatsApp (the last two once the business has switched "
+        "them on) or several; empty: every channel the member can be reached on",
     )
 
     @field_validator("segments")
@@ -129,6 +131,18 @@ def _check_survey(conn: Connection, business_id: int, survey_id: int, send_at: d
         )
 
 
+def _check_channels(conn: Connection, business_id: int, channels: list[Channel]) -> None:
+    """A campaign for SMS or WhatsApp alone needs the business's provider for it switched on;
+    otherwise it would reach nobody and say nothing."""
+    off = [c for c in channels if c in PHONE_CHANNELS and c not in enabled(conn, business_id)]
+    if off:
+        raise Invalid(
+            f"{', '.join(off)} is not switched on for this business",
+            code="channel_not_set_up",
+            details={"channels": off},
+        )
+
+
 def create(conn: Connection, business_id: int, data: CampaignIn, actor: str, now: datetime) -> int:
     try:
         send_at = as_utc(data.send_at) if data.send_at else as_utc(now)
@@ -141,6 +155,7 @@ def create(conn: Connection, business_id: int, data: CampaignIn, actor: str, now
     if data.segments:
         body[SEGMENTS_KEY] = data.segments
     if data.channels:
+        _check_channels(conn, business_id, data.channels)
         body[CHANNELS_KEY] = data.channels
     return int(
         conn.execute(

@@ -11,7 +11,15 @@ from typing import Any
 from sqlalchemy import Connection, exists, or_, select, update
 
 from lealtad.branding import service as branding
-from lealtad.comms import email, personal, phone_channels, policy, push, unsubscribe
+from lealtad.comms import (
+    email,
+    personal,
+    phone_channels,
+    policy,
+    push,
+    unsubscribe,
+    wallet_links,
+)
 from lealtad.comms.catalog import BROADCAST, CODE_TEMPLATES, CONTACT_CHANGED, KINDS, POINTS_EARNED
 from lealtad.comms.render import notification, render
 from lealtad.comms.tables import messages, push_subscriptions
@@ -267,6 +275,11 @@ def _handle(conn: Connection, settings: Settings, row: Any, now: datetime) -> st
     context = _context(conn, row, member, business, now)
     context["wallet_url"] = f"{settings.public_base_url}/w/{business.slug}"
     context["brand"] = branding.mail_header(conn, business, settings.public_base_url)
+    if row.template == "welcome" and row.channel == "email":
+        # The card for the phone's wallet, where the business offers one (D76).
+        context |= wallet_links.links(
+            conn, settings.effective_secret_key, settings.public_base_url, business, member, now
+        )
     if row.channel == "push":
         return _send_push(conn, settings, row, business, context, now)
     return _send_email(conn, settings, row, member, context, now)

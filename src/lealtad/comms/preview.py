@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from lealtad.branding import service as branding
-from lealtad.comms import personal
+from lealtad.comms import personal, wallet_links
 from lealtad.comms.catalog import KINDS
 from lealtad.comms.render import OTHER_KINDS, Rendered, kind_of, render
 
@@ -91,6 +91,8 @@ def preview(
         for part in ("subject", "body"):
             texts = context.get(part) or {}
             context[part] = {k: personal.fill(str(v), context) for k, v in texts.items()}
+    if template == "welcome":
+        context |= wallet_links.preview_links(conn, base_url, business)
     context["earned_text"] = names.amount("points", int(context["earned"]))
     if "reward" in example:
         # One of the business's own rewards, by its title: a full card's first.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 from jinja2.runtime import Context
+from markupsafe import Markup, escape
 
 from lealtad.comms.catalog import (
     CAMPAIGN,
@@ -47,6 +49,29 @@ def _day(context: Context, value: str | date | None) -> str:
 
 
 _env.filters["day"] = _day
+
+# "Add to Apple Wallet: https://..." is one paragraph of the plain text; in HTML its label is the
+# link. Any other address in a paragraph becomes a link as it stands.
+_LABELLED = re.compile(r"^([^\n:]{1,80}): (https?://\S+)$")
+_ADDRESS = re.compile(r"https?://[^\s<>\"']+")
+
+
+def _linked(paragraph: str) -> Markup:
+    labelled = _LABELLED.match(paragraph)
+    if labelled:
+        label, address = labelled.groups()
+        return Markup('<a href="{}">{}</a>').format(address, label)
+    parts: list[Markup] = []
+    at = 0
+    for found in _ADDRESS.finditer(paragraph):
+        parts.append(escape(paragraph[at : found.start()]))
+        parts.append(Markup('<a href="{0}">{0}</a>').format(found.group(0)))
+        at = found.end()
+    parts.append(escape(paragraph[at:]))
+    return Markup("").join(parts)
+
+
+_env.filters["linked"] = _linked
 
 
 @pass_context

@@ -4,13 +4,17 @@ and the member's `.pkpass` download from the wallet."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from lealtad.comms import wallet_links
+from lealtad.config import Settings
 from lealtad.deps import AppSettings, Db, Now
 from lealtad.errors import Invalid, LealtadError
+from lealtad.members import store as members_store
 from lealtad.passes import google, service, signing
 from lealtad.web import sessions
 from lealtad.web.admin.console import AcceptLanguage, console
@@ -22,6 +26,9 @@ from lealtad.web.sessions import CurrentManager, StaffSession
 router = APIRouter(include_in_schema=False)
 Csrf = Annotated[str, Form(max_length=100)]
 Upload = Annotated[UploadFile | None, File()]
+# The welcome e-mail's signed link (comms/wallet_links.py); a longer one is not ours.
+LinkToken = Annotated[str | None, Query(alias=wallet_links.TOKEN_PARAM)]
+MAX_LINK_TOKEN = 300
 PAGE = "/admin/settings/wallet-passes"
 
 # Apple's Team ID is ten letters and digits; a Pass Type ID is reverse-DNS under "pass.".
@@ -172,18 +179,41 @@ def remove_apple(staff: CurrentManager, db: Db, now: Now, csrf: Csrf = "") -> Re
     return RedirectResponse(f"{PAGE}?removed=apple", status_code=303)
 
 
+def _holder(
+    request: Request, db: Db, settings: Settings, business: Any, link: str | None, now: datetime
+) -> int | None:
+    """The member whose card is asked for: the one the e-mail's link names while it is in date
+    and their card has not been reissued since, else the signed-in member; None sends the
+    visitor to sign in."""
+    named = (
+        wallet_links.read(settings.effective_secret_key, link, now)
+        if link and len(link) <= MAX_LINK_TOKEN
+        else None
+    )
+    if named is not None and named[0] == business.id:
+        with db.read() as conn:
+            member = members_store.member(conn, business.id, named[1])
+        if member is not None and member.card_version == named[2] and member.status == "active":
+            return int(member.id)
+    session = sessions.member_session(request, db, settings, business.slug)
+    return session.member_id if session is not None else None
+
+
 @router.get("/w/{slug}/card.pkpass")
-def member_pass(request: Request, slug: str, db: Db, settings: AppSettings, now: Now) -> Response:
-    """The signed-in member's Apple Wallet pass; 404 when the business has not set Apple up."""
+def member_pass(
+    request: Request, slug: str, db: Db, settings: AppSettings, now: Now, t: LinkToken = None
+) -> Response:
+    """The member's Apple Wallet pass, for the signed-in member or the holder of the welcome
+    e-mail's link; 404 when the business has not set Apple up."""
     business = business_or_404(db, slug)
-    session = sessions.member_session(request, db, settings, slug)
-    if session is None:
+    member_id = _holder(request, db, settings, business, t, now)
+    if member_id is None:
         return RedirectResponse(f"/w/{slug}/login", status_code=303)
     with db.transaction() as conn:
         apple = service.apple_credentials(conn, business.id)
         if apple is None:
             raise service.no_apple()
-        member = service.member_or_404(conn, business.id, session.member_id)
+        member = service.member_or_404(conn, business.id, member_id)
         data, _updated_at = service.build(
             conn,
             settings.effective_secret_key,
@@ -247,16 +277,16 @@ def remove_google(staff: CurrentManager, db: Db, now: Now, csrf: Csrf = "") -> R
 
 @router.get("/w/{slug}/google-wallet")
 def member_google_link(
-    request: Request, slug: str, db: Db, settings: AppSettings, now: Now
+    request: Request, slug: str, db: Db, settings: AppSettings, now: Now, t: LinkToken = None
 ) -> Response:
-    """Sends the signed-in member to Google's save page with their card; 404 without the
-    business's Google credentials."""
+    """Sends the member (signed in, or holding the welcome e-mail's link) to Google's save page
+    with their card; 404 without the business's Google credentials."""
     business = business_or_404(db, slug)
-    session = sessions.member_session(request, db, settings, slug)
-    if session is None:
+    member_id = _holder(request, db, settings, business, t, now)
+    if member_id is None:
         return RedirectResponse(f"/w/{slug}/login", status_code=303)
     with db.transaction() as conn:
-        member = service.member_or_404(conn, business.id, session.member_id)
+        member = service.member_or_404(conn, business.id, member_id)
         link = google.member_link(
             conn, settings.effective_secret_key, settings.public_base_url, business, member, now
         )

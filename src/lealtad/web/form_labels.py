@@ -69,12 +69,17 @@ def _by_route(_: Translate) -> dict[str, dict[str, str]]:
             "phone": _("Phone (optional)"),
             "accept_terms": _("I accept the program terms"),
             "consent_email": _("Send me offers and news by e-mail"),
+            "consent_sms": _("Offers and news by SMS"),
+            "consent_whatsapp": _("Offers and news by WhatsApp"),
         },
         "/w/{slug}/login": {"email": _("Your e-mail")},
         "/w/{slug}/login/code": {"email": _("Your e-mail"), "code": _("Six-digit code")},
         "/w/{slug}/preferences": {
             "email": _("Offers and news by e-mail"),
             "push": _("Notifications on this phone"),
+            "sms": _("Offers and news by SMS"),
+            "whatsapp": _("Offers and news by WhatsApp"),
+            "phone": _("Your mobile number (for SMS and WhatsApp)"),
         },
         "/w/{slug}/me/pin": {
             "pin": _("New PIN (4 to 6 digits)"),
@@ -194,6 +199,9 @@ def _by_route(_: Translate) -> dict[str, dict[str, str]]:
         "/counter/members": {
             "contact": _("E-mail or phone"),
             "consent": _("The customer wants offers and news"),
+            "consent_whatsapp": _(
+                "The customer wants offers and news by WhatsApp (to the phone given)"
+            ),
             "accept_terms": _("The customer accepts the program terms"),
         },
         "/counter/purchases": {"amount": _("Sale amount")},

@@ -12,9 +12,9 @@ from fastapi.templating import Jinja2Templates
 
 from lealtad.branding import service as branding
 from lealtad.branding.model import Brand
-from lealtad.comms import login_codes
+from lealtad.comms import channel_store, login_codes
 from lealtad.deps import AppSettings, Db, Now
-from lealtad.errors import LealtadError, NotFound
+from lealtad.errors import Invalid, LealtadError, NotFound
 from lealtad.kit.ids import MAX_ID
 from lealtad.members import signup
 from lealtad.members.schemas import Consent
@@ -93,8 +93,15 @@ def join_form(
     form = {
         "ref": ref.upper() if ref.isascii() and ref.isalnum() and len(ref) <= 16 else "",
         "loc": _own_location(db, business.id, loc),
+        "offered": _phone_channels(db, business.id),
     }
     return render_page(request, "join.html", language, business=business, form=form, error=None)
+
+
+def _phone_channels(db: Db, business_id: int) -> list[str]:
+    """SMS and WhatsApp consent is asked for only where the business has switched them on."""
+    with db.read() as conn:
+        return channel_store.enabled(conn, business_id)
 
 
 def _own_location(db: Db, business_id: int, value: str) -> int | str:
@@ -118,6 +125,8 @@ def join(
     phone: Annotated[str, Form(max_length=32)] = "",
     accept_terms: Annotated[bool, Form()] = False,
     consent_email: Annotated[bool, Form()] = False,
+    consent_sms: Annotated[bool, Form()] = False,
+    consent_whatsapp: Annotated[bool, Form()] = False,
     lang: Annotated[str, Form(max_length=5)] = "es",
     ref: Annotated[str, Form(max_length=16, pattern=r"^[A-Za-z0-9]*$")] = "",
     loc: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
@@ -126,15 +135,31 @@ def join(
     is already a member's; the code sent there opens the wallet."""
     business = business_or_404(db, slug)
     language = pick_language(lang, None, business.locale)
-    form = {"name": name, "email": email, "phone": phone, "ref": ref.upper(), "loc": loc or ""}
+    offered = _phone_channels(db, business.id)
+    by_phone = {
+        "sms": consent_sms and "sms" in offered,
+        "whatsapp": consent_whatsapp and "whatsapp" in offered,
+    }
+    form: dict[str, Any] = {
+        "name": name,
+        "email": email,
+        "phone": phone,
+        "ref": ref.upper(),
+        "loc": loc or "",
+    }
+    form |= {"offered": offered, "consent_email": consent_email} | {
+        f"consent_{c}": v for c, v in by_phone.items()
+    }
     try:
+        if any(by_phone.values()) and not phone.strip():
+            raise Invalid("SMS and WhatsApp need a mobile number", code="phone_needed")
         asked = signup.prepare(
             name=name,
             email=email,
             phone=phone,
             accept_terms=accept_terms,
             locale="es" if language == "es" else "en",
-            consent=Consent(email=consent_email),
+            consent=Consent(email=consent_email, **by_phone),
             referral_code=ref or None,
             location_id=loc,
         )
@@ -184,6 +209,7 @@ def _refusal(language: str, exc: LealtadError) -> str:
         "terms_not_accepted": _("Please accept the program terms to join."),
         "invalid_email": _("That e-mail address does not look right."),
         "invalid_phone": _("That phone number does not look right."),
+        "phone_needed": _("To get messages by SMS or WhatsApp, give your mobile number."),
         "referral_not_found": _("That invitation code is not valid. You can join without it."),
     }
     return messages.get(exc.code) or said(exc, _)

@@ -310,6 +310,7 @@ def enrol(
     name: Annotated[str, Form(max_length=200)] = "",
     contact: Text = "",
     consent: Annotated[bool, Form()] = False,
+    consent_whatsapp: Annotated[bool, Form()] = False,
     accept_terms: Annotated[bool, Form()] = False,
     key: Short = "",
     csrf: Short = "",
@@ -319,7 +320,8 @@ def enrol(
     member and the location are recorded with the enrolment."""
     desk = open_desk(db, staff, lang or None, request.headers.get("accept-language"))
     _ = desk._
-    form = {"name": name, "contact": contact, "consent": consent}
+    whatsapp = consent_whatsapp and "whatsapp" in desk.phone_channels
+    form = {"name": name, "contact": contact, "consent": consent, "consent_whatsapp": whatsapp}
     try:
         sessions.require_csrf(staff.csrf, csrf)
         check_key(key, _)
@@ -327,9 +329,11 @@ def enrol(
             raise FormError(_("Please write the customer's name."))
         if not contact.strip():
             raise FormError(_("Please give an e-mail address or a phone number."))
+        if whatsapp and "@" in contact:
+            raise FormError(_("WhatsApp needs the customer's phone number as the contact."))
         if not accept_terms:
             raise FormError(_("The customer must accept the program terms to join."))
-        member_id = _enrol(db, staff, now, name, contact, consent, key)
+        member_id = _enrol(db, staff, now, name, contact, (consent, whatsapp), key)
     except (LealtadError, FormError) as exc:
         message = str(exc) if isinstance(exc, FormError) else explain(exc, _)
         status = 422 if isinstance(exc, FormError) else exc.http_status
@@ -351,16 +355,20 @@ def _enrol(
     now: datetime,
     name: str,
     contact: str,
-    consent: bool,
+    consents: tuple[bool, bool],
     key: str,
 ) -> int:
-    """Enrols once per form: a second tap finds the enrolment the first one made."""
+    """Enrols once per form: a second tap finds the enrolment the first one made. `consents`:
+    offers by e-mail or SMS (whichever the contact is), and by WhatsApp."""
     is_email = "@" in contact
+    consent, whatsapp = consents
     data = MemberIn(
         name=name.strip(),
         email=contact.strip() if is_email else None,
         phone=None if is_email else contact.strip(),
-        consent=Consent(email=consent and is_email, sms=consent and not is_email),
+        consent=Consent(
+            email=consent and is_email, sms=consent and not is_email, whatsapp=whatsapp
+        ),
     )
     with db.transaction() as conn:
         scope = f"counter-enrol:{key}"

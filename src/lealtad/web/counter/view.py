@@ -14,6 +14,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import Connection
 
+from lealtad.comms import channel_store
 from lealtad.db.engine import Database
 from lealtad.errors import LealtadError
 from lealtad.kit.clock import as_utc
@@ -46,6 +47,8 @@ class Desk:
     business: Any
     location: Any
     lang: str
+    # SMS and WhatsApp as the business has switched them on: the enrolment offers their consent.
+    phone_channels: tuple[str, ...] = ()
 
     @property
     def _(self) -> Translate:
@@ -60,7 +63,9 @@ def open_desk(db: Database, staff: StaffSession, lang: str | None, accept: str |
             if staff.location_id
             else None
         )
-    return Desk(staff, business, location, pick_language(lang, accept, business.locale))
+        phone_channels = tuple(channel_store.enabled(conn, staff.business_id))
+    language = pick_language(lang, accept, business.locale)
+    return Desk(staff, business, location, language, phone_channels)
 
 
 def is_htmx(request: Request) -> bool:
@@ -83,6 +88,7 @@ def show(
         "open_tool": None,
         "focus": "scan",
         "view": None,
+        "phone_channels": desk.phone_channels,
     } | context
     template = "counter_work.html" if is_htmx(request) else "counter.html"
     response = render_page(request, template, desk.lang, status, **page)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from lealtad.comms import login_codes, push
 from lealtad.config import Settings
 from lealtad.deps import AppSettings, Db, Now
-from lealtad.errors import Unauthorized
+from lealtad.errors import LealtadError, Unauthorized
 from lealtad.kit.clock import naive_utc
 from lealtad.members import login, model, service
 from lealtad.members.schemas import Consent, MemberPatch
@@ -27,6 +27,7 @@ from lealtad.web.i18n import pick_language, translator
 from lealtad.web.pages import STATIC, Lang, business_or_404, render_page
 from lealtad.web.same_site import SAME_SITE
 from lealtad.web.wallet import card as wallet_card
+from lealtad.web.wallet import preferences
 
 router = APIRouter(include_in_schema=False)
 
@@ -185,6 +186,22 @@ def wallet(
     session = sessions.member_session(request, db, settings, slug)
     if session is None:
         return RedirectResponse(f"{_wallet_url(slug)}/login", status_code=303)
+    return _wallet_page(request, db, settings, now, business, session, lang, accept_language)
+
+
+def _wallet_page(
+    request: Request,
+    db: Db,
+    settings: Settings,
+    now: datetime,
+    business: Any,
+    session: sessions.MemberSession,
+    lang: str | None,
+    accept_language: str | None,
+    status: int = 200,
+    refused: LealtadError | None = None,
+    prefs_form: dict[str, Any] | None = None,
+) -> HTMLResponse:
     with db.read() as conn:
         member = service.get(conn, business.id, session.member_id)
         language = pick_language(lang, accept_language, member.locale)
@@ -193,10 +210,12 @@ def wallet(
         # Only with the business's own credentials: nothing is offered without them.
         apple_pass = wallet_passes.apple_credentials(conn, business.id) is not None
         google_pass = google_wallet.credentials(conn, business.id) is not None
+        phones = preferences.shown(conn, business.id, member)
     return render_page(
         request,
         "wallet.html",
         language,
+        status,
         business=business,
         member=member,
         **shown,
@@ -206,6 +225,9 @@ def wallet(
         vapid_key=push.public_key_b64(settings),
         apple_pass=apple_pass,
         google_pass=google_pass,
+        prefs_error=preferences.refusal(language, refused) if refused else None,
+        prefs_form=prefs_form or {},
+        **phones,
     )
 
 
@@ -221,8 +243,8 @@ def _open_surveys(
     ]
 
 
-@router.post("/w/{slug}/preferences")
-def preferences(
+@router.post("/w/{slug}/preferences", response_class=HTMLResponse)
+def preferences_form(
     request: Request,
     slug: str,
     db: Db,
@@ -231,18 +253,39 @@ def preferences(
     csrf: Csrf = "",
     email: Annotated[bool, Form()] = False,
     push: Annotated[bool, Form()] = False,
+    sms: Annotated[bool, Form()] = False,
+    whatsapp: Annotated[bool, Form()] = False,
+    phone: Annotated[str, Form(max_length=32)] = "",
+    lang: Annotated[str | None, Form(max_length=5)] = None,
+    accept_language: AcceptLanguage = None,
 ) -> Response:
     """The member's own consent per channel; the wallet is the place to change one's mind."""
     session = sessions.member_session(request, db, settings, slug)
     if session is None:
         return RedirectResponse(f"{_wallet_url(slug)}/login", status_code=303)
     sessions.require_csrf(session.csrf, csrf)
-    with db.transaction() as conn:
-        member = service.get(conn, session.business_id, session.member_id)
-        sms = bool(member.consent.get("sms", {}).get("granted"))
-        patch = MemberPatch(consent=Consent(email=email, sms=sms, push=push))
-        service.update(conn, session.business_id, session.member_id, patch, now)
-    return RedirectResponse(f"{_wallet_url(slug)}?saved=1", status_code=303)
+    chosen = {"email": email, "push": push, "sms": sms, "whatsapp": whatsapp}
+    try:
+        with db.transaction() as conn:
+            preferences.save(conn, session.business_id, session.member_id, chosen, phone, now)
+    except LealtadError as exc:
+        business = business_or_404(db, slug)
+        form = {**chosen, "phone": phone}
+        return _wallet_page(
+            request,
+            db,
+            settings,
+            now,
+            business,
+            session,
+            lang,
+            accept_language,
+            exc.http_status,
+            refused=exc,
+            prefs_form=form,
+        )
+    suffix = f"&lang={lang}" if lang in ("es", "en") else ""
+    return RedirectResponse(f"{_wallet_url(slug)}?saved=1{suffix}", status_code=303)
 
 
 @router.get("/w/{slug}/wallet.js")
@@ -305,7 +348,9 @@ def subscribe_push(
         )
         # Subscribing is the member saying yes to notifications on this channel.
         member = service.get(conn, session.business_id, session.member_id)
-        kept = {k: bool(member.consent.get(k, {}).get("granted")) for k in ("email", "sms")}
+        kept = {
+            k: bool(member.consent.get(k, {}).get("granted")) for k in ("email", "sms", "whatsapp")
+        }
         patch = MemberPatch(consent=Consent(push=True, **kept))
         service.update(conn, session.business_id, session.member_id, patch, now)
     return {"status": "subscribed"}

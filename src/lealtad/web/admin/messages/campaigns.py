@@ -221,6 +221,8 @@ def _refusal(_: Any, exc: LealtadError) -> FieldError:
         return ("survey", _("That survey is not open; open it first or choose another."))
     if exc.code == "send_at_out_of_range":
         return ("send_at", _("That date is out of range."))
+    if exc.code == "channel_not_set_up":
+        return ("channel", _("That channel is not switched on: set it up under SMS and WhatsApp."))
     return ("", exc.message)
 
 
@@ -297,6 +299,7 @@ def _campaign_page(
         staff=staff,
         campaign=found,
         names=names,
+        phone_channels=with_choices.phone_channels,
         when=Formats(business, lang).when,
         zone=business.timezone,
         notice=notice,

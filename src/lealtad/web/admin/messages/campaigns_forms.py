@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection
 
 from lealtad.analytics import segments
-from lealtad.comms import campaigns, policy
+from lealtad.comms import campaigns, channel_store, policy
 from lealtad.errors import NotFound
 from lealtad.kit.clock import as_utc
 from lealtad.rules import service as rules
@@ -29,7 +29,13 @@ from lealtad.web.segment_labels import segment_names
 
 Values = dict[str, list[str]]
 DEFAULTS: Values = {"channel": ["all"], "when": ["now"]}
-CHANNELS = {"all": [], "email": ["email"], "push": ["push"]}
+CHANNELS = {
+    "all": [],
+    "email": ["email"],
+    "push": ["push"],
+    "sms": ["sms"],
+    "whatsapp": ["whatsapp"],
+}
 # The form's fields by the path pydantic gives an error, and the other way round.
 FIELDS = {
     "name": "name",
@@ -72,6 +78,8 @@ class Choices:
     arms: list[tuple[str, str]] = field(default_factory=list)
     surveys: list[tuple[str, str]] = field(default_factory=list)
     policy: dict[str, Any] = field(default_factory=dict)
+    # SMS and WhatsApp, as the business has switched them on.
+    phone_channels: list[str] = field(default_factory=list)
 
 
 def choices(conn: Connection, business_id: int, lang: str, now: datetime, _: Translate) -> Choices:
@@ -100,6 +108,7 @@ def choices(conn: Connection, business_id: int, lang: str, now: datetime, _: Tra
         arms=arms,
         surveys=open_surveys,
         policy=policy.policy(conn, business_id),
+        phone_channels=channel_store.enabled(conn, business_id),
     )
 
 
