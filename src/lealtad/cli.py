@@ -13,6 +13,7 @@ from rich.markup import escape
 from lealtad.analytics.cli import AsOfOpt, analytics_app, report
 from lealtad.backup import register as register_backup
 from lealtad.config import Settings, load_settings
+from lealtad.connectors.till_files_cli import connectors_app
 from lealtad.db.engine import Database
 from lealtad.errors import LealtadError
 from lealtad.exports.cli import export_app
@@ -39,6 +40,7 @@ jobs_app = typer.Typer(help="Scheduled jobs / tareas programadas", no_args_is_he
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(analytics_app, name="analytics")
 app.add_typer(import_app, name="import")
+app.add_typer(connectors_app, name="connectors")
 app.add_typer(program_app, name="program")
 app.add_typer(export_app, name="export")
 register_backup(app)

@@ -94,17 +94,30 @@ def check(path: Path) -> None:
     is recorded, as the importer itself does, but telling a spreadsheet, a UTF-16 export and a
     file with semicolons apart from a wrong header."""
     if path.suffix.lower() not in SUFFIXES:
-        raise TillFileRefused("till_file_not_csv", f"{path.name}: not a .csv file")
+        raise TillFileRefused(
+            "till_file_not_csv",
+            f"{path.name}: not a .csv file; export the sales as CSV / no es un fichero .csv; "
+            "exporte las ventas como CSV",
+        )
     with path.open("rb") as f:
         start = f.read(4)
         f.seek(0)
         first = next(reading.lines(f), None)
     if first is None or not start.strip():
-        raise TillFileRefused("till_file_empty", f"{path.name}: the file is empty")
+        raise TillFileRefused(
+            "till_file_empty", f"{path.name}: the file is empty / el fichero está vacío"
+        )
     if start.startswith(SPREADSHEETS):
-        raise TillFileRefused("till_file_spreadsheet", f"{path.name}: a spreadsheet, not CSV")
+        raise TillFileRefused(
+            "till_file_spreadsheet",
+            f"{path.name}: a spreadsheet, not CSV; save it as CSV UTF-8 / es una hoja de cálculo, "
+            "no un CSV; guárdela como CSV UTF-8",
+        )
     if start.startswith(UTF16):
-        raise TillFileRefused("till_file_encoding", f"{path.name}: UTF-16 text, not UTF-8")
+        raise TillFileRefused(
+            "till_file_encoding",
+            f"{path.name}: UTF-16 text; save it as CSV UTF-8 / texto UTF-16; guárdelo como CSV UTF-8",
+        )
     if first.text is None:
         code = "till_file_encoding" if "UTF-8" in (first.problem or "") else "till_file_not_csv"
         raise TillFileRefused(code, f"{path.name}: {first.problem}")
@@ -122,7 +135,11 @@ def _check_header(path: Path, text: str) -> None:
     if len(names) == 1 and ";" in names[0]:
         split = {n.strip() for n in names[0].split(";")}
         if split & known:
-            raise TillFileRefused("till_file_semicolons", f"{path.name}: columns split by ;")
+            raise TillFileRefused(
+                "till_file_semicolons",
+                f"{path.name}: columns separated by semicolons; export with commas / columnas "
+                "separadas por punto y coma; exporte con comas",
+            )
     try:
         model.header(path, "purchases")
     except model.FileProblem as exc:
@@ -198,7 +215,10 @@ def _not_running(db: Database, business_id: int, path: Path, clock: Clock) -> No
     with db.read() as conn:
         running = import_store.unfinished_run(conn, business_id, "purchases", sha256)
     if running is not None and running.updated_at > naive_utc(clock.now() - LIVE_RUN):
-        raise TillFileRefused("till_file_busy", f"{path.name}: this file is being imported now")
+        raise TillFileRefused(
+            "till_file_busy",
+            f"{path.name}: this file is being imported now / este fichero se está importando ahora",
+        )
 
 
 def _kept_rejects(path: Path | None) -> tuple[str | None, bool]:
