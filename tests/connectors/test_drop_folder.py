@@ -76,6 +76,10 @@ def logged(node: Node, name_like: str) -> list[tuple[str, str]]:
         db.dispose()
 
 
+def watch_once(folder: Path) -> tuple[str, ...]:
+    return ("connectors", "watch", "--business", "shop", "--folder", str(folder), "--once")
+
+
 def names(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.is_file())
 
@@ -89,13 +93,7 @@ def test_each_file_is_imported_once_and_filed_with_its_rejects_or_error(node: No
     (folder / ".oculto.csv").write_text(HEADER, encoding="utf-8")
 
     run = node.cli(
-        "connectors",
-        "watch",
-        "--business",
-        "shop",
-        "--folder",
-        str(folder),
-        "--once",
+        *watch_once(folder),
         "--settle",
         "0",
     )
@@ -129,13 +127,7 @@ def test_each_file_is_imported_once_and_filed_with_its_rejects_or_error(node: No
     again = next((folder / "done").glob("*b-limpio.csv"))
     aged(folder / "b-limpio.csv", again.read_text())
     run = node.cli(
-        "connectors",
-        "watch",
-        "--business",
-        "shop",
-        "--folder",
-        str(folder),
-        "--once",
+        *watch_once(folder),
         "--settle",
         "0",
     )
@@ -151,46 +143,37 @@ def test_a_file_still_being_written_is_left_for_the_next_run(node: Node) -> None
     path = folder / "ventas.csv"
     path.write_text(HEADER, encoding="utf-8")
 
+    stop = threading.Event()
+    written: list[int] = []
+
     def till() -> None:
-        # A slow export: a row every 0.2 s for 3 s.
+        # A slow export: a row every 0.2 s for as long as the watcher runs.
         with path.open("a", encoding="utf-8") as f:
-            for i in range(15):
-                f.write(f"F2-{i},100,2026-01-02T10:00:00Z\n")
+            while not stop.is_set():
+                f.write(f"F2-{len(written)},100,2026-01-02T10:00:00Z\n")
                 f.flush()
+                written.append(1)
                 time.sleep(0.2)
 
     writer = threading.Thread(target=till)
     writer.start()
-    run = node.cli(
-        "connectors",
-        "watch",
-        "--business",
-        "shop",
-        "--folder",
-        str(folder),
-        "--once",
-        "--settle",
-        "1",
-    )
-    writer.join()
+    try:
+        run = node.cli(*watch_once(folder), "--settle", "1")
+    finally:
+        stop.set()
+        writer.join()
     assert run.code == 0, str(run)
     assert "still being written" in run.out
     assert receipts(node, "F2") == []
     assert path.exists()
     time.sleep(1.1)
     run = node.cli(
-        "connectors",
-        "watch",
-        "--business",
-        "shop",
-        "--folder",
-        str(folder),
-        "--once",
+        *watch_once(folder),
         "--settle",
         "1",
     )
     assert run.code == 0, str(run)
-    assert len(receipts(node, "F2")) == 15
+    assert len(receipts(node, "F2")) == len(written)
     assert not path.exists()
 
 
