@@ -149,6 +149,7 @@ def test_a_file_too_large_for_the_form_is_refused_with_a_page(
     status, _url, page = upload(client, csrf, "big.csv", big)
     assert status == 413
     assert "<html" in page.lower()
+    assert "lealtad connectors watch" in page
 
 
 def test_csrf_and_roles(client: TestClient, shop: Shop) -> None:
