@@ -136,6 +136,12 @@ def test_files_that_cannot_be_imported_are_said_in_words(client: TestClient, sho
     assert 'data-result="refused"' in spanish
     assert "El fichero está vacío." in spanish
     assert "No se cargó nada de este fichero." in spanish
+    for location in ("99999999999999999999", "abc", str(10**9)):
+        status, _url, page = upload(
+            client, csrf, "v.csv", b"receipt_id,amount\nL-1,1\n", "en", location=location
+        )
+        assert status in (404, 422), (location, page)
+        assert "Choose one of the business" in page
     none = client.post(PAGE, data={"csrf": csrf}, files={"till_file": ("", b"", "text/csv")})
     assert none.status_code == 422
     assert none.headers["content-type"].startswith("text/html")

@@ -22,6 +22,7 @@ from rich.markup import escape
 from lealtad.connectors import drop_folder, till_files
 from lealtad.errors import LealtadError
 from lealtad.kit.clock import SystemClock
+from lealtad.kit.ids import MAX_ID
 
 connectors_app = typer.Typer(
     help="Connectors for tills and shops / conectores de cajas y tiendas", no_args_is_help=True
@@ -39,7 +40,7 @@ def watch(
         bool, typer.Option("--once", help="import what is there and exit (for cron)")
     ] = False,
     location: Annotated[
-        int | None, typer.Option(min=1, help="location id for rows that name none")
+        int | None, typer.Option(min=1, max=MAX_ID, help="location id for rows that name none")
     ] = None,
     settle: Annotated[
         float,

@@ -84,6 +84,7 @@ def refusal(language: str, exc: LealtadError, limit: int) -> str:
             "again then loads nothing twice."
         ),
         "till_file_unreadable": _("The file cannot be imported."),
+        "location_not_found": _("Choose one of the business's locations."),
     }
     said = known.get(exc.code)
     if said is None:
@@ -144,7 +145,7 @@ def upload_file(
     try:
         if till_file is None or not till_file.filename:
             raise Invalid("no file chosen", code="till_file_missing")
-        location_id = int(location) if location.isdigit() else None
+        location_id = _location(location)
         with tempfile.TemporaryDirectory(prefix="lealtad-till-") as folder:
             path, given = _saved(till_file, Path(folder), limit)
             done = till_files.import_file(
@@ -167,6 +168,14 @@ def upload_file(
             request, db, settings, staff, None, accept_language, exc.http_status, error, form
         )
     return RedirectResponse(f"{PAGE}?file={done.id}#result", status_code=303)
+
+
+def _location(value: str) -> int | None:
+    if not value:
+        return None
+    if not (value.isdigit() and 1 <= int(value) <= MAX_ID):
+        raise Invalid("no such location", code="location_not_found")
+    return int(value)
 
 
 @router.get(PAGE + "/{file_id}/rejects.csv")
