@@ -265,6 +265,7 @@ def jobs_run(as_of: AsOfOpt = None) -> None:
     """Birthdays, anniversaries, tier review, unlocking and expiry, analytics scores and
     reports; safe to run again. With --as-of, as of that date and without sending anything /
     cumpleaños, aniversarios, niveles, caducidad e informes."""
+    from lealtad.connectors.service import prune_log
     from lealtad.events.jobs import run_daily
     from lealtad.tenancy import store as tenancy_store
 
@@ -283,10 +284,15 @@ def jobs_run(as_of: AsOfOpt = None) -> None:
                 settings=settings,
                 as_of=as_of is not None,
             )
+            if as_of is None:  # a clean-up of today's log, not of a past day's
+                done.deliveries_pruned = prune_log(
+                    conn, business_id, now, settings.connector_log_days
+                )
         out.print(
             f"business {business_id}: birthdays {done.birthdays}, anniversaries "
             f"{done.anniversaries}, tier changes {done.tier_changes}, unlocked {done.unlocked}, "
-            f"expired {done.expired}, reports sent {done.reports}"
+            f"expired {done.expired}, reports sent {done.reports}, connector deliveries "
+            f"pruned {done.deliveries_pruned}"
         )
 
 

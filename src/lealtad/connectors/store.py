@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from lealtad.connectors.tables import connector_configs, connector_deliveries
 
@@ -46,3 +47,10 @@ def deliveries(conn: Connection, business_id: int, vendor: str | None, limit: in
     if vendor is not None:
         query = query.where(c.vendor == vendor)
     return list(conn.execute(query.order_by(c.received_at.desc(), c.id.desc()).limit(limit)))
+
+
+def prune_deliveries(conn: Connection, business_id: int, before: datetime) -> int:
+    """Deletes the business's deliveries received before `before`; how many."""
+    c = connector_deliveries.c
+    query = delete(connector_deliveries).where(c.business_id == business_id, c.received_at < before)
+    return int(conn.execute(query).rowcount or 0)
