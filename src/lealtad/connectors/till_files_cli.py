@@ -19,7 +19,7 @@ from typing import IO, Annotated, Any
 import typer
 from rich.markup import escape
 
-from lealtad.connectors import drop_folder, till_files
+from lealtad.connectors import drop_folder
 from lealtad.errors import LealtadError
 from lealtad.kit.clock import SystemClock
 from lealtad.kit.ids import MAX_ID
@@ -184,6 +184,9 @@ class _Watcher:
 
     def take(self, name: str) -> int:
         """Imports one file and files it away; the exit code it stands for."""
+        # Imported here: the importer pulls in the analytics stack, which `--help` need not.
+        from lealtad.connectors import till_files
+
         path = self.folder / name
         try:
             done = till_files.import_file(
