@@ -185,3 +185,12 @@ def test_another_business_sees_none_of_the_files(
     assert other.get(f"{PAGE}/{file_id}/rejects.csv").status_code == 404
     page = other.get(f"{PAGE}?file={file_id}").text
     assert "mine.csv" not in page
+
+
+def test_an_excel_csv_utf8_export_with_bom_and_crlf_loads(client: TestClient, shop: Shop) -> None:
+    csrf = admin_login(client, shop, "manager")
+    data = "\ufeffreceipt_id,amount,occurred_at\r\nXL-1,990,2026-03-01T09:00:00+01:00\r\n"
+    status, _url, page = upload(client, csrf, "Ventas.CSV", data.encode("utf-8"))
+    assert status == 200, page
+    assert 'data-result="loaded"' in page
+    assert 'data-count="loaded">1<' in page
