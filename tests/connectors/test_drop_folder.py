@@ -17,6 +17,9 @@ import pytest
 from sqlalchemy import select
 
 from lealtad.connectors.till_file_tables import till_files
+from lealtad.imports import store as import_store
+from lealtad.imports.model import digest
+from lealtad.kit.clock import SystemClock, naive_utc
 from lealtad.purchases.tables import purchases
 from tests.reliability.harness import Node, business_id, fresh_postgres
 
@@ -238,3 +241,28 @@ def test_errors_are_a_message_and_a_non_zero_exit(node: Node) -> None:
     assert "Another watcher" in run.err
     assert receipts(node, "F4") == []
     assert names(folder) == [".lealtad-watch.lock", "ventas.csv"]
+
+
+def test_a_run_a_crash_stopped_is_resumed_not_refused(node: Node) -> None:
+    """The watcher killed half-way leaves the file in the folder and its run unfinished; the
+    next run (a minute later, from cron) resumes that run instead of refusing the file."""
+    folder = inbox(node, "caja5")
+    path = aged(folder / "ventas.csv", HEADER + "F5-1,100,2026-01-02T10:00:00Z\n")
+    sha256, _lines = digest(path)
+    db = node.database()
+    try:
+        with db.transaction() as conn:
+            run_id = import_store.start_run(
+                conn,
+                business_id(node),
+                "purchases",
+                str(path),
+                sha256,
+                naive_utc(SystemClock().now()),
+            )
+    finally:
+        db.dispose()
+    run = node.cli(*watch_once(folder), "--settle", "0")
+    assert run.code == 0, str(run)
+    assert f"ventas.csv: run {run_id}:" in run.out
+    assert receipts(node, "F5") == ["F5-1"]

@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import csv
 import io
+import tempfile
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from lealtad.db.engine import Database
+from lealtad.imports import store as import_store
+from lealtad.imports.model import digest
+from lealtad.kit.clock import FixedClock, naive_utc
 from lealtad.purchases.tables import purchases
 from tests.support import Shop, admin_login
 
@@ -42,6 +47,13 @@ def upload(
         headers={"Accept-Language": language},
     )
     return answer.status_code, str(answer.url), answer.text
+
+
+def digest_of(data: bytes) -> tuple[str, int]:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "f.csv"
+        path.write_bytes(data)
+        return digest(path)
 
 
 def export(card: str) -> bytes:
@@ -194,3 +206,18 @@ def test_an_excel_csv_utf8_export_with_bom_and_crlf_loads(client: TestClient, sh
     assert status == 200, page
     assert 'data-result="loaded"' in page
     assert 'data-count="loaded">1<' in page
+
+
+def test_a_file_still_importing_is_not_imported_again_beside_it(
+    client: TestClient, shop: Shop, db: Database, clock: FixedClock
+) -> None:
+    """A second click on the button while the first upload still imports: the page says so
+    rather than running the same rows twice at once."""
+    data = b"receipt_id,amount\nBUSY-1,100\n"
+    sha256, _lines = digest_of(data)
+    with db.transaction() as conn:
+        import_store.start_run(conn, shop.id, "purchases", "x.csv", sha256, naive_utc(clock.now()))
+    csrf = admin_login(client, shop, "manager")
+    status, _url, page = upload(client, csrf, "x.csv", data, "en")
+    assert status == 422
+    assert "This file is being imported right now." in page

@@ -161,9 +161,12 @@ def import_file(
     clock: Clock,
     location_id: int | None = None,
     principal: Principal | None = None,
+    refuse_running: bool = False,
 ) -> TillFile:
     """Imports one till file and logs it; a refused file is logged and its refusal raised.
-    Errors of the database or of the arguments (an unknown location) raise as they are."""
+    Errors of the database or of the arguments (an unknown location) raise as they are.
+    `refuse_running`: for uploads, where a second click sends the file again while the first
+    is still importing; a watched folder has one watcher, and resumes a run a crash stopped."""
     name = file_name[-255:] or path.name
     with db.read() as conn:
         tenancy.get_business(conn, business_id)
@@ -171,7 +174,8 @@ def import_file(
             tenancy.get_location(conn, business_id, location_id)
     try:
         check(path)
-        _not_running(db, business_id, path, clock)
+        if refuse_running:
+            _not_running(db, business_id, path, clock)
         done = importer.import_purchases(
             db, business_id, path, secret_key=secret_key, clock=clock, location_id=location_id
         )

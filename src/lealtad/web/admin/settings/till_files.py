@@ -159,6 +159,7 @@ def upload_file(
                 clock=FixedClock(now),
                 location_id=location_id,
                 principal=staff.principal,
+                refuse_running=True,
             )
     except LealtadError as exc:
         with db.read() as conn:
