@@ -80,6 +80,7 @@ from lealtad.web.admin.settings.connectors import router as admin_connectors_rou
 from lealtad.web.admin.settings.posters import router as posters_router
 from lealtad.web.admin.settings.staff import router as admin_staff_router
 from lealtad.web.admin.settings.tickets import router as admin_ticket_settings_router
+from lealtad.web.admin.settings.till_files import router as admin_till_files_router
 from lealtad.web.admin.setup.routes import router as setup_router
 from lealtad.web.admin.two_step import router as two_step_router
 from lealtad.web.branding.routes import router as brand_router
@@ -147,6 +148,7 @@ DOCUMENTED = (
     admin_staff_router,
     admin_keys_router,
     admin_connectors_router,
+    admin_till_files_router,
     admin_ticket_settings_router,
     admin_channels_router,
     admin_audit_router,

@@ -13,6 +13,7 @@ from rich.markup import escape
 from lealtad.analytics.cli import AsOfOpt, analytics_app, report
 from lealtad.backup import register as register_backup
 from lealtad.config import Settings, load_settings
+from lealtad.connectors.till_files_cli import connectors_app
 from lealtad.db.engine import Database
 from lealtad.errors import LealtadError
 from lealtad.exports.cli import export_app
@@ -39,6 +40,7 @@ jobs_app = typer.Typer(help="Scheduled jobs / tareas programadas", no_args_is_he
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(analytics_app, name="analytics")
 app.add_typer(import_app, name="import")
+app.add_typer(connectors_app, name="connectors")
 app.add_typer(program_app, name="program")
 app.add_typer(export_app, name="export")
 register_backup(app)
@@ -263,6 +265,7 @@ def jobs_run(as_of: AsOfOpt = None) -> None:
     """Birthdays, anniversaries, tier review, unlocking and expiry, analytics scores and
     reports; safe to run again. With --as-of, as of that date and without sending anything /
     cumpleaños, aniversarios, niveles, caducidad e informes."""
+    from lealtad.connectors.service import prune_log
     from lealtad.events.jobs import run_daily
     from lealtad.tenancy import store as tenancy_store
 
@@ -281,10 +284,15 @@ def jobs_run(as_of: AsOfOpt = None) -> None:
                 settings=settings,
                 as_of=as_of is not None,
             )
+            if as_of is None:  # a clean-up of today's log, not of a past day's
+                done.deliveries_pruned = prune_log(
+                    conn, business_id, now, settings.connector_log_days
+                )
         out.print(
             f"business {business_id}: birthdays {done.birthdays}, anniversaries "
             f"{done.anniversaries}, tier changes {done.tier_changes}, unlocked {done.unlocked}, "
-            f"expired {done.expired}, reports sent {done.reports}"
+            f"expired {done.expired}, reports sent {done.reports}, connector deliveries "
+            f"pruned {done.deliveries_pruned}"
         )
 
 

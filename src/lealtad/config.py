@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     metrics_token: str = ""
     # The largest request body any route reads (lealtad.http.BodyLimitMiddleware): 413 beyond.
     max_body_bytes: int = Field(default=1_048_576, ge=65_536, le=64 * 1_048_576)
+    # Days a connector's delivery log keeps a delivery (connector_deliveries); the daily jobs
+    # delete older ones. The purchases they recorded stay, with their receipts.
+    connector_log_days: int = Field(default=90, ge=1, le=3650)
 
     @field_validator("base_url")
     @classmethod

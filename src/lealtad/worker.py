@@ -13,6 +13,7 @@ from lealtad import metrics
 from lealtad.comms import messages, webhook_delivery
 from lealtad.comms.dispatch import dispatch
 from lealtad.config import Settings
+from lealtad.connectors import service as connectors
 from lealtad.db.engine import Database
 from lealtad.events.jobs import DailyRun, run_daily
 from lealtad.kit.clock import Clock, SystemClock
@@ -39,6 +40,9 @@ def run_once(db: Database, settings: Settings, clock: Clock) -> dict[int, DailyR
                     settings.effective_secret_key,
                     settings.public_base_url,
                     settings=settings,
+                )
+                done[business_id].deliveries_pruned = connectors.prune_log(
+                    conn, business_id, clock.now(), settings.connector_log_days
                 )
         except Exception:
             log.exception("daily jobs failed for business %s", business_id)

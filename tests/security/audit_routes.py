@@ -83,6 +83,7 @@ AUDITED: dict[str, str] = {
     "POST /admin/settings/wallet-passes/google": "passes.google_set",
     "POST /admin/settings/wallet-passes/google/remove": "passes.google_removed",
     "POST /admin/settings/connectors": "connector.update",
+    "POST /admin/settings/connectors/files": "import.purchases",
     "POST /admin/experiments": "experiment.create",
     "POST /admin/experiments/{experiment_id}/start": "experiment.start",
     "POST /admin/experiments/{experiment_id}/stop": "experiment.stop",

@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from lealtad.analytics.api_schemas import SettingsIn
 from lealtad.api import create_app
 from lealtad.config import Settings
+from lealtad.connectors import till_file_store
 from lealtad.db.engine import Database
 from lealtad.kit.clock import FixedClock
 from lealtad.products import service as products
@@ -241,6 +242,21 @@ def build_world(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory)
                         price=150,
                     ),
                     NOW,
+                )
+        # A till file each with a rejected row, so that its rejects can be asked for (written
+        # as the log keeps it: an import here would add an audit entry by no API key).
+        for shop, res in ((a, a_res), (b, b_res)):
+            with db.transaction() as conn:
+                res.ids["file_id"] = till_file_store.insert_file(
+                    conn,
+                    business_id=shop.id,
+                    source="upload",
+                    file_name="till.csv",
+                    received_at=NOW.replace(tzinfo=None),
+                    actor="security probe",
+                    outcome="with_rejects",
+                    rejects="line,reason,receipt_id,amount\n3,amount: not a number,SEC-2,x\n",
+                    rejects_cut=False,
                 )
         # The wallet member's own voucher, so that the wallet's voucher forms find it.
         member = a.members[0]

@@ -4,7 +4,7 @@ purchase path (purchases.service.record, purchases.refunds.refund). Never commit
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -381,3 +381,9 @@ def _refund(
         raise unmappable(f"the refund cannot be recorded as it is: {exc}"[:300]) from exc
     _status, body = refunds.refund(conn, principal, data, now=now)
     return Applied(RECORDED, 200, {"outcome": RECORDED, "refund": body})
+
+
+def prune_log(conn: Connection, business_id: int, now: datetime, days: int) -> int:
+    """The daily clean-up of the delivery log: deliveries older than `days` go (the log is for
+    looking into recent deliveries; what they recorded lives on as purchases and refunds)."""
+    return store.prune_deliveries(conn, business_id, naive_utc(now - timedelta(days=days)))

@@ -84,3 +84,10 @@ def forget_member(conn: Connection, business_id: int, member_id: int) -> int:
         delete(connector_customers).where(c.business_id == business_id, c.member_id == member_id)
     )
     return int(gone.rowcount or 0)
+
+
+def prune_deliveries(conn: Connection, business_id: int, before: datetime) -> int:
+    """Deletes the business's deliveries received before `before`; how many."""
+    c = connector_deliveries.c
+    query = delete(connector_deliveries).where(c.business_id == business_id, c.received_at < before)
+    return int(conn.execute(query).rowcount or 0)

@@ -5,6 +5,7 @@ from lealtad.branding import tables as branding_tables
 from lealtad.comms import channel_tables
 from lealtad.comms import tables as comms_tables
 from lealtad.connectors import tables as connector_tables
+from lealtad.connectors import till_file_tables
 from lealtad.db.metadata import metadata
 from lealtad.events import tables as event_tables
 from lealtad.imports import tables as import_tables
@@ -44,4 +45,5 @@ __all__ = [
     "tenancy_tables",
     "ticket_tables",
     "tier_tables",
+    "till_file_tables",
 ]

@@ -48,6 +48,8 @@ class DailyRun:
     monthly_summaries: int = 0
     win_back: int = 0
     reports: int = 0
+    # Set by the callers (worker.run_once, `lealtad jobs run`): connectors are above events.
+    deliveries_pruned: int = 0
 
 
 def run_daily(

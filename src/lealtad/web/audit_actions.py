@@ -25,6 +25,7 @@ SAID = {
     "experiment.start": "Experiment started",
     "experiment.stop": "Experiment stopped",
     "experiment.update": "Experiment changed",
+    "import.purchases": "Purchases imported from a file",
     "ledger.adjust": "Balance corrected",
     "passes.apple_removed": "Apple Wallet credentials removed",
     "passes.apple_set": "Apple Wallet credentials saved",

@@ -29,6 +29,8 @@ Translate = form_labels.Translate
 # Machines read these; their errors stay JSON whatever asked.
 MACHINE_PREFIXES = ("/api/", "/static/", "/docs", "/redoc", "/openapi.json")
 MACHINE_PATHS = frozenset({"/api", "/healthz", "/readyz", "/metrics"})
+# The upload of a till's export: past the body limit, the page says where a big file goes.
+TILL_FILES = "/admin/settings/connectors/files"
 
 
 def _takes_json(route: APIRoute) -> bool:
@@ -163,6 +165,11 @@ def draw(
     lang = language(request, exc)
     _ = translator(lang)
     heading, sentence = _words(status, code, exc, lang)
+    if code == "body_too_large" and request.url.path == TILL_FILES:
+        sentence = _(
+            "The file is larger than an upload takes. Split it, or drop it in the watched "
+            "folder (lealtad connectors watch), which takes files of any size."
+        )
     route = request.scope.get("route")
     route_path = route.path if isinstance(route, APIRoute) else request.url.path
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []

@@ -151,6 +151,10 @@ def _by_route(_: Translate) -> dict[str, dict[str, str]]:
             "secret": _("Secret the vendor signs with"),
             "unknown_customer": _("A buyer the business does not know"),
         },
+        "/admin/settings/connectors/files": {
+            "till_file": _("File exported by the till (.csv)"),
+            "location": _("Location of sales that name none"),
+        },
         "/admin/settings/channels/sms": {
             "enabled": _("Send SMS messages"),
             "base_url": _("Provider's API address"),

@@ -89,6 +89,7 @@ SECTIONS = (
             Page("API keys", "/admin/settings/api-keys", owner_only=True),
             Page("Wallet passes", "/admin/settings/wallet-passes", owner_only=True),
             Page("Connectors", "/admin/settings/connectors"),
+            Page("Till files", "/admin/settings/connectors/files"),
             Page("Ticket scanning", "/admin/settings/tickets", owner_only=True),
             Page("SMS and WhatsApp", "/admin/settings/channels", owner_only=True),
             Page("Audit log", "/admin/audit"),
