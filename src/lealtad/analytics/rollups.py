@@ -18,7 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from lealtad.analytics import fold
 from lealtad.analytics.tables import counters, member_stats
-from lealtad.kit import held_writes
+from lealtad.kit import held_writes, process_cache
 from lealtad.kit.clock import as_utc, naive_utc
 from lealtad.ledger.model import SystemLeg
 from lealtad.ledger.subscribers import Posted
@@ -29,13 +29,21 @@ from lealtad.tenancy.tables import businesses
 # PostgreSQL writers spread one figure over this many rows; SQLite has a single writer anyway.
 PG_SHARDS = 8
 _ZONE_TTL_S = 60.0
-_zones: dict[int, tuple[ZoneInfo, float]] = {}
+_zones: dict[tuple[str, int], tuple[ZoneInfo, float]] = {}
 
 
 def zone(conn: Connection, business_id: int) -> ZoneInfo:
-    """The business's time zone, which decides what "a day" is on its dashboard. Cached briefly:
-    it is read on every ledger entry and changes about never."""
-    found = _zones.get(business_id)
+    """The business's time zone, which decides what "a day" is on its dashboard; read on every
+    ledger entry. Under a pinned configuration (a purchase, a batch of the group-commit writer) it
+    is part of that config version's cache, so a change of zone is seen by the next unit of work;
+    elsewhere (imports, jobs, the console) it is kept briefly per database and business."""
+    return process_cache.part(conn, business_id, "timezone", lambda: _zone(conn, business_id))
+
+
+def _zone(conn: Connection, business_id: int) -> ZoneInfo:
+    # Ids repeat across databases (tests, a restored copy): the database is in the key.
+    key = (process_cache.database_of(conn), business_id)
+    found = _zones.get(key)
     clock = time.monotonic()
     if found is not None and clock - found[1] < _ZONE_TTL_S:
         return found[0]
@@ -43,12 +51,13 @@ def zone(conn: Connection, business_id: int) -> ZoneInfo:
         select(businesses.c.timezone).where(businesses.c.id == business_id)
     ).scalar_one()
     tz = ZoneInfo(name)
-    _zones[business_id] = (tz, clock)
+    _zones[key] = (tz, clock)
     return tz
 
 
 def forget_zone(business_id: int) -> None:
-    _zones.pop(business_id, None)
+    for key in [k for k in _zones if k[1] == business_id]:
+        _zones.pop(key, None)
 
 
 def local_day(conn: Connection, business_id: int, at: datetime) -> date:
