@@ -1,8 +1,9 @@
 """A business brings its history (issue 19's acceptance, both databases): a Chilean catalog program
 dated two years back, members with their enrolment dates, opening balances with their expiry
 dates, two years of purchases imported in shuffled order, and the daily jobs run as of each month
-end through the period. It ends with the balances, expiries and visits worked out by hand below;
-the same files imported in date order give the same content in every table."""
+end through the period. It ends with the balances, expiries, tiers and visits worked out by hand
+below; the same files imported in date order give the same content in every table and the same
+tiers (tests/integration/test_bring_history_tiers.py adds tiers brought from the old system)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from sqlalchemy import func, select
 
 import lealtad.api  # noqa: F401  (every table on the metadata)
 from lealtad.analytics.tables import counters, member_stats
+from lealtad.comms.tables import outbox
 from lealtad.db.engine import Database
 from lealtad.db.metadata import metadata
 from lealtad.events.jobs import run_daily
@@ -31,11 +33,13 @@ from lealtad.members.tables import members
 from lealtad.rules import service as programs
 from lealtad.rules.definition import ProgramDefinition
 from lealtad.tenancy import service as tenancy
+from lealtad.tiers.tables import tier_status
 from tests.conftest import SECRET
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 ZONE = ZoneInfo("America/Santiago")
-# 1 point per whole 1,000 pesos, each lot kept 24 calendar months.
+# 1 point per whole 1,000 pesos, each lot kept 24 calendar months; Plata for 50,000 pesos spent
+# in the last 365 days (held a year from the last time it qualified).
 CATALOG = ProgramDefinition.model_validate(
     {
         "name": "Catálogo",
@@ -47,6 +51,15 @@ CATALOG = ProgramDefinition.model_validate(
             }
         ],
         "points": {"expiry": "months", "expiry_months": 24},
+        "tiers": {
+            "metric": "spend",
+            "window": {"kind": "rolling", "days": 365},
+            "grace_days": 0,
+            "levels": [
+                {"id": "socio", "name": "Socio", "threshold": "0"},
+                {"id": "plata", "name": "Plata", "threshold": "50000"},
+            ],
+        },
     }
 )
 MEMBERS = [("ana@example.cl", "Ana", "2024-01-05"), ("ben@example.cl", "Ben", "2024-02-10"),
@@ -72,6 +85,16 @@ SALES = [
 EXPECTED_POINTS = [300 + 25 + 45 + 5, 500 + 8 + 12, 3]
 EXPECTED_EXPIRED = [1200 + 10, 0, 0]
 EXPECTED_VISIT_DAYS = [3, 2, 1]
+# Tier and since (naive UTC). Ana's 45,990 on 2025-02-14 makes 70,990 with her 25,000 of
+# 2024-05-03 (within 365 days): Plata from that sale, held 365 days, to 2026-02-14. The first
+# review after that, 2026-02-28 23:00 in Santiago (UTC-3 in summer), finds nothing spent since
+# 2025-02-28 and lowers her to Socio. Ben's 20,000 and Cata's 3,000 never reach Plata: Socio
+# since they enrolled (midnight in Santiago, 03:00 UTC).
+EXPECTED_TIERS = [
+    ("socio", datetime(2026, 3, 1, 2, 0)),
+    ("socio", datetime(2024, 2, 10, 3, 0)),
+    ("socio", datetime(2024, 3, 15, 3, 0)),
+]
 # Random values and row ids differ between two businesses however the history came in.
 NOT_CONTENT = {"card_number", "referral_code", "token", "secret", "key_hash", "file", "path"}
 NOT_COMPARED = {"audit_log", "import_runs", "idempotency_keys", "outbox", "analytics_snapshots"}
@@ -138,6 +161,14 @@ def test_a_business_brings_two_years_of_history_and_ends_as_worked_out_by_hand(
             for m in ids
         ]
         assert [e.date().isoformat() for e in enrolled] == [d for _, _, d in MEMBERS]
+        tiers = _tiers(conn, shuffled)
+        assert tiers == EXPECTED_TIERS
+        # She held Plata until that review lowered her: the review announced it (the import's
+        # own tier checks announce nothing, D75).
+        ids_in_order = _member_ids(conn, in_order)
+        assert _tier_moves(conn, in_order, ids_in_order)[0] == [("plata", "socio")]
+        assert all(moves == [] for moves in _tier_moves(conn, in_order, ids_in_order)[1:])
+        assert tiers == _tiers(conn, in_order)
         assert _content(conn, shuffled) == _content(conn, in_order)
 
 
@@ -166,6 +197,32 @@ def _member_ids(conn: Any, bid: int) -> list[int]:
             select(members.c.id).where(members.c.business_id == bid).order_by(members.c.enrolled_at)
         )
     )
+
+
+def _tiers(conn: Any, bid: int) -> list[tuple[str | None, datetime | None]]:
+    """Each member's tier and since when (naive UTC), in enrolment order."""
+    found = []
+    for member_id in _member_ids(conn, bid):
+        row = conn.execute(
+            select(tier_status.c.tier_id, tier_status.c.since).where(
+                tier_status.c.business_id == bid, tier_status.c.member_id == member_id
+            )
+        ).first()
+        found.append((row.tier_id, row.since) if row is not None else (None, None))
+    return found
+
+
+def _tier_moves(conn: Any, bid: int, ids: list[int]) -> list[list[tuple[str, str]]]:
+    """Each member's tier changes announced, in the order they were."""
+    moves: dict[int, list[tuple[str, str]]] = {m: [] for m in ids}
+    events = conn.execute(
+        select(outbox.c.payload)
+        .where(outbox.c.business_id == bid, outbox.c.topic == "tier.changed")
+        .order_by(outbox.c.id)
+    )
+    for (payload,) in events:
+        moves[payload["member_id"]].append((payload["from"], payload["to"]))
+    return [moves[m] for m in ids]
 
 
 def _expired(conn: Any, bid: int, member_id: int) -> int:
