@@ -47,7 +47,7 @@ def test_an_invoice_waits_in_the_console_queue_and_a_manager_approves_it(
 
     wallet = _member_page(live, browser, shop, shop.members[0])
     wallet.goto(f"{live.url}/w/{shop.slug}")
-    wallet.get_by_role("link", name="Escanea tu ticket").click()
+    wallet.get_by_role("link", name="Ticket", exact=True).click()
     wallet.get_by_label("Código del ticket").fill(url)
     wallet.get_by_role("button", name="Reclamar mis puntos").click()
     assert "la tienda lo revisará" in wallet.locator('[data-outcome="pending"]').inner_text()

@@ -67,3 +67,22 @@ def test_a_visitor_without_a_session_is_sent_to_log_in(client: TestClient, shop:
     answer = client.get(f"/w/{shop.slug}/tickets", follow_redirects=False)
     assert answer.status_code == 303
     assert answer.headers["location"] == f"/w/{shop.slug}/login"
+
+
+def test_the_ticket_tab_shows_only_where_a_ticket_can_earn(
+    client: TestClient, db: Database, shop: Shop
+) -> None:
+    """No tax id and no signing key: nothing a member scans could earn, so the wallet offers no
+    scanner; the page itself, reached from an old link, says to show the card instead."""
+    wallet_login(client, db, shop, shop.members[0])
+    card = client.get(f"/w/{shop.slug}", params={"lang": "en"}).text
+    assert f'href="/w/{shop.slug}/tickets' not in card
+    page = client.get(f"/w/{shop.slug}/tickets", params={"lang": "en"}).text
+    assert "data-tickets-off" in page
+    assert 'id="ticket-form"' not in page
+    make_key(client, shop)
+    card = client.get(f"/w/{shop.slug}", params={"lang": "es"}).text
+    assert f'href="/w/{shop.slug}/tickets?lang=es"' in card
+    assert 'class="wallet-tabs five"' in card
+    page = client.get(f"/w/{shop.slug}/tickets", params={"lang": "es"}).text
+    assert 'id="ticket-form"' in page

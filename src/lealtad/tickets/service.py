@@ -67,6 +67,15 @@ def settings_of(conn: Connection, business_id: int) -> TicketSettings:
     )
 
 
+def takes_tickets(conn: Connection, business: Any) -> bool:
+    """Whether a member's scanned ticket can earn here at all: an invoice QR needs the business's
+    tax id (and euros), a signed receipt a live key. Otherwise the wallet offers no scanner."""
+    rules = settings_of(conn, business.id)
+    if rules.tax_id is not None and business.currency == "EUR":
+        return True
+    return store.has_live_key(conn, business.id)
+
+
 def save_settings(
     conn: Connection, business_id: int, new: TicketSettings, now: datetime
 ) -> TicketSettings:

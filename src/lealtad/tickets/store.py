@@ -31,6 +31,13 @@ def keys(conn: Connection, business_id: int) -> list[Any]:
     )
 
 
+def has_live_key(conn: Connection, business_id: int) -> bool:
+    found = conn.execute(
+        select(k.id).where(k.business_id == business_id, k.retired_at.is_(None)).limit(1)
+    ).first()
+    return found is not None
+
+
 def retire_key(conn: Connection, business_id: int, key_id: str, now: datetime) -> None:
     conn.execute(
         update(ticket_keys)

@@ -25,6 +25,7 @@ from lealtad.rewards.names import program_names
 from lealtad.rules import service as programs
 from lealtad.rules.names import ProgramNames
 from lealtad.tenancy.model import Principal, Role
+from lealtad.tickets import service as tickets
 from lealtad.web import sessions
 from lealtad.web.i18n import pick_language, translator
 from lealtad.web.pages import business_or_404
@@ -54,6 +55,8 @@ class Visit:
     session: sessions.MemberSession
     lang: str
     now: datetime
+    # Whether the business takes scanned tickets: the wallet shows that tab only then.
+    tickets_on: bool = False
 
     @property
     def principal(self) -> MemberPrincipal:
@@ -87,6 +90,7 @@ class Visit:
             "member": self.member,
             "csrf": self.session.csrf,
             "as_of": when(self.now, self.zone, self.lang),
+            "tickets_on": self.tickets_on,
         }
         return shared | context
 
@@ -106,8 +110,10 @@ def visit(
         return None
     with db.read() as conn:
         member = members.get(conn, business.id, session.member_id)
+        tickets_on = tickets.takes_tickets(conn, business)
     lang = pick_language(requested_lang, accept_language, member.locale)
-    return Visit(business, member, session, lang, request.app.state.clock.now())
+    now = request.app.state.clock.now()
+    return Visit(business, member, session, lang, now, tickets_on=tickets_on)
 
 
 def to_login(slug: str) -> RedirectResponse:

@@ -22,6 +22,7 @@ from lealtad.passes import service as wallet_passes
 from lealtad.security import limits
 from lealtad.surveys import links
 from lealtad.surveys import service as surveys
+from lealtad.tickets import service as tickets
 from lealtad.web import limit_pages, sessions
 from lealtad.web.i18n import pick_language, translator
 from lealtad.web.pages import STATIC, Lang, business_or_404, render_page
@@ -211,6 +212,7 @@ def _wallet_page(
         apple_pass = wallet_passes.apple_credentials(conn, business.id) is not None
         google_pass = google_wallet.credentials(conn, business.id) is not None
         phones = preferences.shown(conn, business.id, member)
+        tickets_on = tickets.takes_tickets(conn, business)
     return render_page(
         request,
         "wallet.html",
@@ -225,6 +227,7 @@ def _wallet_page(
         vapid_key=push.public_key_b64(settings),
         apple_pass=apple_pass,
         google_pass=google_pass,
+        tickets_on=tickets_on,
         prefs_error=preferences.refusal(language, refused) if refused else None,
         prefs_form=prefs_form or {},
         **phones,
