@@ -39,6 +39,22 @@ class BalanceRowIn(BaseModel):
     stamps: int | None = None
     stamp_card: str | None = Field(default=None, max_length=64)
     cashback: int | None = Field(default=None, description="minor units, e.g. cents")
+    lifetime_spend: int | None = Field(
+        default=None,
+        description="what the member spent in total in the previous system, in minor units; "
+        "shown apart, never counted in Lealtad's figures",
+    )
+    lifetime_visits: int | None = Field(
+        default=None, description="visits the previous system counted in total"
+    )
+    lifetime_points: int | None = Field(
+        default=None, description="points the member earned in total in the previous system"
+    )
+    lifetime_as_of: str | None = Field(
+        default=None,
+        max_length=40,
+        description="the day the lifetime figures were taken (YYYY-MM-DD); default the import's",
+    )
 
 
 class BalancesIn(BaseModel):
