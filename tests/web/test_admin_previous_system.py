@@ -50,7 +50,7 @@ def test_the_member_page_shows_the_figures_in_both_languages(
         "Antes de Lealtad (sistema anterior, a 31 dic 2025): 48 visitas, 12.345,67\xa0€ "
         "gastados, 5.200 puntos ganados"
     )
-    assert "not part of the visits, spend, tier or predicted value" in english.text
+    assert "not part of the visits, spend, tier or predicted value Lealtad" in english.text
     assert "no forman parte de las visitas" in spanish.text
     # Only what the file gave, in the singular where it is one.
     one = client.get(f"/admin/members/{ben}", params={"lang": "es"})
