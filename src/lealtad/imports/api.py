@@ -122,7 +122,8 @@ def import_run(run_id: IdPath, principal: Manager, db: Db) -> ImportRunOut:
 
 @router.post("/imports/{run_id}/undo", response_model=UndoOut)
 def undo(run_id: IdPath, principal: Manager, db: Db, now: Now) -> UndoOut:
-    """Undoes a balances import as a whole with compensating entries. 409
+    """Undoes a balances import as a whole with compensating entries, and removes the lifetime
+    figures it brought (the member shows an earlier run's, if any). 409
     `opening_balance_used`, with nothing undone, once units it brought were spent."""
     count = opening.undo_run(
         db, principal.business_id, run_id, by=principal.actor, clock=FixedClock(now)
