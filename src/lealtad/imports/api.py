@@ -39,6 +39,22 @@ class BalanceRowIn(BaseModel):
     stamps: int | None = None
     stamp_card: str | None = Field(default=None, max_length=64)
     cashback: int | None = Field(default=None, description="minor units, e.g. cents")
+    lifetime_spend: int | None = Field(
+        default=None,
+        description="what the member spent in total in the previous system, in minor units; "
+        "shown apart, never counted in Lealtad's figures",
+    )
+    lifetime_visits: int | None = Field(
+        default=None, description="visits the previous system counted in total"
+    )
+    lifetime_points: int | None = Field(
+        default=None, description="points the member earned in total in the previous system"
+    )
+    lifetime_as_of: str | None = Field(
+        default=None,
+        max_length=40,
+        description="the day the lifetime figures were taken (YYYY-MM-DD); default the import's",
+    )
 
 
 class BalancesIn(BaseModel):
@@ -106,7 +122,8 @@ def import_run(run_id: IdPath, principal: Manager, db: Db) -> ImportRunOut:
 
 @router.post("/imports/{run_id}/undo", response_model=UndoOut)
 def undo(run_id: IdPath, principal: Manager, db: Db, now: Now) -> UndoOut:
-    """Undoes a balances import as a whole with compensating entries. 409
+    """Undoes a balances import as a whole with compensating entries, and removes the lifetime
+    figures it brought (the member shows an earlier run's, if any). 409
     `opening_balance_used`, with nothing undone, once units it brought were spent."""
     count = opening.undo_run(
         db, principal.business_id, run_id, by=principal.actor, clock=FixedClock(now)

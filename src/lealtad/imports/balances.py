@@ -1,6 +1,7 @@
 """A row of an opening-balances file (`lealtad import balances`) as what it brings, or the reason
 it cannot: who (member_id, email or card number, current or previous), how many points with when
-they were earned and when they expire, stamps on one stamp card, cashback. Nothing here touches
+they were earned and when they expire, stamps on one stamp card, cashback, and the previous system's lifetime totals as of a date
+(shown apart, never counted: D68). Nothing here touches
 the database; whether the member and the stamp card exist is checked by imports/opening.py."""
 
 from __future__ import annotations
@@ -19,6 +20,26 @@ _DATE_TIME = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([Zz]|[+-]\d{2}:?\d{2})?"
 )
 AMOUNTS = ("points", "stamps", "cashback")
+LIFETIME = ("lifetime_visits", "lifetime_spend", "lifetime_points")
+
+
+@dataclass(frozen=True)
+class Lifetime:
+    """What the previous system counted for the member in total, as of a day of the business's
+    calendar; a figure the row does not give is None."""
+
+    as_of: date
+    visits: int | None
+    spend: int | None  # minor units, as purchases' amounts
+    points: int | None
+
+    def shown(self) -> str:
+        given = [
+            f"{name} {value}"
+            for name, value in zip(LIFETIME, (self.visits, self.spend, self.points), strict=True)
+            if value is not None
+        ]
+        return ", ".join(given) + f" as of {self.as_of}"
 
 
 @dataclass(frozen=True)
@@ -33,6 +54,7 @@ class OpeningRow:
     # Aware UTC; None: when the file is imported.
     earned_at: datetime | None
     expires_at: datetime | None
+    lifetime: Lifetime | None = None
 
 
 def opening(fields: dict[str, Any], zone: tzinfo, now: datetime) -> OpeningRow:
@@ -43,10 +65,11 @@ def opening(fields: dict[str, Any], zone: tzinfo, now: datetime) -> OpeningRow:
     if "member_id" in data:
         _whole_number(data, "member_id")
     points, stamps, cashback = (int(data.get(n, 0)) for n in AMOUNTS)
-    if not (points or stamps or cashback):
+    lifetime = _lifetime(data, zone, now)
+    if not (points or stamps or cashback or lifetime):
         raise ValueError(
-            "nothing to bring: give points, stamps or cashback above 0 / nada que traer: "
-            "indique points, stamps o cashback mayores que 0"
+            "nothing to bring: give points, stamps or cashback above 0, or lifetime figures / "
+            "nada que traer: indique points, stamps o cashback mayores que 0, o cifras históricas"
         )
     card = _text(data, "stamp_card")
     if stamps and card is None:
@@ -88,7 +111,32 @@ def opening(fields: dict[str, Any], zone: tzinfo, now: datetime) -> OpeningRow:
         cashback=cashback,
         earned_at=earned_at,
         expires_at=expires_at,
+        lifetime=lifetime,
     )
+
+
+def _lifetime(data: dict[str, Any], zone: tzinfo, now: datetime) -> Lifetime | None:
+    """The lifetime_* columns; their date is a day of the business's calendar (a date-time
+    counts as its local day), by default the day of the import, never later."""
+    for name in LIFETIME:
+        _amount(data, name)
+    visits, spend, points = (data.get(n) for n in LIFETIME)
+    at = when(data, "lifetime_as_of", zone)
+    if visits is None and spend is None and points is None:
+        if at is not None:
+            raise ValueError(
+                "lifetime_as_of without lifetime_spend, lifetime_visits or lifetime_points / "
+                "lifetime_as_of sin cifras históricas"
+            )
+        return None
+    today = as_utc(now).astimezone(zone).date()
+    as_of = today if at is None else at.astimezone(zone).date()
+    if as_of > today:
+        raise ValueError(
+            f"lifetime_as_of {data['lifetime_as_of']} is in the future / lifetime_as_of está en "
+            "el futuro"
+        )
+    return Lifetime(as_of=as_of, visits=visits, spend=spend, points=points)
 
 
 def _amount(data: dict[str, Any], name: str) -> None:

@@ -77,7 +77,8 @@ def balances(
     quiet: QuietOpt = False,
 ) -> None:
     """Opening balances from the previous system (points with their dates, stamps, cashback),
-    through the ledger; all or nothing / saldos iniciales del sistema anterior."""
+    through the ledger, and lifetime figures shown apart; all or nothing / saldos iniciales del
+    sistema anterior."""
     _import("balances", file, business, batch_size, None, quiet)
 
 
@@ -86,8 +87,8 @@ def undo(
     run_id: Annotated[int, typer.Argument(min=1, help="the run, as `import balances` named it")],
     business: BusinessOpt,
 ) -> None:
-    """Undo a balances import as a whole, with compensating entries; refused once its units were
-    spent / deshace una importación de saldos entera."""
+    """Undo a balances import as a whole, with compensating entries, and remove its lifetime
+    figures; refused once its units were spent / deshace una importación de saldos entera."""
     from lealtad import cli
     from lealtad.imports import opening
     from lealtad.tenancy import audit_context

@@ -61,13 +61,18 @@ BALANCE_FIELDS = frozenset(
         "stamp_card",
         "cashback",
     }
+    # The previous system's totals as of a date, shown apart and never counted (D68).
+    | {"lifetime_spend", "lifetime_visits", "lifetime_points", "lifetime_as_of"}
 )
 FIELDS = {"purchases": PURCHASE_FIELDS, "members": MEMBER_FIELDS, "balances": BALANCE_FIELDS}
 # A CSV header lacking one of each group names a file no row of which could load.
 REQUIRED: dict[str, list[tuple[str, ...]]] = {
     "purchases": [("receipt_id", "external_id"), ("amount",)],
     "members": [("email", "phone")],
-    "balances": [("member_id", "email", "card_number"), ("points", "stamps", "cashback")],
+    "balances": [
+        ("member_id", "email", "card_number"),
+        ("points", "stamps", "cashback", "lifetime_spend", "lifetime_visits", "lifetime_points"),
+    ],
 }
 # Whole-number fields and the values the API takes for them: amounts in minor units up to ten
 # thousand million euros, well inside a 64-bit column and the ledger's sums.
@@ -78,6 +83,9 @@ RANGES = {
     "points": (0, MAX_MINOR),
     "stamps": (0, MAX_MINOR),
     "cashback": (0, MAX_MINOR),
+    "lifetime_spend": (0, MAX_MINOR),
+    "lifetime_visits": (0, MAX_MINOR),
+    "lifetime_points": (0, MAX_MINOR),
 }
 # Longer digit strings are out of every range, refused before int() reads them (its own limit,
 # 4,300 digits, comes with a message about Python rather than the file).

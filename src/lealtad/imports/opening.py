@@ -22,7 +22,7 @@ from sqlalchemy import Connection
 from lealtad.db.engine import Database
 from lealtad.errors import Conflict, Invalid, LealtadError, NotFound
 from lealtad.imports import model, store
-from lealtad.imports.balances import OpeningRow, opening
+from lealtad.imports.balances import Lifetime, OpeningRow, opening
 from lealtad.imports.service import (
     BATCH_SIZE,
     Outcome,
@@ -35,6 +35,7 @@ from lealtad.imports.service import (
 from lealtad.kit.clock import Clock, naive_utc
 from lealtad.ledger import opening as ledger_opening
 from lealtad.ledger.model import CASHBACK, CASHBACK_ACCOUNT, POINTS, POINTS_ACCOUNT
+from lealtad.members import previous_store
 from lealtad.members import service as members
 from lealtad.rules import service as rules
 from lealtad.tenancy import service as tenancy
@@ -100,14 +101,18 @@ def import_balances(
             row = opening(fields, zone, now)
             member_id = _member(conn, business_id, secret_key, row)
             _check_card(conn, business_id, row, now)
-            entry = ledger_opening.opening_entry(
-                member_id,
-                _openings(row),
-                earned_at=row.earned_at or now,
-                actor=actor,
-                memo=f"opening balance from the previous system (import run {run_id})",
-            )
-            ledger_opening.post_opening(conn, business_id, entry, now)
+            openings = _openings(row)
+            if openings:
+                entry = ledger_opening.opening_entry(
+                    member_id,
+                    openings,
+                    earned_at=row.earned_at or now,
+                    actor=actor,
+                    memo=f"opening balance from the previous system (import run {run_id})",
+                )
+                ledger_opening.post_opening(conn, business_id, entry, now)
+            if row.lifetime is not None:
+                _keep_lifetime(conn, business_id, member_id, run_id, row.lifetime, now)
             return "loaded"
 
         return _one_by_one(apply)
@@ -155,6 +160,9 @@ def undo_run(db: Database, business_id: int, run_id: int, *, by: str, clock: Clo
         reversed_entries = ledger_opening.undo(
             conn, business_id, f"import:{run_id}", by=by, now=now
         )
+        # The run's lifetime figures are no journal: they simply go, and an earlier run's
+        # figures show again.
+        figures = previous_store.forget_run(conn, business_id, run_id)
         store.mark_undone(conn, business_id, run_id, naive_utc(now))
         tenancy.audit_by(
             conn,
@@ -164,6 +172,7 @@ def undo_run(db: Database, business_id: int, run_id: int, *, by: str, clock: Clo
             f"import_run:{run_id}",
             now,
             entries=reversed_entries,
+            previous_figures=figures,
         )
     return reversed_entries
 
@@ -173,14 +182,18 @@ def _check(
 ) -> list[Problem]:
     """Every row checked as the load would, in one read; the problems in file order."""
     problems: list[Problem] = []
+    # A member's lifetime figures as first given, with their line: another row of the member
+    # may repeat them but not contradict them (which of two totals is true is not ours to pick).
+    lifetimes: dict[int, tuple[int, Lifetime]] = {}
     with db.read() as conn:
         for row in model.rows(path, KIND):
             reason = row.error
             if reason is None and row.fields is not None:
                 try:
                     parsed = opening(row.fields, zone, now)
-                    _member(conn, business_id, secret_key, parsed)
+                    member_id = _member(conn, business_id, secret_key, parsed)
                     _check_card(conn, business_id, parsed, now)
+                    _same_lifetime(lifetimes, member_id, row.line, parsed.lifetime)
                 except LealtadError as exc:
                     reason = exc.message
                 except ValueError as exc:
@@ -207,6 +220,38 @@ def _member(conn: Connection, business_id: int, secret_key: str, row: OpeningRow
             code="member_mismatch",
         )
     return next(iter(found.values()))
+
+
+def _same_lifetime(
+    seen: dict[int, tuple[int, Lifetime]], member_id: int, line: int, found: Lifetime | None
+) -> None:
+    if found is None:
+        return
+    first = seen.setdefault(member_id, (line, found))
+    if first[1] != found:
+        raise ValueError(
+            f"member {member_id} has other lifetime figures on line {first[0]} "
+            f"({first[1].shown()}) than here ({found.shown()}); give them once / el socio tiene "
+            f"otras cifras históricas en la línea {first[0]}"
+        )
+
+
+def _keep_lifetime(
+    conn: Connection,
+    business_id: int,
+    member_id: int,
+    run_id: int,
+    found: Lifetime,
+    now: datetime,
+) -> None:
+    figures = previous_store.PreviousFigures(
+        as_of=found.as_of,
+        visits=found.visits,
+        spend=found.spend,
+        points=found.points,
+        import_run_id=run_id,
+    )
+    previous_store.record(conn, business_id, member_id, figures, now)
 
 
 def _references(row: OpeningRow) -> Iterator[tuple[str, Any]]:

@@ -104,6 +104,18 @@ class ConsentOut(BaseModel):
     source: str | None = None
 
 
+class PreviousSystemOut(BaseModel):
+    """The previous system's totals for the member as of a day (`lealtad import balances`,
+    lifetime_* columns; the latest import run's). Shown only: Lealtad's visits, spend, tiers,
+    dashboards and value models count dated purchases alone."""
+
+    as_of: date = Field(description="the day of the business's calendar the totals were taken")
+    visits: int | None = None
+    spend: int | None = Field(default=None, description="minor units of the business's currency")
+    points: int | None = Field(default=None, description="points earned in the previous system")
+    import_run_id: int
+
+
 class MemberOut(BaseModel):
     id: int
     card_number: str
@@ -128,6 +140,11 @@ class MemberOut(BaseModel):
     referred_by_member_id: int | None
     tier: str | None
     balances: dict[str, int]
+    previous_system: PreviousSystemOut | None = Field(
+        default=None,
+        description="lifetime figures brought from the previous system; not part of any figure "
+        "Lealtad computes",
+    )
 
 
 class SignupAccepted(BaseModel):
@@ -182,6 +199,10 @@ class MemberDataExport(BaseModel):
     )
     consent: dict[str, Any] = Field(description="per channel: granted, at, source")
     balances: dict[str, int]
+    previous_system: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="lifetime figures from the previous system, per import run, the latest first",
+    )
     ledger: list[dict[str, Any]] = Field(description="every journal entry, newest first")
     purchases: list[dict[str, Any]]
     vouchers: list[dict[str, Any]]

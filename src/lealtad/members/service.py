@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,8 +13,8 @@ from lealtad.comms.outbox import emit
 from lealtad.errors import Conflict, Invalid, LealtadError, NotFound
 from lealtad.kit.clock import naive_utc
 from lealtad.ledger import service as ledger
-from lealtad.members import contact, model, store
-from lealtad.members.schemas import Consent, MemberIn, MemberOut, MemberPatch
+from lealtad.members import contact, model, previous_store, store
+from lealtad.members.schemas import Consent, MemberIn, MemberOut, MemberPatch, PreviousSystemOut
 from lealtad.rules import lifecycle
 from lealtad.tenancy import service as tenancy
 from lealtad.tiers import service as tiers
@@ -350,4 +351,10 @@ def out(conn: Connection, row: Any, secret_key: str) -> MemberOut:
         referred_by_member_id=row.referred_by_member_id,
         tier=tiers.current(conn, row.business_id, row.id),
         balances=ledger.balances(conn, row.business_id, row.id),
+        previous_system=previous_system(conn, row.business_id, row.id),
     )
+
+
+def previous_system(conn: Connection, business_id: int, member_id: int) -> PreviousSystemOut | None:
+    found = previous_store.latest(conn, business_id, member_id)
+    return None if found is None else PreviousSystemOut(**dataclasses.asdict(found))

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+)
 
 from lealtad.db.metadata import Id, business_column, id_column, metadata
 from lealtad.security.fields import EncryptedDate, EncryptedString
@@ -74,4 +86,30 @@ member_previous_cards = Table(
     Column("card_number", String(40), nullable=False),
     Column("created_at", DateTime, nullable=False),
     Index("uq_member_previous_cards_business_card", "business_id", "card_number", unique=True),
+)
+
+# What the system the business moved from knew of a member in total, as of a date (`lealtad
+# import balances`, columns lifetime_*): shown beside Lealtad's own figures, never added to them
+# (D68). One row per member per import run, so undoing the run takes its figures away; the
+# member shows the latest run's. Each figure is empty when the file did not give it.
+member_previous_figures = Table(
+    "member_previous_figures",
+    metadata,
+    id_column(),
+    business_column(),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False, index=True),
+    Column("import_run_id", Id, ForeignKey("import_runs.id"), nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column("visits", BigInteger, nullable=True),
+    # Minor units of the business's currency, as purchases' amounts.
+    Column("spend", BigInteger, nullable=True),
+    Column("points", BigInteger, nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Index(
+        "uq_member_previous_figures_run_member",
+        "business_id",
+        "import_run_id",
+        "member_id",
+        unique=True,
+    ),
 )

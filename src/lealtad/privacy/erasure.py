@@ -2,8 +2,9 @@
 the journal, purchases, vouchers and ratings point at it, and they must still add up (`lealtad
 ledger verify`) and still count in the business's figures. What could name or reach the person
 goes: name, contact details, birthday, time zone, tags, the referral code, consent, push
-subscriptions, pending login codes, the card PIN, the wrong-PIN and wrong-code counters kept
-for the member, the personal figures kept with each message, and what they wrote in surveys
+subscriptions, pending login codes, the lifetime figures brought from the previous system, the
+card PIN, the wrong-PIN and wrong-code counters kept for the member, the personal figures kept
+with each message, and what they wrote in surveys
 (their scores and choices stay, counted in the results). The card stops working: it no longer
 names them, earns or spends (members/service.py `find`, `require_active`).
 
@@ -20,7 +21,7 @@ from lealtad.comms import push
 from lealtad.comms.tables import messages
 from lealtad.connectors import store as connectors
 from lealtad.kit.clock import naive_utc
-from lealtad.members import model, service, signup, store
+from lealtad.members import model, previous_store, service, signup, store
 from lealtad.members.tables import member_login_codes
 from lealtad.security import limits
 from lealtad.security.fields import keys_of
@@ -119,6 +120,7 @@ def erase(
     # The delivery log keeps what was sent and when; the figures and names rendered into it go.
     conn.execute(update(messages).where(*of_member).values(context={}))
     written = surveys.forget_free_text(conn, bid, member_id)
+    previous_figures = previous_store.forget_member(conn, bid, member_id)
     connectors.forget_member(conn, bid, member_id)
     audit_objects.forget_member(conn, bid, member_id)
     tenancy.audit(
@@ -132,6 +134,7 @@ def erase(
         push_subscriptions_ended=ended,
         card_pin_removed=card_pin_removed,
         survey_comments_removed=written,
+        previous_figures_removed=previous_figures,
         **({"reason": reason} if reason else {}),
     )
     return True

@@ -1,7 +1,8 @@
 """Everything the program holds about one member, as one JSON document (the right of access and
-portability): profile and consent, balances, the whole ledger with its reasons, purchases,
-vouchers, donations, ratings, survey answers and the messages sent. The member downloads it from the wallet;
-staff can hand the same document over on request."""
+portability): profile and consent, balances, the previous system's lifetime figures, the whole
+ledger with its reasons, purchases, vouchers, donations, ratings, survey answers and the messages
+sent. The member downloads it from the wallet; staff can hand the same document over on
+request."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from lealtad.comms.tables import messages
 from lealtad.kit.clock import as_utc
 from lealtad.ledger import service as ledger
 from lealtad.ledger import store as ledger_store
-from lealtad.members import service
+from lealtad.members import previous_store, service
 from lealtad.members import store as member_store
 from lealtad.purchases import store as purchase_store
 from lealtad.rewards import donations, redemption
@@ -144,7 +145,7 @@ def member_data(
     business = tenancy.get_business(conn, business_id)
     # The card's QR token is a credential, not data about the person: left out of the file.
     profile = service.out(conn, row, secret_key).model_dump(
-        mode="json", exclude={"qr_token", "balances", "consent"}
+        mode="json", exclude={"qr_token", "balances", "consent", "previous_system"}
     )
     return {
         "format": FORMAT,
@@ -155,6 +156,17 @@ def member_data(
         # The card numbers of the system the business moved from, which still name the member.
         "previous_card_numbers": member_store.previous_card_numbers(conn, business_id, member_id),
         "balances": ledger.balances(conn, business_id, member_id),
+        # What the previous system counted for them in total, per import run (latest first).
+        "previous_system": [
+            {
+                "as_of": f.as_of.isoformat(),
+                "visits": f.visits,
+                "spend": f.spend,
+                "points": f.points,
+                "import_run_id": f.import_run_id,
+            }
+            for f in previous_store.every(conn, business_id, member_id)
+        ],
         "ledger": _ledger(conn, business_id, member_id),
         "purchases": _purchases(conn, business_id, member_id),
         "vouchers": _vouchers(conn, business_id, member_id),

@@ -22,6 +22,7 @@ from lealtad.ledger import explained as explained_ledger
 from lealtad.ledger import service as ledger
 from lealtad.ledger import store as ledger_store
 from lealtad.ledger.model import CASHBACK_ACCOUNT, PENDING_POINTS_ACCOUNT, POINTS_ACCOUNT
+from lealtad.members import previous_store
 from lealtad.members import service as members
 from lealtad.members import store as member_store
 from lealtad.members.model import CHANNELS
@@ -221,6 +222,8 @@ def detail(
         "referrer": referrer,
         "balances": _balances(conn, bid, member_id, definition, names),
         "value": analytics_segments.member_value(conn, bid, member_id),
+        # Shown beside the value, never mixed into it (D68).
+        "previous": previous_store.latest(conn, bid, member_id),
         "tier": _tier(conn, staff, member_id, now, definition, names),
         "lines": lines,
         "older": older,
