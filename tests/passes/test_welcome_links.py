@@ -91,7 +91,7 @@ def _link(text: str, label: str) -> str:
 
 
 def _owner_sets_up_both_wallets(base: str, shop) -> None:
-    with httpx.Client(base_url=base) as console:
+    with httpx.Client(base_url=base, timeout=60) as console:
         csrf = admin_login(console, shop, "owner")
         assert upload_apple(console, csrf, CHAIN).status_code == 303
         assert _upload(console, csrf, ACCOUNT).status_code == 303
@@ -159,7 +159,7 @@ def test_the_welcome_mail_links_open_the_members_cards_without_a_session(
     assert _link(english_text, "Save to Google Wallet")
 
     # A phone that never signed in: no cookie, only the e-mail's link.
-    with httpx.Client() as phone:
+    with httpx.Client(timeout=60) as phone:
         answer = phone.get(apple)
         assert answer.status_code == 200, answer.text
         assert answer.headers["content-type"] == "application/vnd.apple.pkpass"
@@ -185,7 +185,7 @@ def test_a_link_out_of_date_reissued_or_tampered_with_asks_the_member_to_sign_in
     text = _part(_welcome(db, settings, clock, shop, box, "cy@example.org", "en"), "text/plain")
     apple, google = _link(text, "Add to Apple Wallet"), _link(text, "Save to Google Wallet")
     login = f"/w/{shop.slug}/login"
-    with httpx.Client() as phone:
+    with httpx.Client(timeout=60) as phone:
         for changed in (apple[:-3] + "abc", apple.replace("?t=", "?t=x"), apple + "x" * 400):
             refused = phone.get(changed)
             assert refused.status_code == 303
@@ -209,7 +209,7 @@ def test_a_reissued_card_kills_the_link_of_the_old_one(live, db, shop, clock, in
     _owner_sets_up_both_wallets(base, shop)
     mail, member_id = _enrol(db, settings, clock, shop, box, "eve@example.org", "en")
     apple = _link(_part(mail, "text/plain"), "Add to Apple Wallet")
-    with httpx.Client() as phone:
+    with httpx.Client(timeout=60) as phone:
         assert phone.get(apple).status_code == 200
         with db.transaction() as conn:
             cards.reissue(conn, shop.principal(), member_id, clock.now())
@@ -230,12 +230,12 @@ def test_without_credentials_the_welcome_mail_has_no_wallet_links(live, db, shop
 
 def test_the_consoles_preview_of_the_welcome_shows_the_links_without_a_members_token(live, shop):
     base, _settings = live
-    with httpx.Client(base_url=base) as console:
+    with httpx.Client(base_url=base, timeout=60) as console:
         admin_login(console, shop)
         before = console.get("/admin/messages/preview", params={"template": "welcome", "in": "es"})
         assert "Añadir a Apple Wallet" not in before.text
     _owner_sets_up_both_wallets(base, shop)
-    with httpx.Client(base_url=base) as console:
+    with httpx.Client(base_url=base, timeout=60) as console:
         admin_login(console, shop)
         page = console.get("/admin/messages/preview", params={"template": "welcome", "in": "es"})
         assert page.status_code == 200
