@@ -51,6 +51,21 @@ class DemoInfo:
     created: bool = True
 
 
+# Numbers set aside for fiction where the template's currency says the country: Ofcom's drama
+# range in the UK, 555-01xx in North America; Spain and Chile have none, so an unassigned block.
+_PHONES = {
+    "GBP": "+447700900{n:03d}",
+    "USD": "+1202555{n:04d}",
+    "CLP": "+5690000{n:04d}",
+}
+
+
+def demo_phone(currency: str, n: int) -> str:
+    """The n-th demo member's mobile number, in the business's country."""
+    pattern = _PHONES.get(currency, "+3460000{n:04d}")
+    return pattern.format(n=100 + n if currency == "USD" else n)
+
+
 def _items(rng: random.Random, template: Template) -> list[ItemIn]:
     """A basket from the shop's products, as the counter's buttons would make it."""
     products: list[ShopProduct] = list(template.products)
@@ -146,7 +161,7 @@ def seed(
                 MemberIn(
                     name=member_name(template, chosen.locale, n, rng),
                     email=f"member{n:02d}@demo-cafe.example",
-                    phone=f"+3460000{n:04d}",
+                    phone=demo_phone(chosen.currency, n),
                     locale=chosen.locale if n % 4 else other,
                     tags=[said.regular_tag] if n % 3 == 0 else [],
                     consent=Consent(email=n % 5 != 0),
