@@ -52,7 +52,10 @@ def test_a_manager_approves_and_refuses_waiting_claims_in_the_console(
     with db.read() as conn:
         actions = [
             r.action
-            for r in conn.execute(select(audit_log).where(audit_log.c.business_id == shop.id))
+            for r in conn.execute(
+                # In the order they were written: PostgreSQL returns rows in no set order.
+                select(audit_log).where(audit_log.c.business_id == shop.id).order_by(audit_log.c.id)
+            )
             if r.action.startswith("ticket_claim.")
         ]
     assert actions == ["ticket_claim.approve", "ticket_claim.refuse"]
