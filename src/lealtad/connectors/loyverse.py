@@ -20,7 +20,6 @@ asked for that), so the receipts that follow find the member."""
 from __future__ import annotations
 
 import hmac
-import json
 from datetime import timedelta
 from typing import Any
 
@@ -38,6 +37,7 @@ from lealtad.connectors.model import (
     check_age,
     decimal_minor,
     forged,
+    json_object,
     parse_time,
     unmappable,
     unsigned,
@@ -55,18 +55,8 @@ def verify(delivery: Delivery, secret: str) -> None:
         raise unsigned("the address must carry ?token= with the connector's secret")
     if not hmac.compare_digest(token.encode(), secret.encode()):
         raise forged()
-    created = _payload(delivery).get("created_at")
+    created = json_object(delivery).get("created_at")
     check_age(parse_time(created, "created_at"), delivery.received_at, TOLERANCE)
-
-
-def _payload(delivery: Delivery) -> dict[str, Any]:
-    try:
-        payload = json.loads(delivery.body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise unmappable("the body is not JSON") from exc
-    if not isinstance(payload, dict):
-        raise unmappable("the body must be an object")
-    return payload
 
 
 def _text(value: Any, size: int = 100) -> str | None:
@@ -154,7 +144,7 @@ def _customer(record: dict[str, Any]) -> Single:
 
 
 def read(delivery: Delivery) -> Event:
-    payload = _payload(delivery)
+    payload = json_object(delivery)
     kind = payload.get("type")
     if kind == "receipts.update":
         currency = delivery.currency

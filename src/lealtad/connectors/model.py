@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -36,6 +37,17 @@ def forged() -> Unauthorized:
 
 def unmappable(message: str) -> Invalid:
     return Invalid(message, code="unmappable_payload")
+
+
+def json_object(delivery: Delivery) -> dict[str, Any]:
+    """The delivery's body as a JSON object, or the 422 every vendor answers when it is not."""
+    try:
+        payload = json.loads(delivery.body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise unmappable("the body is not JSON") from exc
+    if not isinstance(payload, dict):
+        raise unmappable("the body must be an object")
+    return payload
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ find them without asking Square (D74)."""
 from __future__ import annotations
 
 import base64
-import json
 from datetime import timedelta
 from typing import Any
 
@@ -33,6 +32,7 @@ from lealtad.connectors.model import (
     check_age,
     forged,
     hmac_sha256,
+    json_object,
     minor_units,
     parse_time,
     same_base64,
@@ -59,18 +59,8 @@ def verify(delivery: Delivery, secret: str) -> None:
         hmac_sha256(secret.encode(), delivery.url.encode() + delivery.body), presented
     ):
         raise forged()
-    created = _payload(delivery).get("created_at")
+    created = json_object(delivery).get("created_at")
     check_age(parse_time(created, "created_at"), delivery.received_at, TOLERANCE)
-
-
-def _payload(delivery: Delivery) -> dict[str, Any]:
-    try:
-        payload = json.loads(delivery.body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise unmappable("the body is not JSON") from exc
-    if not isinstance(payload, dict):
-        raise unmappable("the body must be an object")
-    return payload
 
 
 def _object(payload: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -88,7 +78,7 @@ def _money(value: Any, what: str) -> tuple[int, str]:
 
 
 def read(delivery: Delivery) -> Event:
-    payload = _payload(delivery)
+    payload = json_object(delivery)
     kind = payload.get("type")
     if kind in PAYMENTS:
         payment = _object(payload, "payment")
