@@ -34,7 +34,7 @@ from lealtad.db.metadata import metadata
 from lealtad.db.migrate import upgrade
 from lealtad.errors import LealtadError
 from lealtad.ledger.verify import verify
-from lealtad.purchases import refunds, service
+from lealtad.purchases import refunds, service, setwise
 from lealtad.purchases.batch_steps import once_per_batch
 from lealtad.purchases.schemas import PurchaseIn, RefundIn
 from lealtad.rewards import redemption
@@ -239,6 +239,17 @@ def work_for(seeded: Seeded, call: Call) -> Callable[[Connection], Any]:
     return write
 
 
+def together_for(seeded: Seeded, call: Call) -> group_commit.Together | None:
+    """A purchase as the API hands it to the writer: its neighbouring purchases are written with
+    it set-wise (purchases/setwise.py); `work_for` stays its answer alone."""
+    if call.kind != "purchase":
+        return None
+    principal = Principal(seeded.business_id, Role.manager, seeded.location_id)
+    now = NOW + timedelta(seconds=int(call.body.get("amount", 0)) % 7)
+    asked = setwise.Asked(principal, PurchaseIn(**call.body), SECRET, now, call.key)
+    return group_commit.Together(setwise.record_all, asked)
+
+
 def outcome(run: Callable[[], Any]) -> tuple[Any, ...]:
     """What the caller is told: (status, body), or the error's status and code."""
     try:
@@ -305,6 +316,7 @@ def run_batch(
             work_for(seeded, call),
             contextvars.copy_context(),
             around=once_per_batch,
+            together=together_for(seeded, call),
         )
         for call in calls
     ]
@@ -360,6 +372,54 @@ def test_redemptions_in_one_batch_each_get_their_own_answer(seeded: Seeded) -> N
         seeded.discard(db)
 
 
+# One member four times (their third purchase fills the three-stamp card), a replay and a
+# changed replay of their first receipt, an unknown member, a receipt sent again under another
+# key, a sale without a member.
+SAME_MEMBER_MIX = [
+    ("buy", 0, 1500, True),
+    ("buy", 0, 2000, False),
+    ("buy", 1, 700, False),
+    ("replay", 0),
+    ("changed", 0),
+    ("unknown",),
+    ("buy", 0, 3000, True),
+    ("duplicate", 1),
+    ("buy", -1, 500, False),
+    ("buy", 0, 1200, False),
+]
+
+
+def _written(path: str) -> float:
+    return setwise.WRITTEN.labels(path)._value.get()
+
+
+def test_one_batch_writes_set_wise_what_it_can_and_answers_as_one_by_one(seeded: Seeded) -> None:
+    calls = calls_for(SAME_MEMBER_MIX, seeded.members, seeded.rewards)
+    alone, batched = seeded.copy(), seeded.copy()
+    try:
+        want = one_by_one(alone, seeded, calls)
+        before = _written("setwise"), _written("alone")
+        got = run_batch(group_commit.GroupWriter(batched), seeded, calls)
+        after = _written("setwise"), _written("alone")
+        said = [o[1] if o[0] == "ok" else o[2] for o in got]
+        assert said == [201, 201, 201, 201, "idempotency_key_reused", "member_not_found"] + [
+            201,
+            "duplicate_receipt",
+            201,
+            201,
+        ]
+        assert_same(got, want, batched, alone, seeded.business_id)
+        if batched.dialect == "sqlite":
+            # Set-wise: the first two sales of member 0, member 1's, the sale without a member
+            # and member 0's last; alone: the replay, the changed replay, the unknown member,
+            # the sale that fills the card and the receipt sent again.
+            assert (after[0] - before[0], after[1] - before[1]) == (5, 5)
+    finally:
+        seeded.discard(alone)
+        seeded.discard(batched)
+
+
+@example(steps=SAME_MEMBER_MIX, cuts=[10])
 @example(steps=REDEMPTION_RACE, cuts=[4, 3])
 @settings(
     max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow], phases=PHASES
@@ -408,11 +468,23 @@ def test_concurrent_submissions_equal_one_by_one_in_the_order_the_writer_ran_the
 
             return run
 
+        def record_logged(
+            conn: Connection, bid: int, items: list[Any], alone: Callable[[int], Any]
+        ) -> list[Any]:
+            # The set-wise write answers its purchases in their order (`alone` at its place).
+            ran.extend(n for n, _ in items)
+            return setwise.record_all(conn, bid, [asked for _, asked in items], alone)
+
+        def together(n: int) -> group_commit.Together | None:
+            made = together_for(seeded, calls[n])
+            return None if made is None else group_commit.Together(record_logged, (n, made.item))
+
         def submit(numbers: list[int]) -> list[tuple[int, Future[Any]]]:
             start.wait()
             writer = group_commit.writer_for(batched)
             return [
-                (n, writer.submit(seeded.business_id, logged(n), once_per_batch)) for n in numbers
+                (n, writer.submit(seeded.business_id, logged(n), once_per_batch, together(n)))
+                for n in numbers
             ]
 
         with ThreadPoolExecutor(8) as pool:

@@ -50,6 +50,15 @@ def running_experiments(
     return [(row.slug, [(str(a), int(w)) for a, w in row.arms]) for row in rows]
 
 
+def any_experiment_running(conn: Connection, business_id: int) -> bool:
+    """Whether any experiment is running (whatever its dates): the set-wise writers, which read
+    segments once per batch, leave such a business's sales to the one-by-one path."""
+    query = select(experiments.c.id).where(
+        experiments.c.business_id == business_id, experiments.c.status == "running"
+    )
+    return conn.execute(query.limit(1)).first() is not None
+
+
 def of_member(conn: Connection, business_id: int, member_id: int, now: datetime) -> frozenset[str]:
     found: set[str] = set()
     segment = conn.execute(

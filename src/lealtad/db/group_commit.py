@@ -85,6 +85,20 @@ def enabled(db: Database) -> bool:
 Around = Callable[[Connection, int], AbstractContextManager[Any]]
 
 
+# (True, what the job returned) or (False, what it raised).
+Outcome = tuple[bool, Any]
+
+
+@dataclass(frozen=True)
+class Together:
+    """A job that neighbouring jobs of the same kind and business may write with it, set-wise:
+    `write(conn, business id, their items, alone)` answers each, in order, and calls `alone(n)`
+    for one it leaves to its own `work` (run in its savepoint, as any job)."""
+
+    write: Callable[[Connection, int, list[Any], Callable[[int], Outcome]], list[Outcome]]
+    item: Any
+
+
 @dataclass
 class Job:
     scope: int  # the business the job writes for: the advisory lock's key on PostgreSQL
@@ -92,6 +106,7 @@ class Job:
     context: contextvars.Context  # the request's (request id, audit origin) for the writer thread
     future: Future[Any] = field(default_factory=Future)
     around: Around | None = None
+    together: Together | None = None
 
 
 class _Abort(Exception):
@@ -112,9 +127,13 @@ class GroupWriter:
         self._stopping = False
 
     def submit(
-        self, scope: int, work: Callable[[Connection], Any], around: Around | None = None
+        self,
+        scope: int,
+        work: Callable[[Connection], Any],
+        around: Around | None = None,
+        together: Together | None = None,
     ) -> Future[Any]:
-        job = Job(scope, work, contextvars.copy_context(), around=around)
+        job = Job(scope, work, contextvars.copy_context(), around=around, together=together)
         with self._cond:
             if self._stopping:
                 raise RuntimeError("the database was disposed")
@@ -168,7 +187,7 @@ class GroupWriter:
         if len(jobs) == 1:  # alone, its transaction is its savepoint: two statements saved
             run_alone(self.db, jobs[0])
             return
-        outcomes: list[tuple[bool, Any]] = []
+        outcomes: list[Outcome] = []
         try:
             with self.db.transaction() as conn, ExitStack() as once_per_business:
                 lock_businesses(conn, (job.scope for job in jobs))
@@ -177,8 +196,7 @@ class GroupWriter:
                     if job.around is not None and (job.scope, job.around) not in entered:
                         entered.add((job.scope, job.around))
                         once_per_business.enter_context(job.around(conn, job.scope))
-                for job in jobs:
-                    outcomes.append(_attempt(conn, job))
+                outcomes = _run_jobs(conn, jobs)
         except Exception as exc:  # the commit failed, or a deadlock doomed the transaction
             cause = exc.__cause__ or exc
             log.warning("group commit of %d jobs failed (%r); one by one now", len(jobs), cause)
@@ -194,7 +212,39 @@ class GroupWriter:
                 job.future.set_exception(value)
 
 
-def _attempt(conn: Connection, job: Job) -> tuple[bool, Any]:
+def _run_jobs(conn: Connection, jobs: list[Job]) -> list[Outcome]:
+    """Each job in order: a run of neighbours that can be written together (the same `write`
+    and business) goes to its `write` at once, any other job runs alone in its savepoint."""
+    outcomes: list[Outcome] = []
+    start = 0
+    while start < len(jobs):
+        first = jobs[start]
+        end = start + 1
+        if first.together is not None:
+            kind = first.together.write
+            while end < len(jobs) and _joins(jobs[end], kind, first.scope):
+                end += 1
+        run = jobs[start:end]
+        if first.together is None or len(run) == 1:
+            outcomes.append(_attempt(conn, first))
+        else:
+            items = [job.together.item for job in run if job.together is not None]
+
+            def alone(n: int, run: list[Job] = run) -> Outcome:
+                return _attempt(conn, run[n])
+
+            # In a copy of the first request's context: `alone` enters each job's own.
+            context = first.context.copy()
+            outcomes += context.run(first.together.write, conn, first.scope, items, alone)
+        start = end
+    return outcomes
+
+
+def _joins(job: Job, kind: Any, scope: int) -> bool:
+    return job.together is not None and job.together.write is kind and job.scope == scope
+
+
+def _attempt(conn: Connection, job: Job) -> Outcome:
     # What a job notes on the connection (the metrics tally) goes back with its savepoint.
     noted = {
         key: dict(value) if isinstance(value, dict) else value for key, value in conn.info.items()
@@ -242,15 +292,21 @@ def _dooms_transaction(exc: BaseException) -> bool:
 
 
 async def committed(
-    db: Database, scope: int, work: Callable[[Connection], Any], around: Around | None = None
+    db: Database,
+    scope: int,
+    work: Callable[[Connection], Any],
+    around: Around | None = None,
+    together: Together | None = None,
 ) -> Any:
     """What `work(conn)` returned, once its transaction committed; its exception if it raised
     (its own savepoint rolled back, the others' writes kept). `around` is entered once per
     business of a batch, around all its jobs; a job alone or without the writer enters it itself
-    if it needs it."""
+    if it needs it. `together`: how the batch may write this job with its neighbours of the same
+    kind instead of running `work` (which stays the job's answer alone)."""
     if not enabled(db):
         return await run_in_threadpool(_own_transaction, db, work)
-    return await asyncio.wrap_future(writer_for(db).submit(scope, work, around))
+    submitted = writer_for(db).submit(scope, work, around, together)
+    return await asyncio.wrap_future(submitted)
 
 
 def _own_transaction(db: Database, work: Callable[[Connection], Any]) -> Any:

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
-from lealtad.analytics.tables import experiments
+from lealtad.analytics import segments
 from lealtad.errors import Invalid, LealtadError, NotFound
 from lealtad.imports import model
 from lealtad.members import service as members_service
@@ -103,10 +103,7 @@ class PurchaseBatches:
         bid = self.business.id
         if active_challenges(conn, bid):
             return False
-        running = select(func.count()).where(
-            experiments.c.business_id == bid, experiments.c.status == "running"
-        )
-        return not conn.execute(running).scalar_one()
+        return not segments.any_experiment_running(conn, bid)
 
     def _members(
         self, conn: Connection, parsed: Sequence[model.PurchaseRow | None]

@@ -25,9 +25,11 @@ def account_ids(
     business_id: int,
     wanted: dict[str, tuple[str, str, int | None]],
     now: datetime,
+    first_at: dict[str, datetime] | None = None,
 ) -> dict[str, int]:
     """Ids of the accounts named by key ({key: (code, unit, member id)}), creating the missing
-    ones in one statement; safe against a concurrent creator (ON CONFLICT DO NOTHING)."""
+    ones in one statement; safe against a concurrent creator (ON CONFLICT DO NOTHING). A new
+    account is dated `now`, or by `first_at` when that names the time of its first entry."""
     ids = _existing(conn, business_id, list(wanted))
     missing = [k for k in wanted if k not in ids]
     if missing:
@@ -40,7 +42,7 @@ def account_ids(
                 unit=wanted[k][1],
                 member_id=wanted[k][2],
                 balance=0,
-                created_at=naive_utc(now),
+                created_at=naive_utc((first_at or {}).get(k, now)),
             )
             for k in missing
         ]
@@ -145,24 +147,33 @@ def _parameters(
 
 
 def post_credits(
-    conn: Connection, business_id: int, batch: Sequence[Entry], now: datetime
+    conn: Connection,
+    business_id: int,
+    batch: Sequence[Entry],
+    now: datetime,
+    *,
+    posted_at: Sequence[datetime] | None = None,
 ) -> list[int]:
     """Appends the entries (each balanced, member legs only credits) and returns their ids in
     order. Balances, lots, postings and what the subscribers write end exactly as if each
-    entry had gone through `ledger.service.post`."""
+    entry had gone through `ledger.service.post` (at `now`, or at its own time in
+    `posted_at`)."""
     for entry in batch:
         check_entry(entry)
         if any(isinstance(leg, MemberLeg) and leg.amount < 0 for leg in entry.legs):
             raise ValueError("post_credits takes credits only; debits go through ledger.post")
-    recorded = naive_utc(now)
+    times = list(posted_at) if posted_at is not None else [now] * len(batch)
     wanted: dict[str, tuple[str, str, int | None]] = {}
-    for entry in batch:
-        for leg in entry.legs:
+    first_at: dict[str, datetime] = {}
+    for entry, at in zip(batch, times, strict=True):
+        # New accounts in the order `ledger.post` makes them: by entry, in key order within one.
+        for leg in sorted(entry.legs, key=lambda leg: leg.key):
+            first_at.setdefault(leg.key, at)
             if isinstance(leg, MemberLeg):
                 wanted[leg.key] = (leg.code, leg.unit, leg.member_id)
             else:
                 wanted[leg.key] = (leg.name, leg.unit, None)
-    account = account_ids(conn, business_id, wanted, now)
+    account = account_ids(conn, business_id, wanted, now, first_at)
     entry_ids = insert_returning_ids(
         conn,
         entries,
@@ -176,9 +187,9 @@ def post_credits(
                 refund_id=e.refund_id,
                 actor=e.actor[:100],
                 occurred_at=naive_utc(e.occurred_at),
-                recorded_at=recorded,
+                recorded_at=naive_utc(at),
             )
-            for e in batch
+            for e, at in zip(batch, times, strict=True)
         ],
     )
     lot_rows: list[dict[str, Any]] = []

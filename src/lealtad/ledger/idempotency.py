@@ -13,7 +13,8 @@ from sqlalchemy import Connection
 
 from lealtad.errors import Conflict
 from lealtad.kit.clock import naive_utc
-from lealtad.ledger import store
+from lealtad.ledger import batch, store
+from lealtad.ledger.tables import idempotency_keys
 
 MAX_KEY = 200
 
@@ -48,3 +49,24 @@ def begin(
 
 def finish(conn: Connection, business_id: int, key: str, status_code: int, body: Any) -> None:
     store.store_idempotent_response(conn, business_id, key[:MAX_KEY], status_code, body)
+
+
+def first_answers(
+    conn: Connection, business_id: int, answers: list[tuple[str, Any, int, Any, datetime]]
+) -> None:
+    """Keys first used by a set-wise batch (purchases/setwise.py), each with its request, its
+    answer and its request's time [(key, request, status, body, now)], in one executemany: the
+    rows `begin` then `finish` leave. The caller knows the keys are new (it holds the write
+    lock since it read them)."""
+    rows = [
+        dict(
+            business_id=business_id,
+            key=key[:MAX_KEY],
+            request_hash=request_hash(payload),
+            status_code=status,
+            response=body,
+            created_at=naive_utc(now),
+        )
+        for key, payload, status, body, now in answers
+    ]
+    batch.executemany(conn, idempotency_keys, rows)

@@ -370,3 +370,33 @@ def next_expiry(
         .group_by(lots.c.expires_at)
     ).first()
     return (row[0], int(row[1])) if row else None
+
+
+def balances_of_members(
+    conn: Connection, business_id: int, member_ids: list[int]
+) -> dict[int, dict[str, int]]:
+    """Every account balance of these members: {member id: {code: balance}}."""
+    found: dict[int, dict[str, int]] = {m: {} for m in member_ids}
+    unique = sorted(set(member_ids))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        query = select(accounts.c.member_id, accounts.c.code, accounts.c.balance).where(
+            accounts.c.business_id == business_id, accounts.c.member_id.in_(chunk)
+        )
+        for member_id, code, balance in conn.execute(query):
+            found[int(member_id)][code] = int(balance)
+    return found
+
+
+def known_idempotency_keys(conn: Connection, business_id: int, keys: list[str]) -> set[str]:
+    """Those of these keys already claimed in the business."""
+    found: set[str] = set()
+    unique = sorted(set(keys))
+    column = idempotency_keys.c.key
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        query = select(column).where(
+            idempotency_keys.c.business_id == business_id, column.in_(chunk)
+        )
+        found.update(conn.execute(query).scalars())
+    return found

@@ -229,7 +229,7 @@ def find(
             # second read only when no current card matches, never on the usual path.
             row = store.member_by_previous_card(conn, business_id, number.upper())
     elif qr_token is not None:
-        read = _read_card_code(secret_key, qr_token, now)
+        read = read_card_code(secret_key, qr_token, now)
         if read is not None and read[0] == business_id:
             row = store.member(conn, business_id, read[1])
             if row is not None and row.card_version != read[2]:
@@ -268,7 +268,7 @@ def erased(member_id: int) -> Conflict:
     )
 
 
-def _read_card_code(
+def read_card_code(
     secret_key: str, value: str, now: datetime | None
 ) -> tuple[int, int, int] | None:
     if not value.strip().upper().startswith("LT2-"):

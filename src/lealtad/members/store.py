@@ -173,3 +173,27 @@ def latest_id(conn: Connection, business_id: int, *, active_only: bool = False) 
         query = query.where(members.c.status == "active")
     found = conn.execute(query.order_by(members.c.id.desc()).limit(1)).scalar()
     return int(found) if found is not None else None
+
+
+def members_by_ids(conn: Connection, business_id: int, ids: list[int]) -> dict[int, Any]:
+    """The members with these ids, in one read per 500 (SQLite's bound-parameter limit)."""
+    found: dict[int, Any] = {}
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        query = select(members).where(members.c.business_id == business_id, members.c.id.in_(chunk))
+        found.update({int(row.id): row for row in conn.execute(query)})
+    return found
+
+
+def members_by_cards(conn: Connection, business_id: int, numbers: list[str]) -> dict[str, Any]:
+    """The members holding these (normalised) current card numbers."""
+    found: dict[str, Any] = {}
+    unique = sorted(set(numbers))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        query = select(members).where(
+            members.c.business_id == business_id, members.c.card_number.in_(chunk)
+        )
+        found.update({row.card_number: row for row in conn.execute(query)})
+    return found

@@ -16,7 +16,7 @@ from lealtad.http import ERROR_RESPONSES
 from lealtad.kit.ids import IdPath, Limit
 from lealtad.members import pin
 from lealtad.members import service as members
-from lealtad.purchases import refunds, service, store
+from lealtad.purchases import refunds, service, setwise, store
 from lealtad.purchases.batch_steps import once_per_batch
 from lealtad.purchases.schemas import PurchaseIn, PurchaseOut, RefundIn, RefundOut
 from lealtad.security import limits_api
@@ -51,9 +51,12 @@ async def record_purchase(
             conn, principal, sale, secret_key=secret_key, now=now, idempotency_key=idempotency_key
         )
 
-    # Gathered with the process's other purchases into one transaction (db/group_commit.py).
+    # Gathered with the process's other purchases into one transaction (db/group_commit.py),
+    # where neighbouring purchases are written set-wise (purchases/setwise.py).
+    asked = setwise.Asked(principal, sale, secret_key, now, idempotency_key)
+    together = group_commit.Together(setwise.record_all, asked)
     status, answer = await group_commit.committed(
-        db, principal.business_id, write, around=once_per_batch
+        db, principal.business_id, write, around=once_per_batch, together=together
     )
     return JSONResponse(answer, status_code=status)
 

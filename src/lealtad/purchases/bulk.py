@@ -25,10 +25,10 @@ from lealtad.ledger.model import Entry
 from lealtad.purchases.schemas import PurchaseIn
 from lealtad.purchases.service import purchase_facts
 from lealtad.purchases.tables import purchases
-from lealtad.rules import planner
+from lealtad.rules import earn_store, planner
 from lealtad.rules.definition import ProgramDefinition
 from lealtad.rules.facts import MemberContext
-from lealtad.rules.planner import MemberState
+from lealtad.rules.planner import EarnPlan, MemberState
 from lealtad.rules.program import Program
 from lealtad.rules.tables import awards
 from lealtad.tiers.tables import tier_status
@@ -45,6 +45,10 @@ class Sale:
     location: Any | None
     member: Any | None  # needs .id, .tags
     program: Program | None  # None only for a sale without a member
+    # A sale of the API's set-wise batch keeps its own request's time and seller (an import's
+    # rows share the run's, given to `record_many`).
+    now: datetime | None = None
+    staff_id: int | None = None
 
 
 def simple_program(definition: ProgramDefinition) -> bool:
@@ -62,7 +66,7 @@ def _chunks(ids: Sequence[int]) -> list[list[int]]:
     return [unique[i : i + CHUNK] for i in range(0, len(unique), CHUNK)]
 
 
-def _visits(conn: Connection, bid: int, member_ids: list[int]) -> dict[int, int]:
+def visits(conn: Connection, bid: int, member_ids: list[int]) -> dict[int, int]:
     """Each member's purchases so far that count as visits (as `store.visits_before`)."""
     found: dict[int, int] = {}
     c = purchases.c
@@ -81,7 +85,7 @@ def _visits(conn: Connection, bid: int, member_ids: list[int]) -> dict[int, int]
     return found
 
 
-def _tiers_and_segments(
+def tiers_and_segments(
     conn: Connection, bid: int, member_ids: list[int]
 ) -> tuple[dict[int, str | None], dict[int, frozenset[str]]]:
     tiers: dict[int, str | None] = {}
@@ -162,18 +166,24 @@ def record_many(
     actor: str,
     staff_id: int | None,
     now: datetime,
+    planned: Sequence[EarnPlan | None] | None = None,
 ) -> list[int]:
-    """Records the sales in order and posts what each earns; returns the purchase ids."""
+    """Records the sales in order and posts what each earns; returns the purchase ids.
+    `planned`: each sale's plan, made before its purchase had an id (the API's set-wise batch,
+    purchases/setwise.py, plans with the state it threads from sale to sale); else planned here
+    from the members' context alone, which is all a simple program needs."""
     bid = business.id
     member_ids = [s.member.id for s in sales if s.member is not None]
     # As `rules.apply.context_for` does for a program in force: the visit count (a count of
     # the members' purchases, which grows with the table) only when a rule asks for it.
     definitions = {s.program.version: s.program.definition for s in sales if s.program}
-    asked = any(planner.asks_visits(d) for d in definitions.values())
-    visits = _visits(conn, bid, member_ids) if asked else {}
-    tiers, segments = _tiers_and_segments(conn, bid, member_ids)
+    asked = planned is None and any(planner.asks_visits(d) for d in definitions.values())
+    seen_visits = visits(conn, bid, member_ids) if asked else {}
+    # The members' context, only for plans made here.
+    tiers, segments = tiers_and_segments(conn, bid, member_ids if planned is None else [])
     figures = _figures(conn, bid, member_ids)
-    recorded = naive_utc(now)
+    recorded = [naive_utc(s.now or now) for s in sales]
+    sellers = [staff_id if s.staff_id is None else s.staff_id for s in sales]
     # Each sale's time in the stored form, once: the purchase, its entry and its awards use it.
     ats = [naive_utc(s.at) for s in sales]
     ids = ledger_batch.insert_returning_ids(
@@ -185,20 +195,21 @@ def record_many(
                 receipt_id=s.data.receipt_id,
                 member_id=s.member.id if s.member is not None else None,
                 location_id=s.location.id if s.location is not None else None,
-                staff_id=staff_id,
+                staff_id=seller,
                 channel=s.data.channel,
                 amount=s.data.amount,
                 currency=s.data.currency.upper(),
                 items=[item.model_dump(mode="json") for item in s.data.items],
                 refunded_amount=0,
                 occurred_at=at,
-                recorded_at=recorded,
+                recorded_at=when,
             )
-            for s, at in zip(sales, ats, strict=True)
+            for s, at, when, seller in zip(sales, ats, recorded, sellers, strict=True)
         ],
     )
     tally = fold.Tally()
     earned: list[Entry] = []
+    posted_at: list[datetime] = []  # each earn entry's own request time
     award_rows: list[list[dict[str, Any]]] = []
     # The dashboard's days in the business's zone, as `rollups.local_day` gives them.
     zone = rollups.zone(conn, bid)
@@ -212,11 +223,19 @@ def record_many(
             day=at.replace(tzinfo=UTC).astimezone(zone).date(),
             amount=sale.data.amount,
             location_id=sale.location.id if sale.location is not None else None,
-            staff_id=staff_id,
+            staff_id=sellers[index],
             shard=rollups.shard_of(conn, purchase_id),
             seen=batch.seen(conn, bid, member_id, index),
         )
         if member_id is None or sale.member is None:
+            continue
+        if planned is not None:
+            plan = planned[index]
+            if plan is not None and plan.members:
+                (part,) = plan.members
+                earned.append(planner.for_purchase(part.entry, purchase_id))
+                posted_at.append(sale.now or now)
+                award_rows.append(earn_store.award_rows(bid, plan.version, part, purchase_id))
             continue
         state = MemberState(
             MemberContext(
@@ -224,16 +243,16 @@ def record_many(
                 tier=tiers.get(member_id),
                 tags=frozenset(sale.member.tags),
                 segments=segments.get(member_id, frozenset()),
-                visits_before=visits.get(member_id, 0),
+                visits_before=seen_visits.get(member_id, 0),
             )
         )
         if sale.data.amount > 0:
-            visits[member_id] = visits.get(member_id, 0) + 1
+            seen_visits[member_id] = seen_visits.get(member_id, 0) + 1
         facts = purchase_facts(business, sale.location, sale.data, sale.at)
         assert sale.program is not None, "a member's sale has its program"
         # The same pure planner as the one-by-one path; a simple program needs nothing of the
         # state beyond the member's context, so the plan is complete as it comes.
-        planned = planner.plan_earn(
+        made = planner.plan_earn(
             sale.program,
             facts,
             state,
@@ -242,31 +261,17 @@ def record_many(
             purchase_id=purchase_id,
             memo=f"purchase {sale.data.receipt_id}",
         )
-        assert not planned.missing, "bulk takes simple programs only: no caps or budgets"
-        assert not planned.events, "bulk takes simple programs only: no stamp cards"
-        if not planned.members:
+        assert not made.missing, "bulk takes simple programs only: no caps or budgets"
+        assert not made.events, "bulk takes simple programs only: no stamp cards"
+        if not made.members:
             continue
-        (part,) = planned.members  # no referrer in the run: every award is the member's
+        (part,) = made.members  # no referrer in the run: every award is the member's
         earned.append(part.entry)
-        award_rows.append(
-            [
-                dict(
-                    business_id=bid,
-                    member_id=g.member_id,
-                    rule_id=g.rule_id,
-                    program_version=planned.version,
-                    unit=g.unit,
-                    amount=g.amount,
-                    reason=g.reason[:500],
-                    purchase_id=purchase_id,
-                    occurred_at=at,
-                )
-                for g in part.granted
-            ]
-        )
+        posted_at.append(sale.now or now)
+        award_rows.append(earn_store.award_rows(bid, made.version, part, purchase_id))
     rollups.flush(conn, bid, tally)
     _save_figures(conn, bid, {m: figures[m] for m in set(member_ids)})
-    entry_ids = ledger_batch.post_credits(conn, bid, earned, now)
+    entry_ids = ledger_batch.post_credits(conn, bid, earned, now, posted_at=posted_at)
     ledger_batch.executemany(
         conn,
         awards,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -217,7 +218,7 @@ def _record(
     business = config.business(conn, bid)
     check_currency(data.currency, business)
     at = occurred(data.occurred_at, now)
-    location_id = _where_sold(conn, bid, data, principal)
+    location_id = where_sold(conn, bid, data, principal)
     location = config.location(conn, bid, location_id) if location_id else None
     member = _member(conn, bid, data, secret_key, now)
     if member is not None:
@@ -262,12 +263,13 @@ def _record(
         earned = _earn(
             conn, principal, member, facts, purchase_id, data.receipt_id, now, write=True
         )
-    answer = _answer(
-        conn, bid, purchase_id, data, member, location_id, at, earned.granted, earned.tier, discount
+    held = _held(conn, bid, member)
+    out = answer(
+        purchase_id, data, member, location_id, at, earned.granted, earned.tier, held, discount
     )
-    answer.cards_completed, answer.tier_changed = earned.cards, earned.tier_change is not None
-    answer.badges = earned.badges
-    body = answer.model_dump(mode="json")
+    out.cards_completed, out.tier_changed = earned.cards, earned.tier_change is not None
+    out.badges = earned.badges
+    body = out.model_dump(mode="json")
     emit(conn, bid, "purchase.recorded", body, now)
     idempotency.finish(conn, bid, key, 201, body)
     commit_counts.purchase_recorded(conn, earned.granted)
@@ -289,7 +291,7 @@ def _preview(
     business = config.business(conn, bid)
     check_currency(data.currency, business)
     at = occurred(data.occurred_at, now)
-    location_id = _where_sold(conn, bid, data, principal)
+    location_id = where_sold(conn, bid, data, principal)
     location = config.location(conn, bid, location_id) if location_id else None
     member = _member(conn, bid, data, secret_key, now)
     earned = Earned()
@@ -297,23 +299,26 @@ def _preview(
     if member is not None:
         facts = purchase_facts(business, location, data, at, discount)
         earned = _earn(conn, principal, member, facts, None, data.receipt_id, now, write=False)
-    return _answer(
-        conn, bid, 0, data, member, location_id, at, earned.granted, earned.tier, discount
-    )
+    held = _held(conn, bid, member)
+    return answer(0, data, member, location_id, at, earned.granted, earned.tier, held, discount)
 
 
-def _answer(
-    conn: Connection,
-    bid: int,
+def _held(conn: Connection, bid: int, member: Any) -> dict[str, int] | None:
+    return ledger.balances(conn, bid, member.id) if member else None
+
+
+def answer(
     purchase_id: int,
     data: PurchaseIn,
     member: Any,
     location_id: int | None,
     at: datetime,
-    granted: list[Granted],
+    granted: Sequence[Granted],
     tier: str | None,
+    held: dict[str, int] | None,
     points_discount: int = 0,
 ) -> PurchaseOut:
+    """The answer to a recorded purchase, given the member's balances after it."""
     return PurchaseOut(
         id=purchase_id,
         receipt_id=data.receipt_id,
@@ -330,7 +335,7 @@ def _answer(
         cards_completed=[],
         tier=tier,
         tier_changed=False,
-        balances=ledger.balances(conn, bid, member.id) if member else None,
+        balances=held,
     )
 
 
@@ -367,7 +372,7 @@ def get(conn: Connection, principal: Principal, purchase_id: int) -> PurchaseOut
     )
 
 
-def _where_sold(conn: Connection, business_id: int, data: PurchaseIn, principal: Principal) -> Any:
+def where_sold(conn: Connection, business_id: int, data: PurchaseIn, principal: Principal) -> Any:
     """The sale's location as sent, else the seller's, else the business's only shop: a sale in
     a one-shop business happened there, whoever recorded it (staff set to "any location")."""
     return data.location_id or principal.location_id or config.only_location_id(conn, business_id)

@@ -25,7 +25,16 @@ from lealtad.rules.service import in_force
 from lealtad.tiers import service as tiers
 from lealtad.tiers.replay import PolicyAt
 
-__all__ = ["Granted", "Outcome", "apply", "asks_visits", "context_for", "plan", "zone"]
+__all__ = [
+    "Granted",
+    "Outcome",
+    "apply",
+    "asks_visits",
+    "challenges_running",
+    "context_for",
+    "plan",
+    "zone",
+]
 
 
 @dataclass
@@ -194,6 +203,12 @@ def after_plan(
         conn, business_id, context.member_id, facts.occurred_at, now, actor
     )
     return outcome
+
+
+def challenges_running(conn: Connection, business_id: int) -> bool:
+    """Whether `after_plan` has challenges to advance: a set-wise writer, which skips it, takes
+    no purchase then (one cached read of the pinned config)."""
+    return bool(gamification.active_challenges(conn, business_id))
 
 
 def _policies(conn: Connection, business_id: int) -> PolicyAt:

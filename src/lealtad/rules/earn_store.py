@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select
 
@@ -16,7 +17,7 @@ from lealtad.ledger import service as ledger
 from lealtad.purchases.tables import purchases
 from lealtad.rules import planner, store
 from lealtad.rules.facts import Facts
-from lealtad.rules.planner import CapKey, EarnPlan, MemberState, Missing, StampKey
+from lealtad.rules.planner import CapKey, EarnPlan, MemberEarn, MemberState, Missing, StampKey
 from lealtad.rules.program import Program
 
 # The visit count a rule may ask for, read from the purchases table (core, below every domain) by
@@ -116,25 +117,30 @@ def write_plan(conn: Connection, business_id: int, plan: EarnPlan, now: datetime
         store.spend_budget(conn, business_id, rule_id, amount)
     for part in plan.members:
         entry_id = ledger.post(conn, business_id, part.entry, now)
-        store.insert_awards(
-            conn,
-            [
-                dict(
-                    business_id=business_id,
-                    entry_id=entry_id,
-                    member_id=part.member_id,
-                    rule_id=g.rule_id,
-                    program_version=plan.version,
-                    unit=g.unit,
-                    amount=g.amount,
-                    reason=g.reason[:500],
-                    purchase_id=part.entry.purchase_id,
-                    occurred_at=naive_utc(part.entry.occurred_at),
-                )
-                for g in part.granted
-            ],
-        )
+        rows = award_rows(business_id, plan.version, part, part.entry.purchase_id)
+        store.insert_awards(conn, [{**row, "entry_id": entry_id} for row in rows])
         for completion in part.completions:
             ledger.post(conn, business_id, completion.entry, now)
     for event in plan.events:
         emit(conn, business_id, event.topic, event.payload, now)
+
+
+def award_rows(
+    business_id: int, version: int, part: MemberEarn, purchase_id: int | None
+) -> list[dict[str, Any]]:
+    """The `awards` rows of one recipient's part of a plan, but for their entry's id."""
+    at = naive_utc(part.entry.occurred_at)
+    return [
+        dict(
+            business_id=business_id,
+            member_id=part.member_id,
+            rule_id=g.rule_id,
+            program_version=version,
+            unit=g.unit,
+            amount=g.amount,
+            reason=g.reason[:500],
+            purchase_id=purchase_id,
+            occurred_at=at,
+        )
+        for g in part.granted
+    ]

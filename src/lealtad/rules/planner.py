@@ -54,6 +54,7 @@ __all__ = [
     "asks_segments",
     "asks_visits",
     "earn_legs",
+    "for_purchase",
     "moves_tier_metric",
     "plan_earn",
     "prefetch",
@@ -420,6 +421,16 @@ def plan_earn(
         checks_tier=moves_tier_metric(definition, facts, granted),
         state_after=after,
     )
+
+
+def for_purchase(entry: Entry, purchase_id: int) -> Entry:
+    """An earn entry planned before its purchase had an id (a set-wise batch plans, then inserts
+    the purchases), as `plan_earn` would have made it with the id."""
+    legs = tuple(
+        replace(leg, origin_purchase_id=purchase_id) if isinstance(leg, MemberLeg) else leg
+        for leg in entry.legs
+    )
+    return replace(entry, legs=legs, purchase_id=purchase_id)
 
 
 def with_reads(

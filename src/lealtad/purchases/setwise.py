@@ -1,0 +1,373 @@
+"""The API's purchases of one group-commit batch written set-wise (issue 18, part 2): the members,
+their balances, tiers, segments and visits, the batch's idempotency keys and receipts read in one
+query each; each sale planned in order with the pure planner, the member's state threaded from
+one sale to the next (`state_after`); then purchases, journal, lots, postings, awards, rollups,
+idempotency records and events written with a few statements per table (`purchases.bulk`, the
+import's writer).
+
+A sale takes this path only when nothing about it needs the one-by-one path: a new key and
+receipt, no payment with points or cashback, a member found and active with no referrer (or no
+member), a plan complete with the state read here, with no stamp card completed, no tier to check
+and no budget taken, in a business with no challenge and no experiment running. Every other sale
+goes through `purchases.service.record` in its own savepoint (`slow`), at its place in the
+order: what waits is written first, and the state read here is read again after it. So every
+answer and every row is the one recording one by one gives (tests/integration/
+test_group_commit.py).
+
+SQLite only for now: there the batch holds the database's write lock from its BEGIN IMMEDIATE,
+so what it read stays true until it commits. On PostgreSQL every sale takes the one-by-one path
+inside the batch (its idempotency claims and member locks are per row)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from prometheus_client import Counter
+from sqlalchemy import Connection
+
+from lealtad.analytics import segments
+from lealtad.comms.outbox import emit
+from lealtad.errors import LealtadError
+from lealtad.kit import commit_counts
+from lealtad.ledger import idempotency
+from lealtad.ledger import store as ledger_store
+from lealtad.ledger.model import MEMBER_ACCOUNTS, MemberLeg
+from lealtad.members import service as members
+from lealtad.members import store as member_store
+from lealtad.members.model import ACTIVE, normalise_card_number
+from lealtad.purchases import bulk, service
+from lealtad.purchases.schemas import PurchaseIn
+from lealtad.rules import apply, earn_store, planner
+from lealtad.rules import service as rule_service
+from lealtad.rules.facts import MemberContext
+from lealtad.rules.planner import EarnPlan, MemberState
+from lealtad.rules.program import Program
+from lealtad.tenancy import config
+from lealtad.tenancy.model import Principal
+
+WRITTEN = Counter(
+    "lealtad_purchases_batched",
+    "Purchases of group-commit batches, by how they were written: set-wise, or alone (in their "
+    "savepoint, through purchases.service.record)",
+    ["path"],
+)
+SETWISE, ALONE = WRITTEN.labels("setwise"), WRITTEN.labels("alone")
+
+# (True, (status, body)) or (False, the exception), as the writer answers each job.
+Outcome = tuple[bool, Any]
+Slow = Callable[[int], Outcome]
+
+
+@dataclass(frozen=True)
+class Asked:
+    """One purchase request, as the route hands it to the writer."""
+
+    principal: Principal
+    data: PurchaseIn
+    secret_key: str
+    now: datetime
+    idempotency_key: str | None
+
+    @property
+    def key(self) -> str:
+        return (self.idempotency_key or f"purchase:{self.data.receipt_id}")[: idempotency.MAX_KEY]
+
+
+@dataclass
+class _Waiting:
+    """A sale planned and waiting for its group to be written."""
+
+    index: int
+    sale: bulk.Sale
+    plan: EarnPlan | None
+    tier: str | None
+    held: dict[str, int] | None  # the member's balances after this sale
+
+
+def record_all(
+    conn: Connection, business_id: int, asked: Sequence[Asked], slow: Slow
+) -> list[Outcome]:
+    """Each request's outcome, in order; `slow(i)` records request i alone in its savepoint."""
+    if conn.dialect.name != "sqlite" or not _setwise_allowed(conn, business_id):
+        ALONE.inc(len(asked))
+        return [slow(i) for i in range(len(asked))]
+    return _Batch(conn, business_id, asked, slow).run()
+
+
+def _setwise_allowed(conn: Connection, business_id: int) -> bool:
+    """Challenges and experiments read state that each purchase changes (badges, arms): with
+    either running, every sale takes the one-by-one path (as the import decides)."""
+    if apply.challenges_running(conn, business_id):
+        return False
+    return not segments.any_experiment_running(conn, business_id)
+
+
+class _Batch:
+    def __init__(
+        self, conn: Connection, business_id: int, asked: Sequence[Asked], slow: Slow
+    ) -> None:
+        self.conn, self.bid, self.asked, self.slow = conn, business_id, asked, slow
+        self.business = config.business(conn, business_id)
+        self.outcomes: list[Outcome | None] = [None] * len(asked)
+        self.waiting: list[_Waiting] = []
+        # Keys and receipts already used, in the database or earlier in the batch.
+        self.keys = ledger_store.known_idempotency_keys(conn, business_id, [a.key for a in asked])
+        receipts = [a.data.receipt_id for a in asked]
+        self.receipts = set(bulk.recorded_receipts(conn, business_id, receipts))
+        self.members = self._members()
+        # Each member's state and balances as of the sales planned so far; emptied after a sale
+        # of the one-by-one path, which may have changed any member (a referrer, say).
+        self.states: dict[int, MemberState] = {}
+        self.balances: dict[int, dict[str, int]] = {}
+        self.tiers: dict[int, str | None] = {}
+        self.segments: dict[int, frozenset[str]] = {}
+        self.visits: dict[int, int] | None = None
+
+    # --- who -----------------------------------------------------------------------------
+
+    def _members(self) -> dict[int, Any]:
+        """The member each request names by id, card number or card code (request index ->
+        row); a request naming nobody found, or more than one way, is left to `record`."""
+        named: dict[int, int | str] = {}
+        versions: dict[int, int] = {}  # the card version a QR code was issued for
+        for i, a in enumerate(self.asked):
+            data = a.data
+            given = [v for v in (data.member_id, data.card_number, data.qr_token) if v is not None]
+            if len(given) != 1:
+                continue
+            if data.member_id is not None:
+                named[i] = data.member_id
+            elif data.card_number is not None:
+                named[i] = normalise_card_number(data.card_number)
+            else:
+                code = _card_code(a)
+                if code is not None:
+                    named[i], versions[i] = code
+        ids = [v for v in named.values() if isinstance(v, int)]
+        cards = [v for v in named.values() if isinstance(v, str) and v]
+        by_id = member_store.members_by_ids(self.conn, self.bid, ids)
+        by_card = member_store.members_by_cards(self.conn, self.bid, cards)
+        found: dict[int, Any] = {}
+        for i, v in named.items():
+            row = by_id.get(v) if isinstance(v, int) else by_card.get(v)
+            if i in versions and row is not None and row.card_version != versions[i]:
+                row = None  # a card reissued since: `members.find` names nobody
+            if row is not None and row.status == ACTIVE:
+                found[i] = row
+        return found
+
+    # --- the run -------------------------------------------------------------------------
+
+    def run(self) -> list[Outcome]:
+        for i, a in enumerate(self.asked):
+            taken = a.key in self.keys or a.data.receipt_id in self.receipts
+            self.keys.add(a.key)
+            self.receipts.add(a.data.receipt_id)
+            sale = None if taken else self._sale(i)
+            if sale is None or not self._plan(i, sale):
+                self._alone(i)
+        self._flush()
+        return [o for o in self.outcomes if o is not None]
+
+    def _sale(self, i: int) -> bulk.Sale | None:
+        """The sale, when every check `record` makes passes and it can be written set-wise."""
+        a = self.asked[i]
+        data = a.data
+        if data.points_redeem or data.cashback_redeem or data.card_pin is not None:
+            return None
+        member = self.members.get(i)
+        named = data.member_id or data.card_number or data.qr_token
+        if (named and member is None) or (member is not None and member.referred_by_member_id):
+            return None
+        try:
+            service.check_currency(data.currency, self.business)
+            at = service.occurred(data.occurred_at, a.now)
+            location_id = service.where_sold(self.conn, self.bid, data, a.principal)
+            location = config.location(self.conn, self.bid, location_id) if location_id else None
+            program = rule_service.in_force(self.conn, self.bid, at) if member else None
+        except LealtadError:
+            return None
+        if program is not None and program.definition.tiers is not None:
+            return None
+        staff = a.principal.staff_id
+        return bulk.Sale(data, at, location, member, program, now=a.now, staff_id=staff)
+
+    def _plan(self, i: int, sale: bulk.Sale) -> bool:
+        """Plans a member's sale with the state threaded so far; False when the plan needs the
+        one-by-one path."""
+        a = self.asked[i]
+        if sale.member is None:
+            self.waiting.append(_Waiting(i, sale, None, None, None))
+            return True
+        program = sale.program
+        assert program is not None, "a member's sale has its program"
+        member_id = int(sale.member.id)
+        state = self._state(i, member_id, program)
+        facts = service.purchase_facts(self.business, sale.location, sale.data, sale.at)
+        plan = self._plan_earn(program, facts, state, a, member_id)
+        if plan is None or plan.events or plan.budget_taken or plan.checks_tier:
+            return False
+        if any(part.completions or part.member_id != member_id for part in plan.members):
+            return False
+        # Caps and stamps as the plan leaves them; the context as held (the plan's own may
+        # have left out segments and visits), one visit more for a sale with an amount.
+        held_context = self.states[member_id].context
+        visits = held_context.visits_before + (1 if sale.data.amount > 0 else 0)
+        self.states[member_id] = replace(
+            plan.state_after, context=replace(held_context, visits_before=visits)
+        )
+        held = self.balances[member_id]
+        for part in plan.members:
+            for leg in part.entry.legs:
+                if isinstance(leg, MemberLeg):
+                    held[leg.code] = held.get(leg.code, 0) + leg.amount
+        answer_held = {code: held.get(code, 0) for code in MEMBER_ACCOUNTS} | held
+        self.waiting.append(_Waiting(i, sale, plan, self.tiers.get(member_id), answer_held))
+        return True
+
+    def _plan_earn(
+        self, program: Program, facts: Any, state: MemberState, a: Asked, member_id: int
+    ) -> EarnPlan | None:
+        memo = f"purchase {a.data.receipt_id}"
+        actor = a.principal.actor
+
+        def made(state: MemberState) -> EarnPlan:
+            return planner.plan_earn(program, facts, state, now=a.now, actor=actor, memo=memo)
+
+        plan = made(state)
+        if plan.missing.budgets:
+            return None
+        if plan.missing:
+            # A cap or stamp balance not read yet: read from the tables, which must hold this
+            # member's waiting sales first.
+            if any(
+                w.sale.member is not None and w.sale.member.id == member_id for w in self.waiting
+            ):
+                self._flush()
+            state = earn_store.read_state(self.conn, self.bid, program, state, plan.missing)
+            plan = made(state)
+            if plan.missing:
+                return None
+        return plan
+
+    def _state(self, i: int, member_id: int, program: Program) -> MemberState:
+        if member_id not in self.states:
+            self._read_states(i)
+        state = self.states[member_id]
+        if planner.asks_visits(program.definition) and self.visits is None:
+            self._read_visits(i)
+            state = self.states[member_id]
+        # As `rules.apply.context_for`: segments and visits only where the program asks.
+        asks = program.definition
+        segments = self.segments.get(member_id, frozenset())
+        context = replace(
+            state.context,
+            segments=segments if planner.asks_segments(asks) else frozenset(),
+            visits_before=state.context.visits_before if planner.asks_visits(asks) else 0,
+        )
+        # The stamp balances the program's cards may ask for, from the balances read.
+        held = self.balances[member_id]
+        stamps = {
+            (member_id, unit): held.get(unit, 0)
+            for unit in program.stamp_units
+            if (member_id, unit) not in state.stamps
+        }
+        return planner.with_reads(replace(state, context=context), stamps=stamps)
+
+    def _still_to_come(self, i: int) -> list[int]:
+        return sorted(
+            {int(self.members[j].id) for j in range(i, len(self.asked)) if j in self.members}
+        )
+
+    def _read_states(self, i: int) -> None:
+        """The state of every member of the requests from i on whose state is not held."""
+        wanted = [m for m in self._still_to_come(i) if m not in self.states]
+        tiers, segments = bulk.tiers_and_segments(self.conn, self.bid, wanted)
+        balances = ledger_store.balances_of_members(self.conn, self.bid, wanted)
+        tags = {int(row.id): frozenset(row.tags) for row in self.members.values()}
+        if self.visits is not None:  # a program asked for them: these members' too
+            self.visits.update(bulk.visits(self.conn, self.bid, wanted))
+        visits = self.visits or {}
+        for m in wanted:
+            self.tiers[m] = tiers.get(m)
+            self.segments[m] = segments.get(m, frozenset())
+            self.balances[m] = balances[m]
+            context = MemberContext(m, tiers.get(m), tags[m], frozenset(), visits.get(m, 0))
+            self.states[m] = MemberState(context)
+
+    def _read_visits(self, i: int) -> None:
+        """Visit counts, once a program asks for them: every member held so far."""
+        self._flush()  # the counts read must include the waiting sales
+        counts = bulk.visits(self.conn, self.bid, sorted(self.states))
+        self.visits = counts
+        for m, state in self.states.items():
+            context = replace(state.context, visits_before=counts.get(m, 0))
+            self.states[m] = replace(state, context=context)
+
+    # --- writing -------------------------------------------------------------------------
+
+    def _alone(self, i: int) -> None:
+        self._flush()
+        ALONE.inc()
+        self.outcomes[i] = self.slow(i)
+        self.states.clear()
+        self.balances.clear()
+        self.visits = None
+
+    def _flush(self) -> None:
+        if not self.waiting:
+            return
+        waiting, self.waiting = self.waiting, []
+        conn = self.conn
+        noted = {k: dict(v) if isinstance(v, dict) else v for k, v in conn.info.items()}
+        try:
+            with conn.begin_nested():
+                ids = bulk.record_many(
+                    conn,
+                    self.business,
+                    [w.sale for w in waiting],
+                    actor="",
+                    staff_id=None,
+                    now=self.asked[waiting[0].index].now,
+                    planned=[w.plan for w in waiting],
+                )
+        except Exception:
+            # Never expected; each sale then gets the answer the one-by-one path gives.
+            conn.info.clear()
+            conn.info.update(noted)
+            for w in waiting:
+                ALONE.inc()
+                self.outcomes[w.index] = self.slow(w.index)
+            self.states.clear()
+            self.balances.clear()
+            self.visits = None
+            return
+        SETWISE.inc(len(waiting))
+        first: list[tuple[str, Any, int, Any, datetime]] = []
+        for w, purchase_id in zip(waiting, ids, strict=True):
+            a = self.asked[w.index]
+            granted = w.plan.granted if w.plan is not None else ()
+            location_id = w.sale.location.id if w.sale.location is not None else None
+            body = service.answer(
+                purchase_id, a.data, w.sale.member, location_id, w.sale.at, granted, w.tier, w.held
+            ).model_dump(mode="json")
+            emit(conn, self.bid, "purchase.recorded", body, a.now)
+            commit_counts.purchase_recorded(conn, granted)
+            first.append((a.key, a.data.model_dump(mode="json"), 201, body, a.now))
+            self.outcomes[w.index] = (True, (201, body))
+        idempotency.first_answers(conn, self.bid, first)
+
+
+def _card_code(a: Asked) -> tuple[int, int] | None:
+    """(member id, card version) a card's QR code names in this business, or None (then
+    `record` answers)."""
+    try:
+        read = members.read_card_code(a.secret_key, a.data.qr_token or "", a.now)
+    except LealtadError:
+        return None
+    if read is None or read[0] != a.principal.business_id:
+        return None
+    return read[1], read[2]
