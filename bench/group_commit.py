@@ -1,5 +1,6 @@
 """P1: group commit. Purchases over HTTP with the writer on and off (LEALTAD_GROUP_COMMIT=0),
-interleaved in one run on one machine.
+and with `--rows` the writer without its set-wise purchases (LEALTAD_SETWISE=0), interleaved in
+one run on one machine.
 
 Run: uv run python bench/group_commit.py [--workers 2] [--connections 1,32] [--seconds 5]
      [--rounds 3] [--postgres URL_OFF URL_ON]
@@ -106,6 +107,12 @@ def main() -> None:
         type=float,
         help="also run both with sys.setswitchinterval(this) in the server",
     )
+    parser.add_argument(
+        "--rows",
+        action="store_true",
+        help="also run the writer with its set-wise purchases off (LEALTAD_SETWISE=0): each "
+        "purchase of a batch through purchases.service.record in its savepoint",
+    )
     args = parser.parse_args()
     from benchkit import free_port, start_server
 
@@ -121,6 +128,8 @@ def main() -> None:
     servers: dict[str, tuple[subprocess.Popen[bytes], str, dict[str, str]]] = {}
     keys: dict[str, tuple[str, list[int], str]] = {}
     variants = ["off", "on"]
+    if args.rows:
+        variants += ["on-rows"]
     if args.switch_interval:
         variants += ["off+si", "on+si"]
     try:
@@ -135,6 +144,7 @@ def main() -> None:
             env["LEALTAD_GROUP_COMMIT"] = "1" if variant.startswith("on") else "0"
             if variant.endswith("+si"):
                 env["BENCH_SWITCH_INTERVAL"] = str(args.switch_interval)
+            env["LEALTAD_SETWISE"] = "0" if variant.endswith("-rows") else "1"
             env["PROMETHEUS_MULTIPROC_DIR"] = str(data / "prom")
             os.environ.update({k: env[k] for k in ("LEALTAD_DATA_DIR", "LEALTAD_DATABASE_URL")})
             keys[variant] = seed(args.members)
@@ -202,9 +212,8 @@ def main() -> None:
             f"{med['p99_ms']:.1f} | {med['cpu_ms']:.2f} | {errors:.0f} |"
         )
     for variant, connections in batches:
-        off = statistics.median(
-            x["rate"] for x in results[(variant.replace("on", "off"), connections)]
-        )
+        baseline = "off+si" if variant.endswith("+si") else "off"
+        off = statistics.median(x["rate"] for x in results[(baseline, connections)])
         on = statistics.median(x["rate"] for x in results[(variant, connections)])
         print(
             f"c={connections} {variant}: on/off {on / off:.2f}x; "

@@ -37,6 +37,7 @@ from lealtad.ledger import adjustments
 from lealtad.members import service as members
 from lealtad.members.schemas import MemberIn
 from lealtad.purchases import service as purchases
+from lealtad.purchases import setwise
 from lealtad.purchases.batch_steps import once_per_batch
 from lealtad.purchases.schemas import PurchaseIn
 from lealtad.rewards import redemption
@@ -154,6 +155,34 @@ def in_batches(
     return cpu / len(ops)
 
 
+def in_setwise_batches(
+    size: int, asked: list[Any], db: Database, stmts: Statements, label: str
+) -> float:
+    """The purchases `size` to a transaction as the API's group commit writes them now: set-wise
+    (purchases/setwise.py), each one it leaves alone through `record` in its savepoint."""
+    before, cpu = stmts.count, time.process_time()
+    for start in range(0, len(asked), size):
+        chunk = asked[start : start + size]
+        bid = chunk[0].principal.business_id
+        with db.transaction() as conn, once_per_batch(conn, bid):
+
+            def alone(n: int, conn: Any = conn, chunk: list[Any] = chunk) -> Any:
+                a = chunk[n]
+                with conn.begin_nested():
+                    return True, purchases.record(
+                        conn, a.principal, a.data, secret_key=a.secret_key, now=a.now
+                    )
+
+            setwise.record_all(conn, bid, chunk, alone)
+    cpu = time.process_time() - cpu
+    print(
+        f"purchase in batches of {size}, {label}: {len(asked)}; CPU per purchase "
+        f"{cpu / len(asked) * 1000:.2f} ms; SQL statements per purchase "
+        f"{(stmts.count - before) / len(asked):.1f}"
+    )
+    return cpu / len(asked)
+
+
 def on_threads(threads: int, ops: list[Any]) -> None:
     """The same purchases from several threads of one process: what the queue on the writer lock
     and the GIL add to each purchase's CPU, without HTTP."""
@@ -255,17 +284,35 @@ def main() -> None:
         def batch_steps(conn: Any) -> Any:
             return once_per_batch(conn, principal.business_id)
 
-        offset, cpu = 2 * args.purchases, {"per purchase": [], "once per batch": []}
+        offset = 2 * args.purchases
+        cpu: dict[str, list[float]] = {"per purchase": [], "once per batch": [], "set-wise": []}
         for round_ in range(args.rounds):
-            for label, around in (("per purchase", None), ("once per batch", batch_steps)):
-                ops = [purchase_in(offset + i) for i in range(args.purchases)]
+            for label, around in (
+                ("per purchase", None),
+                ("once per batch", batch_steps),
+                ("set-wise", None),
+            ):
+                if label == "set-wise":
+                    asked = [
+                        setwise.Asked(
+                            principal, purchase_body(offset + i), SECRET, datetime.now(UTC), None
+                        )
+                        for i in range(args.purchases)
+                    ]
+                    cpu[label].append(in_setwise_batches(args.batch, asked, db, stmts, label))
+                else:
+                    ops = [purchase_in(offset + i) for i in range(args.purchases)]
+                    cpu[label].append(in_batches(args.batch, ops, db, stmts, label, around))
                 offset += args.purchases
-                cpu[label].append(in_batches(args.batch, ops, db, stmts, label, around))
                 if round_ == args.rounds - 1:
-                    per_table(f"purchase in batches of {args.batch}, {label}", stmts, len(ops))
+                    per_table(
+                        f"purchase in batches of {args.batch}, {label}", stmts, args.purchases
+                    )
                 stmts.tables.clear()
-        ratio = statistics.median(cpu["once per batch"]) / statistics.median(cpu["per purchase"])
-        print(f"batch steps once per batch / per purchase, CPU per purchase (medians): {ratio:.2f}")
+        per = statistics.median(cpu["per purchase"])
+        for label in ("once per batch", "set-wise"):
+            ratio = statistics.median(cpu[label]) / per
+            print(f"{label} / per purchase, CPU per purchase (medians): {ratio:.2f}")
     if args.threads:
         on_threads(args.threads, [purchase(args.purchases + i) for i in range(args.purchases)])
     print("statements by kind over the run:")

@@ -20,6 +20,7 @@ inside the batch (its idempotency claims and member locks are per row)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -48,6 +49,7 @@ from lealtad.rules.program import Program
 from lealtad.tenancy import config
 from lealtad.tenancy.model import Principal
 
+ENV_SWITCH = "LEALTAD_SETWISE"
 WRITTEN = Counter(
     "lealtad_purchases_batched",
     "Purchases of group-commit batches, by how they were written: set-wise, or alone (in their "
@@ -91,10 +93,15 @@ def record_all(
     conn: Connection, business_id: int, asked: Sequence[Asked], slow: Slow
 ) -> list[Outcome]:
     """Each request's outcome, in order; `slow(i)` records request i alone in its savepoint."""
-    if conn.dialect.name != "sqlite" or not _setwise_allowed(conn, business_id):
+    if not _switched_on(conn) or not _setwise_allowed(conn, business_id):
         ALONE.inc(len(asked))
         return [slow(i) for i in range(len(asked))]
     return _Batch(conn, business_id, asked, slow).run()
+
+
+def _switched_on(conn: Connection) -> bool:
+    """SQLite, unless LEALTAD_SETWISE=0 (for comparison, and as an operations switch)."""
+    return conn.dialect.name == "sqlite" and os.environ.get(ENV_SWITCH, "1").strip() != "0"
 
 
 def _setwise_allowed(conn: Connection, business_id: int) -> bool:
