@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Date, DateTime, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from lealtad.kit import process_cache
 from lealtad.kit.clock import naive_utc
 from lealtad.ledger import subscribers
 from lealtad.ledger.model import Entry, MemberLeg, SystemLeg, check_entry
@@ -30,7 +31,11 @@ def account_ids(
     """Ids of the accounts named by key ({key: (code, unit, member id)}), creating the missing
     ones in one statement; safe against a concurrent creator (ON CONFLICT DO NOTHING). A new
     account is dated `now`, or by `first_at` when that names the time of its first entry."""
-    ids = _existing(conn, business_id, list(wanted))
+    # Ids this process has seen committed are not read again (kit/process_cache.py).
+    ids = process_cache.known_account_ids(conn, business_id, wanted)
+    unknown = [k for k in wanted if k not in ids]
+    learned = _existing(conn, business_id, unknown) if unknown else {}
+    ids |= learned
     missing = [k for k in wanted if k not in ids]
     if missing:
         dialect_insert: Any = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
@@ -47,7 +52,10 @@ def account_ids(
             for k in missing
         ]
         conn.execute(dialect_insert(accounts).on_conflict_do_nothing(), rows)
-        ids |= _existing(conn, business_id, missing)
+        created = _existing(conn, business_id, missing)
+        ids |= created
+        learned |= created
+    process_cache.learned_account_ids(conn, business_id, learned)
     return ids
 
 

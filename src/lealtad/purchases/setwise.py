@@ -296,7 +296,8 @@ class _Batch:
         balances = ledger_store.balances_of_members(self.conn, self.bid, wanted)
         tags = {int(row.id): frozenset(row.tags) for row in self.members.values()}
         if self.visits is not None:  # a program asked for them: these members' too
-            self.visits.update(bulk.visits(self.conn, self.bid, wanted))
+            counts = bulk.visits(self.conn, self.bid, wanted)
+            self.visits.update({m: counts.get(m, 0) for m in wanted})
         visits = self.visits or {}
         for m in wanted:
             self.tiers[m] = tiers.get(m)
@@ -320,9 +321,20 @@ class _Batch:
         self._flush()
         ALONE.inc()
         self.outcomes[i] = self.slow(i)
-        self.states.clear()
-        self.balances.clear()
-        self.visits = None
+        # What `record` wrote can have changed its member's state and their referrer's (a
+        # referral award); nobody else's: challenges, which read others' sales, keep a business
+        # off this path. Those two are read again when next needed.
+        member = self.members.get(i)
+        if member is not None:
+            self._forget(int(member.id))
+            if member.referred_by_member_id is not None:
+                self._forget(int(member.referred_by_member_id))
+
+    def _forget(self, member_id: int) -> None:
+        self.states.pop(member_id, None)
+        self.balances.pop(member_id, None)
+        if self.visits is not None:
+            self.visits.pop(member_id, None)
 
     def _flush(self) -> None:
         if not self.waiting:
