@@ -414,11 +414,51 @@ def test_one_batch_writes_set_wise_what_it_can_and_answers_as_one_by_one(seeded:
         refused = ["idempotency_key_reused", "member_not_found"]
         assert said == [201, 201, 201, 201, *refused, 201, "duplicate_receipt", 201, 201]
         assert_same(got, want, batched, alone, seeded.business_id)
+        # Set-wise: the first two sales of member 0, member 1's, the sale without a member and
+        # member 0's last; alone: the replay, the changed replay, the unknown member, the sale
+        # that fills the card and the receipt sent again.
+        assert (after[0] - before[0], after[1] - before[1]) == (5, 5)
+    finally:
+        seeded.discard(alone)
+        seeded.discard(batched)
+
+
+def test_a_key_or_receipt_taken_after_the_batch_read_them_sends_its_group_alone(
+    seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another transaction (a process on PostgreSQL) commits a key and a receipt after the batch
+    read the ones in use: writing the group fails in its savepoint, and each of its sales then
+    gets the answer recording alone gives: the replay, the duplicate receipt, the new sale."""
+    first = [("buy", 0, 1500, True), ("buy", 1, 800, False)]
+    calls = calls_for(first, seeded.members, seeded.rewards)
+    replay, duplicate = calls[0], Call("purchase", "other-key", calls[1].body)
+    fresh = Call("purchase", None, {**calls[1].body, "receipt_id": "R-new", "amount": 990})
+    alone, batched = seeded.copy(), seeded.copy()
+    try:
+        for db in (alone, batched):
+            one_by_one(db, seeded, calls)
+        want = one_by_one(alone, seeded, [replay, duplicate, fresh])
+        # As if read before the other transaction committed them.
+        monkeypatch.setattr(setwise.ledger_store, "known_idempotency_keys", lambda *a: set())
+        monkeypatch.setattr(setwise.bulk, "recorded_receipts", lambda *a: {})
+        before = _written("setwise"), _written("alone")
+        got = run_batch(group_commit.GroupWriter(batched), seeded, [replay, duplicate, fresh])
+        after = _written("setwise"), _written("alone")
+        assert [o[1] if o[0] == "ok" else o[2] for o in got] == [201, "duplicate_receipt", 201]
+        assert got[0] == one_by_one(alone, seeded, [replay])[0]  # the very first answer
+        monkeypatch.undo()
+        assert (after[0] - before[0], after[1] - before[1]) == (0, 3)
         if batched.dialect == "sqlite":
-            # Set-wise: the first two sales of member 0, member 1's, the sale without a member
-            # and member 0's last; alone: the replay, the changed replay, the unknown member,
-            # the sale that fills the card and the receipt sent again.
-            assert (after[0] - before[0], after[1] - before[1]) == (5, 5)
+            assert_same(got, want, batched, alone, seeded.business_id)
+            return
+
+        # PostgreSQL's sequences do not roll back: the ids the failed group drew stay unused, as
+        # after any rolled-back insert, so the new sale's id differs; all else is the same.
+        def but_id(o: tuple[Any, ...]) -> tuple[Any, ...]:
+            return (*o[:2], {k: v for k, v in o[2].items() if k != "id"}) if o[0] == "ok" else o
+
+        assert [but_id(o) for o in got] == [but_id(o) for o in want]
+        check_ledger(batched, seeded.business_id)
     finally:
         seeded.discard(alone)
         seeded.discard(batched)

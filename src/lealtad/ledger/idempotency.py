@@ -55,9 +55,11 @@ def first_answers(
     conn: Connection, business_id: int, answers: list[tuple[str, Any, int, Any, datetime]]
 ) -> None:
     """Keys first used by a set-wise batch (purchases/setwise.py), each with its request, its
-    answer and its request's time [(key, request, status, body, now)], in one executemany: the
-    rows `begin` then `finish` leave. The caller knows the keys are new (it holds the write
-    lock since it read them)."""
+    answer and its request's time [(key, request, status, body, now)]: the rows `begin` then
+    `finish` leave, in one statement. On SQLite the caller read the keys under the write lock,
+    so they are new. On PostgreSQL another process may have claimed one since: the insert then
+    waits for it, as `begin` does, and raises `KeyTaken` so that the caller records that sale
+    through `begin` instead (its savepoint rolled back)."""
     rows = [
         dict(
             business_id=business_id,
@@ -69,4 +71,12 @@ def first_answers(
         )
         for key, payload, status, body, now in answers
     ]
-    batch.executemany(conn, idempotency_keys, rows)
+    if conn.dialect.name != "postgresql":
+        batch.executemany(conn, idempotency_keys, rows)
+        return
+    if len(store.insert_all_new(conn, idempotency_keys, rows)) != len(rows):
+        raise KeyTaken("an idempotency key of the batch was claimed by another transaction")
+
+
+class KeyTaken(Exception):
+    """A key a set-wise batch meant to claim was claimed first elsewhere."""

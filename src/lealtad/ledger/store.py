@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from lealtad.db.inserts import insert_if_new, insert_new
 from lealtad.kit import process_cache
@@ -400,3 +401,11 @@ def known_idempotency_keys(conn: Connection, business_id: int, keys: list[str]) 
         )
         found.update(conn.execute(query).scalars())
     return found
+
+
+def insert_all_new(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> list[Any]:
+    """PostgreSQL: the rows in one INSERT ... ON CONFLICT DO NOTHING; the first primary-key
+    column of those that were new."""
+    first_key = next(iter(table.primary_key.columns))
+    statement = pg_insert(table).values(rows).on_conflict_do_nothing().returning(first_key)
+    return list(conn.execute(statement).scalars())

@@ -197,3 +197,24 @@ def members_by_cards(conn: Connection, business_id: int, numbers: list[str]) -> 
         )
         found.update({row.card_number: row for row in conn.execute(query)})
     return found
+
+
+def lock_members(conn: Connection, business_id: int, ids: list[int]) -> dict[int, str]:
+    """PostgreSQL: holds these members' rows until commit, in id order (as every writer that
+    locks several takes them, so that two cannot wait on each other), and returns each one's
+    status as of the lock. On SQLite nothing: its write transaction excludes other writers."""
+    if conn.dialect.name == "sqlite" or not ids:
+        return {}
+    found: dict[int, str] = {}
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), 500):
+        query = (
+            select(members.c.id, members.c.status)
+            .where(
+                members.c.business_id == business_id, members.c.id.in_(unique[start : start + 500])
+            )
+            .order_by(members.c.id)
+            .with_for_update()
+        )
+        found.update({int(m): str(status) for m, status in conn.execute(query)})
+    return found

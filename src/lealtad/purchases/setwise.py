@@ -14,9 +14,11 @@ order: what waits is written first, and the state read here is read again after 
 answer and every row is the one recording one by one gives (tests/integration/
 test_group_commit.py).
 
-SQLite only for now: there the batch holds the database's write lock from its BEGIN IMMEDIATE,
-so what it read stays true until it commits. On PostgreSQL every sale takes the one-by-one path
-inside the batch (its idempotency claims and member locks are per row)."""
+What it reads stays true until it commits: on SQLite the batch holds the database's write lock
+from its BEGIN IMMEDIATE; on PostgreSQL it locks the named members' rows first (in id order, as
+`record` locks its one member), and claims its keys when it writes them: a key or a receipt
+another transaction took in between fails the group's savepoint, and its sales are then recorded
+alone, each getting the answer `record` gives."""
 
 from __future__ import annotations
 
@@ -100,8 +102,8 @@ def record_all(
 
 
 def _switched_on(conn: Connection) -> bool:
-    """SQLite, unless LEALTAD_SETWISE=0 (for comparison, and as an operations switch)."""
-    return conn.dialect.name == "sqlite" and os.environ.get(ENV_SWITCH, "1").strip() != "0"
+    """Unless LEALTAD_SETWISE=0 (for comparison, and as an operations switch)."""
+    return os.environ.get(ENV_SWITCH, "1").strip() != "0"
 
 
 def _setwise_allowed(conn: Connection, business_id: int) -> bool:
@@ -157,14 +159,17 @@ class _Batch:
         cards = [v for v in named.values() if isinstance(v, str) and v]
         by_id = member_store.members_by_ids(self.conn, self.bid, ids)
         by_card = member_store.members_by_cards(self.conn, self.bid, cards)
-        found: dict[int, Any] = {}
+        rows: dict[int, Any] = {}
         for i, v in named.items():
             row = by_id.get(v) if isinstance(v, int) else by_card.get(v)
             if i in versions and row is not None and row.card_version != versions[i]:
                 row = None  # a card reissued since: `members.find` names nobody
-            if row is not None and row.status == ACTIVE:
-                found[i] = row
-        return found
+            if row is not None:
+                rows[i] = row
+        # PostgreSQL: their rows held until commit, and their status as of the lock (an
+        # erasure may have committed since the read above).
+        locked = member_store.lock_members(self.conn, self.bid, [r.id for r in rows.values()])
+        return {i: row for i, row in rows.items() if locked.get(int(row.id), row.status) == ACTIVE}
 
     # --- the run -------------------------------------------------------------------------
 
@@ -342,6 +347,7 @@ class _Batch:
         waiting, self.waiting = self.waiting, []
         conn = self.conn
         noted = {k: dict(v) if isinstance(v, dict) else v for k, v in conn.info.items()}
+        bodies: list[dict[str, Any]] = []
         try:
             with conn.begin_nested():
                 ids = bulk.record_many(
@@ -353,6 +359,13 @@ class _Batch:
                     now=self.asked[waiting[0].index].now,
                     planned=[w.plan for w in waiting],
                 )
+                first: list[tuple[str, Any, int, Any, datetime]] = []
+                for w, purchase_id in zip(waiting, ids, strict=True):
+                    a = self.asked[w.index]
+                    body = _answer(w, a, purchase_id)
+                    bodies.append(body)
+                    first.append((a.key, a.data.model_dump(mode="json"), 201, body, a.now))
+                idempotency.first_answers(conn, self.bid, first)
         except Exception:
             # Never expected; each sale then gets the answer the one-by-one path gives.
             conn.info.clear()
@@ -365,19 +378,18 @@ class _Batch:
             self.visits = None
             return
         SETWISE.inc(len(waiting))
-        first: list[tuple[str, Any, int, Any, datetime]] = []
-        for w, purchase_id in zip(waiting, ids, strict=True):
-            a = self.asked[w.index]
-            granted = w.plan.granted if w.plan is not None else ()
-            location_id = w.sale.location.id if w.sale.location is not None else None
-            body = service.answer(
-                purchase_id, a.data, w.sale.member, location_id, w.sale.at, granted, w.tier, w.held
-            ).model_dump(mode="json")
-            emit(conn, self.bid, "purchase.recorded", body, a.now)
-            commit_counts.purchase_recorded(conn, granted)
-            first.append((a.key, a.data.model_dump(mode="json"), 201, body, a.now))
+        for w, body in zip(waiting, bodies, strict=True):
+            emit(conn, self.bid, "purchase.recorded", body, self.asked[w.index].now)
+            commit_counts.purchase_recorded(conn, w.plan.granted if w.plan is not None else ())
             self.outcomes[w.index] = (True, (201, body))
-        idempotency.first_answers(conn, self.bid, first)
+
+
+def _answer(w: _Waiting, a: Asked, purchase_id: int) -> dict[str, Any]:
+    granted = w.plan.granted if w.plan is not None else ()
+    location_id = w.sale.location.id if w.sale.location is not None else None
+    member, at = w.sale.member, w.sale.at
+    out = service.answer(purchase_id, a.data, member, location_id, at, granted, w.tier, w.held)
+    return out.model_dump(mode="json")
 
 
 def _card_code(a: Asked) -> tuple[int, int] | None:
