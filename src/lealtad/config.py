@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     base_url: str = ""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # FastAPI's own OpenTelemetry (traces, metrics, logs through the global providers) for a
+    # deployment that sets OpenTelemetry up; off, no request asks for the providers (the app's
+    # metrics are Prometheus', /metrics).
+    opentelemetry: bool = False
     staff_token_hours: int = Field(default=12, ge=1, le=24 * 30)
     # Outgoing e-mail. Without a host, e-mail messages wait in the queue (status "queued").
     smtp_host: str = ""
