@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from lealtad.db.engine import Database
 from lealtad.kit.clock import FixedClock
@@ -128,3 +128,47 @@ def test_bad_or_disagreeing_lifetime_figures_are_a_422_with_nothing_loaded(
     )
     assert typed.status_code == 422, typed.text
     assert kept(db, shop) == 0
+
+
+def _list_statements(
+    db: Database, client: TestClient, shop: Shop, limit: int
+) -> tuple[list[Any], int]:
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        page = client.get("/api/v1/members", params={"limit": limit}, headers=shop.auth("manager"))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert page.status_code == 200, page.text
+    return page.json(), len(seen)
+
+
+def test_a_page_of_members_answers_each_as_alone_with_reads_that_do_not_grow_with_it(
+    db: Database, client: TestClient, clock: FixedClock
+) -> None:
+    shop = make_shop(db, clock.now(), members_count=12)
+    manager = shop.auth("manager")
+    for member in shop.members[:5]:
+        bought = client.post(
+            "/api/v1/purchases", json=purchase_body(member_id=member, amount=1_500), headers=manager
+        )
+        assert bought.status_code == 201, bought.text
+    rows = [{"member_id": m, "lifetime_visits": 3 + n} for n, m in enumerate(shop.members[::3])]
+    made = client.post("/api/v1/imports/balances", json={"rows": rows}, headers=manager)
+    assert made.status_code == 201, made.text
+
+    small, small_reads = _list_statements(db, client, shop, 3)
+    page, page_reads = _list_statements(db, client, shop, 12)
+
+    assert len(small) == 3
+    assert len(page) == 12
+    for member in page:
+        alone = client.get(f"/api/v1/members/{member['id']}", headers=manager).json()
+        assert member == alone
+    assert sum(m["previous_system"] is not None for m in page) == len(rows)
+    # Tiers, balances and lifetime figures read once for the page, not once per member.
+    assert page_reads == small_reads

@@ -151,5 +151,17 @@ def lock_member_balance(
 
 
 def balances(conn: Connection, business_id: int, member_id: int) -> dict[str, int]:
-    found = store.member_balances(conn, business_id, member_id)
+    return with_every_account(store.member_balances(conn, business_id, member_id))
+
+
+def balances_of(
+    conn: Connection, business_id: int, member_ids: list[int]
+) -> dict[int, dict[str, int]]:
+    """`balances` for several members in one read (a page of a list)."""
+    found = store.balances_of_members(conn, business_id, member_ids)
+    return {m: with_every_account(found[m]) for m in member_ids}
+
+
+def with_every_account(found: dict[str, int]) -> dict[str, int]:
+    """A member's balances by account code, the accounts every member has at 0 when not opened."""
     return {code: found.get(code, 0) for code in MEMBER_ACCOUNTS} | found

@@ -124,7 +124,7 @@ def list_members(
     if principal.role.allows(Role.manager):
         with db.read() as conn:
             rows = store.search(conn, principal.business_id, limit=limit, after=after, term=term)
-            return [service.out(conn, r, settings.effective_secret_key) for r in rows]
+            return service.out_many(conn, list(rows), settings.effective_secret_key)
     if term is None:
         raise Invalid(
             "staff find members by what the customer gives: pass q (an e-mail, phone, card "
@@ -150,14 +150,17 @@ def _at_counter(db: Db, principal: CurrentPrincipal, term: str) -> list[MemberAt
             term=term,
             card_prefix=False,
         )
+        ids = [int(r.id) for r in rows]
+        tier = tiers.current_of(conn, principal.business_id, ids)
+        held = ledger.balances_of(conn, principal.business_id, ids)
         found = [
             MemberAtCounter(
                 id=r.id,
                 card_number=r.card_number,
                 name=r.name,
                 status=r.status,
-                tier=tiers.current(conn, r.business_id, r.id),
-                balances=ledger.balances(conn, r.business_id, r.id),
+                tier=tier[r.id],
+                balances=held[r.id],
             )
             for r in rows
         ]

@@ -36,8 +36,9 @@ from lealtad.comms.outbox import emit
 from lealtad.errors import LealtadError
 from lealtad.kit import commit_counts
 from lealtad.ledger import idempotency
+from lealtad.ledger import service as ledger
 from lealtad.ledger import store as ledger_store
-from lealtad.ledger.model import MEMBER_ACCOUNTS, MemberLeg
+from lealtad.ledger.model import MemberLeg
 from lealtad.members import service as members
 from lealtad.members import store as member_store
 from lealtad.members.model import ACTIVE, normalise_card_number
@@ -236,7 +237,7 @@ class _Batch:
             for leg in part.entry.legs:
                 if isinstance(leg, MemberLeg):
                     held[leg.code] = held.get(leg.code, 0) + leg.amount
-        answer_held = {code: held.get(code, 0) for code in MEMBER_ACCOUNTS} | held
+        answer_held = ledger.with_every_account(held)
         self.waiting.append(_Waiting(i, sale, plan, self.tiers.get(member_id), answer_held))
         return True
 

@@ -59,6 +59,12 @@ def current(conn: Connection, business_id: int, member_id: int) -> str | None:
     return row.tier_id if row else None
 
 
+def current_of(conn: Connection, business_id: int, member_ids: list[int]) -> dict[int, str | None]:
+    """`current` for several members at once (a page of a list)."""
+    found = store.tiers_of(conn, business_id, member_ids)
+    return {m: found.get(m) for m in member_ids}
+
+
 def standing(
     conn: Connection,
     business_id: int,

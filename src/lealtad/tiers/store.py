@@ -225,3 +225,17 @@ def members_with_history(conn: Connection, business_id: int) -> list[int]:
         purchases.c.business_id == business_id, purchases.c.member_id.is_not(None)
     )
     return sorted({int(m) for m in conn.execute(held.union(bought)).scalars()})
+
+
+def tiers_of(conn: Connection, business_id: int, member_ids: list[int]) -> dict[int, str | None]:
+    """Each member's current tier id, for several members in one read per 500 (those without a
+    status row are absent)."""
+    found: dict[int, str | None] = {}
+    unique = sorted(set(member_ids))
+    for start in range(0, len(unique), 500):
+        query = select(tier_status.c.member_id, tier_status.c.tier_id).where(
+            tier_status.c.business_id == business_id,
+            tier_status.c.member_id.in_(unique[start : start + 500]),
+        )
+        found.update({int(m): t for m, t in conn.execute(query)})
+    return found
