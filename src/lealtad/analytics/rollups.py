@@ -346,7 +346,7 @@ def on_refund(
 def on_entries(conn: Connection, business_id: int, posted: Sequence[Posted]) -> None:
     """The ledger's subscriber (named in lealtad.wiring): the issued/redeemed flows of the entries
     just posted and a member's first reward, in one flush, whether one entry came through
-    `ledger.post` or many through `ledger.batch.post_credits`."""
+    `ledger.post` or many through `ledger.batch.post_many`."""
     tally = fold.Tally()
     for one in posted:
         entry = one.entry

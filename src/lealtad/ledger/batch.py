@@ -1,12 +1,14 @@
-"""Posting many credit-only entries at once: the bulk twin of `ledger.service.post` for imports.
-Every entry is checked with the ledger's own `check_entry`; accounts are created once, journal
-rows, lots and postings go in with executemany, and each touched balance is updated once.
-Debits are not handled here: a spend must see and lock the balance, one entry at a time."""
+"""Posting many entries at once: the bulk twin of `ledger.service.post`, for imports and the
+API's set-wise batches. Every entry is checked with the ledger's own `check_entry`; accounts are
+created once, journal rows, lots and postings go in with executemany, each touched balance and
+each lot a debit took from is updated once. A debit takes its lots in memory, in the ledger's
+spend order: its caller holds the accounts for the transaction."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +19,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from lealtad.kit import process_cache
 from lealtad.kit.clock import naive_utc
 from lealtad.ledger import subscribers
-from lealtad.ledger.model import Entry, MemberLeg, SystemLeg, check_entry
+from lealtad.ledger.model import (
+    Entry,
+    MemberLeg,
+    OpenLot,
+    SystemLeg,
+    allocate,
+    check_entry,
+    spend_order,
+)
 from lealtad.ledger.tables import accounts, entries, lots, postings
 
 
@@ -154,7 +164,7 @@ def _parameters(
     return list(zip(*columns, strict=True))
 
 
-def post_credits(
+def post_many(
     conn: Connection,
     business_id: int,
     batch: Sequence[Entry],
@@ -162,14 +172,14 @@ def post_credits(
     *,
     posted_at: Sequence[datetime] | None = None,
 ) -> list[int]:
-    """Appends the entries (each balanced, member legs only credits) and returns their ids in
-    order. Balances, lots, postings and what the subscribers write end exactly as if each
-    entry had gone through `ledger.service.post` (at `now`, or at its own time in
-    `posted_at`)."""
+    """Appends the entries, in order, and returns their ids. Balances, lots, postings and what
+    the subscribers write end exactly as if each entry had gone through `ledger.service.post`
+    (at `now`, or at its own time in `posted_at`): a debit takes from the account's open lots in
+    the ledger's own spend order, lots credited earlier in the batch included, so the caller
+    must hold the accounts (the write lock on SQLite, the members' rows on PostgreSQL). A debit
+    the lots do not cover raises InsufficientBalance, and the caller's savepoint rolls back."""
     for entry in batch:
         check_entry(entry)
-        if any(isinstance(leg, MemberLeg) and leg.amount < 0 for leg in entry.legs):
-            raise ValueError("post_credits takes credits only; debits go through ledger.post")
     times = list(posted_at) if posted_at is not None else [now] * len(batch)
     wanted: dict[str, tuple[str, str, int | None]] = {}
     first_at: dict[str, datetime] = {}
@@ -200,30 +210,36 @@ def post_credits(
             for e, at in zip(batch, times, strict=True)
         ],
     )
-    lot_rows: list[dict[str, Any]] = []
+    member_legs = [leg for e in batch for leg in e.legs if isinstance(leg, MemberLeg)]
+    # Lot ids in the order `ledger.post` would take them, so a debit can name a lot of the batch.
+    new_ids = iter(reserve_ids(conn, lots, sum(1 for leg in member_legs if leg.amount > 0)))
+    debited = sorted({account[leg.key] for leg in member_legs if leg.amount < 0})
+    spendable = _open_lots(conn, business_id, debited)
+    left = {lot.id: lot.remaining for found in spendable.values() for lot in found}
+    lot_rows: dict[int, dict[str, Any]] = {}
+    taken: defaultdict[int, int] = defaultdict(int)  # units taken from lots already stored
     posting_rows: list[dict[str, Any]] = []
-    # Member credits wait for their lot's id; their index in posting_rows is kept to fill it in.
-    lot_of_posting: list[int] = []
     balance: defaultdict[int, int] = defaultdict(int)
     for entry, entry_id in zip(batch, entry_ids, strict=True):
+        # As `ledger.post`: debits first, in account order.
         for leg in sorted(entry.legs, key=lambda leg: (leg.amount > 0, leg.key)):
             account_id = account[leg.key]
-            posting_rows.append(
-                dict(
-                    business_id=business_id,
-                    entry_id=entry_id,
-                    account_id=account_id,
-                    unit=leg.unit,
-                    amount=leg.amount,
-                    lot_id=None,
-                )
+            row = dict(
+                business_id=business_id,
+                entry_id=entry_id,
+                account_id=account_id,
+                unit=leg.unit,
+                amount=leg.amount,
+                lot_id=None,
             )
             if isinstance(leg, SystemLeg):
+                posting_rows.append(row)
                 continue
             balance[account_id] += leg.amount
-            lot_of_posting.append(len(posting_rows) - 1)
-            lot_rows.append(
-                dict(
+            if leg.amount > 0:
+                lot_id = next(new_ids)
+                lot_rows[lot_id] = dict(
+                    id=lot_id,
                     business_id=business_id,
                     account_id=account_id,
                     entry_id=entry_id,
@@ -233,17 +249,68 @@ def post_credits(
                     unlocks_at=naive_utc(leg.unlocks_at) if leg.unlocks_at else None,
                     origin_purchase_id=leg.origin_purchase_id,
                 )
-            )
-    for index, lot_id in zip(
-        lot_of_posting, insert_returning_ids(conn, lots, lot_rows), strict=True
-    ):
-        posting_rows[index]["lot_id"] = lot_id
+                lot = OpenLot(lot_id, leg.amount, leg.expires_at, leg.origin_purchase_id)
+                spendable.setdefault(account_id, []).append(lot)
+                left[lot_id] = leg.amount
+                posting_rows.append({**row, "lot_id": lot_id})
+                continue
+            for lot_id, take in allocate(_ordered(spendable, left, account_id, leg), -leg.amount):
+                left[lot_id] -= take
+                if lot_id in lot_rows:
+                    lot_rows[lot_id]["remaining"] -= take
+                else:
+                    taken[lot_id] += take
+                posting_rows.append({**row, "amount": -take, "lot_id": lot_id})
+    executemany(conn, lots, list(lot_rows.values()))
     executemany(conn, postings, posting_rows)
+    _take_from_lots(conn, business_id, taken)
     add_to_balances(conn, business_id, balance)
     subscribers.notify(
         conn, business_id, [subscribers.Posted(i, e) for i, e in zip(entry_ids, batch, strict=True)]
     )
     return entry_ids
+
+
+def _open_lots(
+    conn: Connection, business_id: int, account_ids: list[int]
+) -> dict[int, list[OpenLot]]:
+    """The open lots of these accounts, by account."""
+    found: dict[int, list[OpenLot]] = {}
+    c = lots.c
+    for start in range(0, len(account_ids), 500):
+        query = select(c.id, c.account_id, c.remaining, c.expires_at, c.origin_purchase_id).where(
+            c.business_id == business_id,
+            c.account_id.in_(account_ids[start : start + 500]),
+            c.remaining > 0,
+        )
+        for r in conn.execute(query):
+            lot = OpenLot(int(r.id), int(r.remaining), r.expires_at, r.origin_purchase_id)
+            found.setdefault(int(r.account_id), []).append(lot)
+    return found
+
+
+def _ordered(
+    spendable: dict[int, list[OpenLot]], left: dict[int, int], account_id: int, leg: MemberLeg
+) -> list[OpenLot]:
+    """The account's lots with units left, in the order `ledger.post` takes them for this leg."""
+    open_now = [
+        replace(lot, remaining=left[lot.id])
+        for lot in spendable.get(account_id, [])
+        if left[lot.id] > 0
+    ]
+    if leg.lot_ids:
+        by_id = {lot.id: lot for lot in open_now}
+        return [by_id[i] for i in leg.lot_ids if i in by_id]
+    return spend_order(open_now, leg.prefer_purchase_id)
+
+
+def _take_from_lots(conn: Connection, business_id: int, taken: dict[int, int]) -> None:
+    """One UPDATE per stored lot a debit of the batch took from, in id order."""
+    rows = [
+        {"remaining": -units, "business_id": business_id, "id": lot_id}
+        for lot_id, units in sorted(taken.items())
+    ]
+    update_many(conn, lots, rows, where=("business_id", "id"), add=frozenset({"remaining"}))
 
 
 def add_to_balances(conn: Connection, business_id: int, deltas: dict[int, int]) -> None:

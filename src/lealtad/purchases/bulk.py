@@ -209,8 +209,9 @@ def record_many(
     )
     tally = fold.Tally()
     earned: list[Entry] = []
-    posted_at: list[datetime] = []  # each earn entry's own request time
-    award_rows: list[list[dict[str, Any]]] = []
+    posted_at: list[datetime] = []  # each entry's own request time
+    # The award rows of each earn entry, with the entry's place in `earned`.
+    award_rows: list[tuple[int, list[dict[str, Any]]]] = []
     # The dashboard's days in the business's zone, as `rollups.local_day` gives them.
     zone = rollups.zone(conn, bid)
     batch = _Batch(sales, ids)
@@ -233,9 +234,12 @@ def record_many(
             plan = planned[index]
             if plan is not None and plan.members:
                 (part,) = plan.members
+                rows = earn_store.award_rows(bid, plan.version, part, purchase_id)
+                award_rows.append((len(earned), rows))
+                # The earn entry, then the cards it filled, as `rules.earn_store.write_plan`.
                 earned.append(planner.for_purchase(part.entry, purchase_id))
-                posted_at.append(sale.now or now)
-                award_rows.append(earn_store.award_rows(bid, plan.version, part, purchase_id))
+                earned.extend(c.entry for c in part.completions)
+                posted_at.extend([sale.now or now] * (1 + len(part.completions)))
             continue
         state = MemberState(
             MemberContext(
@@ -266,20 +270,18 @@ def record_many(
         if not made.members:
             continue
         (part,) = made.members  # no referrer in the run: every award is the member's
+        award_rows.append(
+            (len(earned), earn_store.award_rows(bid, made.version, part, purchase_id))
+        )
         earned.append(part.entry)
         posted_at.append(sale.now or now)
-        award_rows.append(earn_store.award_rows(bid, made.version, part, purchase_id))
     rollups.flush(conn, bid, tally)
     _save_figures(conn, bid, {m: figures[m] for m in set(member_ids)})
-    entry_ids = ledger_batch.post_credits(conn, bid, earned, now, posted_at=posted_at)
+    entry_ids = ledger_batch.post_many(conn, bid, earned, now, posted_at=posted_at)
     ledger_batch.executemany(
         conn,
         awards,
-        [
-            {**row, "entry_id": entry_id}
-            for rows, entry_id in zip(award_rows, entry_ids, strict=True)
-            for row in rows
-        ],
+        [{**row, "entry_id": entry_ids[place]} for place, rows in award_rows for row in rows],
     )
     return ids
 

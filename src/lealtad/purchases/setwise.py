@@ -7,8 +7,9 @@ import's writer).
 
 A sale takes this path only when nothing about it needs the one-by-one path: a new key and
 receipt, no payment with points or cashback, a member found and active with no referrer (or no
-member), a plan complete with the state read here, with no stamp card completed, no tier to check
-and no budget taken, in a business with no challenge and no experiment running. Every other sale
+member), a plan complete with the state read here, with no tier to check and no budget taken, in
+a business with no challenge and no experiment running. A stamp card the sale fills is written
+with it (its stamps taken from their lots in the ledger's own order). Every other sale
 goes through `purchases.service.record` in its own savepoint (`slow`), at its place in the
 order: what waits is written first, and the state read here is read again after it. So every
 answer and every row is the one recording one by one gives (tests/integration/
@@ -221,9 +222,9 @@ class _Batch:
         state = self._state(i, member_id, program)
         facts = service.purchase_facts(self.business, sale.location, sale.data, sale.at)
         plan = self._plan_earn(program, facts, state, a, member_id)
-        if plan is None or plan.events or plan.budget_taken or plan.checks_tier:
+        if plan is None or plan.budget_taken or plan.checks_tier:
             return False
-        if any(part.completions or part.member_id != member_id for part in plan.members):
+        if any(part.member_id != member_id for part in plan.members):
             return False
         # Caps and stamps as the plan leaves them; the context as held (the plan's own may
         # have left out segments and visits), one visit more for a sale with an amount.
@@ -233,8 +234,8 @@ class _Batch:
             plan.state_after, context=replace(held_context, visits_before=visits)
         )
         held = self.balances[member_id]
-        for part in plan.members:
-            for leg in part.entry.legs:
+        for entry in plan.entries:  # the earn entry and the cards it filled
+            for leg in entry.legs:
                 if isinstance(leg, MemberLeg):
                     held[leg.code] = held.get(leg.code, 0) + leg.amount
         answer_held = ledger.with_every_account(held)
@@ -380,7 +381,10 @@ class _Batch:
             return
         SETWISE.inc(len(waiting))
         for w, body in zip(waiting, bodies, strict=True):
-            emit(conn, self.bid, "purchase.recorded", body, self.asked[w.index].now)
+            now = self.asked[w.index].now
+            for event in w.plan.events if w.plan is not None else ():
+                emit(conn, self.bid, event.topic, event.payload, now)  # a filled card's
+            emit(conn, self.bid, "purchase.recorded", body, now)
             commit_counts.purchase_recorded(conn, w.plan.granted if w.plan is not None else ())
             self.outcomes[w.index] = (True, (201, body))
 
@@ -390,6 +394,7 @@ def _answer(w: _Waiting, a: Asked, purchase_id: int) -> dict[str, Any]:
     location_id = w.sale.location.id if w.sale.location is not None else None
     member, at = w.sale.member, w.sale.at
     out = service.answer(purchase_id, a.data, member, location_id, at, granted, w.tier, w.held)
+    out.cards_completed = w.plan.cards_completed if w.plan is not None else []
     return out.model_dump(mode="json")
 
 
