@@ -66,7 +66,7 @@ def _signed_in(context: Any, base: str, settings: Settings, db, shop, member: in
 
 def test_a_member_switches_on_whatsapp_and_sms_from_the_phone(site, phone, db, shop) -> None:
     base, settings = site
-    owner = httpx.Client(base_url=base, headers=shop.auth("owner"))
+    owner = httpx.Client(base_url=base, headers=shop.auth("owner"), timeout=60)
     for channel, body in (("sms", SMS), ("whatsapp", WHATSAPP)):
         assert owner.put(f"/api/v1/channels/{channel}", json=body).status_code == 200
     member = shop.members[0]
@@ -118,7 +118,7 @@ def test_the_sign_up_and_the_counter_offer_the_channels_switched_on(
     site, phone, shop, lang
 ) -> None:
     base, _settings = site
-    owner = httpx.Client(base_url=base, headers=shop.auth("owner"))
+    owner = httpx.Client(base_url=base, headers=shop.auth("owner"), timeout=60)
     assert owner.put("/api/v1/channels/whatsapp", json=WHATSAPP).status_code == 200
     page = phone.new_page()
     page.goto(f"{base}/join/{shop.slug}?lang={lang}")
@@ -149,7 +149,7 @@ def test_the_sign_up_and_the_counter_offer_the_channels_switched_on(
 @pytest.mark.parametrize("lang", ["es", "en"])
 def test_the_campaign_composer_offers_whatsapp_alone(site, phone, shop, lang) -> None:
     base, _settings = site
-    owner = httpx.Client(base_url=base, headers=shop.auth("owner"))
+    owner = httpx.Client(base_url=base, headers=shop.auth("owner"), timeout=60)
     assert owner.put("/api/v1/channels/whatsapp", json=WHATSAPP).status_code == 200
     page = phone.new_page()
     page.goto(f"{base}/admin/login?lang={lang}")
@@ -176,7 +176,7 @@ def test_the_campaign_composer_offers_whatsapp_alone(site, phone, shop, lang) ->
 @pytest.mark.parametrize("lang", ["es", "en"])
 def test_the_welcome_preview_shows_the_wallet_links(site, phone, shop, lang) -> None:
     base, _settings = site
-    with httpx.Client(base_url=base) as console:
+    with httpx.Client(base_url=base, timeout=60) as console:
         csrf = admin_login(console, shop, "owner")
         assert upload_apple(console, csrf, make_chain()).status_code == 303
     page = phone.new_page()

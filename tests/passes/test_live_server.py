@@ -57,10 +57,10 @@ def _pass(client: httpx.Client, settings: Settings, shop, member: int, card_vers
 
 def test_a_device_keeps_its_pass_current_through_the_real_server(live, db, shop, clock):
     base, settings = live
-    with httpx.Client(base_url=base) as console:
+    with httpx.Client(base_url=base, timeout=60) as console:
         csrf = admin_login(console, shop, "owner")
         assert upload_apple(console, csrf, CHAIN).status_code == 303
-    with httpx.Client(base_url=base) as site:
+    with httpx.Client(base_url=base, timeout=60) as site:
         card = _pass(site, settings, shop, shop.members[0])
     assert card["webServiceURL"] == f"{base}/passes/apple"
     assert card["storeCard"]["primaryFields"][0]["value"].startswith("0")
@@ -69,6 +69,7 @@ def test_a_device_keeps_its_pass_current_through_the_real_server(live, db, shop,
     device = httpx.Client(
         base_url=card["webServiceURL"],
         headers={"Authorization": f"ApplePass {card['authenticationToken']}"},
+        timeout=60,
     )
     kind, serial = card["passTypeIdentifier"], card["serialNumber"]
     registration = f"/v1/devices/phone-1/registrations/{kind}/{serial}"
