@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -37,17 +37,12 @@ from lealtad.comms.outbox import emit
 from lealtad.errors import LealtadError
 from lealtad.kit import commit_counts
 from lealtad.ledger import idempotency
-from lealtad.ledger import service as ledger
 from lealtad.ledger import store as ledger_store
-from lealtad.ledger.model import MemberLeg
-from lealtad.members import service as members
-from lealtad.members import store as member_store
-from lealtad.members.model import ACTIVE, normalise_card_number
 from lealtad.purchases import bulk, service
 from lealtad.purchases.schemas import PurchaseIn
+from lealtad.purchases.setwise_members import BatchMembers
 from lealtad.rules import apply, earn_store, planner
 from lealtad.rules import service as rule_service
-from lealtad.rules.facts import MemberContext
 from lealtad.rules.planner import EarnPlan, MemberState
 from lealtad.rules.program import Program
 from lealtad.tenancy import config
@@ -128,50 +123,8 @@ class _Batch:
         self.keys = ledger_store.known_idempotency_keys(conn, business_id, [a.key for a in asked])
         receipts = [a.data.receipt_id for a in asked]
         self.receipts = set(bulk.recorded_receipts(conn, business_id, receipts))
-        self.members = self._members()
-        # Each member's state and balances as of the sales planned so far; emptied after a sale
-        # of the one-by-one path, which may have changed any member (a referrer, say).
-        self.states: dict[int, MemberState] = {}
-        self.balances: dict[int, dict[str, int]] = {}
-        self.tiers: dict[int, str | None] = {}
-        self.segments: dict[int, frozenset[str]] = {}
-        self.visits: dict[int, int] | None = None
-
-    # --- who -----------------------------------------------------------------------------
-
-    def _members(self) -> dict[int, Any]:
-        """The member each request names by id, card number or card code (request index ->
-        row); a request naming nobody found, or more than one way, is left to `record`."""
-        named: dict[int, int | str] = {}
-        versions: dict[int, int] = {}  # the card version a QR code was issued for
-        for i, a in enumerate(self.asked):
-            data = a.data
-            given = [v for v in (data.member_id, data.card_number, data.qr_token) if v is not None]
-            if len(given) != 1:
-                continue
-            if data.member_id is not None:
-                named[i] = data.member_id
-            elif data.card_number is not None:
-                named[i] = normalise_card_number(data.card_number)
-            else:
-                code = _card_code(a)
-                if code is not None:
-                    named[i], versions[i] = code
-        ids = [v for v in named.values() if isinstance(v, int)]
-        cards = [v for v in named.values() if isinstance(v, str) and v]
-        by_id = member_store.members_by_ids(self.conn, self.bid, ids)
-        by_card = member_store.members_by_cards(self.conn, self.bid, cards)
-        rows: dict[int, Any] = {}
-        for i, v in named.items():
-            row = by_id.get(v) if isinstance(v, int) else by_card.get(v)
-            if i in versions and row is not None and row.card_version != versions[i]:
-                row = None  # a card reissued since: `members.find` names nobody
-            if row is not None:
-                rows[i] = row
-        # PostgreSQL: their rows held until commit, and their status as of the lock (an
-        # erasure may have committed since the read above).
-        locked = member_store.lock_members(self.conn, self.bid, [r.id for r in rows.values()])
-        return {i: row for i, row in rows.items() if locked.get(int(row.id), row.status) == ACTIVE}
+        # Who each request names, and their state as of the sales planned so far.
+        self.members = BatchMembers(conn, business_id, asked)
 
     # --- the run -------------------------------------------------------------------------
 
@@ -192,7 +145,7 @@ class _Batch:
         data = a.data
         if data.points_redeem or data.cashback_redeem or data.card_pin is not None:
             return None
-        member = self.members.get(i)
+        member = self.members.rows.get(i)
         named = data.member_id or data.card_number or data.qr_token
         if (named and member is None) or (member is not None and member.referred_by_member_id):
             return None
@@ -219,27 +172,15 @@ class _Batch:
         program = sale.program
         assert program is not None, "a member's sale has its program"
         member_id = int(sale.member.id)
-        state = self._state(i, member_id, program)
+        state = self.members.state(i, member_id, program, self._flush)
         facts = service.purchase_facts(self.business, sale.location, sale.data, sale.at)
         plan = self._plan_earn(program, facts, state, a, member_id)
         if plan is None or plan.budget_taken or plan.checks_tier:
             return False
         if any(part.member_id != member_id for part in plan.members):
             return False
-        # Caps and stamps as the plan leaves them; the context as held (the plan's own may
-        # have left out segments and visits), one visit more for a sale with an amount.
-        held_context = self.states[member_id].context
-        visits = held_context.visits_before + (1 if sale.data.amount > 0 else 0)
-        self.states[member_id] = replace(
-            plan.state_after, context=replace(held_context, visits_before=visits)
-        )
-        held = self.balances[member_id]
-        for entry in plan.entries:  # the earn entry and the cards it filled
-            for leg in entry.legs:
-                if isinstance(leg, MemberLeg):
-                    held[leg.code] = held.get(leg.code, 0) + leg.amount
-        answer_held = ledger.with_every_account(held)
-        self.waiting.append(_Waiting(i, sale, plan, self.tiers.get(member_id), answer_held))
+        held = self.members.planned(member_id, plan, sale.data.amount)
+        self.waiting.append(_Waiting(i, sale, plan, self.members.tier(member_id), held))
         return True
 
     def _plan_earn(
@@ -267,61 +208,6 @@ class _Batch:
                 return None
         return plan
 
-    def _state(self, i: int, member_id: int, program: Program) -> MemberState:
-        if member_id not in self.states:
-            self._read_states(i)
-        state = self.states[member_id]
-        if planner.asks_visits(program.definition) and self.visits is None:
-            self._read_visits(i)
-            state = self.states[member_id]
-        # As `rules.apply.context_for`: segments and visits only where the program asks.
-        asks = program.definition
-        segments = self.segments.get(member_id, frozenset())
-        context = replace(
-            state.context,
-            segments=segments if planner.asks_segments(asks) else frozenset(),
-            visits_before=state.context.visits_before if planner.asks_visits(asks) else 0,
-        )
-        # The stamp balances the program's cards may ask for, from the balances read.
-        held = self.balances[member_id]
-        stamps = {
-            (member_id, unit): held.get(unit, 0)
-            for unit in program.stamp_units
-            if (member_id, unit) not in state.stamps
-        }
-        return planner.with_reads(replace(state, context=context), stamps=stamps)
-
-    def _still_to_come(self, i: int) -> list[int]:
-        return sorted(
-            {int(self.members[j].id) for j in range(i, len(self.asked)) if j in self.members}
-        )
-
-    def _read_states(self, i: int) -> None:
-        """The state of every member of the requests from i on whose state is not held."""
-        wanted = [m for m in self._still_to_come(i) if m not in self.states]
-        tiers, segments = bulk.tiers_and_segments(self.conn, self.bid, wanted)
-        balances = ledger_store.balances_of_members(self.conn, self.bid, wanted)
-        tags = {int(row.id): frozenset(row.tags) for row in self.members.values()}
-        if self.visits is not None:  # a program asked for them: these members' too
-            counts = bulk.visits(self.conn, self.bid, wanted)
-            self.visits.update({m: counts.get(m, 0) for m in wanted})
-        visits = self.visits or {}
-        for m in wanted:
-            self.tiers[m] = tiers.get(m)
-            self.segments[m] = segments.get(m, frozenset())
-            self.balances[m] = balances[m]
-            context = MemberContext(m, tiers.get(m), tags[m], frozenset(), visits.get(m, 0))
-            self.states[m] = MemberState(context)
-
-    def _read_visits(self, i: int) -> None:
-        """Visit counts, once a program asks for them: every member held so far."""
-        self._flush()  # the counts read must include the waiting sales
-        counts = bulk.visits(self.conn, self.bid, sorted(self.states))
-        self.visits = counts
-        for m, state in self.states.items():
-            context = replace(state.context, visits_before=counts.get(m, 0))
-            self.states[m] = replace(state, context=context)
-
     # --- writing -------------------------------------------------------------------------
 
     def _alone(self, i: int) -> None:
@@ -331,17 +217,11 @@ class _Batch:
         # What `record` wrote can have changed its member's state and their referrer's (a
         # referral award); nobody else's: challenges, which read others' sales, keep a business
         # off this path. Those two are read again when next needed.
-        member = self.members.get(i)
+        member = self.members.rows.get(i)
         if member is not None:
-            self._forget(int(member.id))
+            self.members.forget(int(member.id))
             if member.referred_by_member_id is not None:
-                self._forget(int(member.referred_by_member_id))
-
-    def _forget(self, member_id: int) -> None:
-        self.states.pop(member_id, None)
-        self.balances.pop(member_id, None)
-        if self.visits is not None:
-            self.visits.pop(member_id, None)
+                self.members.forget(int(member.referred_by_member_id))
 
     def _flush(self) -> None:
         if not self.waiting:
@@ -375,9 +255,7 @@ class _Batch:
             for w in waiting:
                 ALONE.inc()
                 self.outcomes[w.index] = self.slow(w.index)
-            self.states.clear()
-            self.balances.clear()
-            self.visits = None
+            self.members.forget_all()
             return
         SETWISE.inc(len(waiting))
         for w, body in zip(waiting, bodies, strict=True):
@@ -396,15 +274,3 @@ def _answer(w: _Waiting, a: Asked, purchase_id: int) -> dict[str, Any]:
     out = service.answer(purchase_id, a.data, member, location_id, at, granted, w.tier, w.held)
     out.cards_completed = w.plan.cards_completed if w.plan is not None else []
     return out.model_dump(mode="json")
-
-
-def _card_code(a: Asked) -> tuple[int, int] | None:
-    """(member id, card version) a card's QR code names in this business, or None (then
-    `record` answers)."""
-    try:
-        read = members.read_card_code(a.secret_key, a.data.qr_token or "", a.now)
-    except LealtadError:
-        return None
-    if read is None or read[0] != a.principal.business_id:
-        return None
-    return read[1], read[2]
