@@ -239,7 +239,8 @@ class Generator:
         for member_id, figures in self.figures.items():
             if figures.purchases >= 3 and member_id % 5 < 2 and figures.first_purchase_at:
                 at = figures.first_purchase_at + timedelta(days=member_id % 120)
-                fold.first_reward(self.tally, figures, at, at.date())
+                # The generated history's days are UTC days (at.date()), for every date.
+                fold.first_reward(self.tally, figures, at, at.date(), day_of=lambda d: d.date())
 
     def write(self, db: Database) -> None:
         with db.transaction() as conn:

@@ -60,7 +60,9 @@ def setup(db: Database, count: int, name: str) -> tuple[int, list[str]]:
             currency="EUR",
             timezone="Europe/Madrid",
             locale="es",
-            now=NOW,
+            # Its program in force before the year of sales the file holds: a sale dated before
+            # a business's first program version is refused (D65).
+            now=NOW - timedelta(days=400),
             program=points_per_currency_unit(Decimal(1)),
         )
         for i in range(count):
