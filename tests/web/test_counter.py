@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from lealtad.db import group_commit
 from lealtad.members import model
 from lealtad.members import store as member_store
 from lealtad.members.tables import members
@@ -164,6 +165,18 @@ def test_the_same_form_sent_twice_records_the_purchase_once(client, shop, db) ->
     assert _count(db, purchases, member_id=shop.members[0]) == 1
     balance = client.get(f"/api/v1/members/{shop.members[0]}", headers=shop.auth()).json()
     assert balance["balances"]["points"] == 10
+
+
+def test_a_counter_sale_is_committed_by_the_writer_the_api_purchases_share(
+    client, shop, db
+) -> None:
+    """One writer per process for every purchase, the counter's as the API's (issue 18)."""
+    before = group_commit.BATCH_JOBS._sum.get()
+    csrf = counter_login(client, shop)
+    page = _find(client, csrf, _card(client, shop)).text
+    assert _sale(client, csrf, page, shop.members[0], "10").status_code == 201
+    assert group_commit.BATCH_JOBS._sum.get() == before + 1  # a batch of one: this sale
+    assert _count(db, purchases, member_id=shop.members[0]) == 1
 
 
 def test_a_purchase_with_items_goes_to_the_service_with_its_items(client, shop, db) -> None:

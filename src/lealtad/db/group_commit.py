@@ -312,6 +312,20 @@ async def committed(
     return await asyncio.wrap_future(submitted)
 
 
+def committed_here(
+    db: Database,
+    scope: int,
+    work: Callable[[Connection], Any],
+    around: Around | None = None,
+    together: Together | None = None,
+) -> Any:
+    """As `committed`, for a caller on a thread of its own (a page route run in the thread
+    pool): it waits for the writer's answer there."""
+    if not enabled(db, setwise=together is not None):
+        return _own_transaction(db, work)
+    return writer_for(db).submit(scope, work, around, together).result()
+
+
 def _own_transaction(db: Database, work: Callable[[Connection], Any]) -> Any:
     with db.transaction() as conn:
         return work(conn)

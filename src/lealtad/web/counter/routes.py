@@ -10,8 +10,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Header, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
+from sqlalchemy import Connection
 
 from lealtad.config import Settings
+from lealtad.db import group_commit
 from lealtad.deps import AppSettings, Db, Now
 from lealtad.errors import Invalid, LealtadError, NotFound
 from lealtad.kit.ids import IdPath
@@ -22,6 +24,8 @@ from lealtad.members import service as members
 from lealtad.members.schemas import Consent, MemberIn
 from lealtad.products import service as products
 from lealtad.purchases import service as purchases
+from lealtad.purchases import setwise
+from lealtad.purchases.batch_steps import once_per_batch
 from lealtad.purchases.schemas import PurchaseIn
 from lealtad.rewards import redemption
 from lealtad.security import limits
@@ -253,16 +257,23 @@ def _record(
         )
     except ValidationError:
         raise FormError(_("That receipt number or an item does not look right.")) from None
-    with db.transaction() as conn:
-        _status, answer = purchases.record(
-            conn,
-            desk.staff.principal,
-            data,
-            secret_key=settings.effective_secret_key,
-            now=now,
-            idempotency_key=sale.key,
+    principal, secret = desk.staff.principal, settings.effective_secret_key
+
+    def write(conn: Connection) -> tuple[int, dict[str, Any]]:
+        return purchases.record(
+            conn, principal, data, secret_key=secret, now=now, idempotency_key=sale.key
         )
-    return answer
+
+    # Through the process's one writer, with the API's purchases (db/group_commit.py).
+    asked = setwise.Asked(principal, data, secret, now, sale.key)
+    _status, answer = group_commit.committed_here(
+        db,
+        principal.business_id,
+        write,
+        around=once_per_batch,
+        together=group_commit.Together(setwise.record_all, asked),
+    )
+    return dict(answer)
 
 
 @router.post("/counter/purchases", response_class=HTMLResponse)
