@@ -265,14 +265,11 @@ def _record(
         )
 
     # Through the process's one writer, with the API's purchases (db/group_commit.py).
-    asked = setwise.Asked(principal, data, secret, now, sale.key)
-    _status, answer = group_commit.committed_here(
-        db,
-        principal.business_id,
-        write,
-        around=once_per_batch,
-        together=group_commit.Together(setwise.record_all, asked),
+    together = group_commit.Together(
+        setwise.record_all, setwise.Asked(principal, data, secret, now, sale.key)
     )
+    bid = principal.business_id
+    _status, answer = group_commit.committed_here(db, bid, write, once_per_batch, together)
     return dict(answer)
 
 
