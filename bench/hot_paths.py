@@ -2,12 +2,13 @@
 SQL statements per operation, CPU time per operation, and optionally a cProfile.
 
 Run: uv run python bench/hot_paths.py [--purchases 400] [--redemptions 400] [--show-sql]
-     [--profile purchase|redemption] [--postgres URL] [--batch 64]
+     [--profile purchase|redemption] [--postgres URL] [--batch 64] [--template gem-tiers]
 With --batch N the purchases are also recorded N to a transaction, each in its own savepoint, as
 the API's group commit writes them, with the batch's once-only steps (configuration pin, summed
 counters, outbox in one executemany) taken per purchase and once per batch, alternating for
 --rounds rounds: CPU and statements per purchase, and per table.
-A fresh SQLite file (or an empty PostgreSQL database) with the demo business and its program.
+A fresh SQLite file (or an empty PostgreSQL database) with the demo business and its program
+(the coffee shop's stamp card unless --template names another demo template).
 The figures are what P1 (purchases through HTTP) and P4 (redemptions) pay per operation before
 the HTTP layer and the lock queue: the lower bound of their cost."""
 
@@ -72,8 +73,10 @@ class Statements:
             print("   ", " ".join(statement.split())[:160])
 
 
-def setup(db: Database, members_count: int, now: datetime) -> tuple[Principal, list[int], int]:
-    info = demo_seed(db, now)
+def setup(
+    db: Database, members_count: int, now: datetime, template: str = "coffee-stamps"
+) -> tuple[Principal, list[int], int]:
+    info = demo_seed(db, now, template=template)
     bid = info.business_id
     ids = list(info.member_ids)
     with db.transaction() as conn:
@@ -202,6 +205,9 @@ def main() -> None:
     parser.add_argument("--purchases", type=int, default=400)
     parser.add_argument("--redemptions", type=int, default=400)
     parser.add_argument("--members", type=int, default=200)
+    parser.add_argument(
+        "--template", default="coffee-stamps", help="the demo business's program (gem-tiers: tiers)"
+    )
     parser.add_argument("--postgres", metavar="URL", help="an empty PostgreSQL database")
     parser.add_argument("--show-sql", action="store_true", help="print the last one's statements")
     parser.add_argument("--profile", choices=["purchase", "redemption"])
@@ -221,7 +227,7 @@ def main() -> None:
     db = Database(url, keys=BENCH_KEYS)
     upgrade(db)
     now = datetime.now(UTC)
-    principal, ids, reward = setup(db, args.members, now)
+    principal, ids, reward = setup(db, args.members, now, args.template)
     with db.read() as conn:
         currency = tenancy.get_business(conn, principal.business_id).currency
     stmts = Statements(db)

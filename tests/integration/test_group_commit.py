@@ -114,11 +114,24 @@ def _seed(db: Database) -> tuple[int, int, list[int], list[int]]:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Seeded:
+    return seeded_with(request, tmp_path_factory, _seed, "group_commit")
+
+
+Seed = Callable[[Database], tuple[int, int, list[int], list[int]]]
+
+
+def seeded_with(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    seed: Seed,
+    name: str,
+) -> Seeded:
+    """A template database of the fixture's kind seeded by `seed`, and how to copy it."""
     if request.param == "sqlite":
-        directory = tmp_path_factory.mktemp("group_commit")
+        directory = tmp_path_factory.mktemp(name)
         template = directory / "template.db"
         db = Database(f"sqlite:///{template}", keys=KEYS)
-        bid, location, members, prizes = _seed(db)
+        bid, location, members, prizes = seed(db)
         db.dispose()
 
         def copy_sqlite() -> Database:
@@ -128,22 +141,22 @@ def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
         return Seeded(copy_sqlite, Database.dispose, bid, location, members, prizes)
     server = request.getfixturevalue("postgres_url")
-    name = f"group_commit_tpl_{os.getpid()}"
-    url = fresh_postgres(server, name)
+    template_name = f"{name}_tpl_{os.getpid()}"
+    url = fresh_postgres(server, template_name)
     db = Database(url, keys=KEYS)
-    bid, location, members, prizes = _seed(db)
+    bid, location, members, prizes = seed(db)
     db.dispose()
 
     def copy_postgres() -> Database:
         import psycopg
         from sqlalchemy.engine import make_url
 
-        target = f"group_commit_{os.getpid()}_{next(_copies)}"
+        target = f"{name}_{os.getpid()}_{next(_copies)}"
         admin = make_url(url).set(drivername="postgresql", database="postgres")
         dsn = admin.render_as_string(hide_password=False)
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{target}"')
-            conn.execute(f'CREATE DATABASE "{target}" TEMPLATE "{name}"')
+            conn.execute(f'CREATE DATABASE "{target}" TEMPLATE "{template_name}"')
         copy_url = make_url(url).set(database=target).render_as_string(hide_password=False)
         return Database(copy_url, keys=KEYS)
 
@@ -473,7 +486,12 @@ def test_a_key_or_receipt_taken_after_the_batch_read_them_sends_its_group_alone(
 def test_batches_give_every_answer_and_row_that_one_by_one_gives(
     seeded: Seeded, steps: list[tuple[Any, ...]], cuts: list[int]
 ) -> None:
-    calls = calls_for(steps, seeded.members, seeded.rewards)
+    batches_equal_one_by_one(seeded, calls_for(steps, seeded.members, seeded.rewards), cuts)
+
+
+def batches_equal_one_by_one(seeded: Seeded, calls: list[Call], cuts: list[int]) -> None:
+    """The calls one by one on a copy, and in batches of the sizes `cuts` gives (then the rest
+    in one) on another: every answer and every row the same."""
     alone, batched = seeded.copy(), seeded.copy()
     try:
         want = one_by_one(alone, seeded, calls)

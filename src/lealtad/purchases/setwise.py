@@ -6,10 +6,13 @@ idempotency records and events written with a few statements per table (`purchas
 import's writer).
 
 A sale takes this path only when nothing about it needs the one-by-one path: a new key and
-receipt, no payment with points or cashback, a member found and active with no referrer (or no
-member), a plan complete with the state read here, with no tier to check and no budget taken, in
-a business with no challenge and no experiment running. A stamp card the sale fills is written
-with it (its stamps taken from their lots in the ledger's own order). Every other sale
+receipt, no payment with points or cashback, a member found and active (or no member), a plan
+complete with the state read here, no budget taken, no referral award, a tier policy (if any)
+whose crossing purchase earns at the tier held before it, in a business with no challenge and no
+experiment running. A stamp card the sale fills is written with it (its stamps taken from their
+lots in the ledger's own order). The tier re-check reads the member's stored history, so it runs
+right after the group is written, sale by sale, and a member whose tier is still to be checked
+has their next sale planned only after it (`unchecked`). Every other sale
 goes through `purchases.service.record` in its own savepoint (`slow`), at its place in the
 order: what waits is written first, and the state read here is read again after it. So every
 answer and every row is the one recording one by one gives (tests/integration/
@@ -86,6 +89,7 @@ class _Waiting:
     plan: EarnPlan | None
     tier: str | None
     held: dict[str, int] | None  # the member's balances after this sale
+    facts: Any = None  # a sale whose tier is re-checked once it is written: its facts
 
 
 def record_all(
@@ -125,6 +129,8 @@ class _Batch:
         self.receipts = set(bulk.recorded_receipts(conn, business_id, receipts))
         # Who each request names, and their state as of the sales planned so far.
         self.members = BatchMembers(conn, business_id, asked)
+        # Members with a sale waiting whose tier is re-checked when it is written.
+        self.unchecked: set[int] = set()
 
     # --- the run -------------------------------------------------------------------------
 
@@ -147,7 +153,7 @@ class _Batch:
             return None
         member = self.members.rows.get(i)
         named = data.member_id or data.card_number or data.qr_token
-        if (named and member is None) or (member is not None and member.referred_by_member_id):
+        if named and member is None:
             return None
         try:
             service.check_currency(data.currency, self.business)
@@ -157,7 +163,7 @@ class _Batch:
             program = rule_service.in_force(self.conn, self.bid, at) if member else None
         except LealtadError:
             return None
-        if program is not None and program.definition.tiers is not None:
+        if program is not None and not _plannable_here(program, member):
             return None
         staff = a.principal.staff_id
         return bulk.Sale(data, at, location, member, program, now=a.now, staff_id=staff)
@@ -172,15 +178,21 @@ class _Batch:
         program = sale.program
         assert program is not None, "a member's sale has its program"
         member_id = int(sale.member.id)
+        if member_id in self.unchecked:
+            self._flush()  # their tier, checked after their last sale, is this one's
         state = self.members.state(i, member_id, program, self._flush)
         facts = service.purchase_facts(self.business, sale.location, sale.data, sale.at)
         plan = self._plan_earn(program, facts, state, a, member_id)
-        if plan is None or plan.budget_taken or plan.checks_tier:
+        if plan is None or plan.budget_taken:
             return False
         if any(part.member_id != member_id for part in plan.members):
             return False
         held = self.members.planned(member_id, plan, sale.data.amount)
-        self.waiting.append(_Waiting(i, sale, plan, self.members.tier(member_id), held))
+        tier = self.members.tier(member_id)
+        checked = facts if plan.checks_tier else None
+        if plan.checks_tier:
+            self.unchecked.add(member_id)
+        self.waiting.append(_Waiting(i, sale, plan, tier, held, checked))
         return True
 
     def _plan_earn(
@@ -227,9 +239,10 @@ class _Batch:
         if not self.waiting:
             return
         waiting, self.waiting = self.waiting, []
+        self.unchecked.clear()
         conn = self.conn
         noted = {k: dict(v) if isinstance(v, dict) else v for k, v in conn.info.items()}
-        bodies: list[dict[str, Any]] = []
+        tiers_after: dict[int, str | None] = {}
         try:
             with conn.begin_nested():
                 ids = bulk.record_many(
@@ -243,10 +256,16 @@ class _Batch:
                 )
                 first: list[tuple[str, Any, int, Any, datetime]] = []
                 for w, purchase_id in zip(waiting, ids, strict=True):
+                    # In the order `record` takes: the cards' events, the tier re-check (which
+                    # may emit its own), the answer and its event.
                     a = self.asked[w.index]
-                    body = _answer(w, a, purchase_id)
-                    bodies.append(body)
+                    for event in w.plan.events if w.plan is not None else ():
+                        emit(conn, self.bid, event.topic, event.payload, a.now)
+                    changed = self._check_tier(w, tiers_after)
+                    body = _answer(w, a, purchase_id, changed)
+                    emit(conn, self.bid, "purchase.recorded", body, a.now)
                     first.append((a.key, a.data.model_dump(mode="json"), 201, body, a.now))
+                    self.outcomes[w.index] = (True, (201, body))
                 idempotency.first_answers(conn, self.bid, first)
         except Exception:
             # Never expected; each sale then gets the answer the one-by-one path gives.
@@ -258,19 +277,43 @@ class _Batch:
             self.members.forget_all()
             return
         SETWISE.inc(len(waiting))
-        for w, body in zip(waiting, bodies, strict=True):
-            now = self.asked[w.index].now
-            for event in w.plan.events if w.plan is not None else ():
-                emit(conn, self.bid, event.topic, event.payload, now)  # a filled card's
-            emit(conn, self.bid, "purchase.recorded", body, now)
+        for member_id, tier in tiers_after.items():
+            self.members.retier(member_id, tier)
+        for w in waiting:
             commit_counts.purchase_recorded(conn, w.plan.granted if w.plan is not None else ())
-            self.outcomes[w.index] = (True, (201, body))
+
+    def _check_tier(self, w: _Waiting, tiers_after: dict[int, str | None]) -> bool:
+        """The member's tier re-checked once their sale is written (their later sales in the
+        batch wait for it, so the stored history is theirs up to this sale); whether it moved."""
+        if w.facts is None or w.sale.member is None or w.sale.program is None:
+            return False
+        member_id = int(w.sale.member.id)
+        crossed = apply.check_tier(self.conn, self.bid, w.sale.program, member_id, w.facts)
+        if crossed is None:
+            return False
+        w.tier = tiers_after[member_id] = crossed[1]
+        return True
 
 
-def _answer(w: _Waiting, a: Asked, purchase_id: int) -> dict[str, Any]:
+def _plannable_here(program: Program, member: Any) -> bool:
+    """Whether the program's steps for this member's sale are all ones a batch plans: not a tier
+    reached by the crossing purchase itself (checked before the plan, from stored history), and
+    for a referred member no referral run that could give anything or move a tier."""
+    tiers = program.definition.tiers
+    if tiers is not None and tiers.crossing_purchase_earns_at == "new_tier":
+        return False
+    if member is None or member.referred_by_member_id is None:
+        return True
+    if tiers is not None and tiers.metric == "custom":
+        return False  # its event may be the referral itself
+    return not any(rule.trigger == "referral" for rule in program.definition.rules)
+
+
+def _answer(w: _Waiting, a: Asked, purchase_id: int, tier_changed: bool) -> dict[str, Any]:
     granted = w.plan.granted if w.plan is not None else ()
     location_id = w.sale.location.id if w.sale.location is not None else None
     member, at = w.sale.member, w.sale.at
     out = service.answer(purchase_id, a.data, member, location_id, at, granted, w.tier, w.held)
     out.cards_completed = w.plan.cards_completed if w.plan is not None else []
+    out.tier_changed = tier_changed
     return out.model_dump(mode="json")

@@ -101,6 +101,13 @@ class BatchMembers:
     def tier(self, member_id: int) -> str | None:
         return self.tiers.get(member_id)
 
+    def retier(self, member_id: int, tier: str | None) -> None:
+        """The member's tier after a re-check moved it: their next sale plans at it."""
+        self.tiers[member_id] = tier
+        state = self.states.get(member_id)
+        if state is not None:
+            self.states[member_id] = replace(state, context=replace(state.context, tier=tier))
+
     def forget(self, member_id: int) -> None:
         """The member's state is read again when next needed."""
         self.states.pop(member_id, None)

@@ -31,6 +31,7 @@ __all__ = [
     "apply",
     "asks_visits",
     "challenges_running",
+    "check_tier",
     "context_for",
     "plan",
     "zone",
@@ -188,21 +189,29 @@ def after_plan(
     (their progress so far). `tier_checked`: the tier was checked before the plan already."""
     outcome = Outcome(program.version, list(planned.granted), planned.cards_completed)
     if planned.checks_tier and not tier_checked:
-        outcome.tier_change = tiers.check(
-            conn,
-            business_id,
-            context.member_id,
-            program.definition.tiers,
-            facts.occurred_at,
-            facts.tz,
-            policy_at=_policies(conn, business_id),
-            opening=facts.trigger == "enrolment",
-        )
+        outcome.tier_change = check_tier(conn, business_id, program, context.member_id, facts)
     # Challenges: a no-op (one indexed query) when the business has no active challenge.
     outcome.badges = gamification.after_transaction(
         conn, business_id, context.member_id, facts.occurred_at, now, actor
     )
     return outcome
+
+
+def check_tier(
+    conn: Connection, business_id: int, program: Program, member_id: int, facts: Facts
+) -> tuple[str | None, str | None] | None:
+    """The tier re-check after a written transaction (also a set-wise batch's, sale by sale):
+    (old, new) when the tier moved."""
+    return tiers.check(
+        conn,
+        business_id,
+        member_id,
+        program.definition.tiers,
+        facts.occurred_at,
+        facts.tz,
+        policy_at=_policies(conn, business_id),
+        opening=facts.trigger == "enrolment",
+    )
 
 
 def challenges_running(conn: Connection, business_id: int) -> bool:
