@@ -1,7 +1,7 @@
 """P4: concurrent redemptions across members, and the count of double spends and oversells.
 
 Run: uv run python bench/redemptions.py [--members 2000] [--threads 8] [--postgres URL]
-     [--via api|direct|writer|direct,writer] [--rounds N] [--json FILE]
+     [--via api|direct|writer|writer-alone|direct,writer] [--rounds N] [--json FILE]
 On SQLite by default (a fresh file); pass a postgresql+psycopg:// URL for PostgreSQL (the
 database must exist and be empty or migrated). --json writes the summary run_all collects.
 Target: zero double spends and zero oversells; >= 1,000 redemptions/s across members
@@ -9,7 +9,9 @@ Target: zero double spends and zero oversells; >= 1,000 redemptions/s across mem
 
 --via says how each attempt is written: `direct`, each in its own transaction from its thread
 (the route before it handed redemptions to the group-commit writer); `writer`, handed to the
-process's group-commit writer (db/group_commit.py) with the batch steps the route takes; `api`
+process's group-commit writer (db/group_commit.py) with the batch steps the route takes, written
+set-wise with its neighbours (rewards/setwise.py); `writer-alone`, the same with each redemption
+in its own savepoint (the writer before set-wise redemptions); `api`
 (the default), what `POST /members/{id}/redemptions` does on this database (the writer where
 group commit is on: SQLite by default). Several variants run interleaved, `--rounds` times each,
 on a fresh business per run, and the medians are compared in the same run."""
@@ -28,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from benchkit import BENCH_KEYS, row, write_json
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, event, func, select
 
 from lealtad.db import group_commit
 from lealtad.db.engine import Database
@@ -40,7 +42,7 @@ from lealtad.ledger.verify import verify
 from lealtad.members import service as members
 from lealtad.members.schemas import MemberIn
 from lealtad.purchases.batch_steps import once_per_batch
-from lealtad.rewards import redemption, service
+from lealtad.rewards import redemption, service, setwise
 from lealtad.rewards.schemas import RewardIn
 from lealtad.rewards.tables import vouchers
 from lealtad.rules.definition import ProgramDefinition
@@ -129,8 +131,13 @@ def run_once(db: Database, args: argparse.Namespace, via: str) -> dict[str, Any]
             redemption.redeem(conn, principal, member, reward_id, now)
 
         try:
-            if via == "writer":
-                group_commit.writer_for(db).submit(bid, write, once_per_batch).result()
+            if via in ("writer", "writer-alone"):
+                # As the route hands it over: written set-wise with its neighbours, or (for the
+                # comparison) each in its own savepoint as before.
+                asked = setwise.Asked(principal, member, reward_id, now)
+                together = group_commit.Together(setwise.redeem_all, asked)
+                chosen = together if via == "writer" else None
+                group_commit.writer_for(db).submit(bid, write, once_per_batch, chosen).result()
             else:
                 with db.transaction() as conn:
                     write(conn)
@@ -140,6 +147,14 @@ def run_once(db: Database, args: argparse.Namespace, via: str) -> dict[str, Any]
         with lock:
             results[outcome] += 1
 
+    # The statements the attempts send (the setup's are on the main thread and not counted).
+    sent = [0]
+
+    def count(*_: Any) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            sent[0] += 1
+
+    event.listen(db.engine, "before_cursor_execute", count)
     started, cpu_started = time.perf_counter(), time.process_time()
     if args.profile:
         # One thread under cProfile: where a single redemption's time goes.
@@ -157,6 +172,7 @@ def run_once(db: Database, args: argparse.Namespace, via: str) -> dict[str, Any]
     # This process's CPU per attempt (all threads; SQLite runs in-process, a PostgreSQL server's
     # share is not in it): steadier than the rate on a machine that other work keeps busy.
     cpu_ms = (time.process_time() - cpu_started) * 1000 / len(attempts)
+    event.remove(db.engine, "before_cursor_execute", count)
     with db.read() as conn:
         issued = dict(
             conn.execute(
@@ -184,6 +200,7 @@ def run_once(db: Database, args: argparse.Namespace, via: str) -> dict[str, Any]
         "rate": results["ok"] / elapsed,
         "attempts_rate": len(attempts) / elapsed,
         "cpu_ms": cpu_ms,
+        "statements": sent[0] / len(attempts),
         "outcomes": dict(results),
         "double_spends": sum(1 for c in per_member.values() if c > 2) + int(negative),
         "oversold": max(0, issued.get(scarce, 0) - 50),
@@ -214,16 +231,19 @@ def main() -> None:
     medians: dict[str, dict[str, float]] = {}
     for via in dict.fromkeys(variants):
         mine = [r for r in runs if r["via"] == via]
-        medians[via] = {key: statistics.median(r[key] for r in mine) for key in ("rate", "cpu_ms")}
+        keys = ("rate", "cpu_ms", "statements")
+        medians[via] = {key: statistics.median(r[key] for r in mine) for key in keys}
         for r in mine:
             print(
                 f"  {via:>6}: {r['rate']:,.0f} redemptions/s; attempts/s {r['attempts_rate']:,.0f};"
-                f" CPU per attempt {r['cpu_ms']:.2f} ms; outcomes {r['outcomes']}; double spends "
+                f" CPU per attempt {r['cpu_ms']:.2f} ms; statements per attempt "
+                f"{r['statements']:.1f}; outcomes {r['outcomes']}; double spends "
                 f"{r['double_spends']}; oversold {r['oversold']}; ledger problems {r['problems']}"
             )
         print(
             f"{via}: median {medians[via]['rate']:,.0f} redemptions/s, "
-            f"{medians[via]['cpu_ms']:.2f} ms CPU per attempt"
+            f"{medians[via]['cpu_ms']:.2f} ms CPU per attempt, "
+            f"{medians[via]['statements']:.1f} statements per attempt"
         )
     if len(medians) > 1:
         base, *others = list(medians)

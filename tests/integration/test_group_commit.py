@@ -39,7 +39,8 @@ from lealtad.purchases.batch_steps import once_per_batch
 from lealtad.purchases.schemas import PurchaseIn, RefundIn
 from lealtad.rewards import redemption
 from lealtad.rewards import service as rewards
-from lealtad.rewards.schemas import RewardIn
+from lealtad.rewards import setwise as reward_setwise
+from lealtad.rewards.schemas import RewardIn, VoucherOut
 from lealtad.rewards.tables import vouchers
 from lealtad.rules.definition import (
     Cap,
@@ -248,8 +249,8 @@ def work_for(seeded: Seeded, call: Call) -> Callable[[Connection], Any]:
     def write(conn: Connection) -> Any:
         if call.kind == "redeem":
             body = call.body
-            voucher = redemption.redeem(conn, principal, body["member_id"], body["reward_id"], now)
-            return 201, voucher.model_dump(mode="json")
+            # The voucher, as the route's work returns it (and a set-wise batch answers).
+            return redemption.redeem(conn, principal, body["member_id"], body["reward_id"], now)
         if call.kind == "refund":
             data = RefundIn(**call.body)
             return refunds.refund(conn, principal, data, now=now, idempotency_key=call.key)
@@ -262,12 +263,17 @@ def work_for(seeded: Seeded, call: Call) -> Callable[[Connection], Any]:
 
 
 def together_for(seeded: Seeded, call: Call) -> group_commit.Together | None:
-    """A purchase as the API hands it to the writer: its neighbouring purchases are written with
-    it set-wise (purchases/setwise.py); `work_for` stays its answer alone."""
-    if call.kind != "purchase":
-        return None
+    """A purchase or a redemption as the API hands it to the writer: its neighbours of the same
+    kind are written with it set-wise (purchases/setwise.py, rewards/setwise.py); `work_for`
+    stays its answer alone."""
     principal = Principal(seeded.business_id, Role.manager, seeded.location_id)
     now = NOW + timedelta(seconds=int(call.body.get("amount", 0)) % 7)
+    if call.kind == "redeem":
+        body = call.body
+        wanted = reward_setwise.Asked(principal, body["member_id"], body["reward_id"], now)
+        return group_commit.Together(reward_setwise.redeem_all, wanted)
+    if call.kind != "purchase":
+        return None
     asked = setwise.Asked(principal, PurchaseIn(**call.body), SECRET, now, call.key)
     return group_commit.Together(setwise.record_all, asked)
 
@@ -275,9 +281,12 @@ def together_for(seeded: Seeded, call: Call) -> group_commit.Together | None:
 def outcome(run: Callable[[], Any]) -> tuple[Any, ...]:
     """What the caller is told: (status, body), or the error's status and code."""
     try:
-        status, body = run()
+        answer = run()
     except LealtadError as exc:
         return ("error", exc.http_status, exc.code)
+    if isinstance(answer, VoucherOut):
+        return ("ok", 201, answer.model_dump(mode="json"))
+    status, body = answer
     return ("ok", status, body)
 
 
@@ -375,7 +384,10 @@ def test_redemptions_in_one_batch_each_get_their_own_answer(seeded: Seeded) -> N
     calls = calls_for(REDEMPTION_RACE, seeded.members, seeded.rewards)
     db = seeded.copy()
     try:
+        paths = ("setwise", "alone", "refused")
+        before = [reward_setwise.WRITTEN.labels(path)._value.get() for path in paths]
         told = run_batch(group_commit.GroupWriter(db), seeded, calls)[3:]
+        after = [reward_setwise.WRITTEN.labels(path)._value.get() for path in paths]
         said = [o[1] if o[0] == "ok" else o[2] for o in told]
         # 25 points: two cups (10 each) and a mug (5); the last mug to the first who asks; the
         # unknown member is not found; after the refund member 1 holds too little for a cup.
@@ -389,6 +401,10 @@ def test_redemptions_in_one_batch_each_get_their_own_answer(seeded: Seeded) -> N
             201,
             "insufficient_balance",
         ]
+        # Set-wise: the four that succeed; refused by the batch as `redeem` refuses it: the mug
+        # out of stock; alone: the unknown member. The last, after the refund, is a run of one:
+        # the writer runs it as its own job.
+        assert [after[n] - before[n] for n in range(3)] == [4, 1, 1]
         check_ledger(db, seeded.business_id)
     finally:
         seeded.discard(db)
@@ -531,16 +547,24 @@ def test_concurrent_submissions_equal_one_by_one_in_the_order_the_writer_ran_the
 
             return run
 
-        def record_logged(
-            conn: Connection, bid: int, items: list[Any], alone: Callable[[int], Any]
-        ) -> list[Any]:
-            # The set-wise write answers its purchases in their order (`alone` at its place).
-            ran.extend(n for n, _ in items)
-            return setwise.record_all(conn, bid, [asked for _, asked in items], alone)
+        def logged_write(write: Any) -> Any:
+            def record_logged(
+                conn: Connection, bid: int, items: list[Any], alone: Callable[[int], Any]
+            ) -> list[Any]:
+                # The set-wise write answers its jobs in their order (`alone` at its place).
+                ran.extend(n for n, _ in items)
+                return write(conn, bid, [asked for _, asked in items], alone)
+
+            return record_logged
+
+        # One logging write per kind: the writer groups neighbours with the same write.
+        writes = {w: logged_write(w) for w in (setwise.record_all, reward_setwise.redeem_all)}
 
         def together(n: int) -> group_commit.Together | None:
             made = together_for(seeded, calls[n])
-            return None if made is None else group_commit.Together(record_logged, (n, made.item))
+            if made is None:
+                return None
+            return group_commit.Together(writes[made.write], (n, made.item))
 
         def submit(numbers: list[int]) -> list[tuple[int, Future[Any]]]:
             start.wait()

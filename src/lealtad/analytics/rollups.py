@@ -348,6 +348,10 @@ def on_entries(conn: Connection, business_id: int, posted: Sequence[Posted]) -> 
     just posted and a member's first reward, in one flush, whether one entry came through
     `ledger.post` or many through `ledger.batch.post_many`."""
     tally = fold.Tally()
+    # The redeeming members' figures in one read (a batch of redemptions posts many entries).
+    redeemers = {p.entry.member_id for p in posted if p.entry.kind == "redeem"}
+    figures = _load_many(conn, business_id, sorted(m for m in redeemers if m is not None))
+    firsts: set[int] = set()
     for one in posted:
         entry = one.entry
         day = local_day(conn, business_id, entry.occurred_at)
@@ -355,13 +359,38 @@ def on_entries(conn: Connection, business_id: int, posted: Sequence[Posted]) -> 
         legs = [(g.name, g.unit, g.amount) for g in entry.legs if isinstance(g, SystemLeg)]
         fold.ledger_flows(tally, day, legs, shard)
         if entry.kind == "redeem" and entry.member_id is not None:
-            figures = load(conn, business_id, entry.member_id)
             at = naive_utc(entry.occurred_at)
             if fold.first_reward(
-                tally, figures, at, day, shard, day_of=lambda t: local_day(conn, business_id, t)
+                tally,
+                figures[entry.member_id],
+                at,
+                day,
+                shard,
+                day_of=lambda t: local_day(conn, business_id, t),
             ):
-                save(conn, business_id, entry.member_id, figures)
+                firsts.add(entry.member_id)
+    for member_id in sorted(firsts):
+        save(conn, business_id, member_id, figures[member_id])
     flush(conn, business_id, tally)
+
+
+def _load_many(
+    conn: Connection, business_id: int, member_ids: list[int]
+) -> dict[int, fold.MemberFigures]:
+    """`load` for several members: one read, and `load` itself for one without a row yet."""
+    if len(member_ids) <= 1:
+        return {m: load(conn, business_id, m) for m in member_ids}
+    found: dict[int, fold.MemberFigures] = {}
+    for start in range(0, len(member_ids), 500):
+        chunk = member_ids[start : start + 500]
+        query = select(member_stats.c.member_id, *_FIGURE_COLUMNS).where(
+            member_stats.c.business_id == business_id, member_stats.c.member_id.in_(chunk)
+        )
+        found.update({int(row.member_id): _figures(row) for row in conn.execute(query)})
+    for m in member_ids:
+        if m not in found:
+            found[m] = load(conn, business_id, m)
+    return found
 
 
 def on_redemption(
@@ -370,4 +399,16 @@ def on_redemption(
     tally = fold.Tally()
     day = local_day(conn, business_id, at)
     fold.redemption(tally, day, reward_id, shard=shard_of(conn, voucher_id))
+    flush(conn, business_id, tally)
+
+
+def on_redemptions(
+    conn: Connection, business_id: int, made: list[tuple[int, int, datetime]]
+) -> None:
+    """`on_redemption` for a set-wise batch's vouchers [(voucher id, reward id, at)], summed and
+    written once."""
+    tally = fold.Tally()
+    for voucher_id, reward_id, at in made:
+        day = local_day(conn, business_id, at)
+        fold.redemption(tally, day, reward_id, shard=shard_of(conn, voucher_id))
     flush(conn, business_id, tally)

@@ -242,7 +242,7 @@ _DUE_MEMBER_LOTS = (
     .join(accounts, accounts.c.id == lots.c.account_id)
     .where(
         accounts.c.business_id == bindparam("b"),
-        accounts.c.member_id == bindparam("m"),
+        accounts.c.member_id.in_(bindparam("m", expanding=True)),
         lots.c.remaining > 0,
         or_(lots.c.unlocks_at <= bindparam("now"), lots.c.expires_at <= bindparam("now")),
     )
@@ -252,7 +252,17 @@ _DUE_MEMBER_LOTS = (
 def due_member_lots(conn: Connection, business_id: int, member_id: int, now: datetime) -> list[Any]:
     """One member's open lots that are due to unlock or to expire, in one read through the
     member's accounts (the business-wide date indexes would also walk every spent lot)."""
-    return list(conn.execute(_DUE_MEMBER_LOTS, {"b": business_id, "m": member_id, "now": now}))
+    return list(conn.execute(_DUE_MEMBER_LOTS, {"b": business_id, "m": [member_id], "now": now}))
+
+
+def members_with_due_lots(
+    conn: Connection, business_id: int, member_ids: list[int], now: datetime
+) -> set[int]:
+    """Which of these members have a lot due to unlock or to expire by `now`."""
+    if not member_ids:
+        return set()
+    found = conn.execute(_DUE_MEMBER_LOTS, {"b": business_id, "m": member_ids, "now": now})
+    return {int(row.member_id) for row in found}
 
 
 def member_history(

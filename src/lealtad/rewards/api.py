@@ -18,7 +18,7 @@ from lealtad.kit.ids import IdPath, Limit
 from lealtad.members import cards, pin
 from lealtad.members import service as members
 from lealtad.purchases.batch_steps import once_per_batch
-from lealtad.rewards import ratings, redemption, service, store
+from lealtad.rewards import ratings, redemption, service, setwise, store
 from lealtad.rewards.schemas import (
     FulfilmentIn,
     RedeemIn,
@@ -111,8 +111,13 @@ async def redeem(
         )
 
     # Gathered with the process's other purchases and redemptions into one transaction
-    # (db/group_commit.py): each attempt in its own savepoint, answered after the commit.
-    voucher: VoucherOut = await group_commit.committed(db, bid, write, around=once_per_batch)
+    # (db/group_commit.py), neighbouring redemptions written set-wise (rewards/setwise.py);
+    # answered after the commit.
+    asked = setwise.Asked(principal, member_id, body.reward_id, now, body.occurred_at)
+    together = group_commit.Together(setwise.redeem_all, asked)
+    voucher: VoucherOut = await group_commit.committed(
+        db, bid, write, around=once_per_batch, together=together
+    )
     return voucher
 
 

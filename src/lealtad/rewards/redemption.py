@@ -68,6 +68,10 @@ def _check_limit(
         )
 
 
+def out_of_stock() -> Conflict:
+    return Conflict("this reward is out of stock", code="out_of_stock")
+
+
 def redeem(
     conn: Connection,
     principal: Principal,
@@ -110,7 +114,7 @@ def redeem(
     # redeeming it do not queue on one row lock. If an admin limits it while this runs, this
     # redemption orders before that change: it read no stock, and the change read no voucher.
     if reward.stock is not None and not store.take_limited_stock(conn, bid, reward.id):
-        raise Conflict("this reward is out of stock", code="out_of_stock")
+        raise out_of_stock()
     settle(conn, bid, at, member_id=member_id)
     legs: list[Leg] = [
         MemberLeg(member_id, model.account_of(reward.cost_unit), reward.cost_unit, -reward.cost),

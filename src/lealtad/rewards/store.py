@@ -9,6 +9,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from lealtad.ledger import batch as ledger_batch
 from lealtad.members.tables import members
 from lealtad.rewards.tables import rewards, vouchers
 
@@ -103,6 +104,42 @@ def update_reward(conn: Connection, business_id: int, reward_id: int, **values: 
 
 def reward_for_redemption(conn: Connection, business_id: int, reward_id: int) -> Any:
     return conn.execute(_REWARD, {"b": business_id, "r": reward_id}).first()
+
+
+def rewards_for_redemption(conn: Connection, business_id: int, ids: list[int]) -> dict[int, Any]:
+    """Several rewards by id, for a set-wise batch of redemptions (rewards/setwise.py). On
+    PostgreSQL the ones with a limited stock are then locked in id order and read again: the
+    batch counts on their stock until it commits."""
+    query = select(rewards).where(rewards.c.business_id == business_id, rewards.c.id.in_(ids))
+    found = {int(row.id): row for row in conn.execute(query)}
+    limited = sorted(r for r, row in found.items() if row.stock is not None)
+    if conn.dialect.name == "postgresql" and limited:
+        locked = query.where(rewards.c.id.in_(limited)).order_by(rewards.c.id).with_for_update()
+        found.update({int(row.id): row for row in conn.execute(locked)})
+    return found
+
+
+def take_stock_of(conn: Connection, business_id: int, taken: dict[int, int]) -> None:
+    """Takes each reward's count from its stock, as that many `take_limited_stock` would; a
+    stock that no longer covers it (never, under the batch's locks) raises."""
+    for reward_id, count in sorted(taken.items()):
+        result = conn.execute(
+            update(rewards)
+            .where(
+                rewards.c.business_id == business_id,
+                rewards.c.id == reward_id,
+                rewards.c.stock >= count,
+            )
+            .values(stock=rewards.c.stock - count)
+        )
+        if result.rowcount != 1:
+            raise RuntimeError(f"reward {reward_id} has less stock than the batch counted")
+
+
+def insert_vouchers(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """A set-wise batch's vouchers, in one executemany; their ids in the rows' order. A code
+    already taken raises (the batch's savepoint then rolls back)."""
+    return ledger_batch.insert_returning_ids(conn, vouchers, rows)
 
 
 def lock_member(conn: Connection, business_id: int, member_id: int) -> Any:
