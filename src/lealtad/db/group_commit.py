@@ -29,9 +29,9 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
-from contextlib import AbstractContextManager, ExitStack
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +91,21 @@ Around = Callable[[Connection, int], AbstractContextManager[Any]]
 
 # (True, what the job returned) or (False, what it raised).
 Outcome = tuple[bool, Any]
+
+
+@contextmanager
+def group_savepoint(conn: Connection) -> Iterator[None]:
+    """A set-wise group's writes in one savepoint: if the block raises, the savepoint rolls back
+    and so do the sums held on the connection for the batch's end (its `info`), so that the
+    group's requests can then run alone as if it had never been tried."""
+    noted = {k: dict(v) if isinstance(v, dict) else v for k, v in conn.info.items()}
+    try:
+        with conn.begin_nested():
+            yield
+    except BaseException:
+        conn.info.clear()
+        conn.info.update(noted)
+        raise
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from sqlalchemy import Connection
 
 from lealtad.analytics import segments
 from lealtad.comms.outbox import emit
+from lealtad.db import group_commit
 from lealtad.errors import LealtadError
 from lealtad.kit import commit_counts
 from lealtad.ledger import idempotency
@@ -241,10 +242,9 @@ class _Batch:
         waiting, self.waiting = self.waiting, []
         self.unchecked.clear()
         conn = self.conn
-        noted = {k: dict(v) if isinstance(v, dict) else v for k, v in conn.info.items()}
         tiers_after: dict[int, str | None] = {}
         try:
-            with conn.begin_nested():
+            with group_commit.group_savepoint(conn):
                 ids = bulk.record_many(
                     conn,
                     self.business,
@@ -269,8 +269,6 @@ class _Batch:
                 idempotency.first_answers(conn, self.bid, first)
         except Exception:
             # Never expected; each sale then gets the answer the one-by-one path gives.
-            conn.info.clear()
-            conn.info.update(noted)
             for w in waiting:
                 ALONE.inc()
                 self.outcomes[w.index] = self.slow(w.index)

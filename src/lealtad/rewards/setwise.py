@@ -35,6 +35,7 @@ from sqlalchemy import Connection
 
 from lealtad.analytics import rollups
 from lealtad.comms.outbox import emit
+from lealtad.db import group_commit
 from lealtad.kit import commit_counts
 from lealtad.kit.clock import naive_utc
 from lealtad.ledger import batch as ledger_batch
@@ -199,10 +200,9 @@ class _Batch:
         waiting, self.waiting = self.waiting, []
         taken, self.taken = self.taken, Counter()
         conn, bid = self.conn, self.bid
-        noted = {k: dict(v) if isinstance(v, dict) else v for k, v in conn.info.items()}
         times = [self.asked[w.index].now for w in waiting]
         try:
-            with conn.begin_nested():
+            with group_commit.group_savepoint(conn):
                 store.take_stock_of(conn, bid, taken)
                 ledger_batch.post_many(
                     conn, bid, [w.entry for w in waiting], times[0], posted_at=times
@@ -225,8 +225,6 @@ class _Batch:
                     self.outcomes[w.index] = (True, _answer(conn, voucher_id, w))
         except Exception:
             # Never expected; each then gets the answer redeeming alone gives.
-            conn.info.clear()
-            conn.info.update(noted)
             for w in waiting:
                 ALONE.inc()
                 self.outcomes[w.index] = self.slow(w.index)
