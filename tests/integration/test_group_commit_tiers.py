@@ -19,7 +19,7 @@ from lealtad.db import group_commit
 from lealtad.db.engine import Database
 from lealtad.members import service as members
 from lealtad.members.schemas import MemberIn
-from lealtad.purchases import setwise
+from lealtad.purchases import planned
 from lealtad.rewards import service as rewards
 from lealtad.rules.compile import compile_program
 from lealtad.rules.definition import (
@@ -188,12 +188,12 @@ def test_a_referred_members_sale_goes_alone_when_a_referral_rule_could_pay() -> 
             ]
         }
     )
-    assert setwise._plannable_here(_program(TIERED), _Referred())
-    assert not setwise._plannable_here(_program(paying), _Referred())
-    assert setwise._plannable_here(_program(paying), None)
+    assert planned.plannable(_program(TIERED), _Referred())
+    assert not planned.plannable(_program(paying), _Referred())
+    assert planned.plannable(_program(paying), None)
     assert TIERED.tiers is not None
     early = TIERED.tiers.model_copy(update={"crossing_purchase_earns_at": "new_tier"})
-    assert not setwise._plannable_here(_program(TIERED.model_copy(update={"tiers": early})), None)
+    assert not planned.plannable(_program(TIERED.model_copy(update={"tiers": early})), None)
 
 
 def _program(definition: ProgramDefinition) -> Program:

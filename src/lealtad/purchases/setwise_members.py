@@ -45,11 +45,11 @@ class Named(Protocol):
 
 
 class BatchMembers:
-    def __init__(self, conn: Connection, business_id: int, named: Sequence[Named]) -> None:
+    def __init__(self, conn: Connection, business_id: int, rows: dict[int, Any]) -> None:
+        """`rows`: the member each sale names (its index -> the member's row, with id, tags and
+        referrer), found and active."""
         self.conn, self.bid = conn, business_id
-        # The member each request names (request index -> row): active, and on PostgreSQL
-        # locked until commit.
-        self.rows = _members(conn, business_id, named)
+        self.rows = rows
         self.states: dict[int, MemberState] = {}
         self.balances: dict[int, dict[str, int]] = {}
         self.tiers: dict[int, str | None] = {}
@@ -149,9 +149,10 @@ class BatchMembers:
             self.states[m] = replace(state, context=context)
 
 
-def _members(conn: Connection, bid: int, named: Sequence[Named]) -> dict[int, Any]:
-    """The member each request names by id, card number or card code (request index -> row); a
-    request naming nobody found, or more than one way, is left to `record`."""
+def named_members(conn: Connection, bid: int, named: Sequence[Named]) -> dict[int, Any]:
+    """The member each request names by id, card number or card code (request index -> row):
+    active, and on PostgreSQL locked until commit. A request naming nobody found, or more than
+    one way, is left to `record`."""
     wanted: dict[int, int | str] = {}
     versions: dict[int, int] = {}  # the card version a QR code was issued for
     for i, n in enumerate(named):
