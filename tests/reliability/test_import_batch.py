@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import csv
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -15,8 +17,22 @@ from lealtad.comms.tables import outbox
 from lealtad.db.engine import Database
 from lealtad.imports import service
 from lealtad.kit.clock import FixedClock
+from lealtad.ledger.tables import accounts, idempotency_keys
 from lealtad.purchases.tables import purchases
+from lealtad.rules.definition import (
+    Cap,
+    Conditions,
+    EarnRule,
+    FixedPoints,
+    PointsPerUnit,
+    ProgramDefinition,
+    StampCard,
+    Stamps,
+    Tier,
+    TierPolicy,
+)
 from lealtad.rules.tables import awards
+from lealtad.tiers.tables import tier_status
 from tests.conftest import SECRET
 from tests.reliability.state import card_numbers, purchases_csv
 from tests.support import make_shop, stamp_card_program
@@ -47,11 +63,64 @@ def _figures(db: Database, business_id: int) -> dict[str, Any]:
     }
 
 
+def _standing(db: Database, business_id: int) -> list[Any]:
+    """Each member's balances and tier, in member order."""
+    with db.read() as conn:
+        held = conn.execute(
+            select(accounts.c.member_id, accounts.c.code, accounts.c.balance)
+            .where(accounts.c.business_id == business_id, accounts.c.member_id.is_not(None))
+            .order_by(accounts.c.member_id, accounts.c.code)
+        ).all()
+        tiers = conn.execute(
+            select(tier_status.c.member_id, tier_status.c.tier_id, tier_status.c.held_until)
+            .where(tier_status.c.business_id == business_id)
+            .order_by(tier_status.c.member_id)
+        ).all()
+    first = min([m for m, *_ in held] + [m for m, *_ in tiers], default=0)
+    return [(m - first, code, b) for m, code, b in held] + [(m - first, *t) for m, *t in tiers]
+
+
+# What the batch's earn path threads from row to row: a daily cap, stamps that fill a card, a
+# visit count, tiers by spend whose multipliers apply from the sale after a crossing (and, with
+# the file's dates out of order, tiers replayed in date order, D75).
+THREADED = ProgramDefinition(
+    tiers=TierPolicy(
+        metric="spend",
+        levels=[
+            Tier(id="bronze", name="Bronze", threshold=Decimal(0)),
+            Tier(id="silver", name="Silver", threshold=Decimal(6000), multiplier=Decimal(2)),
+            Tier(id="gold", name="Gold", threshold=Decimal(20000), multiplier=Decimal(3)),
+        ],
+    ),
+    rules=[
+        EarnRule(
+            id="base",
+            name="Points",
+            action=PointsPerUnit(rate=Decimal(1)),
+            caps=[Cap(period="day", max_units=40)],
+        ),
+        EarnRule(id="coffee", name="Coffee stamp", action=Stamps(card="coffee")),
+        EarnRule(
+            id="third",
+            name="Every third visit",
+            action=FixedPoints(points=5),
+            conditions=Conditions(every_nth_visit=3),
+        ),
+    ],
+    stamp_cards=[StampCard(id="coffee", name="Coffee card", stamps_required=3, reward="cup")],
+)
+
+
+@pytest.mark.parametrize("program", [None, THREADED], ids=["points", "threaded"])
 def test_a_batch_import_writes_the_same_counters_member_figures_and_awards_as_the_api(
-    db: Database, client: TestClient, clock: FixedClock, tmp_path: Path
+    db: Database,
+    client: TestClient,
+    clock: FixedClock,
+    tmp_path: Path,
+    program: ProgramDefinition | None,
 ) -> None:
-    by_file = make_shop(db, clock.now(), members_count=3)
-    by_api = make_shop(db, clock.now(), members_count=3)
+    by_file = make_shop(db, clock.now(), members_count=3, program=program)
+    by_api = make_shop(db, clock.now(), members_count=3, program=program)
     path = purchases_csv(tmp_path / "sales.csv", card_numbers(db, by_file.id), 30)
 
     service.import_purchases(db, by_file.id, path, secret_key=SECRET, clock=clock, batch_size=9)
@@ -69,6 +138,12 @@ def test_a_batch_import_writes_the_same_counters_member_figures_and_awards_as_th
             answer = client.post("/api/v1/purchases", json=body, headers=by_api.auth("staff"))
             assert answer.status_code == 201, answer.text
     assert _figures(db, by_file.id) == _figures(db, by_api.id)
+    assert _standing(db, by_file.id) == _standing(db, by_api.id)
+    # Every row took the batch's earn path: the one-by-one path (the API's service) would have
+    # stored an idempotency record for each.
+    with db.read() as conn:
+        kept = select(func.count()).where(idempotency_keys.c.business_id == by_file.id)
+        assert conn.execute(kept).scalar_one() == 0
 
 
 def test_a_historic_import_sends_no_events_on_either_path(

@@ -17,6 +17,7 @@ from lealtad.imports import batch, service
 from lealtad.kit.clock import FixedClock
 from lealtad.ledger import service as ledger
 from lealtad.privacy import erasure
+from lealtad.purchases import planned
 from lealtad.purchases.tables import purchases
 from lealtad.tenancy.model import Role
 from tests.conftest import SECRET
@@ -30,8 +31,9 @@ NOBODY = "member_not_found: no member of this business matches"
 @pytest.fixture(params=["bulk", "one_by_one"])
 def path_taken(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     if request.param == "one_by_one":
-        # Every row through the API's service, as for a program the bulk path cannot reproduce.
-        monkeypatch.setattr(batch.bulk, "simple_program", lambda definition: False)
+        # Every member's row through the API's service, as for a program the batch's earn path
+        # declines (purchases/planned.py).
+        monkeypatch.setattr(planned, "plannable", lambda program, member: False)
     return str(request.param)
 
 

@@ -1,13 +1,14 @@
 """Importing a batch of purchase rows set-wise: parse and validate every row, resolve their
-members in one query per identifier, check their receipts in one query, then record the rows
-that the bulk path reproduces exactly (`purchases.bulk`) together, in file order, and send each
-of the others through the API's own service one by one (`slow`), between the bulk groups so that
-every row sees the ones before it. Each row's outcome comes back in file order."""
+members in one query per identifier, check their receipts in one query, then hand the rows, in
+file order, to the same earn path as the API's group-commit batches (`purchases.planned`: each
+planned with the member's state threaded from row to row, written in groups, tiers re-checked
+after each group), and send each row it declines through the API's own service one by one
+(`slow`), between the groups, so that every row sees the ones before it. Each row's outcome
+comes back in file order."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,12 +17,14 @@ from sqlalchemy import Connection, select
 from lealtad.analytics import segments
 from lealtad.errors import Invalid, LealtadError, NotFound
 from lealtad.imports import model
-from lealtad.members import service as members_service
+from lealtad.members import store as member_store
 from lealtad.members.model import ACTIVE, normalise_card_number
 from lealtad.members.tables import member_previous_cards as previous_cards
 from lealtad.members.tables import members
 from lealtad.purchases import bulk
+from lealtad.purchases.planned import PlannedSales, switched_on
 from lealtad.purchases.service import check_currency, occurred
+from lealtad.purchases.setwise_members import BatchMembers
 from lealtad.rewards.gamification import active_challenges
 from lealtad.rules import store as rule_store
 from lealtad.rules.service import Program, get_version, version_at
@@ -33,14 +36,6 @@ LOADED, ALREADY = "loaded", "already"
 Slow = Callable[[Connection, dict[str, Any], datetime], str]
 _MEMBER_COLUMNS = (members.c.id, members.c.card_number, members.c.tags, members.c.status)
 _REFERRED = members.c.referred_by_member_id
-
-
-@dataclass
-class _Pending:
-    """A row that passed the checks and waits for its group to be written."""
-
-    index: int
-    sale: bulk.Sale
 
 
 def _reason(exc: Exception) -> str:
@@ -70,8 +65,6 @@ class PurchaseBatches:
         self._locations: dict[int, Any] = {}
         self._versions: list[Any] | None = None
         self._programs: dict[int, Program] = {}
-        # Per program version: can the bulk path reproduce it (asked once, not per row)?
-        self._simple: dict[int, bool] = {}
         # Currency codes already accepted: checked once per run, not once per row.
         self._currencies: set[str] = set()
 
@@ -91,11 +84,6 @@ class PurchaseBatches:
         if chosen.version not in self._programs:
             self._programs[chosen.version] = get_version(conn, self.business.id, chosen.version)
         return self._programs[chosen.version]
-
-    def _is_simple(self, program: Program) -> bool:
-        if program.version not in self._simple:
-            self._simple[program.version] = bulk.simple_program(program.definition)
-        return self._simple[program.version]
 
     def _bulk_allowed(self, conn: Connection) -> bool:
         """Challenges and experiments read state that each purchase changes (badges, arms by
@@ -158,43 +146,58 @@ class PurchaseBatches:
         recorded = bulk.recorded_receipts(
             conn, self.business.id, [p.data.receipt_id for p in parsed if p]
         )
-        allowed = self._bulk_allowed(conn)
-        group: list[_Pending] = []
-        for i, (row, p) in enumerate(zip(rows, parsed, strict=True)):
+        sales: dict[int, bulk.Sale] = {}
+        for i, p in enumerate(parsed):
             if p is None:
                 continue
             try:
-                sale = self._check(conn, p, by_id, by_card, now)
+                sales[i] = self._check(conn, p, by_id, by_card, now)
             except LealtadError as exc:
                 outcomes[i] = _reason(exc)
-                continue
-            there = recorded.get(p.data.receipt_id)
+        named = {i: s.member for i, s in sales.items() if s.member is not None}
+        active = self._held_active(conn, named)
+        allowed = switched_on() and self._bulk_allowed(conn)
+        members = BatchMembers(conn, self.business.id, {i: named[i] for i in named if i in active})
+        planned: PlannedSales
+
+        def flush() -> None:
+            # Nothing of its own per row: an import answers "loaded", and writes no idempotency
+            # record (the receipt is the row's identity) and, dated, no event.
+            waiting = planned.take_waiting()
+            if waiting:
+                planned.write(waiting, lambda *_: None)
+
+        planned = PlannedSales(
+            conn,
+            self.business,
+            members,
+            flush,
+            staff_id=self.staff_id,
+            now=now,
+        )
+        for i, sale in sales.items():
+            receipt = sale.data.receipt_id
             # A member named by id who is no longer active (erased) goes to the service, which
             # refuses the sale with the API's `member_erased`, or answers a replay of a receipt
             # recorded before the erasure as the API does: the two paths cannot drift apart.
-            simple = (
+            if (
                 allowed
-                and there is None
-                and (
-                    sale.member is None
-                    or (sale.member.referred_by_member_id is None and sale.member.status == ACTIVE)
-                )
-                and (sale.program is None or self._is_simple(sale.program))
-            )
-            if simple:
-                group.append(_Pending(i, sale))
+                and recorded.get(receipt) is None
+                and (sale.member is None or i in active)
+                and planned.plan(i, sale, actor=self.actor, now=now)
+            ):
                 member_id = sale.member.id if sale.member is not None else None
-                recorded[p.data.receipt_id] = (p.data.amount, member_id)
+                recorded[receipt] = (sale.data.amount, member_id)
                 outcomes[i] = LOADED
                 continue
-            self._write(conn, group, now, outcomes)
-            group = []
+            flush()
             try:
                 with conn.begin_nested():
-                    outcomes[i] = self.slow(conn, row.fields or {}, now)
+                    outcomes[i] = self.slow(conn, rows[i].fields or {}, now)
             except (LealtadError, ValueError) as exc:
                 outcomes[i] = _reason(exc)
-        self._write(conn, group, now, outcomes)
+            planned.forget(sale.member)
+        flush()
         return outcomes
 
     def _check(
@@ -231,50 +234,13 @@ class PurchaseBatches:
         program = self._program(conn, at) if member is not None else None
         return bulk.Sale(data, at, location, member, program)
 
-    def _write(
-        self, conn: Connection, group: list[_Pending], now: datetime, outcomes: list[Outcome]
-    ) -> None:
-        gone = self._no_longer_active(conn, group)
-        if gone:
-            for pending in group:
-                member = pending.sale.member
-                if member is not None and member.id in gone:
-                    outcomes[pending.index] = _reason(_refusal(pending.sale))
-            group = [p for p in group if p.sale.member is None or p.sale.member.id not in gone]
-        if group:
-            bulk.record_many(
-                conn,
-                self.business,
-                [p.sale for p in group],
-                actor=self.actor,
-                staff_id=self.staff_id,
-                now=now,
-            )
-
-    def _no_longer_active(self, conn: Connection, group: list[_Pending]) -> set[int]:
-        """The group's members erased since the batch read them, read under a share lock that
-        holds each one's row until commit. On PostgreSQL an erasure can commit in between (the
-        batch's first read holds nothing), and the lock makes an erasure still to come wait for
-        this batch. On SQLite the batch's write transaction began with BEGIN IMMEDIATE, so
-        nothing came in between: no statement."""
-        if conn.dialect.name == "sqlite":
-            return set()
-        ids = sorted({p.sale.member.id for p in group if p.sale.member is not None})
-        gone: set[int] = set()
-        for start in range(0, len(ids), bulk.CHUNK):
-            query = (
-                select(members.c.id, members.c.status)
-                .where(
-                    members.c.business_id == self.business.id,
-                    members.c.id.in_(ids[start : start + bulk.CHUNK]),
-                )
-                .order_by(members.c.id)
-                .with_for_update(read=True)
-            )
-            gone.update(int(m) for m, status in conn.execute(query) if status != ACTIVE)
-        return gone
-
-
-def _refusal(sale: bulk.Sale) -> LealtadError:
-    assert sale.member is not None, "only a member's sale is refused for the member"
-    return members_service.no_longer_active(sale.member.id, by_id=sale.data.card_number is None)
+    def _held_active(self, conn: Connection, named: dict[int, Any]) -> set[int]:
+        """The rows whose member is active, as of a lock held until commit. On PostgreSQL the
+        members' rows are locked in id order (as the API's batches lock them): an erasure that
+        committed since they were read is seen, one still to come waits, and so does any other
+        sale of theirs, so the state the batch threads stays theirs. On SQLite the batch's write
+        transaction began with BEGIN IMMEDIATE: nothing came in between, and no statement."""
+        status = member_store.lock_members(
+            conn, self.business.id, sorted({int(m.id) for m in named.values()})
+        )
+        return {i for i, m in named.items() if status.get(int(m.id), m.status) == ACTIVE}

@@ -1,12 +1,10 @@
-"""Recording many already-validated purchases at once, earning with the same engine as
-`purchases.service.record`: each sale becomes the same `Facts` (`service.purchase_facts`) and
-the same plan (`rules.planner.plan_earn` with the compiled program in force when it happened:
-awards, earn entry, award rows, all as values). What differs is only how it is written: one
-query per batch for the members' context, executemany for purchases, journal, lots, postings
-and awards, one balance update per account.
-
-Only what the bulk path can reproduce exactly comes here (see `simple_program`); anything
-with caps, budgets, stamp cards, tiers or a referrer goes through the one-by-one service."""
+"""Writing many already-validated and already-planned purchases at once: the set-wise writer of
+the one earn path for batches (`purchases.planned`, for the API's group-commit batches and the
+import alike), whose plans are those `purchases.service.record` makes (`rules.planner.plan_earn`
+on the same facts and state). What differs is only how it is written: executemany for
+purchases, journal, lots, postings and awards, one balance update per account, the rollups
+summed and written once; and the reads a batch makes of its members (visits, tiers, segments).
+"""
 
 from __future__ import annotations
 
@@ -23,12 +21,9 @@ from lealtad.kit.clock import naive_utc
 from lealtad.ledger import batch as ledger_batch
 from lealtad.ledger.model import Entry
 from lealtad.purchases.schemas import PurchaseIn
-from lealtad.purchases.service import purchase_facts
 from lealtad.purchases.tables import purchases
 from lealtad.rules import earn_store, planner
-from lealtad.rules.definition import ProgramDefinition
-from lealtad.rules.facts import MemberContext
-from lealtad.rules.planner import EarnPlan, MemberState
+from lealtad.rules.planner import EarnPlan
 from lealtad.rules.program import Program
 from lealtad.rules.tables import awards
 from lealtad.tiers.tables import tier_status
@@ -49,16 +44,6 @@ class Sale:
     # rows share the run's, given to `record_many`).
     now: datetime | None = None
     staff_id: int | None = None
-
-
-def simple_program(definition: ProgramDefinition) -> bool:
-    """True when a purchase's awards depend only on the sale and the member's context as it
-    stood, so that a batch gives what one-by-one would: no caps or budgets (they read what
-    earlier awards used), no stamp cards (a full card redeems mid-stream), no tiers (a
-    purchase can move the member to a tier whose rules apply to the next one)."""
-    if definition.tiers is not None or definition.stamp_cards:
-        return False
-    return not any(rule.caps or rule.budget is not None for rule in definition.rules)
 
 
 def _chunks(ids: Sequence[int]) -> list[list[int]]:
@@ -163,24 +148,15 @@ def record_many(
     business: Any,
     sales: Sequence[Sale],
     *,
-    actor: str,
     staff_id: int | None,
     now: datetime,
-    planned: Sequence[EarnPlan | None] | None = None,
+    planned: Sequence[EarnPlan | None],
 ) -> list[int]:
     """Records the sales in order and posts what each earns; returns the purchase ids.
-    `planned`: each sale's plan, made before its purchase had an id (the API's set-wise batch,
-    purchases/setwise.py, plans with the state it threads from sale to sale); else planned here
-    from the members' context alone, which is all a simple program needs."""
+    `planned`: each sale's plan, made before its purchase had an id by the one earn path for
+    batches (purchases/planned.py, which threads each member's state from sale to sale)."""
     bid = business.id
     member_ids = [s.member.id for s in sales if s.member is not None]
-    # As `rules.apply.context_for` does for a program in force: the visit count (a count of
-    # the members' purchases, which grows with the table) only when a rule asks for it.
-    definitions = {s.program.version: s.program.definition for s in sales if s.program}
-    asked = planned is None and any(planner.asks_visits(d) for d in definitions.values())
-    seen_visits = visits(conn, bid, member_ids) if asked else {}
-    # The members' context, only for plans made here.
-    tiers, segments = tiers_and_segments(conn, bid, member_ids if planned is None else [])
     figures = _figures(conn, bid, member_ids)
     recorded = [naive_utc(s.now or now) for s in sales]
     sellers = [staff_id if s.staff_id is None else s.staff_id for s in sales]
@@ -230,51 +206,15 @@ def record_many(
         )
         if member_id is None or sale.member is None:
             continue
-        if planned is not None:
-            plan = planned[index]
-            if plan is not None and plan.members:
-                (part,) = plan.members
-                rows = earn_store.award_rows(bid, plan.version, part, purchase_id)
-                award_rows.append((len(earned), rows))
-                # The earn entry, then the cards it filled, as `rules.earn_store.write_plan`.
-                earned.append(planner.for_purchase(part.entry, purchase_id))
-                earned.extend(c.entry for c in part.completions)
-                posted_at.extend([sale.now or now] * (1 + len(part.completions)))
-            continue
-        state = MemberState(
-            MemberContext(
-                member_id=member_id,
-                tier=tiers.get(member_id),
-                tags=frozenset(sale.member.tags),
-                segments=segments.get(member_id, frozenset()),
-                visits_before=seen_visits.get(member_id, 0),
-            )
-        )
-        if sale.data.amount > 0:
-            seen_visits[member_id] = seen_visits.get(member_id, 0) + 1
-        facts = purchase_facts(business, sale.location, sale.data, sale.at)
-        assert sale.program is not None, "a member's sale has its program"
-        # The same pure planner as the one-by-one path; a simple program needs nothing of the
-        # state beyond the member's context, so the plan is complete as it comes.
-        made = planner.plan_earn(
-            sale.program,
-            facts,
-            state,
-            now=now,
-            actor=actor,
-            purchase_id=purchase_id,
-            memo=f"purchase {sale.data.receipt_id}",
-        )
-        assert not made.missing, "bulk takes simple programs only: no caps or budgets"
-        assert not made.events, "bulk takes simple programs only: no stamp cards"
-        if not made.members:
-            continue
-        (part,) = made.members  # no referrer in the run: every award is the member's
-        award_rows.append(
-            (len(earned), earn_store.award_rows(bid, made.version, part, purchase_id))
-        )
-        earned.append(part.entry)
-        posted_at.append(sale.now or now)
+        plan = planned[index]
+        if plan is not None and plan.members:
+            (part,) = plan.members  # a referral award is not planned set-wise: the member's
+            rows = earn_store.award_rows(bid, plan.version, part, purchase_id)
+            award_rows.append((len(earned), rows))
+            # The earn entry, then the cards it filled, as `rules.earn_store.write_plan`.
+            earned.append(planner.for_purchase(part.entry, purchase_id))
+            earned.extend(c.entry for c in part.completions)
+            posted_at.extend([sale.now or now] * (1 + len(part.completions)))
     rollups.flush(conn, bid, tally)
     _save_figures(conn, bid, {m: figures[m] for m in set(member_ids)})
     entry_ids = ledger_batch.post_many(conn, bid, earned, now, posted_at=posted_at)

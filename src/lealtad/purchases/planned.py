@@ -14,6 +14,7 @@ caps or stamps read from the tables, visit counts, a tier still to be checked)."
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,6 +42,15 @@ class Planned:
     facts: Any = None  # a sale whose tier is re-checked once it is written: its facts
 
 
+ENV_SWITCH = "LEALTAD_SETWISE"
+
+
+def switched_on() -> bool:
+    """Unless LEALTAD_SETWISE=0 (an operations switch, and for comparison): then every sale of
+    a batch, the API's or an import's, goes the one-by-one path."""
+    return os.environ.get(ENV_SWITCH, "1").strip() != "0"
+
+
 # Per sale once its group is written: (the sale, its purchase id, whether its tier moved).
 Each = Callable[[Planned, int, bool], None]
 
@@ -53,14 +63,13 @@ class PlannedSales:
         members: BatchMembers,
         flush: Callable[[], None],
         *,
-        actor: str,
         staff_id: int | None,
         now: datetime,
     ) -> None:
         self.conn, self.business, self.bid = conn, business, business.id
         self.members, self.flush = members, flush
         # What `record_many` writes for a sale that does not carry its own seller and time.
-        self.actor, self.staff_id, self.now = actor, staff_id, now
+        self.staff_id, self.now = staff_id, now
         self.waiting: list[Planned] = []
         # Members with a sale waiting whose tier is re-checked when it is written.
         self.unchecked: set[int] = set()
@@ -138,7 +147,6 @@ class PlannedSales:
             self.conn,
             self.business,
             [w.sale for w in waiting],
-            actor=self.actor,
             staff_id=self.staff_id,
             now=self.now,
             planned=[w.plan for w in waiting],

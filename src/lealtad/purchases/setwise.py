@@ -22,7 +22,6 @@ alone, each getting the answer `record` gives."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,7 +37,7 @@ from lealtad.errors import LealtadError
 from lealtad.kit import commit_counts
 from lealtad.ledger import idempotency
 from lealtad.ledger import store as ledger_store
-from lealtad.purchases import bulk, service
+from lealtad.purchases import bulk, planned, service
 from lealtad.purchases.planned import Planned, PlannedSales
 from lealtad.purchases.schemas import PurchaseIn
 from lealtad.purchases.setwise_members import BatchMembers, named_members
@@ -47,7 +46,6 @@ from lealtad.rules import service as rule_service
 from lealtad.tenancy import config
 from lealtad.tenancy.model import Principal
 
-ENV_SWITCH = "LEALTAD_SETWISE"
 WRITTEN = Counter(
     "lealtad_purchases_batched",
     "Purchases of group-commit batches, by how they were written: set-wise, or alone (in their "
@@ -80,15 +78,10 @@ def record_all(
     conn: Connection, business_id: int, asked: Sequence[Asked], slow: Slow
 ) -> list[Outcome]:
     """Each request's outcome, in order; `slow(i)` records request i alone in its savepoint."""
-    if not _switched_on(conn) or not _setwise_allowed(conn, business_id):
+    if not planned.switched_on() or not _setwise_allowed(conn, business_id):
         ALONE.inc(len(asked))
         return [slow(i) for i in range(len(asked))]
     return _Batch(conn, business_id, asked, slow).run()
-
-
-def _switched_on(conn: Connection) -> bool:
-    """Unless LEALTAD_SETWISE=0 (for comparison, and as an operations switch)."""
-    return os.environ.get(ENV_SWITCH, "1").strip() != "0"
 
 
 def _setwise_allowed(conn: Connection, business_id: int) -> bool:
@@ -118,7 +111,6 @@ class _Batch:
             self.business,
             self.members,
             self._flush,
-            actor="",
             staff_id=None,
             now=asked[0].now,
         )

@@ -22,7 +22,6 @@ no other transaction moves a balance or a stock it counted on."""
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -44,12 +43,12 @@ from lealtad.ledger import store as ledger_store
 from lealtad.ledger.model import Entry, MemberLeg, SystemLeg
 from lealtad.members import store as member_store
 from lealtad.members.model import ACTIVE
+from lealtad.purchases.planned import switched_on
 from lealtad.rewards import model, redemption, store
 from lealtad.rewards.redemption import voucher_out
 from lealtad.rewards.schemas import VoucherOut
 from lealtad.tenancy.model import Principal
 
-ENV_SWITCH = "LEALTAD_SETWISE"
 WRITTEN = Metric(
     "lealtad_redemptions_batched",
     "Redemptions of group-commit batches, by how they were written: set-wise, alone (in their "
@@ -92,7 +91,7 @@ def redeem_all(
     conn: Connection, business_id: int, asked: Sequence[Asked], slow: Slow
 ) -> list[Outcome]:
     """Each request's outcome, in order; `slow(i)` redeems request i alone in its savepoint."""
-    if os.environ.get(ENV_SWITCH, "1").strip() == "0":
+    if not switched_on():
         ALONE.inc(len(asked))
         return [slow(i) for i in range(len(asked))]
     return _Batch(conn, business_id, asked, slow).run()
