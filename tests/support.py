@@ -14,10 +14,15 @@ from lealtad.kit.clock import naive_utc
 from lealtad.members import service as members
 from lealtad.members.schemas import MemberIn
 from lealtad.rules.definition import (
+    Cap,
+    Conditions,
     EarnRule,
+    FixedPoints,
+    PointsPerUnit,
     ProgramDefinition,
     StampCard,
     Stamps,
+    TierPolicy,
     points_per_currency_unit,
 )
 from lealtad.tenancy import service as tenancy
@@ -125,6 +130,35 @@ def stamp_card_program(stamps_required: int = 10) -> ProgramDefinition:
                 id="coffee", name="Coffee card", stamps_required=stamps_required, reward="cup"
             )
         ],
+    )
+
+
+def threaded_program(
+    *, day_cap: int, tiers: TierPolicy | None = None, bonus: EarnRule | None = None
+) -> ProgramDefinition:
+    """A program whose earning depends on the sales before (what a batch threads from one sale
+    to the next): points capped per day, a stamp per sale on a card of three, and `bonus`, by
+    default 5 points every third visit (which asks the visit count); tiers when given."""
+    bonus = bonus or EarnRule(
+        id="third",
+        name="Every third visit",
+        action=FixedPoints(points=5),
+        conditions=Conditions(every_nth_visit=3),
+    )
+    base = EarnRule(
+        id="base",
+        name="Points",
+        action=PointsPerUnit(rate=Decimal(1)),
+        caps=[Cap(period="day", max_units=day_cap)],
+    )
+    return ProgramDefinition(
+        tiers=tiers,
+        rules=[
+            base,
+            EarnRule(id="coffee", name="Coffee stamp", action=Stamps(card="coffee")),
+            bonus,
+        ],
+        stamp_cards=[StampCard(id="coffee", name="Coffee card", stamps_required=3, reward="cup")],
     )
 
 

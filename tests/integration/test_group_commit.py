@@ -19,7 +19,6 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -42,20 +41,10 @@ from lealtad.rewards import service as rewards
 from lealtad.rewards import setwise as reward_setwise
 from lealtad.rewards.schemas import RewardIn, VoucherOut
 from lealtad.rewards.tables import vouchers
-from lealtad.rules.definition import (
-    Cap,
-    Conditions,
-    EarnRule,
-    FixedPoints,
-    PointsPerUnit,
-    ProgramDefinition,
-    StampCard,
-    Stamps,
-)
 from lealtad.tenancy.model import Principal, Role
 from tests.conftest import KEYS
 from tests.reliability.harness import fresh_postgres
-from tests.support import make_shop
+from tests.support import make_shop, threaded_program
 
 SECRET = "s"
 NOW = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
@@ -64,25 +53,7 @@ _copies = itertools.count()
 # Shrinking a failure through fresh database copies takes minutes; the failing example is shown.
 PHASES = (Phase.explicit, Phase.reuse, Phase.generate)
 
-PROGRAM = ProgramDefinition(
-    rules=[
-        EarnRule(
-            id="base",
-            name="Points",
-            action=PointsPerUnit(rate=Decimal(1)),
-            caps=[Cap(period="day", max_units=60)],
-        ),
-        EarnRule(id="coffee", name="Coffee stamp", action=Stamps(card="coffee")),
-        # Asks the visit count, which a batch threads from one sale to the next.
-        EarnRule(
-            id="third",
-            name="Every third visit",
-            action=FixedPoints(points=5),
-            conditions=Conditions(every_nth_visit=3),
-        ),
-    ],
-    stamp_cards=[StampCard(id="coffee", name="Coffee card", stamps_required=3, reward="cup")],
-)
+PROGRAM = threaded_program(day_cap=60)
 
 
 @dataclass(frozen=True)

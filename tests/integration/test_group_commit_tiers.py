@@ -23,14 +23,10 @@ from lealtad.purchases import planned
 from lealtad.rewards import service as rewards
 from lealtad.rules.compile import compile_program
 from lealtad.rules.definition import (
-    Cap,
     Conditions,
     EarnRule,
     FixedPoints,
-    PointsPerUnit,
     ProgramDefinition,
-    StampCard,
-    Stamps,
     Tier,
     TierPolicy,
 )
@@ -48,31 +44,22 @@ from tests.integration.test_group_commit import (
     run_batch,
     seeded_with,
 )
-from tests.support import make_shop
+from tests.support import make_shop, threaded_program
 
 LEVELS = [
     Tier(id="bronze", name="Bronze", threshold=Decimal(0)),
     Tier(id="silver", name="Silver", threshold=Decimal(3000), multiplier=Decimal(2)),
     Tier(id="gold", name="Gold", threshold=Decimal(7000), multiplier=Decimal(3)),
 ]
-TIERED = ProgramDefinition(
+TIERED = threaded_program(
+    day_cap=90,
     tiers=TierPolicy(metric="spend", levels=LEVELS),
-    rules=[
-        EarnRule(
-            id="base",
-            name="Points",
-            action=PointsPerUnit(rate=Decimal(1)),
-            caps=[Cap(period="day", max_units=90)],
-        ),
-        EarnRule(id="coffee", name="Coffee stamp", action=Stamps(card="coffee")),
-        EarnRule(
-            id="gold_only",
-            name="Gold bonus",
-            action=FixedPoints(points=7),
-            conditions=Conditions(tiers=["gold"]),
-        ),
-    ],
-    stamp_cards=[StampCard(id="coffee", name="Coffee card", stamps_required=3, reward="cup")],
+    bonus=EarnRule(
+        id="gold_only",
+        name="Gold bonus",
+        action=FixedPoints(points=7),
+        conditions=Conditions(tiers=["gold"]),
+    ),
 )
 
 

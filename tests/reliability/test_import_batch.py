@@ -20,14 +20,7 @@ from lealtad.kit.clock import FixedClock
 from lealtad.ledger.tables import accounts, idempotency_keys
 from lealtad.purchases.tables import purchases
 from lealtad.rules.definition import (
-    Cap,
-    Conditions,
-    EarnRule,
-    FixedPoints,
-    PointsPerUnit,
     ProgramDefinition,
-    StampCard,
-    Stamps,
     Tier,
     TierPolicy,
 )
@@ -35,7 +28,7 @@ from lealtad.rules.tables import awards
 from lealtad.tiers.tables import tier_status
 from tests.conftest import SECRET
 from tests.reliability.state import card_numbers, purchases_csv
-from tests.support import make_shop, stamp_card_program
+from tests.support import make_shop, stamp_card_program, threaded_program
 
 
 def _figures(db: Database, business_id: int) -> dict[str, Any]:
@@ -83,7 +76,8 @@ def _standing(db: Database, business_id: int) -> list[Any]:
 # What the batch's earn path threads from row to row: a daily cap, stamps that fill a card, a
 # visit count, tiers by spend whose multipliers apply from the sale after a crossing (and, with
 # the file's dates out of order, tiers replayed in date order, D75).
-THREADED = ProgramDefinition(
+THREADED = threaded_program(
+    day_cap=40,
     tiers=TierPolicy(
         metric="spend",
         levels=[
@@ -92,22 +86,6 @@ THREADED = ProgramDefinition(
             Tier(id="gold", name="Gold", threshold=Decimal(20000), multiplier=Decimal(3)),
         ],
     ),
-    rules=[
-        EarnRule(
-            id="base",
-            name="Points",
-            action=PointsPerUnit(rate=Decimal(1)),
-            caps=[Cap(period="day", max_units=40)],
-        ),
-        EarnRule(id="coffee", name="Coffee stamp", action=Stamps(card="coffee")),
-        EarnRule(
-            id="third",
-            name="Every third visit",
-            action=FixedPoints(points=5),
-            conditions=Conditions(every_nth_visit=3),
-        ),
-    ],
-    stamp_cards=[StampCard(id="coffee", name="Coffee card", stamps_required=3, reward="cup")],
 )
 
 
