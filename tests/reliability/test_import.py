@@ -149,10 +149,10 @@ def test_a_receipt_already_recorded_live_counts_as_there_and_one_with_other_cont
     assert "member_mismatch" in rejects[1]["reason"]
     assert state_of(db, shop.id) == before
     with db.read() as conn:
-        from lealtad.ledger import store as ledger_store
+        from lealtad.ledger import idempotency_store
 
         # The refused attempts left no half-claimed key for a later replay to stumble on.
-        assert ledger_store.find_idempotent(conn, shop.id, "purchase:T-1") is None
+        assert idempotency_store.find_idempotent(conn, shop.id, "purchase:T-1") is None
 
 
 def test_imported_earnings_are_journalled_as_the_import_run(

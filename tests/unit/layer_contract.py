@@ -33,6 +33,7 @@ LAYER_OF_PREFIX = {
     "lealtad.ledger.adjustments": CORE,
     "lealtad.ledger.opening": CORE,
     "lealtad.ledger.opening_store": CORE,
+    "lealtad.ledger.idempotency_store": CORE,
     "lealtad.ledger.verify": CORE,
     "lealtad.rules.definition": CORE,
     "lealtad.rules.facts": CORE,

@@ -382,31 +382,19 @@ def _load_many(
         return {m: load(conn, business_id, m) for m in member_ids}
     found: dict[int, fold.MemberFigures] = {}
     for start in range(0, len(member_ids), 500):
-        chunk = member_ids[start : start + 500]
+        chunk = member_stats.c.member_id.in_(member_ids[start : start + 500])
         query = select(member_stats.c.member_id, *_FIGURE_COLUMNS).where(
-            member_stats.c.business_id == business_id, member_stats.c.member_id.in_(chunk)
+            member_stats.c.business_id == business_id, chunk
         )
         found.update({int(row.member_id): _figures(row) for row in conn.execute(query)})
-    for m in member_ids:
-        if m not in found:
-            found[m] = load(conn, business_id, m)
-    return found
-
-
-def on_redemption(
-    conn: Connection, business_id: int, voucher_id: int, *, reward_id: int, at: datetime
-) -> None:
-    tally = fold.Tally()
-    day = local_day(conn, business_id, at)
-    fold.redemption(tally, day, reward_id, shard=shard_of(conn, voucher_id))
-    flush(conn, business_id, tally)
+    return {m: found[m] if m in found else load(conn, business_id, m) for m in member_ids}
 
 
 def on_redemptions(
     conn: Connection, business_id: int, made: list[tuple[int, int, datetime]]
 ) -> None:
-    """`on_redemption` for a set-wise batch's vouchers [(voucher id, reward id, at)], summed and
-    written once."""
+    """The redemptions' counters for these vouchers [(voucher id, reward id, at)]: one, or a
+    set-wise batch's, summed and written once."""
     tally = fold.Tally()
     for voucher_id, reward_id, at in made:
         day = local_day(conn, business_id, at)

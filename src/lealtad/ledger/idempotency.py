@@ -13,7 +13,8 @@ from sqlalchemy import Connection
 
 from lealtad.errors import Conflict
 from lealtad.kit.clock import naive_utc
-from lealtad.ledger import batch, store
+from lealtad.ledger import batch
+from lealtad.ledger import idempotency_store as store
 from lealtad.ledger.tables import idempotency_keys
 
 MAX_KEY = 200

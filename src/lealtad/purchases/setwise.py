@@ -35,8 +35,7 @@ from lealtad.comms.outbox import emit
 from lealtad.db import group_commit
 from lealtad.errors import LealtadError
 from lealtad.kit import commit_counts
-from lealtad.ledger import idempotency
-from lealtad.ledger import store as ledger_store
+from lealtad.ledger import idempotency, idempotency_store
 from lealtad.purchases import bulk, planned, service
 from lealtad.purchases.planned import Planned, PlannedSales
 from lealtad.purchases.schemas import PurchaseIn
@@ -100,7 +99,9 @@ class _Batch:
         self.business = config.business(conn, business_id)
         self.outcomes: list[Outcome | None] = [None] * len(asked)
         # Keys and receipts already used, in the database or earlier in the batch.
-        self.keys = ledger_store.known_idempotency_keys(conn, business_id, [a.key for a in asked])
+        self.keys = idempotency_store.known_idempotency_keys(
+            conn, business_id, [a.key for a in asked]
+        )
         receipts = [a.data.receipt_id for a in asked]
         self.receipts = set(bulk.recorded_receipts(conn, business_id, receipts))
         # Who each request names, and their state as of the sales planned so far.

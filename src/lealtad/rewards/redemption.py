@@ -160,7 +160,7 @@ def redeem(
         values["code"] = model.new_voucher_code()
         voucher_id = store.try_insert_voucher(conn, values)
     code = values["code"]
-    rollups.on_redemption(conn, bid, voucher_id, reward_id=reward.id, at=at)
+    rollups.on_redemptions(conn, bid, [(voucher_id, reward.id, at)])
     commit_counts.redemption_made(conn)
     if reward.kind == "donation":
         conn.execute(
