@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from lealtad.comms.outbox import emit
+from lealtad.ledger import service as ledger
 from lealtad.purchases import bulk, service
 from lealtad.purchases.setwise_members import BatchMembers
 from lealtad.rules import apply, earn_store, planner
@@ -65,8 +66,11 @@ class PlannedSales:
         *,
         staff_id: int | None,
         now: datetime,
+        answers: bool = True,
+        group_limit: int | None = None,
     ) -> None:
         self.conn, self.business, self.bid = conn, business, business.id
+        self.answers, self.group_limit = answers, group_limit
         self.members, self.flush = members, flush
         # What `record_many` writes for a sale that does not carry its own seller and time.
         self.staff_id, self.now = staff_id, now
@@ -95,12 +99,16 @@ class PlannedSales:
             return False
         if any(part.member_id != member_id for part in plan.members):
             return False
-        held = self.members.planned(member_id, plan, sale.data.amount)
+        balances = self.members.planned(member_id, plan, sale.data.amount)
+        # The answer's balances (every account), for an owner that answers per sale.
+        held = ledger.with_every_account(balances) if self.answers else None
         tier = self.members.tier(member_id)
         if plan.checks_tier:
             self.unchecked.add(member_id)
         checked = facts if plan.checks_tier else None
         self.waiting.append(Planned(index, sale, plan, tier, held, checked))
+        if self.group_limit is not None and len(self.waiting) >= self.group_limit:
+            self.flush()
         return True
 
     def _earn(

@@ -13,7 +13,6 @@ from typing import Any, Protocol
 from sqlalchemy import Connection
 
 from lealtad.errors import LealtadError
-from lealtad.ledger import service as ledger
 from lealtad.ledger import store as ledger_store
 from lealtad.ledger.model import MemberLeg
 from lealtad.members import service as members
@@ -26,6 +25,8 @@ from lealtad.rules.facts import MemberContext
 from lealtad.rules.planner import EarnPlan, MemberState
 from lealtad.rules.program import Program
 from lealtad.tenancy.model import Principal
+
+_NO_SEGMENTS: frozenset[str] = frozenset()
 
 
 class Named(Protocol):
@@ -55,48 +56,68 @@ class BatchMembers:
         self.tiers: dict[int, str | None] = {}
         self.segments: dict[int, frozenset[str]] = {}
         self.visits: dict[int, int] | None = None
+        self._asked: dict[int, tuple[bool, bool]] = {}
 
     def state(self, i: int, member_id: int, program: Program, flush: Callable[[], None]) -> Any:
         """The state request i plans from, as `rules.apply.context_for` gives it: segments and
         visits only where the program asks; the stamp balances its cards may ask for. `flush`
         writes what waits, before visit counts are first read."""
+        # Built without `dataclasses.replace` where nothing changes: this runs for every sale
+        # of a batch, an import's ten thousand included.
+        asks_visits, asks_segments = self._asks(program)
         if member_id not in self.states:
             self._read(i)
-        if planner.asks_visits(program.definition) and self.visits is None:
+        if asks_visits and self.visits is None:
             flush()
             self._read_visits()
         state = self.states[member_id]
-        asks = program.definition
-        context = replace(
-            state.context,
-            segments=self.segments.get(member_id, frozenset())
-            if planner.asks_segments(asks)
-            else frozenset(),
-            visits_before=state.context.visits_before if planner.asks_visits(asks) else 0,
-        )
-        held = self.balances[member_id]
+        held = state.context
+        segments = self.segments.get(member_id, _NO_SEGMENTS) if asks_segments else _NO_SEGMENTS
+        visits = held.visits_before if asks_visits else 0
+        if segments != held.segments or visits != held.visits_before:
+            context = MemberContext(held.member_id, held.tier, held.tags, segments, visits)
+            state = MemberState(
+                context, state.referrer_id, state.caps_used, state.budget_left, state.stamps
+            )
+        if not program.stamp_units:
+            return state
+        balances = self.balances[member_id]
         stamps = {
-            (member_id, unit): held.get(unit, 0)
+            (member_id, unit): balances.get(unit, 0)
             for unit in program.stamp_units
             if (member_id, unit) not in state.stamps
         }
-        return planner.with_reads(replace(state, context=context), stamps=stamps)
+        return planner.with_reads(state, stamps=stamps) if stamps else state
+
+    def _asks(self, program: Program) -> tuple[bool, bool]:
+        """Whether the program's rules ask the visit count and the segments (once a version)."""
+        found = self._asked.get(program.version)
+        if found is None:
+            definition = program.definition
+            found = (planner.asks_visits(definition), planner.asks_segments(definition))
+            self._asked[program.version] = found
+        return found
 
     def planned(self, member_id: int, plan: EarnPlan, amount: int) -> dict[str, int]:
-        """Moves the member's state on by the plan; their balances after it (every account)."""
+        """Moves the member's state on by the plan; the balances it leaves them (the member's
+        own map, which the next plan moves on: copy it to keep it)."""
         # Caps and stamps as the plan leaves them; the context as held (the plan's own may have
         # left out segments and visits), one visit more for a sale with an amount.
-        held_context = self.states[member_id].context
-        visits = held_context.visits_before + (1 if amount > 0 else 0)
-        self.states[member_id] = replace(
-            plan.state_after, context=replace(held_context, visits_before=visits)
+        held = self.states[member_id].context
+        if amount > 0:
+            held = MemberContext(
+                held.member_id, held.tier, held.tags, held.segments, held.visits_before + 1
+            )
+        after = plan.state_after
+        self.states[member_id] = MemberState(
+            held, after.referrer_id, after.caps_used, after.budget_left, after.stamps
         )
-        held = self.balances[member_id]
+        balances = self.balances[member_id]
         for entry in plan.entries:  # the earn entry and the cards it filled
             for leg in entry.legs:
                 if isinstance(leg, MemberLeg):
-                    held[leg.code] = held.get(leg.code, 0) + leg.amount
-        return ledger.with_every_account(held)
+                    balances[leg.code] = balances.get(leg.code, 0) + leg.amount
+        return balances
 
     def tier(self, member_id: int) -> str | None:
         return self.tiers.get(member_id)

@@ -426,11 +426,27 @@ def plan_earn(
 def for_purchase(entry: Entry, purchase_id: int) -> Entry:
     """An earn entry planned before its purchase had an id (a set-wise batch plans, then inserts
     the purchases), as `plan_earn` would have made it with the id."""
+    # Built field by field, not with `dataclasses.replace`: an import runs this for every row.
     legs = tuple(
-        replace(leg, origin_purchase_id=purchase_id) if isinstance(leg, MemberLeg) else leg
+        MemberLeg(
+            leg.member_id,
+            leg.code,
+            leg.unit,
+            leg.amount,
+            leg.expires_at,
+            leg.unlocks_at,
+            purchase_id,
+            leg.prefer_purchase_id,
+            leg.lot_ids,
+        )
+        if isinstance(leg, MemberLeg)
+        else leg
         for leg in entry.legs
     )
-    return replace(entry, legs=legs, purchase_id=purchase_id)
+    e = entry
+    return Entry(
+        e.kind, e.memo, legs, e.occurred_at, e.member_id, purchase_id, e.refund_id, e.actor, e.extra
+    )
 
 
 def with_reads(
