@@ -24,7 +24,6 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ from sqlalchemy import event, select
 
 sys.path.insert(0, str(Path(__file__).parent))
 from benchkit import BENCH_KEYS
-from import_purchases import NOW, SECRET, write_csv
+from import_purchases import NOW, SECRET, setup, write_csv
 
 from lealtad.db.engine import Database
 from lealtad.db.migrate import upgrade
@@ -41,9 +40,6 @@ from lealtad.imports import service
 from lealtad.kit.clock import FixedClock
 from lealtad.ledger.tables import accounts
 from lealtad.ledger.verify import verify
-from lealtad.members import service as member_service
-from lealtad.members.schemas import MemberIn
-from lealtad.members.tables import members
 from lealtad.rules.definition import (
     Cap,
     Conditions,
@@ -58,7 +54,6 @@ from lealtad.rules.definition import (
     TierWindow,
     points_per_currency_unit,
 )
-from lealtad.tenancy import service as tenancy
 from lealtad.tiers.tables import tier_status
 
 THREADED = ProgramDefinition(
@@ -92,29 +87,6 @@ PROGRAMS = {"points": points_per_currency_unit(Decimal(1)), "threaded": THREADED
 WAYS = {"set-wise": "1", "one by one": "0"}
 
 
-def setup(db: Database, program: ProgramDefinition, count: int) -> tuple[int, list[str]]:
-    with db.transaction() as conn:
-        bid = tenancy.create_business(
-            conn,
-            name=f"Bench programs {time.time_ns()}",
-            currency="EUR",
-            timezone="Europe/Madrid",
-            locale="es",
-            now=NOW - timedelta(days=400),  # in force before the file's year of sales (D65)
-            program=program,
-        )
-        for i in range(count):
-            member_service.enrol(conn, bid, MemberIn(name=f"M{i}"), channel="api", now=NOW)
-        cards = list(
-            conn.scalars(
-                select(members.c.card_number)
-                .where(members.c.business_id == bid)
-                .order_by(members.c.id)
-            )
-        )
-    return bid, cards
-
-
 def standing(db: Database, bid: int) -> list[Any]:
     """Balances and tiers, member by member (numbered from the business's first)."""
     with db.read() as conn:
@@ -135,7 +107,7 @@ def standing(db: Database, bid: int) -> list[Any]:
 def run(url: str, program: str, way: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     db = Database(url, keys=BENCH_KEYS)
     upgrade(db)
-    bid, cards = setup(db, PROGRAMS[program], args.members)
+    bid, cards = setup(db, args.members, f"Bench programs {time.time_ns()}", PROGRAMS[program])
     path = write_csv(work / f"{program}-{time.time_ns()}.csv", cards, args.rows)
     sent = [0]
 

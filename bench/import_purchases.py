@@ -47,7 +47,7 @@ NOW = datetime(2026, 6, 1, tzinfo=UTC)
 RAW_BATCH = 50_000
 
 
-def setup(db: Database, count: int, name: str) -> tuple[int, list[str]]:
+def setup(db: Database, count: int, name: str, program: Any = None) -> tuple[int, list[str]]:
     """A business with `count` members, enrolled straight into the table (enrolment's own speed
     is not what this measures); returns its id and the card numbers."""
     from lealtad.members import service as member_service
@@ -63,7 +63,7 @@ def setup(db: Database, count: int, name: str) -> tuple[int, list[str]]:
             # Its program in force before the year of sales the file holds: a sale dated before
             # a business's first program version is refused (D65).
             now=NOW - timedelta(days=400),
-            program=points_per_currency_unit(Decimal(1)),
+            program=program or points_per_currency_unit(Decimal(1)),
         )
         for i in range(count):
             member_service.enrol(conn, bid, MemberIn(name=f"M{i}"), channel="api", now=NOW)
