@@ -4,8 +4,10 @@ amounts with the language's plural forms, never an id or "sello(s)"."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from lealtad.rules.definition import ProgramDefinition
-from lealtad.rules.names import ProgramNames, name_in
+from lealtad.rules.names import ProgramNames, in_phrase, name_in
 from lealtad.rules.templates import get_template
 
 COFFEE = get_template("coffee-stamps").build()
@@ -17,8 +19,8 @@ def test_spanish_and_english_count_stamps_points_and_what_is_missing_with_plural
     en = ProgramNames.of(COFFEE, TITLES, "en")
     assert es.award("stamps.coffee", 1) == "1 sello en la tarjeta Café"
     assert es.award("stamps.coffee", 2) == "2 sellos en la tarjeta Café"
-    assert en.award("stamps.coffee", 1) == "1 stamp on the card Coffee"
-    assert en.award("stamps.coffee", 3) == "3 stamps on the card Coffee"
+    assert en.award("stamps.coffee", 1) == "1 stamp on the Coffee card"
+    assert en.award("stamps.coffee", 3) == "3 stamps on the Coffee card"
     assert (es.amount("points", 1), es.amount("points", 1200)) == ("1 punto", "1.200 puntos")
     assert es.missing("stamps.coffee", 1) == "Te falta 1 sello."
     assert es.missing("points", 3) == "Te faltan 3 puntos."
@@ -76,3 +78,16 @@ def test_a_program_that_names_its_points_is_said_with_its_own_word() -> None:
     plain = ProgramNames.of(get_template("points-per-unit").build(), {}, "es", "GBP")
     assert plain.quantity("points", 2) == "2 puntos"
     assert plain.unit("points") == "Puntos"
+
+
+def test_a_card_named_with_the_word_card_is_not_said_twice() -> None:
+    assert in_phrase("Coffee card") == "Coffee"
+    assert in_phrase("Tarjeta café") == "café"
+    assert in_phrase("Card") == "Card"
+    assert in_phrase("Cardamom") == "Cardamom"
+    en = ProgramNames.of(COFFEE, TITLES, "en")
+    named = dataclasses.replace(en, cards={"coffee": "Coffee card"})
+    assert named.award("stamps.coffee", 2) == "2 stamps on the Coffee card"
+    assert named.memo("Coffee card complete: 1 x free-drink") == (
+        "Coffee card complete: Free drink"
+    )

@@ -293,7 +293,7 @@ def test_tiers_stamp_cards_cashback_and_expiry_have_their_own_forms(client, shop
     assert "Coffee card: 10 stamps fill the card, which gives the reward free-drink." in page
     assert "Cashback can be spent once it reaches €5.00." in page
     assert "Points expire 365 days after they are earned." in page
-    assert "1 stamp per matching item on the card Coffee card" in page
+    assert "1 stamp per matching item on the Coffee card" in page
 
 
 def test_a_template_opens_in_the_json_editor_and_can_be_adopted(client, shop) -> None:

@@ -59,6 +59,11 @@ def test_the_counter_sends_a_visitor_without_a_session_to_the_login_page(client)
     assert answer.headers["location"].startswith("/admin/login")
     posted = client.post("/counter/find", data={"q": "x"}, follow_redirects=False)
     assert posted.status_code == 303
+    # Staff sent there from the counter are told where they are going, not "the admin console".
+    page = client.get(answer.headers["location"], headers={"Accept-Language": "es"}).text
+    assert "<h1>Entra en el mostrador</h1>" in page
+    page = client.get("/admin/login", headers={"Accept-Language": "en"}).text
+    assert "<h1>Log in to the admin console</h1>" in page
 
 
 @pytest.mark.parametrize("role", ["staff", "manager"])

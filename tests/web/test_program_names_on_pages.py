@@ -50,7 +50,7 @@ def test_the_counter_names_the_card_and_its_reward_with_plural_forms_in_both_lan
     assert "Saldo ahora: 1 sello en la tarjeta Café · Bebida gratis" in full
     _no_ids(full)
     english = _sell(client, shop, csrf, 2, "en")
-    assert "+2 stamps on the card Coffee · One stamp per drink" in english
+    assert "+2 stamps on the Coffee card · One stamp per drink" in english
     assert "1 reward ready: Free drink" in english
     _no_ids(english)
 

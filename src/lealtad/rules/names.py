@@ -47,6 +47,14 @@ _PURCHASE = re.compile(r"^purchase (\S+?)(?:: (.*))?$", re.S)
 _REFUND = re.compile(r"^refund of (?:purchase )?(\S+)$")
 _REWARD = re.compile(r"^reward ([a-z0-9][a-z0-9_-]*): ")
 _CARD = re.compile(r"^(.*) complete: (\d+) x ([a-z0-9][a-z0-9_-]*)$", re.S)
+# The word a card's name may carry ("Coffee card", "Tarjeta café") where a sentence says it too.
+_CARD_WORD = re.compile(r"^\s*tarjeta\s+|\s+card\s*$", re.I)
+
+
+def in_phrase(card_name: str) -> str:
+    """A card's name for a sentence that says "card" itself ("on the Coffee card", "en la tarjeta
+    Café"): without the word its own name may carry, which would read twice."""
+    return _CARD_WORD.sub("", card_name) or card_name
 
 
 def reward_title(titles: Mapping[str, str] | None, lang: str) -> str:
@@ -111,7 +119,7 @@ class ProgramNames:
         _ = gettext(self.lang)
         card = next((c for c, r in self.card_rewards.items() if r == slug), None)
         if card is not None:
-            return _("The %(card)s card's reward") % {"card": self.card(card)}
+            return _("The %(card)s card's reward") % {"card": in_phrase(self.card(card))}
         return _("A reward")
 
     def rule(self, rule_id: str) -> str:
@@ -148,7 +156,7 @@ class ProgramNames:
             slug = unit.removeprefix("reward.")
             card = next((c for c, r in self.card_rewards.items() if r == slug), None)
             if card is not None:
-                values["card"] = self.card(card)
+                values["card"] = in_phrase(self.card(card))
                 return (
                     n_("%(count)s full %(card)s card", "%(count)s full %(card)s cards", n) % values
                 )
@@ -189,13 +197,15 @@ class ProgramNames:
         )
 
     def award(self, unit: str, n: int) -> str:
-        """What was earned, said whole: "2 sellos en la tarjeta Café", "12 puntos"."""
+        """What was earned, said whole: "2 sellos en la tarjeta Café", "2 stamps on the Coffee
+        card", "12 puntos"."""
         if unit.startswith("stamps."):
-            values = {"count": self.count(n), "card": self.card(unit.removeprefix("stamps."))}
+            card = in_phrase(self.card(unit.removeprefix("stamps.")))
+            values = {"count": self.count(n), "card": card}
             return (
                 ngettext(self.lang)(
-                    "%(count)s stamp on the card %(card)s",
-                    "%(count)s stamps on the card %(card)s",
+                    "%(count)s stamp on the %(card)s card",
+                    "%(count)s stamps on the %(card)s card",
                     n,
                 )
                 % values
@@ -249,10 +259,10 @@ class ProgramNames:
         if found := _CARD.match(memo):
             card = next((c for c, r in self.card_rewards.items() if r == found.group(3)), None)
             values = {
-                "card": self.card(card) if card else found.group(1),
+                "card": in_phrase(self.card(card) if card else found.group(1)),
                 "reward": self.amount(f"reward.{found.group(3)}", int(found.group(2))),
             }
-            return _("Card %(card)s complete: %(reward)s") % values
+            return _("%(card)s card complete: %(reward)s") % values
         return self.reasons(memo)
 
 

@@ -27,7 +27,7 @@ from lealtad.rewards import service as rewards
 from lealtad.rewards import store as reward_store
 from lealtad.rewards.names import program_names
 from lealtad.rules import service as programs
-from lealtad.rules.names import ProgramNames, reward_title
+from lealtad.rules.names import ProgramNames, in_phrase, reward_title
 from lealtad.tenancy import store as tenancy_store
 from lealtad.tiers import service as tiers
 from lealtad.web.counter import paying
@@ -293,7 +293,7 @@ def earned(conn: Connection, desk: Desk, answer: dict[str, Any], now: datetime) 
         "unlocked": unlocked,
         "cards_completed": [
             {
-                "card": names.card(c["card"]),
+                "card": in_phrase(names.card(c["card"])),
                 "reward": names.reward(c["reward"]),
                 "count": c["cards"],
             }

@@ -23,7 +23,7 @@ from lealtad.rules import apply, draft
 from lealtad.rules.apply import Granted
 from lealtad.rules.definition import ProgramDefinition
 from lealtad.rules.facts import MemberContext
-from lealtad.rules.names import name_in
+from lealtad.rules.names import in_phrase, name_in
 from lealtad.rules.service import in_force
 from lealtad.tenancy import store as tenancy_store
 from lealtad.web.admin.program.drafts import Draft
@@ -82,7 +82,7 @@ def _amount(describer: Describer, unit: str, amount: int) -> str:
     if unit.startswith("stamps."):
         card = unit.removeprefix("stamps.")
         said = ngettext(describer.lang)("{n} stamp", "{n} stamps", amount)
-        on = _("on the card {card}").format(card=describer.cards.get(card, card))
+        on = _("on the {card} card").format(card=in_phrase(describer.cards.get(card, card)))
         return f"{said.format(n=describer.number(amount))} {on}"
     return _("{n} × reward {reward}").format(
         n=amount, reward=describer.reward(unit.removeprefix("reward."))

@@ -33,7 +33,7 @@ def kind_labels(_: Translate) -> dict[str, str]:
 
 
 def cost_text(names: ProgramNames, cost: int, unit: str) -> str:
-    """ "500 points", "10 stamps on the card Coffee", "1 full Coffee card"."""
+    """ "500 points", "10 stamps on the Coffee card", "1 full Coffee card"."""
     if unit.startswith("stamps."):
         return names.award(unit, cost)
     return names.quantity(unit, cost)

@@ -31,7 +31,7 @@ from lealtad.rules.definition import (
     Stamps,
     TierPolicy,
 )
-from lealtad.rules.names import name_in, perks_in, reward_title
+from lealtad.rules.names import in_phrase, name_in, perks_in, reward_title
 
 Translate = Callable[[str], str]
 
@@ -207,8 +207,8 @@ class Describer:
                 if a.per_item
                 else n_("{n} stamp", "{n} stamps", a.stamps)
             )
-            card = self.cards.get(a.card, a.card)
-            return (text + " " + _("on the card {card}")).format(n=a.stamps, card=card)
+            card = in_phrase(self.cards.get(a.card, a.card))
+            return (text + " " + _("on the {card} card")).format(n=a.stamps, card=card)
         if isinstance(a, CashbackPercent):
             return _("{percent}% back as cashback").format(percent=self.number(a.percent))
         if isinstance(a, CashbackFixed):
