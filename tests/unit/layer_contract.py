@@ -112,7 +112,6 @@ KNOTS = (
 _READS = "reads other domains' tables for its own answers; fix: each read through the owner's store"
 _QUERIES = "queries its own tables outside its store; fix: the queries into the package's store"
 SQL_EXCEPTIONS: dict[str, str] = {
-    "lealtad.analytics.as_of": _QUERIES,
     "lealtad.analytics.cli": "an edge command reading tables; fix: through analytics' services",
     "lealtad.analytics.experiments": _QUERIES,
     "lealtad.analytics.experiments_report": _READS,
@@ -120,7 +119,6 @@ SQL_EXCEPTIONS: dict[str, str] = {
     "lealtad.analytics.model_inputs": _READS,
     "lealtad.comms.offers": _READS,
     "lealtad.analytics.owner_home": _READS,
-    "lealtad.analytics.preferences": _QUERIES,
     "lealtad.analytics.rebuild": _READS,
     "lealtad.analytics.refresh": _READS,
     "lealtad.analytics.reports": _READS,
