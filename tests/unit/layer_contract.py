@@ -113,7 +113,6 @@ _READS = "reads other domains' tables for its own answers; fix: each read throug
 _QUERIES = "queries its own tables outside its store; fix: the queries into the package's store"
 SQL_EXCEPTIONS: dict[str, str] = {
     "lealtad.analytics.cli": "an edge command reading tables; fix: through analytics' services",
-    "lealtad.analytics.experiments": _QUERIES,
     "lealtad.analytics.experiments_report": _READS,
     "lealtad.analytics.kpis": _READS,
     "lealtad.analytics.model_inputs": _READS,
