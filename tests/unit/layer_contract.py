@@ -56,6 +56,9 @@ LAYER_OF_PREFIX = {
     "lealtad.analytics.segments": CORE,
     "lealtad.analytics.uplift": CORE,
     "lealtad.comms.outbox": CORE,
+    # Members' events read for other domains (a challenge's event total): only the events' tables,
+    # below rewards, which events' jobs call.
+    "lealtad.events.store": CORE,
     "lealtad.comms.catalog": CORE,
     "lealtad.api": EDGE,
     "lealtad.deps": EDGE,
@@ -150,8 +153,6 @@ SQL_EXCEPTIONS: dict[str, str] = {
     "lealtad.privacy.export": _READS,
     "lealtad.purchases.bulk": _READS + " (the set-wise import path, to become the one writer)",
     "lealtad.rewards.donations": _QUERIES,
-    "lealtad.rewards.gamification": _READS,
-    "lealtad.rewards.gamification_api": "an edge router querying; fix: through rewards' services",
     "lealtad.rewards.ratings": _QUERIES,
     "lealtad.rewards.redemption": _QUERIES,
     "lealtad.rewards.service": _QUERIES,
