@@ -7,11 +7,10 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import numpy as np
-from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy import Connection
 
-from lealtad.analytics import model_inputs, rebuild, rollups
+from lealtad.analytics import model_inputs, rebuild, rollups, store
 from lealtad.analytics.refresh import Figures
-from lealtad.analytics.tables import member_stats
 from lealtad.kit.clock import as_utc, naive_utc
 
 _EPOCH = date(1970, 1, 1)
@@ -54,25 +53,4 @@ def figures(conn: Connection, business_id: int, now: datetime) -> Figures:
 def clear_not_yet_bought(conn: Connection, business_id: int, now: datetime) -> int:
     """Clears the scores of the members who had not bought by `now` (a refresh of today may
     have scored them); returns how many there are."""
-    ms = member_stats.c
-    later = and_(
-        ms.business_id == business_id,
-        ms.first_purchase_at.is_not(None),
-        ms.first_purchase_at > naive_utc(now),
-    )
-    conn.execute(
-        update(member_stats).where(later, ms.scored_at.is_not(None)).values(dict.fromkeys(_SCORES))
-    )
-    return int(conn.execute(select(func.count()).where(later)).scalar_one())
-
-
-_SCORES = (
-    "recency_score",
-    "frequency_score",
-    "monetary_score",
-    "segment",
-    "p_alive",
-    "expected_visits",
-    "predicted_value",
-    "scored_at",
-)
+    return store.clear_scores_first_bought_after(conn, business_id, naive_utc(now))

@@ -13,11 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import Connection, insert, select
-from sqlalchemy import update as sql_update
+from sqlalchemy import Connection
 
+from lealtad.analytics import experiments_store
 from lealtad.analytics.segments import experiment_segment
-from lealtad.analytics.tables import experiments
 from lealtad.errors import Conflict, Invalid, NotFound
 from lealtad.kit.clock import as_utc, naive_utc
 from lealtad.kit.dates import IsoDateTime
@@ -143,52 +142,34 @@ def _window_check(starts_at: datetime, ends_at: datetime | None, now: datetime) 
 
 
 def create(conn: Connection, business_id: int, data: ExperimentIn, now: datetime) -> int:
-    taken = conn.execute(
-        select(experiments.c.id).where(
-            experiments.c.business_id == business_id, experiments.c.slug == data.slug
-        )
-    ).first()
+    taken = experiments_store.experiment_by_slug(conn, business_id, data.slug)
     if taken is not None:
         # Even a stopped one: the slug is the hash key, so a reused slug would repeat its split.
         raise Conflict(f"an experiment {data.slug!r} already exists", code="duplicate_experiment")
     starts_at = naive_utc(data.starts_at or now)
     ends_at = naive_utc(data.ends_at) if data.ends_at else None
     _window_check(starts_at, ends_at, now)
-    return int(
-        conn.execute(
-            insert(experiments)
-            .values(
-                business_id=business_id,
-                slug=data.slug,
-                name=data.name,
-                hypothesis=data.hypothesis,
-                arms=[[a.name, a.weight] for a in data.arms],
-                status="draft",
-                starts_at=starts_at,
-                ends_at=ends_at,
-                created_at=naive_utc(now),
-            )
-            .returning(experiments.c.id)
-        ).scalar_one()
+    return experiments_store.insert_experiment(
+        conn,
+        business_id=business_id,
+        slug=data.slug,
+        name=data.name,
+        hypothesis=data.hypothesis,
+        arms=[[a.name, a.weight] for a in data.arms],
+        status="draft",
+        starts_at=starts_at,
+        ends_at=ends_at,
+        created_at=naive_utc(now),
     )
 
 
 def list_all(conn: Connection, business_id: int) -> list[Any]:
     """Newest first."""
-    return list(
-        conn.execute(
-            select(experiments)
-            .where(experiments.c.business_id == business_id)
-            .order_by(experiments.c.created_at.desc(), experiments.c.id.desc())
-        )
-    )
+    return experiments_store.experiments_of(conn, business_id)
 
 
 def get(conn: Connection, business_id: int, experiment_id: int, *, lock: bool = False) -> Any:
-    query = select(experiments).where(
-        experiments.c.business_id == business_id, experiments.c.id == experiment_id
-    )
-    row = conn.execute(query.with_for_update() if lock else query).first()
+    row = experiments_store.experiment(conn, business_id, experiment_id, lock=lock)
     if row is None:
         raise NotFound(
             f"no experiment {experiment_id} in this business", code="experiment_not_found"
@@ -197,11 +178,7 @@ def get(conn: Connection, business_id: int, experiment_id: int, *, lock: bool = 
 
 
 def _save(conn: Connection, row: Any, **values: Any) -> None:
-    conn.execute(
-        sql_update(experiments)
-        .where(experiments.c.business_id == row.business_id, experiments.c.id == row.id)
-        .values(**values)
-    )
+    experiments_store.update_experiment(conn, row.business_id, row.id, **values)
 
 
 def update(

@@ -6,10 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
-from lealtad.analytics.tables import analytics_settings
-from lealtad.db.inserts import insert_if_new
+from lealtad.analytics import store
 
 DEFAULT_ENROLMENT_GOAL = 60
 REPORT_FREQUENCIES = ("daily", "weekly", "monthly")
@@ -25,9 +24,7 @@ class Preferences:
 
 
 def get(conn: Connection, business_id: int) -> Preferences:
-    row = conn.execute(
-        select(analytics_settings).where(analytics_settings.c.business_id == business_id)
-    ).first()
+    row = store.settings(conn, business_id)
     if row is None:
         return Preferences()
     return Preferences(row.enrolment_goal, dict(row.reports), dict(row.reports_sent))
@@ -39,9 +36,4 @@ def save(conn: Connection, business_id: int, prefs: Preferences) -> None:
         "reports": prefs.reports,
         "reports_sent": prefs.reports_sent,
     }
-    if not insert_if_new(conn, analytics_settings, business_id=business_id, **values):
-        conn.execute(
-            analytics_settings.update()
-            .where(analytics_settings.c.business_id == business_id)
-            .values(**values)
-        )
+    store.save_settings(conn, business_id, **values)

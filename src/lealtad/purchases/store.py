@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeAlias
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from lealtad.db.inserts import insert_new
 from lealtad.purchases.tables import purchases, refunds
@@ -100,3 +101,55 @@ def any_purchase(conn: Connection, business_id: int) -> bool:
         select(purchases.c.id).where(purchases.c.business_id == business_id).limit(1)
     ).first()
     return found is not None
+
+
+# A member's purchases in a window [since, until) of naive UTC (either end open when None), as
+# challenges measure them (rewards.gamification).
+Window: TypeAlias = tuple[datetime | None, datetime | None]
+
+
+def _within(window: Window) -> list[Any]:
+    since, until = window
+    where = []
+    if since is not None:
+        where.append(purchases.c.occurred_at >= since)
+    if until is not None:
+        where.append(purchases.c.occurred_at < until)
+    return where
+
+
+def _counted(business_id: int, member_id: int) -> list[Any]:
+    """Purchases that count: with an amount, not fully refunded."""
+    return [
+        purchases.c.business_id == business_id,
+        purchases.c.member_id == member_id,
+        purchases.c.amount > 0,
+        purchases.c.refunded_amount < purchases.c.amount,
+    ]
+
+
+def counted_purchase_times(
+    conn: Connection, business_id: int, member_id: int, window: Window
+) -> list[datetime]:
+    """When the member's purchases that count occurred, in no particular order."""
+    rows = conn.execute(
+        select(purchases.c.occurred_at).where(*_counted(business_id, member_id), *_within(window))
+    )
+    return [row.occurred_at for row in rows]
+
+
+def counted_purchases(conn: Connection, business_id: int, member_id: int, window: Window) -> int:
+    query = select(func.count()).where(*_counted(business_id, member_id), *_within(window))
+    return int(conn.execute(query).scalar_one())
+
+
+def net_spend(conn: Connection, business_id: int, member_id: int, window: Window) -> int:
+    """What the member spent, less what was refunded (minor units)."""
+    query = select(
+        func.coalesce(func.sum(purchases.c.amount - purchases.c.refunded_amount), 0)
+    ).where(
+        purchases.c.business_id == business_id,
+        purchases.c.member_id == member_id,
+        *_within(window),
+    )
+    return int(conn.execute(query).scalar_one())

@@ -10,17 +10,16 @@ from decimal import Decimal
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, bindparam, func, select, true
+from sqlalchemy import Connection
 
 from lealtad.comms.outbox import emit
-from lealtad.db.inserts import insert_if_new
-from lealtad.events.tables import member_events
+from lealtad.events import store as events_store
 from lealtad.kit import process_cache
 from lealtad.kit.clock import as_utc, naive_utc
 from lealtad.ledger import service as ledger
 from lealtad.ledger.model import POINTS, POINTS_ACCOUNT, Entry, MemberLeg, SystemLeg
-from lealtad.purchases.tables import purchases
-from lealtad.rewards.tables import badges, challenges
+from lealtad.purchases import store as purchases_store
+from lealtad.rewards import gamification_store
 from lealtad.rules.periods import Period, expiry_for, next_period_start, period_start
 from lealtad.rules.service import in_force
 from lealtad.tenancy import store as tenancy_store
@@ -48,19 +47,14 @@ def zone(conn: Connection, business_id: int) -> ZoneInfo:
     return ZoneInfo(business.timezone if business is not None else "UTC")
 
 
-# Built once: every purchase and redemption asks (see ledger.store).
-_ACTIVE = (
-    select(challenges)
-    .where(challenges.c.business_id == bindparam("b"), challenges.c.active == true())
-    .order_by(challenges.c.id)
-)
-
-
 def active_challenges(conn: Connection, business_id: int) -> list[Any]:
     """From the cache of the business's pinned config version, if any (kit/process_cache.py):
     creating, changing or ending a challenge renews that version."""
     return process_cache.part(
-        conn, business_id, "challenges", lambda: list(conn.execute(_ACTIVE, {"b": business_id}))
+        conn,
+        business_id,
+        "challenges",
+        lambda: gamification_store.active_challenges(conn, business_id),
     )
 
 
@@ -88,25 +82,6 @@ def period_key(at: datetime, period: str, tz: ZoneInfo) -> str:
     return f"{day.year}"
 
 
-def _counted(business_id: int, member_id: int) -> list[Any]:
-    """Purchases that count: with an amount, not fully refunded."""
-    return [
-        purchases.c.business_id == business_id,
-        purchases.c.member_id == member_id,
-        purchases.c.amount > 0,
-        purchases.c.refunded_amount < purchases.c.amount,
-    ]
-
-
-def _within(column: Any, since: datetime | None, until: datetime | None) -> list[Any]:
-    where = []
-    if since is not None:
-        where.append(column >= since)
-    if until is not None:
-        where.append(column < until)
-    return where
-
-
 def _local_day(value: datetime, tz: ZoneInfo) -> date:
     return as_utc(value).astimezone(tz).date()
 
@@ -126,13 +101,8 @@ def streak_weeks(
     while True:
         first = this_week - timedelta(weeks=span)
         since = naive_utc(datetime.combine(first, time.min, tzinfo=tz))
-        rows = conn.execute(
-            select(purchases.c.occurred_at).where(
-                *_counted(business_id, member_id),
-                *_within(purchases.c.occurred_at, since, until),
-            )
-        )
-        weeks = {_monday(_local_day(row.occurred_at, tz)) for row in rows}
+        times = purchases_store.counted_purchase_times(conn, business_id, member_id, (since, until))
+        weeks = {_monday(_local_day(occurred_at, tz)) for occurred_at in times}
         week = this_week if this_week in weeks else this_week - timedelta(weeks=1)
         run = 0
         while week in weeks:
@@ -156,36 +126,17 @@ def progress(
     """The member's figure for `metric` in the period containing `at`."""
     if metric == "streak_weeks":
         return Decimal(streak_weeks(conn, business_id, member_id, at, tz))
-    since, until = bounds(at, period, tz)
+    window = bounds(at, period, tz)
     if metric == "purchases":
-        query = select(func.count()).where(
-            *_counted(business_id, member_id), *_within(purchases.c.occurred_at, since, until)
-        )
-        return Decimal(conn.execute(query).scalar_one())
+        return Decimal(purchases_store.counted_purchases(conn, business_id, member_id, window))
     if metric == "spend":
-        query = select(
-            func.coalesce(func.sum(purchases.c.amount - purchases.c.refunded_amount), 0)
-        ).where(
-            purchases.c.business_id == business_id,
-            purchases.c.member_id == member_id,
-            *_within(purchases.c.occurred_at, since, until),
-        )
-        return Decimal(conn.execute(query).scalar_one())
+        return Decimal(purchases_store.net_spend(conn, business_id, member_id, window))
     if metric == "visits":
-        rows = conn.execute(
-            select(purchases.c.occurred_at).where(
-                *_counted(business_id, member_id), *_within(purchases.c.occurred_at, since, until)
-            )
-        )
-        return Decimal(len({_local_day(row.occurred_at, tz) for row in rows}))
+        times = purchases_store.counted_purchase_times(conn, business_id, member_id, window)
+        return Decimal(len({_local_day(occurred_at, tz) for occurred_at in times}))
     if metric.startswith(EVENT_PREFIX):
-        query = select(func.coalesce(func.sum(member_events.c.value), 0)).where(
-            member_events.c.business_id == business_id,
-            member_events.c.member_id == member_id,
-            member_events.c.name == metric[len(EVENT_PREFIX) :],
-            *_within(member_events.c.occurred_at, since, until),
-        )
-        return plain(Decimal(str(conn.execute(query).scalar_one())))
+        name = metric[len(EVENT_PREFIX) :]
+        return plain(events_store.event_total(conn, business_id, member_id, name, window))
     raise ValueError(f"unknown challenge metric {metric!r}")
 
 
@@ -197,15 +148,7 @@ def plain(value: Decimal) -> Decimal:
 
 
 def earned(conn: Connection, business_id: int, member_id: int, challenge_id: int, key: str) -> bool:
-    found = conn.execute(
-        select(badges.c.id).where(
-            badges.c.business_id == business_id,
-            badges.c.member_id == member_id,
-            badges.c.challenge_id == challenge_id,
-            badges.c.period_key == key,
-        )
-    ).first()
-    return found is not None
+    return gamification_store.badge_earned(conn, business_id, member_id, challenge_id, key)
 
 
 def _claim(
@@ -218,9 +161,8 @@ def _claim(
 ) -> bool:
     """Records the badge; False when this period's badge was already there (a concurrent
     transaction of the same member got it first), so the bonus is never paid twice."""
-    result = insert_if_new(
+    result = gamification_store.insert_badge_if_new(
         conn,
-        badges,
         business_id=business_id,
         member_id=member_id,
         badge=challenge.badge or challenge.slug,

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection
 
 from lealtad.deps import AppSettings, CurrentPrincipal, Db, Manager, Now
 from lealtad.errors import Conflict, NotFound
@@ -19,8 +19,7 @@ from lealtad.kit.ids import IdPath
 from lealtad.members import model as member_model
 from lealtad.members import service as members
 from lealtad.members import store as member_store
-from lealtad.rewards import gamification
-from lealtad.rewards.tables import badges, challenges
+from lealtad.rewards import gamification, gamification_store
 from lealtad.tenancy import service as tenancy
 
 router = APIRouter(prefix="/api/v1", tags=["gamification"], responses=ERROR_RESPONSES)
@@ -132,11 +131,7 @@ def _out(row: Any) -> ChallengeOut:
 
 
 def _challenge(conn: Connection, business_id: int, challenge_id: int) -> Any:
-    row = conn.execute(
-        select(challenges).where(
-            challenges.c.business_id == business_id, challenges.c.id == challenge_id
-        )
-    ).first()
+    row = gamification_store.challenge(conn, business_id, challenge_id)
     if row is None:
         raise NotFound(f"no challenge {challenge_id} in this business", code="challenge_not_found")
     return row
@@ -148,33 +143,26 @@ def create_challenge(body: ChallengeIn, principal: Manager, db: Db, now: Now) ->
     the badge and `bonus_points`, once per period."""
     bid = principal.business_id
     with db.transaction() as conn:
-        taken = conn.execute(
-            select(challenges.c.id).where(
-                challenges.c.business_id == bid, challenges.c.slug == body.slug
-            )
-        ).first()
+        taken = gamification_store.challenge_by_slug(conn, bid, body.slug)
         if taken is not None:
             raise Conflict(
                 f"a challenge {body.slug!r} already exists",
                 code="duplicate_challenge",
                 details={"challenge_id": taken.id},
             )
-        challenge_id = conn.execute(
-            insert(challenges)
-            .values(
-                business_id=bid,
-                slug=body.slug,
-                title=body.title.model_dump(),
-                metric=body.metric,
-                target=body.target,
-                period=body.period,
-                bonus_points=body.bonus_points,
-                badge=body.badge,
-                active=body.active,
-                created_at=naive_utc(now),
-            )
-            .returning(challenges.c.id)
-        ).scalar_one()
+        challenge_id = gamification_store.insert_challenge(
+            conn,
+            business_id=bid,
+            slug=body.slug,
+            title=body.title.model_dump(),
+            metric=body.metric,
+            target=body.target,
+            period=body.period,
+            bonus_points=body.bonus_points,
+            badge=body.badge,
+            active=body.active,
+            created_at=naive_utc(now),
+        )
         tenancy.audit(
             conn, principal, "challenge.create", f"challenge:{challenge_id}", now, slug=body.slug
         )
@@ -184,11 +172,7 @@ def create_challenge(body: ChallengeIn, principal: Manager, db: Db, now: Now) ->
 @router.get("/challenges", response_model=list[ChallengeOut])
 def list_challenges(principal: CurrentPrincipal, db: Db) -> list[ChallengeOut]:
     with db.read() as conn:
-        rows = conn.execute(
-            select(challenges)
-            .where(challenges.c.business_id == principal.business_id)
-            .order_by(challenges.c.id)
-        )
+        rows = gamification_store.challenges_of(conn, principal.business_id)
         return [_out(row) for row in rows]
 
 
@@ -209,11 +193,7 @@ def update_challenge(
         _challenge(conn, bid, challenge_id)
         values = body.model_dump(exclude_unset=True)
         if values:
-            conn.execute(
-                update(challenges)
-                .where(challenges.c.business_id == bid, challenges.c.id == challenge_id)
-                .values(**values)
-            )
+            gamification_store.update_challenge(conn, bid, challenge_id, **values)
             tenancy.audit(
                 conn,
                 principal,
@@ -268,18 +248,7 @@ def member_badges(member_id: IdPath, principal: CurrentPrincipal, db: Db) -> lis
     bid = principal.business_id
     with db.read() as conn:
         members.get(conn, bid, member_id)
-        rows = conn.execute(
-            select(badges, challenges.c.slug, challenges.c.title)
-            .select_from(
-                badges.outerjoin(
-                    challenges,
-                    (challenges.c.id == badges.c.challenge_id)
-                    & (challenges.c.business_id == badges.c.business_id),
-                )
-            )
-            .where(badges.c.business_id == bid, badges.c.member_id == member_id)
-            .order_by(badges.c.earned_at, badges.c.id)
-        )
+        rows = gamification_store.member_badges(conn, bid, member_id)
         return [
             BadgeOut(
                 id=row.id,
