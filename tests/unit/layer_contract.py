@@ -153,7 +153,6 @@ SQL_EXCEPTIONS: dict[str, str] = {
     "lealtad.purchases.bulk": _READS + " (the set-wise import path, to become the one writer)",
     "lealtad.rewards.gamification": _READS,
     "lealtad.rewards.gamification_api": "an edge router querying; fix: through rewards' services",
-    "lealtad.rewards.redemption": _QUERIES,
     "lealtad.security.limits": _READS,
     "lealtad.security.rotation": "re-encrypts every table's protected columns: it walks the schema",
     "lealtad.tenancy.audit_objects": _READS,

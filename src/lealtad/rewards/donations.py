@@ -216,7 +216,7 @@ def donate(
     )
     donation_id = store.insert_donation(
         conn,
-        bid,
+        business_id=bid,
         cause_id=cause.id,
         member_id=member.id,
         points=data.points,

@@ -89,29 +89,17 @@ def held_cause(conn: Connection, business_id: int, cause_id: int) -> Any:
     ).first()
 
 
-def insert_donation(
-    conn: Connection,
-    business_id: int,
-    cause_id: int,
-    member_id: int,
-    points: int,
-    entry_id: int,
-    created_at: datetime,
-) -> int:
+def insert_donation(conn: Connection, **values: Any) -> int:
+    """A donation given from the member's points (rewards/donations.py); its id."""
     return int(
-        conn.execute(
-            insert(donations)
-            .values(
-                business_id=business_id,
-                cause_id=cause_id,
-                member_id=member_id,
-                points=points,
-                entry_id=entry_id,
-                created_at=created_at,
-            )
-            .returning(donations.c.id)
-        ).scalar_one()
+        conn.execute(insert(donations).values(**values).returning(donations.c.id)).scalar_one()
     )
+
+
+def record_donation(conn: Connection, **values: Any) -> None:
+    """A donation made by redeeming a donation reward: on the redemption path, which needs no
+    id back (no RETURNING)."""
+    conn.execute(insert(donations).values(**values))
 
 
 def member_donations(
