@@ -6,12 +6,12 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
 from lealtad.comms.outbox import emit
 from lealtad.errors import Invalid
+from lealtad.events import store
 from lealtad.events.schemas import EventIn, EventOut
-from lealtad.events.tables import member_events
 from lealtad.kit.clock import naive_utc
 from lealtad.ledger import idempotency
 from lealtad.ledger import service as ledger
@@ -46,20 +46,17 @@ def record(
         email=data.email,
     )
     at = occurred(data.occurred_at, now)
-    event_row = conn.execute(
-        insert(member_events)
-        .values(
-            business_id=bid,
-            event_id=data.event_id,
-            member_id=member.id,
-            name=data.name,
-            value=data.value,
-            properties=json.loads(json.dumps(data.properties, default=str)),
-            occurred_at=naive_utc(at),
-            recorded_at=naive_utc(now),
-        )
-        .returning(member_events.c.id)
-    ).scalar_one()
+    recorded_id = store.insert_event(
+        conn,
+        bid,
+        event_id=data.event_id,
+        member_id=member.id,
+        name=data.name,
+        value=data.value,
+        properties=json.loads(json.dumps(data.properties, default=str)),
+        occurred_at=naive_utc(at),
+        recorded_at=naive_utc(now),
+    )
     trigger, event = (data.name, None) if data.name in EVENT_TRIGGERS else ("custom", data.name)
     if data.name in ("birthday", "anniversary"):
         # The greeting e-mail; the program's rules decide any points separately.
@@ -77,7 +74,7 @@ def record(
         properties=data.properties,
     )
     body = EventOut(
-        id=int(event_row),
+        id=recorded_id,
         event_id=data.event_id,
         name=data.name,
         member_id=member.id,

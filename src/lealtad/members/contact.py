@@ -11,10 +11,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
+from lealtad.comms import queue_store
 from lealtad.comms.catalog import CONTACT_CHANGED
-from lealtad.comms.tables import messages
 from lealtad.errors import Forbidden
 from lealtad.kit.clock import as_utc, naive_utc
 from lealtad.members import model
@@ -68,21 +68,6 @@ def notify(
         "phone_changed": "phone" in after,
         "new_phone": model.mask_phone(after.get("phone")),
     }
-    at = naive_utc(now)
-    result = conn.execute(
-        insert(messages).values(
-            business_id=business_id,
-            member_id=before.id,
-            channel="email",
-            category=CONTACT_CHANGED.category,
-            template=CONTACT_CHANGED.template,
-            locale=before.locale,
-            context=context,
-            status="queued",
-            attempts=0,
-            send_after=at,
-            created_at=at,
-        )
+    return queue_store.queue_email(
+        conn, business_id, before.id, CONTACT_CHANGED, before.locale, context, naive_utc(now)
     )
-    key = result.inserted_primary_key
-    return int(key[0]) if key else None

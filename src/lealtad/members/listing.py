@@ -26,7 +26,7 @@ from sqlalchemy import (
 from lealtad.kit.clock import naive_utc
 from lealtad.ledger.model import CASHBACK_ACCOUNT, POINTS_ACCOUNT
 from lealtad.ledger.tables import accounts
-from lealtad.members import pii
+from lealtad.members import pii, store
 from lealtad.members.model import normalise_card_number, normalise_tag
 from lealtad.members.tables import members
 from lealtad.purchases.tables import purchases
@@ -88,7 +88,7 @@ def _search(q: str, business_id: int, keys: FieldKeys) -> ColumnElement[bool] | 
     card = normalise_card_number(text)
     if card.isdigit():
         found.append(members.c.card_number.like(card + "%"))
-    name = pii.name_matches(keys, business_id, text)
+    name = store.name_matches(keys, business_id, text)
     if name is not None:
         found.append(name)
     return or_(*found) if found else members.c.id.is_(None)

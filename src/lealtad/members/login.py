@@ -8,15 +8,14 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection
 
+from lealtad.comms import queue_store
 from lealtad.comms.catalog import LOGIN_CODE, Kind
-from lealtad.comms.tables import messages
 from lealtad.config import Settings
 from lealtad.errors import LealtadError
 from lealtad.kit.clock import naive_utc
-from lealtad.members import model, store
-from lealtad.members.tables import member_login_codes
+from lealtad.members import login_store, model, store
 
 CODE_MINUTES = 10
 MAX_TRIES = 5
@@ -52,54 +51,25 @@ def request_code(
     if member is None or member.status != "active":
         return None
     at = naive_utc(now)
-    recent = conn.execute(
-        select(member_login_codes.c.id).where(
-            member_login_codes.c.business_id == business_id,
-            member_login_codes.c.member_id == member.id,
-            member_login_codes.c.created_at >= at - timedelta(hours=1),
-        )
-    ).all()
-    if len(recent) >= CODES_PER_HOUR:
+    recent = login_store.codes_since(conn, business_id, member.id, at - timedelta(hours=1))
+    if recent >= CODES_PER_HOUR:
         return None
     # A new code voids the ones before it.
-    conn.execute(
-        update(member_login_codes)
-        .where(
-            member_login_codes.c.business_id == business_id,
-            member_login_codes.c.member_id == member.id,
-            member_login_codes.c.used_at.is_(None),
-        )
-        .values(used_at=at)
-    )
+    login_store.void_open_codes(conn, business_id, member.id, at)
     code = f"{secrets.randbelow(10**6):06d}"
-    conn.execute(
-        insert(member_login_codes).values(
-            business_id=business_id,
-            member_id=member.id,
-            code_hash=_hash(secret_key, business_id, member.id, code),
-            created_at=at,
-            expires_at=at + timedelta(minutes=CODE_MINUTES),
-            attempts=0,
-        )
+    login_store.insert_code(
+        conn,
+        business_id,
+        member.id,
+        _hash(secret_key, business_id, member.id, code),
+        created_at=at,
+        expires_at=at + timedelta(minutes=CODE_MINUTES),
     )
-    result = conn.execute(
-        insert(messages).values(
-            business_id=business_id,
-            member_id=member.id,
-            channel="email",
-            category=kind.category,
-            template=kind.template,
-            locale=member.locale,
-            context={"code": code},
-            status="queued",
-            attempts=0,
-            send_after=at,
-            created_at=at,
-        )
+    message_id = queue_store.queue_email(
+        conn, business_id, member.id, kind, member.locale, {"code": code}, at
     )
-    key = result.inserted_primary_key
-    assert key is not None
-    return int(key[0])
+    assert message_id is not None
+    return message_id
 
 
 def shown_on_page(settings: Settings) -> bool:
@@ -110,25 +80,13 @@ def shown_on_page(settings: Settings) -> bool:
 
 def pending_code(conn: Connection, business_id: int, message_id: int) -> str:
     """The code of a login message not sent yet (for a development console only)."""
-    context = conn.execute(
-        select(messages.c.context).where(
-            messages.c.business_id == business_id, messages.c.id == message_id
-        )
-    ).scalar_one()
+    context = queue_store.message_context(conn, business_id, message_id)
     return str(context.get("code", ""))
 
 
 def forget_code(conn: Connection, business_id: int, message_id: int) -> None:
     """Once the e-mail has gone, the log keeps that a code was sent, not the code."""
-    conn.execute(
-        update(messages)
-        .where(
-            messages.c.business_id == business_id,
-            messages.c.id == message_id,
-            messages.c.status != "queued",
-        )
-        .values(context={"code": "******"})
-    )
+    queue_store.replace_context_once_sent(conn, business_id, message_id, {"code": "******"})
 
 
 def check_code(
@@ -142,28 +100,12 @@ def check_code(
     if member is None:
         return None
     at = naive_utc(now)
-    row = conn.execute(
-        select(member_login_codes)
-        .where(
-            member_login_codes.c.business_id == business_id,
-            member_login_codes.c.member_id == member.id,
-            member_login_codes.c.used_at.is_(None),
-            member_login_codes.c.expires_at > at,
-        )
-        .order_by(member_login_codes.c.id.desc())
-        .limit(1)
-    ).first()
+    row = login_store.latest_open_code(conn, business_id, member.id, at)
     if row is None or row.attempts >= MAX_TRIES:
         return None
     digits = "".join(ch for ch in code if ch.isdigit())[:6]
     if not hmac.compare_digest(row.code_hash, _hash(secret_key, business_id, member.id, digits)):
-        conn.execute(
-            update(member_login_codes)
-            .where(member_login_codes.c.id == row.id)
-            .values(attempts=row.attempts + 1)
-        )
+        login_store.count_wrong_try(conn, row.id, row.attempts + 1)
         return None
-    conn.execute(
-        update(member_login_codes).where(member_login_codes.c.id == row.id).values(used_at=at)
-    )
+    login_store.use_code(conn, row.id, at)
     return member

@@ -8,10 +8,9 @@ import unicodedata
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_
+from sqlalchemy import Connection
 
 from lealtad.members import model
-from lealtad.members.tables import members
 from lealtad.security.crypto import FieldKeys
 from lealtad.security.fields import keys_of
 
@@ -76,11 +75,7 @@ def with_indexes(conn: Connection, business_id: int, values: dict[str, Any]) -> 
     return {**values, **index_values(keys_of(conn.dialect), business_id, values)}
 
 
-def name_matches(keys: FieldKeys, business_id: int, text: str) -> ColumnElement[bool] | None:
-    """Every word of `text` is a word of the member's name (exact words, not prefixes)."""
-    words = name_words(text)
-    if not words:
-        return None
-    return and_(
-        *(members.c.name_index.like(f"% {keys.index('name', business_id, w)} %") for w in words)
-    )
+def name_patterns(keys: FieldKeys, business_id: int, text: str) -> list[str]:
+    """LIKE patterns on the name's index, one per word of `text`, that together find the members
+    having every word in their name (exact words, not prefixes); none when `text` has no word."""
+    return [f"% {keys.index('name', business_id, w)} %" for w in name_words(text)]

@@ -5,10 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, bindparam, false, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    false,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from lealtad.members import model, pii
 from lealtad.members.tables import member_previous_cards, members
+from lealtad.security.crypto import FieldKeys
 from lealtad.security.fields import keys_of
 
 # Encrypted columns are looked up through their blind index.
@@ -148,10 +159,18 @@ def _named_by(
         found.append(
             members.c.card_number.like(card + "%") if card_prefix else members.c.card_number == card
         )
-    name = pii.name_matches(keys, business_id, text)
+    name = name_matches(keys, business_id, text)
     if name is not None:
         found.append(name)
     return or_(*found) if found else false()
+
+
+def name_matches(keys: FieldKeys, business_id: int, text: str) -> ColumnElement[bool] | None:
+    """Every word of `text` is a word of the member's name (exact words, not prefixes)."""
+    patterns = pii.name_patterns(keys, business_id, text)
+    if not patterns:
+        return None
+    return and_(*(members.c.name_index.like(pattern) for pattern in patterns))
 
 
 def display_names(conn: Connection, business_id: int, ids: set[int]) -> dict[int, str]:

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
-from sqlalchemy import Connection, Select, func, insert, select, update
+from sqlalchemy import Connection
 
 from lealtad.errors import Conflict, NotFound
 from lealtad.kit.clock import as_utc, naive_utc
@@ -17,7 +17,7 @@ from lealtad.kit.ids import MAX_ID
 from lealtad.ledger import adjustments, idempotency
 from lealtad.ledger import service as ledger
 from lealtad.members import service as members
-from lealtad.rewards.tables import causes, donations
+from lealtad.rewards import donations_store as store
 from lealtad.tenancy.model import Principal
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -108,26 +108,6 @@ class DonationOut(BaseModel):
 # Causes
 
 
-def _cause_query(business_id: int, cause_id: int | None = None) -> Select[Any]:
-    """Causes with their donation totals, in one query."""
-    totals = select(
-        donations.c.cause_id,
-        func.sum(donations.c.points).label("total_points"),
-        func.count(func.distinct(donations.c.member_id)).label("donors"),
-        func.count().label("donations"),
-    ).where(donations.c.business_id == business_id)
-    query = select(causes).where(causes.c.business_id == business_id)
-    if cause_id is not None:
-        totals = totals.where(donations.c.cause_id == cause_id)
-        query = query.where(causes.c.id == cause_id)
-    summed = totals.group_by(donations.c.cause_id).subquery()
-    return (
-        query.add_columns(summed.c.total_points, summed.c.donors, summed.c.donations)
-        .outerjoin(summed, summed.c.cause_id == causes.c.id)
-        .order_by(causes.c.id)
-    )
-
-
 def _cause_out(row: Any) -> CauseOut:
     return CauseOut(
         id=row.id,
@@ -141,31 +121,30 @@ def _cause_out(row: Any) -> CauseOut:
     )
 
 
+def _no_cause(cause_id: int) -> NotFound:
+    return NotFound(f"no cause {cause_id} in this business", code="cause_not_found")
+
+
 def create_cause(conn: Connection, business_id: int, data: CauseIn, now: datetime) -> int:
-    return int(
-        conn.execute(
-            insert(causes)
-            .values(
-                business_id=business_id,
-                name=data.name.model_dump(),
-                description=data.description.model_dump(),
-                active=data.active,
-                created_at=naive_utc(now),
-            )
-            .returning(causes.c.id)
-        ).scalar_one()
+    return store.insert_cause(
+        conn,
+        business_id,
+        name=data.name.model_dump(),
+        description=data.description.model_dump(),
+        active=data.active,
+        created_at=naive_utc(now),
     )
 
 
 def get_cause(conn: Connection, business_id: int, cause_id: int) -> CauseOut:
-    row = conn.execute(_cause_query(business_id, cause_id)).first()
+    row = store.cause_with_totals(conn, business_id, cause_id)
     if row is None:
-        raise NotFound(f"no cause {cause_id} in this business", code="cause_not_found")
+        raise _no_cause(cause_id)
     return _cause_out(row)
 
 
 def list_causes(conn: Connection, business_id: int) -> list[CauseOut]:
-    return [_cause_out(row) for row in conn.execute(_cause_query(business_id))]
+    return [_cause_out(row) for row in store.causes_with_totals(conn, business_id)]
 
 
 def update_cause(conn: Connection, business_id: int, cause_id: int, data: CausePatch) -> None:
@@ -176,26 +155,15 @@ def update_cause(conn: Connection, business_id: int, cause_id: int, data: CauseP
         values["description"] = data.description.model_dump()
     if data.active is not None:
         values["active"] = data.active
-    where = (causes.c.business_id == business_id, causes.c.id == cause_id)
-    found = (
-        conn.execute(update(causes).where(*where).values(**values).returning(causes.c.id)).first()
-        if values
-        else conn.execute(select(causes.c.id).where(*where)).first()
-    )
-    if found is None:
-        raise NotFound(f"no cause {cause_id} in this business", code="cause_not_found")
+    if not store.update_cause(conn, business_id, cause_id, **values):
+        raise _no_cause(cause_id)
 
 
 def _open_cause(conn: Connection, business_id: int, cause_id: int) -> Any:
-    """The cause, held against a concurrent deactivation until commit (a shared lock on
-    PostgreSQL, so donations to one cause do not wait for each other)."""
-    row = conn.execute(
-        select(causes)
-        .where(causes.c.business_id == business_id, causes.c.id == cause_id)
-        .with_for_update(read=True)
-    ).first()
+    """The cause, held against a concurrent deactivation until commit."""
+    row = store.held_cause(conn, business_id, cause_id)
     if row is None:
-        raise NotFound(f"no cause {cause_id} in this business", code="cause_not_found")
+        raise _no_cause(cause_id)
     if not row.active:
         raise Conflict(
             "this cause no longer takes donations",
@@ -246,19 +214,14 @@ def donate(
         kind="donate",
         to="donated",
     )
-    donation_id = int(
-        conn.execute(
-            insert(donations)
-            .values(
-                business_id=bid,
-                cause_id=cause.id,
-                member_id=member.id,
-                points=data.points,
-                entry_id=entry_id,
-                created_at=naive_utc(now),
-            )
-            .returning(donations.c.id)
-        ).scalar_one()
+    donation_id = store.insert_donation(
+        conn,
+        business_id=bid,
+        cause_id=cause.id,
+        member_id=member.id,
+        points=data.points,
+        entry_id=entry_id,
+        created_at=naive_utc(now),
     )
     answer = DonationOut(
         id=donation_id,
@@ -281,18 +244,6 @@ def member_donations(
 ) -> list[DonationOut]:
     """The member's donations, newest first."""
     members.get(conn, business_id, member_id)
-    query = (
-        select(donations, causes.c.name.label("cause_name"))
-        .join(
-            causes,
-            (causes.c.id == donations.c.cause_id) & (causes.c.business_id == business_id),
-        )
-        .where(donations.c.business_id == business_id, donations.c.member_id == member_id)
-        .order_by(donations.c.id.desc())
-        .limit(limit)
-    )
-    if before is not None:
-        query = query.where(donations.c.id < before)
     return [
         DonationOut(
             id=row.id,
@@ -303,5 +254,5 @@ def member_donations(
             entry_id=row.entry_id,
             created_at=as_utc(row.created_at),
         )
-        for row in conn.execute(query)
+        for row in store.member_donations(conn, business_id, member_id, limit=limit, before=before)
     ]

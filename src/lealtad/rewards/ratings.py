@@ -8,14 +8,14 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection
 
 from lealtad.errors import Conflict, NotFound
 from lealtad.kit.clock import as_utc, naive_utc
 from lealtad.kit.ids import MAX_ID
 from lealtad.members import service as members
+from lealtad.rewards import ratings_store as store
 from lealtad.rewards import service
-from lealtad.rewards.tables import ratings, rewards, vouchers
 
 
 class RatingIn(BaseModel):
@@ -54,89 +54,41 @@ def _out(row: Any) -> RatingOut:
     )
 
 
-def _refresh(conn: Connection, business_id: int, reward_id: int) -> None:
-    count, total = conn.execute(
-        select(func.count(), func.coalesce(func.sum(ratings.c.stars), 0)).where(
-            ratings.c.business_id == business_id,
-            ratings.c.reward_id == reward_id,
-            ratings.c.hidden.is_(False),
-        )
-    ).one()
-    conn.execute(
-        update(rewards)
-        .where(rewards.c.business_id == business_id, rewards.c.id == reward_id)
-        .values(rating_count=int(count), rating_total=int(total))
-    )
-
-
 def rate(
     conn: Connection, business_id: int, member_id: int, data: RatingIn, now: datetime
 ) -> RatingOut:
     """A member's rating of a reward they redeemed; rating again replaces the earlier one."""
     members.get(conn, business_id, member_id)
     service.get(conn, business_id, data.reward_id, lock=True)
-    redeemed = conn.execute(
-        select(vouchers.c.id)
-        .where(
-            vouchers.c.business_id == business_id,
-            vouchers.c.member_id == member_id,
-            vouchers.c.reward_id == data.reward_id,
-            vouchers.c.status != "cancelled",
-        )
-        .limit(1)
-    ).first()
-    if redeemed is None:
+    if not store.has_redeemed(conn, business_id, member_id, data.reward_id):
         raise Conflict("only a member who redeemed this reward can rate it", code="not_redeemed")
-    key = (
-        ratings.c.business_id == business_id,
-        ratings.c.reward_id == data.reward_id,
-        ratings.c.member_id == member_id,
+    store.save_members_rating(
+        conn,
+        business_id,
+        data.reward_id,
+        member_id,
+        stars=data.stars,
+        text=data.text.strip(),
+        created_at=naive_utc(now),
     )
-    existing = conn.execute(select(ratings.c.id).where(*key)).first()
-    values = {"stars": data.stars, "text": data.text.strip(), "created_at": naive_utc(now)}
-    if existing is None:
-        conn.execute(
-            insert(ratings).values(
-                business_id=business_id,
-                reward_id=data.reward_id,
-                member_id=member_id,
-                hidden=False,
-                **values,
-            )
-        )
-    else:
-        conn.execute(update(ratings).where(*key).values(**values))
-    _refresh(conn, business_id, data.reward_id)
-    return _out(conn.execute(select(ratings).where(*key)).one())
+    store.refresh_reward_rating(conn, business_id, data.reward_id)
+    return _out(store.members_rating(conn, business_id, data.reward_id, member_id))
 
 
 def moderate(conn: Connection, business_id: int, rating_id: int, hidden: bool) -> RatingOut:
-    row = conn.execute(
-        select(ratings).where(ratings.c.business_id == business_id, ratings.c.id == rating_id)
-    ).first()
+    row = store.rating(conn, business_id, rating_id)
     if row is None:
         raise NotFound(f"no rating {rating_id} in this business", code="rating_not_found")
     service.get(conn, business_id, row.reward_id, lock=True)
-    conn.execute(
-        update(ratings)
-        .where(ratings.c.business_id == business_id, ratings.c.id == rating_id)
-        .values(hidden=hidden)
-    )
-    _refresh(conn, business_id, row.reward_id)
-    return _out(
-        conn.execute(
-            select(ratings).where(ratings.c.business_id == business_id, ratings.c.id == rating_id)
-        ).one()
-    )
+    store.set_hidden(conn, business_id, rating_id, hidden)
+    store.refresh_reward_rating(conn, business_id, row.reward_id)
+    # Read again, as the answer shows the rating as stored.
+    return _out(store.rating(conn, business_id, rating_id))
 
 
 def of_reward(
     conn: Connection, business_id: int, reward_id: int, *, include_hidden: bool
 ) -> list[RatingOut]:
     service.get(conn, business_id, reward_id)
-    query = select(ratings).where(
-        ratings.c.business_id == business_id, ratings.c.reward_id == reward_id
-    )
-    if not include_hidden:
-        query = query.where(ratings.c.hidden.is_(False))
-    return [_out(r) for r in conn.execute(query.order_by(ratings.c.id.desc()))]
+    rows = store.reward_ratings(conn, business_id, reward_id, include_hidden=include_hidden)
+    return [_out(r) for r in rows]

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
 from lealtad.analytics import rollups, segments
 from lealtad.comms.outbox import emit
@@ -21,9 +21,8 @@ from lealtad.ledger.maturity import settle
 from lealtad.ledger.model import CASHBACK_ACCOUNT, Entry, Leg, MemberLeg, SystemLeg
 from lealtad.members import service as members
 from lealtad.purchases.service import occurred
-from lealtad.rewards import model, service, store
+from lealtad.rewards import donations_store, model, service, store
 from lealtad.rewards.schemas import VoucherOut
-from lealtad.rewards.tables import donations
 from lealtad.rules.periods import expiry_for, period_start
 from lealtad.rules.service import in_force
 from lealtad.tenancy import service as tenancy
@@ -163,15 +162,14 @@ def redeem(
     rollups.on_redemptions(conn, bid, [(voucher_id, reward.id, at)])
     commit_counts.redemption_made(conn)
     if reward.kind == "donation":
-        conn.execute(
-            insert(donations).values(
-                business_id=bid,
-                cause_id=reward.cause_id,
-                member_id=member_id,
-                points=reward.cost,
-                entry_id=entry_id,
-                created_at=naive_utc(at),
-            )
+        donations_store.record_donation(
+            conn,
+            business_id=bid,
+            cause_id=reward.cause_id,
+            member_id=member_id,
+            points=reward.cost,
+            entry_id=entry_id,
+            created_at=naive_utc(at),
         )
     emit(
         conn,

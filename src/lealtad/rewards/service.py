@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from lealtad.analytics import segments
 from lealtad.errors import Conflict, NotFound
 from lealtad.kit.clock import as_utc, naive_utc
 from lealtad.ledger import service as ledger
-from lealtad.rewards import model, store
+from lealtad.rewards import donations_store, model, store
 from lealtad.rewards.schemas import RewardIn, RewardOut, RewardPatch
-from lealtad.rewards.tables import causes
 from lealtad.tiers import service as tiers
 
 
@@ -24,14 +23,10 @@ def _utc(value: datetime | None) -> datetime | None:
 def create(conn: Connection, business_id: int, data: RewardIn, now: datetime) -> int:
     if store.reward_by_slug(conn, business_id, data.slug) is not None:
         raise Conflict(f"a reward {data.slug!r} already exists", code="duplicate_reward")
-    if data.cause_id is not None:
-        found = conn.execute(
-            select(causes.c.id).where(
-                causes.c.business_id == business_id, causes.c.id == data.cause_id
-            )
-        ).first()
-        if found is None:
-            raise NotFound(f"no cause {data.cause_id} in this business", code="cause_not_found")
+    if data.cause_id is not None and not donations_store.cause_exists(
+        conn, business_id, data.cause_id
+    ):
+        raise NotFound(f"no cause {data.cause_id} in this business", code="cause_not_found")
     values = data.model_dump(exclude={"title", "description", "valid_from", "valid_until"})
     return store.insert_reward(
         conn,
