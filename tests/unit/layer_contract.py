@@ -129,7 +129,6 @@ SQL_EXCEPTIONS: dict[str, str] = {
     "lealtad.comms.api": "an edge router querying; fix: through comms' services",
     "lealtad.comms.campaigns": _READS,
     "lealtad.comms.delivery_log": _READS,
-    "lealtad.comms.dispatch": _QUERIES,
     "lealtad.comms.email": _QUERIES,
     "lealtad.comms.messages": _READS,
     "lealtad.comms.policy": _QUERIES,
