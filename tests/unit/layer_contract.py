@@ -129,7 +129,6 @@ SQL_EXCEPTIONS: dict[str, str] = {
     "lealtad.comms.campaigns": _READS,
     "lealtad.comms.delivery_log": _READS,
     "lealtad.comms.messages": _READS,
-    "lealtad.comms.push": _QUERIES,
     "lealtad.comms.reminders": _READS,
     "lealtad.comms.webhook_delivery": _QUERIES,
     "lealtad.comms.webhooks": _QUERIES,
