@@ -130,8 +130,6 @@ SQL_EXCEPTIONS: dict[str, str] = {
     "lealtad.comms.delivery_log": _READS,
     "lealtad.comms.messages": _READS,
     "lealtad.comms.reminders": _READS,
-    "lealtad.comms.webhook_delivery": _QUERIES,
-    "lealtad.comms.webhooks": _QUERIES,
     "lealtad.events.jobs": _READS,
     "lealtad.events.service": _QUERIES,
     "lealtad.exports.service": _READS,
