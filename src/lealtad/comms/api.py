@@ -7,14 +7,11 @@ from datetime import datetime
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import select, update
 
-from lealtad.comms import campaigns, email, policy
-from lealtad.comms.tables import comms_policies
-from lealtad.comms.tables import messages as messages_table
+from lealtad.comms import campaigns, delivery_log, email, policy
 from lealtad.deps import CurrentPrincipal, Db, Manager, Now
 from lealtad.http import ERROR_RESPONSES
-from lealtad.kit.clock import as_utc, naive_utc
+from lealtad.kit.clock import as_utc
 from lealtad.kit.ids import MAX_ID, IdPath, Limit
 from lealtad.members import service as members
 from lealtad.tenancy import service as tenancy
@@ -56,15 +53,7 @@ def member_messages(
     (and why), bounced, failed."""
     with db.read() as conn:
         members.get(conn, principal.business_id, member_id)
-        rows = conn.execute(
-            select(messages_table)
-            .where(
-                messages_table.c.business_id == principal.business_id,
-                messages_table.c.member_id == member_id,
-            )
-            .order_by(messages_table.c.id.desc())
-            .limit(limit)
-        ).all()
+        rows = delivery_log.of_member(conn, principal.business_id, member_id, limit)
     return [
         MessageOut(
             id=r.id,
@@ -151,13 +140,8 @@ def get_policy(principal: CurrentPrincipal, db: Db) -> PolicyIn:
 @router.put("/messaging-policy", response_model=PolicyIn)
 def set_policy(body: PolicyIn, principal: Manager, db: Db, now: Now) -> PolicyIn:
     """How many marketing messages a member may get a week, and the quiet hours (local time)."""
-    values = body.model_dump() | {"updated_at": naive_utc(now)}
     with db.transaction() as conn:
-        key = comms_policies.c.business_id == principal.business_id
-        if conn.execute(update(comms_policies).where(key).values(**values)).rowcount == 0:
-            conn.execute(
-                comms_policies.insert().values(business_id=principal.business_id, **values)
-            )
+        policy.save(conn, principal.business_id, body.model_dump(), now)
         tenancy.audit(
             conn, principal, "messaging.policy", "messaging-policy", now, **body.model_dump()
         )

@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from lealtad.comms import message_store
 from lealtad.comms.channel_tables import channel_sends, message_channels
-from lealtad.comms.tables import messages, unsubscribes
+from lealtad.comms.tables import messages
 from lealtad.db.inserts import insert_if_new
 from lealtad.kit.clock import naive_utc
 from lealtad.members import store as member_store
@@ -139,16 +140,7 @@ def withdraw(
         return False
     consent[channel] = {"granted": False, "at": now.isoformat(), "source": "reply"}
     member_store.update_member(conn, business_id, member.id, consent=consent)
-    conn.execute(
-        insert(unsubscribes).values(
-            business_id=business_id,
-            member_id=member.id,
-            channel=channel,
-            message_id=None,
-            at=naive_utc(now),
-            note=note[:200],
-        )
-    )
+    message_store.record_unsubscribe(conn, business_id, member.id, channel, None, now, note[:200])
     return True
 
 

@@ -6,12 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
-
-from lealtad.comms import messages, webhook_delivery
-from lealtad.comms.tables import outbox
+from lealtad.comms import messages, outbox_store, webhook_delivery
 from lealtad.db.engine import Database
-from lealtad.kit.clock import naive_utc
 
 
 def dispatch(
@@ -19,24 +15,10 @@ def dispatch(
 ) -> int:
     """Fans out up to `limit` due events (of one business, or of all when None)."""
     with db.transaction() as conn:
-        query = (
-            select(outbox)
-            .where(outbox.c.delivered_at.is_(None), outbox.c.available_at <= naive_utc(now))
-            .order_by(outbox.c.id)
-            .limit(limit)
-        )
-        if business_id is not None:
-            query = query.where(outbox.c.business_id == business_id)
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        rows = conn.execute(query).all()
+        rows = outbox_store.due_events(conn, now, limit, business_id)
         for row in rows:
             messages.plan(conn, row, now)
             webhook_delivery.fan_out(conn, row, now)
         if rows:
-            conn.execute(
-                update(outbox)
-                .where(outbox.c.id.in_([r.id for r in rows]))
-                .values(delivered_at=naive_utc(now), attempts=outbox.c.attempts + 1)
-            )
+            outbox_store.mark_events_handled(conn, [r.id for r in rows], now)
     return len(rows)

@@ -10,9 +10,9 @@ import ssl
 from datetime import datetime
 from email.message import EmailMessage
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection
 
-from lealtad.comms.tables import messages
+from lealtad.comms import message_store
 from lealtad.config import Settings
 from lealtad.errors import Invalid, NotFound
 from lealtad.kit.clock import naive_utc
@@ -93,11 +93,7 @@ def mark_bounced(
 ) -> None:
     member_store.update_member(conn, business_id, member_id, email_bounced_at=naive_utc(now))
     if message_id is not None:
-        conn.execute(
-            update(messages)
-            .where(messages.c.business_id == business_id, messages.c.id == message_id)
-            .values(status="bounced", reason=reason[:200])
-        )
+        message_store.mark_message_bounced(conn, business_id, message_id, reason[:200])
 
 
 def locate(
@@ -106,11 +102,7 @@ def locate(
     """The member and e-mail message a provider's bounce report names: the message by its id,
     or by the address the latest e-mail sent to that member."""
     if message_id is not None:
-        row = conn.execute(
-            select(messages).where(
-                messages.c.business_id == business_id, messages.c.id == message_id
-            )
-        ).first()
+        row = message_store.message(conn, business_id, message_id)
         if row is None:
             raise NotFound(f"no message {message_id} in this business", code="message_not_found")
         if row.channel != "email":
@@ -122,17 +114,7 @@ def locate(
     member = member_store.member_by(conn, business_id, "email", normal)
     if member is None:
         raise NotFound("no member of this business has that e-mail", code="member_not_found")
-    latest = conn.execute(
-        select(messages.c.id)
-        .where(
-            messages.c.business_id == business_id,
-            messages.c.member_id == member.id,
-            messages.c.channel == "email",
-            messages.c.status.in_(("sent", "bounced")),
-        )
-        .order_by(messages.c.sent_at.desc(), messages.c.id.desc())
-        .limit(1)
-    ).scalar()
+    latest = message_store.latest_email(conn, business_id, member.id)
     return int(member.id), latest
 
 

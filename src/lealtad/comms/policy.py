@@ -8,11 +8,11 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
+from lealtad.comms import message_store, policy_store
 from lealtad.comms.catalog import KINDS
 from lealtad.comms.render import kind_of
-from lealtad.comms.tables import comms_policies, messages
 from lealtad.kit.clock import as_utc, naive_utc
 
 CELEBRATIONS_PER_YEAR = 2
@@ -29,10 +29,13 @@ CONSENT_MISSING = {"email": "no e-mail consent", "push": "no push consent"}
 
 
 def policy(conn: Connection, business_id: int) -> dict[str, Any]:
-    row = conn.execute(
-        select(comms_policies).where(comms_policies.c.business_id == business_id)
-    ).first()
+    row = policy_store.sending_policy(conn, business_id)
     return dict(row._mapping) if row else dict(DEFAULT_POLICY)
+
+
+def save(conn: Connection, business_id: int, rules: dict[str, Any], now: datetime) -> None:
+    """The business's policy replaced by `rules` (the keys of DEFAULT_POLICY)."""
+    policy_store.save_sending_policy(conn, business_id, rules | {"updated_at": naive_utc(now)})
 
 
 def zone(member: Any, business: Any) -> ZoneInfo:
@@ -64,18 +67,16 @@ def sent_since(
     category: str | None = None,
 ) -> int:
     """Messages of the row's member on the row's channel delivered since `since`."""
-    query = select(func.count()).where(
-        messages.c.business_id == row.business_id,
-        messages.c.member_id == row.member_id,
-        messages.c.channel == row.channel,
-        messages.c.status.in_(DELIVERED),
-        messages.c.sent_at >= naive_utc(since),
+    return message_store.delivered_since(
+        conn,
+        row.business_id,
+        row.member_id,
+        row.channel,
+        DELIVERED,
+        since,
+        templates,
+        category,
     )
-    if templates:
-        query = query.where(messages.c.template.in_(templates))
-    if category:
-        query = query.where(messages.c.category == category)
-    return int(conn.execute(query).scalar_one())
 
 
 def decide(

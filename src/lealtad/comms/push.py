@@ -16,14 +16,11 @@ from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection
 
-from lealtad.comms import webpush
-from lealtad.comms.tables import push_subscriptions
+from lealtad.comms import push_store, webpush
 from lealtad.config import Settings
-from lealtad.db.inserts import insert_if_new
 from lealtad.errors import Invalid, NotFound
-from lealtad.kit.clock import naive_utc
 from lealtad.members import store as member_store
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -154,48 +151,16 @@ def subscribe(
         "active": True,
         "failures": 0,
     }
-    key = (push_subscriptions.c.business_id == business_id) & (
-        push_subscriptions.c.endpoint == endpoint
-    )
-    insert_if_new(
-        conn,
-        push_subscriptions,
-        business_id=business_id,
-        endpoint=endpoint,
-        created_at=naive_utc(now),
-        **values,
-    )
-    conn.execute(update(push_subscriptions).where(key).values(**values))
-    return int(conn.execute(select(push_subscriptions.c.id).where(key)).scalar_one())
+    return push_store.save_subscription(conn, business_id, endpoint, values, now)
 
 
 def unsubscribe(conn: Connection, business_id: int, member_id: int, endpoint: str) -> bool:
     """True when the member had this subscription active."""
-    result = conn.execute(
-        update(push_subscriptions)
-        .where(
-            push_subscriptions.c.business_id == business_id,
-            push_subscriptions.c.member_id == member_id,
-            push_subscriptions.c.endpoint == endpoint.strip(),
-            push_subscriptions.c.active.is_(True),
-        )
-        .values(active=False)
-    )
-    return bool(result.rowcount)
+    return push_store.end_subscription(conn, business_id, member_id, endpoint.strip())
 
 
 def active_subscriptions(conn: Connection, business_id: int, member_id: int) -> list[Any]:
-    return list(
-        conn.execute(
-            select(push_subscriptions)
-            .where(
-                push_subscriptions.c.business_id == business_id,
-                push_subscriptions.c.member_id == member_id,
-                push_subscriptions.c.active.is_(True),
-            )
-            .order_by(push_subscriptions.c.id)
-        )
-    )
+    return push_store.active_subscriptions(conn, business_id, member_id)
 
 
 # --- sending -----------------------------------------------------------------------------------
@@ -262,16 +227,16 @@ def deliver(
                 )
             except httpx.HTTPError as exc:
                 status, error = 0, f"push service unreachable: {exc}"[:200]
-            where = push_subscriptions.c.id == sub.id
+            answer: push_store.Answer
             if 200 <= status < 300:
                 accepted += 1
-                values: dict[str, Any] = {"last_sent_at": naive_utc(now), "failures": 0}
+                answer = "accepted"
             elif status in (404, 410):
                 retired += 1
-                values = {"active": False}
+                answer = "retired"
             else:
                 failed += 1
                 error = error if status == 0 else f"push service answered {status}"
-                values = {"failures": push_subscriptions.c.failures + 1}
-            conn.execute(update(push_subscriptions).where(where).values(**values))
+                answer = "failed"
+            push_store.record_answer(conn, sub.id, answer, now)
     return Delivery(accepted, retired, failed, error)

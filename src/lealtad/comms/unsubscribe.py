@@ -7,11 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
-from lealtad.comms.tables import unsubscribes
+from lealtad.comms import message_store
 from lealtad.errors import NotFound
-from lealtad.kit.clock import naive_utc
 from lealtad.members import store as member_store
 
 
@@ -44,14 +43,7 @@ def unsubscribe(conn: Connection, secret: str, value: str, now: datetime) -> Any
     consent = dict(member.consent)
     consent[channel] = {"granted": False, "at": now.isoformat(), "source": "unsubscribe"}
     member_store.update_member(conn, business_id, member_id, consent=consent)
-    conn.execute(
-        insert(unsubscribes).values(
-            business_id=business_id,
-            member_id=member_id,
-            channel=channel,
-            message_id=message_id,
-            at=naive_utc(now),
-            note="one-click link",
-        )
+    message_store.record_unsubscribe(
+        conn, business_id, member_id, channel, message_id, now, "one-click link"
     )
     return member

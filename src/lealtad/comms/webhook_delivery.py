@@ -19,14 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection
 
 from lealtad import __version__
-from lealtad.comms import addresses
-from lealtad.comms.tables import webhook_deliveries, webhook_endpoints
+from lealtad.comms import addresses, webhooks_store
 from lealtad.comms.webhooks import ALL, TEST_TOPIC, Status
 from lealtad.db.engine import Database
-from lealtad.db.inserts import insert_if_new
 from lealtad.kit.clock import as_utc, naive_utc
 
 if TYPE_CHECKING:
@@ -61,13 +59,14 @@ def fan_out(conn: Connection, outbox_row: Any, now: datetime) -> int:
     payload, created_at) per active endpoint of its business subscribed to its topic (or "*").
     Call it in the transaction that marks the outbox row handled. Idempotent: a second call
     for the same row adds nothing. Returns how many deliveries it queued."""
-    e = webhook_endpoints.c
-    query = select(e.id, e.topics).where(e.business_id == outbox_row.business_id, e.active)
     if outbox_row.topic == TEST_TOPIC:
-        query = query.where(e.id == (outbox_row.payload or {}).get("endpoint_id"))
+        endpoint_id = (outbox_row.payload or {}).get("endpoint_id")
+        found = webhooks_store.active_endpoint(conn, outbox_row.business_id, endpoint_id)
+    else:
+        found = webhooks_store.active_endpoints(conn, outbox_row.business_id)
     targets = [
         row.id
-        for row in conn.execute(query)
+        for row in found
         if outbox_row.topic == TEST_TOPIC or ALL in row.topics or outbox_row.topic in row.topics
     ]
     if not targets:
@@ -80,9 +79,8 @@ def fan_out(conn: Connection, outbox_row: Any, now: datetime) -> int:
     }
     queued = 0
     for endpoint_id in targets:
-        inserted = insert_if_new(
+        inserted = webhooks_store.queue_delivery(
             conn,
-            webhook_deliveries,
             business_id=outbox_row.business_id,
             endpoint_id=endpoint_id,
             outbox_id=outbox_row.id,
@@ -124,25 +122,13 @@ class _Claimed:
 def _claim(db: Database, at: datetime, limit: int, timeout: float) -> list[_Claimed]:
     """Take up to `limit` due deliveries by moving their next attempt past a lease, in one short
     transaction. PostgreSQL workers skip rows another is claiming; SQLite has one writer."""
-    d, e = webhook_deliveries.c, webhook_endpoints.c
-    query = (
-        select(d.id, d.endpoint_id, d.message_id, d.payload, d.attempts, e.url, e.secret)
-        .join(webhook_endpoints, e.id == d.endpoint_id)
-        .where(d.status == "pending", d.next_attempt_at <= naive_utc(at), e.active)
-        .order_by(d.next_attempt_at, d.id)
-        .limit(limit)
-    )
     with db.transaction() as conn:
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True, of=webhook_deliveries)
-        claimed = [_Claimed(**row._mapping) for row in conn.execute(query)]
+        claimed = [
+            _Claimed(**row._mapping) for row in webhooks_store.due_deliveries(conn, at, limit)
+        ]
         if claimed:
             lease = LEASE + timedelta(seconds=timeout) * len(claimed)
-            conn.execute(
-                update(webhook_deliveries)
-                .where(d.id.in_([c.id for c in claimed]))
-                .values(next_attempt_at=naive_utc(at + lease))
-            )
+            webhooks_store.lease_deliveries(conn, [c.id for c in claimed], at + lease)
     return claimed
 
 
@@ -194,11 +180,7 @@ def _record(
         status = "pending"
         values["next_attempt_at"] = naive_utc(at + backoff(attempts))
     with db.transaction() as conn:
-        conn.execute(
-            update(webhook_deliveries)
-            .where(webhook_deliveries.c.id == delivery.id, webhook_deliveries.c.status == "pending")
-            .values(status=status, **values)
-        )
+        webhooks_store.record_attempt(conn, delivery.id, status, values)
     return status
 
 

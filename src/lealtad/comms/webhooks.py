@@ -11,13 +11,12 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 from pydantic import ValidationError as PydanticValidationError
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection
 
-from lealtad.comms import addresses
+from lealtad.comms import addresses, webhooks_store
 from lealtad.comms.outbox import emit
-from lealtad.comms.tables import webhook_deliveries, webhook_endpoints
 from lealtad.errors import Conflict, Invalid, NotFound
-from lealtad.kit.clock import as_utc, naive_utc
+from lealtad.kit.clock import as_utc
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy.model import Principal
 
@@ -198,18 +197,9 @@ def create_endpoint(
 ) -> WebhookCreated:
     _guard(data.url, allow_private)
     secret = new_secret()
-    endpoint_id = conn.execute(
-        insert(webhook_endpoints)
-        .values(
-            business_id=principal.business_id,
-            url=data.url,
-            secret=secret,
-            topics=data.topics,
-            active=data.active,
-            created_at=naive_utc(now),
-        )
-        .returning(webhook_endpoints.c.id)
-    ).scalar_one()
+    endpoint_id = webhooks_store.add_endpoint(
+        conn, principal.business_id, data.url, secret, data.topics, data.active, now
+    )
     tenancy.audit(
         conn,
         principal,
@@ -225,20 +215,11 @@ def create_endpoint(
 
 
 def list_endpoints(conn: Connection, business_id: int) -> list[WebhookOut]:
-    rows = conn.execute(
-        select(webhook_endpoints)
-        .where(webhook_endpoints.c.business_id == business_id)
-        .order_by(webhook_endpoints.c.id)
-    )
-    return [_endpoint_out(row) for row in rows]
+    return [_endpoint_out(row) for row in webhooks_store.endpoints(conn, business_id)]
 
 
 def get_endpoint(conn: Connection, business_id: int, endpoint_id: int) -> WebhookOut:
-    row = conn.execute(
-        select(webhook_endpoints).where(
-            webhook_endpoints.c.business_id == business_id, webhook_endpoints.c.id == endpoint_id
-        )
-    ).first()
+    row = webhooks_store.endpoint(conn, business_id, endpoint_id)
     if row is None:
         raise NotFound("no such webhook endpoint in this business", code="webhook_not_found")
     return _endpoint_out(row)
@@ -257,14 +238,7 @@ def update_endpoint(
     _guard(data.url, allow_private)
     changes = data.model_dump(include=data.model_fields_set)
     if changes:
-        conn.execute(
-            update(webhook_endpoints)
-            .where(
-                webhook_endpoints.c.business_id == principal.business_id,
-                webhook_endpoints.c.id == endpoint_id,
-            )
-            .values(**changes)
-        )
+        webhooks_store.change_endpoint(conn, principal.business_id, endpoint_id, changes)
     after = get_endpoint(conn, principal.business_id, endpoint_id)
     tenancy.audit_change(
         conn, principal, "webhook.update", f"webhook:{endpoint_id}", now, before, after
@@ -292,15 +266,9 @@ def deliveries(
 ) -> list[DeliveryOut]:
     """The endpoint's delivery log, newest first; `before` is the last id of the previous page."""
     get_endpoint(conn, business_id, endpoint_id)
-    d = webhook_deliveries.c
-    query = select(webhook_deliveries).where(
-        d.business_id == business_id, d.endpoint_id == endpoint_id
+    rows = webhooks_store.endpoint_deliveries(
+        conn, business_id, endpoint_id, limit, before=before, status=status
     )
-    if before is not None:
-        query = query.where(d.id < before)
-    if status is not None:
-        query = query.where(d.status == status)
-    rows = conn.execute(query.order_by(d.id.desc()).limit(limit))
     return [
         DeliveryOut.model_validate(
             {

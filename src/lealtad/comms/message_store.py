@@ -1,0 +1,90 @@
+"""SQL of the member messages' delivery log and of the unsubscribes it leads to: a message by
+its id, what was delivered lately (for the caps), bounces."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from lealtad.comms.tables import messages, unsubscribes
+from lealtad.kit.clock import naive_utc
+
+
+def message(conn: Connection, business_id: int, message_id: int) -> Any:
+    return conn.execute(
+        select(messages).where(messages.c.business_id == business_id, messages.c.id == message_id)
+    ).first()
+
+
+def latest_email(conn: Connection, business_id: int, member_id: int) -> int | None:
+    """The id of the last e-mail that reached the member's mail system (sent, or bounced)."""
+    found = conn.execute(
+        select(messages.c.id)
+        .where(
+            messages.c.business_id == business_id,
+            messages.c.member_id == member_id,
+            messages.c.channel == "email",
+            messages.c.status.in_(("sent", "bounced")),
+        )
+        .order_by(messages.c.sent_at.desc(), messages.c.id.desc())
+        .limit(1)
+    ).scalar()
+    return None if found is None else int(found)
+
+
+def mark_message_bounced(conn: Connection, business_id: int, message_id: int, reason: str) -> None:
+    conn.execute(
+        update(messages)
+        .where(messages.c.business_id == business_id, messages.c.id == message_id)
+        .values(status="bounced", reason=reason)
+    )
+
+
+def delivered_since(
+    conn: Connection,
+    business_id: int,
+    member_id: int,
+    channel: str,
+    statuses: Sequence[str],
+    since: datetime,
+    templates: list[str] | None = None,
+    category: str | None = None,
+) -> int:
+    """How many of the member's messages on the channel reached one of `statuses` since `since`,
+    of these templates or this category when given."""
+    query = select(func.count()).where(
+        messages.c.business_id == business_id,
+        messages.c.member_id == member_id,
+        messages.c.channel == channel,
+        messages.c.status.in_(statuses),
+        messages.c.sent_at >= naive_utc(since),
+    )
+    if templates:
+        query = query.where(messages.c.template.in_(templates))
+    if category:
+        query = query.where(messages.c.category == category)
+    return int(conn.execute(query).scalar_one())
+
+
+def record_unsubscribe(
+    conn: Connection,
+    business_id: int,
+    member_id: int,
+    channel: str,
+    message_id: int | None,
+    now: datetime,
+    note: str,
+) -> None:
+    conn.execute(
+        insert(unsubscribes).values(
+            business_id=business_id,
+            member_id=member_id,
+            channel=channel,
+            message_id=message_id,
+            at=naive_utc(now),
+            note=note,
+        )
+    )
