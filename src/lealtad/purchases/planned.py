@@ -29,6 +29,7 @@ from lealtad.purchases.setwise_members import BatchMembers
 from lealtad.rules import apply, earn_store, planner
 from lealtad.rules.planner import EarnPlan, MemberState
 from lealtad.rules.program import Program
+from lealtad.tiers import service as tiers
 
 
 @dataclass
@@ -159,22 +160,51 @@ class PlannedSales:
             now=self.now,
             planned=[w.plan for w in waiting],
         )
+        checked = self._check_tiers(waiting)
         moved: dict[int, str | None] = {}
         for w, purchase_id in zip(waiting, ids, strict=True):
             now = w.sale.now or self.now
             for event in w.plan.events if w.plan is not None else ():
                 emit(self.conn, self.bid, event.topic, event.payload, now)
-            each(w, purchase_id, self._check_tier(w, moved))
+            each(w, purchase_id, self._check_tier(w, moved, checked))
         for member_id, tier in moved.items():
             self.members.retier(member_id, tier)
 
-    def _check_tier(self, w: Planned, moved: dict[int, str | None]) -> bool:
+    def _check_tiers(self, waiting: list[Planned]) -> dict[int, tiers.Moved | None]:
+        """The group's tier re-checks, made together once it is written: a member has at most
+        one check waiting (their next sale waits for it), and it reads only their own rows, so
+        each comes out as it would in its turn; `_check_tier` announces it there."""
+        asks: dict[int, tiers.Ask] = {}
+        for w in waiting:
+            if w.facts is None or w.sale.member is None or w.sale.program is None:
+                continue
+            policy = w.sale.program.definition.tiers
+            if policy is not None:
+                assert int(w.sale.member.id) not in asks, "one check per member in a group"
+                asks[int(w.sale.member.id)] = (
+                    int(w.sale.member.id),
+                    policy,
+                    w.facts.occurred_at,
+                    w.facts.tz,
+                )
+        return tiers.check_many(self.conn, self.bid, list(asks.values()))
+
+    def _check_tier(
+        self, w: Planned, moved: dict[int, str | None], checked: dict[int, tiers.Moved | None]
+    ) -> bool:
         """The member's tier re-checked once their sale is written (their later sales in the
         batch wait for it, so the stored history is theirs up to this sale); whether it moved."""
         if w.facts is None or w.sale.member is None or w.sale.program is None:
             return False
         member_id = int(w.sale.member.id)
-        crossed = apply.check_tier(self.conn, self.bid, w.sale.program, member_id, w.facts)
+        if member_id in checked:
+            found = checked[member_id]
+            if found is None:
+                return False
+            tiers.announce(self.conn, self.bid, member_id, found, w.facts.occurred_at)
+            crossed: tuple[str | None, str | None] | None = (found.before, found.after)
+        else:
+            crossed = apply.check_tier(self.conn, self.bid, w.sale.program, member_id, w.facts)
         if crossed is None:
             return False
         w.tier = moved[member_id] = crossed[1]

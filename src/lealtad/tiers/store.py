@@ -6,7 +6,21 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Integer,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
 
 from lealtad.events.tables import member_events
 from lealtad.ledger.tables import accounts, entries, postings
@@ -239,3 +253,89 @@ def tiers_of(conn: Connection, business_id: int, member_ids: list[int]) -> dict[
         )
         found.update({int(m): t for m, t in conn.execute(query)})
     return found
+
+
+def statuses(conn: Connection, business_id: int, member_ids: list[int]) -> dict[int, Any]:
+    """`status` for the distinct members of a batch, one read."""
+    query = select(tier_status).where(
+        tier_status.c.business_id == business_id, tier_status.c.member_id.in_(member_ids)
+    )
+    return {int(row.member_id): row for row in conn.execute(query)}
+
+
+# A window per member: (member id, since, until), naive UTC.
+Window = tuple[int, datetime, datetime]
+
+
+def measure_many(
+    conn: Connection, business_id: int, kind: str, windows: list[Window]
+) -> dict[int, tuple[Decimal, bool]]:
+    """`measure(..., ask_later=True)` for several members at once, each over their own window,
+    in one statement: a spend or visits metric, and whether the member has a sale or refund
+    dated after their window's end. The windows come in as a derived table of literals."""
+    assert kind in ("spend", "visits"), kind
+    rows = [
+        select(
+            literal(m, Integer).label("m"),
+            literal(since, DateTime).label("since"),
+            literal(until, DateTime).label("until"),
+        )
+        for m, since, until in windows
+    ]
+    w = (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("w")
+    p = purchases.c
+    counted = [
+        p.business_id == business_id,
+        p.member_id == w.c.m,
+        p.occurred_at >= w.c.since,
+        p.occurred_at <= w.c.until,
+    ]
+    if kind == "spend":
+        value: Any = func.coalesce(func.sum(p.amount - p.refunded_amount), 0)
+    else:
+        counted += [p.amount > 0, p.refunded_amount < p.amount]
+        value = func.count(p.id)
+    later_sale, refunded = purchases.alias(), purchases.alias()
+    own = (later_sale.c.business_id == business_id, later_sale.c.member_id == w.c.m)
+    later = or_(
+        exists().where(*own, later_sale.c.occurred_at > w.c.until),
+        exists().where(
+            refunded.c.business_id == business_id,
+            refunded.c.member_id == w.c.m,
+            refunds.c.purchase_id == refunded.c.id,
+            refunds.c.occurred_at > w.c.until,
+        ),
+    )
+    query = (
+        select(w.c.m, value, later)
+        .select_from(w.outerjoin(purchases, and_(*counted)))
+        .group_by(w.c.m, w.c.until)
+    )
+    return {int(m): (Decimal(v), bool(late)) for m, v, late in conn.execute(query)}
+
+
+def save_many(
+    conn: Connection, business_id: int, saves: list[tuple[int, dict[str, Any], bool]]
+) -> None:
+    """`save` for several members: (member id, values, whether their status row exists). The
+    rows that exist are updated and the others inserted, one executemany per set of columns, in
+    the order given."""
+    groups: dict[tuple[bool, tuple[str, ...]], list[tuple[int, dict[str, Any]]]] = {}
+    for member_id, values, held in saves:
+        groups.setdefault((held, tuple(sorted(values))), []).append((member_id, values))
+    for (held, columns), rows in groups.items():
+        if not held:
+            inserted = [{"business_id": business_id, "member_id": m, **v} for m, v in rows]
+            conn.execute(insert(tier_status), inserted)
+            continue
+        # Bound names apart from the columns': SQLAlchemy keeps those for the SET clause.
+        statement = (
+            update(tier_status)
+            .where(
+                tier_status.c.business_id == business_id,
+                tier_status.c.member_id == bindparam("member"),
+            )
+            .values({c: bindparam(f"new_{c}") for c in columns})
+        )
+        bound = [{"member": m, **{f"new_{c}": v[c] for c in columns}} for m, v in rows]
+        conn.execute(statement, bound)
