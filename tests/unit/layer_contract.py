@@ -161,6 +161,7 @@ PURE = (
     "lealtad.rules.names",
     "lealtad.rules.diff",
     "lealtad.rules.planner",
+    "lealtad.purchases.refund_plan",
     "lealtad.rules.earn_model",
     "lealtad.rules.program",
     "lealtad.tiers.model",

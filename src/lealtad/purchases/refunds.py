@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,14 +17,10 @@ from lealtad.ledger import idempotency
 from lealtad.ledger import service as ledger
 from lealtad.ledger import store as ledger_store
 from lealtad.ledger.model import (
-    CASHBACK_ACCOUNT,
-    PENDING_POINTS_ACCOUNT,
-    POINTS_ACCOUNT,
     Entry,
-    MemberLeg,
-    SystemLeg,
 )
 from lealtad.members import service as members
+from lealtad.purchases import refund_plan as plan
 from lealtad.purchases import store
 from lealtad.purchases.schemas import RefundIn, RefundOut
 from lealtad.purchases.service import occurred
@@ -34,20 +28,6 @@ from lealtad.rules import apply
 from lealtad.rules.facts import Facts
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy.model import Principal
-
-# Where each unit's award can sit, in the order a refund takes it back: points not yet unlocked
-# first, so the member keeps as much spendable balance as the refund allows. A stamp card's
-# stamps come back from what is left on that card, its own account (decisions D12).
-SOURCES = {"points": (PENDING_POINTS_ACCOUNT, POINTS_ACCOUNT), "cashback": (CASHBACK_ACCOUNT,)}
-
-
-def owed_after(awarded: int, refunded_total: int, amount: int) -> int:
-    """Cumulative units owed back once `refunded_total` of `amount` is refunded. Rounding the
-    running total, not each refund, means partial refunds add up to exactly the full reversal."""
-    if amount == 0:
-        return awarded
-    share = Decimal(awarded) * Decimal(refunded_total) / Decimal(amount)
-    return int(share.to_integral_value(rounding=ROUND_HALF_UP))
 
 
 def refund(
@@ -163,24 +143,14 @@ def _after_refund(
     return outcome.tier_change
 
 
-def _owed_now(
-    conn: Connection, bid: int, purchase: Any, refunded_total: int
-) -> dict[str, dict[int, int]]:
+def _owed_now(conn: Connection, bid: int, purchase: Any, refunded_total: int) -> plan.Owed:
     """Units this refund owes back, per unit and member."""
-    awarded: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for member_id, _code, unit, total in ledger_store.purchase_awards(conn, bid, purchase.id):
-        awarded[unit][member_id] += int(total)
-    before: dict[str, int] = defaultdict(int)
-    for row in store.purchase_refunds(conn, bid, purchase.id):
-        for unit, units in row.owed.items():
-            before[unit] += int(units)
-    owed: dict[str, dict[int, int]] = {}
-    for unit, by_member in awarded.items():
-        for member_id, total in by_member.items():
-            due = owed_after(total, refunded_total, purchase.amount) - before[unit]
-            if due > 0:
-                owed.setdefault(unit, {})[member_id] = due
-    return owed
+    awarded = [
+        (member_id, unit, int(total))
+        for member_id, _code, unit, total in ledger_store.purchase_awards(conn, bid, purchase.id)
+    ]
+    before = [row.owed for row in store.purchase_refunds(conn, bid, purchase.id)]
+    return plan.owed_now(awarded, before, purchase.amount, refunded_total)
 
 
 def _take_back(
@@ -188,38 +158,25 @@ def _take_back(
     principal: Principal,
     purchase: Any,
     refund_id: int,
-    owed: dict[str, dict[int, int]],
+    owed: plan.Owed,
     at: datetime,
     now: datetime,
 ) -> tuple[dict[str, int], dict[str, int]]:
     """Takes back what the balances hold, never below zero; the rest is the shortfall (units the
     member already spent), recorded on the refund for the business to see."""
     bid = principal.business_id
-    legs: list[MemberLeg | SystemLeg] = []
-    reversed_: dict[str, int] = {}
-    shortfall: dict[str, int] = {}
-    for unit, by_member in owed.items():
-        for member_id, due in by_member.items():
-            left = due
-            for code in SOURCES.get(unit, (unit,) if unit.startswith("stamps.") else ()):
-                held = ledger.lock_member_balance(conn, bid, member_id, code, unit, now)
-                take = min(left, held)
-                if take > 0:
-                    legs.append(
-                        MemberLeg(member_id, code, unit, -take, prefer_purchase_id=purchase.id)
-                    )
-                    reversed_[code] = reversed_.get(code, 0) + take
-                    left -= take
-            taken = due - left
-            if taken:
-                legs.append(SystemLeg("reversed", unit, taken))
-            if left:
-                shortfall[unit] = shortfall.get(unit, 0) + left
-    if legs:
+    held = {
+        (member_id, code): ledger.lock_member_balance(conn, bid, member_id, code, unit, now)
+        for unit, by_member in owed.items()
+        for member_id in by_member
+        for code in plan.sources(unit)
+    }
+    taken = plan.take_back(owed, held, purchase.id)
+    if taken.legs:
         entry = Entry(
             kind="refund",
             memo=f"refund of purchase {purchase.receipt_id}",
-            legs=tuple(legs),
+            legs=taken.legs,
             occurred_at=at,
             member_id=purchase.member_id,
             purchase_id=purchase.id,
@@ -227,4 +184,4 @@ def _take_back(
             actor=principal.actor,
         )
         ledger.post(conn, bid, entry, now)
-    return reversed_, shortfall
+    return taken.reversed, taken.shortfall
