@@ -133,7 +133,6 @@ SQL_EXCEPTIONS: dict[str, str] = {
     "lealtad.comms.delivery_log": _READS,
     "lealtad.comms.messages": _READS,
     "lealtad.comms.reminders": _READS,
-    "lealtad.exports.service": _READS,
     "lealtad.imports.batch": _READS + " (the set-wise import path, to become the one writer)",
     "lealtad.ledger.explained": _READS,
     "lealtad.members.listing": _READS,
