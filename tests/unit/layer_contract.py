@@ -118,7 +118,6 @@ KNOTS = (
 _READS = "reads other domains' tables for its own answers; fix: each read through the owner's store"
 _QUERIES = "queries its own tables outside its store; fix: the queries into the package's store"
 SQL_EXCEPTIONS: dict[str, str] = {
-    "lealtad.analytics.cli": "an edge command reading tables; fix: through analytics' services",
     "lealtad.analytics.experiments_report": _READS,
     "lealtad.analytics.kpis": _READS,
     "lealtad.analytics.model_inputs": _READS,

@@ -1,5 +1,6 @@
 """The journal as `lealtad export ledger` reads it (exports/service.py): every posting with its
-entry and account, streamed a chunk at a time so a business of any size exports in flat memory."""
+entry and account, streamed a chunk at a time so a business of any size exports in flat memory;
+and how many entries a rebuild of the analytics rollups replays."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from lealtad.ledger.tables import accounts, entries, postings
 
@@ -52,3 +53,8 @@ def postings_with_entries(
     if since is not None:
         query = query.where(entries.c.occurred_at >= since)
     yield from conn.execution_options(yield_per=chunk).execute(query)
+
+
+def entry_count(conn: Connection, business_id: int) -> int:
+    query = select(func.count()).where(entries.c.business_id == business_id)
+    return int(conn.execute(query).scalar_one())

@@ -1,6 +1,6 @@
 """A business's purchases as the whole-business tasks read them: `lealtad export purchases`
 (exports/service.py), streamed a chunk at a time so a business of any size exports in flat
-memory."""
+memory, and how many purchases and refunds a rebuild of the analytics rollups replays."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
-from lealtad.purchases.tables import purchases
+from lealtad.purchases.tables import purchases, refunds
 
 
 def purchases_in_order(
@@ -22,3 +22,11 @@ def purchases_in_order(
     if since is not None:
         query = query.where(purchases.c.occurred_at >= since)
     yield from conn.execution_options(yield_per=chunk).execute(query)
+
+
+def purchase_and_refund_count(conn: Connection, business_id: int) -> int:
+    """Every purchase and every refund of the business, counted together."""
+    return sum(
+        int(conn.execute(select(func.count()).where(t.c.business_id == business_id)).scalar_one())
+        for t in (purchases, refunds)
+    )
