@@ -118,7 +118,6 @@ KNOTS = (
 _READS = "reads other domains' tables for its own answers; fix: each read through the owner's store"
 _QUERIES = "queries its own tables outside its store; fix: the queries into the package's store"
 SQL_EXCEPTIONS: dict[str, str] = {
-    "lealtad.analytics.cli": "an edge command reading tables; fix: through analytics' services",
     "lealtad.analytics.experiments_report": _READS,
     "lealtad.analytics.kpis": _READS,
     "lealtad.analytics.model_inputs": _READS,
@@ -133,15 +132,11 @@ SQL_EXCEPTIONS: dict[str, str] = {
     "lealtad.comms.delivery_log": _READS,
     "lealtad.comms.messages": _READS,
     "lealtad.comms.reminders": _READS,
-    "lealtad.events.jobs": _READS,
-    "lealtad.exports.service": _READS,
     "lealtad.imports.batch": _READS + " (the set-wise import path, to become the one writer)",
     "lealtad.ledger.explained": _READS,
     "lealtad.members.listing": _READS,
     "lealtad.members.pin": _READS,
     "lealtad.metrics": "an edge module counting rows; fix: through the services it reports on",
-    "lealtad.privacy.erasure": _READS,
-    "lealtad.privacy.export": _READS,
     "lealtad.purchases.bulk": _READS + " (the set-wise import path, to become the one writer)",
     "lealtad.security.limits": _READS,
     "lealtad.security.rotation": "re-encrypts every table's protected columns: it walks the schema",

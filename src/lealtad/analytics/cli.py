@@ -97,10 +97,9 @@ def rebuild_command(business: Business = None) -> None:
     from zoneinfo import ZoneInfo
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-    from sqlalchemy import func, select
 
+    from lealtad.analytics import store as analytics_store
     from lealtad.analytics.rebuild import rebuild
-    from lealtad.analytics.tables import counters, member_stats
     from lealtad.cli import out
     from lealtad.comms.outbox import HISTORIC
     from lealtad.tiers import service as tier_service
@@ -121,12 +120,7 @@ def rebuild_command(business: Business = None) -> None:
             tiers_changed = tier_service.rebuild(
                 conn.execution_options(**{HISTORIC: True}), row.id, ZoneInfo(row.timezone), _now()
             )
-            rows = conn.execute(
-                select(func.count()).where(counters.c.business_id == row.id)
-            ).scalar_one()
-            figures = conn.execute(
-                select(func.count()).where(member_stats.c.business_id == row.id)
-            ).scalar_one()
+            rows, figures = analytics_store.rollup_sizes(conn, row.id)
         out.print(
             f"{row.slug}: {replayed} events replayed / eventos, {rows} counter rows / filas de "
             f"contadores, {figures} members / socios, {tiers_changed} tiers changed / niveles "
@@ -136,16 +130,16 @@ def rebuild_command(business: Business = None) -> None:
 
 def _events_of(conn: Connection, business_id: int) -> int:
     """How many events a rebuild will replay, for the progress bar."""
-    from sqlalchemy import func, select
+    from lealtad.ledger import export_store as ledger_export
+    from lealtad.members import export_store as member_export
+    from lealtad.purchases import export_store as purchase_export
+    from lealtad.rewards import export_store as reward_export
 
-    from lealtad.ledger.tables import entries
-    from lealtad.members.tables import members
-    from lealtad.purchases.tables import purchases, refunds
-    from lealtad.rewards.tables import vouchers
-
-    return sum(
-        int(conn.execute(select(func.count()).where(t.c.business_id == business_id)).scalar_one())
-        for t in (members, purchases, refunds, entries, vouchers)
+    return (
+        member_export.member_count(conn, business_id)
+        + purchase_export.purchase_and_refund_count(conn, business_id)
+        + ledger_export.entry_count(conn, business_id)
+        + reward_export.voucher_count(conn, business_id)
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, select, update
 
-from lealtad.analytics.tables import analytics_settings, member_stats
+from lealtad.analytics.tables import analytics_settings, counters, member_stats
 from lealtad.db.inserts import insert_if_new
 
 # The model's scores of a member: what a refresh sets and a refresh as of a past date clears.
@@ -53,3 +53,11 @@ def clear_scores_first_bought_after(conn: Connection, business_id: int, at: date
         update(member_stats).where(later, ms.scored_at.is_not(None)).values(dict.fromkeys(_SCORES))
     )
     return int(conn.execute(select(func.count()).where(later)).scalar_one())
+
+
+def rollup_sizes(conn: Connection, business_id: int) -> tuple[int, int]:
+    """How many counter rows and members with figures the business's rollups hold, as
+    `lealtad analytics rebuild` reports them."""
+    rows = select(func.count()).where(counters.c.business_id == business_id)
+    figures = select(func.count()).where(member_stats.c.business_id == business_id)
+    return int(conn.execute(rows).scalar_one()), int(conn.execute(figures).scalar_one())

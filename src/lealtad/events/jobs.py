@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from lealtad.analytics import reports
 from lealtad.comms import campaigns, reminders
@@ -23,8 +23,7 @@ from lealtad.errors import LealtadError
 from lealtad.events import service as events
 from lealtad.events.schemas import EventIn
 from lealtad.ledger.maturity import settle
-from lealtad.members import pii
-from lealtad.members.tables import members
+from lealtad.members import days_store, pii
 from lealtad.rewards import redemption
 from lealtad.rules.service import Program, in_force
 from lealtad.security.fields import keys_of
@@ -82,30 +81,10 @@ def run_daily(
     # then. Before a business's first version (a business started today, or a run as of a day
     # before its history) there is none, and nothing to greet with (D65).
     greets = _in_force_or_none(conn, business_id, midnight) is not None
-    for member_id in (
-        conn.execute(
-            select(members.c.id)
-            .where(
-                members.c.business_id == business_id,
-                members.c.status == "active",
-                members.c.birthday_index == born_today,
-            )
-            .order_by(members.c.id)
-        ).scalars()
-        if greets
-        else ()
-    ):
+    for member_id in days_store.active_born_on(conn, business_id, born_today) if greets else ():
         _event(conn, system, member_id, "birthday", midnight, now, secret_key)
         done.birthdays += 1
-    rows = (
-        conn.execute(
-            select(members.c.id, members.c.enrolled_at).where(
-                members.c.business_id == business_id, members.c.status == "active"
-            )
-        ).all()
-        if greets
-        else []
-    )
+    rows = days_store.active_enrolments(conn, business_id) if greets else []
     for member_id, enrolled_at in rows:
         joined = enrolled_at.date()
         if (joined.month, joined.day) == (today.month, today.day) and joined.year < today.year:

@@ -15,17 +15,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, update
+from sqlalchemy import Connection
 
+from lealtad.comms import export_store as comms_export
 from lealtad.comms import push
-from lealtad.comms.tables import messages
 from lealtad.connectors import store as connectors
 from lealtad.kit.clock import naive_utc
-from lealtad.members import model, previous_store, service, signup, store
-from lealtad.members.tables import member_login_codes
+from lealtad.members import login_store, model, previous_store, service, signup, store
+from lealtad.security import erasure_store as security_store
 from lealtad.security import limits
 from lealtad.security.fields import keys_of
-from lealtad.security.limits_tables import attempt_limits, card_pins
 from lealtad.surveys import store as surveys
 from lealtad.tenancy import audit_objects
 from lealtad.tenancy import service as tenancy
@@ -42,25 +41,15 @@ def _forget_credentials(
     its ids), the wallet code's, keyed by a plain hash of the e-mail, which anyone holding
     the address could match, and the sign-up's (by the e-mail's blind index). Counters per
     client address name no member and stay."""
-    pins = conn.execute(
-        delete(card_pins).where(
-            card_pins.c.business_id == business_id, card_pins.c.member_id == member_id
-        )
-    ).rowcount
+    pins = security_store.delete_card_pin(conn, business_id, member_id)
     keyed = [(limits.CARD_PIN, limits.account_key("card", business_id, member_id))]
     if email:
         keyed.append((limits.MEMBER_CODE, limits.account_key("member", email)))
         keys = keys_of(conn.dialect)
         keyed.append((signup.SIGNUP, signup.counter_key(keys, business_id, email)))
     for kind, key in keyed:
-        conn.execute(
-            delete(attempt_limits).where(
-                attempt_limits.c.business_id == business_id,
-                attempt_limits.c.kind == kind,
-                attempt_limits.c.key == key,
-            )
-        )
-    return int(pins or 0)
+        security_store.delete_counter(conn, business_id, kind, key)
+    return pins
 
 
 def erase(
@@ -102,23 +91,10 @@ def erase(
     ended = 0
     for subscription in push.active_subscriptions(conn, bid, member_id):
         ended += push.unsubscribe(conn, bid, member_id, subscription.endpoint)
-    conn.execute(
-        update(member_login_codes)
-        .where(
-            member_login_codes.c.business_id == bid,
-            member_login_codes.c.member_id == member_id,
-            member_login_codes.c.used_at.is_(None),
-        )
-        .values(used_at=naive_utc(now))
-    )
-    of_member = (messages.c.business_id == bid, messages.c.member_id == member_id)
-    conn.execute(
-        update(messages)
-        .where(*of_member, messages.c.status == "queued")
-        .values(status="suppressed", reason="member erased")
-    )
+    login_store.void_open_codes(conn, bid, member_id, naive_utc(now))
+    comms_export.suppress_queued(conn, bid, member_id, "member erased")
     # The delivery log keeps what was sent and when; the figures and names rendered into it go.
-    conn.execute(update(messages).where(*of_member).values(context={}))
+    comms_export.clear_contexts(conn, bid, member_id)
     written = surveys.forget_free_text(conn, bid, member_id)
     previous_figures = previous_store.forget_member(conn, bid, member_id)
     connectors.forget_member(conn, bid, member_id)

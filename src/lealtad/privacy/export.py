@@ -10,9 +10,9 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
-from lealtad.comms.tables import messages
+from lealtad.comms import export_store as comms_export
 from lealtad.kit.clock import as_utc
 from lealtad.ledger import service as ledger
 from lealtad.ledger import store as ledger_store
@@ -20,8 +20,8 @@ from lealtad.members import previous_store, service
 from lealtad.members import store as member_store
 from lealtad.purchases import store as purchase_store
 from lealtad.rewards import donations, redemption
+from lealtad.rewards import export_store as reward_export
 from lealtad.rewards import store as reward_store
-from lealtad.rewards.tables import ratings
 from lealtad.surveys import store as surveys
 from lealtad.tenancy import service as tenancy
 
@@ -86,11 +86,6 @@ def _vouchers(conn: Connection, business_id: int, member_id: int) -> list[dict[s
 
 
 def _ratings(conn: Connection, business_id: int, member_id: int) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        select(ratings)
-        .where(ratings.c.business_id == business_id, ratings.c.member_id == member_id)
-        .order_by(ratings.c.id)
-    )
     return [
         {
             "reward_id": row.reward_id,
@@ -98,16 +93,11 @@ def _ratings(conn: Connection, business_id: int, member_id: int) -> list[dict[st
             "text": row.text,
             "created_at": _when(row.created_at),
         }
-        for row in rows
+        for row in reward_export.member_ratings(conn, business_id, member_id)
     ]
 
 
 def _messages(conn: Connection, business_id: int, member_id: int) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        select(messages)
-        .where(messages.c.business_id == business_id, messages.c.member_id == member_id)
-        .order_by(messages.c.id.desc())
-    )
     return [
         {
             "id": row.id,
@@ -121,7 +111,7 @@ def _messages(conn: Connection, business_id: int, member_id: int) -> list[dict[s
             "created_at": _when(row.created_at),
             "sent_at": _when(row.sent_at),
         }
-        for row in rows
+        for row in comms_export.member_messages(conn, business_id, member_id)
     ]
 
 
