@@ -440,7 +440,7 @@ def test_a_key_or_receipt_taken_after_the_batch_read_them_sends_its_group_alone(
         want = one_by_one(alone, seeded, [replay, duplicate, fresh])
         # As if read before the other transaction committed them.
         monkeypatch.setattr(setwise.idempotency_store, "known_idempotency_keys", lambda *a: set())
-        monkeypatch.setattr(setwise.bulk, "recorded_receipts", lambda *a: {})
+        monkeypatch.setattr(setwise.store, "recorded_receipts", lambda *a: {})
         before = _written("setwise"), _written("alone")
         got = run_batch(group_commit.GroupWriter(batched), seeded, [replay, duplicate, fresh])
         after = _written("setwise"), _written("alone")

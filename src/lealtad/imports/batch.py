@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from lealtad.analytics import segments
 from lealtad.errors import Invalid, LealtadError, NotFound
@@ -20,9 +20,8 @@ from lealtad.imports import model
 from lealtad.kit.collector import fewer_collections
 from lealtad.members import store as member_store
 from lealtad.members.model import ACTIVE, normalise_card_number
-from lealtad.members.tables import member_previous_cards as previous_cards
-from lealtad.members.tables import members
 from lealtad.purchases import bulk
+from lealtad.purchases import store as purchase_store
 from lealtad.purchases.planned import PlannedSales, switched_on
 from lealtad.purchases.service import check_currency, occurred
 from lealtad.purchases.setwise_members import BatchMembers
@@ -35,8 +34,6 @@ from lealtad.tenancy import service as tenancy
 Outcome = str
 LOADED, ALREADY = "loaded", "already"
 Slow = Callable[[Connection, dict[str, Any], datetime], str]
-_MEMBER_COLUMNS = (members.c.id, members.c.card_number, members.c.tags, members.c.status)
-_REFERRED = members.c.referred_by_member_id
 
 
 def _reason(exc: Exception) -> str:
@@ -103,32 +100,12 @@ class PurchaseBatches:
         written = {p.data.card_number for p in parsed if p and p.data.card_number}
         normal = {card: normalise_card_number(card) for card in written}
         cards = sorted(set(normal.values()))
-        by_id: dict[int, Any] = {}
-        by_card: dict[str, Any] = {}
-        for start in range(0, len(ids), bulk.CHUNK):
-            query = select(*_MEMBER_COLUMNS, _REFERRED).where(
-                members.c.business_id == bid, members.c.id.in_(ids[start : start + bulk.CHUNK])
-            )
-            by_id.update({r.id: r for r in conn.execute(query)})
-        for start in range(0, len(cards), bulk.CHUNK):
-            chunk = cards[start : start + bulk.CHUNK]
-            query = select(*_MEMBER_COLUMNS, _REFERRED).where(
-                members.c.business_id == bid, members.c.card_number.in_(chunk)
-            )
-            by_card.update({r.card_number: r for r in conn.execute(query)})
+        by_id = member_store.members_by_ids(conn, bid, ids)
+        by_card = member_store.members_by_cards(conn, bid, cards)
         # A card of the previous system names its member too (members.find does the same).
         old = {c.upper(): c for c in cards if c not in by_card}
-        wanted = sorted(old)
-        for start in range(0, len(wanted), bulk.CHUNK):
-            query = (
-                select(*_MEMBER_COLUMNS, _REFERRED, previous_cards.c.card_number.label("old"))
-                .join(previous_cards, previous_cards.c.member_id == members.c.id)
-                .where(
-                    previous_cards.c.business_id == bid,
-                    previous_cards.c.card_number.in_(wanted[start : start + bulk.CHUNK]),
-                )
-            )
-            by_card.update({old[r.old]: r for r in conn.execute(query)})
+        for number, row in member_store.members_by_previous_cards(conn, bid, sorted(old)).items():
+            by_card[old[number]] = row
         return by_id, {card: by_card.get(n) for card, n in normal.items()}
 
     def apply(self, conn: Connection, rows: Sequence[model.Row], now: datetime) -> list[Outcome]:
@@ -148,7 +125,7 @@ class PurchaseBatches:
                 outcomes[i] = _reason(exc)
                 parsed.append(None)
         by_id, by_card = self._members(conn, parsed)
-        recorded = bulk.recorded_receipts(
+        recorded = purchase_store.recorded_receipts(
             conn, self.business.id, [p.data.receipt_id for p in parsed if p]
         )
         sales: dict[int, bulk.Sale] = {}

@@ -234,6 +234,27 @@ def members_by_cards(conn: Connection, business_id: int, numbers: list[str]) -> 
     return found
 
 
+def members_by_previous_cards(
+    conn: Connection, business_id: int, numbers: list[str]
+) -> dict[str, Any]:
+    """The members holding these card numbers of the previous system (`_BATCH_COLUMNS`), keyed
+    by the number as stored (upper case), as `find` follows an old card."""
+    found: dict[str, Any] = {}
+    unique = sorted(set(numbers))
+    cards = member_previous_cards.c
+    for start in range(0, len(unique), 500):
+        query = (
+            select(*_BATCH_COLUMNS, cards.card_number.label("old"))
+            .join(member_previous_cards, cards.member_id == members.c.id)
+            .where(
+                cards.business_id == business_id,
+                cards.card_number.in_(unique[start : start + 500]),
+            )
+        )
+        found.update({row.old: row for row in conn.execute(query)})
+    return found
+
+
 def lock_members(conn: Connection, business_id: int, ids: list[int]) -> dict[int, str]:
     """PostgreSQL: holds these members' rows until commit, in id order (as every writer that
     locks several takes them, so that two cannot wait on each other), and returns each one's

@@ -13,22 +13,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
 from lealtad.analytics import fold, rollups
-from lealtad.analytics.tables import member_stats
 from lealtad.kit.clock import naive_utc
 from lealtad.ledger import batch as ledger_batch
 from lealtad.ledger.model import Entry
+from lealtad.purchases import store
 from lealtad.purchases.schemas import PurchaseIn
-from lealtad.purchases.tables import purchases
 from lealtad.rules import earn_store, planner
+from lealtad.rules import store as rule_store
 from lealtad.rules.planner import EarnPlan
 from lealtad.rules.program import Program
-from lealtad.rules.tables import awards
-from lealtad.tiers.tables import tier_status
-
-CHUNK = 500  # ids per IN (...) list: under SQLite's bound-parameter limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,103 +42,6 @@ class Sale:
     staff_id: int | None = None
 
 
-def _chunks(ids: Sequence[int]) -> list[list[int]]:
-    unique = sorted(set(ids))
-    return [unique[i : i + CHUNK] for i in range(0, len(unique), CHUNK)]
-
-
-def visits(conn: Connection, bid: int, member_ids: list[int]) -> dict[int, int]:
-    """Each member's purchases so far that count as visits (as `store.visits_before`)."""
-    found: dict[int, int] = {}
-    c = purchases.c
-    for chunk in _chunks(member_ids):
-        query = (
-            select(c.member_id, func.count())
-            .where(
-                c.business_id == bid,
-                c.member_id.in_(chunk),
-                c.amount > 0,
-                c.refunded_amount < c.amount,
-            )
-            .group_by(c.member_id)
-        )
-        found.update({int(m): int(n) for m, n in conn.execute(query)})
-    return found
-
-
-def tiers_and_segments(
-    conn: Connection, bid: int, member_ids: list[int]
-) -> tuple[dict[int, str | None], dict[int, frozenset[str]]]:
-    tiers: dict[int, str | None] = {}
-    segments: dict[int, frozenset[str]] = {}
-    for chunk in _chunks(member_ids):
-        rows = conn.execute(
-            select(tier_status.c.member_id, tier_status.c.tier_id).where(
-                tier_status.c.business_id == bid, tier_status.c.member_id.in_(chunk)
-            )
-        )
-        tiers.update({int(m): t for m, t in rows})
-        rows = conn.execute(
-            select(member_stats.c.member_id, member_stats.c.segment).where(
-                member_stats.c.business_id == bid, member_stats.c.member_id.in_(chunk)
-            )
-        )
-        segments.update({int(m): frozenset([s]) if s else frozenset() for m, s in rows})
-    return tiers, segments
-
-
-def _figures(conn: Connection, bid: int, member_ids: list[int]) -> dict[int, fold.MemberFigures]:
-    """The members' rollup figures, loaded in one query (a member without a row gets one, as
-    `rollups.load` does)."""
-    found: dict[int, fold.MemberFigures] = {}
-    for chunk in _chunks(member_ids):
-        rows = conn.execute(
-            select(member_stats).where(
-                member_stats.c.business_id == bid, member_stats.c.member_id.in_(chunk)
-            )
-        )
-        for row in rows:
-            found[int(row.member_id)] = _figures_of(row)
-    for member_id in member_ids:
-        if member_id not in found:
-            found[member_id] = rollups.load(conn, bid, member_id)
-    return found
-
-
-def _figures_of(row: Any) -> fold.MemberFigures:
-    # As rollups reads a member_stats row (its reader is private there).
-    return fold.MemberFigures(
-        enrolled_on=row.enrolled_on,
-        location_id=row.enrolled_location_id,
-        first_purchase_at=row.first_purchase_at,
-        last_purchase_at=row.last_purchase_at,
-        last_day=row.last_day,
-        purchases=row.purchases,
-        visit_days=row.visit_days,
-        spend=row.spend,
-        first_reward_at=row.first_reward_at,
-        retention_mask=row.retention_mask,
-    )
-
-
-def _save_figures(conn: Connection, bid: int, figures: dict[int, fold.MemberFigures]) -> None:
-    if not figures:
-        return
-    names = list(rollups.values_of(next(iter(figures.values()))))
-    # The same names and values as `rollups.values_of`, read off the slots: its `asdict`
-    # deep-copies every figure and was most of this function's time.
-    slots = [("location_id" if n == "enrolled_location_id" else n) for n in names]
-    rows = [
-        {
-            **dict(zip(names, [getattr(f, s) for s in slots], strict=True)),
-            "business_id": bid,
-            "member_id": m,
-        }
-        for m, f in sorted(figures.items())
-    ]
-    ledger_batch.update_many(conn, member_stats, rows, where=("business_id", "member_id"))
-
-
 def record_many(
     conn: Connection,
     business: Any,
@@ -157,14 +56,13 @@ def record_many(
     batches (purchases/planned.py, which threads each member's state from sale to sale)."""
     bid = business.id
     member_ids = [s.member.id for s in sales if s.member is not None]
-    figures = _figures(conn, bid, member_ids)
+    figures = rollups.load_many(conn, bid, sorted(set(member_ids)))
     recorded = [naive_utc(s.now or now) for s in sales]
     sellers = [staff_id if s.staff_id is None else s.staff_id for s in sales]
     # Each sale's time in the stored form, once: the purchase, its entry and its awards use it.
     ats = [naive_utc(s.at) for s in sales]
-    ids = ledger_batch.insert_returning_ids(
+    ids = store.insert_purchases(
         conn,
-        purchases,
         [
             dict(
                 business_id=bid,
@@ -216,11 +114,10 @@ def record_many(
             earned.extend(c.entry for c in part.completions)
             posted_at.extend([sale.now or now] * (1 + len(part.completions)))
     rollups.flush(conn, bid, tally)
-    _save_figures(conn, bid, {m: figures[m] for m in set(member_ids)})
+    rollups.save_many(conn, bid, {m: figures[m] for m in set(member_ids)})
     entry_ids = ledger_batch.post_many(conn, bid, earned, now, posted_at=posted_at)
-    ledger_batch.executemany(
+    rule_store.insert_awards_many(
         conn,
-        awards,
         [{**row, "entry_id": entry_ids[place]} for place, rows in award_rows for row in rows],
     )
     return ids
@@ -250,16 +147,3 @@ class _Batch:
                 if sale.member is not None:
                     self.by_member.setdefault(sale.member.id, []).append((i, purchase_id))
         return [p for i, p in self.by_member.get(member_id, []) if i >= index]
-
-
-def recorded_receipts(conn: Connection, bid: int, receipts: Sequence[str]) -> dict[str, Any]:
-    """The receipts among these that are already recorded: {receipt: (amount, member id)}."""
-    found: dict[str, Any] = {}
-    unique = sorted(set(receipts))
-    c = purchases.c
-    for start in range(0, len(unique), CHUNK):
-        query = select(c.receipt_id, c.amount, c.member_id).where(
-            c.business_id == bid, c.receipt_id.in_(unique[start : start + CHUNK])
-        )
-        found.update({r: (a, m) for r, a, m in conn.execute(query)})
-    return found

@@ -36,7 +36,7 @@ from lealtad.db import group_commit
 from lealtad.errors import LealtadError
 from lealtad.kit import commit_counts
 from lealtad.ledger import idempotency, idempotency_store
-from lealtad.purchases import bulk, planned, service
+from lealtad.purchases import bulk, planned, service, store
 from lealtad.purchases.planned import Planned, PlannedSales
 from lealtad.purchases.schemas import PurchaseIn
 from lealtad.purchases.setwise_members import BatchMembers, named_members
@@ -103,7 +103,7 @@ class _Batch:
             conn, business_id, [a.key for a in asked]
         )
         receipts = [a.data.receipt_id for a in asked]
-        self.receipts = set(bulk.recorded_receipts(conn, business_id, receipts))
+        self.receipts = set(store.recorded_receipts(conn, business_id, receipts))
         # Who each request names, and their state as of the sales planned so far.
         self.members = BatchMembers(conn, business_id, named_members(conn, business_id, asked))
         # Each sale carries its own request time and seller (`bulk.Sale`): these are unused.

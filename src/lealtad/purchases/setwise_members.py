@@ -12,19 +12,21 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection
 
+from lealtad.analytics import rollups
 from lealtad.errors import LealtadError
 from lealtad.ledger import store as ledger_store
 from lealtad.ledger.model import MemberLeg
 from lealtad.members import service as members
 from lealtad.members import store as member_store
 from lealtad.members.model import ACTIVE, normalise_card_number
-from lealtad.purchases import bulk
+from lealtad.purchases import store
 from lealtad.purchases.schemas import PurchaseIn
 from lealtad.rules import planner
 from lealtad.rules.facts import MemberContext
 from lealtad.rules.planner import EarnPlan, MemberState
 from lealtad.rules.program import Program
 from lealtad.tenancy.model import Principal
+from lealtad.tiers import store as tier_store
 
 _NO_SEGMENTS: frozenset[str] = frozenset()
 
@@ -146,16 +148,18 @@ class BatchMembers:
         rows = self.rows
         coming = {int(rows[j].id) for j in rows if j >= i}
         wanted = sorted(m for m in coming if m not in self.states)
-        tiers, segments = bulk.tiers_and_segments(self.conn, self.bid, wanted)
+        tiers = tier_store.tiers_of(self.conn, self.bid, wanted)
+        segments = rollups.segments_of(self.conn, self.bid, wanted)
         balances = ledger_store.balances_of_members(self.conn, self.bid, wanted)
         tags = {int(row.id): frozenset(row.tags) for row in rows.values()}
         if self.visits is not None:  # a program asked for them: these members' too
-            counts = bulk.visits(self.conn, self.bid, wanted)
+            counts = store.visits_of(self.conn, self.bid, wanted)
             self.visits.update({m: counts.get(m, 0) for m in wanted})
         visits = self.visits or {}
         for m in wanted:
             self.tiers[m] = tiers.get(m)
-            self.segments[m] = segments.get(m, frozenset())
+            segment = segments.get(m)
+            self.segments[m] = frozenset([segment]) if segment else frozenset()
             self.balances[m] = balances[m]
             context = MemberContext(m, tiers.get(m), tags[m], frozenset(), visits.get(m, 0))
             self.states[m] = MemberState(context)
@@ -163,7 +167,7 @@ class BatchMembers:
     def _read_visits(self) -> None:
         """Visit counts, once a program asks for them: every member held so far (what waited
         is written by then, so the counts include it)."""
-        counts = bulk.visits(self.conn, self.bid, sorted(self.states))
+        counts = store.visits_of(self.conn, self.bid, sorted(self.states))
         self.visits = counts
         for m, state in self.states.items():
             context = replace(state.context, visits_before=counts.get(m, 0))

@@ -8,7 +8,10 @@ from typing import Any, TypeAlias
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from lealtad.db.inserts import insert_new
+from lealtad.ledger import batch as ledger_batch
 from lealtad.purchases.tables import purchases, refunds
+
+_CHUNK = 500  # ids per IN (...) list: under SQLite's bound-parameter limit
 
 # Built once for the purchase path (see ledger.store).
 _BY_RECEIPT = select(purchases).where(
@@ -22,6 +25,45 @@ def insert_new_purchase(conn: Connection, **values: Any) -> int | None:
     for the first to commit)."""
     found = insert_new(conn, purchases, **values)
     return None if found is None else int(found)
+
+
+def insert_purchases(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """A batch's purchases, in order, with their ids (the ledger's set-wise writer's insert)."""
+    return ledger_batch.insert_returning_ids(conn, purchases, rows)
+
+
+def visits_of(conn: Connection, business_id: int, member_ids: list[int]) -> dict[int, int]:
+    """Each member's purchases so far that count as visits (as `visits_before`), one read per
+    500 members (SQLite's bound-parameter limit)."""
+    found: dict[int, int] = {}
+    c = purchases.c
+    unique = sorted(set(member_ids))
+    for start in range(0, len(unique), _CHUNK):
+        query = (
+            select(c.member_id, func.count())
+            .where(
+                c.business_id == business_id,
+                c.member_id.in_(unique[start : start + _CHUNK]),
+                c.amount > 0,
+                c.refunded_amount < c.amount,
+            )
+            .group_by(c.member_id)
+        )
+        found.update({int(m): int(n) for m, n in conn.execute(query)})
+    return found
+
+
+def recorded_receipts(conn: Connection, business_id: int, receipts: list[str]) -> dict[str, Any]:
+    """The receipts among these that are already recorded: {receipt: (amount, member id)}."""
+    found: dict[str, Any] = {}
+    unique = sorted(set(receipts))
+    c = purchases.c
+    for start in range(0, len(unique), _CHUNK):
+        query = select(c.receipt_id, c.amount, c.member_id).where(
+            c.business_id == business_id, c.receipt_id.in_(unique[start : start + _CHUNK])
+        )
+        found.update({r: (a, m) for r, a, m in conn.execute(query)})
+    return found
 
 
 def purchase(conn: Connection, business_id: int, purchase_id: int) -> Any:
