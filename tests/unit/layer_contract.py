@@ -130,7 +130,6 @@ SQL_EXCEPTIONS: dict[str, str] = {
     "lealtad.analytics.reward_reach": _READS,
     "lealtad.analytics.segments": _READS,
     "lealtad.comms.campaigns": _READS,
-    "lealtad.comms.delivery_log": _READS,
     "lealtad.comms.messages": _READS,
     "lealtad.comms.reminders": _READS,
     "lealtad.events.jobs": _READS,

@@ -1,5 +1,5 @@
 """SQL of the member messages' delivery log and of the unsubscribes it leads to: a message by
-its id, what was delivered lately (for the caps), bounces."""
+its id, what was delivered lately (for the caps), bounces, and the log the console shows."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from lealtad.comms.tables import messages, unsubscribes
 from lealtad.kit.clock import naive_utc
+from lealtad.members import store as member_store
 
 
 def message(conn: Connection, business_id: int, message_id: int) -> Any:
@@ -86,5 +87,57 @@ def record_unsubscribe(
             message_id=message_id,
             at=naive_utc(now),
             note=note,
+        )
+    )
+
+
+def status_counts(
+    conn: Connection, business_id: int, since: datetime
+) -> dict[tuple[str, str], int]:
+    """(channel, status) -> messages created since `since`."""
+    rows = conn.execute(
+        select(messages.c.channel, messages.c.status, func.count())
+        .where(messages.c.business_id == business_id, messages.c.created_at >= naive_utc(since))
+        .group_by(messages.c.channel, messages.c.status)
+    )
+    return {(str(channel), str(status)): int(n) for channel, status, n in rows}
+
+
+def latest(
+    conn: Connection, business_id: int, limit: int, statuses: Sequence[str] = ()
+) -> list[Any]:
+    """The newest messages with their member's name and card number, of some statuses or all."""
+    query = member_store.with_name_and_card(select(messages), messages.c.member_id).where(
+        messages.c.business_id == business_id
+    )
+    if statuses:
+        query = query.where(messages.c.status.in_(statuses))
+    return list(conn.execute(query.order_by(messages.c.id.desc()).limit(limit)))
+
+
+def count_due_since(
+    conn: Connection, business_id: int, statuses: Sequence[str], since: datetime
+) -> int:
+    """Messages of these statuses due since `since` (the index on status and due time finds
+    them without reading the rest of the log)."""
+    return int(
+        conn.execute(
+            select(func.count()).where(
+                messages.c.status.in_(statuses),
+                messages.c.send_after >= naive_utc(since),
+                messages.c.business_id == business_id,
+            )
+        ).scalar_one()
+    )
+
+
+def member_messages(conn: Connection, business_id: int, member_id: int, limit: int) -> list[Any]:
+    """One member's newest messages."""
+    return list(
+        conn.execute(
+            select(messages)
+            .where(messages.c.business_id == business_id, messages.c.member_id == member_id)
+            .order_by(messages.c.id.desc())
+            .limit(limit)
         )
     )

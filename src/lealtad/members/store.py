@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Select,
     and_,
     bindparam,
     false,
@@ -253,3 +254,13 @@ def lock_members(conn: Connection, business_id: int, ids: list[int]) -> dict[int
         )
         found.update({int(m): str(status) for m, status in conn.execute(query)})
     return found
+
+
+# ---- members as other domains' queries name them (comms' delivery log) ----------------------
+
+
+def with_name_and_card(query: Select[Any], member_id: ColumnElement[Any]) -> Select[Any]:
+    """`query` joined to the member `member_id` names, with their name and card number."""
+    return query.add_columns(members.c.name, members.c.card_number).join(
+        members, members.c.id == member_id
+    )
