@@ -129,7 +129,6 @@ SQL_EXCEPTIONS: dict[str, str] = {
     "lealtad.analytics.reward_reach": _READS,
     "lealtad.analytics.segments": _READS,
     "lealtad.comms.campaigns": _READS,
-    "lealtad.comms.messages": _READS,
     "lealtad.events.jobs": _READS,
     "lealtad.exports.service": _READS,
     "lealtad.imports.batch": _READS + " (the set-wise import path, to become the one writer)",

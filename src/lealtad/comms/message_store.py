@@ -1,5 +1,6 @@
-"""SQL of the member messages' delivery log and of the unsubscribes it leads to: a message by
-its id, what was delivered lately (for the caps), bounces, and the log the console shows."""
+"""SQL of the member messages' delivery log and of the unsubscribes it leads to: queueing a
+message, claiming the due ones for the sender, a message by its id, what was delivered lately
+(for the caps), bounces, and the log the console shows."""
 
 from __future__ import annotations
 
@@ -10,8 +11,83 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from lealtad.comms.tables import messages, unsubscribes
+from lealtad.db.inserts import insert_if_new
 from lealtad.kit.clock import naive_utc
 from lealtad.members import store as member_store
+
+
+def queue_message(
+    conn: Connection,
+    business_id: int,
+    member_id: int,
+    channel: str,
+    category: str,
+    template: str,
+    locale: str,
+    context: dict[str, Any],
+    outbox_id: int | None,
+    now: datetime,
+) -> bool:
+    """A message queued and due now; False when it already was (the same event, member and
+    channel)."""
+    return insert_if_new(
+        conn,
+        messages,
+        business_id=business_id,
+        member_id=member_id,
+        channel=channel,
+        category=category,
+        template=template,
+        locale=locale,
+        context=context,
+        outbox_id=outbox_id,
+        status="queued",
+        attempts=0,
+        send_after=naive_utc(now),
+        created_at=naive_utc(now),
+    )
+
+
+def claim_next_due(
+    conn: Connection, now: datetime, channels: Sequence[str], business_id: int | None
+) -> Any:
+    """The oldest queued message due at `now` on one of `channels` (of one business, or of all
+    when None), or None. Locked on PostgreSQL, skipping one another worker holds."""
+    query = (
+        select(messages)
+        .where(
+            messages.c.status == "queued",
+            messages.c.send_after <= naive_utc(now),
+            messages.c.channel.in_(channels),
+        )
+        .order_by(messages.c.id)
+        .limit(1)
+    )
+    if business_id is not None:
+        query = query.where(messages.c.business_id == business_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return conn.execute(query).first()
+
+
+def claim_queued(
+    conn: Connection, business_id: int, message_id: int, channels: Sequence[str]
+) -> Any:
+    """The message when it is still queued and on one of `channels`, or None; locked on
+    PostgreSQL, skipped when another worker holds it."""
+    query = select(messages).where(
+        messages.c.business_id == business_id,
+        messages.c.id == message_id,
+        messages.c.status == "queued",
+        messages.c.channel.in_(channels),
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return conn.execute(query).first()
+
+
+def set_message(conn: Connection, message_id: int, **values: Any) -> None:
+    conn.execute(update(messages).where(messages.c.id == message_id).values(**values))
 
 
 def message(conn: Connection, business_id: int, message_id: int) -> Any:
