@@ -55,6 +55,9 @@ LAYER_OF_PREFIX = {
     "lealtad.analytics.rollups": CORE,
     "lealtad.analytics.segments": CORE,
     "lealtad.analytics.uplift": CORE,
+    # The segment a campaign's audience is chosen by, joined onto comms' query of members: only
+    # analytics' own table, below comms, whose e-mail analytics' reports send through.
+    "lealtad.analytics.audience_store": CORE,
     "lealtad.comms.outbox": CORE,
     # Members' events, recorded and read for other domains (a challenge's event total): only
     # the events' tables, below rewards, which events' jobs call.
@@ -128,7 +131,6 @@ SQL_EXCEPTIONS: dict[str, str] = {
     "lealtad.analytics.reports": _READS,
     "lealtad.analytics.reward_reach": _READS,
     "lealtad.analytics.segments": _READS,
-    "lealtad.comms.campaigns": _READS,
     "lealtad.events.jobs": _READS,
     "lealtad.exports.service": _READS,
     "lealtad.imports.batch": _READS + " (the set-wise import path, to become the one writer)",

@@ -147,15 +147,7 @@ def queue(
     conn: Connection, business_id: int, member: Any, channel: str, template: str, now: datetime
 ) -> None:
     """A transactional message of no event (the confirmation of an opt-out), due now."""
-    message_store.queue_message(
-        conn,
-        business_id,
-        member.id,
-        channel,
-        "transactional",
-        template,
-        member.locale,
-        {},
-        None,
-        now,
+    message = message_store.queued(
+        business_id, member.id, channel, "transactional", template, member.locale, {}, now
     )
+    message_store.queue_message(conn, message, None)

@@ -16,8 +16,13 @@ from lealtad.kit.clock import naive_utc
 from lealtad.members import store as member_store
 
 
-def queue_message(
-    conn: Connection,
+def queue_message(conn: Connection, message: dict[str, Any], outbox_id: int | None) -> bool:
+    """`message` (a `queued` row) in the log; False when it already was (the same event, member
+    and channel)."""
+    return insert_if_new(conn, messages, outbox_id=outbox_id, **message)
+
+
+def queued(
     business_id: int,
     member_id: int,
     channel: str,
@@ -25,27 +30,22 @@ def queue_message(
     template: str,
     locale: str,
     context: dict[str, Any],
-    outbox_id: int | None,
     now: datetime,
-) -> bool:
-    """A message queued and due now; False when it already was (the same event, member and
-    channel)."""
-    return insert_if_new(
-        conn,
-        messages,
-        business_id=business_id,
-        member_id=member_id,
-        channel=channel,
-        category=category,
-        template=template,
-        locale=locale,
-        context=context,
-        outbox_id=outbox_id,
-        status="queued",
-        attempts=0,
-        send_after=naive_utc(now),
-        created_at=naive_utc(now),
-    )
+) -> dict[str, Any]:
+    """The row of a message queued and due now, but for what led to it (an event, a campaign)."""
+    return {
+        "business_id": business_id,
+        "member_id": member_id,
+        "channel": channel,
+        "category": category,
+        "template": template,
+        "locale": locale,
+        "context": context,
+        "status": "queued",
+        "attempts": 0,
+        "send_after": naive_utc(now),
+        "created_at": naive_utc(now),
+    }
 
 
 def claim_next_due(

@@ -74,8 +74,7 @@ def plan(conn: Connection, outbox_row: Any, now: datetime) -> int:
     made = 0
     for member in _targets(conn, outbox_row):
         for channel in channels_for(conn, outbox_row.business_id, member.id, member.consent):
-            made += message_store.queue_message(
-                conn,
+            message = message_store.queued(
                 outbox_row.business_id,
                 member.id,
                 channel,
@@ -83,9 +82,9 @@ def plan(conn: Connection, outbox_row: Any, now: datetime) -> int:
                 kind.template,
                 member.locale,
                 payload,
-                outbox_row.id,
                 now,
             )
+            made += message_store.queue_message(conn, message, outbox_row.id)
     return made
 
 

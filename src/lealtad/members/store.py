@@ -289,3 +289,11 @@ def message_recipients(
     if member_id is not None:
         query = query.where(members.c.id == member_id)
     return list(conn.execute(query))
+
+
+def active_members_query(business_id: int) -> Select[Any]:
+    """Id, language, tags and consent of the business's active members, for another domain to
+    join its own figures onto (comms' campaign audiences)."""
+    return select(members.c.id, members.c.locale, members.c.tags, members.c.consent).where(
+        members.c.business_id == business_id, members.c.status == "active"
+    )
