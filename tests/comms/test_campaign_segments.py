@@ -12,6 +12,7 @@ from lealtad.comms import campaigns
 from lealtad.comms.tables import messages
 from lealtad.db.engine import Database
 from lealtad.kit.clock import FixedClock
+from lealtad.tiers import store as tier_store
 from tests.analytics.test_refresh import five_members
 from tests.support import make_shop
 
@@ -118,3 +119,31 @@ def test_an_experiment_arm_reaches_the_members_its_split_puts_there_while_it_run
     ).json()
     release(db, shop.id, clock)
     assert reached(db, later["id"]) == set()
+
+
+def test_a_campaign_for_tiers_reaches_only_the_members_holding_them(
+    db: Database, clock: FixedClock, client
+) -> None:
+    shop = make_shop(db, clock.now(), members_count=4)
+    gold, silver, none_yet, no_row = shop.members
+    with db.transaction() as conn:
+        tier_store.save(conn, shop.id, gold, tier_id="gold")
+        tier_store.save(conn, shop.id, silver, tier_id="silver")
+        tier_store.save(conn, shop.id, none_yet, tier_id=None)
+        assert (
+            campaigns.audience_size(
+                conn,
+                shop.id,
+                campaigns.CampaignIn.model_validate(campaign(tiers=["gold"])),
+                clock.now(),
+            )
+            == 1
+        )
+    auth = shop.auth()
+    only_gold = client.post("/api/v1/campaigns", json=campaign(tiers=["gold"]), headers=auth)
+    both = client.post("/api/v1/campaigns", json=campaign(tiers=["gold", "silver"]), headers=auth)
+    everyone = client.post("/api/v1/campaigns", json=campaign(), headers=auth)
+    assert release(db, shop.id, clock) == 1 + 2 + 4
+    assert reached(db, only_gold.json()["id"]) == {gold}
+    assert reached(db, both.json()["id"]) == {gold, silver}
+    assert reached(db, everyone.json()["id"]) == {gold, silver, none_yet, no_row}

@@ -8,23 +8,21 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection
 
 from lealtad.analytics import segments as member_segments
 from lealtad.analytics import uplift
-from lealtad.analytics.tables import member_stats
+from lealtad.comms import campaigns_store as store
 from lealtad.comms.channel_store import PHONE_CHANNELS, enabled
 from lealtad.comms.messages import channels_for
-from lealtad.comms.tables import campaigns, messages, unsubscribes
 from lealtad.errors import Conflict, Invalid, NotFound
 from lealtad.kit.clock import as_utc, naive_utc
 from lealtad.kit.dates import IsoDateTime
 from lealtad.kit.ids import MAX_ID
-from lealtad.members.tables import members
 from lealtad.surveys import links
 from lealtad.surveys import model as survey_model
 from lealtad.surveys import store as survey_store
-from lealtad.tiers.tables import tier_status
+from lealtad.tiers import store as tier_store
 
 
 class Texts(BaseModel):
@@ -157,42 +155,27 @@ def create(conn: Connection, business_id: int, data: CampaignIn, actor: str, now
     if data.channels:
         _check_channels(conn, business_id, data.channels)
         body[CHANNELS_KEY] = data.channels
-    return int(
-        conn.execute(
-            insert(campaigns)
-            .values(
-                business_id=business_id,
-                name=data.name.strip(),
-                subject=data.subject.model_dump(),
-                body=body,
-                tiers=data.tiers,
-                tags=[t.lower() for t in data.tags],
-                send_at=naive_utc(send_at),
-                status="scheduled",
-                recipients=0,
-                created_by=actor,
-                created_at=naive_utc(now),
-            )
-            .returning(campaigns.c.id)
-        ).scalar_one()
+    return store.insert_campaign(
+        conn,
+        business_id=business_id,
+        name=data.name.strip(),
+        subject=data.subject.model_dump(),
+        body=body,
+        tiers=data.tiers,
+        tags=[t.lower() for t in data.tags],
+        send_at=naive_utc(send_at),
+        status="scheduled",
+        recipients=0,
+        created_by=actor,
+        created_at=naive_utc(now),
     )
 
 
 def get(conn: Connection, business_id: int, campaign_id: int) -> CampaignOut:
-    row = conn.execute(
-        select(campaigns).where(
-            campaigns.c.business_id == business_id, campaigns.c.id == campaign_id
-        )
-    ).first()
+    row = store.campaign(conn, business_id, campaign_id)
     if row is None:
         raise NotFound(f"no campaign {campaign_id} in this business", code="campaign_not_found")
-    delivery: dict[Any, Any] = dict(
-        conn.execute(
-            select(messages.c.status, func.count())
-            .where(messages.c.business_id == business_id, messages.c.campaign_id == campaign_id)
-            .group_by(messages.c.status)
-        ).all()
-    )
+    delivery = store.delivery_counts(conn, business_id, campaign_id)
     return CampaignOut(
         id=row.id,
         name=row.name,
@@ -207,41 +190,19 @@ def get(conn: Connection, business_id: int, campaign_id: int) -> CampaignOut:
         survey_id=row.body.get(SURVEY_KEY),
         segments=row.body.get(SEGMENTS_KEY, []),
         channels=row.body.get(CHANNELS_KEY, []),
-        unsubscribed_after=_unsubscribed_after(conn, business_id, campaign_id),
-    )
-
-
-def _unsubscribed_after(conn: Connection, business_id: int, campaign_id: int) -> int:
-    sent = select(messages.c.id).where(
-        messages.c.business_id == business_id, messages.c.campaign_id == campaign_id
-    )
-    return int(
-        conn.execute(
-            select(func.count(func.distinct(unsubscribes.c.member_id))).where(
-                unsubscribes.c.business_id == business_id, unsubscribes.c.message_id.in_(sent)
-            )
-        ).scalar_one()
+        unsubscribed_after=store.unsubscribed_after(conn, business_id, campaign_id),
     )
 
 
 def listing(conn: Connection, business_id: int) -> list[CampaignOut]:
-    ids = conn.execute(
-        select(campaigns.c.id)
-        .where(campaigns.c.business_id == business_id)
-        .order_by(campaigns.c.id.desc())
-    ).scalars()
-    return [get(conn, business_id, i) for i in ids]
+    return [get(conn, business_id, i) for i in store.campaign_ids(conn, business_id)]
 
 
 def cancel(conn: Connection, business_id: int, campaign_id: int) -> CampaignOut:
     found = get(conn, business_id, campaign_id)
     if found.status != "scheduled":
         raise Conflict(f"this campaign is {found.status}", code="campaign_not_scheduled")
-    conn.execute(
-        update(campaigns)
-        .where(campaigns.c.business_id == business_id, campaigns.c.id == campaign_id)
-        .values(status="cancelled")
-    )
+    store.set_cancelled(conn, business_id, campaign_id)
     return get(conn, business_id, campaign_id)
 
 
@@ -260,23 +221,6 @@ def _audience(
     segments: list[str],
     now: datetime,
 ) -> list[Any]:
-    query = (
-        select(
-            members.c.id,
-            members.c.locale,
-            members.c.tags,
-            members.c.consent,
-            tier_status.c.tier_id,
-            member_stats.c.segment,
-        )
-        .outerjoin(
-            tier_status,
-            (tier_status.c.business_id == members.c.business_id)
-            & (tier_status.c.member_id == members.c.id),
-        )
-        .outerjoin(member_stats, member_stats.c.member_id == members.c.id)
-        .where(members.c.business_id == business_id, members.c.status == "active")
-    )
     wanted = set(segments)
     # Experiment arms as analytics.segments.of_member sees them: arms of experiments running now.
     running = dict(member_segments.running_experiments(conn, business_id, now)) if wanted else {}
@@ -285,9 +229,12 @@ def _audience(
         for slug, arm in (m.groups() for m in map(_ARM.fullmatch, wanted) if m)
         if slug in running
     ]
+    found = store.active_members_with_segment(conn, business_id)
+    # A member's tier counts only when the campaign names tiers: read then, in one go.
+    tier_of = tier_store.tiers_of(conn, business_id, [m.id for m in found]) if tiers else {}
     chosen = []
-    for member in conn.execute(query):
-        if tiers and member.tier_id not in tiers:
+    for member in found:
+        if tiers and tier_of.get(member.id) not in tiers:
             continue
         if tags and not set(tags) & set(member.tags):
             continue
@@ -339,15 +286,7 @@ def release_due(
 ) -> int:
     """Queues the messages of every campaign whose time has come; returns how many. A campaign
     with a survey gives each member their own signed link (`secret_key`, `base_url`)."""
-    due = conn.execute(
-        select(campaigns)
-        .where(
-            campaigns.c.business_id == business_id,
-            campaigns.c.status == "scheduled",
-            campaigns.c.send_at <= naive_utc(now),
-        )
-        .with_for_update()
-    ).all()
+    due = store.lock_due(conn, business_id, now)
     queued = 0
     for row in due:
         audience = _audience(
@@ -362,33 +301,14 @@ def release_due(
             chosen = [c for c in found if not only or c in only]
             reached += bool(chosen)
             for channel in chosen:
-                conn.execute(
-                    insert(messages).values(
-                        business_id=business_id,
-                        member_id=member.id,
-                        channel=channel,
-                        category="marketing",
-                        template="campaign",
-                        locale=member.locale,
-                        context={
-                            "subject": row.subject,
-                            "body": body,
-                            **_survey_context(
-                                survey_id, business_id, member.id, secret_key, base_url
-                            ),
-                        },
-                        campaign_id=row.id,
-                        outbox_id=None,
-                        status="queued",
-                        attempts=0,
-                        send_after=naive_utc(now),
-                        created_at=naive_utc(now),
-                    )
+                context = {
+                    "subject": row.subject,
+                    "body": body,
+                    **_survey_context(survey_id, business_id, member.id, secret_key, base_url),
+                }
+                store.queue_campaign_message(
+                    conn, business_id, member.id, channel, member.locale, context, row.id, now
                 )
-        conn.execute(
-            update(campaigns)
-            .where(campaigns.c.id == row.id)
-            .values(status="sent", recipients=reached)
-        )
+        store.set_sent(conn, row.id, reached)
         queued += reached
     return queued

@@ -11,7 +11,6 @@ from sqlalchemy import Connection, insert, select, update
 from lealtad.comms import message_store
 from lealtad.comms.channel_tables import channel_sends, message_channels
 from lealtad.comms.tables import messages
-from lealtad.db.inserts import insert_if_new
 from lealtad.kit.clock import naive_utc
 from lealtad.members import store as member_store
 from lealtad.members.model import ACTIVE
@@ -144,27 +143,11 @@ def withdraw(
     return True
 
 
-def set_message(conn: Connection, message_id: int, **values: Any) -> None:
-    conn.execute(update(messages).where(messages.c.id == message_id).values(**values))
-
-
 def queue(
     conn: Connection, business_id: int, member: Any, channel: str, template: str, now: datetime
 ) -> None:
     """A transactional message of no event (the confirmation of an opt-out), due now."""
-    insert_if_new(
-        conn,
-        messages,
-        business_id=business_id,
-        member_id=member.id,
-        channel=channel,
-        category="transactional",
-        template=template,
-        locale=member.locale,
-        context={},
-        outbox_id=None,
-        status="queued",
-        attempts=0,
-        send_after=naive_utc(now),
-        created_at=naive_utc(now),
+    message = message_store.queued(
+        business_id, member.id, channel, "transactional", template, member.locale, {}, now
     )
+    message_store.queue_message(conn, message, None)

@@ -8,44 +8,29 @@ import smtplib
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, exists, or_, select, update
+from sqlalchemy import Connection
 
 from lealtad.branding import service as branding
 from lealtad.comms import (
     email,
+    message_store,
     personal,
     phone_channels,
     policy,
     push,
+    push_store,
     unsubscribe,
     wallet_links,
 )
 from lealtad.comms.catalog import BROADCAST, CODE_TEMPLATES, CONTACT_CHANGED, KINDS, POINTS_EARNED
 from lealtad.comms.render import notification, render
-from lealtad.comms.tables import messages, push_subscriptions
 from lealtad.config import Settings
 from lealtad.db.engine import Database
-from lealtad.db.inserts import insert_if_new
 from lealtad.kit.clock import naive_utc
-from lealtad.members.tables import members
+from lealtad.members import store as member_store
 from lealtad.tenancy import store as tenancy_store
 
 MAX_ATTEMPTS = 5
-
-
-def _has_push(conn: Connection, business_id: int, member_id: int) -> bool:
-    return (
-        conn.execute(
-            select(push_subscriptions.c.id)
-            .where(
-                push_subscriptions.c.business_id == business_id,
-                push_subscriptions.c.member_id == member_id,
-                push_subscriptions.c.active.is_(True),
-            )
-            .limit(1)
-        ).first()
-        is not None
-    )
 
 
 def channels_for(
@@ -54,7 +39,9 @@ def channels_for(
     """E-mail always (the sender decides on consent and address, and logs why not); a push row
     only where it can go: a subscribed browser and the member's push consent."""
     found = ["email"]
-    if consent.get("push", {}).get("granted") and _has_push(conn, business_id, member_id):
+    if consent.get("push", {}).get("granted") and push_store.has_active_subscription(
+        conn, business_id, member_id
+    ):
         found.append("push")
     if any(consent.get(c, {}).get("granted") for c in phone_channels.PHONE_CHANNELS):
         found += phone_channels.channels_for(conn, business_id, consent)
@@ -62,22 +49,16 @@ def channels_for(
 
 
 def _targets(conn: Connection, outbox_row: Any) -> list[Any]:
-    query = select(members.c.id, members.c.locale, members.c.consent).where(
-        members.c.business_id == outbox_row.business_id
-    )
+    business_id = outbox_row.business_id
     if outbox_row.topic in BROADCAST:
-        subscribed = exists().where(
-            push_subscriptions.c.business_id == members.c.business_id,
-            push_subscriptions.c.member_id == members.c.id,
-            push_subscriptions.c.active.is_(True),
+        # Everyone some channel reaches: an e-mail address, or a subscribed browser.
+        return member_store.message_recipients(
+            conn, business_id, or_reachable=push_store.subscribed
         )
-        query = query.where(or_(members.c.email.is_not(None), subscribed))
-    else:
-        member_id = outbox_row.payload.get("member_id")
-        if not member_id:
-            return []
-        query = query.where(members.c.id == member_id)
-    return list(conn.execute(query))
+    member_id = outbox_row.payload.get("member_id")
+    if not member_id:
+        return []
+    return member_store.message_recipients(conn, business_id, member_id=member_id)
 
 
 def plan(conn: Connection, outbox_row: Any, now: datetime) -> int:
@@ -93,22 +74,17 @@ def plan(conn: Connection, outbox_row: Any, now: datetime) -> int:
     made = 0
     for member in _targets(conn, outbox_row):
         for channel in channels_for(conn, outbox_row.business_id, member.id, member.consent):
-            made += insert_if_new(
-                conn,
-                messages,
-                business_id=outbox_row.business_id,
-                member_id=member.id,
-                channel=channel,
-                category=kind.category,
-                template=kind.template,
-                locale=member.locale,
-                context=payload,
-                outbox_id=outbox_row.id,
-                status="queued",
-                attempts=0,
-                send_after=naive_utc(now),
-                created_at=naive_utc(now),
+            message = message_store.queued(
+                outbox_row.business_id,
+                member.id,
+                channel,
+                kind.category,
+                kind.template,
+                member.locale,
+                payload,
+                now,
             )
+            made += message_store.queue_message(conn, message, outbox_row.id)
     return made
 
 
@@ -121,8 +97,7 @@ def _earned(payload: dict[str, Any]) -> int:
     )
 
 
-def _set(conn: Connection, message_id: int, **values: Any) -> None:
-    conn.execute(update(messages).where(messages.c.id == message_id).values(**values))
+_set = message_store.set_message
 
 
 def _context(
@@ -183,21 +158,7 @@ def send_due(
         return counts
     for _ in range(limit):
         with db.transaction() as conn:
-            query = (
-                select(messages)
-                .where(
-                    messages.c.status == "queued",
-                    messages.c.send_after <= naive_utc(now),
-                    messages.c.channel.in_(open_channels),
-                )
-                .order_by(messages.c.id)
-                .limit(1)
-            )
-            if business_id is not None:
-                query = query.where(messages.c.business_id == business_id)
-            if conn.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            row = conn.execute(query).first()
+            row = message_store.claim_next_due(conn, now, open_channels, business_id)
             if row is None:
                 break
             outcome = _handle(conn, settings, row, now)
@@ -212,15 +173,7 @@ def send_one(
     """Sends one queued message at once (a login code the member is waiting for), under the
     same claim and rules as `send_due`; None when it is not queued or its channel is closed."""
     with db.transaction() as conn:
-        query = select(messages).where(
-            messages.c.business_id == business_id,
-            messages.c.id == message_id,
-            messages.c.status == "queued",
-            messages.c.channel.in_(channels(settings)),
-        )
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        row = conn.execute(query).first()
+        row = message_store.claim_queued(conn, business_id, message_id, channels(settings))
         return None if row is None else _handle(conn, settings, row, now)
 
 
@@ -234,7 +187,7 @@ def _address(row: Any, member: Any) -> str | None:
 
 def _unreachable(conn: Connection, row: Any, member: Any) -> str | None:
     if row.channel == "push":
-        if not _has_push(conn, row.business_id, member.id):
+        if not push_store.has_active_subscription(conn, row.business_id, member.id):
             return "no push subscription"
         return None
     if not _address(row, member):
@@ -250,11 +203,7 @@ def _unreachable(conn: Connection, row: Any, member: Any) -> str | None:
 
 
 def _handle(conn: Connection, settings: Settings, row: Any, now: datetime) -> str:
-    member = conn.execute(
-        select(members).where(
-            members.c.business_id == row.business_id, members.c.id == row.member_id
-        )
-    ).one()
+    member = member_store.member(conn, row.business_id, row.member_id)
     business = tenancy_store.business(conn, row.business_id)
     if row.channel in phone_channels.PHONE_CHANNELS:
         context = (

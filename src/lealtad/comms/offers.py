@@ -28,13 +28,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from babel.numbers import format_decimal
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection
 
 from lealtad.comms import personal
-from lealtad.purchases.tables import purchases
+from lealtad.purchases import reads_store as purchase_reads
 from lealtad.rewards import service as rewards
+from lealtad.rewards import store as reward_store
 from lealtad.rewards.schemas import RewardOut
-from lealtad.rewards.tables import vouchers
 
 # Enough to say what someone usually buys, and a bounded read per member.
 HISTORY = 50
@@ -98,38 +98,6 @@ def taste_of(baskets: Iterable[Sequence[dict[str, Any]]]) -> Taste:
     # The name last only makes the answer the same on every run when all else is equal.
     favourite = min(spend, key=lambda c: (-spend[c], latest[c], c))
     return Taste(favourite, skus)
-
-
-def _baskets(conn: Connection, business_id: int, member_id: int) -> list[list[dict[str, Any]]]:
-    """The items of the member's last purchases, newest first; a purchase refunded in full
-    says nothing about what they like."""
-    p = purchases.c
-    rows = conn.execute(
-        select(p["items"])
-        .where(
-            p.business_id == business_id,
-            p.member_id == member_id,
-            or_(p.refunded_amount == 0, p.refunded_amount < p.amount),
-        )
-        .order_by(p.occurred_at.desc(), p.id.desc())
-        .limit(HISTORY)
-    )
-    return [list(items or []) for (items,) in rows]
-
-
-def _redeemed(conn: Connection, business_id: int, member_id: int) -> set[int]:
-    """Rewards the member has had a voucher for; a cancelled one gave its cost back, so it
-    does not count as having had the reward."""
-    rows = conn.execute(
-        select(vouchers.c.reward_id)
-        .where(
-            vouchers.c.business_id == business_id,
-            vouchers.c.member_id == member_id,
-            vouchers.c.status != "cancelled",
-        )
-        .distinct()
-    )
-    return {int(r) for (r,) in rows}
 
 
 def _in_category(reward: RewardOut, taste: Taste) -> bool:
@@ -207,11 +175,13 @@ def next_best_offer(
     """The member's offer in `lang` (es or en), chosen as the module says; None when there is
     nothing to say."""
     lang = lang if lang in _SENTENCES else "en"
-    taste = taste_of(_baskets(conn, business_id, member_id))
+    # A purchase refunded in full says nothing about what they like: the store leaves it out.
+    taste = taste_of(purchase_reads.recent_baskets(conn, business_id, member_id, HISTORY))
     shown = [
         r for r in rewards.for_member(conn, business_id, member_id, now) if r.kind != "donation"
     ]
-    had = _redeemed(conn, business_id, member_id)
+    # A cancelled voucher gave its cost back: not counted as having had the reward.
+    had = reward_store.rewards_had(conn, business_id, member_id)
     fresh = [r for r in shown if r.affordable and r.id not in had]
     if fresh:
         pick = min(fresh, key=lambda r: (not _in_category(r, taste), not r.featured, r.cost, r.id))

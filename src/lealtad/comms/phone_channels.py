@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from lealtad.comms import channel_store, phones, policy, sms, whatsapp
+from lealtad.comms import channel_store, message_store, phones, policy, sms, whatsapp
 from lealtad.comms.render import notification
 from lealtad.config import Settings
 from lealtad.kit.catalog import gettext
@@ -55,7 +55,7 @@ def status_callback(settings: Settings, slug: str) -> str:
     return f"{settings.public_base_url}{HOOKS}/{slug}/sms/status"
 
 
-_set = channel_store.set_message
+_set = message_store.set_message
 
 
 def _unreachable(row: Any, member: Any, config: Any) -> tuple[str, str] | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import ColumnElement, Connection, exists, select, update
 
 from lealtad.comms.tables import push_subscriptions
 from lealtad.db.inserts import insert_if_new
@@ -60,6 +60,33 @@ def active_subscriptions(conn: Connection, business_id: int, member_id: int) -> 
             )
             .order_by(push_subscriptions.c.id)
         )
+    )
+
+
+def has_active_subscription(conn: Connection, business_id: int, member_id: int) -> bool:
+    return (
+        conn.execute(
+            select(push_subscriptions.c.id)
+            .where(
+                push_subscriptions.c.business_id == business_id,
+                push_subscriptions.c.member_id == member_id,
+                push_subscriptions.c.active.is_(True),
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
+def subscribed(
+    business_id: ColumnElement[Any], member_id: ColumnElement[Any]
+) -> ColumnElement[bool]:
+    """A condition for another domain's query: the member these columns name has an active
+    subscription."""
+    return exists().where(
+        push_subscriptions.c.business_id == business_id,
+        push_subscriptions.c.member_id == member_id,
+        push_subscriptions.c.active.is_(True),
     )
 
 

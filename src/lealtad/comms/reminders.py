@@ -7,15 +7,14 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
+from lealtad.comms import notices_store
 from lealtad.comms.outbox import emit
-from lealtad.comms.tables import notices
-from lealtad.db.inserts import insert_if_new
 from lealtad.kit.clock import as_utc, naive_utc
-from lealtad.ledger.tables import accounts, lots
+from lealtad.ledger import store as ledger_store
 from lealtad.members import store as member_store
-from lealtad.purchases.tables import purchases
+from lealtad.purchases import reads_store as purchase_reads
 from lealtad.rules import lifecycle
 
 EXPIRY_NOTICE_DAYS = 7
@@ -27,34 +26,13 @@ def once(
     conn: Connection, business_id: int, member_id: int, kind: str, key: str, now: datetime
 ) -> bool:
     """True the first time this (member, kind, key) is noted; False ever after."""
-    row = insert_if_new(
-        conn,
-        notices,
-        business_id=business_id,
-        member_id=member_id,
-        kind=kind,
-        key=key[:100],
-        created_at=naive_utc(now),
-    )
-    return row
+    return notices_store.note_once(conn, business_id, member_id, kind, key, now)
 
 
 def expiring(conn: Connection, business_id: int, now: datetime) -> int:
     """Members whose points expire within the notice period hear it once per expiry date."""
     until = naive_utc(now + timedelta(days=EXPIRY_NOTICE_DAYS))
-    rows = conn.execute(
-        select(accounts.c.member_id, func.min(lots.c.expires_at), func.sum(lots.c.remaining))
-        .join(accounts, accounts.c.id == lots.c.account_id)
-        .where(
-            lots.c.business_id == business_id,
-            accounts.c.code == "points",
-            lots.c.remaining > 0,
-            lots.c.expires_at.is_not(None),
-            lots.c.expires_at > naive_utc(now),
-            lots.c.expires_at <= until,
-        )
-        .group_by(accounts.c.member_id)
-    ).all()
+    rows = ledger_store.points_expiring_between(conn, business_id, naive_utc(now), until)
     told = 0
     for member_id, soonest, points in rows:
         day = as_utc(soonest).date().isoformat()
@@ -73,15 +51,7 @@ def expiring(conn: Connection, business_id: int, now: datetime) -> int:
 def win_back(conn: Connection, business_id: int, now: datetime) -> int:
     """Members whose last visit was 30, 60 or 90 days ago hear from the business, once per stage
     of each absence (a new visit starts a new absence)."""
-    rows = conn.execute(
-        select(purchases.c.member_id, func.max(purchases.c.occurred_at))
-        .where(
-            purchases.c.business_id == business_id,
-            purchases.c.member_id.is_not(None),
-            purchases.c.amount > 0,
-        )
-        .group_by(purchases.c.member_id)
-    ).all()
+    rows = purchase_reads.last_visits(conn, business_id)
     told = 0
     for member_id, last in rows:
         away = (as_utc(now) - as_utc(last)).days
@@ -117,15 +87,9 @@ def monthly(conn: Connection, business_id: int, now: datetime, tz: Any) -> int:
     if local.day > 3:
         return 0
     month = f"{local.year}-{local.month:02d}"
-    active = conn.execute(
-        select(purchases.c.member_id)
-        .where(
-            purchases.c.business_id == business_id,
-            purchases.c.member_id.is_not(None),
-            purchases.c.occurred_at >= naive_utc(now - timedelta(days=62)),
-        )
-        .distinct()
-    ).scalars()
+    active = purchase_reads.members_who_bought_since(
+        conn, business_id, naive_utc(now - timedelta(days=62))
+    )
     told = 0
     for member_id in active:
         if once(conn, business_id, member_id, "member.monthly", month, now):

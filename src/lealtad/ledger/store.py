@@ -355,3 +355,25 @@ def balances_of_members(
         for member_id, code, balance in conn.execute(query):
             found[int(member_id)][code] = int(balance)
     return found
+
+
+def points_expiring_between(
+    conn: Connection, business_id: int, after: datetime, until: datetime
+) -> list[Any]:
+    """(member id, soonest expiry, points) of the members whose points lots, not yet used up,
+    expire after `after` and by `until` (naive UTC)."""
+    return list(
+        conn.execute(
+            select(accounts.c.member_id, func.min(lots.c.expires_at), func.sum(lots.c.remaining))
+            .join(accounts, accounts.c.id == lots.c.account_id)
+            .where(
+                lots.c.business_id == business_id,
+                accounts.c.code == "points",
+                lots.c.remaining > 0,
+                lots.c.expires_at.is_not(None),
+                lots.c.expires_at > after,
+                lots.c.expires_at <= until,
+            )
+            .group_by(accounts.c.member_id)
+        ).all()
+    )

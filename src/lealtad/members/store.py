@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Select,
     and_,
     bindparam,
     false,
@@ -274,3 +276,45 @@ def lock_members(conn: Connection, business_id: int, ids: list[int]) -> dict[int
         )
         found.update({int(m): str(status) for m, status in conn.execute(query)})
     return found
+
+
+# ---- members as other domains' queries name them (comms' delivery log and messages) ---------
+
+
+def with_name_and_card(query: Select[Any], member_id: ColumnElement[Any]) -> Select[Any]:
+    """`query` joined to the member `member_id` names, with their name and card number."""
+    return query.add_columns(members.c.name, members.c.card_number).join(
+        members, members.c.id == member_id
+    )
+
+
+# A condition another domain adds on a member, given the member's business and id columns.
+MemberCondition = Callable[[ColumnElement[Any], ColumnElement[Any]], ColumnElement[bool]]
+
+
+def message_recipients(
+    conn: Connection,
+    business_id: int,
+    *,
+    member_id: int | None = None,
+    or_reachable: MemberCondition | None = None,
+) -> list[Any]:
+    """Id, language and consent of the members a message goes to: one member, or those with an
+    e-mail address or meeting `or_reachable`."""
+    query = select(members.c.id, members.c.locale, members.c.consent).where(
+        members.c.business_id == business_id
+    )
+    if or_reachable is not None:
+        reachable = or_reachable(members.c.business_id, members.c.id)
+        query = query.where(or_(members.c.email.is_not(None), reachable))
+    if member_id is not None:
+        query = query.where(members.c.id == member_id)
+    return list(conn.execute(query))
+
+
+def active_members_query(business_id: int) -> Select[Any]:
+    """Id, language, tags and consent of the business's active members, for another domain to
+    join its own figures onto (comms' campaign audiences)."""
+    return select(members.c.id, members.c.locale, members.c.tags, members.c.consent).where(
+        members.c.business_id == business_id, members.c.status == "active"
+    )

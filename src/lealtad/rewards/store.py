@@ -261,3 +261,18 @@ def expired_vouchers(conn: Connection, business_id: int, now: datetime, limit: i
             .limit(limit)
         ).scalars()
     )
+
+
+def rewards_had(conn: Connection, business_id: int, member_id: int) -> set[int]:
+    """Rewards the member has had a voucher for; a cancelled one gave its cost back, so it
+    does not count as having had the reward."""
+    rows = conn.execute(
+        select(vouchers.c.reward_id)
+        .where(
+            vouchers.c.business_id == business_id,
+            vouchers.c.member_id == member_id,
+            vouchers.c.status != "cancelled",
+        )
+        .distinct()
+    )
+    return {int(r) for (r,) in rows}
