@@ -145,7 +145,6 @@ SQL_EXCEPTIONS: dict[str, str] = {
     "lealtad.purchases.bulk": _READS + " (the set-wise import path, to become the one writer)",
     "lealtad.security.limits": _READS,
     "lealtad.security.rotation": "re-encrypts every table's protected columns: it walks the schema",
-    "lealtad.tenancy.audit_objects": _READS,
 }
 
 
