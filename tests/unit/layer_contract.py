@@ -138,12 +138,10 @@ SQL_EXCEPTIONS: dict[str, str] = {
     "lealtad.imports.batch": _READS + " (the set-wise import path, to become the one writer)",
     "lealtad.ledger.explained": _READS,
     "lealtad.members.listing": _READS,
-    "lealtad.members.pin": _READS,
     "lealtad.metrics": "an edge module counting rows; fix: through the services it reports on",
     "lealtad.privacy.erasure": _READS,
     "lealtad.privacy.export": _READS,
     "lealtad.purchases.bulk": _READS + " (the set-wise import path, to become the one writer)",
-    "lealtad.security.limits": _READS,
     "lealtad.security.rotation": "re-encrypts every table's protected columns: it walks the schema",
 }
 
