@@ -141,7 +141,8 @@ SQL_EXCEPTIONS: dict[str, str] = {
     "lealtad.imports.batch": _READS + " (the set-wise import path, to become the one writer)",
     "lealtad.ledger.explained": "reads rules' awards of its entries; fix: a read by entry ids "
     "in rules/store (its ledger and purchases reads are through their stores already)",
-    "lealtad.members.listing": _READS,
+    "lealtad.members.listing": "joins tiers' tier_status for the tier column and filter; fix: "
+    "that join from tiers/store (the rest of the list's SQL is in members/listing_store)",
     "lealtad.metrics": "an edge module counting rows; fix: through the services it reports on",
     "lealtad.privacy.erasure": _READS,
     "lealtad.privacy.export": _READS,
