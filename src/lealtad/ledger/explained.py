@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
 from lealtad.errors import NotFound
 from lealtad.kit.catalog import gettext
+from lealtad.ledger import explained_store as store
 from lealtad.ledger import service as ledger
-from lealtad.ledger.tables import accounts, entries, postings
-from lealtad.purchases.tables import purchases, refunds
+from lealtad.purchases import listing_store as purchases
 from lealtad.rules import service as programs
 from lealtad.rules.names import name_in
 from lealtad.rules.tables import awards
@@ -43,40 +43,6 @@ class Line:
     receipt: str | None = None
     purchase_id: int | None = None
     refund: str | None = None
-
-
-def _member_postings(business_id: int, member_id: int) -> Any:
-    return (
-        select(postings.c.entry_id, accounts.c.code, func.sum(postings.c.amount).label("amount"))
-        .join(accounts, accounts.c.id == postings.c.account_id)
-        .where(
-            accounts.c.business_id == business_id,
-            accounts.c.member_id == member_id,
-            postings.c.business_id == business_id,
-        )
-        .group_by(postings.c.entry_id, accounts.c.code)
-    )
-
-
-def _page_ids(
-    conn: Connection, business_id: int, member_id: int, before: int | None, limit: int
-) -> list[int]:
-    # Every entry that moved one of the member's accounts: a refund recorded against the buyer
-    # can also take back what the purchase gave the buyer's referrer.
-    query = (
-        select(postings.c.entry_id)
-        .join(accounts, accounts.c.id == postings.c.account_id)
-        .where(
-            accounts.c.business_id == business_id,
-            accounts.c.member_id == member_id,
-            postings.c.business_id == business_id,
-        )
-        .distinct()
-    )
-    if before is not None:
-        query = query.where(postings.c.entry_id < before)
-    found = conn.execute(query.order_by(postings.c.entry_id.desc()).limit(limit + 1))
-    return [int(i) for i in found.scalars()]
 
 
 def _rule_names(
@@ -133,17 +99,12 @@ def explained(
     lang: str = "en",
 ) -> tuple[list[Line], int | None]:
     """A page of the member's entries, newest first, and the cursor of the next (older) page."""
-    ids = _page_ids(conn, business_id, member_id, before, limit)
+    ids = store.page_ids(conn, business_id, member_id, before, limit)
     more = len(ids) > limit
     ids = ids[:limit]
     if not ids:
         return [], None
-    meta = {
-        r.id: r
-        for r in conn.execute(
-            select(entries).where(entries.c.business_id == business_id, entries.c.id.in_(ids))
-        )
-    }
+    meta = store.entries_by_id(conn, business_id, ids)
     lines = {
         i: Line(
             i,
@@ -157,9 +118,8 @@ def explained(
         for i in ids
     }
     # Balances after each entry: from today's balances, walk back through every later entry.
-    newer = _member_postings(business_id, member_id).where(postings.c.entry_id >= min(ids))
     moved: dict[int, dict[str, int]] = {}
-    for r in conn.execute(newer):
+    for r in store.moved_since(conn, business_id, member_id, min(ids)):
         moved.setdefault(int(r.entry_id), {})[r.code] = int(r.amount)
     running = dict(ledger.balances(conn, business_id, member_id))
     for entry_id in sorted(moved, reverse=True):
@@ -180,30 +140,8 @@ def _receipts(
 ) -> None:
     purchase_ids = {m.purchase_id for m in meta.values() if m.purchase_id}
     refund_ids = {m.refund_id for m in meta.values() if m.refund_id}
-    receipts = (
-        {
-            r.id: r.receipt_id
-            for r in conn.execute(
-                select(purchases.c.id, purchases.c.receipt_id).where(
-                    purchases.c.business_id == business_id, purchases.c.id.in_(purchase_ids)
-                )
-            )
-        }
-        if purchase_ids
-        else {}
-    )
-    refund_refs = (
-        {
-            r.id: r.refund_id
-            for r in conn.execute(
-                select(refunds.c.id, refunds.c.refund_id).where(
-                    refunds.c.business_id == business_id, refunds.c.id.in_(refund_ids)
-                )
-            )
-        }
-        if refund_ids
-        else {}
-    )
+    receipts = purchases.receipts(conn, business_id, purchase_ids) if purchase_ids else {}
+    refund_refs = purchases.refund_references(conn, business_id, refund_ids) if refund_ids else {}
     for entry_id, line in lines.items():
         row = meta[entry_id]
         line.receipt = receipts.get(row.purchase_id) if row.purchase_id else None

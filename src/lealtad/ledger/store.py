@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 
 from lealtad.db.inserts import insert_new
 from lealtad.kit import process_cache
@@ -377,3 +377,15 @@ def points_expiring_between(
             .group_by(accounts.c.member_id)
         ).all()
     )
+
+
+def member_account(business_id: int, member_id: Any, code: str, name: str) -> tuple[Any, Any]:
+    """An account of each member of a list that outer-joins it: the accounts table under
+    `name` and its ON clause on the list's member id column."""
+    account = accounts.alias(name)
+    on = and_(
+        account.c.business_id == business_id,
+        account.c.member_id == member_id,
+        account.c.code == code,
+    )
+    return account, on

@@ -10,12 +10,11 @@ import hmac
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection
 
 from lealtad.errors import Forbidden, Invalid
 from lealtad.kit.clock import as_utc, naive_utc
-from lealtad.security import limits
-from lealtad.security.limits_tables import card_pins
+from lealtad.security import limits, limits_store
 from lealtad.tenancy.passwords import check_password, hash_password
 
 # A counter page opened from a rotating wallet code vouches for the member this long.
@@ -31,31 +30,17 @@ def set_pin(conn: Connection, business_id: int, member_id: int, pin: str, now: d
         raise Invalid("a card PIN is 4 to 6 digits", code="card_pin_invalid")
     values = {"pin_hash": hash_password(pin), "updated_at": naive_utc(now)}
     if has_pin(conn, business_id, member_id):
-        conn.execute(
-            update(card_pins)
-            .where(card_pins.c.business_id == business_id, card_pins.c.member_id == member_id)
-            .values(**values)
-        )
+        limits_store.update_pin(conn, business_id, member_id, **values)
     else:
-        conn.execute(
-            insert(card_pins).values(business_id=business_id, member_id=member_id, **values)
-        )
+        limits_store.insert_pin(conn, business_id, member_id, **values)
 
 
 def remove_pin(conn: Connection, business_id: int, member_id: int) -> None:
-    conn.execute(
-        delete(card_pins).where(
-            card_pins.c.business_id == business_id, card_pins.c.member_id == member_id
-        )
-    )
+    limits_store.delete_pin(conn, business_id, member_id)
 
 
 def _stored(conn: Connection, business_id: int, member_id: int) -> str | None:
-    return conn.execute(
-        select(card_pins.c.pin_hash).where(
-            card_pins.c.business_id == business_id, card_pins.c.member_id == member_id
-        )
-    ).scalar_one_or_none()
+    return limits_store.pin_hash(conn, business_id, member_id)
 
 
 def has_pin(conn: Connection, business_id: int, member_id: int) -> bool:

@@ -18,14 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection
 
-from lealtad.db.inserts import insert_if_new
 from lealtad.errors import LealtadError
-from lealtad.kit.clock import as_utc, naive_utc
+from lealtad.kit.clock import as_utc
 from lealtad.security import devices
 from lealtad.security import limits_model as model
-from lealtad.security.limits_tables import attempt_limits
+from lealtad.security import limits_store as store
 
 STAFF_LOGIN = "staff_login"
 MEMBER_CODE = "member_code"
@@ -115,46 +114,6 @@ def _state(row: Any) -> model.State:
     )
 
 
-def _save(conn: Connection, row_id: int, state: model.State) -> None:
-    def stored(value: datetime | None) -> datetime | None:
-        return naive_utc(value) if value is not None else None
-
-    conn.execute(
-        update(attempt_limits)
-        .where(attempt_limits.c.id == row_id)
-        .values(
-            failures=state.failures,
-            window_started_at=stored(state.window_started_at),
-            level=state.level,
-            locked_until=stored(state.locked_until),
-            last_failure_at=stored(state.last_failure_at),
-        )
-    )
-
-
-def _held(conn: Connection, business_id: int, kind: str, keys: Iterable[str]) -> dict[str, Any]:
-    """The keys' rows, made if missing and locked until commit, always in key order so that
-    two attempts on overlapping keys cannot deadlock. A missing row is inserted with ON CONFLICT
-    DO NOTHING: concurrent first failures on PostgreSQL wait for each other instead of one of
-    them failing on the unique index (a 409 `conflict` before)."""
-    ordered = sorted(set(keys))
-    for key in ordered:
-        insert_if_new(
-            conn, attempt_limits, business_id=business_id, kind=kind, key=key, failures=0, level=0
-        )
-    rows = conn.execute(
-        select(attempt_limits)
-        .where(
-            attempt_limits.c.business_id == business_id,
-            attempt_limits.c.kind == kind,
-            attempt_limits.c.key.in_(ordered),
-        )
-        .order_by(attempt_limits.c.key)
-        .with_for_update()
-    ).all()
-    return {row.key: row for row in rows}
-
-
 @dataclass(frozen=True)
 class Claim:
     """What one claimed attempt did to one key, to be given back if it was no wrong guess."""
@@ -170,7 +129,7 @@ def claim(
     """Raises TooManyAttempts when any key is locked; otherwise counts the attempt as a failure
     on every key and returns what it did."""
     now = as_utc(now)
-    rows = _held(conn, business_id, kind, keys)
+    rows = store.held(conn, business_id, kind, keys)
     claims: list[Claim] = []
     longest = 0.0
     for key, row in rows.items():
@@ -185,7 +144,7 @@ def claim(
         # Nothing is counted: tries while locked do not lengthen the lock.
         raise TooManyAttempts(math.ceil(longest))
     for each in claims:
-        _save(conn, rows[each.key].id, each.after)
+        store.save(conn, rows[each.key].id, each.after)
     return tuple(claims)
 
 
@@ -195,12 +154,12 @@ def give_back(
     """Undoes claims that were no wrong guess. On a success an account's earlier failures are
     forgotten too; an address keeps them (other people's tries may be among them)."""
     claims = tuple(claims)
-    rows = _held(conn, business_id, kind, [each.key for each in claims])
+    rows = store.held(conn, business_id, kind, [each.key for each in claims])
     for each in claims:
         row = rows[each.key]
         clear = success and kind in _PROVEN_BY_SUCCESS and not each.key.startswith("ip:")
         state = model.given_back(_state(row), each.before, each.after, clear=clear)
-        _save(conn, row.id, state)
+        store.save(conn, row.id, state)
 
 
 class Attempt:
@@ -250,10 +209,9 @@ def attempt(
     account: str | None,
     now: datetime,
 ) -> Attempt:
-    keys = [address_key(client_address(request))]
-    if account is not None:
-        keys.insert(0, account)
-    return Attempt(db, business_id, kind, tuple(keys), now)
+    address = address_key(client_address(request))
+    keys = (address,) if account is None else (account, address)
+    return Attempt(db, business_id, kind, keys, now)
 
 
 def staff_login_attempt(

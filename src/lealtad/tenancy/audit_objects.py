@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection
 
 from lealtad.tenancy import store
-from lealtad.tenancy.tables import audit_log
 
 FIELDS = {
     "staff": ("email", "name", "role", "location_id", "active"),
@@ -39,20 +38,14 @@ def forget_member(conn: Connection, business_id: int, member_id: int) -> int:
     """On erasure, the member's old names, addresses and birthday go from the audit log too
     (the entry and which fields changed stay): otherwise the log would keep what erasure removed.
     Returns how many entries were rewritten."""
-    rows = conn.execute(
-        select(audit_log.c.id, audit_log.c.details).where(
-            audit_log.c.business_id == business_id,
-            audit_log.c.target == f"member:{member_id}",
-        )
-    ).all()
     changed = 0
-    for row in rows:
+    for row in store.member_audit_details(conn, business_id, member_id):
         details = row.details if isinstance(row.details, dict) else {}
         scrubbed = {
             key: _erase(value) if key in PERSONAL else value for key, value in details.items()
         }
         if scrubbed != details:
-            conn.execute(update(audit_log).where(audit_log.c.id == row.id).values(details=scrubbed))
+            store.rewrite_audit_details(conn, row.id, scrubbed)
             changed += 1
     return changed
 

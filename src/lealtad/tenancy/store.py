@@ -248,3 +248,19 @@ def audit_by_actor(
     if since is not None:
         query = query.where(audit_log.c.at >= since)
     return list(conn.execute(query.order_by(audit_log.c.id.desc()).limit(limit)))
+
+
+def member_audit_details(conn: Connection, business_id: int, member_id: int) -> list[Any]:
+    """The id and details of every audit entry about one member (erasure scrubs them)."""
+    return list(
+        conn.execute(
+            select(audit_log.c.id, audit_log.c.details).where(
+                audit_log.c.business_id == business_id,
+                audit_log.c.target == f"member:{member_id}",
+            )
+        ).all()
+    )
+
+
+def rewrite_audit_details(conn: Connection, entry_id: int, details: dict[str, Any]) -> None:
+    conn.execute(update(audit_log).where(audit_log.c.id == entry_id).values(details=details))
