@@ -133,10 +133,6 @@ SQL_EXCEPTIONS: dict[str, str] = {
     "lealtad.analytics.reports": _READS,
     "lealtad.analytics.reward_reach": _READS,
     "lealtad.analytics.segments": _READS,
-    "lealtad.ledger.explained": "reads rules' awards of its entries; fix: a read by entry ids "
-    "in rules/store (its ledger and purchases reads are through their stores already)",
-    "lealtad.members.listing": "joins tiers' tier_status for the tier column and filter; fix: "
-    "that join from tiers/store (the rest of the list's SQL is in members/listing_store)",
     "lealtad.metrics": "an edge module counting rows; fix: through the services it reports on",
     "lealtad.security.rotation": "re-encrypts every table's protected columns: it walks the schema",
 }

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from lealtad.errors import NotFound
 from lealtad.kit.catalog import gettext
@@ -16,8 +16,8 @@ from lealtad.ledger import explained_store as store
 from lealtad.ledger import service as ledger
 from lealtad.purchases import listing_store as purchases
 from lealtad.rules import service as programs
+from lealtad.rules import store as rule_store
 from lealtad.rules.names import name_in
-from lealtad.rules.tables import awards
 
 
 @dataclass(frozen=True)
@@ -68,17 +68,7 @@ def _rule_names(
 def _awards(
     conn: Connection, business_id: int, member_id: int, ids: list[int], lang: str
 ) -> dict[int, list[Award]]:
-    rows = list(
-        conn.execute(
-            select(awards)
-            .where(
-                awards.c.business_id == business_id,
-                awards.c.member_id == member_id,
-                awards.c.entry_id.in_(ids),
-            )
-            .order_by(awards.c.id)
-        )
-    )
+    rows = rule_store.awards_of_entries(conn, business_id, member_id, ids)
     names = _rule_names(conn, business_id, {r.program_version for r in rows}, lang)
     out: dict[int, list[Award]] = {}
     for r in rows:

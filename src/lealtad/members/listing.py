@@ -9,12 +9,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, and_
+from sqlalchemy import Connection
 
 from lealtad.kit.clock import naive_utc
 from lealtad.members import listing_store as store
 from lealtad.members.model import normalise_tag
-from lealtad.tiers.tables import tier_status
+from lealtad.tiers import store as tier_store
 
 SORTS = ("-enrolled", "enrolled", "-last_visit", "last_visit", "-points", "points")
 NO_TIER = "-"
@@ -65,15 +65,8 @@ def _wanted(filters: Filters, tz: ZoneInfo) -> store.Wanted:
     )
 
 
-def _tier(business_id: int, member_id: Any) -> tuple[Any, Any, Any]:
-    """Each member's tier, outer-joined. Read here until tiers' store offers this join: the
-    one read of another domain's table left in the list (SQL_EXCEPTIONS)."""
-    on = and_(tier_status.c.business_id == business_id, tier_status.c.member_id == member_id)
-    return tier_status, on, tier_status.c.tier_id
-
-
 def count(conn: Connection, business_id: int, filters: Filters, tz: ZoneInfo) -> int:
-    return store.count(conn, business_id, _wanted(filters, tz), _tier)
+    return store.count(conn, business_id, _wanted(filters, tz), tier_store.member_tier_join)
 
 
 def _cursor_value(row: Any, key: str) -> str:
@@ -114,7 +107,7 @@ def page(
         conn,
         business_id,
         wanted,
-        _tier,
+        tier_store.member_tier_join,
         key=key,
         descending=descending,
         start=start,

@@ -153,6 +153,22 @@ def scheduled(conn: Connection, business_id: int, at: datetime) -> list[Any]:
     )
 
 
+def awards_of_entries(
+    conn: Connection, business_id: int, member_id: int, entry_ids: list[int]
+) -> list[Any]:
+    """The member's awards recorded with these ledger entries, in the order they were given."""
+    query = (
+        select(awards)
+        .where(
+            awards.c.business_id == business_id,
+            awards.c.member_id == member_id,
+            awards.c.entry_id.in_(entry_ids),
+        )
+        .order_by(awards.c.id)
+    )
+    return list(conn.execute(query))
+
+
 def insert_awards(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if rows:
         conn.execute(insert(awards), rows)

@@ -38,6 +38,13 @@ def status(conn: Connection, business_id: int, member_id: int) -> Any:
     return conn.execute(_STATUS, {"b": business_id, "m": member_id}).first()
 
 
+def member_tier_join(business_id: int, member_id: Any) -> tuple[Any, Any, Any]:
+    """For a list of members that outer-joins each one's tier: the table, the ON clause on the
+    list's member id column, and the tier column."""
+    on = and_(tier_status.c.business_id == business_id, tier_status.c.member_id == member_id)
+    return tier_status, on, tier_status.c.tier_id
+
+
 def save(conn: Connection, business_id: int, member_id: int, **values: Any) -> None:
     key = (tier_status.c.business_id == business_id, tier_status.c.member_id == member_id)
     if conn.execute(update(tier_status).where(*key).values(**values)).rowcount == 0:
