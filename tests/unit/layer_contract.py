@@ -56,6 +56,9 @@ LAYER_OF_PREFIX = {
     # assignment they use: imported by purchases, rewards and campaigns alike, and importing only
     # tables and pure cores, so they sit below every domain that reads them.
     "lealtad.analytics.rollups": CORE,
+    # The rollups' members figures and the business's zone, split out of the rollups writer.
+    "lealtad.analytics.figures_store": CORE,
+    "lealtad.analytics.zone_store": CORE,
     "lealtad.analytics.segments": CORE,
     "lealtad.analytics.uplift": CORE,
     # The segment a campaign's audience is chosen by, joined onto comms' query of members: only

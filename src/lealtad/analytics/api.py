@@ -13,7 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import Connection
 
 from lealtad import deps
-from lealtad.analytics import kpis, preferences, rollups
+from lealtad.analytics import kpis, preferences, zone_store
 from lealtad.analytics.api_schemas import (
     CauseRow,
     CausesOut,
@@ -119,7 +119,7 @@ def _open(
     conn: Connection, caller: Caller, query: ScopeQuery, now: datetime
 ) -> tuple[Scope, ScopeOut]:
     bid = caller.principal.business_id
-    today = rollups.local_day(conn, bid, now)
+    today = zone_store.local_day(conn, bid, now)
     scope = scope_from(conn, bid, today, query)
     return scope, _scope_out(scope, today)
 

@@ -9,7 +9,7 @@ from datetime import date, datetime
 import numpy as np
 from sqlalchemy import Connection
 
-from lealtad.analytics import model_inputs, rebuild, rollups, store
+from lealtad.analytics import model_inputs, rebuild, store, zone_store
 from lealtad.analytics.refresh import Figures
 from lealtad.kit.clock import as_utc, naive_utc
 
@@ -19,7 +19,7 @@ _EPOCH = date(1970, 1, 1)
 def figures(conn: Connection, business_id: int, now: datetime) -> Figures:
     """As `refresh.load` reads them, for the members who had bought by `now`."""
     found = rebuild.figures_until(conn, business_id, naive_utc(now))
-    tz = rollups.zone(conn, business_id)
+    tz = zone_store.zone(conn, business_id)
     ids: list[int] = []
     first_days: list[int] = []
     last_days: list[int] = []

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection
 
-from lealtad.analytics import clv, models, refresh, rollups
+from lealtad.analytics import clv, models, refresh, zone_store
 from lealtad.analytics.model_inputs import Ints, day_number, from_day_number, visit_days
 from lealtad.errors import Invalid
 from lealtad.kit.clock import naive_utc
@@ -146,7 +146,7 @@ def run(conn: Connection, business_id: int, calibration_end: date, holdout_end: 
         raise Invalid("The holdout must end after the calibration end.")
     if span > MAX_HOLDOUT_DAYS:
         raise Invalid(f"The holdout may last at most {MAX_HOLDOUT_DAYS} days.")
-    tz = rollups.zone(conn, business_id)
+    tz = zone_store.zone(conn, business_id)
     until = datetime.combine(holdout_end + timedelta(days=1), time(), tz)
     member, day, spend = visit_days(conn, business_id, until, tz)
     cut = day_number(calibration_end)

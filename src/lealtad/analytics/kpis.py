@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, and_, case, func, select
 
-from lealtad.analytics import preferences, rollups
+from lealtad.analytics import preferences, zone_store
 from lealtad.analytics.fold import month_start
 from lealtad.analytics.periods import Scope, bucket_of
 from lealtad.analytics.tables import counters
@@ -102,7 +102,7 @@ def members_activity(conn: Connection, scope: Scope, now: datetime) -> Kpi:
     enrolled at the scope's location if one is set."""
     labels = scope.buckets()
     got = sums(conn, scope, ["enrolments", _visitors_metric(scope)])
-    today = rollups.local_day(conn, scope.business_id, now)
+    today = zone_store.local_day(conn, scope.business_id, now)
     c = counters.c
     where = [c.business_id == scope.business_id, c.metric == "last_visit"]
     if scope.location_id is not None:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from lealtad.analytics import cli
+from lealtad.analytics import cli, zone_store
 from lealtad.analytics.cli import FormatChoice, _businesses, _open, _usage, analytics_app
 
 Slug = Annotated[str, typer.Option("--business", help="the business slug")]
@@ -59,7 +59,7 @@ def backtest_command(
 
     Fits them on the history up to --calibration-end and compares predicted and actual repeat
     visits after it, week by week; the latest is drawn on /admin/customers."""
-    from lealtad.analytics import backtest, clv, rollups
+    from lealtad.analytics import backtest, clv
     from lealtad.analytics.csv_out import csv_text
     from lealtad.cli import err
     from lealtad.errors import Invalid
@@ -73,7 +73,7 @@ def backtest_command(
             last = (
                 holdout_end.date()
                 if holdout_end
-                else rollups.local_day(conn, row.id, now) - timedelta(days=1)
+                else zone_store.local_day(conn, row.id, now) - timedelta(days=1)
             )
             found = backtest.run(conn, row.id, calibration_end.date(), last)
             backtest.store(conn, row.id, found, now)

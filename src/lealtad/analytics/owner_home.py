@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from lealtad.analytics import kpis, preferences, reward_reach, rollups
+from lealtad.analytics import kpis, preferences, reward_reach, zone_store
 from lealtad.analytics.fold import week_start
 from lealtad.analytics.periods import Grain, Scope
 from lealtad.analytics.tables import counters, snapshots
@@ -98,7 +98,7 @@ def _stored_reach(conn: Connection, business_id: int) -> Any:
 
 
 def home(conn: Connection, business_id: int, now: datetime) -> Home:
-    today = rollups.local_day(conn, business_id, now)
+    today = zone_store.local_day(conn, business_id, now)
     monday = week_start(today)
     before = monday - timedelta(days=7)
     members = members_total(conn, business_id)

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, delete, insert, select
 
-from lealtad.analytics import fold, rollups
+from lealtad.analytics import figures_store, fold, rollups, zone_store
 from lealtad.analytics.tables import counters, member_stats
 from lealtad.kit.clock import as_utc
 from lealtad.ledger.tables import accounts, entries, postings
@@ -130,7 +130,7 @@ def figures_until(
         .where(r.business_id == business_id, p.member_id.is_not(None), r.occurred_at <= until)
         .order_by(r.occurred_at, r.id)
     )
-    replay = _Replay(rollups.zone(conn, business_id))
+    replay = _Replay(zone_store.zone(conn, business_id))
     for _, rank, _, row in chain(
         _stream(conn, enrolled, 0, "enrolled_at"),
         _stream(conn, bought, 1, "occurred_at"),
@@ -197,7 +197,7 @@ def rebuild(
     """Replaces the business's counters and member figures with ones recomputed from the
     source tables; returns how many events were replayed. Scores (segments, predicted value)
     are cleared too: the next `lealtad analytics refresh` recomputes them."""
-    replay = _Replay(rollups.zone(conn, business_id))
+    replay = _Replay(zone_store.zone(conn, business_id))
     handlers = (replay.enrolment, replay.purchase, replay.refund, replay.entry, replay.voucher)
     seen = 0
     for _, rank, _, row in events(conn, business_id):
@@ -220,7 +220,7 @@ def _write_figures(
     batch: list[dict[str, Any]] = []
     for member_id, found in figures.items():
         batch.append(
-            {"member_id": member_id, "business_id": business_id} | rollups.values_of(found)
+            {"member_id": member_id, "business_id": business_id} | figures_store.values_of(found)
         )
         if len(batch) == _CHUNK:
             conn.execute(insert(member_stats), batch)

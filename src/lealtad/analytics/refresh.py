@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
-from lealtad.analytics import reward_reach, rfm, rollups
+from lealtad.analytics import reward_reach, rfm, zone_store
 from lealtad.analytics.model_inputs import (
     compile_for,
     epoch_seconds,
@@ -175,8 +175,8 @@ def load(conn: Connection, business_id: int, now: datetime) -> Figures:
     table = int_rows(conn, query, 5)
     ids, first_at, last_day, visits, spend = table.T
     last_day = last_day // _DAY_S
-    today = (rollups.local_day(conn, business_id, now) - _EPOCH).days
-    tz = rollups.zone(conn, business_id)
+    today = (zone_store.local_day(conn, business_id, now) - _EPOCH).days
+    tz = zone_store.zone(conn, business_id)
     first_day = np.minimum(local_days(first_at, tz), last_day)
     return Figures(
         member_id=ids.copy(),

@@ -3,66 +3,28 @@ count, so that the dashboard reads small tables and is never behind the truth (d
 
 from __future__ import annotations
 
-import time
 from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as day_time
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from lealtad.analytics import fold
-from lealtad.analytics.tables import counters, member_stats
-from lealtad.kit import held_writes, process_cache
+from lealtad.analytics import figures_store, fold
+from lealtad.analytics.figures_store import load, load_many, save
+from lealtad.analytics.tables import counters
+from lealtad.analytics.zone_store import local_day, zone
+from lealtad.kit import held_writes
 from lealtad.kit.clock import as_utc, naive_utc
-from lealtad.ledger import batch as ledger_batch
 from lealtad.ledger.model import SystemLeg
 from lealtad.ledger.subscribers import Posted
-from lealtad.members.tables import members
 from lealtad.purchases.tables import purchases
-from lealtad.tenancy.tables import businesses
 
 # PostgreSQL writers spread one figure over this many rows; SQLite has a single writer anyway.
 PG_SHARDS = 8
-_ZONE_TTL_S = 60.0
-_zones: dict[tuple[str, int], tuple[ZoneInfo, float]] = {}
-
-
-def zone(conn: Connection, business_id: int) -> ZoneInfo:
-    """The business's time zone, which decides what "a day" is on its dashboard; read on every
-    ledger entry. Under a pinned configuration (a purchase, a batch of the group-commit writer) it
-    is part of that config version's cache, so a change of zone is seen by the next unit of work;
-    elsewhere (imports, jobs, the console) it is kept briefly per database and business."""
-    return process_cache.part(conn, business_id, "timezone", lambda: _zone(conn, business_id))
-
-
-def _zone(conn: Connection, business_id: int) -> ZoneInfo:
-    # Ids repeat across databases (tests, a restored copy): the database is in the key.
-    key = (process_cache.database_of(conn), business_id)
-    found = _zones.get(key)
-    clock = time.monotonic()
-    if found is not None and clock - found[1] < _ZONE_TTL_S:
-        return found[0]
-    name = conn.execute(
-        select(businesses.c.timezone).where(businesses.c.id == business_id)
-    ).scalar_one()
-    tz = ZoneInfo(name)
-    _zones[key] = (tz, clock)
-    return tz
-
-
-def forget_zone(business_id: int) -> None:
-    for key in [k for k in _zones if k[1] == business_id]:
-        _zones.pop(key, None)
-
-
-def local_day(conn: Connection, business_id: int, at: datetime) -> date:
-    return as_utc(at).astimezone(zone(conn, business_id)).date()
 
 
 def shard_of(conn: Connection, some_id: int | None) -> int:
@@ -140,91 +102,6 @@ def _upsert(dialect: str) -> Any:
     return _UPSERTS[dialect]
 
 
-_FIGURE_COLUMNS = [
-    member_stats.c[name]
-    for name in (
-        "enrolled_on",
-        "enrolled_location_id",
-        "first_purchase_at",
-        "last_purchase_at",
-        "last_day",
-        "purchases",
-        "visit_days",
-        "spend",
-        "first_reward_at",
-        "retention_mask",
-    )
-]
-
-
-def _figures(row: Any) -> fold.MemberFigures:
-    return fold.MemberFigures(
-        enrolled_on=row.enrolled_on,
-        location_id=row.enrolled_location_id,
-        first_purchase_at=row.first_purchase_at,
-        last_purchase_at=row.last_purchase_at,
-        last_day=row.last_day,
-        purchases=row.purchases,
-        visit_days=row.visit_days,
-        spend=row.spend,
-        first_reward_at=row.first_reward_at,
-        retention_mask=row.retention_mask,
-    )
-
-
-def values_of(figures: fold.MemberFigures) -> dict[str, Any]:
-    values = asdict(figures)
-    values["enrolled_location_id"] = values.pop("location_id")
-    return values
-
-
-# Built once with bound parameters: these run on every purchase and redemption, and building a
-# Core statement per call (and its cache key) cost more than running it (docs/benchmarks.md, P4).
-_LOAD = select(*_FIGURE_COLUMNS).where(
-    member_stats.c.member_id == bindparam("m"), member_stats.c.business_id == bindparam("b")
-)
-_SAVE = (
-    update(member_stats)
-    .where(
-        member_stats.c.member_id == bindparam("m_"), member_stats.c.business_id == bindparam("b_")
-    )
-    .values({c.name: bindparam(c.name) for c in _FIGURE_COLUMNS})
-)
-
-
-def load(conn: Connection, business_id: int, member_id: int) -> fold.MemberFigures:
-    """The member's figures; a member enrolled before the rollups existed starts from its
-    enrolment (`lealtad analytics rebuild` fills in its history)."""
-    row = conn.execute(_LOAD, {"m": member_id, "b": business_id}).first()
-    if row is not None:
-        return _figures(row)
-    member = conn.execute(
-        select(members.c.enrolled_at, members.c.enrolled_location_id).where(
-            members.c.id == member_id, members.c.business_id == business_id
-        )
-    ).one()
-    figures = fold.MemberFigures(
-        enrolled_on=local_day(conn, business_id, member.enrolled_at),
-        location_id=member.enrolled_location_id or 0,
-    )
-    _insert(conn, business_id, member_id, figures)
-    return figures
-
-
-def _insert(
-    conn: Connection, business_id: int, member_id: int, figures: fold.MemberFigures
-) -> None:
-    conn.execute(
-        member_stats.insert().values(
-            member_id=member_id, business_id=business_id, **values_of(figures)
-        )
-    )
-
-
-def save(conn: Connection, business_id: int, member_id: int, figures: fold.MemberFigures) -> None:
-    conn.execute(_SAVE, {"m_": member_id, "b_": business_id, **values_of(figures)})
-
-
 def on_enrolment(
     conn: Connection,
     business_id: int,
@@ -237,7 +114,7 @@ def on_enrolment(
     figures = fold.MemberFigures(
         enrolled_on=local_day(conn, business_id, enrolled_at), location_id=location_id or 0
     )
-    _insert(conn, business_id, member_id, figures)
+    figures_store.insert(conn, business_id, member_id, figures)
     tally = fold.Tally()
     fold.enrolment(tally, figures, staff_id, shard_of(conn, member_id))
     flush(conn, business_id, tally)
@@ -373,54 +250,6 @@ def on_entries(conn: Connection, business_id: int, posted: Sequence[Posted]) -> 
     for member_id in sorted(firsts):
         save(conn, business_id, member_id, figures[member_id])
     flush(conn, business_id, tally)
-
-
-def load_many(
-    conn: Connection, business_id: int, member_ids: list[int]
-) -> dict[int, fold.MemberFigures]:
-    """`load` for several members: one read, and `load` itself for one without a row yet."""
-    if len(member_ids) <= 1:
-        return {m: load(conn, business_id, m) for m in member_ids}
-    found: dict[int, fold.MemberFigures] = {}
-    for start in range(0, len(member_ids), 500):
-        chunk = member_stats.c.member_id.in_(member_ids[start : start + 500])
-        query = select(member_stats.c.member_id, *_FIGURE_COLUMNS).where(
-            member_stats.c.business_id == business_id, chunk
-        )
-        found.update({int(row.member_id): _figures(row) for row in conn.execute(query)})
-    return {m: found[m] if m in found else load(conn, business_id, m) for m in member_ids}
-
-
-def save_many(conn: Connection, business_id: int, figures: dict[int, fold.MemberFigures]) -> None:
-    """`save` for a batch's members, one executemany. The values are read off the figures'
-    slots: `values_of`'s `asdict` deep-copies every figure and was most of this step's time."""
-    if not figures:
-        return
-    slots = [
-        ("location_id" if c.name == "enrolled_location_id" else c.name) for c in _FIGURE_COLUMNS
-    ]
-    rows = [
-        {
-            **{c.name: getattr(f, slot) for c, slot in zip(_FIGURE_COLUMNS, slots, strict=True)},
-            "business_id": business_id,
-            "member_id": m,
-        }
-        for m, f in sorted(figures.items())
-    ]
-    ledger_batch.update_many(conn, member_stats, rows, where=("business_id", "member_id"))
-
-
-def segments_of(conn: Connection, business_id: int, member_ids: list[int]) -> dict[int, str | None]:
-    """Each member's value segment (members without figures yet are absent), one read per 500."""
-    found: dict[int, str | None] = {}
-    unique = sorted(set(member_ids))
-    for start in range(0, len(unique), 500):
-        query = select(member_stats.c.member_id, member_stats.c.segment).where(
-            member_stats.c.business_id == business_id,
-            member_stats.c.member_id.in_(unique[start : start + 500]),
-        )
-        found.update({int(m): s for m, s in conn.execute(query)})
-    return found
 
 
 def on_redemptions(

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from lealtad.analytics import fold, rollups
+from lealtad.analytics import figures_store, fold, rollups, zone_store
 from lealtad.kit.clock import naive_utc
 from lealtad.ledger import batch as ledger_batch
 from lealtad.ledger.model import Entry
@@ -56,7 +56,7 @@ def record_many(
     batches (purchases/planned.py, which threads each member's state from sale to sale)."""
     bid = business.id
     member_ids = [s.member.id for s in sales if s.member is not None]
-    figures = rollups.load_many(conn, bid, sorted(set(member_ids)))
+    figures = figures_store.load_many(conn, bid, sorted(set(member_ids)))
     recorded = [naive_utc(s.now or now) for s in sales]
     sellers = [staff_id if s.staff_id is None else s.staff_id for s in sales]
     # Each sale's time in the stored form, once: the purchase, its entry and its awards use it.
@@ -86,8 +86,8 @@ def record_many(
     posted_at: list[datetime] = []  # each entry's own request time
     # The award rows of each earn entry, with the entry's place in `earned`.
     award_rows: list[tuple[int, list[dict[str, Any]]]] = []
-    # The dashboard's days in the business's zone, as `rollups.local_day` gives them.
-    zone = rollups.zone(conn, bid)
+    # The dashboard's days in the business's zone, as `zone_store.local_day` gives them.
+    zone = zone_store.zone(conn, bid)
     batch = _Batch(sales, ids)
     for index, (sale, purchase_id, at) in enumerate(zip(sales, ids, ats, strict=True)):
         member_id = sale.member.id if sale.member is not None else None
@@ -114,7 +114,7 @@ def record_many(
             earned.extend(c.entry for c in part.completions)
             posted_at.extend([sale.now or now] * (1 + len(part.completions)))
     rollups.flush(conn, bid, tally)
-    rollups.save_many(conn, bid, {m: figures[m] for m in set(member_ids)})
+    figures_store.save_many(conn, bid, {m: figures[m] for m in set(member_ids)})
     entry_ids = ledger_batch.post_many(conn, bid, earned, now, posted_at=posted_at)
     rule_store.insert_awards_many(
         conn,

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection
 
-from lealtad.analytics import rollups
+from lealtad.analytics import figures_store
 from lealtad.errors import LealtadError
 from lealtad.ledger import store as ledger_store
 from lealtad.ledger.model import MemberLeg
@@ -149,7 +149,7 @@ class BatchMembers:
         coming = {int(rows[j].id) for j in rows if j >= i}
         wanted = sorted(m for m in coming if m not in self.states)
         tiers = tier_store.tiers_of(self.conn, self.bid, wanted)
-        segments = rollups.segments_of(self.conn, self.bid, wanted)
+        segments = figures_store.segments_of(self.conn, self.bid, wanted)
         balances = ledger_store.balances_of_members(self.conn, self.bid, wanted)
         tags = {int(row.id): frozenset(row.tags) for row in rows.values()}
         if self.visits is not None:  # a program asked for them: these members' too

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection
 
 from lealtad.analytics import segments as analytics_segments
+from lealtad.analytics import zone_store
 from lealtad.analytics.csv_out import csv_response
 from lealtad.deps import Db, Now
 from lealtad.web import sessions
@@ -203,7 +204,7 @@ def backtest_now(
     what followed (to the holdout end, yesterday if empty) for the page."""
     from datetime import timedelta
 
-    from lealtad.analytics import backtest, clv, rollups
+    from lealtad.analytics import backtest, clv
     from lealtad.errors import Invalid
 
     sessions.require_csrf(staff.csrf, csrf)
@@ -213,7 +214,7 @@ def backtest_now(
     try:
         with db.transaction() as conn:
             if last is None:
-                last = rollups.local_day(conn, staff.business_id, now) - timedelta(days=1)
+                last = zone_store.local_day(conn, staff.business_id, now) - timedelta(days=1)
             found = backtest.run(conn, staff.business_id, first, last)
             backtest.store(conn, staff.business_id, found, now)
     except Invalid:

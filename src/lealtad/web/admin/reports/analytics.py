@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection
 
-from lealtad.analytics import kpis, preferences, rollups
+from lealtad.analytics import kpis, preferences, zone_store
 from lealtad.analytics.api import set_goal
 from lealtad.analytics.api_schemas import ScopeQuery, scope_from
 from lealtad.analytics.csv_out import csv_response
@@ -135,7 +135,7 @@ def _view(
     _ = translator(language)
     business = tenancy_store.business(conn, bid)
     fmt = Fmt(business, language)
-    today = rollups.local_day(conn, bid, now)
+    today = zone_store.local_day(conn, bid, now)
     scope, problem, status = _scope(conn, bid, today, filters)
     board = kpis.dashboard(conn, scope, now)
     charts = Board(board, scope, fmt, _, today).charts()
