@@ -3,7 +3,8 @@ an event, a referral) takes the program version, the transaction's facts and the
 and returns what it earns: the awards with their reasons, the ledger entries to post, the stamp
 cards it completes (stamps beyond a full card carry over), the budget it takes and the events to
 emit. Nothing here reads or writes storage or asks the time: `rules.earn_store` reads the state
-and writes the plan, and the import's set-wise path writes plans of its own.
+and writes the plan, and the one earn path for batches (purchases/planned.py) writes many plans
+at once. What a plan reads is in `rules.plan_reads`.
 
 A state that lacks something a run needs (the caps used of a rule that fired, a budget, a stamp
 balance) gives a plan that says so in `missing` instead of guessing; the reader fetches exactly
@@ -39,6 +40,7 @@ from lealtad.rules.earn_model import (
 )
 from lealtad.rules.facts import Award, Facts
 from lealtad.rules.periods import expiry_for, period_start
+from lealtad.rules.plan_reads import asks_segments, asks_visits, prefetch, with_reads
 from lealtad.rules.program import Program
 
 __all__ = [
@@ -61,19 +63,6 @@ __all__ = [
     "referral_run",
     "with_reads",
 ]
-
-
-def asks_visits(definition: ProgramDefinition) -> bool:
-    """Whether a rule needs the member's visit count: reading it counts their purchases,
-    so the one-by-one and the import's bulk path read it only when this says so."""
-    return any(
-        rule.conditions.first_purchase or rule.conditions.every_nth_visit
-        for rule in definition.rules
-    )
-
-
-def asks_segments(definition: ProgramDefinition) -> bool:
-    return any(rule.conditions.segments for rule in definition.rules)
 
 
 def referral_run(facts: Facts, state: MemberState) -> tuple[Facts, int] | None:
@@ -287,35 +276,6 @@ def _completions(
     return done
 
 
-def prefetch(
-    program: Program,
-    facts: Facts,
-    awards: Sequence[Award],
-    state: MemberState,
-    referrer_id: int | None = None,
-) -> Missing:
-    """What a run over these awards will surely ask for, so that the reader can fetch it before
-    the first plan: the caps of every rule that fired (as the one-by-one path always read them)
-    and the stamp balances its stamps go to. Budgets are left to `missing`: reading one locks
-    its row, and that only for a rule that actually pays out."""
-    rules = program.rules_by_id
-    cards = program.stamp_units
-    caps: set[CapKey] = set()
-    stamps: set[StampKey] = set()
-    for award in awards:
-        recipient = state.member_id if award.recipient == "member" else referrer_id
-        rule = rules.get(award.rule_id)
-        if recipient is None or rule is None or isinstance(rule.action, Multiplier):
-            continue
-        for cap in rule.caps:
-            since = period_start(facts.occurred_at, cap.period, facts.tz)
-            caps.add((recipient, rule.id, since))
-        if award.unit in cards and (recipient, award.unit) not in state.stamps:
-            stamps.add((recipient, award.unit))
-    caps.difference_update(state.caps_used)
-    return Missing(caps=frozenset(caps), stamps=frozenset(stamps))
-
-
 def moves_tier_metric(
     definition: ProgramDefinition, facts: Facts, granted: Sequence[Granted]
 ) -> bool:
@@ -446,20 +406,4 @@ def for_purchase(entry: Entry, purchase_id: int) -> Entry:
     e = entry
     return Entry(
         e.kind, e.memo, legs, e.occurred_at, e.member_id, purchase_id, e.refund_id, e.actor, e.extra
-    )
-
-
-def with_reads(
-    state: MemberState,
-    *,
-    caps: Mapping[CapKey, int] | None = None,
-    budgets: Mapping[str, int] | None = None,
-    stamps: Mapping[StampKey, int] | None = None,
-) -> MemberState:
-    """The state with what the reader fetched for a plan's `missing` added."""
-    return replace(
-        state,
-        caps_used={**state.caps_used, **(caps or {})},
-        budget_left={**state.budget_left, **(budgets or {})},
-        stamps={**state.stamps, **(stamps or {})},
     )
