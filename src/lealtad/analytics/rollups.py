@@ -16,7 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from lealtad.analytics import figures_store, fold
 from lealtad.analytics.figures_store import load, load_many, save
 from lealtad.analytics.tables import counters
-from lealtad.analytics.zone_store import local_day, zone
+from lealtad.analytics.zone_store import day_in, local_day, zone
 from lealtad.kit import held_writes
 from lealtad.kit.clock import as_utc, naive_utc
 from lealtad.ledger.model import SystemLeg
@@ -225,14 +225,17 @@ def on_entries(conn: Connection, business_id: int, posted: Sequence[Posted]) -> 
     """The ledger's subscriber (named in lealtad.wiring): the issued/redeemed flows of the entries
     just posted and a member's first reward, in one flush, whether one entry came through
     `ledger.post` or many through `ledger.batch.post_many`."""
+    if not posted:
+        return
     tally = fold.Tally()
     # The redeeming members' figures in one read (a batch of redemptions posts many entries).
     redeemers = {p.entry.member_id for p in posted if p.entry.kind == "redeem"}
     figures = load_many(conn, business_id, sorted(m for m in redeemers if m is not None))
     firsts: set[int] = set()
+    tz = zone(conn, business_id)  # once for all the entries: read when nothing is pinned
     for one in posted:
         entry = one.entry
-        day = local_day(conn, business_id, entry.occurred_at)
+        day = day_in(tz, entry.occurred_at)
         shard = shard_of(conn, one.entry_id)
         legs = [(g.name, g.unit, g.amount) for g in entry.legs if isinstance(g, SystemLeg)]
         fold.ledger_flows(tally, day, legs, shard)
@@ -244,7 +247,7 @@ def on_entries(conn: Connection, business_id: int, posted: Sequence[Posted]) -> 
                 at,
                 day,
                 shard,
-                day_of=lambda t: local_day(conn, business_id, t),
+                day_of=lambda t: day_in(tz, t),
             ):
                 firsts.add(entry.member_id)
     for member_id in sorted(firsts):
@@ -258,7 +261,8 @@ def on_redemptions(
     """The redemptions' counters for these vouchers [(voucher id, reward id, at)]: one, or a
     set-wise batch's, summed and written once."""
     tally = fold.Tally()
+    tz = zone(conn, business_id)
     for voucher_id, reward_id, at in made:
-        day = local_day(conn, business_id, at)
+        day = day_in(tz, at)
         fold.redemption(tally, day, reward_id, shard=shard_of(conn, voucher_id))
     flush(conn, business_id, tally)
