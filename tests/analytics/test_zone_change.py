@@ -8,12 +8,10 @@ from datetime import UTC, datetime
 from lealtad.analytics import zone_store
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy.model import Role
-from tests.support import make_shop
+from tests.support import Shop, make_shop
 
 
-def test_a_changed_time_zone_moves_the_day_at_once(db, clock) -> None:
-    shop = make_shop(db, clock.now())
-    late_evening = datetime(2026, 3, 10, 23, 30, tzinfo=UTC)
+def _owner_sets_zone(db, clock, shop: Shop, zone: str) -> None:
     with db.transaction() as conn:
         business = tenancy.get_business(conn, shop.id)
         tenancy.update_business(
@@ -22,20 +20,15 @@ def test_a_changed_time_zone_moves_the_day_at_once(db, clock) -> None:
             clock.now(),
             name=business.name,
             locale=business.locale,
-            timezone="UTC",
+            timezone=zone,
             two_step_required=False,
         )
-    with db.read() as conn:
-        assert zone_store.local_day(conn, shop.id, late_evening).isoformat() == "2026-03-10"
-    with db.transaction() as conn:
-        tenancy.update_business(
-            conn,
-            shop.principal(Role.owner),
-            clock.now(),
-            name=business.name,
-            locale=business.locale,
-            timezone="Asia/Tokyo",
-            two_step_required=False,
-        )
-    with db.read() as conn:
-        assert zone_store.local_day(conn, shop.id, late_evening).isoformat() == "2026-03-11"
+
+
+def test_a_changed_time_zone_moves_the_day_at_once(db, clock) -> None:
+    shop = make_shop(db, clock.now())
+    late_evening = datetime(2026, 3, 10, 23, 30, tzinfo=UTC)
+    for zone, day in (("UTC", "2026-03-10"), ("Asia/Tokyo", "2026-03-11")):
+        _owner_sets_zone(db, clock, shop, zone)
+        with db.read() as conn:
+            assert zone_store.local_day(conn, shop.id, late_evening).isoformat() == day, zone
