@@ -216,7 +216,7 @@ def member_panel(conn: Connection, desk: Desk, member: Any, now: datetime) -> di
             {
                 "id": r.id,
                 "title": title(r, desk.lang),
-                "cost": names.amount(r.cost_unit, r.cost),
+                "cost": names.quantity(r.cost_unit, r.cost),
             }
             for r in catalog
             if r.affordable
