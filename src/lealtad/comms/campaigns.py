@@ -22,7 +22,6 @@ from lealtad.kit.ids import MAX_ID
 from lealtad.surveys import links
 from lealtad.surveys import model as survey_model
 from lealtad.surveys import store as survey_store
-from lealtad.tiers import store as tier_store
 
 
 class Texts(BaseModel):
@@ -229,12 +228,9 @@ def _audience(
         for slug, arm in (m.groups() for m in map(_ARM.fullmatch, wanted) if m)
         if slug in running
     ]
-    found = store.active_members_with_segment(conn, business_id)
-    # A member's tier counts only when the campaign names tiers: read then, in one go.
-    tier_of = tier_store.tiers_of(conn, business_id, [m.id for m in found]) if tiers else {}
     chosen = []
-    for member in found:
-        if tiers and tier_of.get(member.id) not in tiers:
+    for member in store.active_members_with_segment(conn, business_id):
+        if tiers and member.tier_id not in tiers:
             continue
         if tags and not set(tags) & set(member.tags):
             continue

@@ -13,6 +13,7 @@ from lealtad.comms import message_store
 from lealtad.comms.tables import campaigns, messages, unsubscribes
 from lealtad.kit.clock import naive_utc
 from lealtad.members import store as member_store
+from lealtad.tiers import store as tier_store
 
 
 def insert_campaign(conn: Connection, **values: Any) -> int:
@@ -113,7 +114,11 @@ def queue_campaign_message(
 
 
 def active_members_with_segment(conn: Connection, business_id: int) -> list[Any]:
-    """Every active member of the business (id, language, tags, consent) with their segment of
-    the last refresh: whom a campaign's audience is chosen from."""
+    """Every active member of the business (id, language, tags, consent) with their tier and
+    their segment of the last refresh, in one statement: whom a campaign's audience is chosen
+    from."""
     query = member_store.active_members_query(business_id)
-    return list(conn.execute(audience_store.with_segment(query, query.selected_columns.id)))
+    member_id = query.selected_columns.id
+    tier_table, on, tier_id = tier_store.member_tier_join(business_id, member_id)
+    query = query.add_columns(tier_id).outerjoin(tier_table, on)
+    return list(conn.execute(audience_store.with_segment(query, member_id)))
