@@ -4,7 +4,6 @@ target records the badge for that period and pays the bonus, at most once per pe
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, cast
@@ -30,14 +29,9 @@ EVENT_PREFIX = "event:"
 METRIC_PATTERN = r"^(purchases|visits|spend|streak_weeks|event:[a-z][a-z0-9_.-]{0,63})$"
 PERIODS = ("week", "month", "year", "lifetime")
 LIFETIME = "lifetime"
-_METRIC = re.compile(METRIC_PATTERN)
 # A streak is looked for in this many weeks back first, then in longer spans while it lasts.
 _STREAK_SPAN_WEEKS = 26
 _STREAK_MAX_WEEKS = 52 * 200
-
-
-def is_metric(value: str) -> bool:
-    return bool(_METRIC.match(value))
 
 
 def zone(conn: Connection, business_id: int) -> ZoneInfo:

@@ -161,29 +161,6 @@ def try_insert_voucher(conn: Connection, values: dict[str, Any]) -> int | None:
     return None if found is None else int(found)
 
 
-def take_stock(conn: Connection, business_id: int, reward_id: int) -> bool:
-    """One unit of stock, if any is left; unlimited rewards (stock null) always have one. The
-    check and the decrement are one statement, so stock never goes below zero."""
-    result = conn.execute(
-        update(rewards)
-        .where(
-            rewards.c.business_id == business_id,
-            rewards.c.id == reward_id,
-            rewards.c.stock.is_not(None),
-            rewards.c.stock > 0,
-        )
-        .values(stock=rewards.c.stock - 1)
-    )
-    if result.rowcount == 1:
-        return True
-    row = conn.execute(
-        select(rewards.c.stock).where(
-            rewards.c.business_id == business_id, rewards.c.id == reward_id
-        )
-    ).first()
-    return row is not None and row.stock is None
-
-
 def give_back_stock(conn: Connection, business_id: int, reward_id: int) -> None:
     conn.execute(
         update(rewards)
@@ -208,19 +185,6 @@ def redeemed_since(
     if since is not None:
         query = query.where(vouchers.c.issued_at >= since)
     return int(conn.execute(query).scalar_one())
-
-
-def insert_voucher(conn: Connection, **values: Any) -> int:
-    return int(
-        conn.execute(insert(vouchers).values(**values).returning(vouchers.c.id)).scalar_one()
-    )
-
-
-def code_taken(conn: Connection, business_id: int, code: str) -> bool:
-    found = conn.execute(
-        select(vouchers.c.id).where(vouchers.c.business_id == business_id, vouchers.c.code == code)
-    ).first()
-    return found is not None
 
 
 def voucher(conn: Connection, business_id: int, code: str, *, lock: bool = False) -> Any:
