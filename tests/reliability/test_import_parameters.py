@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from sqlalchemy.dialects import sqlite
 
-from lealtad.ledger import batch
+from lealtad.db import setwise
 from lealtad.purchases.tables import purchases
 
 
 def _stored(rows: list[dict[str, object]]) -> list[tuple[object, ...]]:
-    return batch._parameters(sqlite.dialect(), purchases, list(rows[0]), rows)  # type: ignore[arg-type]
+    return setwise._parameters(sqlite.dialect(), purchases, list(rows[0]), rows)  # type: ignore[arg-type]
 
 
 def test_equal_naive_times_share_one_conversion_and_match_cores_processor() -> None:

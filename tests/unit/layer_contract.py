@@ -19,6 +19,7 @@ LAYER_OF_PREFIX = {
     "lealtad.db.metadata": BASE,
     "lealtad.db.engine": BASE,
     "lealtad.db.inserts": BASE,
+    "lealtad.db.setwise": BASE,
     "lealtad.security.crypto": BASE,
     "lealtad.security.fields": BASE,
     "lealtad.security.proxies": BASE,
@@ -99,9 +100,11 @@ STORE_NAME = re.compile(r"^(store|tables)$|_store$|^store_|_tables$")
 SQL = re.compile(r"\bselect\(|\binsert\(|\.tables import")
 
 
-# Stores in all but name: the ledger core's set-wise writer, idempotency claims, maturity and
-# verification (the ledger's tables only), the outbox's writer and the analytics rollups' writer.
+# Stores in all but name: the set-wise writes every store's batches use (no table of its own),
+# the ledger core's set-wise writer, idempotency claims, maturity and verification (the ledger's
+# tables only), the outbox's writer and the analytics rollups' writer.
 SQL_IN_THE_CORE = {
+    "lealtad.db.setwise",
     "lealtad.ledger.batch",
     "lealtad.ledger.idempotency",
     "lealtad.ledger.maturity",

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, bindparam, select, update
 
 from lealtad.analytics import fold, zone_store
 from lealtad.analytics.tables import member_stats
-from lealtad.ledger import batch as ledger_batch
+from lealtad.db import setwise
 from lealtad.members.tables import members
 
 _FIGURE_COLUMNS = [
@@ -128,7 +128,7 @@ def save_many(conn: Connection, business_id: int, figures: dict[int, fold.Member
         }
         for m, f in sorted(figures.items())
     ]
-    ledger_batch.update_many(conn, member_stats, rows, where=("business_id", "member_id"))
+    setwise.update_many(conn, member_stats, rows, where=("business_id", "member_id"))
 
 
 def segments_of(conn: Connection, business_id: int, member_ids: list[int]) -> dict[int, str | None]:

@@ -12,10 +12,11 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Date, DateTime, func, select, text
+from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from lealtad.db import setwise
 from lealtad.kit import process_cache
 from lealtad.kit.clock import naive_utc
 from lealtad.ledger import subscribers
@@ -80,90 +81,6 @@ def _existing(conn: Connection, business_id: int, keys: list[str]) -> dict[str, 
     return found
 
 
-def reserve_ids(conn: Connection, table: Any, count: int) -> list[int]:
-    """`count` fresh ids for `table`. PostgreSQL: from the column's own sequence, as a plain
-    insert would take them. SQLite: after the largest id, which is safe because every write
-    transaction holds the database's write lock from its BEGIN IMMEDIATE (db.engine)."""
-    if count == 0:
-        return []
-    if conn.dialect.name == "postgresql":
-        query = text(
-            "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
-        )
-        return [int(i) for i in conn.execute(query, {"table": table.name, "n": count}).scalars()]
-    top = int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
-    return list(range(top + 1, top + 1 + count))
-
-
-def insert_returning_ids(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> list[int]:
-    """Inserts the rows with ids chosen up front and returns them in the rows' order: one plain
-    executemany, where INSERT ... RETURNING in a known order goes row by row on SQLite."""
-    ids = reserve_ids(conn, table, len(rows))
-    for values, new_id in zip(rows, ids, strict=True):
-        values["id"] = new_id
-    executemany(conn, table, rows)
-    return ids
-
-
-def executemany(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
-    """The rows (all with the same keys) sent with the driver's executemany, each value through
-    its column type's own bind processor so it is stored exactly as a Core insert stores it;
-    it skips Core's per-row parameter assembly, which was a fifth of an import's time.
-
-    The values are converted a column at a time: a date or time column runs its processor
-    once per distinct value (a batch repeats its "now" and each sale's time in several
-    tables), and the other columns map theirs over the column without a Python loop per row."""
-    if not rows:
-        return
-    names = list(rows[0])
-    dialect = conn.dialect
-    marks = ", ".join(["?" if dialect.paramstyle == "qmark" else "%s"] * len(names))
-    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
-    conn.exec_driver_sql(sql, _parameters(dialect, table, names, rows))
-
-
-def update_many(
-    conn: Connection,
-    table: Any,
-    rows: list[dict[str, Any]],
-    *,
-    where: tuple[str, ...],
-    add: frozenset[str] = frozenset(),
-) -> None:
-    """For each row (all with the same keys): UPDATE the table's row whose `where` columns
-    equal the row's, setting its other columns (adding to them for those in `add`). Sent as
-    `executemany` does, with the columns' bind processors: Core's per-row parameter assembly
-    was most of the time of the per-batch member and balance updates."""
-    if not rows:
-        return
-    names = [n for n in rows[0] if n not in where]
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sets = ", ".join(f"{n} = {n} + {mark}" if n in add else f"{n} = {mark}" for n in names)
-    match = " AND ".join(f"{n} = {mark}" for n in where)
-    sql = f"UPDATE {table.name} SET {sets} WHERE {match}"
-    conn.exec_driver_sql(sql, _parameters(conn.dialect, table, [*names, *where], rows))
-
-
-def _parameters(
-    dialect: Any, table: Any, names: list[str], rows: list[dict[str, Any]]
-) -> list[tuple[Any, ...]]:
-    columns: list[Any] = [[r[n] for r in rows] for n in names]
-    for i, name in enumerate(names):
-        column = table.c[name]
-        process = column.type._cached_bind_processor(dialect)
-        if process is None:
-            continue
-        distinct = set(columns[i]) if isinstance(column.type, (DateTime, Date)) else None
-        # Naive dates and times hash by value, so equal values share one conversion (two aware
-        # ones are equal across zones but written with their own wall-clock: no sharing then).
-        if distinct is not None and all(getattr(v, "tzinfo", None) is None for v in distinct):
-            memo = {value: process(value) for value in distinct}
-            columns[i] = map(memo.__getitem__, columns[i])
-        else:
-            columns[i] = map(process, columns[i])
-    return list(zip(*columns, strict=True))
-
-
 def post_many(
     conn: Connection,
     business_id: int,
@@ -192,7 +109,7 @@ def post_many(
             else:
                 wanted[leg.key] = (leg.name, leg.unit, None)
     account = account_ids(conn, business_id, wanted, now, first_at)
-    entry_ids = insert_returning_ids(
+    entry_ids = setwise.insert_returning_ids(
         conn,
         entries,
         [
@@ -212,7 +129,7 @@ def post_many(
     )
     member_legs = [leg for e in batch for leg in e.legs if isinstance(leg, MemberLeg)]
     # Lot ids in the order `ledger.post` would take them, so a debit can name a lot of the batch.
-    new_ids = iter(reserve_ids(conn, lots, sum(1 for leg in member_legs if leg.amount > 0)))
+    new_ids = iter(setwise.reserve_ids(conn, lots, sum(1 for leg in member_legs if leg.amount > 0)))
     debited = sorted({account[leg.key] for leg in member_legs if leg.amount < 0})
     spendable = _open_lots(conn, business_id, debited)
     left = {lot.id: lot.remaining for found in spendable.values() for lot in found}
@@ -261,8 +178,8 @@ def post_many(
                 else:
                     taken[lot_id] += take
                 posting_rows.append({**row, "amount": -take, "lot_id": lot_id})
-    executemany(conn, lots, list(lot_rows.values()))
-    executemany(conn, postings, posting_rows)
+    setwise.insert_many(conn, lots, list(lot_rows.values()))
+    setwise.insert_many(conn, postings, posting_rows)
     _take_from_lots(conn, business_id, taken)
     add_to_balances(conn, business_id, balance)
     subscribers.notify(
@@ -310,7 +227,7 @@ def _take_from_lots(conn: Connection, business_id: int, taken: dict[int, int]) -
         {"remaining": -units, "business_id": business_id, "id": lot_id}
         for lot_id, units in sorted(taken.items())
     ]
-    update_many(conn, lots, rows, where=("business_id", "id"), add=frozenset({"remaining"}))
+    setwise.update_many(conn, lots, rows, where=("business_id", "id"), add=frozenset({"remaining"}))
 
 
 def add_to_balances(conn: Connection, business_id: int, deltas: dict[int, int]) -> None:
@@ -318,4 +235,6 @@ def add_to_balances(conn: Connection, business_id: int, deltas: dict[int, int]) 
     if not deltas:
         return
     rows = [{"balance": d, "business_id": business_id, "id": a} for a, d in sorted(deltas.items())]
-    update_many(conn, accounts, rows, where=("business_id", "id"), add=frozenset({"balance"}))
+    setwise.update_many(
+        conn, accounts, rows, where=("business_id", "id"), add=frozenset({"balance"})
+    )

@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from lealtad.db import setwise
 from lealtad.errors import Conflict
 from lealtad.kit.clock import naive_utc
-from lealtad.ledger import batch
 from lealtad.ledger import idempotency_store as store
 from lealtad.ledger.tables import idempotency_keys
 
@@ -73,7 +73,7 @@ def first_answers(
         for key, payload, status, body, now in answers
     ]
     if conn.dialect.name != "postgresql":
-        batch.executemany(conn, idempotency_keys, rows)
+        setwise.insert_many(conn, idempotency_keys, rows)
         return
     if len(store.insert_all_new(conn, idempotency_keys, rows)) != len(rows):
         raise KeyTaken("an idempotency key of the batch was claimed by another transaction")

@@ -7,8 +7,8 @@ from typing import Any, TypeAlias
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
+from lealtad.db import setwise
 from lealtad.db.inserts import insert_new
-from lealtad.ledger import batch as ledger_batch
 from lealtad.purchases.tables import purchases, refunds
 
 _CHUNK = 500  # ids per IN (...) list: under SQLite's bound-parameter limit
@@ -29,7 +29,7 @@ def insert_new_purchase(conn: Connection, **values: Any) -> int | None:
 
 def insert_purchases(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
     """A batch's purchases, in order, with their ids (the ledger's set-wise writer's insert)."""
-    return ledger_batch.insert_returning_ids(conn, purchases, rows)
+    return setwise.insert_returning_ids(conn, purchases, rows)
 
 
 def visits_of(conn: Connection, business_id: int, member_ids: list[int]) -> dict[int, int]:

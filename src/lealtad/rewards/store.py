@@ -9,7 +9,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from lealtad.ledger import batch as ledger_batch
+from lealtad.db import setwise
 from lealtad.members.tables import members
 from lealtad.rewards.tables import rewards, vouchers
 
@@ -139,7 +139,7 @@ def take_stock_of(conn: Connection, business_id: int, taken: dict[int, int]) -> 
 def insert_vouchers(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
     """A set-wise batch's vouchers, in one executemany; their ids in the rows' order. A code
     already taken raises (the batch's savepoint then rolls back)."""
-    return ledger_batch.insert_returning_ids(conn, vouchers, rows)
+    return setwise.insert_returning_ids(conn, vouchers, rows)
 
 
 def lock_member(conn: Connection, business_id: int, member_id: int) -> Any:

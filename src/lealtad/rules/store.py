@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 
+from lealtad.db import setwise
 from lealtad.db.inserts import insert_if_new
 from lealtad.kit.clock import naive_utc
-from lealtad.ledger import batch as ledger_batch
 from lealtad.rules.definition import ProgramDefinition
 from lealtad.rules.tables import awards, program_versions, rule_budgets
 
@@ -176,7 +176,7 @@ def insert_awards(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 def insert_awards_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """A set-wise batch's awards, through the ledger's driver-level executemany."""
-    ledger_batch.executemany(conn, awards, rows)
+    setwise.insert_many(conn, awards, rows)
 
 
 def awarded_since(
