@@ -242,6 +242,14 @@ def child_raw(url: str, bid: int, path: str) -> dict[str, Any]:
             )
             raw.commit()
             cur.execute(begin)
+    if db.dialect == "postgresql":
+        # Ids were chosen above the sequences: move them past, or the next import into this
+        # database would be handed ids already taken.
+        for table in ("purchases", "journal_entries", "ledger_lots", "journal_postings", "awards"):
+            cur.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT MAX(id) FROM {table}))"
+            )
     raw.commit()
     raw.close()
     return {
