@@ -10,13 +10,12 @@ from datetime import time as day_time
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from lealtad.analytics import figures_store, fold
 from lealtad.analytics.figures_store import load, load_many, save
 from lealtad.analytics.tables import counters
 from lealtad.analytics.zone_store import day_in, local_day, zone
+from lealtad.db import setwise
 from lealtad.kit import held_writes
 from lealtad.kit.clock import as_utc, naive_utc
 from lealtad.ledger.model import SystemLeg
@@ -81,25 +80,10 @@ def _write(conn: Connection, business_id: int, tally: fold.Tally) -> None:
     ]
     if not rows:
         return
-    # Sorted so that two transactions touching the same rows lock them in the same order.
+    # Sorted so that two transactions touching the same rows lock them in the same order (on
+    # PostgreSQL the rows go in as arrays, inserted in the arrays' order).
     rows.sort(key=lambda r: (r["metric"], r["day"], r["dim"], r["location_id"], r["staff_id"]))
-    conn.execute(_upsert(conn.dialect.name), rows)
-
-
-_UPSERTS: dict[str, Any] = {}
-
-
-def _upsert(dialect: str) -> Any:
-    """One single-row upsert run as executemany: compiled once and cached, where a multi-row
-    VALUES would be compiled again for every different number of rows."""
-    if dialect not in _UPSERTS:
-        dialect_insert: Any = pg_insert if dialect == "postgresql" else sqlite_insert
-        statement = dialect_insert(counters)
-        _UPSERTS[dialect] = statement.on_conflict_do_update(
-            index_elements=[c.name for c in counters.primary_key.columns],
-            set_={"value": counters.c.value + statement.excluded.value},
-        )
-    return _UPSERTS[dialect]
+    setwise.add_many(conn, counters, rows, add="value")
 
 
 def on_enrolment(

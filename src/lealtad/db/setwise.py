@@ -47,9 +47,43 @@ def insert_many(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> Non
         return
     names = list(rows[0])
     dialect = conn.dialect
+    if dialect.name == "postgresql" and len(rows) >= MANY_ROWS:
+        _copy(conn, table, names, _parameters(dialect, table, names, rows))
+        return
     marks = ", ".join(["?" if dialect.paramstyle == "qmark" else "%s"] * len(names))
     sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
     conn.exec_driver_sql(sql, _parameters(dialect, table, names, rows))
+
+
+# From this many rows on, PostgreSQL gets them in one statement (COPY, or arrays unnested):
+# psycopg's executemany sends one statement per row, each parsed, bound and run by the server,
+# which was most of an import's time there. Below it, the API's small batches, the two cost
+# about the same (docs/benchmarks.md, P2).
+MANY_ROWS = 16
+
+
+def _copy(conn: Connection, table: Any, names: list[str], rows: list[tuple[Any, ...]]) -> None:
+    """The rows by `COPY ... FROM STDIN`, in the connection's own transaction. The values are
+    those the bind processors gave, as an INSERT would send them; the server reads each by its
+    column's type, so what is stored is what the INSERT stores."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _unnested(
+    conn: Connection, table: Any, names: list[str], rows: list[dict[str, Any]]
+) -> tuple[str, list[list[Any]]]:
+    """PostgreSQL: the rows as one array per column, and the FROM item that turns them back
+    into rows named `v` (one statement whatever the number of rows, so it is prepared once)."""
+    dialect = conn.dialect
+    types = [table.c[n].type.compile(dialect=dialect) for n in names]
+    arrays = ", ".join(f"%s::{t}[]" for t in types)
+    columns = [list(c) for c in _columns(dialect, table, names, rows)]
+    return f"unnest({arrays}) AS v ({', '.join(names)})", columns
 
 
 def update_many(
@@ -67,6 +101,30 @@ def update_many(
     if not rows:
         return
     names = [n for n in rows[0] if n not in where]
+    # One UPDATE ... FROM applies one row per target, where executemany applies each: the
+    # same only when no two rows name the same target.
+    if (
+        conn.dialect.name == "postgresql"
+        and len(rows) >= MANY_ROWS
+        and len({tuple(r[n] for n in where) for r in rows}) == len(rows)
+    ):
+        sets = ", ".join(
+            f"{n} = {table.name}.{n} + v.{n}" if n in add else f"{n} = v.{n}" for n in names
+        )
+        match = " AND ".join(f"{table.name}.{n} = v.{n}" for n in where)
+        source, columns = _unnested(conn, table, [*names, *where], rows)
+        # The join takes its rows in the plan's order, not the rows': lock them first in the
+        # `where` order, so that two batches sharing rows (a business's system accounts) wait
+        # for each other instead of deadlocking, as executemany in sorted order does.
+        order = ", ".join(f"{table.name}.{n}" for n in where)
+        conn.exec_driver_sql(
+            f"SELECT 1 FROM {table.name}, {source} WHERE {match} ORDER BY {order} "
+            f"FOR UPDATE OF {table.name}",
+            tuple(columns),
+        )
+        sql = f"UPDATE {table.name} SET {sets} FROM {source} WHERE {match}"
+        conn.exec_driver_sql(sql, tuple(columns))
+        return
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sets = ", ".join(f"{n} = {n} + {mark}" if n in add else f"{n} = {mark}" for n in names)
     match = " AND ".join(f"{n} = {mark}" for n in where)
@@ -74,9 +132,33 @@ def update_many(
     conn.exec_driver_sql(sql, _parameters(conn.dialect, table, [*names, *where], rows))
 
 
+def add_many(conn: Connection, table: Any, rows: list[dict[str, Any]], *, add: str) -> None:
+    """For each row (all with the same keys, no two with the same primary key): insert it, or
+    add its `add` column to the row already there. SQLite: one upsert run as executemany;
+    PostgreSQL: one INSERT ... SELECT of the rows unnested, whatever their number."""
+    if not rows:
+        return
+    names = list(rows[0])
+    key = ", ".join(c.name for c in table.primary_key.columns)
+    update = f"ON CONFLICT ({key}) DO UPDATE SET {add} = {table.name}.{add} + excluded.{add}"
+    if conn.dialect.name == "postgresql":
+        source, columns = _unnested(conn, table, names, rows)
+        sql = f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM {source} {update}"
+        conn.exec_driver_sql(sql, tuple(columns))
+        return
+    marks = ", ".join(["?" if conn.dialect.paramstyle == "qmark" else "%s"] * len(names))
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks}) {update}"
+    conn.exec_driver_sql(sql, _parameters(conn.dialect, table, names, rows))
+
+
 def _parameters(
     dialect: Any, table: Any, names: list[str], rows: list[dict[str, Any]]
 ) -> list[tuple[Any, ...]]:
+    return list(zip(*_columns(dialect, table, names, rows), strict=True))
+
+
+def _columns(dialect: Any, table: Any, names: list[str], rows: list[dict[str, Any]]) -> list[Any]:
+    """Each column's values through its type's bind processor, as iterables."""
     columns: list[Any] = [[r[n] for r in rows] for n in names]
     for i, name in enumerate(names):
         column = table.c[name]
@@ -91,4 +173,4 @@ def _parameters(
             columns[i] = map(memo.__getitem__, columns[i])
         else:
             columns[i] = map(process, columns[i])
-    return list(zip(*columns, strict=True))
+    return columns

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypeAlias
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 
 from lealtad.db import setwise
 from lealtad.db.inserts import insert_new
@@ -16,6 +16,12 @@ _CHUNK = 500  # ids per IN (...) list: under SQLite's bound-parameter limit
 # Built once for the purchase path (see ledger.store).
 _BY_RECEIPT = select(purchases).where(
     purchases.c.business_id == bindparam("b"), purchases.c.receipt_id == bindparam("r")
+)
+
+_RECEIPTS_JOINED = text(
+    "SELECT p.receipt_id, p.amount, p.member_id "
+    "FROM unnest(CAST(:receipts AS VARCHAR[])) AS wanted (receipt_id) "
+    "JOIN purchases AS p ON p.business_id = :b AND p.receipt_id = wanted.receipt_id"
 )
 
 
@@ -57,6 +63,12 @@ def recorded_receipts(conn: Connection, business_id: int, receipts: list[str]) -
     """The receipts among these that are already recorded: {receipt: (amount, member id)}."""
     found: dict[str, Any] = {}
     unique = sorted(set(receipts))
+    if conn.dialect.name == "postgresql" and unique:
+        # One join against the receipts as an array: an IN list was planned, with a freshly
+        # grown table's stale statistics, as the business's rows filtered against the list
+        # (each row compared with every receipt), 100 ms for 500 receipts after 10,000 rows.
+        rows = conn.execute(_RECEIPTS_JOINED, {"b": business_id, "receipts": unique})
+        return {r: (a, m) for r, a, m in rows}
     c = purchases.c
     for start in range(0, len(unique), _CHUNK):
         query = select(c.receipt_id, c.amount, c.member_id).where(
