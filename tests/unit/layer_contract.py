@@ -129,9 +129,10 @@ _READS = "reads other domains' tables for its own answers; fix: each read throug
 _QUERIES = "queries its own tables outside its store; fix: the queries into the package's store"
 SQL_EXCEPTIONS: dict[str, str] = {
     "lealtad.analytics.experiments_report": _READS,
-    "lealtad.analytics.kpis": _READS,
+    "lealtad.analytics.kpis": _QUERIES,
     "lealtad.analytics.model_inputs": _READS,
     "lealtad.analytics.owner_home": _READS,
+    "lealtad.analytics.rankings": _READS,
     "lealtad.analytics.rebuild": _READS,
     "lealtad.analytics.refresh": _READS,
     "lealtad.analytics.reports": _READS,
