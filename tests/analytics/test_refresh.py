@@ -26,13 +26,8 @@ from lealtad.purchases import service as purchases
 from lealtad.purchases.schemas import PurchaseIn, RefundIn
 from lealtad.rewards import service as rewards
 from lealtad.rewards.schemas import RewardIn
-from lealtad.rules.definition import (
-    Conditions,
-    EarnRule,
-    FixedPoints,
-    PointsPerUnit,
-    ProgramDefinition,
-)
+from lealtad.rules.definition import ProgramDefinition
+from lealtad.rules.earn_rule import Conditions, EarnRule, FixedPoints, PointsPerUnit
 from tests.support import Shop, make_shop
 
 # 1 point per euro, and 50 more on every purchase by a champion.

@@ -36,6 +36,8 @@ LAYER_OF_PREFIX = {
     "lealtad.ledger.idempotency_store": CORE,
     "lealtad.ledger.verify": CORE,
     "lealtad.rules.definition": CORE,
+    "lealtad.rules.earn_rule": CORE,
+    "lealtad.rules.program_parts": CORE,
     "lealtad.rules.facts": CORE,
     "lealtad.rules.compile": CORE,
     "lealtad.rules.actions": CORE,
@@ -148,6 +150,8 @@ SQL_EXCEPTIONS: dict[str, str] = {
 PURE = (
     "lealtad.ledger.model",
     "lealtad.rules.definition",
+    "lealtad.rules.earn_rule",
+    "lealtad.rules.program_parts",
     "lealtad.rules.facts",
     "lealtad.rules.compile",
     "lealtad.rules.actions",
