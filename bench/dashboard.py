@@ -27,7 +27,7 @@ from benchkit import BENCH_KEYS, row, write_json
 from rich.progress import Progress
 from sqlalchemy import Connection
 
-from lealtad.analytics import fold, kpis, owner_home, refresh, rollups
+from lealtad.analytics import fold, kpis, owner_home, rankings, refresh, rollups
 from lealtad.analytics.periods import Scope, default_scope
 from lealtad.analytics.rebuild import _write_figures
 from lealtad.analytics.segments import top_members
@@ -285,8 +285,8 @@ def measure(
         "points issued/redeemed/expired, liability": lambda c, s: kpis.points_flows(c, s, now),
         "first reward within 90 days": kpis.first_reward,
         "cohort retention 30/60/90": kpis.retention,
-        "staff leaderboard": kpis.staff_leaderboard,
-        "reward popularity": kpis.reward_popularity,
+        "staff leaderboard": rankings.staff_leaderboard,
+        "reward popularity": rankings.reward_popularity,
         # The console's home: three stretches of days and, past 50,000 members, last night's
         # count of members close to a reward (the scope does not apply; timed once per view).
         "owner's home": lambda c, s: owner_home.home(c, s.business_id, now),

@@ -38,7 +38,7 @@ def _old_dependencies() -> dict[str, Any]:
     from fastapi.security import HTTPAuthorizationCredentials
 
     from lealtad import deps
-    from lealtad.tenancy import service as tenancy
+    from lealtad.tenancy import sign_in
     from lealtad.tenancy.model import Principal
 
     cache: dict[str, tuple[float, Principal]] = {}
@@ -62,7 +62,7 @@ def _old_dependencies() -> dict[str, Any]:
         if found is not None and found[0] >= time.monotonic():
             return found[1]
         with old_db(request).read() as conn:
-            principal = tenancy.principal_from_api_key(conn, presented)
+            principal = sign_in.principal_from_api_key(conn, presented)
         cache[presented] = (time.monotonic() + 2.0, principal)
         return principal
 

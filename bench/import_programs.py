@@ -41,19 +41,14 @@ from lealtad.kit.clock import FixedClock
 from lealtad.ledger.tables import accounts
 from lealtad.ledger.verify import verify
 from lealtad.rules.definition import (
-    Cap,
-    Conditions,
-    EarnRule,
-    FixedPoints,
-    PointsPerUnit,
     ProgramDefinition,
     StampCard,
-    Stamps,
     Tier,
     TierPolicy,
     TierWindow,
     points_per_currency_unit,
 )
+from lealtad.rules.earn_rule import Cap, Conditions, EarnRule, FixedPoints, PointsPerUnit, Stamps
 from lealtad.tiers.tables import tier_status
 
 THREADED = ProgramDefinition(

@@ -27,7 +27,8 @@ from lealtad.db.engine import Database
 from lealtad.db.migrate import upgrade
 from lealtad.kit.clock import naive_utc
 from lealtad.rewards.tables import rewards
-from lealtad.rules.definition import EarnRule, StampCard, Stamps, points_per_currency_unit
+from lealtad.rules.definition import StampCard, points_per_currency_unit
+from lealtad.rules.earn_rule import EarnRule, Stamps
 from lealtad.tenancy import service as tenancy
 
 BATCH = 50_000

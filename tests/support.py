@@ -14,17 +14,12 @@ from lealtad.kit.clock import naive_utc
 from lealtad.members import service as members
 from lealtad.members.schemas import MemberIn
 from lealtad.rules.definition import (
-    Cap,
-    Conditions,
-    EarnRule,
-    FixedPoints,
-    PointsPerUnit,
     ProgramDefinition,
     StampCard,
-    Stamps,
     TierPolicy,
     points_per_currency_unit,
 )
+from lealtad.rules.earn_rule import Cap, Conditions, EarnRule, FixedPoints, PointsPerUnit, Stamps
 from lealtad.tenancy import service as tenancy
 from lealtad.tenancy import store as tenancy_store
 from lealtad.tenancy.model import Principal, Role

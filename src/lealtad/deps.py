@@ -19,8 +19,7 @@ from lealtad.config import Settings
 from lealtad.db.engine import Database
 from lealtad.errors import Forbidden, Unauthorized
 from lealtad.kit.clock import Clock
-from lealtad.tenancy import key_cache
-from lealtad.tenancy import service as tenancy
+from lealtad.tenancy import key_cache, sign_in
 from lealtad.tenancy.model import Principal, Role, parse_api_key
 
 
@@ -75,10 +74,10 @@ def _checked_in_full(db: Database, settings: Settings, presented: str) -> Princi
     """Blocking: the key's row or the staff member's, read now."""
     with db.read() as conn:
         if _is_key(presented):
-            principal = tenancy.principal_from_api_key(conn, presented)
+            principal = sign_in.principal_from_api_key(conn, presented)
             key_cache.remember(db, presented, principal)
             return principal
-        return tenancy.principal_from_staff_token(
+        return sign_in.principal_from_staff_token(
             conn,
             settings.effective_secret_key,
             presented,

@@ -11,18 +11,20 @@ from scipy import integrate, special, stats
 
 from lealtad.analytics.clv import (
     BgNbd,
-    GammaGamma,
     NotEnoughHistory,
     bgnbd_log_likelihood,
     expected_purchases,
-    expected_spend,
     fit_bgnbd,
-    fit_gamma_gamma,
-    gamma_gamma_log_likelihood,
     p_alive,
-    predicted_value,
 )
 from lealtad.analytics.clv_simulate import simulate_bgnbd, simulate_spend
+from lealtad.analytics.clv_spend import (
+    GammaGamma,
+    expected_spend,
+    fit_gamma_gamma,
+    gamma_gamma_log_likelihood,
+    predicted_value,
+)
 
 # CDNOW's estimates (Fader, Hardie & Lee 2005) with alpha converted from weeks to days
 # (4.41 weeks ≈ 30.8 days): an active customer buys on about 2.8 days a year on average, a few

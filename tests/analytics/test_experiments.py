@@ -25,13 +25,8 @@ from lealtad.purchases import service as purchases
 from lealtad.purchases.schemas import PurchaseIn, RefundIn
 from lealtad.rewards import service as rewards
 from lealtad.rewards.schemas import RewardIn
-from lealtad.rules.definition import (
-    Conditions,
-    EarnRule,
-    Multiplier,
-    PointsPerUnit,
-    ProgramDefinition,
-)
+from lealtad.rules.definition import ProgramDefinition
+from lealtad.rules.earn_rule import Conditions, EarnRule, Multiplier, PointsPerUnit
 from lealtad.tenancy.model import Principal, Role
 from tests.support import Shop, make_shop
 

@@ -11,7 +11,7 @@ from datetime import date
 
 import pytest
 
-from lealtad.analytics import kpis
+from lealtad.analytics import kpis, rankings
 from lealtad.db.engine import Database
 from lealtad.kit.clock import FixedClock
 from tests.analytics.kpi_stories import FEB_2, MAR_2, Story, at, february, new_story
@@ -164,9 +164,9 @@ def test_members_against_everyone_else_tickets_visits_and_revenue_share(story: S
 def test_the_staff_enrolment_leaderboard(story: Story) -> None:
     february(story)
     with story.db.read() as conn:
-        board = kpis.staff_leaderboard(conn, story.scope(FEB_2, MAR_2))
-        at_store_1 = kpis.staff_leaderboard(conn, story.scope(FEB_2, MAR_2, store="1"))
-        february_only = kpis.staff_leaderboard(conn, story.scope(FEB_2, date(2026, 2, 8)))
+        board = rankings.staff_leaderboard(conn, story.scope(FEB_2, MAR_2))
+        at_store_1 = rankings.staff_leaderboard(conn, story.scope(FEB_2, MAR_2, store="1"))
+        february_only = rankings.staff_leaderboard(conn, story.scope(FEB_2, date(2026, 2, 8)))
     s1, s2 = story.shop.staff["staff"], story.shop.staff["manager"]
     rows = [(r["staff_id"], r["enrolments"], r["purchases"], r["enrolment_rate"]) for r in board]
     # S2 enrolled Carl, Dan and Eva and recorded 6 purchases, 3 by members (Carl, Dan, Ana);

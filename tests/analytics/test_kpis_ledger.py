@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from lealtad.analytics import kpis
+from lealtad.analytics import kpis, rankings
 from lealtad.analytics.periods import Scope
 from lealtad.db.engine import Database
 from lealtad.kit.clock import FixedClock
@@ -86,9 +86,9 @@ def test_liability_is_unknown_while_the_program_gives_a_point_no_value(
 def test_reward_popularity_with_ratings_and_donations_per_cause(story: Story) -> None:
     cause = story_of_points(story)
     with story.db.read() as conn:
-        popular = kpis.reward_popularity(conn, story.scope(FEB_2, MAR_2))
-        later = kpis.reward_popularity(conn, story.scope(MAR_2, date(2026, 3, 31)))
-        causes = kpis.donations_by_cause(conn, story.shop.id)
+        popular = rankings.reward_popularity(conn, story.scope(FEB_2, MAR_2))
+        later = rankings.reward_popularity(conn, story.scope(MAR_2, date(2026, 3, 31)))
+        causes = rankings.donations_by_cause(conn, story.shop.id)
     cup, bag = story.rewards["cup"], story.rewards["bag"]
     # Two cups (Ana 5 stars, Dan 4: 4.5 on average), no bag
     assert [(r["reward_id"], r["redemptions"], r["rating"], r["ratings"]) for r in popular] == [

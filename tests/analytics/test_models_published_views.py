@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from lealtad.analytics import clv, refresh
+from lealtad.analytics import clv, clv_spend, refresh
 from lealtad.db.engine import Database
 from lealtad.kit.clock import FixedClock
 from tests.analytics.test_models_published import cli  # noqa: F401 (a fixture)
@@ -53,7 +53,7 @@ def by_hand(plan: list[list[tuple[int, int]]]) -> tuple[Any, ...]:
     # The first day's purchases (and member 0's extra 5.00 net) are not repeat spend.
     m = np.array([sum(a for _, a in v[1:]) / max(len(v) - 1, 1) for v in plan])
     bg = clv.fit_bgnbd(x, t_x, T)
-    gg = clv.fit_gamma_gamma(x[x > 0], m[x > 0])
+    gg = clv_spend.fit_gamma_gamma(x[x > 0], m[x > 0])
     return x, t_x, T, m, bg, gg
 
 
@@ -63,7 +63,7 @@ def test_the_first_days_purchases_and_refunds_stay_out_of_the_spend_model(
     story, plan = value_story(db, clock)
     story.refresh()
     x, t_x, T, m, bg, gg = by_hand(plan)
-    expected = clv.expected_purchases(bg, 365, x, t_x, T) * clv.expected_spend(gg, x, m)
+    expected = clv.expected_purchases(bg, 365, x, t_x, T) * clv_spend.expected_spend(gg, x, m)
     with db.read() as conn:
         _, payload = refresh.snapshot(conn, story.shop.id, "clv") or (None, {})
         first = refresh.member_scores(conn, story.shop.id, story.shop.members[0])
@@ -101,7 +101,7 @@ def test_the_api_gives_the_parameters_with_units_and_a_members_value_taken_apart
     ).json()
     alive = clv.p_alive(bg, x, t_x, T)[3]
     visits = clv.expected_purchases(bg, 365, x, t_x, T)[3]
-    per_visit = clv.expected_spend(gg, x, m)[3]
+    per_visit = clv_spend.expected_spend(gg, x, m)[3]
     assert value["p_alive"] == pytest.approx(alive, rel=1e-6)
     assert value["expected_purchases"] == pytest.approx(visits, rel=1e-6)
     # The spend per purchase is the stored value over the stored visits: within rounding.

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from lealtad.analytics import clv, refresh
+from lealtad.analytics import clv, clv_spend, refresh
 from lealtad.analytics.segments import RFM_SEGMENTS
 from lealtad.analytics.tables import member_stats
 from lealtad.db.engine import Database
@@ -26,13 +26,8 @@ from lealtad.purchases import service as purchases
 from lealtad.purchases.schemas import PurchaseIn, RefundIn
 from lealtad.rewards import service as rewards
 from lealtad.rewards.schemas import RewardIn
-from lealtad.rules.definition import (
-    Conditions,
-    EarnRule,
-    FixedPoints,
-    PointsPerUnit,
-    ProgramDefinition,
-)
+from lealtad.rules.definition import ProgramDefinition
+from lealtad.rules.earn_rule import Conditions, EarnRule, FixedPoints, PointsPerUnit
 from tests.support import Shop, make_shop
 
 # 1 point per euro, and 50 more on every purchase by a champion.
@@ -334,10 +329,10 @@ def test_the_value_models_are_fitted_on_local_days_and_written_for_every_member(
     T = np.array([100 - v[0][0] for v in plan], dtype=float)
     repeat_mean = np.array([sum(a for _, a in v[1:]) / max(len(v) - 1, 1) for v in plan])
     bg = clv.fit_bgnbd(x, t_x, T)
-    gg = clv.fit_gamma_gamma(x[x > 0], repeat_mean[x > 0])
+    gg = clv_spend.fit_gamma_gamma(x[x > 0], repeat_mean[x > 0])
     alive = clv.p_alive(bg, x, t_x, T)
     expected = clv.expected_purchases(bg, 365, x, t_x, T)
-    value = np.rint(expected * clv.expected_spend(gg, x, repeat_mean))
+    value = np.rint(expected * clv_spend.expected_spend(gg, x, repeat_mean))
     assert x[x > 0].size == 22  # the eight one-time buyers are not in the spend model
     assert result.model_fitted
     assert result.model_reason is None

@@ -16,7 +16,8 @@ from lealtad.db.engine import Database
 from lealtad.kit.clock import FixedClock
 from lealtad.ledger.maturity import settle
 from lealtad.ledger.tables import entries, lots
-from lealtad.rules.definition import EarnRule, FixedPoints, PointsPolicy, points_per_currency_unit
+from lealtad.rules.definition import PointsPolicy, points_per_currency_unit
+from lealtad.rules.earn_rule import EarnRule, FixedPoints
 from tests.support import Shop, make_shop, purchase_body
 
 EXPIRY_DAYS = 30

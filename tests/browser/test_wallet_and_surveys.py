@@ -10,7 +10,8 @@ from decimal import Decimal
 
 import httpx
 
-from lealtad.rules.definition import EarnRule, FixedPoints, PointsPerUnit, ProgramDefinition
+from lealtad.rules.definition import ProgramDefinition
+from lealtad.rules.earn_rule import EarnRule, FixedPoints, PointsPerUnit
 from lealtad.surveys.tables import surveys
 from tests.browser.conftest import LiveServer
 from tests.comms.test_email import text_of

@@ -26,7 +26,8 @@ from lealtad.purchases.schemas import ItemIn, PurchaseIn, RefundIn
 from lealtad.rewards import redemption
 from lealtad.rewards import service as rewards
 from lealtad.rewards.schemas import RewardIn
-from lealtad.rules.definition import EarnRule, PointsPerUnit, ProgramDefinition, Tier, TierPolicy
+from lealtad.rules.definition import ProgramDefinition, Tier, TierPolicy
+from lealtad.rules.earn_rule import EarnRule, PointsPerUnit
 from lealtad.tenancy import service as tenancy
 from lealtad.tiers import service as tiers
 from tests.support import Shop, make_shop

@@ -22,14 +22,8 @@ from lealtad.members.schemas import MemberIn
 from lealtad.purchases import planned
 from lealtad.rewards import service as rewards
 from lealtad.rules.compile import compile_program
-from lealtad.rules.definition import (
-    Conditions,
-    EarnRule,
-    FixedPoints,
-    ProgramDefinition,
-    Tier,
-    TierPolicy,
-)
+from lealtad.rules.definition import ProgramDefinition, Tier, TierPolicy
+from lealtad.rules.earn_rule import Conditions, EarnRule, FixedPoints
 from lealtad.rules.program import Program
 from tests.integration.test_group_commit import (
     NOW,

@@ -10,7 +10,8 @@ from lealtad.kit.clock import FixedClock
 from lealtad.ledger import service as ledger
 from lealtad.ledger.verify import verify
 from lealtad.members import store
-from lealtad.rules.definition import EarnRule, FixedPoints, PointsPolicy, points_per_currency_unit
+from lealtad.rules.definition import PointsPolicy, points_per_currency_unit
+from lealtad.rules.earn_rule import EarnRule, FixedPoints
 from lealtad.worker import run_once
 from tests.support import make_shop
 

@@ -21,7 +21,8 @@ from lealtad.products import service as products
 from lealtad.purchases import service as purchases
 from lealtad.purchases.schemas import PurchaseIn
 from lealtad.rewards import store as reward_store
-from lealtad.rules.definition import InstantReward, ProgramDefinition
+from lealtad.rules.definition import ProgramDefinition
+from lealtad.rules.earn_rule import InstantReward
 from lealtad.rules.starting import furnish
 from lealtad.rules.templates import TEMPLATES, Template
 from lealtad.tenancy import service as tenancy

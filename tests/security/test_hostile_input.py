@@ -23,7 +23,8 @@ from lealtad.members.tables import members
 from lealtad.purchases.tables import purchases
 from lealtad.rewards.tables import rewards, vouchers
 from lealtad.rules import store as rules_store
-from lealtad.rules.definition import DateRange, EarnRule, FixedPoints, ProgramDefinition
+from lealtad.rules.definition import ProgramDefinition
+from lealtad.rules.earn_rule import DateRange, EarnRule, FixedPoints
 from lealtad.rules.tables import program_versions
 from lealtad.surveys.tables import surveys
 from lealtad.tenancy.tables import api_keys, businesses

@@ -11,12 +11,8 @@ import pytest
 
 from lealtad.db.engine import Database
 from lealtad.kit.clock import FixedClock
-from lealtad.rules.definition import (
-    EarnRule,
-    FixedPoints,
-    PointsPerUnit,
-    ProgramDefinition,
-)
+from lealtad.rules.definition import ProgramDefinition
+from lealtad.rules.earn_rule import EarnRule, FixedPoints, PointsPerUnit
 from lealtad.surveys import service
 from lealtad.surveys.schemas import SurveyIn
 from tests.support import Shop, make_shop

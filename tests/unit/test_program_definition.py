@@ -13,16 +13,8 @@ import pytest
 from pydantic import ValidationError
 
 from lealtad.rules.compile import compile_program
-from lealtad.rules.definition import (
-    Cap,
-    EarnRule,
-    FixedPoints,
-    Multiplier,
-    PointsPerUnit,
-    ProgramDefinition,
-    Stamps,
-    points_per_currency_unit,
-)
+from lealtad.rules.definition import ProgramDefinition, points_per_currency_unit
+from lealtad.rules.earn_rule import Cap, EarnRule, FixedPoints, Multiplier, PointsPerUnit, Stamps
 
 Json = dict[str, Any]
 

@@ -15,14 +15,8 @@ from pydantic import ValidationError
 from lealtad.kit.money import minor_exponent
 from lealtad.rules.actions import numeric, property_problem
 from lealtad.rules.compile import compile_program
-from lealtad.rules.definition import (
-    EarnRule,
-    PointsPerUnit,
-    PointsPolicy,
-    ProgramDefinition,
-    Tier,
-    TierPolicy,
-)
+from lealtad.rules.definition import PointsPolicy, ProgramDefinition, Tier, TierPolicy
+from lealtad.rules.earn_rule import EarnRule, PointsPerUnit
 from lealtad.rules.facts import Facts, MemberContext
 from lealtad.rules.periods import add_months, expiry_for
 

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from lealtad.rules.apply import asks_visits
-from lealtad.rules.definition import Conditions, EarnRule, FixedPoints, ProgramDefinition
+from lealtad.rules.definition import ProgramDefinition
+from lealtad.rules.earn_rule import Conditions, EarnRule, FixedPoints
 
 
 def _program(**conditions: Any) -> ProgramDefinition:

@@ -15,7 +15,8 @@ import pytest
 from pydantic import ValidationError
 
 from lealtad.rules.compile import compile_program
-from lealtad.rules.definition import (
+from lealtad.rules.definition import ProgramDefinition, StampCard, Tier, TierPolicy
+from lealtad.rules.earn_rule import (
     TRIGGERS,
     Action,
     CashbackFixed,
@@ -28,11 +29,7 @@ from lealtad.rules.definition import (
     ItemMatch,
     Multiplier,
     PointsPerUnit,
-    ProgramDefinition,
-    StampCard,
     Stamps,
-    Tier,
-    TierPolicy,
     TimeWindow,
 )
 from lealtad.rules.facts import Award, Facts, Item, MemberContext

@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lealtad.rules.compile import compile_program
-from lealtad.rules.definition import (
+from lealtad.rules.definition import ProgramDefinition, StampCard, Tier, TierPolicy
+from lealtad.rules.earn_rule import (
     CashbackFixed,
     CashbackPercent,
     Conditions,
@@ -29,11 +30,7 @@ from lealtad.rules.definition import (
     ItemMatch,
     Multiplier,
     PointsPerUnit,
-    ProgramDefinition,
-    StampCard,
     Stamps,
-    Tier,
-    TierPolicy,
     TimeWindow,
 )
 from lealtad.rules.facts import Award, Facts, Item, MemberContext

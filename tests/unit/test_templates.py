@@ -6,13 +6,13 @@ import pytest
 
 from lealtad.errors import NotFound
 from lealtad.kit.money import is_known_currency
-from lealtad.rules.definition import (
+from lealtad.rules.definition import ProgramDefinition
+from lealtad.rules.earn_rule import (
     CashbackPercent,
     EarnRule,
     FixedPoints,
     Multiplier,
     PointsPerUnit,
-    ProgramDefinition,
     Stamps,
 )
 from lealtad.rules.templates import TEMPLATES, Template, get_template

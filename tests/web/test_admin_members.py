@@ -13,15 +13,8 @@ from lealtad.comms.dispatch import dispatch
 from lealtad.ledger.verify import verify
 from lealtad.members import service as members
 from lealtad.members.schemas import MemberIn
-from lealtad.rules.definition import (
-    EarnRule,
-    PointsPerUnit,
-    ProgramDefinition,
-    StampCard,
-    Stamps,
-    Tier,
-    TierPolicy,
-)
+from lealtad.rules.definition import ProgramDefinition, StampCard, Tier, TierPolicy
+from lealtad.rules.earn_rule import EarnRule, PointsPerUnit, Stamps
 from lealtad.tenancy import store as tenancy_store
 from tests.support import admin_login, make_shop, purchase_body, refusal_code
 

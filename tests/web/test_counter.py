@@ -15,16 +15,8 @@ from lealtad.members import model
 from lealtad.members import store as member_store
 from lealtad.members.tables import members
 from lealtad.purchases.tables import purchases
-from lealtad.rules.definition import (
-    CashbackPercent,
-    EarnRule,
-    PointsPerUnit,
-    ProgramDefinition,
-    StampCard,
-    Stamps,
-    Tier,
-    TierPolicy,
-)
+from lealtad.rules.definition import ProgramDefinition, StampCard, Tier, TierPolicy
+from lealtad.rules.earn_rule import CashbackPercent, EarnRule, PointsPerUnit, Stamps
 from tests.conftest import SECRET
 from tests.support import counter_login, form_field, make_shop
 

@@ -9,7 +9,8 @@ from sqlalchemy import update
 from lealtad.analytics.tables import member_stats
 from lealtad.db.engine import Database
 from lealtad.kit.clock import FixedClock
-from lealtad.rules.definition import EarnRule, PointsPerUnit, ProgramDefinition, Tier, TierPolicy
+from lealtad.rules.definition import ProgramDefinition, Tier, TierPolicy
+from lealtad.rules.earn_rule import EarnRule, PointsPerUnit
 from tests.support import Shop, admin_login, make_shop
 
 

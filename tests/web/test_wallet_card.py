@@ -13,15 +13,8 @@ import zxingcpp
 from fastapi.responses import Response
 from PIL import Image
 
-from lealtad.rules.definition import (
-    EarnRule,
-    PointsPerUnit,
-    ProgramDefinition,
-    StampCard,
-    Stamps,
-    Tier,
-    TierPolicy,
-)
+from lealtad.rules.definition import ProgramDefinition, StampCard, Tier, TierPolicy
+from lealtad.rules.earn_rule import EarnRule, PointsPerUnit, Stamps
 from lealtad.web import sessions
 from tests.support import make_shop
 

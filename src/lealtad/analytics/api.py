@@ -13,7 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import Connection
 
 from lealtad import deps
-from lealtad.analytics import kpis, preferences, zone_store
+from lealtad.analytics import kpis, preferences, rankings, zone_store
 from lealtad.analytics.api_schemas import (
     CauseRow,
     CausesOut,
@@ -238,7 +238,7 @@ def staff(caller: Reader, query: Scoped, db: Db, now: Now) -> StaffOut:
     first; the enrolment rate is the share of their purchases made by members."""
     with db.read() as conn:
         scope, out = _open(conn, caller, query, now)
-        rows = kpis.staff_leaderboard(conn, scope)
+        rows = rankings.staff_leaderboard(conn, scope)
     return StaffOut(scope=out, rows=[StaffRow(**r) for r in rows])
 
 
@@ -246,7 +246,7 @@ def staff(caller: Reader, query: Scoped, db: Db, now: Now) -> StaffOut:
 def staff_csv(caller: Reader, query: Scoped, db: Db, now: Now) -> Response:
     with db.read() as conn:
         scope, _out = _open(conn, caller, query, now)
-        rows = kpis.staff_leaderboard(conn, scope)
+        rows = rankings.staff_leaderboard(conn, scope)
     return csv_response(_filename("staff", scope), STAFF_COLUMNS, rows)
 
 
@@ -255,7 +255,7 @@ def rewards(caller: Reader, query: Scoped, db: Db, now: Now) -> RewardsOut:
     """Redemptions of each reward in the period (business-wide) with its ratings of all time."""
     with db.read() as conn:
         scope, out = _open(conn, caller, query, now)
-        rows = kpis.reward_popularity(conn, scope)
+        rows = rankings.reward_popularity(conn, scope)
     return RewardsOut(scope=out, rows=[RewardRow(**r) for r in rows])
 
 
@@ -263,7 +263,7 @@ def rewards(caller: Reader, query: Scoped, db: Db, now: Now) -> RewardsOut:
 def rewards_csv(caller: Reader, query: Scoped, db: Db, now: Now) -> Response:
     with db.read() as conn:
         scope, _out = _open(conn, caller, query, now)
-        rows = flat_texts(kpis.reward_popularity(conn, scope), "title")
+        rows = flat_texts(rankings.reward_popularity(conn, scope), "title")
     return csv_response(_filename("rewards", scope), REWARD_COLUMNS, rows)
 
 
@@ -272,7 +272,7 @@ def causes(caller: Reader, query: Scoped, db: Db, now: Now) -> CausesOut:
     """Points donated to each cause, with donors and donations, of all time."""
     with db.read() as conn:
         scope, out = _open(conn, caller, query, now)
-        rows = kpis.donations_by_cause(conn, scope.business_id)
+        rows = rankings.donations_by_cause(conn, scope.business_id)
     return CausesOut(scope=out, rows=[CauseRow(**r) for r in rows])
 
 
@@ -280,7 +280,7 @@ def causes(caller: Reader, query: Scoped, db: Db, now: Now) -> CausesOut:
 def causes_csv(caller: Reader, query: Scoped, db: Db, now: Now) -> Response:
     with db.read() as conn:
         scope, _out = _open(conn, caller, query, now)
-        rows = flat_texts(kpis.donations_by_cause(conn, scope.business_id), "name")
+        rows = flat_texts(rankings.donations_by_cause(conn, scope.business_id), "name")
     return csv_response(_filename("causes", scope), CAUSE_COLUMNS, rows)
 
 

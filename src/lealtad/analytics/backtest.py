@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection
 
-from lealtad.analytics import clv, models, refresh, zone_store
+from lealtad.analytics import clv, clv_spend, models, refresh, zone_store
 from lealtad.analytics.model_inputs import Ints, day_number, from_day_number, visit_days
 from lealtad.errors import Invalid
 from lealtad.kit.clock import naive_utc
@@ -178,7 +178,7 @@ def run(conn: Connection, business_id: int, calibration_end: date, holdout_end: 
     forecast = curve.sum(axis=0)
     predicted_spend = None
     if gg is not None:
-        per_visit = clv.expected_spend(gg, inputs.x, inputs.mean_repeat)
+        per_visit = clv_spend.expected_spend(gg, inputs.x, inputs.mean_repeat)
         predicted_spend = round(float((curve[:, -1] * per_visit).sum()))
     held = repeat & (day > cut)
     weeks = []

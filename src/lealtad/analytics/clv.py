@@ -1,4 +1,5 @@
-"""Customer lifetime value: the BG/NBD purchase model and the Gamma-Gamma spend model.
+"""Customer lifetime value: the BG/NBD purchase model, and the fitting and input checks that the
+spend model (clv_spend.py: order values, and the value of a customer over a horizon) shares.
 
 Pure mathematics, no database. Time is measured in days and money in minor currency units.
 
@@ -6,10 +7,6 @@ BG/NBD (Fader, Hardie & Lee 2005, "Counting your customers the easy way"): while
 buys at a Poisson rate λ ~ Gamma(r, α); after each repeat purchase they drop out for good with
 probability p ~ Beta(a, b). Per customer we see x (repeat purchase days), t_x (day of the last one,
 counted from the first purchase) and T (days from the first purchase to the end of observation).
-
-Gamma-Gamma (Colombo & Jiang 1999; Fader, Hardie & Lee 2005, "RFM and CLV"): each order's value is
-Gamma(p, ν) with ν ~ Gamma(q, v) across customers, independent of the purchase process; we see the
-number of orders x and their mean value.
 """
 
 from __future__ import annotations
@@ -25,15 +22,15 @@ from scipy.special import betaln, digamma, expit, gammaln, log_expit
 
 Floats = npt.NDArray[np.float64]
 ArrayLike = npt.ArrayLike
-_UNCLEAR = "{} do not show a clear pattern yet; collect more history and try again."
+UNCLEAR = "{} do not show a clear pattern yet; collect more history and try again."
 
 MIN_CUSTOMERS = 20
 # A fitted log-parameter beyond this means the likelihood has no finite maximum (a parameter runs
 # off to 0 or infinity): the data do not identify the model.
 _LOG_BOUND = 12.0
 # The objective clips log-parameters here so that a search running off to infinity stays finite.
-_CLIP = 40.0
-# Gradient tolerances of the search on the mean log-likelihood (see _minimise).
+CLIP = 40.0
+# Gradient tolerances of the search on the mean log-likelihood (see minimise).
 _GTOL = 1e-9
 _STALLED = 1e-5
 
@@ -52,23 +49,14 @@ class BgNbd:
     b: float
 
 
-@dataclass(frozen=True)
-class GammaGamma:
-    """Gamma-Gamma parameters: order values ~ Gamma(p, ν), ν ~ Gamma(q, v) (v in minor units)."""
-
-    p: float
-    q: float
-    v: float
-
-
-def _floats(*arrays: ArrayLike) -> list[Floats]:
+def as_floats(*arrays: ArrayLike) -> list[Floats]:
     out = [np.atleast_1d(np.asarray(a, dtype=np.float64)) for a in arrays]
     if any(not np.all(np.isfinite(a)) for a in out):
         raise ValueError("inputs must be finite numbers")
     return out
 
 
-def _dot(u: Floats, v: Floats) -> float:
+def dot(u: Floats, v: Floats) -> float:
     # einsum rather than BLAS: OpenBLAS threads thrash on a busy machine (measured 60x slower).
     return float(np.einsum("i,i->", u, v))
 
@@ -87,7 +75,7 @@ def _check_rft(x: Floats, t_x: Floats, T: Floats) -> None:
 
 def bgnbd_log_likelihood(m: BgNbd, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Floats:
     """Each customer's log-likelihood, ln L = ln A1 + ln A2 + ln(A3 + [x > 0] A4) (paper eq. 6)."""
-    x, t_x, T = _floats(x, t_x, T)
+    x, t_x, T = as_floats(x, t_x, T)
     r, alpha, a, b = m.r, m.alpha, m.a, m.b
     ln_a1 = gammaln(r + x) - gammaln(r) + r * math.log(alpha)
     ln_a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
@@ -146,25 +134,25 @@ class _Compressed:
         self.n = float(self.w.sum())
 
     def neg_ll_and_grad(self, theta: Floats) -> tuple[float, Floats]:
-        r, alpha, a, b = np.exp(np.clip(theta, -_CLIP, _CLIP))
+        r, alpha, a, b = np.exp(np.clip(theta, -CLIP, CLIP))
         ux, wx, w = self.ux, self.wx, self.w
         ll_x = (
             gammaln(r + ux) - gammaln(r) + gammaln(a + b) + gammaln(b + ux)
             - gammaln(b) - gammaln(a + b + ux)
         )  # fmt: skip
         tail, s3, s4 = _ln_tail(r, alpha, a, b, self.x, self.t_x, self.T)
-        ll = _dot(wx, ll_x) + self.n * r * math.log(alpha) + _dot(w, tail)
+        ll = dot(wx, ll_x) + self.n * r * math.log(alpha) + dot(w, tail)
         ln_at, ln_atx = np.log(alpha + self.T), np.log(alpha + self.t_x)
         rx = r + self.x
-        d_r = _dot(wx, digamma(r + ux) - digamma(r)) + self.n * math.log(alpha)
-        d_r -= _dot(w, s3 * ln_at + s4 * ln_atx)
-        d_alpha = self.n * r / alpha - _dot(
+        d_r = dot(wx, digamma(r + ux) - digamma(r)) + self.n * math.log(alpha)
+        d_r -= dot(w, s3 * ln_at + s4 * ln_atx)
+        d_alpha = self.n * r / alpha - dot(
             w, rx * (s3 / (alpha + self.T) + s4 / (alpha + self.t_x))
         )
         d_ab = digamma(a + b) - digamma(a + b + ux)
-        d_a = _dot(wx, d_ab) + _dot(w, s4) / a
-        d_b = _dot(wx, d_ab + digamma(b + ux) - digamma(b))
-        d_b -= _dot(w, s4 / np.where(self.x > 0, b + self.x - 1.0, 1.0))
+        d_a = dot(wx, d_ab) + dot(w, s4) / a
+        d_b = dot(wx, d_ab + digamma(b + ux) - digamma(b))
+        d_b -= dot(w, s4 / np.where(self.x > 0, b + self.x - 1.0, 1.0))
         grad = np.array([d_r * r, d_alpha * alpha, d_a * a, d_b * b])  # chain rule for log-params
         return -ll / self.n, -grad / self.n
 
@@ -174,7 +162,7 @@ def fit_bgnbd(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> BgNbd:
 
     Raises NotEnoughHistory when the data cannot identify the model.
     """
-    xs, txs, Ts = _floats(x, t_x, T)
+    xs, txs, Ts = as_floats(x, t_x, T)
     _check_rft(xs, txs, Ts)
     if xs.size < MIN_CUSTOMERS:
         raise NotEnoughHistory(
@@ -192,12 +180,12 @@ def fit_bgnbd(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> BgNbd:
         raise NotEnoughHistory("Customers have not been observed for any time yet.")
     data = _Compressed(xs, txs, Ts, scale)
     start = np.log([1.0, 1.0 / max(float(xs.mean()), 0.01), 1.0, 1.0])
-    theta = _minimise(data.neg_ll_and_grad, start, _UNCLEAR.format("Purchases"))
+    theta = minimise(data.neg_ll_and_grad, start, UNCLEAR.format("Purchases"))
     r, alpha, a, b = np.exp(theta)
     return BgNbd(r=float(r), alpha=float(alpha * scale), a=float(a), b=float(b))
 
 
-def _minimise(fun: Callable[[Floats], tuple[float, Floats]], start: Floats, unclear: str) -> Floats:
+def minimise(fun: Callable[[Floats], tuple[float, Floats]], start: Floats, unclear: str) -> Floats:
     # BFGS on log-parameters: L-BFGS-B's many tiny BLAS calls cost more than the likelihood itself
     # when OpenBLAS threads compete for a busy machine's cores. When BFGS stalls (in practice along
     # a ridge that runs off to infinity, on degenerate data) bounded L-BFGS-B follows it further.
@@ -209,7 +197,7 @@ def _minimise(fun: Callable[[Floats], tuple[float, Floats]], start: Floats, uncl
         result = minimize(fun, start, jac=True, method="BFGS", options={"gtol": _GTOL})
         stalled = not result.success and float(np.max(np.abs(fun(result.x)[1]))) > _STALLED
         if stalled:
-            bounds = [(-_CLIP, _CLIP)] * len(start)
+            bounds = [(-CLIP, CLIP)] * len(start)
             result = minimize(fun, result.x, jac=True, method="L-BFGS-B", bounds=bounds)
     theta = np.asarray(result.x, dtype=np.float64)
     if not np.all(np.isfinite(theta)) or np.any(np.abs(theta) > _LOG_BOUND):
@@ -226,7 +214,7 @@ def p_alive(m: BgNbd, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Floats:
     A customer with no repeat purchase (x = 0) is alive with probability 1: in BG/NBD dropout can only
     happen right after a repeat purchase.
     """
-    xs, txs, Ts = np.broadcast_arrays(*_floats(x, t_x, T))
+    xs, txs, Ts = np.broadcast_arrays(*as_floats(x, t_x, T))
     repeat = xs > 0
     log_odds_dead = (
         math.log(m.a)
@@ -258,9 +246,9 @@ def expected_purchases(
     distinct (x, T) or (x, T, t).
     """
     if np.ndim(t) == 0:
-        xs, txs, Ts = np.broadcast_arrays(*_floats(x, t_x, T))
+        xs, txs, Ts = np.broadcast_arrays(*as_floats(x, t_x, T))
         return _expected_curve(m, np.array([float(np.asarray(t))]), xs, txs, Ts)[..., 0]
-    ts, xs, txs, Ts = np.broadcast_arrays(*_floats(t, x, t_x, T))
+    ts, xs, txs, Ts = np.broadcast_arrays(*as_floats(t, x, t_x, T))
     if np.any(ts < 0):
         raise ValueError("t must be 0 or more days")
     rows, inverse, _ = _unique_rows(xs.ravel(), Ts.ravel(), ts.ravel())
@@ -273,8 +261,8 @@ def expected_purchases_curve(
 ) -> Floats:
     """Expected purchase days within each of several horizons (days) for each customer: one row
     per customer, one column per horizon (a back-test's cumulative tracking curve)."""
-    (hs,) = _floats(horizons)
-    xs, txs, Ts = np.broadcast_arrays(*_floats(x, t_x, T))
+    (hs,) = as_floats(horizons)
+    xs, txs, Ts = np.broadcast_arrays(*as_floats(x, t_x, T))
     return _expected_curve(m, hs, xs, txs, Ts)
 
 
@@ -316,132 +304,3 @@ def _alive_chunk(m: BgNbd, x: Floats, T: Floats, t: Floats) -> Floats:
     g = np.where(p > 0, -np.expm1(-s * np.log1p(k * p)) / safe_p, s * k)
     out: Floats = np.einsum("rn,rnh->rh", weights, g)
     return out
-
-
-# --- Gamma-Gamma spend model -------------------------------------------------------------------
-
-
-def gamma_gamma_log_likelihood(m: GammaGamma, x: ArrayLike, mean_spend: ArrayLike) -> Floats:
-    """Each customer's log-density of their mean order value given x orders (x > 0 only)."""
-    xs, ms = _floats(x, mean_spend)
-    px = m.p * xs
-    ll: Floats = (
-        gammaln(px + m.q) - gammaln(px) - gammaln(m.q) + m.q * math.log(m.v)
-        + (px - 1.0) * np.log(ms) + px * np.log(xs) - (px + m.q) * np.log(m.v + ms * xs)
-    )  # fmt: skip
-    return ll
-
-
-class _SpendData:
-    """Sums that do not depend on the parameters, and per-distinct-x weights."""
-
-    def __init__(self, x: Floats, m: Floats) -> None:
-        self.x, self.m, self.mx = x, m, m * x
-        self.ux, inverse = np.unique(x, return_inverse=True)
-        self.wx = np.bincount(inverse).astype(np.float64)
-        self.n = float(x.size)
-        self.sum_ln_m = float(np.log(m).sum())
-        self.sum_x_ln_mx = float((x * np.log(m * x)).sum())
-
-    def neg_ll_and_grad(self, theta: Floats) -> tuple[float, Floats]:
-        p, q, v = np.exp(np.clip(theta, -_CLIP, _CLIP))
-        ux, wx = self.ux, self.wx
-        pux = p * ux
-        ln_vmx = np.log(v + self.mx)
-        ll = (
-            _dot(wx, gammaln(pux + q) - gammaln(pux)) - self.n * gammaln(q) + self.n * q * math.log(v)
-            + p * self.sum_x_ln_mx - self.sum_ln_m - _dot(p * self.x + q, ln_vmx)
-        )  # fmt: skip
-        psi = digamma(pux + q)
-        d_p = _dot(wx, ux * (psi - digamma(pux))) + self.sum_x_ln_mx - _dot(self.x, ln_vmx)
-        d_q = _dot(wx, psi) - self.n * digamma(q) + self.n * math.log(v) - ln_vmx.sum()
-        d_v = self.n * q / v - _dot(p * self.x + q, 1.0 / (v + self.mx))
-        grad = np.array([d_p * p, d_q * q, d_v * v])
-        return -float(ll) / self.n, -grad / self.n
-
-
-def fit_gamma_gamma(x: ArrayLike, mean_spend: ArrayLike) -> GammaGamma:
-    """Maximum-likelihood Gamma-Gamma parameters from customers with at least one order (x > 0).
-
-    mean_spend is each customer's mean order value over the x orders counted (conventionally the
-    repeat purchases, as in the paper); rows with x == 0 are ignored.
-    """
-    xs, ms = _floats(x, mean_spend)
-    if xs.shape != ms.shape or xs.ndim != 1:
-        raise ValueError("x and mean_spend must be one-dimensional and of the same length")
-    used = xs > 0
-    xs, ms = xs[used], ms[used]
-    if np.any(ms <= 0):
-        raise ValueError("mean_spend must be positive for customers with x > 0")
-    if xs.size < MIN_CUSTOMERS:
-        raise NotEnoughHistory(
-            f"At least {MIN_CUSTOMERS} returning customers are needed to estimate order values; "
-            f"there are {xs.size}."
-        )
-    if np.ptp(ms) <= 1e-9 * float(ms.mean()):
-        raise NotEnoughHistory(
-            "Every returning customer spends the same on average, so spending differences cannot be estimated."
-        )
-    # Fit in units of the average order value (v scales with the currency, p and q do not).
-    scale = float(ms.mean())
-    data = _SpendData(xs, ms / scale)
-    theta = _minimise(
-        data.neg_ll_and_grad, np.log([1.0, 2.0, 1.0]), _UNCLEAR.format("Order values")
-    )
-    p, q, v = np.exp(theta)
-    if q <= 1.0:
-        raise NotEnoughHistory(
-            "Order values vary too much between customers to estimate an average; "
-            "collect more history and try again."
-        )
-    return GammaGamma(p=float(p), q=float(q), v=float(v * scale))
-
-
-def expected_spend(m: GammaGamma, x: ArrayLike, mean_spend: ArrayLike) -> Floats:
-    """Expected value of each customer's future orders (the conditional mean, FHL 2005 eq. 5).
-
-    A weighted average of the population mean p·v/(q-1) and the customer's own mean, whose weight
-    p·x/(p·x + q - 1) grows with the number of orders. For x == 0, mean_spend is ignored.
-    """
-    xs, ms = np.broadcast_arrays(*_floats(x, mean_spend))
-    if m.q <= 1.0:
-        raise ValueError("the population mean order value is infinite when q <= 1")
-    ms = np.where(xs > 0, ms, 0.0)
-    spend: Floats = m.p * (m.v + ms * xs) / (m.p * xs + m.q - 1.0)
-    return spend
-
-
-# --- Customer value ------------------------------------------------------------------------------
-
-
-def predicted_value(
-    bg: BgNbd,
-    gg: GammaGamma,
-    x: ArrayLike,
-    t_x: ArrayLike,
-    T: ArrayLike,
-    mean_spend: ArrayLike,
-    days: float = 365.0,
-    annual_discount: float = 0.0,
-) -> Floats:
-    """Expected spend over the next `days`: expected purchases times expected order value.
-
-    With annual_discount d > 0, money is discounted continuously at δ = ln(1 + d)/365 per day: the
-    horizon is cut into steps of about a month, the purchases expected in each step (from the
-    BG/NBD curve, so that early purchases of customers who may drop out count more) are valued at
-    the discount factor of the step's midpoint. The error of this against the exact integral is
-    far below the uncertainty of the fitted model.
-    """
-    if days < 0 or annual_discount < 0:
-        raise ValueError("days and annual_discount must be 0 or more")
-    spend = expected_spend(gg, x, mean_spend)
-    if annual_discount == 0.0:
-        return expected_purchases(bg, days, x, t_x, T) * spend
-    delta = math.log1p(annual_discount) / 365.0
-    edges = np.linspace(0.0, days, max(1, math.ceil(days / 30.0)) + 1)
-    xs, txs, Ts = np.broadcast_arrays(*_floats(x, t_x, T))
-    cumulative = _expected_curve(bg, edges[1:], xs, txs, Ts)
-    per_step = np.diff(cumulative, axis=-1, prepend=0.0)
-    factors = np.exp(-delta * (edges[:-1] + edges[1:]) / 2.0)
-    discounted: Floats = np.einsum("...j,j->...", per_step, factors) * spend
-    return discounted

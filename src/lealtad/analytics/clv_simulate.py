@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from lealtad.analytics.clv import BgNbd, GammaGamma
+from lealtad.analytics.clv import BgNbd
+from lealtad.analytics.clv_spend import GammaGamma
 
 Floats = npt.NDArray[np.float64]
 

@@ -1,5 +1,6 @@
 """The dashboard's figures, read from the rollups: each KPI is a headline value for the period and
-one or more series over its buckets, ready for a chart and a CSV."""
+one or more series over its buckets, ready for a chart and a CSV. The ranked tables beside them
+(staff, rewards, causes) are in rankings.py."""
 
 from __future__ import annotations
 
@@ -10,17 +11,14 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import Connection, and_, case, func, select
+from sqlalchemy import Connection, case, func, select
 
 from lealtad.analytics import preferences, zone_store
 from lealtad.analytics.fold import month_start
 from lealtad.analytics.periods import Scope, bucket_of
 from lealtad.analytics.tables import counters
 from lealtad.errors import NotFound
-from lealtad.rewards.donations import list_causes
-from lealtad.rewards.tables import ratings, rewards
 from lealtad.rules import service as rules
-from lealtad.tenancy.tables import staff_users
 
 Unit = Literal["percent", "count", "money", "points", "days", "ratio"]
 Series = dict[str, list[float | None]]
@@ -373,89 +371,6 @@ def retention(conn: Connection, scope: Scope) -> Kpi:
         },
         extra={"cohorts": rows},
     )
-
-
-def staff_leaderboard(conn: Connection, scope: Scope) -> list[dict[str, Any]]:
-    """Enrolments per staff member in the period, with their share of purchases by members."""
-    c = counters.c
-    where = [
-        c.business_id == scope.business_id,
-        c.metric.in_(["enrolments", "purchases", "member_purchases"]),
-        c.day.between(scope.start, scope.end),
-        c.staff_id != 0,
-    ]
-    if scope.location_id is not None:
-        where.append(c.location_id == scope.location_id)
-    totals: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for staff_id, metric, value in conn.execute(
-        select(c.staff_id, c.metric, func.sum(c.value)).where(*where).group_by(c.staff_id, c.metric)
-    ):
-        totals[staff_id][metric] += int(value)
-    names = dict(
-        conn.execute(
-            select(staff_users.c.id, staff_users.c.name).where(
-                and_(staff_users.c.business_id == scope.business_id)
-            )
-        ).all()
-    )
-    board = [
-        {
-            "staff_id": staff_id,
-            "name": names.get(staff_id, f"#{staff_id}"),
-            "enrolments": t["enrolments"],
-            "purchases": t["purchases"],
-            "enrolment_rate": percent(t["member_purchases"], t["purchases"]),
-        }
-        for staff_id, t in totals.items()
-    ]
-    board.sort(key=lambda row: (-row["enrolments"], -(row["enrolment_rate"] or 0), row["name"]))
-    return board
-
-
-def reward_popularity(conn: Connection, scope: Scope) -> list[dict[str, Any]]:
-    """Redemptions of each reward in the period, with its visible ratings (all time)."""
-    got = sums(conn, scope, ["redemptions"], by_location=False)
-    counts = {int(dim): sum(v.values()) for (metric, dim), v in got.items() if dim}
-    stars = {
-        reward_id: (float(avg), int(n))
-        for reward_id, avg, n in conn.execute(
-            select(ratings.c.reward_id, func.avg(ratings.c.stars), func.count())
-            .where(ratings.c.business_id == scope.business_id, ratings.c.hidden.is_(False))
-            .group_by(ratings.c.reward_id)
-        )
-    }
-    out = []
-    for row in conn.execute(
-        select(rewards.c.id, rewards.c.slug, rewards.c.title).where(
-            rewards.c.business_id == scope.business_id
-        )
-    ):
-        avg, n = stars.get(row.id, (None, 0))
-        out.append(
-            {
-                "reward_id": row.id,
-                "slug": row.slug,
-                "title": row.title,
-                "redemptions": counts.get(row.id, 0),
-                "rating": round(avg, 2) if avg is not None else None,
-                "ratings": n,
-            }
-        )
-    out.sort(key=lambda r: (-r["redemptions"], r["slug"]))
-    return out
-
-
-def donations_by_cause(conn: Connection, business_id: int) -> list[dict[str, Any]]:
-    return [
-        {
-            "cause_id": c.id,
-            "name": c.name,
-            "points": c.total_points,
-            "donors": c.donors,
-            "donations": c.donations,
-        }
-        for c in list_causes(conn, business_id)
-    ]
 
 
 def dashboard(conn: Connection, scope: Scope, now: datetime) -> dict[str, Kpi]:

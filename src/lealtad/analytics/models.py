@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from lealtad.analytics import clv
+from lealtad.analytics import clv, clv_spend
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
@@ -84,7 +84,7 @@ class Valuation:
     fitted: bool
     reason: str | None
     bgnbd: clv.BgNbd | None = None
-    gamma_gamma: clv.GammaGamma | None = None
+    gamma_gamma: clv_spend.GammaGamma | None = None
     p_alive: Floats | None = None
     expected_visits: Floats | None = None
     predicted_value: Ints | None = None
@@ -137,11 +137,11 @@ def fit_bgnbd(inputs: Inputs) -> tuple[clv.BgNbd, Fit]:
     return bg, Fit(log_likelihood=ll, customers=int(inputs.x.size))
 
 
-def fit_gamma_gamma(inputs: Inputs) -> tuple[clv.GammaGamma, Fit]:
+def fit_gamma_gamma(inputs: Inputs) -> tuple[clv_spend.GammaGamma, Fit]:
     chosen = inputs.in_spend_fit
     x, m = inputs.x[chosen], inputs.mean_repeat[chosen]
-    gg = clv.fit_gamma_gamma(x, m)
-    ll = float(clv.gamma_gamma_log_likelihood(gg, x, m).sum())
+    gg = clv_spend.fit_gamma_gamma(x, m)
+    ll = float(clv_spend.gamma_gamma_log_likelihood(gg, x, m).sum())
     return gg, Fit(log_likelihood=ll, customers=int(x.size))
 
 
@@ -168,7 +168,7 @@ def value(inputs: Inputs, horizon_days: float = HORIZON_DAYS) -> Valuation:
         flat = np.rint(visits * overall).astype(np.int64)
         note = f"{exc} {_OVERALL_MEAN}"
         return Valuation(True, note, bg, None, alive, visits, flat, bg_fit)
-    predicted = visits * clv.expected_spend(gg, x, inputs.mean_repeat)
+    predicted = visits * clv_spend.expected_spend(gg, x, inputs.mean_repeat)
     if not np.all(np.isfinite(predicted)):
         return Valuation(False, _NOT_FINITE, bg, gg, alive, visits, None, bg_fit, gg_fit)
     value = np.rint(predicted).astype(np.int64)

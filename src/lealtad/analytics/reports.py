@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select
 
-from lealtad.analytics import kpis, preferences, report_text
+from lealtad.analytics import kpis, preferences, rankings, report_text
 from lealtad.analytics.fold import month_start, week_start
 from lealtad.analytics.periods import Scope
 from lealtad.analytics.tables import analytics_settings, member_stats
@@ -230,7 +230,7 @@ def build(
     now_figures, then_figures = figures(conn, scope, now, tz), figures(conn, prior, now, tz)
     staff = [
         {"staff_id": row["staff_id"], "name": row["name"], "enrolments": row["enrolments"]}
-        for row in kpis.staff_leaderboard(conn, scope)
+        for row in rankings.staff_leaderboard(conn, scope)
         if row["enrolments"] > 0
     ][:TOP]
     rewards = [
@@ -240,7 +240,7 @@ def build(
             "title": row["title"],
             "redemptions": row["redemptions"],
         }
-        for row in kpis.reward_popularity(conn, scope)
+        for row in rankings.reward_popularity(conn, scope)
         if row["redemptions"] > 0
     ][:TOP]
     return Summary(

@@ -10,12 +10,8 @@ from babel import Locale
 from babel.numbers import format_currency, format_percent
 
 from lealtad.kit.catalog import gettext
-from lealtad.rules.definition import (
-    CashbackPercent,
-    PointsPerUnit,
-    ProgramDefinition,
-    Stamps,
-)
+from lealtad.rules.definition import ProgramDefinition
+from lealtad.rules.earn_rule import CashbackPercent, PointsPerUnit, Stamps
 from lealtad.rules.names import ProgramNames
 
 

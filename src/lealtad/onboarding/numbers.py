@@ -13,11 +13,8 @@ from pydantic import ValidationError
 from lealtad.errors import Invalid
 from lealtad.kit.money import minor_exponent
 from lealtad.rewards.schemas import RewardIn, Texts
-from lealtad.rules.definition import (
-    CashbackPercent,
-    PointsPerUnit,
-    ProgramDefinition,
-)
+from lealtad.rules.definition import ProgramDefinition
+from lealtad.rules.earn_rule import CashbackPercent, PointsPerUnit
 from lealtad.rules.names import name_in
 from lealtad.rules.templates import Template
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 
-from lealtad.rules.definition import (
+from lealtad.rules.earn_rule import (
     SPENDING_TRIGGERS,
     CashbackFixed,
     CashbackPercent,

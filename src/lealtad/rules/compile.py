@@ -9,13 +9,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from lealtad.rules.actions import POINTS, Amount, amount
-from lealtad.rules.definition import (
-    Conditions,
-    EarnRule,
-    ItemMatch,
-    Multiplier,
-    ProgramDefinition,
-)
+from lealtad.rules.definition import ProgramDefinition
+from lealtad.rules.earn_rule import Conditions, EarnRule, ItemMatch, Multiplier
 from lealtad.rules.facts import Award, Facts, Item, MemberContext, Recipient
 
 EVENT_TRIGGERS = frozenset(

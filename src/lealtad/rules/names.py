@@ -15,7 +15,8 @@ from babel.numbers import format_currency, format_decimal
 
 from lealtad.kit.catalog import gettext, ngettext
 from lealtad.kit.money import Money
-from lealtad.rules.definition import ProgramDefinition, Tier, Titles
+from lealtad.rules.definition import ProgramDefinition, Tier
+from lealtad.rules.program_parts import Titles
 
 
 class Named(Protocol):

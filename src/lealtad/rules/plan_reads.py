@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from lealtad.rules.definition import Multiplier, ProgramDefinition
+from lealtad.rules.definition import ProgramDefinition
 from lealtad.rules.earn_model import CapKey, MemberState, Missing, StampKey
+from lealtad.rules.earn_rule import Multiplier
 from lealtad.rules.facts import Award, Facts
 from lealtad.rules.periods import period_start
 from lealtad.rules.program import Program

@@ -26,7 +26,7 @@ from lealtad.ledger.model import (
     MemberLeg,
     SystemLeg,
 )
-from lealtad.rules.definition import EarnRule, Multiplier, ProgramDefinition
+from lealtad.rules.definition import ProgramDefinition
 from lealtad.rules.earn_model import (
     CapKey,
     CardCompletion,
@@ -38,6 +38,7 @@ from lealtad.rules.earn_model import (
     Missing,
     StampKey,
 )
+from lealtad.rules.earn_rule import EarnRule, Multiplier
 from lealtad.rules.facts import Award, Facts
 from lealtad.rules.periods import expiry_for, period_start
 from lealtad.rules.plan_reads import asks_segments, asks_visits, prefetch, with_reads

@@ -8,7 +8,8 @@ from datetime import datetime
 from functools import cached_property
 
 from lealtad.rules.compile import CompiledProgram
-from lealtad.rules.definition import EarnRule, ProgramDefinition
+from lealtad.rules.definition import ProgramDefinition
+from lealtad.rules.earn_rule import EarnRule
 
 
 @dataclass(frozen=True)

@@ -11,26 +11,28 @@ from datetime import time
 from decimal import Decimal
 
 from lealtad.rules.definition import (
+    CashbackPolicy,
+    PointsName,
+    PointsPolicy,
+    ProgramDefinition,
+    StampCard,
+    Tier,
+    TierPolicy,
+    TierWindow,
+)
+from lealtad.rules.earn_rule import (
     Cap,
     CashbackPercent,
-    CashbackPolicy,
     Conditions,
     EarnRule,
     FixedPoints,
     ItemMatch,
     Multiplier,
-    PointsName,
     PointsPerUnit,
-    PointsPolicy,
-    ProgramDefinition,
-    StampCard,
     Stamps,
-    Tier,
-    TierPolicy,
-    TierWindow,
     TimeWindow,
-    Titles,
 )
+from lealtad.rules.program_parts import Titles
 
 
 def _t(es: str, en: str) -> Titles:

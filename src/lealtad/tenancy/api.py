@@ -17,7 +17,7 @@ from lealtad.kit.clock import naive_utc
 from lealtad.kit.dates import IsoDateTime
 from lealtad.kit.ids import Cursor, IdPath, Limit
 from lealtad.security import limits, limits_api
-from lealtad.tenancy import audit_view, service, store, two_step
+from lealtad.tenancy import audit_view, service, sign_in, store, two_step
 from lealtad.tenancy.audit_view import AuditEntryOut
 from lealtad.tenancy.schemas import (
     ApiKeyCreated,
@@ -120,7 +120,7 @@ def staff_token(
     _claim_all(claimed)
     try:
         with db.transaction() as conn:
-            token, staff = service.staff_login(
+            token, staff = sign_in.staff_login(
                 conn,
                 settings.effective_secret_key,
                 business_slug=body.business,
@@ -128,7 +128,8 @@ def staff_token(
                 password=body.password,
             )
             refusal = _two_step_refusal(conn, staff, body.totp_code, now)
-            # A token whose code was checked outlives a later "require two-step"; see staff_token.
+            # A token whose code was checked outlives a later "require two-step";
+            # see sign_in.staff_token.
             checked = two_step.code_needed(service.get_business(conn, staff.business_id), staff)
     except Unauthorized:
         _settle(claimed, wrong=guard)
@@ -142,7 +143,7 @@ def staff_token(
         raise refusal
     _settle(claimed, right=True)
     if checked:
-        token = service.staff_token(settings.effective_secret_key, staff, two_step=True)
+        token = sign_in.staff_token(settings.effective_secret_key, staff, two_step=True)
     return StaffToken(
         token=token, expires_in=settings.staff_token_hours * 3600, staff=staff_out(staff)
     )

@@ -9,7 +9,7 @@ from lealtad.deps import AppSettings, CurrentPrincipal, Db, Now
 from lealtad.errors import Forbidden
 from lealtad.http import ERROR_RESPONSES
 from lealtad.security import limits, limits_api
-from lealtad.tenancy import own_password, service, two_step
+from lealtad.tenancy import own_password, sign_in, two_step
 from lealtad.tenancy.api import staff_out
 from lealtad.tenancy.schemas import StaffToken
 
@@ -57,7 +57,7 @@ def change_password(
         now=now,
     )
     # With two-step on, a code was checked for this change: the new token carries it.
-    token = service.staff_token(
+    token = sign_in.staff_token(
         settings.effective_secret_key, staff, two_step=two_step.is_on(staff)
     )
     return StaffToken(

@@ -1,6 +1,7 @@
 """Why the customer value model could not be fitted, in the page's language. The model says it
-in plain English (analytics/clv.py, analytics/refresh.py) for the API and the logs; the console
-reads each known reason as a sentence of the catalog, with the figures it carries."""
+in plain English (analytics/clv.py, analytics/clv_spend.py, analytics/refresh.py) for the API
+and the logs; the console reads each known reason as a sentence of the catalog, with the figures
+it carries."""
 
 from __future__ import annotations
 

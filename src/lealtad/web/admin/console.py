@@ -12,9 +12,8 @@ from lealtad.deps import AppSettings, Db, Now
 from lealtad.errors import LealtadError
 from lealtad.onboarding import service as onboarding
 from lealtad.security import devices, limits
-from lealtad.tenancy import service as tenancy
+from lealtad.tenancy import sign_in, two_step
 from lealtad.tenancy import store as tenancy_store
-from lealtad.tenancy import two_step
 from lealtad.web import limit_pages, pending, sessions
 from lealtad.web.i18n import LANGUAGES, pick_language, translator
 from lealtad.web.pages import Lang, render_page
@@ -70,7 +69,7 @@ def login(
         if guard is not None:
             guard.claim()
         with db.read() as conn:
-            _token, staff = tenancy.staff_login(
+            _token, staff = sign_in.staff_login(
                 conn,
                 settings.effective_secret_key,
                 business_slug=business.strip().lower(),

@@ -13,7 +13,8 @@ from lealtad.deps import Db, Now
 from lealtad.errors import NotFound
 from lealtad.kit.clock import as_utc
 from lealtad.rules import service as rules
-from lealtad.rules.definition import CashbackPercent, EarnRule, ProgramDefinition, Stamps
+from lealtad.rules.definition import ProgramDefinition
+from lealtad.rules.earn_rule import CashbackPercent, EarnRule, Stamps
 from lealtad.rules.names import name_in
 from lealtad.rules.templates import TEMPLATES
 from lealtad.web.admin.program.editor import router as editor_router

@@ -16,7 +16,8 @@ from pydantic import ValidationError
 
 from lealtad.kit.catalog import ngettext
 from lealtad.kit.money import minor_exponent
-from lealtad.rules.definition import (
+from lealtad.rules.definition import PointsPolicy, ProgramDefinition, StampCard, TierPolicy
+from lealtad.rules.earn_rule import (
     CashbackFixed,
     CashbackPercent,
     Conditions,
@@ -25,11 +26,7 @@ from lealtad.rules.definition import (
     InstantReward,
     Multiplier,
     PointsPerUnit,
-    PointsPolicy,
-    ProgramDefinition,
-    StampCard,
     Stamps,
-    TierPolicy,
 )
 from lealtad.rules.names import in_phrase, name_in, perks_in, reward_title
 

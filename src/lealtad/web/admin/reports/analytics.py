@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection
 
-from lealtad.analytics import kpis, preferences, zone_store
+from lealtad.analytics import kpis, preferences, rankings, zone_store
 from lealtad.analytics.api import set_goal
 from lealtad.analytics.api_schemas import ScopeQuery, scope_from
 from lealtad.analytics.csv_out import csv_response
@@ -140,16 +140,17 @@ def _view(
     board = kpis.dashboard(conn, scope, now)
     charts = Board(board, scope, fmt, _, today).charts()
     cohorts = cohort_view(board["retention"].extra["cohorts"], fmt, _, today)
-    leaders = [r | {"rank": n} for n, r in enumerate(kpis.staff_leaderboard(conn, scope), 1)]
+    leaders = [r | {"rank": n} for n, r in enumerate(rankings.staff_leaderboard(conn, scope), 1)]
     popular = [
-        r | {"shown_title": reward_title(r, language)} for r in kpis.reward_popularity(conn, scope)
+        r | {"shown_title": reward_title(r, language)}
+        for r in rankings.reward_popularity(conn, scope)
     ]
     causes = [
         r | {"shown_name": r["name"].get(language) or r["name"].get("es", "")}
-        for r in kpis.donations_by_cause(conn, bid)
+        for r in rankings.donations_by_cause(conn, bid)
     ]
     note = notes(_)
-    rankings = [
+    ranking_charts = [
         ranking_chart(
             "staff",
             _("Enrolments by staff member"),
@@ -179,7 +180,7 @@ def _view(
         ),
     ]
     extra = [first_reward_chart(board["first_reward"], fmt, _), cohorts["chart"]]
-    every = charts + extra + rankings
+    every = charts + extra + ranking_charts
     return {
         "business": business,
         "fmt": fmt,
@@ -192,7 +193,7 @@ def _view(
         "charts": charts,
         "first_chart": extra[0],
         "cohorts": cohorts,
-        "rankings": {c["id"]: c for c in rankings},
+        "rankings": {c["id"]: c for c in ranking_charts},
         "leaders": leaders,
         "popular": popular,
         "causes": causes,
