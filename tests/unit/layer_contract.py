@@ -20,6 +20,7 @@ LAYER_OF_PREFIX = {
     "lealtad.db.engine": BASE,
     "lealtad.db.inserts": BASE,
     "lealtad.db.setwise": BASE,
+    "lealtad.db.plans": BASE,
     "lealtad.security.crypto": BASE,
     "lealtad.security.fields": BASE,
     "lealtad.security.proxies": BASE,

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, bindparam, select, update
 from lealtad.analytics import fold, zone_store
 from lealtad.analytics.tables import member_stats
 from lealtad.db import setwise
+from lealtad.db.plans import filter_only
 from lealtad.members.tables import members
 
 _FIGURE_COLUMNS = [
@@ -137,7 +138,7 @@ def segments_of(conn: Connection, business_id: int, member_ids: list[int]) -> di
     unique = sorted(set(member_ids))
     for start in range(0, len(unique), 500):
         query = select(member_stats.c.member_id, member_stats.c.segment).where(
-            member_stats.c.business_id == business_id,
+            filter_only(member_stats.c.business_id) == business_id,
             member_stats.c.member_id.in_(unique[start : start + 500]),
         )
         found.update({int(m): s for m, s in conn.execute(query)})

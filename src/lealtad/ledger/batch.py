@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from lealtad.db import setwise
+from lealtad.db.plans import filter_only
 from lealtad.kit import process_cache
 from lealtad.kit.clock import naive_utc
 from lealtad.ledger import subscribers
@@ -196,7 +197,7 @@ def _open_lots(
     c = lots.c
     for start in range(0, len(account_ids), 500):
         query = select(c.id, c.account_id, c.remaining, c.expires_at, c.origin_purchase_id).where(
-            c.business_id == business_id,
+            filter_only(c.business_id) == business_id,
             c.account_id.in_(account_ids[start : start + 500]),
             c.remaining > 0,
         )

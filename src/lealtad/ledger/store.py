@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 
 from lealtad.db.inserts import insert_new
+from lealtad.db.plans import filter_only
 from lealtad.kit import process_cache
 from lealtad.ledger.model import OpenLot
 from lealtad.ledger.tables import accounts, entries, lots, postings
@@ -350,7 +351,7 @@ def balances_of_members(
     for start in range(0, len(unique), 500):
         chunk = unique[start : start + 500]
         query = select(accounts.c.member_id, accounts.c.code, accounts.c.balance).where(
-            accounts.c.business_id == business_id, accounts.c.member_id.in_(chunk)
+            filter_only(accounts.c.business_id) == business_id, accounts.c.member_id.in_(chunk)
         )
         for member_id, code, balance in conn.execute(query):
             found[int(member_id)][code] = int(balance)
