@@ -110,6 +110,8 @@ async def _current_principal(
     if _is_key(presented) and (known := key_cache.remembered(db, presented)) is not None:
         in_force = key_cache.confirmed_here(db, known)
         if in_force is None:
+            in_force = await key_cache.confirmed_on_the_loop(db, known)
+        if in_force is None:
             in_force = await run_in_threadpool(key_cache.confirmed, db, known)
         if in_force:
             return known

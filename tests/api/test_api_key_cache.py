@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 
 from lealtad.db.engine import Database
 from lealtad.kit.clock import FixedClock, naive_utc
-from lealtad.tenancy import key_cache
+from lealtad.tenancy import key_asker, key_cache
 from lealtad.tenancy import store as tenancy_store
 from lealtad.tenancy.model import Principal, Role
 from tests.conftest import sqlite_database
-from tests.support import Shop
+from tests.support import Shop, make_shop
 
 
 def _staff_key_id(db: Database, shop: Shop) -> int:
@@ -55,11 +56,41 @@ def test_a_key_revoked_on_another_database_object_is_refused_at_once(
         assert resp.json()["error"]["code"] == "invalid_api_key"
 
 
-def test_a_remembered_key_is_confirmed_without_a_thread_on_sqlite(
+def test_a_remembered_key_is_confirmed_without_a_thread(
     client: TestClient, db: Database, shop: Shop
 ) -> None:
     assert client.get("/api/v1/business", headers=shop.auth("staff")).status_code == 200
     assert key_cache.describe(db)["driver"] is (db.dialect == "sqlite")
+    assert key_cache.describe(db)["on_the_loop"] is (db.dialect == "postgresql")
+
+
+def test_on_postgresql_one_statement_answers_every_question_waiting_and_sees_a_revocation(
+    postgres_db: Database, clock: FixedClock
+) -> None:
+    shop = make_shop(postgres_db, clock.now())
+    key_id = _staff_key_id(postgres_db, shop)
+    asker = key_asker.Askers(postgres_db.url)
+    statements: list[list[int]] = []
+
+    async def ask() -> tuple[list[bool], bool]:
+        one = asker.for_this_loop()
+        counted = one._in_force
+
+        async def counting(key_ids: list[int]) -> set[int]:
+            statements.append(sorted(key_ids))
+            return await counted(key_ids)
+
+        one._in_force = counting  # type: ignore[method-assign]
+        together = await asyncio.gather(*(one.in_force(key_id) for _ in range(20)))
+        with postgres_db.transaction() as conn:
+            tenancy_store.revoke_api_key(conn, shop.id, key_id, naive_utc(clock.now()))
+        return list(together), await one.in_force(key_id)
+
+    together, after = asyncio.run(ask())
+    assert together == [True] * 20
+    assert after is False, "a question asked after the revocation was answered from before it"
+    # Twenty questions asked at once: one statement; the one after the revocation: its own.
+    assert statements == [[key_id], [key_id]]
 
 
 def test_an_unknown_key_is_never_remembered(client: TestClient, shop: Shop) -> None:

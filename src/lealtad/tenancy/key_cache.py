@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 
 from lealtad.db.engine import Database
 from lealtad.tenancy import store
+from lealtad.tenancy.key_asker import Askers
 from lealtad.tenancy.model import Principal
 
 _LIMIT = 10_000
@@ -42,6 +43,7 @@ class _Remembered:
         self._conn: sqlite3.Connection | None = None
         self._pid = 0
         self._lock = threading.Lock()
+        self.askers = Askers(db.url) if db.dialect == "postgresql" else None
 
     def in_force_here(self, key_id: int) -> bool | None:
         """Asked on the driver directly (SQLite files); None when it cannot be asked here."""
@@ -122,6 +124,19 @@ def confirmed_here(db: Database, principal: Principal) -> bool | None:
     return _remembered(db).in_force_here(principal.api_key_id)
 
 
+async def confirmed_on_the_loop(db: Database, principal: Principal) -> bool | None:
+    """Whether the remembered key's row is still in force, asked without a thread on
+    PostgreSQL (tenancy/key_asker.py); None when it cannot be: ask `confirmed` from a thread."""
+    assert principal.api_key_id is not None
+    askers = _remembered(db).askers
+    if askers is None:
+        return None
+    try:
+        return await askers.for_this_loop().in_force(principal.api_key_id)
+    except Exception:  # the server was restarting, say: the pooled way answers
+        return None
+
+
 def confirmed(db: Database, principal: Principal) -> bool:
     """Whether the remembered key's row is still in force (blocking: call it from a thread)."""
     assert principal.api_key_id is not None
@@ -151,4 +166,8 @@ def forget_all() -> None:
 def describe(db: Database) -> dict[str, Any]:
     """For tests and benchmarks: how many keys are remembered and how they are confirmed."""
     entry = _remembered(db)
-    return {"keys": len(entry.principals), "driver": entry.path is not None}
+    return {
+        "keys": len(entry.principals),
+        "driver": entry.path is not None,
+        "on_the_loop": entry.askers is not None,
+    }

@@ -168,6 +168,8 @@ _KEY_IN_FORCE = select(api_keys.c.id).where(
     api_keys.c.id == bindparam("k"), api_keys.c.revoked_at.is_(None)
 )
 KEY_IN_FORCE_SQL = "SELECT id FROM api_keys WHERE id = ? AND revoked_at IS NULL"
+# The same question for several keys at once, on PostgreSQL's driver (tenancy/key_asker.py).
+KEYS_IN_FORCE_PG_SQL = "SELECT id FROM api_keys WHERE id = ANY(%s) AND revoked_at IS NULL"
 
 
 def api_key_in_force(conn: Connection, key_id: int) -> bool:
