@@ -174,3 +174,38 @@ def test_counters_added_set_wise_insert_new_keys_and_add_to_present_ones(
             ).all()
         )
     assert stored == {date(2026, 3, 1) + timedelta(days=n): 5 + (n % 2 == 0) for n in range(count)}
+
+
+def test_postgresql_inserts_the_new_rows_and_names_only_them(db: Database, shop: Shop) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("insert_new_many serves PostgreSQL's batches; SQLite's hold the write lock")
+
+    def claim(key: str) -> dict[str, Any]:
+        return dict(
+            business_id=shop.id,
+            key=key,
+            request_hash="h" * 64,
+            status_code=201,
+            response={"key": key},
+            created_at=AT,
+        )
+
+    with db.transaction() as conn:
+        assert setwise.insert_new_many(conn, idempotency_keys, [claim("a"), claim("b")]) == [
+            shop.id,
+            shop.id,
+        ]
+        # "b" is taken: only "c" is new, and the first key column of it is what comes back.
+        new = setwise.insert_new_many(conn, idempotency_keys, [claim("b"), claim("c")])
+    assert new == [shop.id]
+    with db.read() as conn:
+        stored = conn.execute(
+            select(idempotency_keys.c.key, idempotency_keys.c.response)
+            .where(idempotency_keys.c.business_id == shop.id)
+            .order_by(idempotency_keys.c.key)
+        ).all()
+    assert [tuple(r) for r in stored] == [
+        ("a", {"key": "a"}),
+        ("b", {"key": "b"}),
+        ("c", {"key": "c"}),
+    ]

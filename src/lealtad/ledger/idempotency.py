@@ -75,7 +75,7 @@ def first_answers(
     if conn.dialect.name != "postgresql":
         setwise.insert_many(conn, idempotency_keys, rows)
         return
-    if len(store.insert_all_new(conn, idempotency_keys, rows)) != len(rows):
+    if len(setwise.insert_new_many(conn, idempotency_keys, rows)) != len(rows):
         raise KeyTaken("an idempotency key of the batch was claimed by another transaction")
 
 

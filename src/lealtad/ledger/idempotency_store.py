@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from lealtad.db.inserts import insert_if_new
 from lealtad.ledger.tables import idempotency_keys
@@ -67,11 +66,3 @@ def known_idempotency_keys(conn: Connection, business_id: int, keys: list[str]) 
         )
         found.update(conn.execute(query).scalars())
     return found
-
-
-def insert_all_new(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> list[Any]:
-    """PostgreSQL: the rows in one INSERT ... ON CONFLICT DO NOTHING; the first primary-key
-    column of those that were new."""
-    first_key = next(iter(table.primary_key.columns))
-    statement = pg_insert(table).values(rows).on_conflict_do_nothing().returning(first_key)
-    return list(conn.execute(statement).scalars())
