@@ -14,6 +14,8 @@ from sqlalchemy import Connection, event
 from lealtad.analytics import figures_store
 from lealtad.db.engine import Database
 from lealtad.ledger import batch, store
+from lealtad.members import store as member_store
+from lealtad.purchases import store as purchase_store
 
 
 @contextmanager
@@ -39,6 +41,8 @@ READS: dict[str, Callable[[Connection, int], Any]] = {
     "balances": lambda conn, b: store.balances_of_members(conn, b, [1, 2, 3]),
     "segments": lambda conn, b: figures_store.segments_of(conn, b, [1, 2, 3]),
     "open lots": lambda conn, b: batch._open_lots(conn, b, [1, 2, 3]),
+    "members": lambda conn, b: member_store.members_by_ids(conn, b, [1, 2, 3]),
+    "visits": lambda conn, b: purchase_store.visits_of(conn, b, [1, 2, 3]),
 }
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     update,
 )
 
+from lealtad.db.plans import filter_only
 from lealtad.members import model, pii
 from lealtad.members.tables import member_previous_cards, members
 from lealtad.security.crypto import FieldKeys
@@ -217,7 +218,7 @@ def members_by_ids(conn: Connection, business_id: int, ids: list[int]) -> dict[i
     for start in range(0, len(unique), 500):
         chunk = unique[start : start + 500]
         query = select(*_BATCH_COLUMNS).where(
-            members.c.business_id == business_id, members.c.id.in_(chunk)
+            filter_only(members.c.business_id) == business_id, members.c.id.in_(chunk)
         )
         found.update({int(row.id): row for row in conn.execute(query)})
     return found

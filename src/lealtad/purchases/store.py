@@ -9,6 +9,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 
 from lealtad.db import setwise
 from lealtad.db.inserts import insert_new
+from lealtad.db.plans import filter_only
 from lealtad.purchases.tables import purchases, refunds
 
 _CHUNK = 500  # ids per IN (...) list: under SQLite's bound-parameter limit
@@ -48,7 +49,7 @@ def visits_of(conn: Connection, business_id: int, member_ids: list[int]) -> dict
         query = (
             select(c.member_id, func.count())
             .where(
-                c.business_id == business_id,
+                filter_only(c.business_id) == business_id,
                 c.member_id.in_(unique[start : start + _CHUNK]),
                 c.amount > 0,
                 c.refunded_amount < c.amount,
