@@ -1,7 +1,7 @@
 """P4: concurrent redemptions across members, and the count of double spends and oversells.
 
 Run: uv run python bench/redemptions.py [--members 2000] [--threads 8] [--postgres URL]
-     [--via api|direct|writer|writer-alone|direct,writer] [--rounds N] [--json FILE]
+     [--via api|direct|writer|writer-async|writer-alone|direct,writer] [--rounds N] [--json FILE]
 On SQLite by default (a fresh file); pass a postgresql+psycopg:// URL for PostgreSQL (the
 database must exist and be empty or migrated). --json writes the summary run_all collects.
 Target: zero double spends and zero oversells; >= 1,000 redemptions/s across members
@@ -11,7 +11,9 @@ Target: zero double spends and zero oversells; >= 1,000 redemptions/s across mem
 (the route before it handed redemptions to the group-commit writer); `writer`, handed to the
 process's group-commit writer (db/group_commit.py) with the batch steps the route takes, written
 set-wise with its neighbours (rewards/setwise.py); `writer-alone`, the same with each redemption
-in its own savepoint (the writer before set-wise redemptions); `api`
+in its own savepoint (the writer before set-wise redemptions); `writer-async`, handed to the
+writer as the route hands it, from an event loop with `--threads` attempts in flight and no
+thread waiting for each; `api`
 (the default), what `POST /members/{id}/redemptions` does on this database (the writer where
 group commit is on: SQLite by default). Several variants run interleaved, `--rounds` times each,
 on a fresh business per run, and the medians are compared in the same run."""
@@ -19,6 +21,7 @@ on a fresh business per run, and the medians are compared in the same run."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import statistics
 import tempfile
 import threading
@@ -165,6 +168,8 @@ def run_once(db: Database, args: argparse.Namespace, via: str) -> dict[str, Any]
             for job in attempts:
                 attempt(job)
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+    elif via == "writer-async":
+        asyncio.run(_from_a_loop(db, bid, principal, attempts, now, args.threads, results))
     else:
         with ThreadPoolExecutor(max_workers=args.threads) as pool:
             list(pool.map(attempt, attempts))
@@ -206,6 +211,37 @@ def run_once(db: Database, args: argparse.Namespace, via: str) -> dict[str, Any]
         "oversold": max(0, issued.get(scarce, 0) - 50),
         "problems": len(problems),
     }
+
+
+async def _from_a_loop(
+    db: Database,
+    bid: int,
+    principal: Principal,
+    attempts: list[tuple[int, int]],
+    now: datetime,
+    callers: int,
+    results: Counter[str],
+) -> None:
+    """The attempts made as the route makes them: from an event loop, `callers` at a time (as
+    many requests in flight as the threads of the other ways), each awaiting the writer's answer
+    without a thread of its own (`group_commit.committed`, what `POST .../redemptions` awaits)."""
+    pending = iter(attempts)
+
+    async def caller() -> None:
+        for member, reward_id in pending:
+
+            def write(conn: Connection, member: int = member, reward_id: int = reward_id) -> None:
+                redemption.redeem(conn, principal, member, reward_id, now)
+
+            asked = setwise.Asked(principal, member, reward_id, now)
+            together = group_commit.Together(setwise.redeem_all, asked)
+            try:
+                await group_commit.committed(db, bid, write, once_per_batch, together)
+                results["ok"] += 1
+            except Conflict as exc:
+                results[exc.code] += 1
+
+    await asyncio.gather(*(caller() for _ in range(callers)))
 
 
 def main() -> None:
