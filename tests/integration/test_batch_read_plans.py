@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -43,6 +44,9 @@ READS: dict[str, Callable[[Connection, int], Any]] = {
     "open lots": lambda conn, b: batch._open_lots(conn, b, [1, 2, 3]),
     "members": lambda conn, b: member_store.members_by_ids(conn, b, [1, 2, 3]),
     "visits": lambda conn, b: purchase_store.visits_of(conn, b, [1, 2, 3]),
+    "due lots": lambda conn, b: store.members_with_due_lots(
+        conn, b, [1, 2, 3], datetime(2026, 1, 1)
+    ),
 }
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 
+# Built once per column: building `column + 0` anew took 4.5% of a redemption batch (profile).
+@cache
 def filter_only(column: Any) -> Any:
     """The column as an expression (`column + 0`) that no index can serve, for a tenant check
     beside a list of ids: with `business_id = ? AND member_id IN (...)`, SQLite (no statistics)

@@ -234,7 +234,7 @@ _DUE_MEMBER_LOTS = (
     )
     .join(accounts, accounts.c.id == lots.c.account_id)
     .where(
-        accounts.c.business_id == bindparam("b"),
+        filter_only(accounts.c.business_id) == bindparam("b"),
         accounts.c.member_id.in_(bindparam("m", expanding=True)),
         lots.c.remaining > 0,
         or_(lots.c.unlocks_at <= bindparam("now"), lots.c.expires_at <= bindparam("now")),
