@@ -1,7 +1,8 @@
 """A web worker that only serves never loads what only some pages, jobs or commands use: every
 worker holds what the app imports, twice with two workers (P6, docs/benchmarks.md). numpy and
 scipy fit the analytics models (some 90 MB), httpx sends web push (and brings rich, click and
-pygments along when they are installed), typer and rich are the command line's. Each belongs inside the function that needs it.
+pygments along when they are installed), typer and rich are the command line's, Pillow draws a
+wallet pass's images and segno a QR code. Each belongs inside the function that needs it.
 
 The app is created in a fresh interpreter, as uvicorn's worker does, and an import hook writes
 down who asked first for each of these modules, so that a failure names the line to move."""
@@ -22,6 +23,8 @@ NOT_AT_START = (
     "pygments",
     "click",
     "typer",
+    "PIL",
+    "segno",
 )
 
 PROBE = textwrap.dedent(

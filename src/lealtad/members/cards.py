@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from datetime import datetime
 
-import segno
 from sqlalchemy import Connection
 
 from lealtad.errors import NotFound
@@ -15,6 +14,8 @@ from lealtad.tenancy.model import Principal
 
 
 def qr_image(token: str, kind: str, scale: int) -> bytes:
+    import segno  # here: an API worker never draws one (P6 memory)
+
     code = segno.make(token, error="m", micro=False)
     buffer = io.BytesIO()
     code.save(buffer, kind=kind, scale=scale, border=4)
@@ -24,6 +25,8 @@ def qr_image(token: str, kind: str, scale: int) -> bytes:
 def qr_svg(text: str) -> str:
     """The code as SVG for a page: a viewBox and no fixed size, so that it fills and stays
     centred in whatever box the page gives it, on a white quiet zone."""
+    import segno
+
     code = segno.make(text, error="m", micro=False)
     buffer = io.BytesIO()
     code.save(
