@@ -35,6 +35,12 @@ def test_rewards_are_named_by_their_catalog_titles_and_full_cards_by_the_card() 
     es = ProgramNames.of(COFFEE, TITLES, "es")
     assert es.amount("reward.free-drink", 1) == "Bebida gratis"
     assert es.amount("reward.free-drink", 2) == "2 × Bebida gratis"
+    # Held, as the counter says it after a sale: "Saldo ahora: 1 premio listo: Bebida gratis".
+    assert es.ready("reward.free-drink", 1) == "1 premio listo: Bebida gratis"
+    assert ProgramNames.of(COFFEE, TITLES, "en").ready("reward.free-drink", 2) == (
+        "2 rewards ready: Free drink"
+    )
+    assert es.ready("stamps.coffee", 3) == es.amount("stamps.coffee", 3)
     assert es.quantity("reward.free-drink", 1) == "1 tarjeta Café completa"
     assert es.unit("stamps.coffee") == "Café"
     assert es.amount("cashback", 125) == "1,25\xa0€ de cashback"

@@ -163,6 +163,8 @@ def test_a_full_cards_reward_is_in_the_catalog_and_redeems_at_the_counter(
     full = client.post(f"/counter/members/{shop.members[0]}/purchases", data=form)
     assert full.status_code == 201, full.text
     assert "Tarjeta Café completa: ya puede canjear Bebida gratis." in full.text
+    # The balance line says the reward is ready, as the member panel does.
+    assert "Saldo ahora: 1 premio listo: Bebida gratis" in full.text
     assert "Bebida gratis" in full.text.split('id="redeem-h"')[1]
     reward = re.search(r'name="reward_id" value="(\d+)"', full.text)
     assert reward is not None

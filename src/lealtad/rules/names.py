@@ -174,6 +174,15 @@ class ProgramNames:
             return title if n == 1 else f"{self.count(n)} × {title}"
         return self.quantity(unit, n)
 
+    def ready(self, unit: str, n: int) -> str:
+        """Full cards' rewards held, said as the counter's member panel says them: "1 premio
+        listo: Café gratis"; any other unit as `amount` says it."""
+        if not unit.startswith("reward."):
+            return self.amount(unit, n)
+        count = ngettext(self.lang)("%(count)s reward ready", "%(count)s rewards ready", n)
+        title = self.reward(unit.removeprefix("reward."))
+        return f"{count % {'count': self.count(n)}}: {title}"
+
     def shortfall(self, unit: str, n: int, held: Mapping[str, int]) -> tuple[str, int]:
         """What is missing, in what a member collects: a full card's reward as the stamps
         still to get ("2 more stamps"), not as "1 more full card"."""

@@ -145,7 +145,7 @@ def balance_texts(held: dict[str, int], names: ProgramNames) -> list[str]:
     if held.get("cashback"):
         shown.append(names.amount("cashback", held["cashback"]))
     shown += [names.award(u, n) for u, n in sorted(held.items()) if u.startswith("stamps.") and n]
-    shown += [names.amount(u, n) for u, n in sorted(held.items()) if u.startswith("reward.") and n]
+    shown += [names.ready(u, n) for u, n in sorted(held.items()) if u.startswith("reward.") and n]
     return shown
 
 
