@@ -47,7 +47,7 @@ def test_the_counter_names_the_card_and_its_reward_with_plural_forms_in_both_lan
     full = _sell(client, shop, csrf, 10, "es")
     assert "+10 sellos en la tarjeta Café · Un sello por bebida" in full
     assert "Tarjeta Café completa: ya puede canjear Bebida gratis." in full
-    assert "Saldo ahora: 1 sello en la tarjeta Café · Bebida gratis" in full
+    assert "Saldo ahora: 1 sello en la tarjeta Café · 1 premio listo: Bebida gratis" in full
     # The reward's price in the list of what can be redeemed, as the wallet says it.
     assert "Bebida gratis 1 tarjeta Café completa" in full
     _no_ids(full)
